@@ -122,6 +122,7 @@ int main(int argc, char **argv) {
   benchCmd->add_option("--warmup", bench.warmup, "untimed warm-up iterations (default 3)");
   benchCmd->add_option("--inputs", bench.inputs, ".npz of inputs");
   benchCmd->add_option("--seed", bench.seed, "seed for random inputs");
+  benchCmd->add_flag("--profile", bench.profile, "time per step, summed by kernel");
   benchCmd->add_option("--json", bench.json, "write the measurements as JSON");
   addInputShape(benchCmd, benchShapes);
 

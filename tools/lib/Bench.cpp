@@ -23,6 +23,8 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
+#include <unordered_map>
 
 namespace plumb {
 namespace {
@@ -46,6 +48,57 @@ int64_t peakRssBytes() {
   getrusage(RUSAGE_SELF, &ru);
   return int64_t(ru.ru_maxrss) * 1024;
 }
+
+// Step times from the executor's observer: it is called after each step with the step's
+// outputs, so the time between the first-output calls of consecutive steps is one step.
+class StepProfiler {
+public:
+  explicit StepProfiler(const Plan &plan) : plan_(plan), total_(plan.steps.size(), 0.0) {
+    for (size_t i = 0; i < plan.steps.size(); ++i) {
+      const Step &s = plan.steps[i];
+      if (s.outputs.empty() || s.outputs[0] < 0)
+        continue;
+      const std::string &named = s.outputNames.empty() ? std::string() : s.outputNames[0];
+      firstOutput_[named.empty() ? plan.buffers[size_t(s.outputs[0])].name : named] = i;
+    }
+  }
+  void start() { mark_ = Clock::now(); }
+  void observe(const std::string &name) {
+    auto it = firstOutput_.find(name);
+    if (it == firstOutput_.end())
+      return;
+    auto now = Clock::now();
+    total_[it->second] += std::chrono::duration<double>(now - mark_).count();
+    mark_ = now;
+  }
+  void print(int runs) const {
+    std::map<std::string, std::pair<double, int>> byKernel;
+    double all = 0;
+    for (size_t i = 0; i < total_.size(); ++i) {
+      const Step &s = plan_.steps[i];
+      std::string label = s.kernel;
+      if (std::string op = s.attrs.getString("op", ""); !op.empty())
+        label += " " + op;
+      byKernel[label].first += total_[i];
+      byKernel[label].second += 1;
+      all += total_[i];
+    }
+    std::vector<std::pair<std::string, std::pair<double, int>>> rows(byKernel.begin(),
+                                                                     byKernel.end());
+    std::sort(rows.begin(), rows.end(),
+              [](const auto &a, const auto &b) { return a.second.first > b.second.first; });
+    std::cout << fmt::format("profile    per run, by kernel ({} runs, observer-timed)\n", runs);
+    for (const auto &[label, v] : rows)
+      std::cout << fmt::format("  {:>9.3f} ms {:5.1f}%  {:4} steps  {}\n", v.first * 1e3 / runs,
+                               all > 0 ? 100 * v.first / all : 0.0, v.second, label);
+  }
+
+private:
+  const Plan &plan_;
+  std::vector<double> total_;
+  std::unordered_map<std::string, size_t> firstOutput_;
+  Clock::time_point mark_;
+};
 
 } // namespace
 
@@ -93,11 +146,22 @@ int benchCommand(const BenchCommandOptions &opts) {
   double setup = secondsSince(t0);
   for (int i = 0; i < opts.warmup; ++i)
     once();
+  Executor *profiled = exec ? exec.get()
+                            : backend ? &const_cast<Executor &>(backend->executor()) : nullptr;
+  std::unique_ptr<StepProfiler> profiler;
+  if (opts.profile) {
+    if (!profiled)
+      throw Error("--profile needs a compiled backend (cpu or an artifact)");
+    profiler = std::make_unique<StepProfiler>(profiled->plan());
+    profiled->setObserver([&](const std::string &name, const Tensor &) { profiler->observe(name); });
+  }
   std::vector<double> ms;
   auto start = Clock::now();
   bool progress = false;
   for (int i = 0; i < opts.iters; ++i) {
     auto t = Clock::now();
+    if (profiler)
+      profiler->start();
     once();
     ms.push_back(secondsSince(t) * 1e3);
     // A progress line once a run is long enough to wonder about it.
@@ -122,6 +186,8 @@ int benchCommand(const BenchCommandOptions &opts) {
                            setup, opts.iters, opts.warmup, median, p90,
                            *std::min_element(ms.begin(), ms.end()), mean,
                            double(peakRssBytes()) / (1 << 20));
+  if (profiler)
+    profiler->print(opts.iters);
   if (!opts.json.empty()) {
     nlohmann::json j = {{"model", opts.model},       {"backend", opts.backend},
                         {"artifact", artifact},       {"threads", opts.threads},

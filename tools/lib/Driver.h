@@ -88,6 +88,7 @@ struct BenchCommandOptions {
   uint64_t seed = 0;
   InputShapes inputShapes;
   std::string json;
+  bool profile = false; // time per step, summed by kernel, after the timed runs
 };
 int benchCommand(const BenchCommandOptions &opts);
 

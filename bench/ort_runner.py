@@ -1,0 +1,44 @@
+"""Times ONNX Runtime (CPU provider, all graph optimisations) on one model in its own process,
+so that its peak RSS is its own. Called by bench/run.py; writes a JSON report and the outputs.
+
+Usage: ort_runner.py MODEL INPUTS.npz THREADS ITERS WARMUP REPORT.json OUTPUTS.npz
+"""
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+import onnxruntime as ort
+
+
+def main(model, inputs_path, threads, iters, warmup, report, outputs_path):
+    threads, iters, warmup = int(threads), int(iters), int(warmup)
+    feeds = dict(np.load(inputs_path))
+    t0 = time.perf_counter()
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+    setup = time.perf_counter() - t0
+    outputs = None
+    for _ in range(warmup):
+        outputs = sess.run(None, feeds)
+    samples = []
+    for _ in range(iters):
+        t = time.perf_counter()
+        outputs = sess.run(None, feeds)
+        samples.append((time.perf_counter() - t) * 1e3)
+    names = [o.name for o in sess.get_outputs()]
+    np.savez(outputs_path, **dict(zip(names, outputs)))
+    with open(report, "w") as f:
+        json.dump({"setup_s": setup, "samples_ms": samples, "median_ms": float(np.median(samples)),
+                   "p90_ms": float(np.percentile(samples, 90)),
+                   "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                   "version": ort.__version__}, f)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,140 @@
+"""plumb (CPU backend) against ONNX Runtime (CPU provider) on the reference models, in one run
+on the same machine and thread counts. Run through bench/run.sh, which prepares the venv.
+
+For every model x batch x thread count: `plumb bench` (import + compile, warm-up, timed runs,
+its JSON) and ONNX Runtime in its own process (session creation, warm-up, timed runs). For every
+model x batch, the outputs of `plumb run --backend cpu` are compared with ONNX Runtime's: a
+second oracle beside plumb's own interpreter. Writes RESULTS.json and RESULTS.md.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+PLUMB = os.path.join(ROOT, "build", "bin", "plumb")
+BENCH = os.path.join(ROOT, "build", "bench")
+
+
+def inputs_for(model, batch):
+    """Deterministic inputs of the shapes the issue names."""
+    rng = np.random.default_rng(1234 + batch)
+    if model == "resnet50":
+        return {"input": rng.standard_normal((batch, 3, 224, 224), dtype=np.float32)}
+    if model == "bert_base":
+        mask = np.ones((batch, 128), dtype=np.int64)
+        mask[1:, 100:] = 0  # padded rows beyond the first
+        return {"input_ids": rng.integers(0, 30522, (batch, 128), dtype=np.int64),
+                "attention_mask": mask}
+    if model == "gpt2_small":
+        return {"input_ids": rng.integers(0, 50257, (batch, 128), dtype=np.int64)}
+    if model == "mamba2_stack":
+        return {"hidden_states": rng.standard_normal((batch, 256, 768), dtype=np.float32)}
+    raise SystemExit(f"run.py: no inputs defined for '{model}'")
+
+
+def parity(a, b):
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    diff = np.abs(a64 - b64)
+    norm = np.linalg.norm(b64)
+    return {"max_abs": float(diff.max()) if diff.size else 0.0,
+            "rel_l2": float(np.linalg.norm(a64 - b64) / norm) if norm > 0 else 0.0}
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-2000:]}")
+    return r
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="resnet50,bert_base,gpt2_small,mamba2_stack")
+    ap.add_argument("--batches", default="1,8")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--out", default=os.path.join(BENCH, "results"))
+    args = ap.parse_args()
+    models = args.models.split(",")
+    run(["/usr/bin/python3", os.path.join(ROOT, "bench", "make_models.py")] + models)
+    work = os.path.join(BENCH, "work")
+    os.makedirs(work, exist_ok=True)
+    rows = []
+    for model in models:
+        path = os.path.join(BENCH, model + ".onnx")
+        for batch in [int(b) for b in args.batches.split(",")]:
+            tag = f"{model}_b{batch}"
+            inp = os.path.join(work, tag + ".inputs.npz")
+            np.savez(inp, **inputs_for(model, batch))
+            # Fewer timed runs for the long configurations; the median stays meaningful.
+            iters = max(3, args.iters // batch) if batch > 1 else args.iters
+            ort_out = None
+            for threads in [int(t) for t in args.threads.split(",")]:
+                print(f"[{tag} t{threads}] plumb ...", file=sys.stderr, flush=True)
+                pj = os.path.join(work, f"{tag}_t{threads}.plumb.json")
+                run([PLUMB, "bench", path, "--backend", "cpu", "--threads", str(threads),
+                     "--iters", str(iters), "--warmup", str(args.warmup), "--inputs", inp,
+                     "--json", pj])
+                print(f"[{tag} t{threads}] onnxruntime ...", file=sys.stderr, flush=True)
+                oj = os.path.join(work, f"{tag}_t{threads}.ort.json")
+                ort_out = os.path.join(work, tag + ".ort.outputs.npz")
+                run([sys.executable, os.path.join(ROOT, "bench", "ort_runner.py"), path, inp,
+                     str(threads), str(iters), str(args.warmup), oj, ort_out])
+                p, o = json.load(open(pj)), json.load(open(oj))
+                rows.append({"model": model, "batch": batch, "threads": threads,
+                             "iters": iters, "plumb": p, "ort": o,
+                             "ratio": p["median_ms"] / o["median_ms"]})
+            print(f"[{tag}] parity vs onnxruntime ...", file=sys.stderr, flush=True)
+            plumb_out = os.path.join(work, tag + ".plumb.outputs.npz")
+            run([PLUMB, "run", path, "--backend", "cpu", "--inputs", inp, "-o", plumb_out])
+            ours, theirs = np.load(plumb_out), np.load(ort_out)
+            checks = {name: parity(ours[name], theirs[name]) for name in theirs.files}
+            for r in rows:
+                if r["model"] == model and r["batch"] == batch:
+                    r["parity_vs_ort"] = checks
+    ort_version = rows[0]["ort"]["version"] if rows else "?"
+    with open(args.out + ".json", "w") as f:
+        json.dump({"onnxruntime": ort_version, "cpu": cpu_name(), "rows": rows}, f, indent=1)
+    table = markdown(rows, ort_version)
+    with open(args.out + ".md", "w") as f:
+        f.write(table)
+    print(table)
+    print(f"wrote {args.out}.json and {args.out}.md", file=sys.stderr)
+
+
+def cpu_name():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip() + f" ({os.cpu_count()} cores)"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def markdown(rows, ort_version):
+    out = [f"plumb CPU backend vs ONNX Runtime {ort_version} (CPU provider, ORT_ENABLE_ALL) on "
+           f"{cpu_name()}; median / p90 latency in ms, ratio = plumb median / ORT median "
+           "(< 1: plumb faster); setup = import + compile (plumb) or session creation (ORT); "
+           "parity = worst rel-L2 of plumb's outputs against ORT's.", "",
+           "| model | batch | threads | plumb median | plumb p90 | ORT median | ORT p90 | ratio "
+           "| plumb setup s | ORT setup s | plumb RSS MiB | ORT RSS MiB | parity rel-L2 |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        p, o = r["plumb"], r["ort"]
+        worst = max((c["rel_l2"] for c in r.get("parity_vs_ort", {}).values()), default=0.0)
+        out.append(f"| {r['model']} | {r['batch']} | {r['threads']} | {p['median_ms']:.1f} | "
+                   f"{p['p90_ms']:.1f} | {o['median_ms']:.1f} | {o['p90_ms']:.1f} | "
+                   f"{r['ratio']:.2f} | {p['setup_s']:.1f} | {o['setup_s']:.1f} | "
+                   f"{p['peak_rss_bytes'] / 2**20:.0f} | {o['peak_rss_bytes'] / 2**20:.0f} | "
+                   f"{worst:.1e} |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    main()
