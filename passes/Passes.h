@@ -23,7 +23,7 @@ struct CpuPipelineOptions {
   bool fuse = true;
 };
 
-// The graph cleanups every backend runs: shape folding, constant folding, Conv+BN folding,
+// The graph cleanups every backend runs: shape refinement and folding, constant folding, Conv+BN folding,
 // canonicalization, dead-code removal.
 void buildGraphPipeline(mlir::OpPassManager &pm, int64_t constantFoldMaxBytes = 1 << 20);
 // The CPU backend's pipeline: graph cleanups, then fusion.

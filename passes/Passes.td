@@ -24,6 +24,23 @@ def PlumbConstantFolding : Pass<"plumb-constant-folding", "mlir::func::FuncOp"> 
   let dependentDialects = ["::plumb::PlumbDialect"];
 }
 
+def PlumbShapeRefinement : Pass<"plumb-shape-refinement", "mlir::func::FuncOp"> {
+  let summary = "Re-infer result types in SSA order, folding shape arithmetic as it becomes constant";
+  let description = [{
+    One forward sweep: each op's result types are re-inferred from its operands (keeping any
+    static dim the IR already had, e.g. from ONNX value_info), then Shape/Size of a static
+    tensor and small ops on constants (at most `max-bytes`) are folded. With the graph inputs
+    pinned, the Shape -> Gather -> Unsqueeze -> Concat -> Reshape chains exporters emit for
+    dynamic axes become constants and every later type becomes static. The function's result
+    types follow. Nothing is executed but the folded shape arithmetic.
+  }];
+  let options = [
+    Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"1 << 16",
+           "Largest result (in bytes) to fold while refining">
+  ];
+  let dependentDialects = ["::plumb::PlumbDialect"];
+}
+
 def PlumbShapeFolding : Pass<"plumb-shape-folding", "mlir::func::FuncOp"> {
   let summary = "Fold Shape/Size of statically shaped tensors and the shape arithmetic after it";
   let description = [{

@@ -9,6 +9,7 @@ namespace plumb {
 
 void buildGraphPipeline(mlir::OpPassManager &pm, int64_t constantFoldMaxBytes) {
   mlir::OpPassManager &fpm = pm.nest<mlir::func::FuncOp>();
+  fpm.addPass(createPlumbShapeRefinement());
   fpm.addPass(createPlumbShapeFolding());
   PlumbConstantFoldingOptions cf;
   cf.maxBytes = constantFoldMaxBytes;

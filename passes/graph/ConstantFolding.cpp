@@ -1,5 +1,6 @@
 // plumb-constant-folding: evaluates ops whose inputs are all constants with the reference kernels.
 #include "passes/Passes.h"
+#include "passes/graph/Folding.h"
 
 #include "backends/reference/Interpreter.h"
 #include "ir/TensorAttr.h"
@@ -53,45 +54,34 @@ mlir::Location resultLoc(Operation *op, unsigned i) {
   return fuseNodeLocs(fused.getLocations(), {tensorNameOf(op, i)});
 }
 
-struct ConstantFolding : impl::PlumbConstantFoldingBase<ConstantFolding> {
-  using PlumbConstantFoldingBase::PlumbConstantFoldingBase;
-
-  void runOnOperation() override {
-    // Block order is SSA order, so a chain of foldable ops folds in one sweep: each folded
-    // result is a constant by the time its users are visited.
-    for (mlir::Block &block : getOperation().getBody())
-      for (Operation &op : llvm::make_early_inc_range(block))
-        if (isCandidate(&op))
-          fold(&op);
-  }
-
-  bool isCandidate(Operation *op) const {
-    if (onnxOpType(op).empty() || llvm::isa<ConstantOp>(op) || isNondeterministic(op) ||
-        op->use_empty())
+bool isCandidate(Operation *op, int64_t maxBytes) {
+  if (onnxOpType(op).empty() || llvm::isa<ConstantOp>(op) || isNondeterministic(op) ||
+      op->use_empty())
+    return false;
+  bool anyTensor = false;
+  for (mlir::Value v : op->getOperands()) {
+    if (llvm::isa<mlir::NoneType>(v.getType()))
+      continue;
+    if (!v.getDefiningOp<ConstantOp>())
       return false;
-    bool anyTensor = false;
-    for (mlir::Value v : op->getOperands()) {
-      if (llvm::isa<mlir::NoneType>(v.getType()))
-        continue;
-      if (!v.getDefiningOp<ConstantOp>())
-        return false;
-      anyTensor = true;
-    }
-    // An op with no tensor input at all is a generator, not a computation on constants.
-    if (!anyTensor)
-      return false;
-    for (mlir::Type t : op->getResultTypes()) {
-      std::optional<int64_t> bytes = staticBytes(t);
-      if (!bytes || *bytes > maxBytes)
-        return false;
-    }
-    return true;
+    anyTensor = true;
   }
+  // An op with no tensor input at all is a generator, not a computation on constants.
+  if (!anyTensor)
+    return false;
+  for (mlir::Type t : op->getResultTypes()) {
+    std::optional<int64_t> bytes = staticBytes(t);
+    if (!bytes || *bytes > maxBytes)
+      return false;
+  }
+  return true;
+}
 
-  void fold(Operation *op);
-};
+} // namespace
 
-void ConstantFolding::fold(Operation *op) {
+bool foldConstantOp(Operation *op, int64_t maxBytes) {
+  if (!isCandidate(op, maxBytes))
+    return false;
   std::vector<Tensor> results;
   try {
     std::vector<Tensor> held;
@@ -109,7 +99,7 @@ void ConstantFolding::fold(Operation *op) {
   } catch (const std::exception &) {
     // No kernel, or a kernel that rejects these inputs: the op stays and runs later, where
     // the same error is reported with the model's context.
-    return;
+    return false;
   }
   llvm::SmallVector<mlir::DenseElementsAttr> values;
   for (unsigned i = 0; i < op->getNumResults(); ++i) {
@@ -117,7 +107,7 @@ void ConstantFolding::fold(Operation *op) {
     // Users (func.return included) need the exact type; the walker's result check makes a
     // mismatch unlikely for static types, but an op is better left than miscompiled.
     if (values.back().getType() != op->getResult(i).getType())
-      return;
+      return false;
   }
   mlir::OpBuilder b(op);
   llvm::SmallVector<mlir::Value> replacements;
@@ -135,7 +125,22 @@ void ConstantFolding::fold(Operation *op) {
   for (Operation *def : producers)
     if (def->use_empty())
       def->erase();
+  return true;
 }
+
+namespace {
+
+struct ConstantFolding : impl::PlumbConstantFoldingBase<ConstantFolding> {
+  using PlumbConstantFoldingBase::PlumbConstantFoldingBase;
+
+  void runOnOperation() override {
+    // Block order is SSA order, so a chain of foldable ops folds in one sweep: each folded
+    // result is a constant by the time its users are visited.
+    for (mlir::Block &block : getOperation().getBody())
+      for (Operation &op : llvm::make_early_inc_range(block))
+        foldConstantOp(&op, maxBytes);
+  }
+};
 
 } // namespace
 } // namespace plumb

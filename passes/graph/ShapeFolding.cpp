@@ -1,5 +1,6 @@
 // plumb-shape-folding: Shape and Size of statically known dims become constants.
 #include "passes/Passes.h"
+#include "passes/graph/Folding.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -33,32 +34,41 @@ std::optional<llvm::SmallVector<int64_t>> shapeValue(ShapeOp op) {
 // Replaces `op` by a constant holding `values` (i64) in `shape`, at the op's location so
 // that its ONNX tensor name stays findable. Leaves the op alone when the IR declared a
 // different type (a stale or dynamic type that users such as func.return rely on).
-void replaceWithConstant(mlir::Operation *op, llvm::ArrayRef<int64_t> shape,
+bool replaceWithConstant(mlir::Operation *op, llvm::ArrayRef<int64_t> shape,
                          llvm::ArrayRef<int64_t> values) {
   mlir::OpBuilder b(op);
   auto type = mlir::RankedTensorType::get(shape, b.getI64Type());
   if (type != op->getResult(0).getType())
-    return;
+    return false;
   auto value = mlir::DenseElementsAttr::get(type, values);
   auto c = ConstantOp::create(b, op->getLoc(), type, value, nullptr, nullptr, nullptr, nullptr);
   op->getResult(0).replaceAllUsesWith(c);
   op->erase();
+  return true;
 }
+
+} // namespace
+
+bool foldShapeOp(mlir::Operation *op) {
+  if (auto shape = llvm::dyn_cast<ShapeOp>(op)) {
+    if (std::optional<llvm::SmallVector<int64_t>> dims = shapeValue(shape))
+      return replaceWithConstant(op, {int64_t(dims->size())}, *dims);
+  } else if (auto size = llvm::dyn_cast<SizeOp>(op)) {
+    auto type = llvm::dyn_cast<mlir::RankedTensorType>(size.getData().getType());
+    if (type && type.hasStaticShape())
+      return replaceWithConstant(op, {}, {type.getNumElements()});
+  }
+  return false;
+}
+
+namespace {
 
 struct ShapeFolding : impl::PlumbShapeFoldingBase<ShapeFolding> {
   void runOnOperation() override {
     // Only the func body's top level: fusion bodies are formed later and already folded.
     for (mlir::Block &block : getOperation().getBody()) {
-      for (mlir::Operation &op : llvm::make_early_inc_range(block)) {
-        if (auto shape = llvm::dyn_cast<ShapeOp>(op)) {
-          if (std::optional<llvm::SmallVector<int64_t>> dims = shapeValue(shape))
-            replaceWithConstant(&op, {int64_t(dims->size())}, *dims);
-        } else if (auto size = llvm::dyn_cast<SizeOp>(op)) {
-          auto type = llvm::dyn_cast<mlir::RankedTensorType>(size.getData().getType());
-          if (type && type.hasStaticShape())
-            replaceWithConstant(&op, {}, {type.getNumElements()});
-        }
-      }
+      for (mlir::Operation &op : llvm::make_early_inc_range(block))
+        foldShapeOp(&op);
     }
   }
 };

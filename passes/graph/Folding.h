@@ -1,0 +1,19 @@
+// Single-op folds shared by the graph passes (constant folding, shape folding, shape
+// refinement). Each replaces `op` in place and returns true when it folded.
+#pragma once
+
+#include "mlir/IR/Operation.h"
+
+#include <cstdint>
+
+namespace plumb {
+
+// Evaluates an op whose tensor operands are all plumb.Constant with the reference kernels and
+// replaces it by constants, when every result is statically shaped and at most `maxBytes`.
+// Dead producer constants of the folded op are erased too.
+bool foldConstantOp(mlir::Operation *op, int64_t maxBytes);
+
+// Shape (the selected dims) or Size of a statically shaped tensor becomes a constant.
+bool foldShapeOp(mlir::Operation *op);
+
+} // namespace plumb

@@ -1,0 +1,95 @@
+// plumb-shape-refinement: one sweep in SSA order that re-infers every op's result types from
+// its (possibly just refined) operands, folds Shape/Size as soon as their input is static and
+// folds small shape arithmetic as soon as its inputs are constant. Exporters compute reshape
+// targets from the input shape (Shape -> Gather -> Unsqueeze -> Concat -> Reshape); with the
+// graph inputs pinned, this turns the whole graph static, without running it.
+#include "passes/Passes.h"
+#include "passes/graph/Folding.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+
+namespace plumb {
+#define GEN_PASS_DEF_PLUMBSHAPEREFINEMENT
+#include "passes/Passes.h.inc"
+
+namespace {
+
+using mlir::Operation;
+using mlir::RankedTensorType;
+using mlir::Type;
+
+// The more precise of `known` (what the IR says now, e.g. from ONNX value_info) and
+// `inferred`: static dims of either win. Null when the two contradict each other, in which
+// case the IR is left as it is and the verifier or the walker reports the model.
+Type refine(Type known, Type inferred) {
+  auto k = llvm::dyn_cast<mlir::TensorType>(known);
+  auto i = llvm::dyn_cast<mlir::TensorType>(inferred);
+  if (!k || !i || k.getElementType() != i.getElementType())
+    return k == i ? known : Type();
+  if (!k.hasRank())
+    return inferred;
+  if (!i.hasRank())
+    return known;
+  if (k.getRank() != i.getRank())
+    return Type();
+  llvm::SmallVector<int64_t> dims;
+  for (int64_t d = 0; d < k.getRank(); ++d) {
+    int64_t a = k.getDimSize(d), b = i.getDimSize(d);
+    if (a != mlir::ShapedType::kDynamic && b != mlir::ShapedType::kDynamic && a != b)
+      return Type();
+    dims.push_back(a != mlir::ShapedType::kDynamic ? a : b);
+  }
+  return RankedTensorType::get(dims, k.getElementType());
+}
+
+// Re-infers `op`'s result types, keeping whatever the IR knew that inference does not.
+void reinfer(Operation *op) {
+  auto iface = llvm::dyn_cast<ShapeInferenceOpInterface>(op);
+  if (!iface)
+    return;
+  llvm::SmallVector<Type> before(op->getResultTypes());
+  if (mlir::failed(iface.inferShapes())) {
+    for (auto [r, t] : llvm::zip(op->getResults(), before))
+      r.setType(t);
+    return;
+  }
+  for (auto [r, t] : llvm::zip(op->getResults(), before)) {
+    Type better = refine(t, r.getType());
+    r.setType(better ? better : t);
+  }
+}
+
+struct ShapeRefinement : impl::PlumbShapeRefinementBase<ShapeRefinement> {
+  using PlumbShapeRefinementBase::PlumbShapeRefinementBase;
+
+  void runOnOperation() override {
+    mlir::func::FuncOp fn = getOperation();
+    for (mlir::Block &block : fn.getBody()) {
+      for (Operation &op : llvm::make_early_inc_range(block)) {
+        // Ops with regions (fusions, control flow) keep their types: their bodies are
+        // refined where they are formed.
+        if (op.getNumRegions() != 0 || llvm::isa<ConstantOp>(op))
+          continue;
+        reinfer(&op);
+        if (!foldShapeOp(&op))
+          foldConstantOp(&op, maxBytes);
+      }
+    }
+    // The function's declared result types follow the values it returns now.
+    auto ret = llvm::dyn_cast<mlir::func::ReturnOp>(fn.getBody().front().getTerminator());
+    if (!ret)
+      return;
+    llvm::SmallVector<Type> results;
+    for (auto [declared, v] : llvm::zip(fn.getFunctionType().getResults(), ret.getOperands())) {
+      Type better = refine(declared, v.getType());
+      if (!better || better != v.getType())
+        return; // a result declared more precisely than computed: leave the signature
+      results.push_back(better);
+    }
+    fn.setType(mlir::FunctionType::get(fn.getContext(), fn.getFunctionType().getInputs(),
+                                       results));
+  }
+};
+
+} // namespace
+} // namespace plumb

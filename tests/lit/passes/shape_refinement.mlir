@@ -1,0 +1,41 @@
+// RUN: plumb-opt %s -plumb-shape-refinement -plumb-dce -split-input-file --mlir-print-debuginfo | FileCheck %s
+
+// What an exporter emits for a dynamic batch axis, once the graph input is pinned: the
+// importer's one-pass inference left everything after the Reshape unknown. One sweep folds
+// the shape arithmetic, makes the Reshape target a constant at the Concat's location, and
+// re-infers every later type; the function's result type follows.
+// CHECK-LABEL: func @pinned_batch
+// CHECK-SAME: -> tensor<2x12xf32>
+func.func @pinned_batch(%x: tensor<2x3x4xf32>) -> tensor<*xf32> {
+  // CHECK-NOT: plumb.Shape
+  // CHECK-NOT: plumb.Gather
+  // CHECK: [[S:%.+]] = plumb.Constant() {value = dense<[2, 12]> : tensor<2xi64>} : () -> tensor<2xi64> loc([[CLOC:#loc[0-9]+]])
+  // CHECK: [[R:%.+]] = plumb.Reshape(%arg0, [[S]]) : (tensor<2x3x4xf32>, tensor<2xi64>) -> tensor<2x12xf32>
+  // CHECK: [[E:%.+]] = plumb.Relu([[R]]) : (tensor<2x12xf32>) -> tensor<2x12xf32>
+  // CHECK: return [[E]] : tensor<2x12xf32>
+  %s = plumb.Shape(%x) : (tensor<2x3x4xf32>) -> tensor<?xi64>
+  %i = plumb.Constant() {value = dense<0> : tensor<i64>} : () -> tensor<i64>
+  %d = plumb.Gather(%s, %i) {axis = 0 : i64} : (tensor<?xi64>, tensor<i64>) -> tensor<*xi64>
+  %ax = plumb.Constant() {value = dense<[0]> : tensor<1xi64>} : () -> tensor<1xi64>
+  %u = plumb.Unsqueeze(%d, %ax) : (tensor<*xi64>, tensor<1xi64>) -> tensor<*xi64>
+  %m1 = plumb.Constant() {value = dense<[12]> : tensor<1xi64>} : () -> tensor<1xi64>
+  %shape = plumb.Concat(%u, %m1) {axis = 0 : i64} : (tensor<*xi64>, tensor<1xi64>) -> tensor<?xi64> loc(fused<["target"]>["concat"])
+  %r = plumb.Reshape(%x, %shape) : (tensor<2x3x4xf32>, tensor<?xi64>) -> tensor<*xf32>
+  %e = plumb.Relu(%r) : (tensor<*xf32>) -> tensor<*xf32>
+  return %e : tensor<*xf32>
+}
+// CHECK-DAG: [[CLOC]] = loc(fused<["target"]>{{\[}}[[CNAME:#loc[0-9]+]]])
+// CHECK-DAG: [[CNAME]] = loc("concat")
+
+// -----
+
+// A static dim the IR already knew (ONNX value_info) survives when inference cannot derive
+// it; a dim inference can derive fills in a dynamic one.
+// CHECK-LABEL: func @keeps_known_dims
+func.func @keeps_known_dims(%x: tensor<?x8xf32>, %n: tensor<2xi64>) -> (tensor<4x?xf32>, tensor<?x8xf32>) {
+  // CHECK: plumb.Reshape(%arg0, %arg1) : (tensor<?x8xf32>, tensor<2xi64>) -> tensor<4x?xf32>
+  %r = plumb.Reshape(%x, %n) : (tensor<?x8xf32>, tensor<2xi64>) -> tensor<4x?xf32>
+  // CHECK: plumb.Neg(%arg0) : (tensor<?x8xf32>) -> tensor<?x8xf32>
+  %e = plumb.Neg(%x) : (tensor<?x8xf32>) -> tensor<?x8xf32>
+  return %r, %e : tensor<4x?xf32>, tensor<?x8xf32>
+}
