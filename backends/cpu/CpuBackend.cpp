@@ -41,6 +41,8 @@ void registerCpuKernels(KernelFactoryRegistry &r) {
   r.add("cpu.pool", factory(makePoolKernel));
   r.add("cpu.eltwise", factory(makeEltwiseKernel));
   r.add("cpu.binary", factory(makeBinaryKernel));
+  r.add("cpu.copy", factory(makeCopyKernel));
+  r.add("cpu.transpose", factory(makeTransposeKernel));
   r.add("ref.*", factory(makeRefKernel));
 }
 

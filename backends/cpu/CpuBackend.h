@@ -23,6 +23,9 @@
 //                   attributes before opset 11, else as constant inputs 1 and 2).
 //   cpu.binary      attrs: op = Add | Sub | Mul | Div | Max | Min. Inputs A, B with numpy
 //                   broadcasting.
+//   cpu.copy        Reshape, Flatten, Squeeze, Unsqueeze, Identity: any dtype; the output has
+//                   the input's type and element count (extra inputs are ignored).
+//   cpu.transpose   Transpose of an f32 tensor. attrs: perm (default: reversed dims).
 //   ref.<OpType>    any op the reference interpreter has, with its ONNX attributes.
 //
 // Every cpu.* kernel also takes attrs "post_ops": a list of strings applied in order to its

@@ -406,7 +406,7 @@ struct OpCase {
       : kernel(std::move(k)), op(std::move(o)), inputs(std::move(in)) {}
   OpCase &i(const std::string &n, std::vector<int64_t> v) {
     text += " " + n + "=" + join(v);
-    attrs.set(n, v.size() == 1 && n != "kernel_shape" && n != "axes" ? integer(v[0]) : ints(v));
+    attrs.set(n, v.size() == 1 && n != "kernel_shape" && n != "axes" && n != "perm" ? integer(v[0]) : ints(v));
     return *this;
   }
   OpCase &f(const std::string &n, double v) {
@@ -545,9 +545,21 @@ std::vector<OpCase> binaryCases() {
   };
 }
 
+std::vector<OpCase> layoutCases() {
+  return {
+      OpCase("cpu.transpose", "Transpose", {{{2, 3, 4, 5}}}).i("perm", {0, 2, 1, 3}),
+      OpCase("cpu.transpose", "Transpose", {{{2, 3, 4, 5}}}).i("perm", {0, 2, 3, 1}),
+      OpCase("cpu.transpose", "Transpose", {{{7, 5}}}).i("perm", {1, 0}),
+      OpCase("cpu.transpose", "Transpose", {{{2, 3, 4}}}), // default: reversed dims
+      OpCase("cpu.transpose", "Transpose", {{{1, 6, 1, 3}}}).i("perm", {3, 1, 2, 0}),
+      OpCase("cpu.copy", "Flatten", {{{2, 3, 4}}}).i("axis", {2}),
+      OpCase("cpu.copy", "Identity", {{{5, 1, 3}}}),
+  };
+}
+
 std::vector<OpCase> opCases() {
   std::vector<OpCase> all;
-  for (auto family : {normCases, poolCases, eltwiseCases, binaryCases})
+  for (auto family : {normCases, poolCases, eltwiseCases, binaryCases, layoutCases})
     for (unsigned seed : {1u, 2u})
       for (OpCase c : family()) {
         c.seed = seed;

@@ -150,8 +150,13 @@ std::string Lowerer::kernelFor(Operation *op, ref::Attrs &attrs) {
     v.s = name;
     attrs.set("op", v);
   };
+  if ((t == "Reshape" || t == "Flatten" || t == "Squeeze" || t == "Unsqueeze" ||
+       t == "Identity") && op->getNumResults() == 1)
+    return "cpu.copy";
   if (!allF32(op))
     return "ref." + t;
+  if (t == "Transpose")
+    return "cpu.transpose";
   if (t == "Conv")
     return "cpu.conv";
   if (t == "MatMul" || t == "Gemm")
@@ -395,14 +400,23 @@ Plan Lowerer::run(func::FuncOp fn) {
   }
   for (Operation &op : fn.getBody().front().without_terminator())
     lowerOp(&op);
-  // Graph outputs: copy into Output buffers (a value may also feed later steps or be
-  // returned twice, so outputs are never aliased with intermediates).
+  // Graph outputs: the step that computes a returned value writes straight into the Output
+  // buffer (no copy). A value returned twice, or one that is a graph input or a constant, is
+  // copied into its own Output buffer instead.
   auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
+  std::set<int> promoted;
   for (unsigned i = 0; i < ret.getNumOperands(); ++i) {
     auto name = fn.getResultAttrOfType<StringAttr>(i, kNameAttr);
     std::string n = name ? name.str() : "output_" + std::to_string(i);
     int src = operand(ret.getOperand(i));
-    const Buffer &b = plan_.buffers[size_t(src)];
+    Buffer &b = plan_.buffers[size_t(src)];
+    if (b.kind == BufferKind::Intermediate && !promoted.count(src)) {
+      b.kind = BufferKind::Output;
+      b.name = n;
+      plan_.outputs.push_back(src);
+      promoted.insert(src);
+      continue;
+    }
     int dst = plan_.addOutput(b.dtype, b.shape, n);
     Step &s = plan_.addStep("ref.Identity", {src}, {dst}, "output " + n);
     s.outputNames = {n};
