@@ -117,12 +117,18 @@ class Hasher {
 public:
   // `n` must be a multiple of 32 except in the last call.
   void update(const char *p, size_t n) {
+    // Lanes in locals: stores through `this` could alias `p` and force reloads.
+    uint64_t a = lane_[0], b = lane_[1], c = lane_[2], d = lane_[3];
     size_t i = 0;
-    for (; i + 32 <= n; i += 32)
-      for (int l = 0; l < 4; ++l)
-        lane_[l] = (lane_[l] ^ load64(p + i + 8 * l)) * kFnvPrime;
+    for (; i + 32 <= n; i += 32) {
+      a = (a ^ load64(p + i)) * kFnvPrime;
+      b = (b ^ load64(p + i + 8)) * kFnvPrime;
+      c = (c ^ load64(p + i + 16)) * kFnvPrime;
+      d = (d ^ load64(p + i + 24)) * kFnvPrime;
+    }
     for (; i < n; ++i)
-      lane_[0] = (lane_[0] ^ uint8_t(p[i])) * kFnvPrime;
+      a = (a ^ uint8_t(p[i])) * kFnvPrime;
+    lane_[0] = a, lane_[1] = b, lane_[2] = c, lane_[3] = d;
     total_ += n;
   }
   uint64_t finish() const {

@@ -50,7 +50,8 @@ private:
 
 struct ArtifactReadOptions {
   // Hash the whole file before trusting it. This reads every page of the mapping once
-  // (about 10 GB/s warm on one core: ~10 ms per 100 MB of weights). Without it a corrupt
+  // (measured 4-5 GB/s on one core of the 2-core CI VM, where it is memory-bound: ~25 ms
+  // per 100 MB of weights, plus the page faults of a cold file). Without it a corrupt
   // weight goes unnoticed; the structure is bounds-checked either way, so skipping it never
   // lets a bad file make the reader crash.
   bool verifyChecksum = true;
