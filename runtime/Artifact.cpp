@@ -24,7 +24,9 @@ uint64_t load64(const char *p) {
   return v;
 }
 
-uint64_t alignUp(uint64_t n) { return (n + kArtifactAlignment - 1) / kArtifactAlignment * kArtifactAlignment; }
+uint64_t alignUp(uint64_t n) {
+  return (n + kArtifactAlignment - 1) / kArtifactAlignment * kArtifactAlignment;
+}
 
 // Bytes of a dtype[shape] tensor, or false when a dim is negative or the size overflows or
 // exceeds kMaxTensorBytes.
@@ -463,9 +465,8 @@ Plan readArtifact(const std::string &path, const ArtifactReadOptions &opts) {
   ::close(fd);
   if (map == MAP_FAILED)
     throw ArtifactError(Kind::Io, path + ": cannot map file (" + std::strerror(errno) + ")");
-  std::shared_ptr<const void> keepAlive(map, [size](const void *p) {
-    ::munmap(const_cast<void *>(p), size);
-  });
+  std::shared_ptr<const void> keepAlive(
+      map, [size](const void *p) { ::munmap(const_cast<void *>(p), size); });
   return parseImage(static_cast<const char *>(map), size, std::move(keepAlive), path, opts);
 }
 
@@ -478,7 +479,8 @@ Plan readArtifactFromMemory(const void *data, size_t size, const std::string &la
   if (!copy)
     throw ArtifactError(ArtifactError::Kind::Io,
                         label + ": out of memory copying " + std::to_string(size) + " bytes");
-  std::shared_ptr<const void> keepAlive(copy, [](const void *p) { std::free(const_cast<void *>(p)); });
+  std::shared_ptr<const void> keepAlive(copy,
+                                        [](const void *p) { std::free(const_cast<void *>(p)); });
   if (size)
     std::memcpy(copy, data, size);
   return parseImage(static_cast<const char *>(copy), size, std::move(keepAlive), label, opts);

@@ -44,12 +44,17 @@ plumb_status fail(plumb_status status, const std::string &msg) {
 
 plumb_status artifactStatus(ArtifactError::Kind kind) {
   switch (kind) {
-  case ArtifactError::Kind::Io: return PLUMB_ERROR_IO;
-  case ArtifactError::Kind::NotArtifact: return PLUMB_ERROR_NOT_ARTIFACT;
-  case ArtifactError::Kind::Version: return PLUMB_ERROR_VERSION_MISMATCH;
-  case ArtifactError::Kind::Truncated: return PLUMB_ERROR_TRUNCATED;
+  case ArtifactError::Kind::Io:
+    return PLUMB_ERROR_IO;
+  case ArtifactError::Kind::NotArtifact:
+    return PLUMB_ERROR_NOT_ARTIFACT;
+  case ArtifactError::Kind::Version:
+    return PLUMB_ERROR_VERSION_MISMATCH;
+  case ArtifactError::Kind::Truncated:
+    return PLUMB_ERROR_TRUNCATED;
   case ArtifactError::Kind::Corrupt:
-  case ArtifactError::Kind::InvalidPlan: return PLUMB_ERROR_CORRUPT;
+  case ArtifactError::Kind::InvalidPlan:
+    return PLUMB_ERROR_CORRUPT;
   }
   return PLUMB_ERROR_CORRUPT;
 }
@@ -97,8 +102,8 @@ plumb_status createSession(plumb::Plan (*load)(const void *, size_t, const std::
   plumb::ArtifactReadOptions ro;
   ro.verifyChecksum = opts.verify_checksum != 0;
   plumb::Plan plan;
-  plumb_status s = guarded(PLUMB_ERROR_CORRUPT, label + ": ",
-                           [&] { plan = load(data, size, label, ro); });
+  plumb_status s =
+      guarded(PLUMB_ERROR_CORRUPT, label + ": ", [&] { plan = load(data, size, label, ro); });
   if (s != PLUMB_OK)
     return s;
   auto session = std::make_unique<plumb_session>();
@@ -148,20 +153,19 @@ plumb::Tensor wrap(const plumb_tensor &t, const plumb_tensor_info &want, const c
                        std::to_string(want.size_bytes));
   if (reinterpret_cast<uintptr_t>(t.data) % plumb::dtypeSize(DType(want.dtype)) != 0)
     throw plumb::Error(label + " data is not aligned to its element size");
-  return plumb::Tensor::borrow(DType(want.dtype),
-                               plumb::Shape(want.shape, want.shape + want.rank), t.data, nullptr);
+  return plumb::Tensor::borrow(DType(want.dtype), plumb::Shape(want.shape, want.shape + want.rank),
+                               t.data, nullptr);
 }
 
 plumb_status tensorInfo(const plumb_session *session, size_t index, plumb_tensor_info *out,
-                         bool input) {
+                        bool input) {
   const char *fn = input ? "plumb_session_input_info" : "plumb_session_output_info";
   if (!session || !out)
     return fail(PLUMB_ERROR_INVALID_ARGUMENT, std::string(fn) + ": NULL argument");
   const auto &list = input ? session->inputs : session->outputs;
   if (index >= list.size())
-    return fail(PLUMB_ERROR_INVALID_ARGUMENT, std::string(fn) + ": index " +
-                                                  std::to_string(index) + " of " +
-                                                  std::to_string(list.size()));
+    return fail(PLUMB_ERROR_INVALID_ARGUMENT, std::string(fn) + ": index " + std::to_string(index) +
+                                                  " of " + std::to_string(list.size()));
   *out = list[index];
   return PLUMB_OK;
 }
@@ -178,16 +182,26 @@ const char *plumb_version(void) {
 
 const char *plumb_status_name(plumb_status status) {
   switch (status) {
-  case PLUMB_OK: return "PLUMB_OK";
-  case PLUMB_ERROR_INVALID_ARGUMENT: return "PLUMB_ERROR_INVALID_ARGUMENT";
-  case PLUMB_ERROR_IO: return "PLUMB_ERROR_IO";
-  case PLUMB_ERROR_NOT_ARTIFACT: return "PLUMB_ERROR_NOT_ARTIFACT";
-  case PLUMB_ERROR_VERSION_MISMATCH: return "PLUMB_ERROR_VERSION_MISMATCH";
-  case PLUMB_ERROR_TRUNCATED: return "PLUMB_ERROR_TRUNCATED";
-  case PLUMB_ERROR_CORRUPT: return "PLUMB_ERROR_CORRUPT";
-  case PLUMB_ERROR_UNSUPPORTED: return "PLUMB_ERROR_UNSUPPORTED";
-  case PLUMB_ERROR_RUNTIME: return "PLUMB_ERROR_RUNTIME";
-  case PLUMB_ERROR_OUT_OF_MEMORY: return "PLUMB_ERROR_OUT_OF_MEMORY";
+  case PLUMB_OK:
+    return "PLUMB_OK";
+  case PLUMB_ERROR_INVALID_ARGUMENT:
+    return "PLUMB_ERROR_INVALID_ARGUMENT";
+  case PLUMB_ERROR_IO:
+    return "PLUMB_ERROR_IO";
+  case PLUMB_ERROR_NOT_ARTIFACT:
+    return "PLUMB_ERROR_NOT_ARTIFACT";
+  case PLUMB_ERROR_VERSION_MISMATCH:
+    return "PLUMB_ERROR_VERSION_MISMATCH";
+  case PLUMB_ERROR_TRUNCATED:
+    return "PLUMB_ERROR_TRUNCATED";
+  case PLUMB_ERROR_CORRUPT:
+    return "PLUMB_ERROR_CORRUPT";
+  case PLUMB_ERROR_UNSUPPORTED:
+    return "PLUMB_ERROR_UNSUPPORTED";
+  case PLUMB_ERROR_RUNTIME:
+    return "PLUMB_ERROR_RUNTIME";
+  case PLUMB_ERROR_OUT_OF_MEMORY:
+    return "PLUMB_ERROR_OUT_OF_MEMORY";
   }
   return "PLUMB_ERROR_UNKNOWN";
 }
@@ -262,9 +276,8 @@ plumb_status plumb_session_run(plumb_session *session, const plumb_tensor *input
       (n_inputs && !inputs) || (n_outputs && !outputs))
     return fail(PLUMB_ERROR_INVALID_ARGUMENT,
                 "plumb_session_run: the model takes " + std::to_string(session->inputs.size()) +
-                    " inputs and " + std::to_string(session->outputs.size()) +
-                    " outputs, got " + std::to_string(n_inputs) + " and " +
-                    std::to_string(n_outputs));
+                    " inputs and " + std::to_string(session->outputs.size()) + " outputs, got " +
+                    std::to_string(n_inputs) + " and " + std::to_string(n_outputs));
   std::vector<plumb::Tensor> in, out;
   plumb_status s = guarded(PLUMB_ERROR_INVALID_ARGUMENT, "plumb_session_run: ", [&] {
     for (size_t i = 0; i < n_inputs; ++i)

@@ -117,8 +117,8 @@ void Executor::bind(const std::vector<Tensor> &inputs, const std::vector<Tensor>
       slots_[size_t(plan_.outputs[i])] = (*outputs)[i];
   } else {
     for (int id : plan_.outputs)
-      slots_[size_t(id)] = Tensor::empty(plan_.buffers[size_t(id)].dtype,
-                                         plan_.buffers[size_t(id)].shape);
+      slots_[size_t(id)] =
+          Tensor::empty(plan_.buffers[size_t(id)].dtype, plan_.buffers[size_t(id)].shape);
   }
   // Output-kind buffers that are not graph outputs (validatePlan allows them) get fresh storage.
   for (const Buffer &b : plan_.buffers)

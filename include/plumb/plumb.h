@@ -79,7 +79,7 @@ typedef struct plumb_options {
 
 /* A tensor's description, owned by the session. */
 typedef struct plumb_tensor_info {
-  const char *name;     /* the ONNX graph input/output name */
+  const char *name; /* the ONNX graph input/output name */
   plumb_dtype dtype;
   size_t rank;
   const int64_t *shape; /* rank dims (static) */

@@ -74,8 +74,8 @@ Fixture prepare(const std::string &model) {
   CompileSettings cs;
   cs.shapeInputs = base;
   Compiled c = compileModule(mlir::OwningOpRef<mlir::ModuleOp>(module->clone()), cs);
-  f.artifact = ::testing::TempDir() + "/plumb_hammer_" + std::to_string(::getpid()) + "_" +
-               model + ".plumb";
+  f.artifact =
+      ::testing::TempDir() + "/plumb_hammer_" + std::to_string(::getpid()) + "_" + model + ".plumb";
   writeArtifact(f.artifact, c.plan);
   return f;
 }
@@ -112,8 +112,7 @@ void hammer(const std::string &model) {
   std::vector<std::vector<std::vector<char>>> baseline(kVariants);
   parity::NoiseFloorRule rule;
   for (int v = 0; v < kVariants; ++v) {
-    ASSERT_EQ(runOnce(s, f.inputs[size_t(v)], baseline[size_t(v)]), PLUMB_OK)
-        << plumb_last_error();
+    ASSERT_EQ(runOnce(s, f.inputs[size_t(v)], baseline[size_t(v)]), PLUMB_OK) << plumb_last_error();
     for (size_t o = 0; o < baseline[size_t(v)].size(); ++o) {
       plumb_tensor_info info;
       plumb_session_output_info(s, o, &info);
@@ -122,8 +121,8 @@ void hammer(const std::string &model) {
       const Tensor &truth = f.truth[size_t(v)][o];
       Tensor floor = f.floor32[size_t(v)][o];
       parity::LayerRow row = parity::compareOne({info.name, "", ""}, got, truth, &floor, rule);
-      EXPECT_TRUE(row.verdict.pass) << model << " variant " << v << " output " << info.name
-                                    << ": " << row.verdict.explanation;
+      EXPECT_TRUE(row.verdict.pass) << model << " variant " << v << " output " << info.name << ": "
+                                    << row.verdict.explanation;
     }
   }
   // Different variants really give different outputs (or the bitwise check proves little).

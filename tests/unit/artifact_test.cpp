@@ -1,9 +1,9 @@
 // The artifact format: round trip through a memory-mapped file and through memory (weights
 // borrowed and 64-byte aligned), and every kind of damage refused with the right kind of
 // error naming the file, never a crash.
+#include "backends/cpu/CpuBackend.h"
 #include "runtime/Artifact.h"
 #include "runtime/Executor.h"
-#include "backends/cpu/CpuBackend.h"
 #include "tests/unit/ArtifactTestUtil.h"
 
 #include <gtest/gtest.h>

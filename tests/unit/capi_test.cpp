@@ -84,8 +84,7 @@ TEST(CApi, CreateFromMemoryCopies) {
   plumb_session *s = nullptr;
   // An odd address: the library must not rely on the caller's alignment.
   std::string shifted = " " + bytes;
-  ASSERT_EQ(plumb_session_create_from_memory(shifted.data() + 1, bytes.size(), &opts, &s),
-            PLUMB_OK)
+  ASSERT_EQ(plumb_session_create_from_memory(shifted.data() + 1, bytes.size(), &opts, &s), PLUMB_OK)
       << plumb_last_error();
   shifted.assign(shifted.size(), '\xff'); // documented: the session keeps its own copy
   std::vector<float> x = {0.1f, 0.2f, 0.3f, -0.4f, 0.5f, 0.6f};
@@ -104,8 +103,7 @@ void expectRefused(const std::string &bytes, plumb_status want, const std::strin
   std::string path = tempPath("capi_bad.plumb");
   writeBytes(path, bytes);
   plumb_session *s = reinterpret_cast<plumb_session *>(&s); // junk that must be overwritten
-  EXPECT_EQ(plumb_session_create_from_file(path.c_str(), nullptr, &s), want)
-      << plumb_last_error();
+  EXPECT_EQ(plumb_session_create_from_file(path.c_str(), nullptr, &s), want) << plumb_last_error();
   EXPECT_EQ(s, nullptr);
   std::string msg = plumb_last_error();
   EXPECT_EQ(msg.rfind(path + ": ", 0), 0u) << msg;
@@ -131,8 +129,7 @@ TEST(CApi, BadArtifactsGiveTheirStatus) {
   plumb_session *s = nullptr;
   std::string missing = tempPath("capi_missing.plumb");
   EXPECT_EQ(plumb_session_create_from_file(missing.c_str(), nullptr, &s), PLUMB_ERROR_IO);
-  EXPECT_NE(std::string(plumb_last_error()).find(missing + ": cannot open file"),
-            std::string::npos)
+  EXPECT_NE(std::string(plumb_last_error()).find(missing + ": cannot open file"), std::string::npos)
       << plumb_last_error();
   EXPECT_EQ(plumb_session_create_from_file(nullptr, nullptr, &s), PLUMB_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(plumb_session_create_from_file(missing.c_str(), nullptr, nullptr),
