@@ -92,25 +92,48 @@ void Executor::prepare(const KernelFactoryRegistry &kernels) {
   }
 }
 
-void Executor::bindInputs(const std::vector<Tensor> &inputs) {
-  if (inputs.size() != plan_.inputs.size())
-    throw Error("expected " + std::to_string(plan_.inputs.size()) + " inputs, got " +
-                std::to_string(inputs.size()));
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const Buffer &b = plan_.buffers[size_t(plan_.inputs[i])];
-    const Tensor &t = inputs[i];
-    if (!t.defined() || t.dtype() != b.dtype || t.shape() != b.shape)
-      throw Error("input '" + b.name + "' must be " + describeInfo(b.dtype, b.shape) + ", got " +
-                  (t.defined() ? t.describe() : std::string("nothing")));
-    slots_[size_t(b.id)] = t;
+void Executor::bind(const std::vector<Tensor> &inputs, const std::vector<Tensor> *outputs) {
+  auto check = [&](const std::vector<Tensor> &given, const std::vector<int> &ids,
+                   const char *what) {
+    if (given.size() != ids.size())
+      throw Error("expected " + std::to_string(ids.size()) + " " + what + "s, got " +
+                  std::to_string(given.size()));
+    for (size_t i = 0; i < given.size(); ++i) {
+      const Buffer &b = plan_.buffers[size_t(ids[i])];
+      const Tensor &t = given[i];
+      if (!t.defined() || t.dtype() != b.dtype || t.shape() != b.shape)
+        throw Error(std::string(what) + " '" + b.name + "' must be " +
+                    describeInfo(b.dtype, b.shape) + ", got " +
+                    (t.defined() ? t.describe() : std::string("nothing")));
+    }
+  };
+  check(inputs, plan_.inputs, "input");
+  if (outputs)
+    check(*outputs, plan_.outputs, "output");
+  for (size_t i = 0; i < inputs.size(); ++i)
+    slots_[size_t(plan_.inputs[i])] = inputs[i];
+  if (outputs) {
+    for (size_t i = 0; i < outputs->size(); ++i)
+      slots_[size_t(plan_.outputs[i])] = (*outputs)[i];
+  } else {
+    for (int id : plan_.outputs)
+      slots_[size_t(id)] =
+          Tensor::empty(plan_.buffers[size_t(id)].dtype, plan_.buffers[size_t(id)].shape);
   }
+  // Output-kind buffers that are not graph outputs (validatePlan allows them) get fresh storage.
   for (const Buffer &b : plan_.buffers)
-    if (b.kind == BufferKind::Output)
+    if (b.kind == BufferKind::Output && !slots_[size_t(b.id)].defined())
       slots_[size_t(b.id)] = Tensor::empty(b.dtype, b.shape);
 }
 
-std::vector<Tensor> Executor::run(const std::vector<Tensor> &inputs) {
-  bindInputs(inputs);
+void Executor::unbind() {
+  // Drop this run's references so that callers alone own their inputs and outputs.
+  for (const Buffer &b : plan_.buffers)
+    if (b.kind == BufferKind::Input || b.kind == BufferKind::Output)
+      slots_[size_t(b.id)] = Tensor();
+}
+
+void Executor::execute() {
   for (size_t i = 0; i < steps_.size(); ++i) {
     PreparedStep &p = steps_[i];
     try {
@@ -129,14 +152,32 @@ std::vector<Tensor> Executor::run(const std::vector<Tensor> &inputs) {
                 slots_[size_t(s.outputs[j])]);
     }
   }
+}
+
+std::vector<Tensor> Executor::run(const std::vector<Tensor> &inputs) {
+  bind(inputs, nullptr);
+  try {
+    execute();
+  } catch (...) {
+    unbind();
+    throw;
+  }
   std::vector<Tensor> results;
   for (int id : plan_.outputs)
     results.push_back(slots_[size_t(id)]);
-  // Drop this run's references so that callers alone own their inputs and outputs.
-  for (const Buffer &b : plan_.buffers)
-    if (b.kind == BufferKind::Input || b.kind == BufferKind::Output)
-      slots_[size_t(b.id)] = Tensor();
+  unbind();
   return results;
+}
+
+void Executor::runInto(const std::vector<Tensor> &inputs, const std::vector<Tensor> &outputs) {
+  bind(inputs, &outputs);
+  try {
+    execute();
+  } catch (...) {
+    unbind();
+    throw;
+  }
+  unbind();
 }
 
 } // namespace plumb

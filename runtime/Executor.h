@@ -28,8 +28,12 @@ public:
   Executor &operator=(const Executor &) = delete;
 
   // Inputs in Plan::inputs order, each of the declared dtype and shape; returns fresh
-  // tensors in Plan::outputs order, owned by the caller. One run at a time per executor.
+  // tensors in Plan::outputs order, owned by the caller. One run at a time per executor
+  // (plumb::Session keeps a pool of executors for concurrent runs).
   std::vector<Tensor> run(const std::vector<Tensor> &inputs);
+  // The same, writing into `outputs` (Plan::outputs order, each of the declared dtype and
+  // shape, writable storage that overlaps no input, e.g. borrowed caller memory).
+  void runInto(const std::vector<Tensor> &inputs, const std::vector<Tensor> &outputs);
 
   void setObserver(Observer observer) { observer_ = std::move(observer); }
   const Plan &plan() const { return plan_; }
@@ -42,7 +46,9 @@ private:
     std::vector<Tensor *> out;
   };
   void prepare(const KernelFactoryRegistry &kernels);
-  void bindInputs(const std::vector<Tensor> &inputs);
+  void bind(const std::vector<Tensor> &inputs, const std::vector<Tensor> *outputs);
+  void execute();
+  void unbind();
   std::string stepLabel(size_t i) const;
 
   Plan plan_;

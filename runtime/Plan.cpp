@@ -90,12 +90,25 @@ void validateBuffers(const Plan &plan) {
       bad(std::string(bufferKindName(b.kind)) + " buffer '" + b.name + "' carries constant data");
   }
   auto checkList = [&](const std::vector<int> &ids, BufferKind kind, const char *what) {
-    for (int id : ids)
+    std::vector<bool> seen(plan.buffers.size(), false);
+    for (int id : ids) {
       if (id < 0 || size_t(id) >= plan.buffers.size() || plan.buffers[size_t(id)].kind != kind)
         bad(std::string("graph ") + what + " id " + std::to_string(id) + " is not an " +
             bufferKindName(kind) + " buffer");
+      if (seen[size_t(id)])
+        bad(std::string("graph ") + what + " '" + plan.buffers[size_t(id)].name +
+            "' is listed twice");
+      seen[size_t(id)] = true;
+    }
   };
   checkList(plan.inputs, BufferKind::Input, "input");
+  // The executor binds exactly the listed inputs: an unlisted one would be read unbound.
+  size_t numInputs = 0;
+  for (const Buffer &b : plan.buffers)
+    numInputs += b.kind == BufferKind::Input;
+  if (numInputs != plan.inputs.size())
+    bad(std::to_string(numInputs) + " input buffers but " + std::to_string(plan.inputs.size()) +
+        " graph inputs");
   checkList(plan.outputs, BufferKind::Output, "output");
 }
 

@@ -14,14 +14,22 @@ FLAGS=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 SRCS=(runtime/DType.cpp runtime/Tensor.cpp frontend/tensorio/TensorIO.cpp
       frontend/tensorio/TensorProto.cpp)
 LIBS=(-lonnx_proto -lprotobuf -lzip)
+ART_SRCS=(runtime/DType.cpp runtime/Tensor.cpp runtime/Plan.cpp runtime/Artifact.cpp)
+TARGETS=(npy npz pb artifact)
 for t in npy npz pb; do
   $CXX "${FLAGS[@]}" "tests/fuzz/fuzz_$t.cpp" "${SRCS[@]}" "${LIBS[@]}" -o "$BUILD/fuzz_$t"
 done
+$CXX "${FLAGS[@]}" tests/fuzz/fuzz_artifact.cpp "${ART_SRCS[@]}" -o "$BUILD/fuzz_artifact"
 seed() { mkdir -p "$BUILD/corpus_$1"; cp "${@:2}" "$BUILD/corpus_$1/" 2>/dev/null || true; }
 seed npy tests/data/tensorio/*.npy
 seed npz tests/data/tensorio/*.npz tests/models/*.npz
 seed pb tests/data/tensorio/*.pb /usr/share/libonnx-testdata/data/node/test_abs/test_data_set_0/*.pb
-for t in npy npz pb; do
+# Artifact seeds: small hand-built plans covering every part of the format.
+mkdir -p "$BUILD/corpus_artifact"
+$CXX -std=c++17 -O1 -I. tests/fuzz/make_artifact_seeds.cpp "${ART_SRCS[@]}" \
+  -o "$BUILD/make_artifact_seeds"
+"$BUILD/make_artifact_seeds" "$BUILD/corpus_artifact"
+for t in "${TARGETS[@]}"; do
   echo "fuzz_$t: ${SECS}s"
   "$BUILD/fuzz_$t" -max_total_time="$SECS" -rss_limit_mb=2048 -max_len=65536 \
     -artifact_prefix="$BUILD/crash_$t-" \
@@ -31,4 +39,4 @@ for t in npy npz pb; do
     "$BUILD/fuzz_$t" tests/fuzz/regressions/$t/* > /dev/null 2>&1
   fi
 done
-echo "fuzz: 3 targets ran ${SECS}s each without a crash"
+echo "fuzz: ${#TARGETS[@]} targets ran ${SECS}s each without a crash"

@@ -1,0 +1,79 @@
+// Writes small artifacts that exercise every part of the format (constants of several
+// types and sizes, empty and scalar tensors, every attribute kind, absent optional inputs,
+// named step outputs) as the seed corpus of fuzz_artifact. Usage: make_artifact_seeds DIR
+#include "runtime/Artifact.h"
+
+#include <cstdio>
+#include <string>
+
+using namespace plumb;
+
+namespace {
+
+Plan matmulRelu() {
+  Plan p;
+  int x = p.addInput(DType::F32, {2, 3}, "x");
+  std::vector<float> w(12);
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = float(i) * 0.25f - 1.0f;
+  int wid = p.addConstant("w", Tensor::fromVector(DType::F32, {3, 4}, w));
+  int t = p.addBuffer(BufferKind::Intermediate, DType::F32, {2, 4}, "t");
+  int y = p.addOutput(DType::F32, {2, 4}, "y");
+  p.addStep("cpu.matmul", {x, wid, -1}, {t}, "MatMul_0");
+  Step &s = p.addStep("ref.Relu", {t}, {y}, "Relu_1");
+  s.outputNames = {"y"};
+  return p;
+}
+
+Plan attributesAndTypes() {
+  Plan p;
+  int a = p.addInput(DType::I64, {4}, "a");
+  int s = p.addConstant("s", Tensor::scalarI64(7));
+  int e = p.addConstant("e", Tensor::zeros(DType::F32, {0, 3}));
+  int h = p.addConstant("h", Tensor::zeros(DType::F16, {5}));
+  int u = p.addConstant("u", Tensor::zeros(DType::U8, {3}));
+  int y = p.addOutput(DType::I64, {4}, "y");
+  int z = p.addOutput(DType::F32, {0, 3}, "z");
+  Step &add = p.addStep("ref.Add", {a, s}, {y}, "Add_0");
+  add.opset = 13;
+  ref::AttrValue v;
+  v.kind = ref::AttrValue::Kind::Ints;
+  v.ints = {1, -2, 3};
+  add.attrs.set("ints", v);
+  v = {};
+  v.kind = ref::AttrValue::Kind::Floats;
+  v.floats = {0.5, -1.5};
+  add.attrs.set("floats", v);
+  v = {};
+  v.kind = ref::AttrValue::Kind::Strings;
+  v.strings = {"relu", "clip:0:6"};
+  add.attrs.set("post_ops", v);
+  v = {};
+  v.kind = ref::AttrValue::Kind::Tensor;
+  v.t = Tensor::fromVector(DType::F32, {2}, std::vector<float>{1.0f, 2.0f});
+  add.attrs.set("value", v);
+  v = {};
+  v.kind = ref::AttrValue::Kind::String;
+  v.s = "Softmax";
+  add.attrs.set("op", v);
+  p.addStep("ref.Identity", {e, h, u}, {z}, "Identity_1");
+  return p;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make_artifact_seeds DIR\n");
+    return 2;
+  }
+  std::string dir = argv[1];
+  try {
+    writeArtifact(dir + "/matmul_relu.plumb", matmulRelu());
+    writeArtifact(dir + "/attributes.plumb", attributesAndTypes());
+  } catch (const Error &e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
+  }
+  return 0;
+}
