@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
   std::vector<std::string> runShapes;
   CLI::App *runCmd = app.add_subcommand("run", "run a model and write its outputs");
   runCmd->add_option("model", run.model, "ONNX model")->required();
-  runCmd->add_option("--backend", run.backend, "reference (cpu and cuda come later)")
+  runCmd->add_option("--backend", run.backend, "reference (default), cpu or cuda")
       ->check(CLI::IsMember({"reference", "cpu", "cuda"}));
   runCmd->add_option("--inputs", run.inputs, ".npz of inputs keyed by graph input name");
   runCmd->add_option("--seed", run.seed, "seed for random inputs (default 0)");
@@ -65,7 +65,7 @@ int main(int argc, char **argv) {
   CLI::App *checkCmd = app.add_subcommand(
       "check", "compare the candidate with the f64 truth at every tensor (f32 floor)");
   checkCmd->add_option("model", check.model, "ONNX model")->required();
-  checkCmd->add_option("--backend", check.backend, "candidate backend (reference)");
+  checkCmd->add_option("--backend", check.backend, "candidate backend: reference, cpu or cuda");
   checkCmd->add_option("--dtype", check.dtype, "simulate f16 or bf16 in the candidate")
       ->check(CLI::IsMember({"f16", "bf16"}));
   checkCmd->add_option("--inputs", check.inputs, ".npz of inputs keyed by graph input name");
@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
   CLI::App *bisectCmd = app.add_subcommand(
       "bisect", "find the first tensor where two executions part, or the nodes to keep in f32");
   bisectCmd->add_option("model", bisect.model, "ONNX model")->required();
-  bisectCmd->add_option("--backend", bisect.backend, "candidate backend (reference)");
+  bisectCmd->add_option("--backend", bisect.backend, "candidate backend: cpu or cuda");
   bisectCmd->add_option("--reference", bisect.reference,
                         "activations from another framework: .npz or folder of .npy keyed by "
                         "ONNX tensor name");
@@ -101,7 +101,7 @@ int main(int argc, char **argv) {
   std::vector<std::string> compShapes;
   CLI::App *compCmd = app.add_subcommand("compile", "compile a model for a backend");
   compCmd->add_option("model", comp.model, "ONNX model")->required();
-  compCmd->add_option("--backend", comp.backend, "cpu")->check(CLI::IsMember({"cpu", "cuda"}));
+  compCmd->add_option("--backend", comp.backend, "cpu (default) or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   compCmd->add_option("-o,--output", comp.output, "write the compiled model (MODEL.plumb)");
   compCmd->add_flag("--stats", comp.stats, "nodes before/after, fusions by kind, steps, memory");
   compCmd->add_flag("--verify-each", comp.verifyEach,
@@ -115,7 +115,7 @@ int main(int argc, char **argv) {
   std::vector<std::string> benchShapes;
   CLI::App *benchCmd = app.add_subcommand("bench", "latency of a model or artifact on a backend");
   benchCmd->add_option("model", bench.model, "ONNX model or MODEL.plumb")->required();
-  benchCmd->add_option("--backend", bench.backend, "cpu (default) or reference")
+  benchCmd->add_option("--backend", bench.backend, "cpu (default), cuda or reference")
       ->check(CLI::IsMember({"reference", "cpu", "cuda"}));
   benchCmd->add_option("--threads", bench.threads, "CPU threads (default: all cores)");
   benchCmd->add_option("--iters", bench.iters, "timed iterations (default 20)");

@@ -2,22 +2,67 @@
 #include "tools/lib/Backend.h"
 
 #include "backends/cpu/CpuBackend.h"
+#include "runtime/Error.h"
+#ifdef PLUMB_HAVE_CUDA
+#include "backends/cuda/runtime/CudaBackend.h"
+#endif
 
 namespace plumb {
 
+namespace {
+
+// Fails fast, before compiling, where the backend cannot run at all.
+const CompileSettings &requireBackend(const CompileSettings &s) {
+#ifdef PLUMB_HAVE_CUDA
+  if (s.backend == "cuda")
+    cuda::requireDevice("--backend cuda");
+#else
+  if (s.backend == "cuda")
+    throw Error("--backend cuda: this build has no CUDA backend (configure with the CUDA toolkit)");
+#endif
+  return s;
+}
+
+} // namespace
+
 BackendRun::BackendRun(mlir::OwningOpRef<mlir::ModuleOp> module, const CompileSettings &settings,
                        const KernelFactoryRegistry *kernels)
-    : compiled_(compileModule(std::move(module), settings)) {
+    : compiled_(compileModule(std::move(module), requireBackend(settings))) {
+#ifdef PLUMB_HAVE_CUDA
+  if (settings.backend == "cuda") {
+    device_ = std::make_unique<cuda::CudaExecutor>(compiled_.plan);
+    return;
+  }
+#endif
   executor_ = std::make_unique<Executor>(compiled_.plan,
                                          kernels ? *kernels : cpu::cpuKernelRegistry());
 }
 
+BackendRun::~BackendRun() = default;
+
+std::vector<Tensor> BackendRun::runOutputs(const std::vector<Tensor> &inputs) {
+#ifdef PLUMB_HAVE_CUDA
+  if (device_)
+    return device_->run(inputs);
+#endif
+  return executor_->run(inputs);
+}
+
 Capture BackendRun::run(const std::vector<Tensor> &inputs) {
   Capture c;
-  executor_->setObserver([&](const std::string &name, const Tensor &t) {
+  auto keep = [&](const std::string &name, const Tensor &t) {
     if (!name.empty())
       c.tensors[name] = t.clone();
-  });
+  };
+#ifdef PLUMB_HAVE_CUDA
+  if (device_) {
+    device_->setObserver(keep);
+    c.outputs = device_->run(inputs);
+    device_->setObserver(nullptr);
+    return c;
+  }
+#endif
+  executor_->setObserver(keep);
   c.outputs = executor_->run(inputs);
   executor_->setObserver(nullptr);
   return c;

@@ -128,12 +128,13 @@ int benchCommand(const BenchCommandOptions &opts) {
     }
     exec = std::make_unique<Executor>(std::move(plan), cpu::cpuKernelRegistry());
     once = [&] { exec->run(inputs); };
-  } else if (opts.backend == "cpu") {
+  } else if (opts.backend == "cpu" || opts.backend == "cuda") {
     module = importWithInputs(ctx, opts.model, opts.inputShapes, opts.inputs, opts.seed, inputs);
     CompileSettings cs;
     cs.shapeInputs = inputs;
+    cs.backend = opts.backend;
     backend = std::make_unique<BackendRun>(std::move(module), cs);
-    once = [&] { const_cast<Executor &>(backend->executor()).run(inputs); };
+    once = [&] { backend->runOutputs(inputs); };
   } else if (opts.backend == "reference") {
     ImportOptions io;
     io.inputShapes = opts.inputShapes;
@@ -141,7 +142,7 @@ int benchCommand(const BenchCommandOptions &opts) {
     inputs = prepareInputs(mainFunction(*module), opts.inputs, opts.seed);
     once = [&] { ref::interpret(mainFunction(*module), inputs); };
   } else {
-    throw Error("backend '" + opts.backend + "' is not available (this build has: reference, cpu)");
+    throw Error("backend '" + opts.backend + "' is not available (this build has: reference, cpu, cuda)");
   }
   double setup = secondsSince(t0);
   for (int i = 0; i < opts.warmup; ++i)

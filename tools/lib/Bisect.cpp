@@ -295,11 +295,12 @@ int bisectPrecision(const BisectCommandOptions &opts, Operation *fn) {
 } // namespace
 
 int bisectCommand(const BisectCommandOptions &opts) {
-  if (opts.backend != "reference" && opts.backend != "cpu")
-    throw Error("backend '" + opts.backend + "' is not available (this build has: reference, cpu)");
+  if (opts.backend != "reference" && opts.backend != "cpu" && opts.backend != "cuda")
+    throw Error("backend '" + opts.backend +
+                "' is not available (this build has: reference, cpu, cuda)");
   int modes = !opts.reference.empty() + !opts.dtype.empty() + (opts.backend != "reference");
   if (modes != 1)
-    throw Error("bisect needs exactly one of --backend cpu, --reference ACTS or --dtype f16|bf16");
+    throw Error("bisect needs exactly one of --backend cpu|cuda, --reference ACTS or --dtype f16|bf16");
   if (!opts.dtype.empty() && opts.dtype != "f16" && opts.dtype != "bf16")
     throw Error("--dtype must be f16 or bf16, got '" + opts.dtype + "'");
   MLIRContext ctx;

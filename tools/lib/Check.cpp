@@ -192,8 +192,9 @@ void writeFileAtomically(const std::string &path, const std::string &text) {
 } // namespace
 
 int checkCommand(const CheckCommandOptions &opts) {
-  if (opts.backend != "reference" && opts.backend != "cpu")
-    throw Error("backend '" + opts.backend + "' is not available (this build has: reference, cpu)");
+  if (opts.backend != "reference" && opts.backend != "cpu" && opts.backend != "cuda")
+    throw Error("backend '" + opts.backend +
+                "' is not available (this build has: reference, cpu, cuda)");
   if (!opts.dtype.empty() && opts.dtype != "f16" && opts.dtype != "bf16")
     throw Error("--dtype must be f16 or bf16, got '" + opts.dtype + "'");
   if (!opts.dtype.empty() && opts.backend != "reference")

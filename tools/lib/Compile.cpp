@@ -25,8 +25,14 @@ using namespace mlir;
 namespace plumb {
 
 Compiled compileModule(OwningOpRef<ModuleOp> module, const CompileSettings &s) {
+#ifdef PLUMB_HAVE_CUDA
+  if (s.backend != "cpu" && s.backend != "cuda")
+    throw Error("backend '" + s.backend + "' cannot compile (this build has: cpu, cuda)");
+#else
   if (s.backend != "cpu")
-    throw Error("backend '" + s.backend + "' cannot compile yet (this build has: cpu)");
+    throw Error("backend '" + s.backend + "' cannot compile (this build has: cpu; configure "
+                "with the CUDA toolkit for cuda)");
+#endif
   Compiled c;
   MLIRContext *ctx = module->getContext();
   FusionStats before = collectFusionStats(*module);
@@ -77,6 +83,15 @@ Compiled compileModule(OwningOpRef<ModuleOp> module, const CompileSettings &s) {
     ro.onTensor = [&](const std::string &name, const Tensor &t) { hints[name] = t.shape(); };
     ref::interpret(module->lookupSymbol<func::FuncOp>("main"), s.shapeInputs, ro);
   }
+#ifdef PLUMB_HAVE_CUDA
+  if (s.backend == "cuda") {
+    // Kernels are generated and compiled here, GPU or not; they travel in the plan.
+    cuda::CudaLoweringOptions co;
+    c.plan = cuda::lowerToCudaPlan(*module, co, &c.cudaLowering, &hints);
+    c.module = std::move(module);
+    return c;
+  }
+#endif
   c.plan = cpu::lowerToCpuPlan(*module, &c.lowering, &hints);
   c.module = std::move(module);
   return c;
@@ -87,11 +102,26 @@ void printCompileStats(std::ostream &os, const Compiled &c, size_t peakIntermedi
   os << "fusions:\n";
   for (const auto &[kind, n] : c.fusionsByKind)
     os << fmt::format("  {:<36} {:>5}\n", kind, n);
-  os << fmt::format("steps: {} ({} oneDNN, {} reference fallback)\n",
-                    c.lowering.cpuSteps + c.lowering.refSteps, c.lowering.cpuSteps,
-                    c.lowering.refSteps);
-  for (const auto &[kernel, n] : c.lowering.byKernel)
-    os << fmt::format("  {:<36} {:>5}\n", kernel, n);
+#ifdef PLUMB_HAVE_CUDA
+  if (!c.plan.steps.empty() && c.plan.steps.back().kernel.rfind("cuda.", 0) == 0) {
+    const cuda::CudaLoweringStats &l = c.cudaLowering;
+    os << fmt::format("steps: {} ({} on the device, {} host fallback)\n",
+                      l.deviceSteps + l.hostSteps, l.deviceSteps, l.hostSteps);
+    for (const auto &[kernel, n] : l.byKernel)
+      os << fmt::format("  {:<36} {:>5}\n", kernel, n);
+    os << fmt::format("generated kernels: {} compiled with NVRTC, {} from the cache\n",
+                      l.kernelsCompiled, l.kernelsFromCache);
+    for (const std::string &f : l.fallbacks)
+      os << "fallback: " << f << "\n";
+  } else
+#endif
+  {
+    os << fmt::format("steps: {} ({} oneDNN, {} reference fallback)\n",
+                      c.lowering.cpuSteps + c.lowering.refSteps, c.lowering.cpuSteps,
+                      c.lowering.refSteps);
+    for (const auto &[kernel, n] : c.lowering.byKernel)
+      os << fmt::format("  {:<36} {:>5}\n", kernel, n);
+  }
   os << fmt::format("peak intermediate bytes: {}\n", peakIntermediateBytes);
   for (const PassParityRecord &r : c.passParity)
     os << fmt::format("verify-each {:<28} PASS  {}\n", r.pass, r.detail);

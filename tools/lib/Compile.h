@@ -3,6 +3,9 @@
 #pragma once
 
 #include "backends/cpu/lowering/Lowering.h"
+#ifdef PLUMB_HAVE_CUDA
+#include "backends/cuda/lowering/Lowering.h"
+#endif
 #include "passes/ParityInstrumentation.h"
 #include "runtime/Plan.h"
 #include "tools/lib/Driver.h"
@@ -32,6 +35,9 @@ struct Compiled {
   int64_t opsBefore = 0, opsAfter = 0;
   std::map<std::string, int64_t> fusionsByKind;
   cpu::LoweringStats lowering;
+#ifdef PLUMB_HAVE_CUDA
+  cuda::CudaLoweringStats cudaLowering; // backend "cuda"
+#endif
   std::vector<PassParityRecord> passParity; // with verifyEach
 };
 

@@ -6,6 +6,9 @@
 #include "frontend/tensorio/TensorIO.h"
 #include "ir/PlumbDialect.h"
 #include "backends/cpu/CpuBackend.h"
+#ifdef PLUMB_HAVE_CUDA
+#include "backends/cuda/runtime/CudaBackend.h"
+#endif
 #include "runtime/Artifact.h"
 #include "runtime/Error.h"
 #include "runtime/Executor.h"
@@ -109,6 +112,17 @@ int runArtifact(const RunCommandOptions &opts, std::vector<std::string> &names,
   }
   for (int id : plan.outputs)
     names.push_back(plan.buffers[size_t(id)].name);
+  bool onDevice = !plan.steps.empty() && plan.steps.back().kernel.rfind("cuda.", 0) == 0;
+  if (onDevice) {
+#ifdef PLUMB_HAVE_CUDA
+    cuda::requireDevice(opts.model + " (compiled for cuda)");
+    cuda::CudaExecutor exec(std::move(plan));
+    outputs = exec.run(inputs);
+    return 0;
+#else
+    throw Error(opts.model + ": compiled for cuda, and this build has no CUDA backend");
+#endif
+  }
   Executor exec(std::move(plan), cpu::cpuKernelRegistry());
   outputs = exec.run(inputs);
   return 0;
@@ -117,9 +131,9 @@ int runArtifact(const RunCommandOptions &opts, std::vector<std::string> &names,
 } // namespace
 
 int runCommand(const RunCommandOptions &opts) {
-  if (opts.backend != "reference" && opts.backend != "cpu")
+  if (opts.backend != "reference" && opts.backend != "cpu" && opts.backend != "cuda")
     throw Error("backend '" + opts.backend +
-                "' is not available (this build has: reference, cpu)");
+                "' is not available (this build has: reference, cpu, cuda)");
   if (opts.f64 && opts.backend != "reference")
     throw Error("--f64 runs the reference interpreter; drop --backend " + opts.backend);
   std::vector<std::string> names;
@@ -130,7 +144,7 @@ int runCommand(const RunCommandOptions &opts) {
   OwningOpRef<ModuleOp> module;
   Operation *fn = nullptr;
   if (!artifact) {
-    if (opts.backend == "cpu") {
+    if (opts.backend == "cpu" || opts.backend == "cuda") {
       module = importWithInputs(ctx, opts.model, opts.inputShapes, opts.inputs, opts.seed, inputs);
     } else {
       ImportOptions io;
@@ -143,9 +157,10 @@ int runCommand(const RunCommandOptions &opts) {
   }
   if (artifact) {
     runArtifact(opts, names, outputs);
-  } else if (opts.backend == "cpu") {
+  } else if (opts.backend == "cpu" || opts.backend == "cuda") {
     CompileSettings cs;
     cs.shapeInputs = inputs;
+    cs.backend = opts.backend;
     BackendRun backend(std::move(module), cs);
     outputs = backend.run(inputs).outputs;
   } else {

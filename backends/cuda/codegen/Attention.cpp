@@ -1,0 +1,241 @@
+// The attention kernel: MatMul(Q, K^T) -> score ops -> Softmax(last axis) -> MatMul(P, V),
+// flash-attention style. One warp per query row, ROWS rows per block; the block walks the
+// keys in tiles held in shared memory (as f32), and each warp keeps an online softmax (running
+// max and sum) and its output row in registers, so the scores never reach memory. The ops
+// between the first MatMul and the Softmax (scale, mask Add, Where...) are generated from the
+// body with the score bound to `s`, and may read mask tensors broadcast over [batch.., S, T].
+#include "backends/cuda/codegen/Emit.h"
+#include "backends/cuda/codegen/Generator.h"
+#include "backends/cuda/codegen/Writer.h"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+namespace plumb::cuda {
+namespace {
+
+struct AttentionParts {
+  const KNode *qk = nullptr, *softmax = nullptr, *pv = nullptr, *transpose = nullptr;
+  std::vector<const KNode *> scoreOps; // between qk and softmax, in order
+  int q = -1, k = -1, v = -1;
+  bool kTransposed = false; // K is given as [.., T, D] (a Transpose in the body makes K^T)
+};
+
+const KNode *producer(const KernelGraph &g, int value) {
+  for (const KNode &n : g.nodes)
+    for (int r : n.results)
+      if (r == value)
+        return &n;
+  return nullptr;
+}
+
+bool isInput(const KernelGraph &g, int value) {
+  return std::find(g.inputs.begin(), g.inputs.end(), value) != g.inputs.end();
+}
+
+AttentionParts split(const KernelGraph &g) {
+  AttentionParts p;
+  for (const KNode &n : g.nodes)
+    if (n.op == "Softmax")
+      p.softmax = &n;
+  if (!p.softmax)
+    codegenError(g, "an attention body without a Softmax");
+  for (const KNode &n : g.nodes)
+    if (n.op == "MatMul" && n.operands[0] == p.softmax->results[0])
+      p.pv = &n;
+  if (!p.pv || g.outputs.size() != 1 || g.outputs[0] != p.pv->results[0])
+    codegenError(g, "the attention body's only output must be MatMul(Softmax(..), V)");
+  // Walk back from the Softmax input through single-input-chain ops to the first MatMul.
+  std::set<const KNode *> chain;
+  std::vector<int> work{p.softmax->operands[0]};
+  while (!work.empty()) {
+    int v = work.back();
+    work.pop_back();
+    const KNode *n = producer(g, v);
+    if (!n || chain.count(n))
+      continue;
+    if (n->op == "MatMul") {
+      if (p.qk && p.qk != n)
+        codegenError(g, "the scores depend on two MatMuls");
+      p.qk = n;
+      continue;
+    }
+    if (!isSupportedElementwise(n->op))
+      codegenError(g, "node '" + n->name + "' (" + n->op +
+                          ") between the scores and the Softmax has no generator rule");
+    chain.insert(n);
+    for (int o : n->operands)
+      work.push_back(o);
+  }
+  if (!p.qk)
+    codegenError(g, "no MatMul(Q, K^T) feeds the Softmax");
+  for (const KNode &n : g.nodes)
+    if (chain.count(&n))
+      p.scoreOps.push_back(&n);
+  p.q = p.qk->operands[0];
+  p.k = p.qk->operands[1];
+  if (const KNode *t = producer(g, p.k)) {
+    if (t->op != "Transpose")
+      codegenError(g, "K^T is computed by '" + t->name + "' (" + t->op + "), not a Transpose");
+    std::vector<int64_t> perm = t->attrs.getInts("perm");
+    size_t r = g.values[size_t(t->operands[0])].shape.size();
+    bool swapsLastTwo = perm.size() == r && r >= 2 && perm[r - 2] == int64_t(r - 1) &&
+                        perm[r - 1] == int64_t(r - 2);
+    for (size_t k = 0; swapsLastTwo && k + 2 < r; ++k)
+      swapsLastTwo = perm[k] == int64_t(k);
+    if (!swapsLastTwo && !(perm.empty() && r == 2))
+      codegenError(g, "Transpose '" + t->name + "' does more than swap the last two axes");
+    p.transpose = t;
+    p.k = t->operands[0];
+    p.kTransposed = true;
+  }
+  p.v = p.pv->operands[1];
+  for (int x : {p.q, p.k, p.v})
+    if (!isInput(g, x))
+      codegenError(g, "Q, K and V must be inputs of the attention body");
+  size_t expected = 3 + p.scoreOps.size() + (p.transpose ? 1 : 0);
+  if (g.nodes.size() != expected)
+    codegenError(g, "the attention body holds ops beyond scores, mask, Softmax and MatMuls");
+  return p;
+}
+
+// Batch dims (all but the last two) right-aligned into `batch`.
+std::string batchOffset(const Shape &s, const Shape &batch, int64_t matrixElems) {
+  std::string expr;
+  int64_t stride = matrixElems;
+  size_t rank = s.size() - 2;
+  for (size_t k = rank; k-- > 0;) {
+    size_t bk = batch.size() - rank + k;
+    if (s[k] != 1)
+      expr += (expr.empty() ? "" : " + ") + std::string("b") + std::to_string(bk) + " * " +
+              std::to_string(stride) + "LL";
+    stride *= s[k];
+  }
+  return expr.empty() ? "0" : expr;
+}
+
+} // namespace
+
+GeneratedKernel generateAttention(const KernelGraph &g) {
+  AttentionParts p = split(g);
+  const Shape &qs = g.values[size_t(p.q)].shape, &ks = g.values[size_t(p.k)].shape,
+              &vs = g.values[size_t(p.v)].shape;
+  if (qs.size() < 2 || ks.size() < 2 || vs.size() < 2)
+    codegenError(g, "Q, K and V need at least two dims");
+  int64_t S = qs[qs.size() - 2], D = qs.back();
+  int64_t T = p.kTransposed ? ks[ks.size() - 2] : ks.back();
+  int64_t kD = p.kTransposed ? ks.back() : ks[ks.size() - 2];
+  int64_t DV = vs.back();
+  if (kD != D || vs[vs.size() - 2] != T)
+    codegenError(g, "Q " + shapeToString(qs) + ", K " + shapeToString(ks) + ", V " +
+                        shapeToString(vs) + " do not chain");
+  auto batchOf = [](const Shape &s) { return Shape(s.begin(), s.end() - 2); };
+  Shape batch = broadcastAll(g, {batchOf(qs), batchOf(ks), batchOf(vs)});
+  const Shape &os = g.values[size_t(g.outputs[0])].shape;
+  Shape scores = batch;
+  scores.push_back(S);
+  scores.push_back(T);
+  Shape expectOut = batch;
+  expectOut.push_back(S);
+  expectOut.push_back(DV);
+  if (os != expectOut)
+    codegenError(g, "output " + shapeToString(os) + " is not " + shapeToString(expectOut));
+  int64_t batches = numElements(batch);
+  // Lanes own ceil(D/32) elements of q and ceil(DV/32) of the output row.
+  int64_t dpl = (D + 31) / 32, dvpl = (DV + 31) / 32;
+  int64_t rowsPerBlock = 4;
+  int64_t tile = std::max<int64_t>(1, std::min<int64_t>(32, 8192 / (D + DV)));
+
+  DType qt = g.values[size_t(p.q)].dtype, kt = g.values[size_t(p.k)].dtype,
+        vt = g.values[size_t(p.v)].dtype, ot = g.values[size_t(g.outputs[0])].dtype;
+  ElementWriter w(g, scores, "se");
+  // Parameter names follow the graph's input order; Q, K, V may sit anywhere in it.
+  auto param = [&](int value) { return w.paramName(value); };
+  w.bind(p.qk->results[0], "s");
+
+  std::ostringstream o;
+  o << includes(g) << "extern \"C\" __global__ void __launch_bounds__(" << 32 * rowsPerBlock
+    << ") plumb_kernel(" << paramList(g) << ") {\n"
+    << "  __shared__ float ktile[" << tile << "][" << D << "];\n"
+    << "  __shared__ float vtile[" << tile << "][" << DV << "];\n"
+    << "  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;\n"
+    << "  const long long bflat = blockIdx.y;\n"
+    << "  const long long i = (long long)blockIdx.x * " << rowsPerBlock << " + warp;\n";
+  int64_t stride = 1;
+  for (size_t k = batch.size(); k-- > 0;) {
+    o << "  const long long b" << k << " = (bflat / " << stride << "LL) % " << batch[k] << "LL;\n";
+    stride *= batch[k];
+  }
+  o << "  const long long qoff = " << batchOffset(qs, batch, S * D) << ";\n"
+    << "  const long long koff = " << batchOffset(ks, batch, T * D) << ";\n"
+    << "  const long long voff = " << batchOffset(vs, batch, T * DV) << ";\n"
+    << "  const bool active = i < " << S << "LL;\n"
+    << "  float q[" << dpl << "], acc[" << dvpl << "];\n"
+    << "  for (int p = 0; p < " << dpl << "; ++p) {\n"
+    << "    const int d = lane + 32 * p;\n"
+    << "    q[p] = active && d < " << D << " ? " << loadAs(qt, param(p.q) + "[qoff + i * " + std::to_string(D) + "LL + d]") << " : 0.f;\n"
+    << "  }\n"
+    << "  for (int p = 0; p < " << dvpl << "; ++p) acc[p] = 0.f;\n"
+    << "  float m = __int_as_float(0xff800000), l = 0.f;\n"
+    << "  for (long long t0 = 0; t0 < " << T << "LL; t0 += " << tile << ") {\n"
+    << "    __syncthreads();\n"
+    << "    for (int x = threadIdx.x; x < " << tile * D << "; x += blockDim.x) {\n"
+    << "      const int tt = x / " << D << ", d = x % " << D << ";\n"
+    << "      const long long t = t0 + tt;\n";
+  std::string kIndex = p.kTransposed ? "koff + t * " + std::to_string(D) + "LL + d"
+                                     : "koff + (long long)d * " + std::to_string(T) + "LL + t";
+  o << "      ktile[tt][d] = t < " << T << "LL ? " << loadAs(kt, param(p.k) + "[" + kIndex + "]")
+    << " : 0.f;\n"
+    << "    }\n"
+    << "    for (int x = threadIdx.x; x < " << tile * DV << "; x += blockDim.x) {\n"
+    << "      const int tt = x / " << DV << ", d = x % " << DV << ";\n"
+    << "      const long long t = t0 + tt;\n"
+    << "      vtile[tt][d] = t < " << T << "LL ? "
+    << loadAs(vt, param(p.v) + "[voff + t * " + std::to_string(DV) + "LL + d]") << " : 0.f;\n"
+    << "    }\n"
+    << "    __syncthreads();\n"
+    << "    if (!active) continue;\n"
+    << "    const int n = " << T << "LL - t0 < " << tile << " ? int(" << T << "LL - t0) : " << tile
+    << ";\n"
+    << "    for (int tt = 0; tt < n; ++tt) {\n"
+    << "      float s = 0.f;\n"
+    << "      for (int p = 0; p < " << dpl << "; ++p) {\n"
+    << "        const int d = lane + 32 * p;\n"
+    << "        if (d < " << D << ") s += q[p] * ktile[tt][d];\n"
+    << "      }\n"
+    << "      for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(0xffffffffu, s, off);\n"
+    << "      const long long t = t0 + tt;\n"
+    << "      const long long se = (bflat * " << S << "LL + i) * " << T << "LL + t;\n"
+    << "      (void)se;\n";
+  int scoreValue = p.softmax->operands[0];
+  w.emit(o, {scoreValue}, "      ");
+  o << "      const float sc = (float)" << w.name(scoreValue) << ";\n"
+    << "      const float mn = sc > m ? sc : m;\n"
+    << "      const float alpha = m == __int_as_float(0xff800000) ? 0.f : expf(m - mn);\n"
+    << "      const float pr = sc == __int_as_float(0xff800000) ? 0.f : expf(sc - mn);\n"
+    << "      l = l * alpha + pr;\n"
+    << "      for (int p = 0; p < " << dvpl << "; ++p) {\n"
+    << "        const int d = lane + 32 * p;\n"
+    << "        acc[p] = acc[p] * alpha + (d < " << DV << " ? pr * vtile[tt][d] : 0.f);\n"
+    << "      }\n"
+    << "      m = mn;\n"
+    << "    }\n"
+    << "  }\n"
+    << "  if (!active) return;\n"
+    << "  const long long ooff = bflat * " << S * DV << "LL + i * " << DV << "LL;\n"
+    << "  for (int p = 0; p < " << dvpl << "; ++p) {\n"
+    << "    const int d = lane + 32 * p;\n"
+    << "    if (d < " << DV << ") out0[ooff + d] = " << storeAs(ot, "acc[p] / l") << ";\n"
+    << "  }\n}\n";
+  GeneratedKernel k;
+  k.style = "attention";
+  k.source = o.str();
+  k.block = {32 * rowsPerBlock, 1, 1};
+  k.grid = {(S + rowsPerBlock - 1) / rowsPerBlock, batches, 1};
+  if (batches > 65535)
+    codegenError(g, "more than 65535 attention batches (grid.y)");
+  return k;
+}
+
+} // namespace plumb::cuda

@@ -1,0 +1,314 @@
+// Scalar CUDA expressions for ONNX elementwise ops, written to match the reference kernels'
+// formulas (backends/reference/kernels/Elementwise.cpp) so that parity is rounding-level.
+#include "backends/cuda/codegen/Emit.h"
+
+#include "runtime/Error.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+
+namespace plumb::cuda {
+
+std::string storageType(DType t) {
+  switch (t) {
+  case DType::F32: return "float";
+  case DType::F16: return "__half";
+  case DType::BF16: return "__nv_bfloat16";
+  case DType::F64: return "double";
+  case DType::I64: return "long long";
+  case DType::I32: return "int";
+  case DType::I16: return "short";
+  case DType::I8: return "signed char";
+  case DType::U8: return "unsigned char";
+  case DType::U16: return "unsigned short";
+  case DType::U32: return "unsigned int";
+  case DType::U64: return "unsigned long long";
+  case DType::Bool: return "bool";
+  }
+  return "float";
+}
+
+std::string computeType(DType t) {
+  if (t == DType::F32 || t == DType::F16 || t == DType::BF16)
+    return "float";
+  if (t == DType::F64)
+    return "double";
+  if (t == DType::Bool)
+    return "bool";
+  return "long long";
+}
+
+std::string loadAs(DType t, const std::string &expr) {
+  if (t == DType::F16)
+    return "__half2float(" + expr + ")";
+  if (t == DType::BF16)
+    return "__bfloat162float(" + expr + ")";
+  if (t == DType::F32 || t == DType::F64 || t == DType::Bool || t == DType::I64)
+    return expr;
+  return "(long long)(" + expr + ")";
+}
+
+std::string storeAs(DType t, const std::string &expr) {
+  if (t == DType::F16)
+    return "__float2half_rn(" + expr + ")";
+  if (t == DType::BF16)
+    return "__float2bfloat16_rn(" + expr + ")";
+  return "(" + storageType(t) + ")(" + expr + ")";
+}
+
+std::string literal(DType t, double v) {
+  std::string ct = computeType(t);
+  char buf[64];
+  if (ct == "bool")
+    return v != 0 ? "true" : "false";
+  if (ct == "long long") {
+    std::snprintf(buf, sizeof buf, "%lldLL", (long long)v);
+    return buf;
+  }
+  if (ct == "double") {
+    if (std::isnan(v))
+      return "__longlong_as_double(0x7ff8000000000000LL)";
+    if (std::isinf(v))
+      return v > 0 ? "__longlong_as_double(0x7ff0000000000000LL)"
+                   : "__longlong_as_double(0xfff0000000000000LL)";
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    return std::string("(") + buf + ")";
+  }
+  float f = float(v);
+  if (std::isnan(f))
+    return "__int_as_float(0x7fffffff)";
+  if (std::isinf(f))
+    return f > 0 ? "__int_as_float(0x7f800000)" : "__int_as_float(0xff800000)";
+  // Bit-exact: the f32 value the reference computes with.
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  std::snprintf(buf, sizeof buf, "__int_as_float(0x%08x) /* %.9g */", bits, double(f));
+  return buf;
+}
+
+namespace {
+
+using Args = std::vector<std::string>;
+// (graph, node, args, result dtype) -> expression
+using Rule = std::function<std::string(const KernelGraph &, const KNode &, const Args &, DType)>;
+
+std::string fn(const std::string &f, DType t, const std::string &x) {
+  // f32 math functions (expf...) for float compute, the double ones otherwise.
+  return computeType(t) == "float" ? f + "f(" + x + ")" : f + "(" + x + ")";
+}
+
+Rule unary(const char *f) {
+  return [f](const KernelGraph &, const KNode &, const Args &a, DType t) { return fn(f, t, a[0]); };
+}
+
+Rule infix(const char *op) {
+  return [op](const KernelGraph &, const KNode &, const Args &a, DType) {
+    return "(" + a[0] + " " + op + " " + a[1] + ")";
+  };
+}
+
+// `body` with x bound to operand 0 (evaluated once).
+std::string let(const std::string &x, const std::string &ct, const std::string &body) {
+  return "([&]() { " + ct + " x = " + x + "; return " + body + "; }())";
+}
+
+double attrF(const KNode &n, const char *name, double def) { return n.attrs.getFloat(name, def); }
+
+DType operandType(const KernelGraph &g, const KNode &n, size_t i) {
+  return g.values[size_t(n.operands[i])].dtype;
+}
+
+const std::map<std::string, Rule> &rules() {
+  static const std::map<std::string, Rule> table = [] {
+    std::map<std::string, Rule> r;
+    for (const char *f : {"exp", "log", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh",
+                          "cosh", "asinh", "acosh", "atanh", "tanh", "erf", "floor", "ceil"}) {
+      std::string name = f;
+      name[0] = char(std::toupper(name[0]));
+      r[name] = unary(f);
+    }
+    r["Round"] = unary("rint"); // halves to even, as ONNX asks
+    r["Reciprocal"] = [](auto &, auto &, const Args &a, DType t) {
+      return "(" + literal(t, 1) + " / " + a[0] + ")";
+    };
+    r["Abs"] = [](auto &, auto &, const Args &a, DType) {
+      return let(a[0], "auto", "x < 0 ? -x : x");
+    };
+    r["Neg"] = [](auto &, auto &, const Args &a, DType) { return "(-" + a[0] + ")"; };
+    r["Identity"] = [](auto &, auto &, const Args &a, DType) { return a[0]; };
+    r["Sign"] = [](auto &, auto &, const Args &a, DType t) {
+      std::string ct = computeType(t);
+      return let(a[0], ct, "x != x ? x : (x > 0 ? (" + ct + ")1 : x < 0 ? (" + ct + ")-1 : (" +
+                               ct + ")0)");
+    };
+    r["Relu"] = [](auto &, auto &, const Args &a, DType t) {
+      return let(a[0], computeType(t), "x < 0 ? 0 : x");
+    };
+    r["Sigmoid"] = [](auto &, auto &, const Args &a, DType t) {
+      return "(" + literal(t, 1) + " / (" + literal(t, 1) + " + " + fn("exp", t, "-" + a[0]) + "))";
+    };
+    auto softplus = [](DType t) {
+      return "(x > 0 ? x : 0) + " + fn("log1p", t, fn("exp", t, "-" + fn("fabs", t, "x")));
+    };
+    r["Softplus"] = [softplus](auto &, auto &, const Args &a, DType t) {
+      return let(a[0], computeType(t), softplus(t));
+    };
+    r["Mish"] = [softplus](auto &, auto &, const Args &a, DType t) {
+      return let(a[0], computeType(t), "x * " + fn("tanh", t, softplus(t)));
+    };
+    r["Softsign"] = [](auto &, auto &, const Args &a, DType t) {
+      return let(a[0], computeType(t), "x / (1 + " + fn("fabs", t, "x") + ")");
+    };
+    r["HardSwish"] = [](auto &, auto &, const Args &a, DType t) {
+      return let(a[0], computeType(t),
+                 "x * " + fn("fmax", t, "0, " + fn("fmin", t, "1, " + literal(t, 1.0f / 6.0f) +
+                                                                " * x + " + literal(t, 0.5))));
+    };
+    r["HardSigmoid"] = [](auto &, const KNode &n, const Args &a, DType t) {
+      return let(a[0], computeType(t),
+                 fn("fmax", t, "0, " + fn("fmin", t, "1, " + literal(t, attrF(n, "alpha", 0.2)) +
+                                                         " * x + " +
+                                                         literal(t, attrF(n, "beta", 0.5)))));
+    };
+    r["Gelu"] = [](auto &, const KNode &n, const Args &a, DType t) {
+      std::string approx = n.attrs.getString("approximate", "none");
+      if (approx == "tanh")
+        return let(a[0], computeType(t),
+                   literal(t, 0.5) + " * x * (1 + " +
+                       fn("tanh", t, literal(t, 0.79788456080286535588) + " * (x + " +
+                                         literal(t, 0.044715) + " * x * x * x)") + ")");
+      return let(a[0], computeType(t),
+                 literal(t, 0.5) + " * x * (1 + " +
+                     fn("erf", t, "x / " + literal(t, 1.41421356237309504880)) + ")");
+    };
+    r["LeakyRelu"] = [](auto &, const KNode &n, const Args &a, DType t) {
+      return let(a[0], computeType(t), "x < 0 ? " + literal(t, attrF(n, "alpha", 0.01)) + " * x : x");
+    };
+    r["Elu"] = [](auto &, const KNode &n, const Args &a, DType t) {
+      return let(a[0], computeType(t), "x < 0 ? " + literal(t, attrF(n, "alpha", 1.0)) + " * (" +
+                                           fn("exp", t, "x") + " - 1) : x");
+    };
+    r["Selu"] = [](auto &, const KNode &n, const Args &a, DType t) {
+      std::string al = literal(t, attrF(n, "alpha", 1.67326319217681884765625));
+      std::string ga = literal(t, attrF(n, "gamma", 1.05070102214813232421875));
+      return let(a[0], computeType(t), "x <= 0 ? " + ga + " * (" + al + " * " + fn("exp", t, "x") +
+                                           " - " + al + ") : " + ga + " * x");
+    };
+    r["Celu"] = [](auto &, const KNode &n, const Args &a, DType t) {
+      std::string al = literal(t, attrF(n, "alpha", 1.0));
+      return let(a[0], computeType(t), fn("fmax", t, "0, x") + " + " +
+                                           fn("fmin", t, "0, " + al + " * (" +
+                                                             fn("exp", t, "x / " + al) + " - 1)"));
+    };
+    r["ThresholdedRelu"] = [](auto &, const KNode &n, const Args &a, DType t) {
+      return let(a[0], computeType(t), "x > " + literal(t, attrF(n, "alpha", 1.0)) + " ? x : 0");
+    };
+    r["IsNaN"] = [](auto &, auto &, const Args &a, DType) { return let(a[0], "auto", "x != x"); };
+    r["IsInf"] = [](const KernelGraph &g, const KNode &n, const Args &a, DType) {
+      bool neg = n.attrs.getInt("detect_negative", 1), pos = n.attrs.getInt("detect_positive", 1);
+      std::string inf = literal(operandType(g, n, 0), INFINITY);
+      std::string c = std::string("false") + (pos ? " || x == " + inf : "") +
+                      (neg ? " || x == -" + inf : "");
+      return let(a[0], "auto", c);
+    };
+    r["Not"] = [](auto &, auto &, const Args &a, DType) { return "(!" + a[0] + ")"; };
+    r["Cast"] = [](auto &, auto &, const Args &a, DType t) {
+      if (t == DType::Bool)
+        return "(" + a[0] + " != 0)";
+      return "(" + computeType(t) + ")(" + a[0] + ")";
+    };
+    r["CastLike"] = r["Cast"];
+    r["Clip"] = [](const KernelGraph &g, const KNode &n, const Args &a, DType t) {
+      std::string lo = a.size() > 1 ? a[1] : "", hi = a.size() > 2 ? a[2] : "";
+      if (n.attrs.has("min"))
+        lo = literal(t, n.attrs.getFloat("min", 0));
+      if (n.attrs.has("max"))
+        hi = literal(t, n.attrs.getFloat("max", 0));
+      std::string body = "x";
+      if (!lo.empty())
+        body = "(" + body + " < " + lo + " ? " + lo + " : " + body + ")";
+      if (!hi.empty())
+        body = "(" + body + " > " + hi + " ? " + hi + " : " + body + ")";
+      return let(a[0], computeType(t), body);
+    };
+    r["Add"] = infix("+");
+    r["Sub"] = infix("-");
+    r["Mul"] = infix("*");
+    r["Div"] = infix("/");
+    r["And"] = infix("&&");
+    r["Or"] = infix("||");
+    r["Xor"] = infix("!=");
+    r["Equal"] = infix("==");
+    r["Less"] = infix("<");
+    r["Greater"] = infix(">");
+    r["LessOrEqual"] = infix("<=");
+    r["GreaterOrEqual"] = infix(">=");
+    r["Pow"] = [](const KernelGraph &g, const KNode &n, const Args &a, DType t) {
+      std::string ct = computeType(t);
+      if (ct == "long long")
+        return "(long long)pow((double)" + a[0] + ", (double)" + a[1] + ")";
+      return fn("pow", t, a[0] + ", (" + ct + ")" + a[1]);
+    };
+    r["Mod"] = [](auto &, const KNode &n, const Args &a, DType t) {
+      std::string ct = computeType(t);
+      if (ct != "long long")
+        return fn("fmod", t, a[0] + ", " + a[1]);
+      if (n.attrs.getInt("fmod", 0))
+        return "(" + a[0] + " % " + a[1] + ")";
+      // Python-style: the result takes the divisor's sign.
+      return "([&]() { long long r = " + a[0] + " % " + a[1] + "; return (r != 0 && ((r < 0) != (" +
+             a[1] + " < 0))) ? r + " + a[1] + " : r; }())";
+    };
+    r["PRelu"] = [](auto &, auto &, const Args &a, DType) {
+      return "(" + a[0] + " < 0 ? " + a[1] + " * " + a[0] + " : " + a[0] + ")";
+    };
+    auto fold = [](const char *how) {
+      return [how](const KernelGraph &, const KNode &n, const Args &a, DType t) {
+        std::string ct = computeType(t), acc = a[0];
+        for (size_t i = 1; i < a.size(); ++i) {
+          if (std::strcmp(how, "max") == 0 || std::strcmp(how, "min") == 0) {
+            // A NaN on the left propagates; one on the right is taken by the final `: q`.
+            std::string cmp = std::strcmp(how, "max") == 0 ? ">" : "<";
+            acc = "([&]() { " + ct + " p = " + acc + ", q = " + a[i] + "; return (p != p || p " +
+                  cmp + " q) ? p : q; }())";
+          } else {
+            acc = "(" + acc + " + " + a[i] + ")";
+          }
+        }
+        if (std::strcmp(how, "mean") == 0)
+          acc = "(" + acc + " / " + literal(t, double(a.size())) + ")";
+        return acc;
+      };
+    };
+    r["Max"] = fold("max");
+    r["Min"] = fold("min");
+    r["Sum"] = fold("sum");
+    r["Mean"] = fold("mean");
+    r["Where"] = [](auto &, auto &, const Args &a, DType) {
+      return "(" + a[0] + " ? " + a[1] + " : " + a[2] + ")";
+    };
+    return r;
+  }();
+  return table;
+}
+
+} // namespace
+
+bool isSupportedElementwise(const std::string &op) { return rules().count(op) != 0; }
+
+std::string emitElementwise(const KernelGraph &g, const KNode &node, const Args &args) {
+  auto it = rules().find(node.op);
+  if (it == rules().end())
+    throw Error("cuda codegen: node '" + node.name + "' (" + node.op +
+                ") has no CUDA kernel generator rule (fusion '" + g.kind + "' over [" + g.label +
+                "])");
+  if (node.results.size() != 1)
+    throw Error("cuda codegen: node '" + node.name + "' (" + node.op + ") has " +
+                std::to_string(node.results.size()) + " results; generated kernels take one");
+  return it->second(g, node, args, g.values[size_t(node.results[0])].dtype);
+}
+
+} // namespace plumb::cuda

@@ -1,0 +1,32 @@
+// CUDA C++ spelling of element types, literals and of one ONNX elementwise op applied to
+// scalar operands: the vocabulary every generated kernel is written in.
+#pragma once
+
+#include "backends/cuda/codegen/KernelIR.h"
+
+#include <string>
+#include <vector>
+
+namespace plumb::cuda {
+
+// The type a buffer element is stored as ("float", "__half", "__nv_bfloat16", "long long"...).
+std::string storageType(DType t);
+// The type arithmetic is done in: float for f32/f16/bf16 (f32 accumulation), double for f64,
+// long long for integers, bool for bool.
+std::string computeType(DType t);
+// `expr` (of storage type t) converted to computeType(t), and back.
+std::string loadAs(DType t, const std::string &expr);
+std::string storeAs(DType t, const std::string &expr);
+// A literal of computeType(t), exact for f32 (infinities and NaN included).
+std::string literal(DType t, double v);
+
+// The value of `node` (elementwise, single result) as an expression over its operands'
+// expressions `args` (already of their compute types; "" for an absent optional operand).
+// Throws plumb::Error naming the node when the op is not elementwise or not supported.
+std::string emitElementwise(const KernelGraph &g, const KNode &node,
+                            const std::vector<std::string> &args);
+
+// Whether the generator can emit `op` as a scalar expression.
+bool isSupportedElementwise(const std::string &op);
+
+} // namespace plumb::cuda

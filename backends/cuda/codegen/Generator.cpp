@@ -1,0 +1,250 @@
+// generateKernel: picks the kernel style from the body's ops and writes the elementwise and
+// row kernels (attention is in Attention.cpp).
+#include "backends/cuda/codegen/Generator.h"
+
+#include "backends/cuda/codegen/Emit.h"
+#include "backends/cuda/codegen/Writer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace plumb::cuda {
+
+GeneratedKernel generateAttention(const KernelGraph &g); // Attention.cpp
+
+bool isRowReduction(const std::string &op) {
+  return op == "ReduceMean" || op == "ReduceSum" || op == "ReduceMax" || op == "ReduceMin";
+}
+
+namespace {
+
+bool isSoftmax(const std::string &op) { return op == "Softmax" || op == "LogSoftmax"; }
+
+// The (normalised) axis a Reduce*/Softmax node works on; must be the operand's last axis.
+void requireLastAxis(const KernelGraph &g, const KNode &n) {
+  const Shape &in = g.values[size_t(n.operands[0])].shape;
+  int64_t rank = int64_t(in.size());
+  std::vector<int64_t> axes;
+  if (isSoftmax(n.op)) {
+    axes = {n.attrs.getInt("axis", g.opset >= 13 ? -1 : 1)};
+  } else {
+    axes = n.attrs.getInts("axes");
+    if (axes.empty() && n.operands.size() > 1 && n.operands[1] >= 0) {
+      auto s = g.scalars.find(n.operands[1]);
+      if (s == g.scalars.end())
+        codegenError(g, "node '" + n.name + "' (" + n.op + ") has non-constant axes");
+      axes = {int64_t(s->second)};
+    }
+    if (n.attrs.getInt("keepdims", 1) != 1)
+      codegenError(g, "node '" + n.name + "' (" + n.op + ") drops the reduced axis (keepdims=0)");
+  }
+  if (rank == 0 || axes.size() != 1 || (axes[0] != -1 && axes[0] != rank - 1))
+    codegenError(g, "node '" + n.name + "' (" + n.op +
+                        ") reduces other than the last axis; generated kernels reduce rows only");
+}
+
+// Softmax/LogSoftmax become max, exp and sum reductions plus elementwise ops, so the row
+// kernel only knows four reductions.
+KernelGraph expandSoftmax(const KernelGraph &in) {
+  KernelGraph g = in;
+  g.nodes.clear();
+  for (const KNode &n : in.nodes) {
+    if (!isSoftmax(n.op)) {
+      g.nodes.push_back(n);
+      continue;
+    }
+    requireLastAxis(in, n);
+    int x = n.operands[0];
+    KValue xv = in.values[size_t(x)];
+    Shape rowShape = xv.shape;
+    rowShape.back() = 1;
+    auto node = [&](const std::string &op, std::vector<int> operands, int result) {
+      KNode k;
+      k.op = op;
+      k.name = n.name;
+      k.operands = std::move(operands);
+      k.results = {result};
+      if (isRowReduction(op)) {
+        ref::AttrValue axes;
+        axes.kind = ref::AttrValue::Kind::Ints;
+        axes.ints = {-1};
+        k.attrs.set("axes", axes);
+      }
+      g.nodes.push_back(k);
+      return result;
+    };
+    int m = node("ReduceMax", {x}, g.addValue(xv.dtype, rowShape));
+    int d = node("Sub", {x, m}, g.addValue(xv.dtype, xv.shape));
+    int ex = node("Exp", {d}, g.addValue(xv.dtype, xv.shape));
+    int s = node("ReduceSum", {ex}, g.addValue(xv.dtype, rowShape));
+    if (n.op == "Softmax") {
+      node("Div", {ex, s}, n.results[0]);
+    } else {
+      int ls = node("Log", {s}, g.addValue(xv.dtype, rowShape));
+      node("Sub", {d, ls}, n.results[0]);
+    }
+  }
+  return g;
+}
+
+bool hasOp(const KernelGraph &g, bool (*pred)(const std::string &)) {
+  return std::any_of(g.nodes.begin(), g.nodes.end(), [&](const KNode &n) { return pred(n.op); });
+}
+
+bool isMatMul(const std::string &op) { return op == "MatMul"; }
+
+void checkOps(const KernelGraph &g) {
+  for (const KNode &n : g.nodes)
+    if (!isSupportedElementwise(n.op) && !isRowReduction(n.op) && !isSoftmax(n.op))
+      codegenError(g, "node '" + n.name + "' (" + n.op + ") has no CUDA kernel generator rule");
+}
+
+Shape iterationShape(const KernelGraph &g) {
+  std::vector<Shape> shapes;
+  for (const KValue &v : g.values)
+    shapes.push_back(v.shape);
+  return broadcastAll(g, shapes);
+}
+
+const char *kReducePrelude = R"(
+template <class T> __device__ T plumb_combine(int op, T a, T b) {
+  // 0 sum, 1 max, 2 min; a NaN on either side wins for max/min, as in the reference.
+  if (op == 0) return a + b;
+  if (a != a) return a;
+  if (b != b) return b;
+  return op == 1 ? (a > b ? a : b) : (a < b ? a : b);
+}
+template <class T> __device__ T plumb_block_reduce(int op, T v, T *smem) {
+  for (int o = 16; o > 0; o >>= 1) v = plumb_combine(op, v, __shfl_xor_sync(0xffffffffu, v, o));
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  __syncthreads();
+  if (lane == 0) smem[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    v = lane < warps ? smem[lane] : smem[0];
+    for (int o = 16; o > 0; o >>= 1) v = plumb_combine(op, v, __shfl_xor_sync(0xffffffffu, v, o));
+    if (lane == 0) smem[0] = v;
+  }
+  __syncthreads();
+  return smem[0];
+}
+)";
+
+GeneratedKernel generateElementwise(const KernelGraph &g) {
+  GeneratedKernel k;
+  k.style = "elementwise";
+  Shape iter = iterationShape(g);
+  for (int o : g.outputs)
+    if (g.values[size_t(o)].shape != iter)
+      codegenError(g, "output of shape " + shapeToString(g.values[size_t(o)].shape) +
+                          " is smaller than the iteration space " + shapeToString(iter));
+  int64_t n = numElements(iter);
+  ElementWriter w(g, iter);
+  std::ostringstream os;
+  os << includes(g) << "extern \"C\" __global__ void plumb_kernel(" << paramList(g) << ") {\n"
+     << "  for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < " << n
+     << "LL; e += (long long)gridDim.x * blockDim.x) {\n";
+  w.emit(os, g.outputs, "    ");
+  for (size_t k2 = 0; k2 < g.outputs.size(); ++k2) {
+    int o = g.outputs[k2];
+    os << "    out" << k2 << "[e] = " << storeAs(g.values[size_t(o)].dtype, w.name(o)) << ";\n";
+  }
+  os << "  }\n}\n";
+  k.source = os.str();
+  k.block = {256, 1, 1};
+  k.grid = {std::max<int64_t>(1, std::min<int64_t>((n + 255) / 256, 65536)), 1, 1};
+  return k;
+}
+
+GeneratedKernel generateRow(const KernelGraph &g) {
+  GeneratedKernel k;
+  k.style = "row";
+  Shape iter = iterationShape(g);
+  if (iter.empty())
+    codegenError(g, "a row reduction over a scalar");
+  int64_t d = iter.back(), rows = numElements(iter) / std::max<int64_t>(d, 1);
+  Shape rowShape = iter;
+  rowShape.back() = 1;
+  for (int o : g.outputs) {
+    const Shape &s = g.values[size_t(o)].shape;
+    if (s != iter && s != rowShape)
+      codegenError(g, "output of shape " + shapeToString(s) + " is neither a row tensor " +
+                          shapeToString(iter) + " nor a per-row one " + shapeToString(rowShape));
+  }
+  int64_t block = 32;
+  while (block < d && block < 256)
+    block *= 2;
+  ElementWriter w(g, iter);
+  std::ostringstream os;
+  os << includes(g) << kReducePrelude << "extern \"C\" __global__ void plumb_kernel("
+     << paramList(g) << ") {\n"
+     << "  __shared__ double smem_raw[32];\n";
+  for (const KNode &n : g.nodes)
+    if (isRowReduction(n.op)) {
+      requireLastAxis(g, n);
+      if (g.values[size_t(n.operands[0])].shape.back() != d)
+        codegenError(g, "node '" + n.name + "' reduces a row of " +
+                            std::to_string(g.values[size_t(n.operands[0])].shape.back()) +
+                            " elements in a kernel whose rows have " + std::to_string(d));
+    }
+  os << "  for (long long row = blockIdx.x; row < " << rows << "LL; row += gridDim.x) {\n";
+  for (const KNode &n : g.nodes) {
+    if (!isRowReduction(n.op))
+      continue;
+    int r = n.results[0], x = n.operands[0];
+    std::string ct = computeType(g.values[size_t(r)].dtype);
+    int op = n.op == "ReduceMax" ? 1 : n.op == "ReduceMin" ? 2 : 0;
+    std::string init = op == 0 ? "0" : literal(g.values[size_t(r)].dtype, op == 1 ? -INFINITY : INFINITY);
+    os << "    " << ct << " v" << r << " = " << init << ";\n"
+       << "    for (long long j = threadIdx.x; j < " << d << "LL; j += " << block << ") {\n"
+       << "      const long long e = row * " << d << "LL + j;\n";
+    w.emit(os, {x}, "      ");
+    os << "      v" << r << " = plumb_combine(" << op << ", v" << r << ", (" << ct << ")" << w.name(x)
+       << ");\n    }\n"
+       << "    v" << r << " = plumb_block_reduce(" << op << ", v" << r << ", (" << ct
+       << " *)smem_raw);\n";
+    if (n.op == "ReduceMean")
+      os << "    v" << r << " = v" << r << " / (" << ct << ")" << d << ";\n";
+    w.bind(r, "v" + std::to_string(r));
+  }
+  os << "    for (long long j = threadIdx.x; j < " << d << "LL; j += " << block << ") {\n"
+     << "      const long long e = row * " << d << "LL + j;\n";
+  w.emit(os, g.outputs, "      ");
+  for (size_t k2 = 0; k2 < g.outputs.size(); ++k2) {
+    int o = g.outputs[k2];
+    const KValue &v = g.values[size_t(o)];
+    std::string store = "out" + std::to_string(k2);
+    if (v.shape == iter)
+      os << "      " << store << "[e] = " << storeAs(v.dtype, w.name(o)) << ";\n";
+    else
+      os << "      if (j == 0) " << store << "[row] = " << storeAs(v.dtype, w.name(o)) << ";\n";
+  }
+  os << "    }\n  }\n}\n";
+  k.source = os.str();
+  k.block = {block, 1, 1};
+  k.grid = {std::max<int64_t>(1, std::min<int64_t>(rows, 1 << 20)), 1, 1};
+  return k;
+}
+
+} // namespace
+
+std::string kernelStyle(const KernelGraph &g) {
+  if (g.kind == "attention" && hasOp(g, isMatMul))
+    return "attention";
+  checkOps(g);
+  return hasOp(g, isRowReduction) || hasOp(g, isSoftmax) ? "row" : "elementwise";
+}
+
+GeneratedKernel generateKernel(const KernelGraph &g) {
+  if (g.outputs.empty())
+    codegenError(g, "the body has no outputs");
+  std::string style = kernelStyle(g);
+  if (style == "attention")
+    return generateAttention(g);
+  if (style == "row")
+    return generateRow(expandSoftmax(g));
+  return generateElementwise(g);
+}
+
+} // namespace plumb::cuda

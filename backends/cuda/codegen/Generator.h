@@ -1,0 +1,42 @@
+// The CUDA kernel generator: walks a fusion body (KernelGraph) and writes one CUDA C++
+// kernel for it. Three shapes of kernel come out of the same walk:
+//   elementwise  every op is elementwise (numpy broadcasting): one thread per output element;
+//   row          the body also reduces over the last axis (ReduceMean/Sum/Max/Min with
+//                keepdims, Softmax, LogSoftmax): one block per row, one pass over the row per
+//                reduction (recomputing the elementwise ops feeding it), then the outputs;
+//                LayerNorm, RMSNorm and Softmax bodies are of this shape;
+//   attention    MatMul(Q, K^T) -> elementwise score ops (scale, mask) -> Softmax -> MatMul(., V):
+//                a flash-attention-style kernel (key tiles in shared memory, online softmax,
+//                f32 accumulation whatever the storage type), the score ops generated from
+//                the body.
+// The source depends only on the body (ops, shapes, dtypes, constants), never on names, so
+// identical layers share one compiled kernel.
+#pragma once
+
+#include "backends/cuda/codegen/KernelIR.h"
+
+#include <array>
+#include <string>
+
+namespace plumb::cuda {
+
+struct GeneratedKernel {
+  std::string style;                // "elementwise", "row" or "attention"
+  std::string source;               // CUDA C++, one extern "C" __global__ function
+  std::string entry = "plumb_kernel";
+  std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
+  int64_t sharedBytes = 0;          // dynamic shared memory (static arrays are in the source)
+  // Parameters are the graph's inputs then its outputs, each a device pointer.
+};
+
+// Throws plumb::Error ("cuda codegen: ...", naming the node and fusion) when the body holds
+// an op the generator has no rule for, or shapes it cannot handle.
+GeneratedKernel generateKernel(const KernelGraph &g);
+
+// Which style generateKernel would pick (without generating); throws like it.
+std::string kernelStyle(const KernelGraph &g);
+
+// Ops the row kernel reduces over the last axis.
+bool isRowReduction(const std::string &op);
+
+} // namespace plumb::cuda

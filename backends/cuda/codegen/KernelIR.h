@@ -1,0 +1,44 @@
+// A fusion body as the CUDA kernel generator sees it: values with static shapes and the
+// ONNX ops between them, in order. MLIR-free, so the generator can be built and tested
+// without the compiler and its output reproduced from an artifact.
+#pragma once
+
+#include "backends/reference/Kernel.h"
+#include "runtime/Tensor.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace plumb::cuda {
+
+struct KValue {
+  DType dtype = DType::F32;
+  Shape shape;
+};
+
+struct KNode {
+  std::string op; // ONNX op type, e.g. "Add", "ReduceMean", "Softmax"
+  ref::Attrs attrs;
+  std::vector<int> operands; // value ids; -1 for an absent optional operand
+  std::vector<int> results;  // value ids
+  std::string name;          // ONNX node name, for error messages
+};
+
+struct KernelGraph {
+  std::string kind;                  // the plumb.fusion kind ("elementwise", "attention", ...)
+  std::string label;                 // ONNX node names covered, for error messages
+  std::vector<KValue> values;        // indexed by value id
+  std::vector<int> inputs;           // kernel parameters read from memory, in order
+  std::vector<int> outputs;          // kernel results written to memory, in order
+  std::vector<KNode> nodes;          // topologically ordered
+  std::map<int, double> scalars;     // value id -> constant folded into the source
+  int64_t opset = 17;
+
+  int addValue(DType dtype, Shape shape) {
+    values.push_back({dtype, std::move(shape)});
+    return int(values.size()) - 1;
+  }
+};
+
+} // namespace plumb::cuda

@@ -1,0 +1,460 @@
+// lowerToCudaPlan: walks @main like the CPU lowering. A plumb.fusion becomes one generated
+// kernel when its body allows (attention, norms, softmax, elementwise chains); a body with
+// MatMul/Gemm/Conv is split at them: each becomes a cuBLASLt/cuDNN step absorbing a following
+// bias Add and ReLU/GELU(tanh) as its epilogue, and each run of other ops one generated kernel.
+#include "backends/cuda/lowering/Lowering.h"
+
+#include "backends/cuda/codegen/Emit.h"
+#include "backends/cuda/codegen/Generator.h"
+#include "backends/cuda/runtime/CudaBackend.h"
+#include "backends/reference/Interpreter.h"
+#include "ir/PlumbDialect.h"
+#include "ir/TensorAttr.h"
+#include "runtime/Error.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+using namespace mlir;
+
+namespace plumb::cuda {
+namespace {
+
+ref::AttrValue strAttr(const std::string &s) {
+  ref::AttrValue v;
+  v.kind = ref::AttrValue::Kind::String;
+  v.s = s;
+  return v;
+}
+ref::AttrValue intAttr(int64_t i) {
+  ref::AttrValue v;
+  v.i = i;
+  return v;
+}
+ref::AttrValue intsAttr(std::vector<int64_t> i) {
+  ref::AttrValue v;
+  v.kind = ref::AttrValue::Kind::Ints;
+  v.ints = std::move(i);
+  return v;
+}
+ref::AttrValue floatAttr(double f) {
+  ref::AttrValue v;
+  v.kind = ref::AttrValue::Kind::Float;
+  v.f = f;
+  return v;
+}
+
+std::string joinedNodeNames(Operation *op) {
+  std::string s;
+  for (const std::string &n : nodeNamesOf(op))
+    s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+bool isCopyOp(const std::string &t) {
+  return t == "Reshape" || t == "Flatten" || t == "Squeeze" || t == "Unsqueeze" || t == "Identity";
+}
+
+bool isGeneratable(Operation *op) {
+  std::string t = onnxOpType(op).str();
+  return op->getNumResults() == 1 &&
+         (isSupportedElementwise(t) || isRowReduction(t) || t == "Softmax" || t == "LogSoftmax");
+}
+
+bool deviceFloat(Type t) {
+  auto tt = dyn_cast<TensorType>(t);
+  if (!tt)
+    return true;
+  Type e = tt.getElementType();
+  return e.isF32() || e.isF16() || e.isBF16();
+}
+
+bool allDeviceFloat(Operation *op) {
+  return llvm::all_of(op->getOperandTypes(), deviceFloat) &&
+         llvm::all_of(op->getResultTypes(), deviceFloat);
+}
+
+class Lowerer {
+public:
+  Lowerer(const CudaLoweringOptions &o, CudaLoweringStats *s,
+          const std::map<std::string, Shape> *hints)
+      : opts_(o), stats_(s ? s : &ownStats_), hints_(hints) {}
+  Plan run(func::FuncOp fn);
+
+private:
+  Shape shapeOf(Value v);
+  int bufferFor(Value v);
+  int operand(Value v);
+  Step &emit(const std::string &kernel, const std::string &nodes, std::vector<int> in,
+             std::vector<Value> outs);
+  void lowerOp(Operation *op);
+  void lowerFusion(FusionOp fusion);
+  void lowerHost(Operation *op);
+  bool lowerGenerated(ArrayRef<Operation *> ops, StringRef kind);
+  void lowerGroup(ArrayRef<Operation *> ops, StringRef kind);
+  size_t lowerMatMul(ArrayRef<Operation *> ops, size_t i);
+  size_t lowerConv(ArrayRef<Operation *> ops, size_t i);
+
+  const CudaLoweringOptions &opts_;
+  CudaLoweringStats ownStats_;
+  CudaLoweringStats *stats_;
+  const std::map<std::string, Shape> *hints_;
+  Plan plan_;
+  llvm::DenseMap<Value, int> ids_;
+  int64_t opset_ = 17;
+};
+
+Shape Lowerer::shapeOf(Value v) {
+  if (auto it = ids_.find(v); it != ids_.end()) // block arguments: their fusion operand's buffer
+    return plan_.buffers[size_t(it->second)].shape;
+  auto ranked = dyn_cast<RankedTensorType>(v.getType());
+  if (ranked && ranked.hasStaticShape())
+    return Shape(ranked.getShape().begin(), ranked.getShape().end());
+  std::string name;
+  if (Operation *def = v.getDefiningOp())
+    name = tensorNameOf(def, cast<OpResult>(v).getResultNumber());
+  if (hints_ && hints_->count(name))
+    return hints_->at(name);
+  throw Error("value '" + name + "' has no static shape: the CUDA backend needs static shapes; "
+              "pin graph inputs with --input-shape");
+}
+
+int Lowerer::bufferFor(Value v) {
+  Operation *def = v.getDefiningOp();
+  std::string name = tensorNameOf(def, cast<OpResult>(v).getResultNumber());
+  std::optional<DType> dt = dtypeOf(cast<TensorType>(v.getType()).getElementType());
+  if (!dt)
+    throw Error("value '" + name + "' has an element type the CUDA backend does not support");
+  int id = plan_.addBuffer(BufferKind::Intermediate, *dt, shapeOf(v), name);
+  ids_[v] = id;
+  return id;
+}
+
+int Lowerer::operand(Value v) {
+  if (isa<NoneType>(v.getType()))
+    return -1;
+  auto it = ids_.find(v);
+  if (it == ids_.end())
+    throw Error("internal: a value is used before the CUDA lowering defined it");
+  return it->second;
+}
+
+Step &Lowerer::emit(const std::string &kernel, const std::string &nodes, std::vector<int> in,
+                    std::vector<Value> outs) {
+  std::vector<int> out;
+  std::vector<std::string> names;
+  for (Value v : outs) {
+    out.push_back(bufferFor(v));
+    names.push_back(plan_.buffers[size_t(out.back())].name);
+  }
+  Step &s = plan_.addStep(kernel, std::move(in), std::move(out), nodes);
+  s.outputNames = names;
+  s.opset = opset_;
+  (kernel == "cuda.host" ? stats_->hostSteps : stats_->deviceSteps)++;
+  return s;
+}
+
+void Lowerer::lowerHost(Operation *op) {
+  std::vector<int> in;
+  for (Value v : op->getOperands())
+    in.push_back(operand(v));
+  std::vector<Value> outs;
+  for (Value r : op->getResults())
+    outs.push_back(r);
+  std::string t = onnxOpType(op).str();
+  std::string kernel = "cuda.host";
+  if (isCopyOp(t) && op->getNumResults() == 1) {
+    kernel = "cuda.copy";
+    in.resize(1); // the data; shape operands are not read
+  }
+  Step &s = emit(kernel, joinedNodeNames(op), in, outs);
+  // Unused secondary results (Dropout's mask...) still get buffers: the reference kernel
+  // produces them anyway.
+  s.attrs = ref::attrsOf(op);
+  if (kernel == "cuda.host")
+    s.attrs.set("plumb.op", strAttr(t));
+  stats_->byKernel[kernel]++;
+}
+
+// One generated kernel for `ops`; false (with the reason recorded) when the generator or
+// NVRTC refuses it.
+bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind) {
+  GroupGraph gg;
+  GeneratedKernel k;
+  CompiledKernel bin;
+  try {
+    gg = buildGroupGraph(ops, kind, opset_, [&](Value v) { return shapeOf(v); });
+    if (gg.outputs.empty())
+      return true; // dead code
+    k = generateKernel(gg.graph);
+    bin = compileKernel(k.source, "[" + gg.graph.label + "]", opts_.nvrtc);
+  } catch (const Error &e) {
+    stats_->fallbacks.push_back(e.what());
+    return false;
+  }
+  (bin.fromCache ? stats_->kernelsFromCache : stats_->kernelsCompiled)++;
+  std::vector<int> in;
+  for (Value v : gg.inputs)
+    in.push_back(operand(v));
+  Step &s = emit("cuda.generated", gg.graph.label, in, gg.outputs);
+  s.attrs.set("style", strAttr(k.style));
+  s.attrs.set("kind", strAttr(kind.str()));
+  s.attrs.set("source", strAttr(k.source));
+  s.attrs.set("entry", strAttr(k.entry));
+  s.attrs.set("grid", intsAttr({k.grid[0], k.grid[1], k.grid[2]}));
+  s.attrs.set("block", intsAttr({k.block[0], k.block[1], k.block[2]}));
+  s.attrs.set("shared", intAttr(k.sharedBytes));
+  s.attrs.set("ptx", strAttr(bin.ptx));
+  s.attrs.set("ptx_arch", strAttr(opts_.nvrtc.ptxArch));
+  s.attrs.set("cubin_arch", strAttr(opts_.nvrtc.cubinArch));
+  ref::AttrValue cubin;
+  cubin.kind = ref::AttrValue::Kind::Tensor;
+  cubin.t = Tensor::copyOf(DType::U8, {int64_t(bin.cubin.size())}, bin.cubin.data());
+  s.attrs.set("cubin", cubin);
+  stats_->byKernel["cuda.generated:" + k.style]++;
+  return true;
+}
+
+// A run of generatable ops: one kernel, else one per op, else the host.
+void Lowerer::lowerGroup(ArrayRef<Operation *> ops, StringRef kind) {
+  if (ops.empty() || lowerGenerated(ops, kind))
+    return;
+  for (Operation *op : ops)
+    if (ops.size() == 1 || !lowerGenerated({op}, onnxOpType(op)))
+      lowerHost(op);
+}
+
+// MatMul/Gemm at ops[i] with a following bias Add and ReLU / tanh-GELU as the epilogue;
+// returns the index after the last op absorbed.
+size_t Lowerer::lowerMatMul(ArrayRef<Operation *> ops, size_t i) {
+  Operation *mm = ops[i];
+  bool gemm = isa<GemmOp>(mm);
+  ref::Attrs a = gemm ? ref::attrsOf(mm) : ref::Attrs();
+  bool ta = a.getInt("transA", 0), tb = a.getInt("transB", 0);
+  MatMulGeometry geo;
+  try {
+    if (!allDeviceFloat(mm))
+      throw Error("cuda.matmul takes f32, f16 and bf16");
+    geo = matmulGeometry(shapeOf(mm->getOperand(0)), shapeOf(mm->getOperand(1)), ta, tb);
+  } catch (const Error &e) {
+    stats_->fallbacks.push_back(joinedNodeNames(mm) + ": " + e.what());
+    lowerHost(mm);
+    return i + 1;
+  }
+  std::vector<int> in = {operand(mm->getOperand(0)), operand(mm->getOperand(1))};
+  Value cur = mm->getResult(0);
+  bool bias = false;
+  double beta = a.getFloat("beta", 1.0);
+  if (gemm && !isa<NoneType>(mm->getOperand(2).getType())) {
+    Shape c = shapeOf(mm->getOperand(2));
+    if (numElements(c) == geo.n && c.back() == geo.n && beta == 1.0)
+      bias = true;
+    else if (c != shapeOf(cur)) {
+      stats_->fallbacks.push_back(joinedNodeNames(mm) + ": Gemm's C broadcasts partially");
+      lowerHost(mm);
+      return i + 1;
+    }
+    in.push_back(operand(mm->getOperand(2)));
+  }
+  size_t next = i + 1;
+  std::string nodes = joinedNodeNames(mm);
+  if (!gemm && next < ops.size() && isa<AddOp>(ops[next]) && cur.hasOneUse() &&
+      *cur.user_begin() == ops[next]) {
+    Value b = ops[next]->getOperand(0) == cur ? ops[next]->getOperand(1) : ops[next]->getOperand(0);
+    Shape bs = shapeOf(b);
+    if (!bs.empty() && bs.back() == geo.n && numElements(bs) == geo.n &&
+        b.getType() != cur.getType()) {
+      in.push_back(operand(b));
+      bias = true;
+      cur = ops[next]->getResult(0);
+      nodes += ", " + joinedNodeNames(ops[next]);
+      ++next;
+    }
+  }
+  std::string epilogue = "none";
+  if (next < ops.size() && cur.hasOneUse() && *cur.user_begin() == ops[next]) {
+    Operation *act = ops[next];
+    auto approx = act->getAttrOfType<StringAttr>("approximate");
+    if (isa<ReluOp>(act))
+      epilogue = "relu";
+    else if (isa<GeluOp>(act) && approx && approx.getValue() == "tanh")
+      epilogue = "gelu_tanh";
+    if (epilogue != "none") {
+      cur = act->getResult(0);
+      nodes += ", " + joinedNodeNames(act);
+      ++next;
+    }
+  }
+  Step &s = emit("cuda.matmul", nodes, in, {cur});
+  s.attrs.set("m", intAttr(geo.m));
+  s.attrs.set("n", intAttr(geo.n));
+  s.attrs.set("k", intAttr(geo.k));
+  s.attrs.set("batch", intAttr(geo.batch));
+  s.attrs.set("stride_a", intAttr(geo.strideA));
+  s.attrs.set("stride_b", intAttr(geo.strideB));
+  s.attrs.set("stride_c", intAttr(geo.strideC));
+  s.attrs.set("trans_a", intAttr(ta));
+  s.attrs.set("trans_b", intAttr(tb));
+  s.attrs.set("alpha", floatAttr(a.getFloat("alpha", 1.0)));
+  s.attrs.set("beta", floatAttr(beta));
+  s.attrs.set("bias", intAttr(bias));
+  s.attrs.set("epilogue", strAttr(epilogue));
+  s.attrs.set("tf32", intAttr(opts_.tf32));
+  stats_->byKernel["cuda.matmul"]++;
+  return next;
+}
+
+size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
+  Operation *conv = ops[i];
+  ref::Attrs a = ref::attrsOf(conv);
+  Shape w = shapeOf(conv->getOperand(1));
+  size_t spatial = w.size() - 2;
+  std::vector<int64_t> pads = a.getInts("pads", std::vector<int64_t>(2 * spatial, 0));
+  std::string autoPad = a.getString("auto_pad", "NOTSET");
+  bool ok = allDeviceFloat(conv) && (spatial == 1 || spatial == 2) && autoPad == "NOTSET" &&
+            pads.size() == 2 * spatial;
+  for (size_t d = 0; ok && d < spatial; ++d)
+    ok = pads[d] == pads[d + spatial];
+  if (!ok) {
+    stats_->fallbacks.push_back(joinedNodeNames(conv) +
+                                ": cuda.conv takes 1-D/2-D f32/f16/bf16 convs with symmetric "
+                                "explicit pads");
+    lowerHost(conv);
+    return i + 1;
+  }
+  auto two = [&](const char *name, int64_t def) {
+    std::vector<int64_t> v = a.getInts(name, std::vector<int64_t>(spatial, def));
+    return spatial == 1 ? std::vector<int64_t>{def == 0 ? 0 : 1, v[0]} : v;
+  };
+  std::vector<int64_t> p2 = spatial == 1 ? std::vector<int64_t>{0, pads[0]}
+                                         : std::vector<int64_t>{pads[0], pads[1]};
+  std::vector<int> in;
+  for (Value v : conv->getOperands())
+    in.push_back(operand(v));
+  Value cur = conv->getResult(0);
+  std::string nodes = joinedNodeNames(conv), activation = "none";
+  size_t next = i + 1;
+  if (next < ops.size() && isa<ReluOp>(ops[next]) && cur.hasOneUse() &&
+      *cur.user_begin() == ops[next]) {
+    activation = "relu";
+    cur = ops[next]->getResult(0);
+    nodes += ", " + joinedNodeNames(ops[next]);
+    ++next;
+  }
+  Step &s = emit("cuda.conv", nodes, in, {cur});
+  s.attrs.set("pads", intsAttr(p2));
+  s.attrs.set("strides", intsAttr(two("strides", 1)));
+  s.attrs.set("dilations", intsAttr(two("dilations", 1)));
+  s.attrs.set("group", intAttr(a.getInt("group", 1)));
+  s.attrs.set("activation", strAttr(activation));
+  s.attrs.set("tf32", intAttr(opts_.tf32));
+  stats_->byKernel["cuda.conv"]++;
+  return next;
+}
+
+void Lowerer::lowerFusion(FusionOp fusion) {
+  Block &body = fusion.getBody().front();
+  for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs()))
+    ids_[arg] = operand(v);
+  std::vector<Operation *> ops;
+  for (Operation &op : body.without_terminator()) {
+    if (isa<NoneOp, ConstantOp>(&op))
+      lowerOp(&op);
+    else
+      ops.push_back(&op);
+  }
+  bool whole = fusion.getKind() == "attention" ||
+               llvm::none_of(ops, [](Operation *op) { return isa<MatMulOp, GemmOp, ConvOp>(op); });
+  if (!(whole && lowerGenerated(ops, fusion.getKind()))) {
+    std::vector<Operation *> group;
+    for (size_t i = 0; i < ops.size();) {
+      Operation *op = ops[i];
+      if (isGeneratable(op)) {
+        group.push_back(op);
+        ++i;
+        continue;
+      }
+      lowerGroup(group, fusion.getKind());
+      group.clear();
+      if (isa<MatMulOp, GemmOp>(op))
+        i = lowerMatMul(ops, i);
+      else if (isa<ConvOp>(op))
+        i = lowerConv(ops, i);
+      else {
+        lowerHost(op);
+        ++i;
+      }
+    }
+    lowerGroup(group, fusion.getKind());
+  }
+  auto yield = cast<YieldOp>(body.getTerminator());
+  for (auto [r, v] : llvm::zip(fusion.getResults(), yield.getValues()))
+    ids_[r] = operand(v);
+}
+
+void Lowerer::lowerOp(Operation *op) {
+  if (isa<NoneOp>(op))
+    return;
+  if (auto c = dyn_cast<ConstantOp>(op)) {
+    std::vector<Tensor> v = ref::evaluateOp(op, {});
+    ids_[c.getResult()] = plan_.addConstant(tensorNameOf(op, 0), v[0]);
+    return;
+  }
+  if (auto fusion = dyn_cast<FusionOp>(op))
+    return lowerFusion(fusion);
+  std::vector<Operation *> one = {op};
+  if (isa<MatMulOp, GemmOp>(op))
+    lowerMatMul(one, 0);
+  else if (isa<ConvOp>(op))
+    lowerConv(one, 0);
+  else if (isGeneratable(op))
+    lowerGroup(one, onnxOpType(op));
+  else
+    lowerHost(op);
+}
+
+Plan Lowerer::run(func::FuncOp fn) {
+  if (auto module = fn->getParentOfType<ModuleOp>())
+    if (auto a = module->getAttrOfType<IntegerAttr>(kOpsetAttr))
+      opset_ = a.getInt();
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+    auto name = fn.getArgAttrOfType<StringAttr>(i, kNameAttr);
+    std::string n = name ? name.str() : "input_" + std::to_string(i);
+    auto type = dyn_cast<RankedTensorType>(fn.getArgument(i).getType());
+    if (!type || !type.hasStaticShape())
+      throw Error("input '" + n + "' has dynamic dims: the CUDA backend needs static shapes; "
+                  "pin them with --input-shape " + n + "=...");
+    ids_[fn.getArgument(i)] = plan_.addInput(*dtypeOf(type.getElementType()),
+                                             Shape(type.getShape().begin(), type.getShape().end()), n);
+  }
+  for (Operation &op : fn.getBody().front().without_terminator())
+    lowerOp(&op);
+  auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
+  for (unsigned i = 0; i < ret.getNumOperands(); ++i) {
+    auto name = fn.getResultAttrOfType<StringAttr>(i, kNameAttr);
+    std::string n = name ? name.str() : "output_" + std::to_string(i);
+    int src = operand(ret.getOperand(i));
+    const Buffer &b = plan_.buffers[size_t(src)];
+    int dst = plan_.addOutput(b.dtype, b.shape, n);
+    Step &s = plan_.addStep("cuda.copy", {src}, {dst}, "output " + n);
+    s.outputNames = {n};
+    stats_->deviceSteps++;
+    stats_->byKernel["cuda.copy"]++;
+  }
+  validatePlan(plan_);
+  return std::move(plan_);
+}
+
+} // namespace
+
+Plan lowerToCudaPlan(ModuleOp module, const CudaLoweringOptions &opts, CudaLoweringStats *stats,
+                     const std::map<std::string, Shape> *shapeHints) {
+  auto fn = module.lookupSymbol<func::FuncOp>("main");
+  if (!fn)
+    throw Error("the module has no @main function");
+  Lowerer l(opts, stats, shapeHints);
+  return l.run(fn);
+}
+
+} // namespace plumb::cuda

@@ -1,0 +1,76 @@
+// The CUDA backend's runtime face, free of CUDA headers: probing for a device and running a
+// cuda Plan on it. What each cuda.* kernel expects (inputs, attrs) is listed below; the
+// lowering (backends/cuda/lowering) writes steps to match.
+//
+//   cuda.generated  a kernel generated from a fusion body (backends/cuda/codegen). attrs:
+//                   source (CUDA C++), entry, grid[3], block[3], shared, cubin (u8 tensor,
+//                   sm_90), ptx (compute_80), style. Inputs then outputs become its pointer
+//                   parameters, in step order.
+//   cuda.matmul     cuBLASLt. Inputs A, B, [bias or C]. attrs: m, n, k, batch, stride_a,
+//                   stride_b, stride_c (elements; 0 broadcasts), trans_a, trans_b, alpha,
+//                   beta, bias (1: input 2 is a per-column bias vector for the epilogue),
+//                   epilogue = none | relu | gelu_tanh, tf32 (0 by default: f32 parity).
+//   cuda.conv       cuDNN, 2-D NCHW (1-D as H = 1). Inputs X, W, [B]. attrs: pads[2] (h, w;
+//                   symmetric), strides[2], dilations[2], group, activation = none | relu, tf32.
+//   cuda.copy       byte copy (Reshape, Flatten, Squeeze, Unsqueeze, Identity).
+//   cuda.host       anything else: inputs copied to the host, the reference kernel of
+//                   attrs "plumb.op" runs there, outputs copied back. Not graph-capturable.
+#pragma once
+
+#include "runtime/Executor.h"
+#include "runtime/Plan.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace plumb::cuda {
+
+struct DeviceStatus {
+  bool available = false;
+  std::string reason; // why not, in words from the CUDA runtime
+  int count = 0;
+  std::string name;   // of device 0
+  int major = 0, minor = 0;
+};
+
+// Never throws and never needs a driver to be present (the CUDA runtime loads it lazily).
+DeviceStatus probeDevice();
+// Throws plumb::Error("<what>: no CUDA device (<reason>)") unless a device is usable.
+void requireDevice(const std::string &what);
+
+struct CudaRunOptions {
+  bool useGraph = true; // capture the whole plan once and replay it with one launch
+};
+
+// Runs a cuda Plan: one device arena for the intermediates (placed by the BufferPlanner),
+// weights uploaded once, one stream, and (when every step allows it) a CUDA Graph replayed
+// per run. Inputs and outputs are host tensors.
+class CudaExecutor {
+public:
+  CudaExecutor(Plan plan, CudaRunOptions opts = {});
+  ~CudaExecutor();
+  CudaExecutor(const CudaExecutor &) = delete;
+  CudaExecutor &operator=(const CudaExecutor &) = delete;
+
+  std::vector<Tensor> run(const std::vector<Tensor> &inputs);
+  // With an observer every step's outputs are copied back after the step (no graph replay).
+  void setObserver(Executor::Observer observer);
+  const Plan &plan() const;
+  size_t arenaBytes() const;
+
+  struct Impl;
+
+private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Geometry of a row-major (batched) MatMul/Gemm as cuBLASLt's column-major call sees it.
+// Throws plumb::Error when the batch dims broadcast in a way one strided call cannot express.
+struct MatMulGeometry {
+  int64_t m = 0, n = 0, k = 0, batch = 1;
+  int64_t strideA = 0, strideB = 0, strideC = 0; // elements between batch items; 0 broadcasts
+};
+MatMulGeometry matmulGeometry(const Shape &a, const Shape &b, bool transA, bool transB);
+
+} // namespace plumb::cuda

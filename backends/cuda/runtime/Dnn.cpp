@@ -1,0 +1,124 @@
+// cuda.conv: cuDNN convolution (NCHW), bias and ReLU fused through
+// cudnnConvolutionBiasActivationForward when there is a bias, else separate calls.
+// f32 uses CUDNN_FMA_MATH (no TF32) unless the step says tf32 = 1.
+#include "backends/cuda/runtime/DeviceKernel.h"
+
+#include "runtime/Error.h"
+
+namespace plumb::cuda {
+namespace {
+
+cudnnDataType_t dnnType(DType t, const std::string &label) {
+  switch (t) {
+  case DType::F32: return CUDNN_DATA_FLOAT;
+  case DType::F16: return CUDNN_DATA_HALF;
+  case DType::BF16: return CUDNN_DATA_BFLOAT16;
+  default: throw Error("cuda.conv for '" + label + "': " + dtypeName(t) + " is not supported");
+  }
+}
+
+// [N, C, L] -> [N, C, 1, L]; 2-D shapes unchanged.
+std::vector<int> as4d(const Shape &s, const std::string &label) {
+  if (s.size() == 3)
+    return {int(s[0]), int(s[1]), 1, int(s[2])};
+  if (s.size() == 4)
+    return {int(s[0]), int(s[1]), int(s[2]), int(s[3])};
+  throw Error("cuda.conv for '" + label + "': only 1-D and 2-D convolutions run on cuDNN here");
+}
+
+class ConvKernel : public DeviceKernel {
+public:
+  ConvKernel(const Step &s, const std::vector<BufferInfo> &in, const std::vector<BufferInfo> &out,
+             DeviceContext &ctx)
+      : label_(s.nodeNames) {
+    cudnnDataType_t t = dnnType(out.at(0).dtype, label_);
+    std::vector<int> x = as4d(in.at(0).shape, label_), w = as4d(in.at(1).shape, label_),
+                     y = as4d(out[0].shape, label_);
+    std::vector<int64_t> pads = s.attrs.getInts("pads", {0, 0, 0, 0});
+    std::vector<int64_t> strides = s.attrs.getInts("strides", {1, 1});
+    std::vector<int64_t> dil = s.attrs.getInts("dilations", {1, 1});
+    check(cudnnCreateTensorDescriptor(&xd_), "x desc");
+    check(cudnnCreateTensorDescriptor(&yd_), "y desc");
+    check(cudnnCreateTensorDescriptor(&bd_), "bias desc");
+    check(cudnnCreateFilterDescriptor(&wd_), "w desc");
+    check(cudnnCreateConvolutionDescriptor(&cd_), "conv desc");
+    check(cudnnCreateActivationDescriptor(&ad_), "act desc");
+    check(cudnnSetTensor4dDescriptor(xd_, CUDNN_TENSOR_NCHW, t, x[0], x[1], x[2], x[3]), "x desc");
+    check(cudnnSetTensor4dDescriptor(yd_, CUDNN_TENSOR_NCHW, t, y[0], y[1], y[2], y[3]), "y desc");
+    check(cudnnSetTensor4dDescriptor(bd_, CUDNN_TENSOR_NCHW, t, 1, y[1], 1, 1), "bias desc");
+    check(cudnnSetFilter4dDescriptor(wd_, t, CUDNN_TENSOR_NCHW, w[0], w[1], w[2], w[3]), "w desc");
+    check(cudnnSetConvolution2dDescriptor(cd_, int(pads.at(0)), int(pads.at(1)),
+                                          int(strides.at(0)), int(strides.at(1)), int(dil.at(0)),
+                                          int(dil.at(1)), CUDNN_CROSS_CORRELATION,
+                                          CUDNN_DATA_FLOAT), // f32 accumulation for every storage type
+          "conv desc");
+    check(cudnnSetConvolutionGroupCount(cd_, int(s.attrs.getInt("group", 1))), "group");
+    bool f32 = t == CUDNN_DATA_FLOAT;
+    check(cudnnSetConvolutionMathType(cd_, f32 && !s.attrs.getInt("tf32", 0) ? CUDNN_FMA_MATH
+                                                                            : CUDNN_TENSOR_OP_MATH),
+          "math type");
+    relu_ = s.attrs.getString("activation", "none") == "relu";
+    hasBias_ = in.size() > 2 && in[2].present;
+    check(cudnnSetActivationDescriptor(ad_, relu_ ? CUDNN_ACTIVATION_RELU : CUDNN_ACTIVATION_IDENTITY,
+                                       CUDNN_PROPAGATE_NAN, 0.0),
+          "activation");
+    int found = 0;
+    cudnnConvolutionFwdAlgoPerf_t perf[8];
+    check(cudnnGetConvolutionForwardAlgorithm_v7(ctx.dnn, xd_, wd_, cd_, yd_, 8, &found, perf),
+          "cuda.conv algorithm for '" + label_ + "'");
+    algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
+    for (int i = 0; i < found; ++i)
+      if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= ctx.workspaceBytes &&
+          (relu_ || !hasBias_ || perf[i].algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM)) {
+        // Identity activation in the fused call is only allowed with IMPLICIT_PRECOMP_GEMM.
+        algo_ = perf[i].algo;
+        break;
+      }
+  }
+  ~ConvKernel() override {
+    cudnnDestroyTensorDescriptor(xd_);
+    cudnnDestroyTensorDescriptor(yd_);
+    cudnnDestroyTensorDescriptor(bd_);
+    cudnnDestroyFilterDescriptor(wd_);
+    cudnnDestroyConvolutionDescriptor(cd_);
+    cudnnDestroyActivationDescriptor(ad_);
+  }
+  void launch(const std::vector<const void *> &in, const std::vector<void *> &out,
+              DeviceContext &ctx) override {
+    float one = 1.f, zero = 0.f;
+    check(cudnnSetStream(ctx.dnn, ctx.stream), "cudnnSetStream");
+    std::string what = "cuda.conv for '" + label_ + "'";
+    if (hasBias_) {
+      // z = y with alpha2 = 0: the output buffer serves as the (ignored) residual input.
+      check(cudnnConvolutionBiasActivationForward(ctx.dnn, &one, xd_, in[0], wd_, in[1], cd_, algo_,
+                                                  ctx.workspace, ctx.workspaceBytes, &zero, yd_,
+                                                  out[0], bd_, in[2], ad_, yd_, out[0]),
+            what);
+      return;
+    }
+    check(cudnnConvolutionForward(ctx.dnn, &one, xd_, in[0], wd_, in[1], cd_, algo_, ctx.workspace,
+                                  ctx.workspaceBytes, &zero, yd_, out[0]),
+          what);
+    if (relu_)
+      check(cudnnActivationForward(ctx.dnn, ad_, &one, yd_, out[0], &zero, yd_, out[0]), what);
+  }
+
+private:
+  std::string label_;
+  bool relu_ = false, hasBias_ = false;
+  cudnnTensorDescriptor_t xd_ = nullptr, yd_ = nullptr, bd_ = nullptr;
+  cudnnFilterDescriptor_t wd_ = nullptr;
+  cudnnConvolutionDescriptor_t cd_ = nullptr;
+  cudnnActivationDescriptor_t ad_ = nullptr;
+  cudnnConvolutionFwdAlgo_t algo_;
+};
+
+} // namespace
+
+std::unique_ptr<DeviceKernel> makeConvKernel(const Step &s, const std::vector<BufferInfo> &in,
+                                             const std::vector<BufferInfo> &out,
+                                             DeviceContext &ctx) {
+  return std::make_unique<ConvKernel>(s, in, out, ctx);
+}
+
+} // namespace plumb::cuda

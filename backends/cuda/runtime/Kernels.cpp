@@ -1,0 +1,142 @@
+// cuda.generated (NVRTC output loaded with the runtime's library API: no driver API, no
+// libcuda link), cuda.copy and the cuda.host fallback.
+#include "backends/cuda/runtime/DeviceKernel.h"
+
+#include "backends/reference/Kernel.h"
+#include "runtime/Error.h"
+
+namespace plumb::cuda {
+namespace {
+
+class GeneratedKernel : public DeviceKernel {
+public:
+  GeneratedKernel(const Step &s, DeviceContext &ctx) : label_(s.nodeNames) {
+    // The sm_90 CUBIN where it matches the device, else the portable PTX (JIT by the driver).
+    const Tensor *cubin = s.attrs.getTensor("cubin");
+    std::string ptx = s.attrs.getString("ptx", "");
+    bool useCubin = cubin && cubin->numel() > 0 && ctx.major == 9 && ctx.minor == 0;
+    if (!useCubin && ptx.empty())
+      throw Error("cuda.generated step for '" + label_ + "' has no PTX for sm_" +
+                  std::to_string(ctx.major) + std::to_string(ctx.minor));
+    const void *image = useCubin ? cubin->raw() : static_cast<const void *>(ptx.c_str());
+    check(cudaLibraryLoadData(&lib_, image, nullptr, nullptr, 0, nullptr, nullptr, 0),
+          "loading the generated kernel for '" + label_ + "'");
+    std::string entry = s.attrs.getString("entry", "plumb_kernel");
+    check(cudaLibraryGetKernel(&kernel_, lib_, entry.c_str()), "finding " + entry);
+    auto dims = [&](const char *name) {
+      std::vector<int64_t> v = s.attrs.getInts(name, {1, 1, 1});
+      return dim3(unsigned(v.at(0)), unsigned(v.at(1)), unsigned(v.at(2)));
+    };
+    grid_ = dims("grid");
+    block_ = dims("block");
+    shared_ = size_t(s.attrs.getInt("shared", 0));
+  }
+  ~GeneratedKernel() override {
+    if (lib_)
+      cudaLibraryUnload(lib_);
+  }
+  void launch(const std::vector<const void *> &in, const std::vector<void *> &out,
+              DeviceContext &ctx) override {
+    std::vector<const void *> ptrs(in.begin(), in.end());
+    ptrs.insert(ptrs.end(), out.begin(), out.end());
+    std::vector<void *> args;
+    for (const void *&p : ptrs)
+      args.push_back(&p);
+    check(cudaLaunchKernel(reinterpret_cast<const void *>(kernel_), grid_, block_, args.data(),
+                           shared_, ctx.stream),
+          "launching the generated kernel for '" + label_ + "'");
+  }
+
+private:
+  std::string label_;
+  cudaLibrary_t lib_ = nullptr;
+  cudaKernel_t kernel_ = nullptr;
+  dim3 grid_, block_;
+  size_t shared_ = 0;
+};
+
+class CopyKernel : public DeviceKernel {
+public:
+  explicit CopyKernel(size_t bytes) : bytes_(bytes) {}
+  void launch(const std::vector<const void *> &in, const std::vector<void *> &out,
+              DeviceContext &ctx) override {
+    check(cudaMemcpyAsync(out[0], in[0], bytes_, cudaMemcpyDeviceToDevice, ctx.stream),
+          "cuda.copy");
+  }
+
+private:
+  size_t bytes_;
+};
+
+// Round trip through the host for ops with no device kernel: correct, slow, and it
+// synchronises the stream, so a plan with such a step runs without a CUDA Graph.
+class HostKernel : public DeviceKernel {
+public:
+  HostKernel(const Step &s, const std::vector<BufferInfo> &in, const std::vector<BufferInfo> &out)
+      : step_(s), in_(in), out_(out) {}
+  bool capturable() const override { return false; }
+  void launch(const std::vector<const void *> &in, const std::vector<void *> &out,
+              DeviceContext &ctx) override {
+    std::vector<Tensor> host;
+    std::vector<const Tensor *> args;
+    host.reserve(in.size());
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (!in[i]) {
+        args.push_back(nullptr);
+        continue;
+      }
+      host.push_back(Tensor::zeros(in_[i].dtype, in_[i].shape));
+      check(cudaMemcpyAsync(host.back().mutableRaw(), in[i], host.back().nbytes(),
+                            cudaMemcpyDeviceToHost, ctx.stream),
+            "cuda.host input copy");
+      args.push_back(&host.back());
+    }
+    check(cudaStreamSynchronize(ctx.stream), "cuda.host");
+    ref::KernelCall call;
+    call.opType = step_.attrs.getString("plumb.op", "");
+    call.nodeName = step_.nodeNames;
+    call.opset = step_.opset;
+    call.inputs = args;
+    call.attrs = &step_.attrs;
+    call.numOutputs = out_.size();
+    std::vector<Tensor> results = ref::runKernel(call);
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (!out[i])
+        continue;
+      Tensor r = results.at(i).dtype() == out_[i].dtype ? results[i] : results[i].cast(out_[i].dtype);
+      check(cudaMemcpyAsync(out[i], r.raw(), r.nbytes(), cudaMemcpyHostToDevice, ctx.stream),
+            "cuda.host output copy");
+      check(cudaStreamSynchronize(ctx.stream), "cuda.host");
+    }
+  }
+
+private:
+  Step step_;
+  std::vector<BufferInfo> in_, out_;
+};
+
+} // namespace
+
+std::unique_ptr<DeviceKernel> makeGeneratedKernel(const Step &s, const std::vector<BufferInfo> &,
+                                                  const std::vector<BufferInfo> &,
+                                                  DeviceContext &ctx) {
+  return std::make_unique<GeneratedKernel>(s, ctx);
+}
+
+std::unique_ptr<DeviceKernel> makeCopyKernel(const Step &s, const std::vector<BufferInfo> &in,
+                                             const std::vector<BufferInfo> &out, DeviceContext &) {
+  size_t bytes = size_t(numElements(out.at(0).shape)) * dtypeSize(out[0].dtype);
+  if (bytes != size_t(numElements(in.at(0).shape)) * dtypeSize(in[0].dtype))
+    throw Error("cuda.copy for '" + s.nodeNames + "': input and output sizes differ");
+  return std::make_unique<CopyKernel>(bytes);
+}
+
+std::unique_ptr<DeviceKernel> makeHostKernel(const Step &s, const std::vector<BufferInfo> &in,
+                                             const std::vector<BufferInfo> &out, DeviceContext &) {
+  if (!ref::KernelRegistry::instance().find(s.attrs.getString("plumb.op", "")))
+    throw Error("cuda.host for '" + s.nodeNames + "': no reference kernel '" +
+                s.attrs.getString("plumb.op", "") + "'");
+  return std::make_unique<HostKernel>(s, in, out);
+}
+
+} // namespace plumb::cuda

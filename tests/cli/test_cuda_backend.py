@@ -1,0 +1,43 @@
+"""The CUDA backend through the CLI on a machine without a GPU: compile works (kernels are
+generated and NVRTC-compiled, stats list them), and run/check/bisect exit 2 with one line
+saying there is no device. With a device these skip (the device tests are in
+tests/mlir/cuda_codegen_test.cpp)."""
+import os
+import subprocess
+
+import pytest
+
+
+def run(plumb, *args, env=None):
+    return subprocess.run([plumb, *args], capture_output=True, text=True, timeout=600, env=env)
+
+
+def model(repo, name="llama_tiny"):
+    return os.path.join(repo, "tests", "models", name + ".onnx")
+
+
+def has_device(plumb, repo):
+    proc = run(plumb, "run", model(repo), "--backend", "cuda")
+    return "no CUDA device" not in proc.stderr
+
+
+def test_compile_for_cuda_without_gpu(plumb, repo, tmp_path):
+    env = dict(os.environ, PLUMB_CACHE_DIR=str(tmp_path / "cache"))
+    out = tmp_path / "m.plumb"
+    proc = run(plumb, "compile", model(repo), "--backend", "cuda", "--stats", "-o", str(out),
+               env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "cuda.generated:attention" in proc.stdout
+    assert "cuda.generated:row" in proc.stdout
+    assert "compiled with NVRTC" in proc.stdout
+    assert out.stat().st_size > 0
+
+
+@pytest.mark.parametrize("cmd", [["run"], ["check"], ["bisect"], ["bench", "--iters", "1"]])
+def test_cuda_without_device_is_exit_2(plumb, repo, cmd):
+    if has_device(plumb, repo):
+        pytest.skip("a CUDA device is present")
+    proc = run(plumb, *cmd, model(repo), "--backend", "cuda")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--backend cuda: no CUDA device (" in lines[0], proc.stderr
