@@ -30,6 +30,8 @@ public:
   std::string stepNodes(const std::string &tensor) const;
   std::string stepKernel(const std::string &tensor) const;
   const Compiled &compiled() const { return compiled_; }
+  // The CPU executor (for profiling observers); null on cuda.
+  Executor *cpuExecutor() { return executor_.get(); }
 
 private:
   Compiled compiled_;

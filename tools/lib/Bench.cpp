@@ -147,8 +147,7 @@ int benchCommand(const BenchCommandOptions &opts) {
   double setup = secondsSince(t0);
   for (int i = 0; i < opts.warmup; ++i)
     once();
-  Executor *profiled = exec ? exec.get()
-                            : backend ? &const_cast<Executor &>(backend->executor()) : nullptr;
+  Executor *profiled = exec ? exec.get() : backend ? backend->cpuExecutor() : nullptr;
   std::unique_ptr<StepProfiler> profiler;
   if (opts.profile) {
     if (!profiled)
