@@ -60,4 +60,10 @@ std::optional<int32_t> onnxTypeFromElement(mlir::Type t);
 // A type as MLIR prints it, e.g. "tensor<1x3xf32>" (for messages and reports).
 std::string typeToString(mlir::Type t);
 
+// Einsum's result dims from its equation and operand dims (EinsumShape.cpp); nullopt when an
+// operand's rank is unknown or the equation does not fit the operands.
+std::optional<llvm::SmallVector<int64_t>>
+einsumResultDims(llvm::StringRef equation,
+                 llvm::ArrayRef<std::optional<llvm::SmallVector<int64_t>>> operands);
+
 } // namespace plumb

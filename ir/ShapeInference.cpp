@@ -974,6 +974,14 @@ LogicalResult inferShapesGeneric(Operation *op) {
       setResult(op, i, stats, statType);
     return success();
   }
+  if (t == "Einsum") {
+    SmallVector<std::optional<Dims>> in;
+    for (Value v : op->getOperands())
+      in.push_back(dimsOf(v));
+    auto eq = op->getAttrOfType<StringAttr>("equation");
+    setResult(op, 0, eq ? einsumResultDims(eq.getValue(), in) : std::nullopt, e0);
+    return success();
+  }
   if (inferExtraOps(op, t))
     return success();
   std::optional<Dims> d = inferShapeDefault(op, t);

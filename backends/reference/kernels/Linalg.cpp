@@ -367,20 +367,35 @@ Tensor einsumKernel(const KernelCall &call) {
   dispatchNumeric(call, dt, [&](auto tag) {
     using T = decltype(tag);
     std::vector<AccT<T>> acc(size_t(out.numel()), AccT<T>(0));
-    std::vector<int64_t> idx(loop.size(), 0);
-    do {
+    std::vector<const T *> data;
+    for (size_t i = 0; i < inStr.size(); ++i)
+      data.push_back(call.in(i).template data<T>());
+    // Row-major odometer over every label with the operand and output offsets kept up to
+    // date incrementally (the visiting order, and so every sum's order, is the plain loop's).
+    std::vector<int64_t> idx(loop.size(), 0), off(inStr.size(), 0);
+    int64_t o = 0;
+    for (;;) {
       AccT<T> prod = 1;
-      for (size_t i = 0; i < inStr.size(); ++i) {
-        int64_t off = 0;
-        for (size_t l = 0; l < idx.size(); ++l)
-          off += idx[l] * inStr[i][l];
-        prod *= AccT<T>(call.in(i).data<T>()[off]);
-      }
-      int64_t o = 0;
-      for (size_t l = 0; l < idx.size(); ++l)
-        o += idx[l] * outStr[l];
+      for (size_t i = 0; i < data.size(); ++i)
+        prod *= AccT<T>(data[i][off[i]]);
       acc[size_t(o)] += prod;
-    } while (nextIndex(idx, loop));
+      size_t l = loop.size();
+      for (; l > 0; --l) {
+        size_t d = l - 1;
+        ++idx[d];
+        o += outStr[d];
+        for (size_t i = 0; i < off.size(); ++i)
+          off[i] += inStr[i][d];
+        if (idx[d] < loop[d])
+          break;
+        o -= outStr[d] * loop[d];
+        for (size_t i = 0; i < off.size(); ++i)
+          off[i] -= inStr[i][d] * loop[d];
+        idx[d] = 0;
+      }
+      if (l == 0)
+        break;
+    }
     T *y = out.mutableData<T>();
     for (size_t i = 0; i < acc.size(); ++i)
       y[i] = T(acc[i]);
