@@ -19,25 +19,33 @@ LIBS=(-lonnx_proto -lprotobuf -lzip)
 for t in npy npz pb; do
   $CXX "${FLAGS[@]}" "tests/fuzz/fuzz_$t.cpp" "${SRCS[@]}" "${LIBS[@]}" -o "$BUILD/fuzz_$t"
 done
-# The importer links MLIR (built without RTTI, so no vptr check); its objects are rebuilt
-# when any source or generated file they depend on is newer than the fuzzer.
+# The importer links MLIR (built without RTTI, so no vptr check). An object is rebuilt when
+# it is missing or older than its source or any plumb header or generated file.
 MLIR_FLAGS=(-fno-rtti -fno-sanitize=vptr -isystem /usr/lib/llvm-22/include -I"$ROOT_BUILD")
 ONNX_SRCS=(runtime/DType.cpp runtime/Tensor.cpp frontend/tensorio/TensorIO.cpp
            frontend/tensorio/TensorProto.cpp frontend/onnx/Importer.cpp frontend/onnx/Subgraphs.cpp
            frontend/onnx/Weights.cpp ir/PlumbDialect.cpp ir/Verifiers.cpp ir/ShapeInference.cpp
-           ir/ControlFlow.cpp ir/TensorAttr.cpp tests/fuzz/fuzz_onnx.cpp)
+           ir/ControlFlow.cpp ir/TensorAttr.cpp passes/graph/Canonicalize.cpp
+           tests/fuzz/fuzz_onnx.cpp)
 mkdir -p "$BUILD/obj"
-if [ ! -x "$BUILD/fuzz_onnx" ] || [ -n "$(find runtime frontend ir tests/fuzz/fuzz_onnx.cpp \
-     "$ROOT_BUILD/ir" -newer "$BUILD/fuzz_onnx" \( -name '*.cpp' -o -name '*.h' -o -name '*.inc' \) |
-     head -1)" ]; then
-  pids=() # two compiles at a time
-  for src in "${ONNX_SRCS[@]}"; do
-    $CXX "${FLAGS[@]}" "${MLIR_FLAGS[@]}" -c "$src" -o "$BUILD/obj/$(echo "$src" | tr / _).o" &
-    pids+=($!)
-    if (( ${#pids[@]} >= 2 )); then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
-  done
-  for p in "${pids[@]}"; do wait "$p"; done
-  $CXX "${FLAGS[@]}" "$BUILD"/obj/*.o -L/usr/lib/llvm-22/lib -Wl,-rpath,/usr/lib/llvm-22/lib \
+pids=() # two compiles at a time
+objs=()
+relink=0
+for src in "${ONNX_SRCS[@]}"; do
+  obj="$BUILD/obj/$(echo "$src" | tr / _).o"
+  objs+=("$obj")
+  if [ -f "$obj" ] && [ -z "$(find "$src" runtime frontend ir passes "$ROOT_BUILD/ir" -newer "$obj" \
+       \( -name '*.h' -o -name '*.inc' -o -path "$src" \) | head -1)" ]; then
+    continue
+  fi
+  relink=1
+  $CXX "${FLAGS[@]}" "${MLIR_FLAGS[@]}" -c "$src" -o "$obj" &
+  pids+=($!)
+  if (( ${#pids[@]} >= 2 )); then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+done
+for p in "${pids[@]}"; do wait "$p"; done
+if [ "$relink" = 1 ] || [ ! -x "$BUILD/fuzz_onnx" ]; then
+  $CXX "${FLAGS[@]}" "${objs[@]}" -L/usr/lib/llvm-22/lib -Wl,-rpath,/usr/lib/llvm-22/lib \
     -lMLIR -lLLVM "${LIBS[@]}" -o "$BUILD/fuzz_onnx"
 fi
 seed() { mkdir -p "$BUILD/corpus_$1"; cp "${@:2}" "$BUILD/corpus_$1/" 2>/dev/null || true; }
