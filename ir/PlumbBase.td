@@ -24,6 +24,7 @@ def Plumb_Dialect : Dialect {
   // attributes generically by their ONNX names.
   let usePropertiesForAttributes = 0;
   let hasConstantMaterializer = 0;
+  let useDefaultTypePrinterParser = 1;
 }
 
 // Element types of plumb tensors: the nine the backends support plus the rest of ONNX's

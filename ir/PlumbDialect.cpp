@@ -3,6 +3,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
 #include "mlir/IR/OpImplementation.h"
 
 using namespace mlir;
@@ -11,14 +12,28 @@ using namespace plumb;
 #include "ir/PlumbDialect.cpp.inc"
 #include "ir/PlumbInterfaces.cpp.inc"
 
+#define GET_TYPEDEF_CLASSES
+#include "ir/PlumbTypes.cpp.inc"
+
 #define GET_OP_CLASSES
 #include "ir/PlumbOps.cpp.inc"
 
 void PlumbDialect::initialize() {
+  addTypes<
+#define GET_TYPEDEF_LIST
+#include "ir/PlumbTypes.cpp.inc"
+      >();
   addOperations<
 #define GET_OP_LIST
 #include "ir/PlumbOps.cpp.inc"
       >();
+}
+
+LogicalResult OptType::verify(function_ref<InFlightDiagnostic()> emitError, Type elementType) {
+  if (!isa<TensorType, SeqType>(elementType))
+    return emitError() << "optional element must be a tensor or sequence type, got "
+                       << elementType;
+  return success();
 }
 
 OpFoldResult NoneOp::fold(FoldAdaptor) { return UnitAttr::get(getContext()); }

@@ -17,10 +17,16 @@
 namespace plumb {
 // Shared implementation of ShapeInferenceOpInterface::inferShapes (ShapeInference.cpp).
 llvm::LogicalResult inferShapesGeneric(mlir::Operation *op);
+// Shape inference of control-flow, sequence, optional and optimizer ops (ControlFlow.cpp);
+// false when `onnxOpType` is none of them.
+bool inferControlFlowOps(mlir::Operation *op, llvm::StringRef onnxOpType);
 } // namespace plumb
 
 #include "ir/PlumbDialect.h.inc"
 #include "ir/PlumbInterfaces.h.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "ir/PlumbTypes.h.inc"
 
 #define GET_OP_CLASSES
 #include "ir/PlumbOps.h.inc"
@@ -56,6 +62,13 @@ inline constexpr llvm::StringLiteral kNameAttr = "plumb.name";
 // ONNX TensorProto data type code <-> MLIR element type.
 mlir::Type elementTypeFromOnnx(mlir::MLIRContext *ctx, int32_t onnxType);
 std::optional<int32_t> onnxTypeFromElement(mlir::Type t);
+
+// The default-domain opset of the module holding `op` (17 when it does not say).
+int64_t moduleOpset(mlir::Operation *op);
+
+// The least precise type both `a` and `b` are instances of (tensor dims they disagree on
+// become dynamic); null when they cannot be joined. A null argument yields the other.
+mlir::Type joinTypes(mlir::Type a, mlir::Type b);
 
 // A type as MLIR prints it, e.g. "tensor<1x3xf32>" (for messages and reports).
 std::string typeToString(mlir::Type t);

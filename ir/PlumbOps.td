@@ -54,8 +54,8 @@ def Plumb_FusionOp : Op<Plumb_Dialect, "fusion",
 }
 
 def Plumb_YieldOp : Op<Plumb_Dialect, "yield", [Pure, Terminator, ReturnLike,
-                                                 HasParent<"FusionOp">]> {
-  let summary = "returns the results of a plumb.fusion body";
+    ParentOneOf<["FusionOp", "IfOp", "LoopOp", "ScanOp", "SequenceMapOp"]>]> {
+  let summary = "returns the results of a plumb.fusion body or a control-flow body";
   let description = [{
     ```mlir
     plumb.yield %1 : tensor<1x4x6x6xf32>
@@ -612,5 +612,6 @@ def Plumb_ScatterElementsOp : Plumb_DocOp<"ScatterElements", "elementwise scatte
 }
 
 include "ir/PlumbOpsExtra.td"
+include "ir/PlumbOpsControl.td"
 
 #endif // PLUMB_OPS_TD

@@ -855,6 +855,8 @@ LogicalResult inferShapesGeneric(Operation *op) {
   StringRef t = onnxOpType(op);
   if (t.empty() || op->getNumResults() == 0)
     return success();
+  if (inferControlFlowOps(op, t))
+    return success();
   Type e0 = op->getNumOperands() ? elemOf(op->getOperand(0)) : Type();
 
   if (t == "Constant") {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "backends/reference/Kernel.h"
+#include "backends/reference/RefValue.h"
 
 #include <functional>
 #include <map>
@@ -20,7 +21,8 @@ namespace plumb::ref {
 struct RunOptions {
   Precision precision = Precision::F32;
   // Called with every ONNX-named tensor as it is produced (node outputs, in execution
-  // order; fusion bodies included). Observation only: it never changes what runs.
+  // order; fusion and If bodies included, Loop/Scan/SequenceMap bodies not: they run many
+// times and their tensors are per-iteration values, not graph tensors). Observation only: it never changes what runs.
   std::function<void(const std::string &name, const plumb::Tensor &t)> onTensor;
   // Simulated reduced precision (`plumb check --dtype f16|bf16`): every node except those
   // named in `keepF32` rounds its float inputs (weights included) and results to this type;
@@ -38,6 +40,10 @@ struct RunOptions {
 // Throws plumb::Error naming the input or node on bad inputs or a failing kernel.
 std::vector<plumb::Tensor> interpret(mlir::Operation *func, const std::vector<plumb::Tensor> &inputs,
                                      const RunOptions &opts = {});
+
+// Like `interpret`, for models whose inputs or outputs may be sequences or optionals.
+std::vector<RefValue> interpretValues(mlir::Operation *func, const std::vector<RefValue> &inputs,
+                                      const RunOptions &opts = {});
 
 // Evaluates one op (a plumb op with a reference kernel, or a plumb.fusion) on ONNX-positional
 // `inputs` (nullptr for a `none` operand) exactly as `interpret` would: same attribute

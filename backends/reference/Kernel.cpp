@@ -73,6 +73,7 @@ KernelRegistry &KernelRegistry::instance() {
     registerDetectionKernels(*r);
     registerMiscKernels(*r);
     registerAttentionKernels(*r);
+    registerTrainingKernels(*r);
     return r;
   }();
   return *reg;

@@ -2,20 +2,17 @@
 // bytes again, and builds one plumb op per node with ONNX identity in its location.
 #include "frontend/onnx/Importer.h"
 
-#include "frontend/onnx/Weights.h"
+#include "frontend/onnx/GraphImporter.h"
 #include "frontend/tensorio/TensorProto.h"
 #include "ir/PlumbDialect.h"
-#include "runtime/Error.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 
 #include <google/protobuf/io/zero_copy_stream_impl.h>
-#include <onnx/onnx_pb.h>
 
 #include <fcntl.h>
+#include <limits>
 #include <unistd.h>
 
 #include <map>
@@ -43,7 +40,8 @@ const std::map<std::string, unsigned, std::less<>> &paddedArity() {
       {"GRU", 6}, {"LSTM", 8}, {"NonMaxSuppression", 5}, {"MaxUnpool", 3}, {"Upsample", 2},
       {"QuantizeLinear", 3}, {"DequantizeLinear", 3}, {"MatMulInteger", 4},
       {"ConvInteger", 4}, {"QLinearConv", 9}, {"DFT", 3}, {"STFT", 4},
-      {"Attention", 7}, {"RotaryEmbedding", 4}};
+      {"Attention", 7}, {"RotaryEmbedding", 4}, {"SequenceInsert", 3}, {"SequenceErase", 2},
+      {"SplitToSequence", 2}, {"Optional", 1}, {"OptionalHasElement", 1}, {"Loop", 2}};
   return m;
 }
 
@@ -65,48 +63,49 @@ onnx::ModelProto parseModel(const std::string &path) {
   return model;
 }
 
+onnx::ModelProto parseModelBytes(const void *data, size_t size, const std::string &where) {
+  onnx::ModelProto model;
+  if (size > size_t(std::numeric_limits<int>::max()) || !model.ParseFromArray(data, int(size)))
+    throw Error(where + ": not a valid ONNX model (protobuf parse failed: truncated or corrupt)");
+  if (!model.has_graph())
+    throw Error(where + ": not a valid ONNX model (no graph)");
+  return model;
+}
+
 std::string dirOf(const std::string &path) {
   size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
-class GraphImporter {
-public:
-  GraphImporter(MLIRContext &ctx, const std::string &path, const ImportOptions &opts,
-                ModelInfo &info)
-      : ctx_(ctx), b_(&ctx), path_(path), opts_(opts), info_(info),
-        weights_(ctx, dirOf(path), opts.blobThresholdBytes) {}
+} // namespace
 
-  OwningOpRef<ModuleOp> run(onnx::ModelProto &model);
-
-private:
-  [[noreturn]] void fail(const std::string &msg) const { throw Error(path_ + ": " + msg); }
-  Type typeFromProto(const onnx::TypeProto &t, const std::string &name, bool isInput);
-  void importInitializers(onnx::GraphProto &g);
-  func::FuncOp createFunction(const onnx::GraphProto &g, ModuleOp module);
-  void importNode(const onnx::NodeProto &node, size_t index);
-  NamedAttribute convertAttribute(const onnx::NodeProto &node, const onnx::AttributeProto &a);
-  Value noneValue();
-  void refineFromValueInfo(Operation *op, const onnx::NodeProto &node);
-  void verifyNode(Operation *op, const onnx::NodeProto &node, const std::string &name);
-
-  MLIRContext &ctx_;
-  OpBuilder b_;
-  std::string path_;
-  const ImportOptions &opts_;
-  ModelInfo &info_;
-  WeightImporter weights_;
-  std::unordered_map<std::string, Value> values_;
-  std::unordered_map<std::string, Type> valueInfo_;
-  std::set<std::string> bnStatistics_; // initializers used as BatchNorm mean/var
-  Value none_;
-  Block *entry_ = nullptr;
-};
+GraphImporter::GraphImporter(MLIRContext &ctx, const std::string &path,
+                             const ImportOptions &opts, ModelInfo &info)
+    : ctx_(ctx), b_(&ctx), path_(path), opts_(opts), info_(info),
+      weights_(ctx, dirOf(path), opts.blobThresholdBytes) {}
 
 Type GraphImporter::typeFromProto(const onnx::TypeProto &t, const std::string &name,
-                                  bool isInput) {
+                                  bool isInput, bool allowMissing) {
+  if (t.value_case() == onnx::TypeProto::VALUE_NOT_SET && allowMissing)
+    return {};
+  if (t.has_sequence_type()) {
+    if (!t.sequence_type().has_elem_type() && allowMissing)
+      return {};
+    auto e = dyn_cast<TensorType>(typeFromProto(t.sequence_type().elem_type(), name, false));
+    if (!e)
+      fail("value '" + name + "' is a sequence of non-tensors (unsupported)");
+    return SeqType::get(&ctx_, e);
+  }
+  if (t.has_optional_type()) {
+    if (!t.optional_type().has_elem_type() && allowMissing)
+      return {};
+    Type e = typeFromProto(t.optional_type().elem_type(), name, false);
+    if (!isa<TensorType, SeqType>(e))
+      fail("value '" + name + "' is an optional of an optional (unsupported)");
+    return OptType::get(&ctx_, e);
+  }
   if (!t.has_tensor_type())
-    fail("value '" + name + "' is not a tensor (sequences, maps and optionals are unsupported)");
+    fail("value '" + name + "' is not a tensor, sequence or optional (maps and sparse tensors are unsupported)");
   const auto &tt = t.tensor_type();
   Type elem = elementTypeFromOnnx(&ctx_, tt.elem_type());
   if (!elem)
@@ -192,27 +191,46 @@ Value GraphImporter::noneValue() {
   return none_;
 }
 
-NamedAttribute GraphImporter::convertAttribute(const onnx::NodeProto &node,
-                                               const onnx::AttributeProto &a) {
+// Null for attributes that are not attributes in plumb (subgraphs become regions) and for
+// references to attributes an inlined function's call does not set (the op's default holds).
+std::optional<NamedAttribute> GraphImporter::convertAttribute(const onnx::NodeProto &node,
+                                                              const onnx::AttributeProto &attr) {
+  const onnx::AttributeProto *ap = &attr;
+  onnx::AttributeProto resolved;
+  if (!attr.ref_attr_name().empty()) {
+    auto it = callAttrs_ ? callAttrs_->find(attr.ref_attr_name()) : decltype(callAttrs_->end()){};
+    if (!callAttrs_ || it == callAttrs_->end())
+      return std::nullopt;
+    resolved = it->second;
+    resolved.set_name(attr.name());
+    ap = &resolved;
+  }
+  const onnx::AttributeProto &a = *ap;
   StringAttr name = b_.getStringAttr(a.name());
   auto where = [&] { return "node '" + node.name() + "' (" + node.op_type() + ") attribute '" + a.name() + "'"; };
   switch (a.type()) {
   case onnx::AttributeProto::INT:
-    return {name, b_.getI64IntegerAttr(a.i())};
+    return NamedAttribute(name, b_.getI64IntegerAttr(a.i()));
   case onnx::AttributeProto::FLOAT:
-    return {name, b_.getF32FloatAttr(a.f())};
+    return NamedAttribute(name, b_.getF32FloatAttr(a.f()));
   case onnx::AttributeProto::STRING:
-    return {name, b_.getStringAttr(a.s())};
+    return NamedAttribute(name, b_.getStringAttr(a.s()));
   case onnx::AttributeProto::INTS:
-    return {name, b_.getI64ArrayAttr(SmallVector<int64_t>(a.ints().begin(), a.ints().end()))};
+    return NamedAttribute(name, b_.getI64ArrayAttr(SmallVector<int64_t>(a.ints().begin(), a.ints().end())));
   case onnx::AttributeProto::FLOATS:
-    return {name, b_.getF32ArrayAttr(SmallVector<float>(a.floats().begin(), a.floats().end()))};
+    return NamedAttribute(name, b_.getF32ArrayAttr(SmallVector<float>(a.floats().begin(), a.floats().end())));
   case onnx::AttributeProto::STRINGS: {
     SmallVector<StringRef> s(a.strings().begin(), a.strings().end());
-    return {name, b_.getStrArrayAttr(s)};
+    return NamedAttribute(name, b_.getStrArrayAttr(s));
   }
   case onnx::AttributeProto::TENSOR:
-    return {name, weights_.tensorAttr(a.t(), path_ + ": " + where())};
+    return NamedAttribute(name, weights_.tensorAttr(a.t(), path_ + ": " + where()));
+  case onnx::AttributeProto::TYPE_PROTO:
+    return NamedAttribute(name, TypeAttr::get(typeFromProto(a.tp(), where(), false)));
+  case onnx::AttributeProto::GRAPH:
+    if (hasRegions(node.op_type()))
+      return std::nullopt; // imported as a region by importRegions
+    [[fallthrough]];
   default:
     fail(where() + " has unsupported kind " + onnx::AttributeProto::AttributeType_Name(a.type()));
   }
@@ -225,9 +243,9 @@ void GraphImporter::refineFromValueInfo(Operation *op, const onnx::NodeProto &no
     auto it = valueInfo_.find(node.output(int(i)));
     if (it == valueInfo_.end())
       continue;
-    auto ours = cast<TensorType>(op->getResult(i).getType());
+    auto ours = dyn_cast<TensorType>(op->getResult(i).getType());
     auto theirs = dyn_cast<RankedTensorType>(it->second);
-    if (!theirs || theirs.getElementType() != ours.getElementType())
+    if (!ours || !theirs || theirs.getElementType() != ours.getElementType())
       continue;
     auto oursRanked = dyn_cast<RankedTensorType>(ours);
     if (!oursRanked) {
@@ -257,15 +275,23 @@ void GraphImporter::verifyNode(Operation *op, const onnx::NodeProto &node,
     fail("node '" + name + "' (" + node.op_type() + "): " + (diag.empty() ? "invalid" : diag));
 }
 
+// Ops of the preview-training domain plumb implements (opset 1 of that domain).
+static bool isTrainingOp(const std::string &domain, const std::string &opType) {
+  return domain == "ai.onnx.preview.training" &&
+         (opType == "Adam" || opType == "Adagrad" || opType == "Momentum");
+}
+
 void GraphImporter::importNode(const onnx::NodeProto &node, size_t index) {
   const std::string &opType = node.op_type();
-  std::string name = node.name().empty() ? opType + "_" + std::to_string(index) : node.name();
-  if (!node.domain().empty() && node.domain() != "ai.onnx")
+  std::string name =
+      scopePrefix_ + (node.name().empty() ? opType + "_" + std::to_string(index) : node.name());
+  if (const onnx::FunctionProto *fn = findFunction(node)) {
+    inlineFunction(node, *fn, name);
+    return;
+  }
+  if (!node.domain().empty() && node.domain() != "ai.onnx" && !isTrainingOp(node.domain(), opType))
     fail("unsupported op '" + opType + "' from domain '" + node.domain() + "' (node '" + name +
          "')");
-  if (opType == "If" || opType == "Loop" || opType == "Scan")
-    fail("control-flow op '" + opType + "' (node '" + name + "', opset " +
-         std::to_string(info_.opset) + ") is not supported yet");
   std::string opName = "plumb." + opType;
   auto registered = RegisteredOperationName::lookup(opName, &ctx_);
   if (!registered || opType == "none" || opType == "fusion" || opType == "yield")
@@ -288,26 +314,47 @@ void GraphImporter::importNode(const onnx::NodeProto &node, size_t index) {
   if (arity != paddedArity().end())
     while (operands.size() < arity->second)
       operands.push_back(noneValue());
+  // Identity of a sequence or optional (opset 14/16) forwards the value: plumb.Identity
+  // stays a tensor op that fusion and the backends understand.
+  if (opType == "Identity" && operands.size() == 1 && node.output_size() == 1 &&
+      !isa<TensorType>(operands[0].getType())) {
+    values_[node.output(0)] = operands[0];
+    return;
+  }
 
-  SmallVector<NamedAttribute> attrs;
-  for (const auto &a : node.attribute())
-    attrs.push_back(convertAttribute(node, a));
-  std::vector<std::string> outNames(node.output().begin(), node.output().end());
-  OperationState state(makeNodeLoc(&ctx_, name, outNames), *registered);
-  state.addOperands(operands);
-  state.addAttributes(attrs);
-  state.addTypes(SmallVector<Type>(outNames.size(), UnrankedTensorType::get(b_.getF32Type())));
-  Operation *op = b_.create(state);
+  Operation *op = createOp(node, name, *registered, operands);
+  if (hasRegions(opType))
+    importRegions(op, node, name);
   verifyNode(op, node, name);
   refineFromValueInfo(op, node);
-  for (size_t i = 0; i < outNames.size(); ++i)
-    if (!outNames[i].empty())
-      values_[outNames[i]] = op->getResult(unsigned(i));
+  for (int i = 0; i < node.output_size(); ++i)
+    if (!node.output(i).empty())
+      values_[node.output(i)] = op->getResult(unsigned(i));
   if (opType == "Constant") {
     ++info_.bufferTensors;
     if (auto t = dyn_cast<RankedTensorType>(op->getResult(0).getType()))
       info_.bufferElements += t.getNumElements();
   }
+}
+
+Operation *GraphImporter::createOp(const onnx::NodeProto &node, const std::string &name,
+                                   OperationName opName, ValueRange operands) {
+  SmallVector<NamedAttribute> attrs;
+  for (const auto &a : node.attribute())
+    if (auto converted = convertAttribute(node, a))
+      attrs.push_back(*converted);
+  // Output names in the location are scoped like node names (inlined functions).
+  std::vector<std::string> outNames;
+  for (const std::string &out : node.output())
+    outNames.push_back(out.empty() ? out : scopePrefix_ + out);
+  OperationState state(makeNodeLoc(&ctx_, name, outNames), opName);
+  state.addOperands(operands);
+  state.addAttributes(attrs);
+  state.addTypes(SmallVector<Type>(outNames.size(), UnrankedTensorType::get(b_.getF32Type())));
+  if (hasRegions(node.op_type()))
+    for (int i = 0; i < (node.op_type() == "If" ? 2 : 1); ++i)
+      state.addRegion();
+  return b_.create(state);
 }
 
 OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
@@ -323,19 +370,22 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
   if (info_.opset > kMaxOpset)
     fail("opset " + std::to_string(info_.opset) + " is newer than plumb supports (up to " +
          std::to_string(kMaxOpset) + ")");
-  if (model.functions_size() > 0)
-    fail("model-local functions are not supported yet (first: '" + model.functions(0).name() + "')");
+  for (const auto &f : model.functions())
+    functions_[{f.domain(), f.name()}] = &f;
 
   onnx::GraphProto &g = *model.mutable_graph();
   info_.graphName = g.name();
   OwningOpRef<ModuleOp> module = ModuleOp::create(NameLoc::get(b_.getStringAttr(path_)));
   (*module)->setAttr(kOpsetAttr, b_.getI64IntegerAttr(info_.opset));
+  auto noteValueInfo = [&](const onnx::ValueInfoProto &vi) {
+    if (vi.type().has_tensor_type() &&
+        elementTypeFromOnnx(&ctx_, vi.type().tensor_type().elem_type()))
+      valueInfo_[vi.name()] = typeFromProto(vi.type(), vi.name(), false);
+  };
   for (const auto &vi : g.value_info())
-    if (vi.type().has_tensor_type() && elementTypeFromOnnx(&ctx_, vi.type().tensor_type().elem_type()))
-      valueInfo_[vi.name()] = typeFromProto(vi.type(), vi.name(), false);
+    noteValueInfo(vi);
   for (const auto &vi : g.output())
-    if (vi.type().has_tensor_type() && elementTypeFromOnnx(&ctx_, vi.type().tensor_type().elem_type()))
-      valueInfo_[vi.name()] = typeFromProto(vi.type(), vi.name(), false);
+    noteValueInfo(vi);
 
   func::FuncOp fn = createFunction(g, *module);
   importInitializers(g);
@@ -362,8 +412,6 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
   return module;
 }
 
-} // namespace
-
 void loadPlumbDialects(MLIRContext &ctx) {
   ctx.loadDialect<PlumbDialect, func::FuncDialect>();
 }
@@ -376,6 +424,16 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &ctx, const std::string &path,
   onnx::ModelProto model = parseModel(path);
   ModelInfo local;
   GraphImporter importer(ctx, path, opts, info ? *info : local);
+  return importer.run(model);
+}
+
+OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &ctx, const void *data, size_t size,
+                                      const std::string &where, const ImportOptions &opts,
+                                      ModelInfo *info) {
+  loadPlumbDialects(ctx);
+  onnx::ModelProto model = parseModelBytes(data, size, where);
+  ModelInfo local;
+  GraphImporter importer(ctx, where, opts, info ? *info : local);
   return importer.run(model);
 }
 

@@ -39,6 +39,13 @@ mlir::OwningOpRef<mlir::ModuleOp> importOnnxFile(mlir::MLIRContext &ctx, const s
                                                  const ImportOptions &opts = {},
                                                  ModelInfo *info = nullptr);
 
+// Imports a model held in memory; `where` names it in messages and its folder resolves
+// external data. Same errors as importOnnxFile.
+mlir::OwningOpRef<mlir::ModuleOp> importOnnxBytes(mlir::MLIRContext &ctx, const void *data,
+                                                  size_t size, const std::string &where,
+                                                  const ImportOptions &opts = {},
+                                                  ModelInfo *info = nullptr);
+
 // Registers the dialects the importer produces (plumb, func) in `ctx`.
 void loadPlumbDialects(mlir::MLIRContext &ctx);
 

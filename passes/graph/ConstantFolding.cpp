@@ -55,8 +55,10 @@ mlir::Location resultLoc(Operation *op, unsigned i) {
 }
 
 bool isCandidate(Operation *op, int64_t maxBytes) {
+  // Control flow is left to the interpreter: folding an If on a constant cond would have
+  // to inline a region, which is a rewrite of its own.
   if (onnxOpType(op).empty() || llvm::isa<ConstantOp>(op) || isNondeterministic(op) ||
-      op->use_empty())
+      op->use_empty() || op->getNumRegions() != 0)
     return false;
   bool anyTensor = false;
   for (mlir::Value v : op->getOperands()) {

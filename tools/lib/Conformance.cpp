@@ -5,6 +5,7 @@
 #include "backends/reference/Interpreter.h"
 #include "frontend/onnx/Importer.h"
 #include "frontend/tensorio/TensorIO.h"
+#include "frontend/tensorio/TensorProto.h"
 #include "ir/PlumbDialect.h"
 #include "ir/TensorAttr.h"
 #include "runtime/Error.h"
@@ -14,6 +15,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <onnx/onnx-data_pb.h>
 #include <onnx/onnx_pb.h>
 
 #include <cmath>
@@ -146,6 +148,60 @@ Tensor asType(const Tensor &t, std::optional<DType> want) {
   return t;
 }
 
+// An input_N.pb / output_N.pb file holding a value of `type`: a TensorProto, or for
+// sequence and optional values a SequenceProto / OptionalProto.
+ref::RefValue readValueFile(const fs::path &p, mlir::Type type) {
+  if (!mlir::isa<SeqType, OptType>(type)) {
+    std::optional<DType> want;
+    if (auto tt = mlir::dyn_cast<mlir::TensorType>(type))
+      want = dtypeOf(tt.getElementType());
+    return ref::RefValue::of(asType(readTensorProtoFile(p.string()).second, want));
+  }
+  std::ifstream f(p, std::ios::binary);
+  std::string where = p.string();
+  auto readSeq = [&](const onnx::SequenceProto &s) {
+    if (s.elem_type() != onnx::SequenceProto::TENSOR && s.tensor_values_size() == 0 &&
+        s.elem_type() != onnx::SequenceProto::UNDEFINED)
+      throw Error(where + ": sequences of non-tensors are not supported");
+    std::vector<Tensor> ts;
+    for (const auto &t : s.tensor_values())
+      ts.push_back(tensorFromProto(t, where, p.parent_path().string()));
+    return ref::RefValue::ofSequence(std::move(ts));
+  };
+  if (mlir::isa<SeqType>(type)) {
+    onnx::SequenceProto s;
+    if (!s.ParseFromIstream(&f))
+      throw Error(where + ": not a valid SequenceProto");
+    return readSeq(s);
+  }
+  onnx::OptionalProto o;
+  if (!o.ParseFromIstream(&f))
+    throw Error(where + ": not a valid OptionalProto");
+  if (o.has_tensor_value())
+    return ref::RefValue::of(tensorFromProto(o.tensor_value(), where, p.parent_path().string()));
+  if (o.has_sequence_value())
+    return readSeq(o.sequence_value());
+  return ref::RefValue::empty();
+}
+
+// Compares one output value (tensor, sequence or optional); empty when it matches.
+std::string compareValue(const ref::RefValue &got, const ref::RefValue &want,
+                         const std::string &what, double &maxAbsErr) {
+  if (got.kind != want.kind)
+    return what + ": " + got.describe() + ", expected " + want.describe();
+  if (got.isTensor())
+    return compare(got.tensor, asType(want.tensor, got.tensor.dtype()), what, maxAbsErr);
+  if (got.sequence.size() != want.sequence.size())
+    return what + ": " + got.describe() + ", expected " + want.describe();
+  for (size_t i = 0; i < got.sequence.size(); ++i) {
+    std::string d = compare(got.sequence[i], want.sequence[i],
+                            what + " element " + std::to_string(i), maxAbsErr);
+    if (!d.empty())
+      return d;
+  }
+  return "";
+}
+
 bool isUnsupported(const std::string &msg) {
   return msg.find("unsupported") != std::string::npos ||
          msg.find("not supported") != std::string::npos;
@@ -172,27 +228,23 @@ CaseResult runCase(const fs::path &dir, const ConformanceCommandOptions &opts) {
   std::sort(sets.begin(), sets.end());
   for (const fs::path &set : sets) {
     try {
-      std::vector<Tensor> inputs;
       auto func = mlir::cast<mlir::func::FuncOp>(fn);
+      std::vector<ref::RefValue> inputs;
       for (const fs::path &p : numbered(set, "input_")) {
-        Tensor t = readTensorProtoFile(p.string()).second;
         size_t i = inputs.size();
-        std::optional<DType> want;
-        if (i < func.getNumArguments())
-          want = dtypeOf(mlir::cast<mlir::TensorType>(func.getArgument(unsigned(i)).getType())
-                             .getElementType());
-        inputs.push_back(asType(t, want));
+        mlir::Type type = i < func.getNumArguments() ? func.getArgument(unsigned(i)).getType()
+                                                     : mlir::Type();
+        inputs.push_back(readValueFile(p, type));
       }
-      std::vector<Tensor> outputs = ref::interpret(fn, inputs);
+      std::vector<ref::RefValue> outputs = ref::interpretValues(fn, inputs);
       std::vector<fs::path> expected = numbered(set, "output_");
       if (expected.size() != outputs.size())
         throw Error(fmt::format("{} outputs, expected {}", outputs.size(), expected.size()));
       for (size_t i = 0; i < outputs.size(); ++i) {
-        Tensor want = asType(readTensorProtoFile(expected[i].string()).second,
-                             outputs[i].dtype());
-        std::string diff = compare(outputs[i], want,
-                                   set.filename().string() + " output " + std::to_string(i),
-                                   r.maxAbsErr);
+        ref::RefValue want = readValueFile(expected[i], func.getResultTypes()[i]);
+        std::string diff = compareValue(outputs[i], want,
+                                        set.filename().string() + " output " + std::to_string(i),
+                                        r.maxAbsErr);
         if (!diff.empty())
           throw Error(diff);
       }

@@ -197,6 +197,15 @@ void Lowerer::lowerOp(Operation *op) {
     lowerFusion(fusion);
     return;
   }
+  // A Plan is a straight list of kernel calls over tensor buffers: bodies that run a
+  // data-dependent number of times, and sequence/optional values, have no place in it.
+  auto isTensor = [](Type t) { return isa<TensorType, NoneType>(t); };
+  if (op->getNumRegions() != 0 || !llvm::all_of(op->getOperandTypes(), isTensor) ||
+      !llvm::all_of(op->getResultTypes(), isTensor))
+    throw Error("node '" + nodeNameOf(op) + "' (" + onnxOpType(op).str() +
+                ", opset " + std::to_string(opset_) +
+                "): control flow and sequence/optional values are not supported by the CPU "
+                "backend; run the model with --backend reference");
   std::vector<int> in, out;
   for (Value v : op->getOperands())
     in.push_back(operand(v));

@@ -91,6 +91,8 @@ Tensor legacyBroadcastOperand(const KernelCall &call, const Tensor &a, const Ten
                 " differ and attribute broadcast is not set");
     return b;
   }
+  if (b.rank() == 0 && !call.attr().has("axis"))
+    return b; // a scalar B needs no axis (the default would point past A's last dim)
   int64_t axis = call.attr().getInt("axis", a.rank() - b.rank());
   axis = normalizeAxis(call, axis, a.rank());
   if (axis + b.rank() > a.rank())
@@ -392,8 +394,16 @@ std::vector<Tensor> powKernel(const KernelCall &call) {
 
 std::vector<Tensor> preluKernel(const KernelCall &call) {
   const Tensor &x = call.in(0);
-  const Tensor &slope = call.in(1);
+  Tensor slope = call.in(1);
   requireSameType(call, x, slope);
+  // Before opset 7 a 1-D slope of C entries is per channel (axis 1), as PyTorch exports
+  // PReLU(num_parameters=C) at those opsets.
+  if (call.opset < 7 && slope.rank() == 1 && x.rank() >= 2 && slope.dim(0) == x.dim(1) &&
+      slope.dim(0) != 1) {
+    Shape s(size_t(x.rank() - 1), 1);
+    s[0] = slope.dim(0);
+    slope = slope.reshaped(s);
+  }
   if (broadcastShapes(call, x.shape(), slope.shape()) != x.shape())
     call.fail("slope " + shapeToString(slope.shape()) + " does not broadcast to X " +
               shapeToString(x.shape()));

@@ -100,3 +100,65 @@ func.func @fusion_yield(%x: tensor<2xf32>) -> tensor<2xf32> {
   }
   return %f : tensor<2xf32>
 }
+
+// -----
+
+func.func @if_yield_count(%c: tensor<i1>, %a: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{'plumb.If' op else_branch yields 0 values, expected 1}}
+  %r = plumb.If(%c) : (tensor<i1>) -> tensor<2xf32> {
+    plumb.yield %a : tensor<2xf32>
+  }, {
+    plumb.yield
+  }
+  return %r : tensor<2xf32>
+}
+
+// -----
+
+func.func @if_cond_elements(%c: tensor<2xi1>, %a: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{cond must hold one element}}
+  %r = plumb.If(%c) : (tensor<2xi1>) -> tensor<2xf32> {
+    plumb.yield %a : tensor<2xf32>
+  }, {
+    plumb.yield %a : tensor<2xf32>
+  }
+  return %r : tensor<2xf32>
+}
+
+// -----
+
+func.func @loop_body_args(%m: tensor<i64>, %x: tensor<f32>) -> tensor<f32> {
+  %none = plumb.none
+  // expected-error @+1 {{'plumb.Loop' op body has 2 arguments, expected 3}}
+  %r = plumb.Loop(%m, %none, %x) : (tensor<i64>, none, tensor<f32>) -> tensor<f32> {
+  ^bb0(%i: tensor<i64>, %c: tensor<i1>):
+    plumb.yield %c, %x : tensor<i1>, tensor<f32>
+  }
+  return %r : tensor<f32>
+}
+
+// -----
+
+func.func @scan_num_inputs(%s0: tensor<2xf32>, %x: tensor<3x2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{num_scan_inputs 3 out of [1, 2]}}
+  %s = plumb.Scan(%s0, %x) {num_scan_inputs = 3 : i64} : (tensor<2xf32>, tensor<3x2xf32>) -> tensor<2xf32> {
+  ^bb0(%a: tensor<2xf32>, %b: tensor<2xf32>):
+    plumb.yield %a : tensor<2xf32>
+  }
+  return %s : tensor<2xf32>
+}
+
+// -----
+
+func.func @adam_groups(%r: tensor<f32>, %t: tensor<i64>, %x: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{expects R, T and 4 groups of n tensors, got 3 inputs}}
+  %y = plumb.Adam(%r, %t, %x) : (tensor<f32>, tensor<i64>, tensor<2xf32>) -> tensor<2xf32>
+  return %y : tensor<2xf32>
+}
+
+// -----
+
+// expected-error @+1 {{optional element must be a tensor or sequence type, got 'i32'}}
+func.func @opt_of_scalar(%x: !plumb.opt<i32>) {
+  return
+}
