@@ -113,6 +113,7 @@ void registerQuantizeKernels(KernelRegistry &r);    // Quantize/DequantizeLinear
 void registerSignalKernels(KernelRegistry &r);      // DFT, STFT, Hann/Hamming/BlackmanWindow, MelWeightMatrix
 void registerDetectionKernels(KernelRegistry &r);   // NonMaxSuppression, RoiAlign, GridSample
 void registerAttentionKernels(KernelRegistry &r);   // Attention, RotaryEmbedding
+void registerImageKernels(KernelRegistry &r);       // CenterCropPad, Col2Im, AffineGrid, DeformConv
 void registerMiscKernels(KernelRegistry &r);        // LRN, Shrink, Det, ReverseSequence, MaxUnpool, Unique, TfIdfVectorizer
 
 } // namespace plumb::ref

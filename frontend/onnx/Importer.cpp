@@ -43,7 +43,7 @@ const std::map<std::string, unsigned, std::less<>> &paddedArity() {
       {"GRU", 6}, {"LSTM", 8}, {"NonMaxSuppression", 5}, {"MaxUnpool", 3}, {"Upsample", 2},
       {"QuantizeLinear", 3}, {"DequantizeLinear", 3}, {"MatMulInteger", 4},
       {"ConvInteger", 4}, {"QLinearConv", 9}, {"DFT", 3}, {"STFT", 4},
-      {"Attention", 7}, {"RotaryEmbedding", 4}};
+      {"Attention", 7}, {"RotaryEmbedding", 4}, {"DeformConv", 5}, {"TensorScatter", 3}};
   return m;
 }
 
