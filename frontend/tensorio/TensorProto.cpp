@@ -101,7 +101,8 @@ Tensor fromField(const Field &values, const char *field, DType dtype, const Shap
 // 4-bit types in int32_data: one packed byte (two elements) per entry.
 Tensor fromPackedField(const onnx::TensorProto &p, DType dtype, const Shape &shape,
                        const Context &ctx) {
-  int64_t n = numElements(shape), packed = (n + 1) / 2;
+  // n / 2 + n % 2, not (n + 1) / 2: n may be INT64_MAX (found by tests/fuzz/fuzz_pb).
+  int64_t n = numElements(shape), packed = n / 2 + n % 2;
   if (int64_t(p.int32_data_size()) != packed)
     ctx.fail("has " + std::to_string(p.int32_data_size()) + " values in int32_data but " +
              describe(dtype, shape) + " needs " + std::to_string(packed) +
