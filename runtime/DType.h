@@ -62,7 +62,8 @@ int32_t dtypeToOnnx(DType t);
 // bf16 as the two-byte void type "|V2" (what ml_dtypes' bfloat16 saves as) and reads
 // "|V2"/"<V2" back as bf16. The float8 and float4 types are written as "|V1" (ml_dtypes'
 // one-byte types save as that; the bytes are the bit patterns), i4 as "|i1" and u4 as
-// "|u1"; reading those gives u8 bits / i8 / u8, since a .npy file cannot say more.
+// "|u1". Reading "|V1" is refused (which one-byte float it holds is not recorded); "|i1" and
+// "|u1" read as i8 and u8.
 std::optional<DType> dtypeFromNumpyDescr(std::string_view descr);
 const char *dtypeToNumpyDescr(DType t);
 
