@@ -28,9 +28,11 @@ def Plumb_Dialect : Dialect {
 }
 
 // Element types of plumb tensors: the nine the backends support plus the rest of ONNX's
-// integer types, which conformance data uses.
+// integer types and its 8- and 4-bit floats (ONNX FLOAT8E4M3FN ... FLOAT8E8M0, INT4,
+// UINT4), which conformance data uses and the reference interpreter converts.
 def Plumb_ElementType : AnyTypeOf<[F32, F16, BF16, F64, I64, I32, I16, I8, UI8, UI16, UI32,
-                                   UI64, I1]>;
+                                   UI64, I1, F8E4M3FN, F8E4M3FNUZ, F8E5M2, F8E5M2FNUZ,
+                                   F4E2M1FN, F8E8M0FNU, I<4>, UI<4>]>;
 def Plumb_Tensor : TensorOf<[Plumb_ElementType]>;
 def Plumb_OptTensor : AnyTypeOf<[Plumb_Tensor, NoneType], "tensor or none">;
 def Plumb_IntTensor : TensorOf<[I64, I32]>;

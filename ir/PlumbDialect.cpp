@@ -128,6 +128,14 @@ Type elementTypeFromOnnx(MLIRContext *ctx, int32_t onnxType) {
   case 12: return b.getIntegerType(32, false);
   case 13: return b.getIntegerType(64, false);
   case 16: return b.getBF16Type();
+  case 17: return Float8E4M3FNType::get(ctx);
+  case 18: return Float8E4M3FNUZType::get(ctx);
+  case 19: return Float8E5M2Type::get(ctx);
+  case 20: return Float8E5M2FNUZType::get(ctx);
+  case 21: return b.getIntegerType(4, /*isSigned=*/false);
+  case 22: return b.getIntegerType(4);
+  case 23: return Float4E2M1FNType::get(ctx);
+  case 24: return Float8E8M0FNUType::get(ctx);
   default: return {};
   }
 }
@@ -138,9 +146,16 @@ std::optional<int32_t> onnxTypeFromElement(Type t) {
   if (t.isBF16()) return 16;
   if (t.isF64()) return 11;
   if (t.isInteger(1)) return 9;
+  if (isa<Float8E4M3FNType>(t)) return 17;
+  if (isa<Float8E4M3FNUZType>(t)) return 18;
+  if (isa<Float8E5M2Type>(t)) return 19;
+  if (isa<Float8E5M2FNUZType>(t)) return 20;
+  if (isa<Float4E2M1FNType>(t)) return 23;
+  if (isa<Float8E8M0FNUType>(t)) return 24;
   if (auto it = dyn_cast<IntegerType>(t)) {
     bool u = it.isUnsigned();
     switch (it.getWidth()) {
+    case 4: return u ? 21 : 22;
     case 8: return u ? 2 : 3;
     case 16: return u ? 4 : 5;
     case 32: return u ? 12 : 6;

@@ -144,7 +144,8 @@ def Plumb_DropoutOp : Plumb_DocOp<"Dropout", "identity at inference; optional al
 
 def Plumb_CastOp : Plumb_DocOp<"Cast", "element type conversion to `to` (an ONNX type code)",
     "%y = plumb.Cast(%x) {to = 7 : i64} : (tensor<4xf32>) -> tensor<4xi64>"> {
-  let arguments = (ins Plumb_Tensor:$input, I64Attr:$to, OptionalAttr<I64Attr>:$saturate);
+  let arguments = (ins Plumb_Tensor:$input, I64Attr:$to, OptionalAttr<I64Attr>:$saturate,
+                   OptionalAttr<StrAttr>:$round_mode);
   let results = (outs Plumb_Tensor:$output);
   let hasCanonicalizer = 1;
   let hasVerifier = 1;
@@ -152,7 +153,7 @@ def Plumb_CastOp : Plumb_DocOp<"Cast", "element type conversion to `to` (an ONNX
 def Plumb_CastLikeOp : Plumb_DocOp<"CastLike", "conversion to the element type of `target_type`",
     "%y = plumb.CastLike(%x, %t) : (tensor<4xf32>, tensor<1xf16>) -> tensor<4xf16>"> {
   let arguments = (ins Plumb_Tensor:$input, Plumb_Tensor:$target_type,
-                   OptionalAttr<I64Attr>:$saturate);
+                   OptionalAttr<I64Attr>:$saturate, OptionalAttr<StrAttr>:$round_mode);
   let results = (outs Plumb_Tensor:$output);
 }
 

@@ -172,19 +172,21 @@ def Plumb_TfIdfVectorizerOp : Plumb_DocOp<"TfIdfVectorizer",
 //===----------------------------------------------------------------------===//
 
 def Plumb_QuantizeLinearOp : Plumb_DocOp<"QuantizeLinear",
-    "saturate(round_half_even(x / y_scale) + y_zero_point) to the zero point's type (uint8 when absent)",
+    "saturate(round_half_even(x / y_scale) + y_zero_point) to the zero point's type (uint8 when absent); scales per tensor, per axis or per block of `block_size`",
     "%q = plumb.QuantizeLinear(%x, %s, %z) : (tensor<6xf32>, tensor<f32>, tensor<ui8>) -> tensor<6xui8>"> {
   let arguments = (ins Plumb_Tensor:$x, Plumb_Tensor:$y_scale, Plumb_OptTensor:$y_zero_point,
                    OptionalAttr<I64Attr>:$axis, OptionalAttr<I64Attr>:$saturate,
-                   OptionalAttr<I64Attr>:$block_size, OptionalAttr<I64Attr>:$output_dtype);
+                   OptionalAttr<I64Attr>:$block_size, OptionalAttr<I64Attr>:$output_dtype,
+                   OptionalAttr<I64Attr>:$precision);
   let results = (outs Plumb_Tensor:$y);
 }
 
 def Plumb_DequantizeLinearOp : Plumb_DocOp<"DequantizeLinear",
-    "(x - x_zero_point) * x_scale, per tensor or per slice along `axis`",
+    "(x - x_zero_point) * x_scale, per tensor, per slice along `axis` or per block of `block_size`",
     "%y = plumb.DequantizeLinear(%q, %s, %z) : (tensor<4xui8>, tensor<f32>, tensor<ui8>) -> tensor<4xf32>"> {
   let arguments = (ins Plumb_Tensor:$x, Plumb_Tensor:$x_scale, Plumb_OptTensor:$x_zero_point,
-                   OptionalAttr<I64Attr>:$axis, OptionalAttr<I64Attr>:$block_size);
+                   OptionalAttr<I64Attr>:$axis, OptionalAttr<I64Attr>:$block_size,
+                   OptionalAttr<I64Attr>:$output_dtype);
   let results = (outs Plumb_Tensor:$y);
 }
 
@@ -234,6 +236,58 @@ def Plumb_QLinearConvOp : Plumb_DocOp<"QLinearConv",
                    OptionalAttr<I64ArrayAttr>:$pads, OptionalAttr<I64ArrayAttr>:$strides);
   let results = (outs Plumb_Tensor:$y);
 }
+
+//===----------------------------------------------------------------------===//
+// Image and spatial ops (kernels in backends/reference/kernels/Image.cpp)
+//===----------------------------------------------------------------------===//
+
+def Plumb_CenterCropPadOp : Plumb_DocOp<"CenterCropPad",
+    "centre crop or zero-pad `input_data` to `shape` along `axes` (all axes when absent)",
+    "%y = plumb.CenterCropPad(%x, %s) : (tensor<20x10x3xf32>, tensor<3xi64>) -> tensor<10x7x3xf32>"> {
+  let arguments = (ins Plumb_Tensor:$input_data, Plumb_IntTensor:$shape,
+                   OptionalAttr<I64ArrayAttr>:$axes);
+  let results = (outs Plumb_Tensor:$output_data);
+}
+
+def Plumb_Col2ImOp : Plumb_DocOp<"Col2Im",
+    "sums the columns of an im2col matrix [N, C*prod(block), L] back into an image of `image_shape`",
+    "%y = plumb.Col2Im(%x, %img, %blk) : (tensor<1x5x5xf32>, tensor<2xi64>, tensor<2xi64>) -> tensor<1x1x5x5xf32>"> {
+  let arguments = (ins Plumb_Tensor:$input, Plumb_IntTensor:$image_shape,
+                   Plumb_IntTensor:$block_shape, OptionalAttr<I64ArrayAttr>:$dilations,
+                   OptionalAttr<I64ArrayAttr>:$pads, OptionalAttr<I64ArrayAttr>:$strides);
+  let results = (outs Plumb_Tensor:$output);
+}
+
+def Plumb_AffineGridOp : Plumb_DocOp<"AffineGrid",
+    "sampling grid [N, H, W, 2] (or [N, D, H, W, 3]) of the affine maps `theta` over normalised coordinates of `size`",
+    "%g = plumb.AffineGrid(%theta, %size) {align_corners = 0 : i64} : (tensor<2x2x3xf32>, tensor<4xi64>) -> tensor<2x4x5x2xf32>"> {
+  let arguments = (ins Plumb_Tensor:$theta, Plumb_IntTensor:$size,
+                   OptionalAttr<I64Attr>:$align_corners);
+  let results = (outs Plumb_Tensor:$grid);
+}
+
+def Plumb_DeformConvOp : Plumb_DocOp<"DeformConv",
+    "deformable convolution: Conv whose kernel taps are moved by `offset` (bilinear sampling) and weighted by `mask`",
+    "%y = plumb.DeformConv(%x, %w, %off, %none, %none) {kernel_shape = [2, 2]} : (tensor<1x1x3x3xf32>, tensor<1x1x2x2xf32>, tensor<1x8x2x2xf32>, none, none) -> tensor<1x1x2x2xf32>"> {
+  let arguments = (ins Plumb_Tensor:$X, Plumb_Tensor:$W, Plumb_Tensor:$offset,
+                   Plumb_OptTensor:$B, Plumb_OptTensor:$mask,
+                   OptionalAttr<I64ArrayAttr>:$dilations, OptionalAttr<I64Attr>:$group,
+                   OptionalAttr<I64ArrayAttr>:$kernel_shape, OptionalAttr<I64Attr>:$offset_group,
+                   OptionalAttr<I64ArrayAttr>:$pads, OptionalAttr<I64ArrayAttr>:$strides);
+  let results = (outs Plumb_Tensor:$Y);
+}
+
+def Plumb_TensorScatterOp : Plumb_DocOp<"TensorScatter",
+    "writes `update` into a copy of the KV cache `past_cache` along `axis` at each batch's `write_indices` (linear or circular)",
+    "%c = plumb.TensorScatter(%past, %upd, %idx) {mode = \"linear\"} : (tensor<2x2x8x4xf32>, tensor<2x2x1x4xf32>, tensor<2xi64>) -> tensor<2x2x8x4xf32>"> {
+  let arguments = (ins Plumb_Tensor:$past_cache, Plumb_Tensor:$update,
+                   Plumb_OptIntTensor:$write_indices, OptionalAttr<I64Attr>:$axis,
+                   OptionalAttr<StrAttr>:$mode);
+  let results = (outs Plumb_Tensor:$present_cache);
+}
+
+def Plumb_SwishOp : Plumb_UnaryOp<"Swish", "x * sigmoid(alpha * x)",
+                                  (ins OptionalAttr<F32Attr>:$alpha)>;
 
 //===----------------------------------------------------------------------===//
 // Signal processing

@@ -586,7 +586,8 @@ const llvm::StringSet<> &sameShapeOps() {
       "HardSigmoid", "Gelu", "Clip", "CumSum", "Softmax", "LogSoftmax", "Hardmax",
       "BatchNormalization", "InstanceNormalization", "GroupNormalization", "RMSNormalization",
       "LpNormalization", "MeanVarianceNormalization", "Trilu", "ScatterND", "ScatterElements",
-      "Dropout", "LRN", "Shrink", "ReverseSequence", "Scatter", "RotaryEmbedding"};
+      "Dropout", "LRN", "Shrink", "ReverseSequence", "Scatter", "RotaryEmbedding",
+      "Swish", "TensorScatter"};
   return s;
 }
 
@@ -619,7 +620,7 @@ std::optional<Dims> inferShapeDefault(Operation *op, StringRef t) {
       return std::nullopt;
     return Dims{(*a)[attrInt(op, "transA", 0) ? 1 : 0], (*b)[attrInt(op, "transB", 0) ? 0 : 1]};
   }
-  if (t == "Conv")
+  if (t == "Conv" || t == "DeformConv")
     return inferConv(op);
   if (t == "ConvTranspose")
     return inferConvTranspose(op);
@@ -752,7 +753,10 @@ bool inferQuantize(Operation *op, StringRef t) {
       e = elementTypeFromOnnx(op->getContext(), int32_t(attrInt(op, "output_dtype", 2)));
     setResult(op, 0, x, e);
   } else if (t == "DequantizeLinear") {
-    setResult(op, 0, x, elemOf(op->getOperand(1)));
+    Type e = elemOf(op->getOperand(1));
+    if (op->hasAttr("output_dtype") && attrInt(op, "output_dtype", 0) != 0)
+      e = elementTypeFromOnnx(op->getContext(), int32_t(attrInt(op, "output_dtype", 1)));
+    setResult(op, 0, x, e);
   } else if (t == "DynamicQuantizeLinear") {
     setResult(op, 0, x, u8);
     setResult(op, 1, Dims{}, b.getF32Type());

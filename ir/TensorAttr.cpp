@@ -21,6 +21,17 @@ std::optional<DType> dtypeOf(Type t) {
 
 Type elementTypeOf(MLIRContext *ctx, DType t) { return elementTypeFromOnnx(ctx, dtypeToOnnx(t)); }
 
+// MLIR keeps each 4-bit element in a byte but does not promise what the high nibble holds
+// (a parsed i4 -1 may be 0x0F): bring 4-bit tensors to plumb's form (DType.h).
+static Tensor normalize4Bit(Tensor t) {
+  if (!isPacked4Bit(t.dtype()))
+    return t;
+  auto *p = t.mutableData<uint8_t>();
+  for (int64_t i = 0; i < t.numel(); ++i)
+    p[i] = t.dtype() == DType::I4 ? uint8_t(int8_t(uint8_t(p[i] << 4)) >> 4) : uint8_t(p[i] & 0xFu);
+  return t;
+}
+
 Tensor tensorFromAttr(ElementsAttr attr) {
   ShapedType type = attr.getShapedType();
   std::optional<DType> dt = dtypeOf(type.getElementType());
@@ -54,8 +65,10 @@ Tensor tensorFromAttr(ElementsAttr attr) {
     auto *p = static_cast<char *>(t.mutableRaw());
     for (int64_t i = 0; i < t.numel(); ++i)
       std::memcpy(p + size_t(i) * es, raw.data(), es);
-    return t;
+    return normalize4Bit(t);
   }
+  if (isPacked4Bit(*dt))
+    return normalize4Bit(Tensor::copyOf(*dt, shape, raw.data()));
   return Tensor::borrow(*dt, shape, raw.data(), nullptr);
 }
 

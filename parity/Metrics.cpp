@@ -53,6 +53,17 @@ template <typename T> void load(const Tensor &t, int64_t begin, int64_t n, T *ou
   case DType::F16:
   case DType::BF16:
   case DType::Bool: break;
+  case DType::F8E4M3FN:
+  case DType::F8E4M3FNUZ:
+  case DType::F8E5M2:
+  case DType::F8E5M2FNUZ:
+  case DType::U4:
+  case DType::I4:
+  case DType::F4E2M1:
+  case DType::F8E8M0:
+    for (int64_t i = 0; i < n; ++i) // decoded one by one (Tensor knows the formats)
+      out[i] = T(t.getAsDouble(begin + i));
+    return;
   }
   const uint16_t *h = static_cast<const uint16_t *>(p) + begin;
   const uint8_t *b = static_cast<const uint8_t *>(p) + begin;

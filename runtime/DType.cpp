@@ -23,6 +23,14 @@ size_t dtypeSize(DType t) {
   case DType::I8:
   case DType::U8:
   case DType::Bool:
+  case DType::F8E4M3FN:
+  case DType::F8E4M3FNUZ:
+  case DType::F8E5M2:
+  case DType::F8E5M2FNUZ:
+  case DType::U4:
+  case DType::I4:
+  case DType::F4E2M1:
+  case DType::F8E8M0:
     return 1;
   }
   return 1;
@@ -44,6 +52,15 @@ constexpr DTypeInfo kInfo[] = {
     {DType::Bool, "bool", 9, "|b1"}, {DType::I16, "i16", 5, "<i2"},
     {DType::U16, "u16", 4, "<u2"},   {DType::U32, "u32", 12, "<u4"},
     {DType::U64, "u64", 13, "<u8"},
+    // After the types above so that reading "|i1"/"|u1" finds i8/u8 first.
+    {DType::F8E4M3FN, "f8e4m3fn", 17, "|V1"},
+    {DType::F8E4M3FNUZ, "f8e4m3fnuz", 18, "|V1"},
+    {DType::F8E5M2, "f8e5m2", 19, "|V1"},
+    {DType::F8E5M2FNUZ, "f8e5m2fnuz", 20, "|V1"},
+    {DType::U4, "u4", 21, "|u1"},
+    {DType::I4, "i4", 22, "|i1"},
+    {DType::F4E2M1, "f4e2m1", 23, "|V1"},
+    {DType::F8E8M0, "f8e8m0", 24, "|V1"},
 };
 const DTypeInfo &info(DType t) {
   for (const auto &i : kInfo)
@@ -65,10 +82,25 @@ std::optional<DType> dtypeFromName(std::string_view name) {
 bool isFloat(DType t) {
   return t == DType::F32 || t == DType::F16 || t == DType::BF16 || t == DType::F64;
 }
-bool isInteger(DType t) { return !isFloat(t) && t != DType::Bool; }
-bool isSigned(DType t) {
-  return t == DType::I64 || t == DType::I32 || t == DType::I16 || t == DType::I8 || isFloat(t);
+bool isSmallFloat(DType t) {
+  switch (t) {
+  case DType::F8E4M3FN:
+  case DType::F8E4M3FNUZ:
+  case DType::F8E5M2:
+  case DType::F8E5M2FNUZ:
+  case DType::F4E2M1:
+  case DType::F8E8M0:
+    return true;
+  default:
+    return false;
+  }
 }
+bool isInteger(DType t) { return !isFloat(t) && !isSmallFloat(t) && t != DType::Bool; }
+bool isSigned(DType t) {
+  return t == DType::I64 || t == DType::I32 || t == DType::I16 || t == DType::I8 ||
+         t == DType::I4 || isFloat(t) || (isSmallFloat(t) && t != DType::F8E8M0);
+}
+bool isPacked4Bit(DType t) { return t == DType::I4 || t == DType::U4 || t == DType::F4E2M1; }
 
 std::optional<DType> dtypeFromOnnx(int32_t onnxType) {
   for (const auto &i : kInfo)
@@ -88,6 +120,8 @@ std::optional<DType> dtypeFromNumpyDescr(std::string_view d) {
   std::string_view code = d.substr(1);
   if (code == "V2")
     return DType::BF16;
+  if (code == "V1") // which one-byte float it holds is not recorded
+    return std::nullopt;
   for (const auto &i : kInfo)
     if (code == std::string_view(i.numpy).substr(1))
       return i.type;

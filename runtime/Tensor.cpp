@@ -73,6 +73,14 @@ double loadDouble(DType t, const void *p, int64_t i) {
   case DType::U32: return static_cast<const uint32_t *>(p)[i];
   case DType::U64: return double(static_cast<const uint64_t *>(p)[i]);
   case DType::Bool: return static_cast<const uint8_t *>(p)[i] ? 1.0 : 0.0;
+  case DType::I4: return static_cast<const int8_t *>(p)[i];
+  case DType::U4: return static_cast<const uint8_t *>(p)[i];
+  case DType::F8E4M3FN:
+  case DType::F8E4M3FNUZ:
+  case DType::F8E5M2:
+  case DType::F8E5M2FNUZ:
+  case DType::F4E2M1:
+  case DType::F8E8M0: return smallFloatToFloat(t, static_cast<const uint8_t *>(p)[i]);
   }
   return 0;
 }
@@ -88,12 +96,16 @@ int64_t loadInt(DType t, const void *p, int64_t i) {
   case DType::U32: return static_cast<const uint32_t *>(p)[i];
   case DType::U64: return int64_t(static_cast<const uint64_t *>(p)[i]);
   case DType::Bool: return static_cast<const uint8_t *>(p)[i] ? 1 : 0;
+  case DType::I4: return static_cast<const int8_t *>(p)[i];
+  case DType::U4: return static_cast<const uint8_t *>(p)[i];
   default: return convertOne<int64_t>(loadDouble(t, p, i));
   }
 }
 
+bool holdsFloats(DType t) { return isFloat(t) || isSmallFloat(t); }
+
 template <typename To> void storeFrom(DType from, const void *src, To *dst, int64_t n) {
-  if (isFloat(from)) {
+  if (holdsFloats(from)) {
     for (int64_t i = 0; i < n; ++i)
       dst[i] = convertOne<To>(loadDouble(from, src, i));
   } else if (from == DType::U64) {
@@ -104,7 +116,14 @@ template <typename To> void storeFrom(DType from, const void *src, To *dst, int6
       dst[i] = convertOne<To>(loadInt(from, src, i));
   }
 }
+
+// Element i as an integer for a 4-bit destination: floats truncate toward zero (NaN gives
+// 0, values beyond int64 saturate) before the wrap-around.
+int64_t truncatedInt(DType t, const void *p, int64_t i) {
+  return holdsFloats(t) ? convertOne<int64_t>(loadDouble(t, p, i)) : loadInt(t, p, i);
+}
 } // namespace
+
 
 Tensor Tensor::zeros(DType dtype, Shape shape) {
   // Shapes come from models and files: refuse negative dims and sizes that overflow or
@@ -152,7 +171,7 @@ Tensor Tensor::reshaped(Shape shape) const {
 
 Tensor Tensor::clone() const { return copyOf(dtype_, shape_, data_); }
 
-Tensor Tensor::cast(DType to) const {
+Tensor Tensor::cast(DType to, CastMode mode) const {
   if (to == dtype_)
     return clone();
   Tensor out = zeros(to, shape_);
@@ -172,7 +191,33 @@ Tensor Tensor::cast(DType to) const {
   case DType::Bool: {
     auto *b = static_cast<uint8_t *>(dst);
     for (int64_t i = 0; i < n; ++i)
-      b[i] = isFloat(dtype_) ? loadDouble(dtype_, data_, i) != 0.0 : loadInt(dtype_, data_, i) != 0;
+      b[i] = holdsFloats(dtype_) ? loadDouble(dtype_, data_, i) != 0.0
+                                 : loadInt(dtype_, data_, i) != 0;
+    break;
+  }
+  case DType::I4:
+  case DType::U4: {
+    auto *b = static_cast<uint8_t *>(dst);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t v = truncatedInt(dtype_, data_, i);
+      b[i] = to == DType::I4 ? uint8_t(wrapToI4(v)) : wrapToU4(v);
+    }
+    break;
+  }
+  case DType::F8E8M0: {
+    auto *b = static_cast<uint8_t *>(dst);
+    for (int64_t i = 0; i < n; ++i) // ONNX defines this conversion on the float32 bits
+      b[i] = floatToE8M0(float(loadDouble(dtype_, data_, i)), mode.saturate, mode.e8m0);
+    break;
+  }
+  case DType::F8E4M3FN:
+  case DType::F8E4M3FNUZ:
+  case DType::F8E5M2:
+  case DType::F8E5M2FNUZ:
+  case DType::F4E2M1: {
+    auto *b = static_cast<uint8_t *>(dst);
+    for (int64_t i = 0; i < n; ++i)
+      b[i] = floatToSmallFloat(to, loadDouble(dtype_, data_, i), mode.saturate);
     break;
   }
   case DType::F16:

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "runtime/DType.h"
+#include "runtime/SmallFloat.h"
 
 #include <cassert>
 #include <cstdint>
@@ -13,6 +14,13 @@
 namespace plumb {
 
 using Shape = std::vector<int64_t>;
+
+// How Tensor::cast converts to the small float types: ONNX Cast's `saturate` (float8) and
+// `round_mode` (float8e8m0) attributes, with their defaults.
+struct CastMode {
+  bool saturate = true;
+  E8M0Rounding e8m0 = E8M0Rounding::Up;
+};
 
 int64_t numElements(const Shape &shape);
 std::string shapeToString(const Shape &shape); // "1x3x224x224", "scalar" for rank 0
@@ -56,8 +64,10 @@ public:
   // Deep copy into fresh storage.
   Tensor clone() const;
   // Element conversion into fresh storage (float<->int truncates toward zero like ONNX Cast;
-  // to bool is `!= 0`; to f16/bf16 rounds to nearest even).
-  Tensor cast(DType to) const;
+  // to bool is `!= 0`; to f16/bf16 and the float8/float4 types rounds to nearest even; to
+  // i4/u4 keeps the low four bits of the integer, as ONNX Cast does). `mode` applies to
+  // the float8 types and f8e8m0 (SmallFloat.h has the rules).
+  Tensor cast(DType to, CastMode mode = {}) const;
 
   // Element i as double / int64 regardless of dtype (slow; for shape values and tests).
   double getAsDouble(int64_t i) const;

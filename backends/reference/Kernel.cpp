@@ -72,6 +72,7 @@ KernelRegistry &KernelRegistry::instance() {
     registerSignalKernels(*r);
     registerDetectionKernels(*r);
     registerMiscKernels(*r);
+    registerImageKernels(*r);
     registerAttentionKernels(*r);
     registerTrainingKernels(*r);
     return r;

@@ -114,6 +114,7 @@ void registerSignalKernels(KernelRegistry &r);      // DFT, STFT, Hann/Hamming/B
 void registerDetectionKernels(KernelRegistry &r);   // NonMaxSuppression, RoiAlign, GridSample
 void registerAttentionKernels(KernelRegistry &r);   // Attention, RotaryEmbedding
 void registerTrainingKernels(KernelRegistry &r);    // Adagrad, Adam, Momentum (ai.onnx.preview.training)
+void registerImageKernels(KernelRegistry &r);       // CenterCropPad, Col2Im, AffineGrid, DeformConv
 void registerMiscKernels(KernelRegistry &r);        // LRN, Shrink, Det, ReverseSequence, MaxUnpool, Unique, TfIdfVectorizer
 
 } // namespace plumb::ref

@@ -41,7 +41,8 @@ const std::map<std::string, unsigned, std::less<>> &paddedArity() {
       {"QuantizeLinear", 3}, {"DequantizeLinear", 3}, {"MatMulInteger", 4},
       {"ConvInteger", 4}, {"QLinearConv", 9}, {"DFT", 3}, {"STFT", 4},
       {"Attention", 7}, {"RotaryEmbedding", 4}, {"SequenceInsert", 3}, {"SequenceErase", 2},
-      {"SplitToSequence", 2}, {"Optional", 1}, {"OptionalHasElement", 1}, {"Loop", 2}};
+      {"SplitToSequence", 2}, {"Optional", 1}, {"OptionalHasElement", 1}, {"Loop", 2},
+      {"DeformConv", 5}, {"TensorScatter", 3}};
   return m;
 }
 

@@ -72,6 +72,12 @@ RankedTensorType WeightImporter::typeOf(const onnx::TensorProto &t, const std::s
   return RankedTensorType::get(dims, elem);
 }
 
+// 4-bit types are packed two per byte in files and one per byte in memory.
+static bool isPacked(const onnx::TensorProto &t) {
+  std::optional<DType> d = dtypeFromOnnx(t.data_type());
+  return d && isPacked4Bit(*d);
+}
+
 static size_t byteSize(RankedTensorType type) {
   return size_t(type.getNumElements()) * size_t((type.getElementTypeBitWidth() + 7) / 8);
 }
@@ -114,7 +120,7 @@ ElementsAttr WeightImporter::externalAttr(const onnx::TensorProto &t, RankedTens
 
 ElementsAttr WeightImporter::tensorAttr(const onnx::TensorProto &t, const std::string &where) {
   RankedTensorType type = typeOf(t, where);
-  if (t.data_location() == onnx::TensorProto::EXTERNAL)
+  if (t.data_location() == onnx::TensorProto::EXTERNAL && !isPacked(t))
     return externalAttr(t, type, where);
   Tensor tensor = tensorFromProto(t, where, modelDir_);
   return attrFromTensor(&ctx_, tensor);
@@ -124,10 +130,11 @@ Value WeightImporter::importInitializer(OpBuilder &b, onnx::TensorProto &init,
                                         const std::string &where) {
   RankedTensorType type = typeOf(init, where);
   ElementsAttr value;
-  bool isBool = type.getElementType().isInteger(1);
-  if (init.data_location() == onnx::TensorProto::EXTERNAL) {
+  // bool and the packed 4-bit types need converting; tensorAttr does that.
+  bool convert = type.getElementType().isInteger(1) || isPacked(init);
+  if (init.data_location() == onnx::TensorProto::EXTERNAL && !convert) {
     value = externalAttr(init, type, where);
-  } else if (init.has_raw_data() && !isBool && init.raw_data().size() >= blobThreshold_) {
+  } else if (init.has_raw_data() && !convert && init.raw_data().size() >= blobThreshold_) {
     size_t need = byteSize(type);
     if (init.raw_data().size() != need)
       throw Error(where + ": tensor '" + init.name() + "' has " +

@@ -56,6 +56,22 @@ Tensor allocate(DType dtype, const Shape &shape, const Context &ctx) {
            "])");
 }
 
+// Bytes `memoryBytes` of tensor data take in a file: 4-bit types pack two elements a byte.
+uint64_t fileByteCount(DType dtype, uint64_t memoryBytes) {
+  return isPacked4Bit(dtype) ? (memoryBytes + 1) / 2 : memoryBytes;
+}
+
+// Unpacks 4-bit elements (the first in the low nibble) in place: the tensor's first
+// ceil(n/2) bytes hold the packed data. Runs from the end so no byte is overwritten before
+// it is read. i4 values are sign-extended.
+void unpack4Bit(Tensor &t) {
+  auto *p = t.mutableData<uint8_t>();
+  for (int64_t i = t.numel() - 1; i >= 0; --i) {
+    uint8_t nibble = uint8_t((p[i / 2] >> (4 * (i % 2))) & 0xFu);
+    p[i] = t.dtype() == DType::I4 ? uint8_t(int8_t(uint8_t(nibble << 4)) >> 4) : nibble;
+  }
+}
+
 std::string describe(DType dtype, const Shape &shape) {
   return std::string(dtypeName(dtype)) + "[" + shapeToString(shape) + "]";
 }
@@ -82,11 +98,31 @@ Tensor fromField(const Field &values, const char *field, DType dtype, const Shap
   return fromField<Dst>(values, field, dtype, shape, ctx, [](auto v) { return Dst(v); });
 }
 
-// The typed fields, as onnx.proto assigns them: small integer types, bool and the 16-bit
-// floats (as bit patterns) all live in int32_data; uint32 shares uint64_data.
+// 4-bit types in int32_data: one packed byte (two elements) per entry.
+Tensor fromPackedField(const onnx::TensorProto &p, DType dtype, const Shape &shape,
+                       const Context &ctx) {
+  // n / 2 + n % 2, not (n + 1) / 2: n may be INT64_MAX (found by tests/fuzz/fuzz_pb).
+  int64_t n = numElements(shape), packed = n / 2 + n % 2;
+  if (int64_t(p.int32_data_size()) != packed)
+    ctx.fail("has " + std::to_string(p.int32_data_size()) + " values in int32_data but " +
+             describe(dtype, shape) + " needs " + std::to_string(packed) +
+             " (two 4-bit elements per value)");
+  Tensor t = allocate(dtype, shape, ctx);
+  auto *out = t.mutableData<uint8_t>();
+  for (int64_t i = 0; i < packed; ++i)
+    out[i] = uint8_t(p.int32_data(int(i)));
+  unpack4Bit(t);
+  return t;
+}
+
+// The typed fields, as onnx.proto assigns them: small integer types, bool, the 16-bit
+// floats and the 8-bit floats (as bit patterns) all live in int32_data, the 4-bit types
+// packed two per value; uint32 shares uint64_data.
 Tensor fromTypedFields(const onnx::TensorProto &p, DType dtype, const Shape &shape,
                        const Context &ctx) {
   auto &i32 = p.int32_data();
+  if (isPacked4Bit(dtype))
+    return fromPackedField(p, dtype, shape, ctx);
   switch (dtype) {
   case DType::F32: return fromField<float>(p.float_data(), "float_data", dtype, shape, ctx);
   case DType::F64: return fromField<double>(p.double_data(), "double_data", dtype, shape, ctx);
@@ -96,13 +132,21 @@ Tensor fromTypedFields(const onnx::TensorProto &p, DType dtype, const Shape &sha
   case DType::I32: return fromField<int32_t>(i32, "int32_data", dtype, shape, ctx);
   case DType::I16: return fromField<int16_t>(i32, "int32_data", dtype, shape, ctx);
   case DType::I8: return fromField<int8_t>(i32, "int32_data", dtype, shape, ctx);
-  case DType::U8: return fromField<uint8_t>(i32, "int32_data", dtype, shape, ctx);
+  case DType::U8:
+  case DType::F8E4M3FN:
+  case DType::F8E4M3FNUZ:
+  case DType::F8E5M2:
+  case DType::F8E5M2FNUZ:
+  case DType::F8E8M0: return fromField<uint8_t>(i32, "int32_data", dtype, shape, ctx);
   case DType::U16:
   case DType::F16:
   case DType::BF16: return fromField<uint16_t>(i32, "int32_data", dtype, shape, ctx);
   case DType::Bool:
     return fromField<uint8_t>(i32, "int32_data", dtype, shape, ctx,
                               [](int32_t v) { return uint8_t(v != 0); });
+  case DType::I4:
+  case DType::U4:
+  case DType::F4E2M1: break; // fromPackedField
   }
   ctx.fail("has an unknown element type");
 }
@@ -164,7 +208,7 @@ bool preadFully(int fd, uint64_t offset, char *dst, size_t n) {
 
 Tensor fromExternalData(const onnx::TensorProto &p, DType dtype, const Shape &shape,
                         const std::string &dir, const Context &ctx) {
-  uint64_t bytes = checkedByteCount(shape, dtype, ctx);
+  uint64_t bytes = fileByteCount(dtype, checkedByteCount(shape, dtype, ctx));
   ExternalRef ref = parseExternalRef(p, ctx);
   std::string file = dir.empty() ? ref.location : dir + "/" + ref.location;
   std::string fileDesc = "external data file '" + file + "'";
@@ -201,6 +245,8 @@ Tensor fromExternalData(const onnx::TensorProto &p, DType dtype, const Shape &sh
   ::close(fd);
   if (!ok)
     ctx.fail("could not read " + fileDesc);
+  if (isPacked4Bit(dtype))
+    unpack4Bit(t);
   return t;
 }
 
@@ -215,7 +261,7 @@ Tensor tensorFromProto(const onnx::TensorProto &p, const std::string &where,
   if (p.has_segment())
     ctx.fail("is segmented, which is not supported");
   Shape shape(p.dims().begin(), p.dims().end());
-  uint64_t bytes = checkedByteCount(shape, *dtype, ctx);
+  uint64_t bytes = fileByteCount(*dtype, checkedByteCount(shape, *dtype, ctx));
   if (p.data_location() == onnx::TensorProto::EXTERNAL)
     return fromExternalData(p, *dtype, shape, externalDataDir, ctx);
   if (!p.has_raw_data())
@@ -226,6 +272,8 @@ Tensor tensorFromProto(const onnx::TensorProto &p, const std::string &where,
   Tensor t = allocate(*dtype, shape, ctx);
   if (bytes)
     std::memcpy(t.mutableRaw(), p.raw_data().data(), size_t(bytes));
+  if (isPacked4Bit(*dtype))
+    unpack4Bit(t);
   return t;
 }
 
@@ -237,7 +285,15 @@ void tensorToProto(const Tensor &t, const std::string &name, onnx::TensorProto *
   for (int64_t d : t.shape())
     p->add_dims(d);
   p->set_data_type(dtypeToOnnx(t.dtype()));
-  p->set_raw_data(t.raw(), t.nbytes());
+  if (!isPacked4Bit(t.dtype())) {
+    p->set_raw_data(t.raw(), t.nbytes());
+    return;
+  }
+  std::string packed(size_t(t.numel() + 1) / 2, '\0');
+  const auto *v = t.data<uint8_t>();
+  for (int64_t i = 0; i < t.numel(); ++i)
+    packed[size_t(i / 2)] = char(uint8_t(packed[size_t(i / 2)]) | ((v[i] & 0xFu) << (4 * (i % 2))));
+  p->set_raw_data(std::move(packed));
 }
 
 } // namespace plumb

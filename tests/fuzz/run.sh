@@ -13,7 +13,7 @@ mkdir -p "$BUILD"
 CXX=clang++-14
 FLAGS=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -I. -DONNX_ML=1 -DONNX_NAMESPACE=onnx)
-SRCS=(runtime/DType.cpp runtime/Tensor.cpp frontend/tensorio/TensorIO.cpp
+SRCS=(runtime/DType.cpp runtime/SmallFloat.cpp runtime/Tensor.cpp frontend/tensorio/TensorIO.cpp
       frontend/tensorio/TensorProto.cpp)
 LIBS=(-lonnx_proto -lprotobuf -lzip)
 ART_SRCS=(runtime/DType.cpp runtime/Tensor.cpp runtime/Plan.cpp runtime/Artifact.cpp)

@@ -121,7 +121,7 @@ std::string compare(const Tensor &got, const Tensor &want, const std::string &wh
         return fmt::format("{}: element {} is {}, expected {}", what, i, a, b);
       continue;
     }
-    if (isFloat(want.dtype())) {
+    if (isFloat(want.dtype()) || isSmallFloat(want.dtype())) {
       if (std::isinf(a) || std::isinf(b)) {
         if (a != b)
           return fmt::format("{}: element {} is {}, expected {}", what, i, a, b);

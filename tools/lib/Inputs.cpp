@@ -68,12 +68,14 @@ int64_t gatherBound(Value v, int depth = 0) {
 }
 
 Tensor randomTensor(DType dt, const Shape &shape, int64_t bound, std::mt19937_64 &rng) {
-  Tensor t = Tensor::zeros(isFloat(dt) ? DType::F64 : DType::I64, shape);
+  // The 8/4-bit floats draw from the same normal distribution, rounded by the cast.
+  bool floats = isFloat(dt) || isSmallFloat(dt);
+  Tensor t = Tensor::zeros(floats ? DType::F64 : DType::I64, shape);
   if (dt == DType::Bool) {
     std::bernoulli_distribution coin(0.5);
     for (int64_t i = 0; i < t.numel(); ++i)
       t.mutableData<int64_t>()[i] = coin(rng);
-  } else if (isFloat(dt)) {
+  } else if (floats) {
     std::normal_distribution<double> normal(0.0, 1.0);
     for (int64_t i = 0; i < t.numel(); ++i)
       t.mutableData<double>()[i] = normal(rng);

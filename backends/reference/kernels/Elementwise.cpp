@@ -211,6 +211,13 @@ void registerActivations(KernelRegistry &r) {
   r.add("Softplus", floatUnary([](auto x) { return softplus(x); }));
   r.add("Softsign", floatUnary([](auto x) { return x / (decltype(x)(1) + std::abs(x)); }));
   r.add("Mish", floatUnary([](auto x) { return x * std::tanh(softplus(x)); }));
+  r.add("Swish", floatUnaryWith([](const KernelCall &call) { // opset 24: x * sigmoid(alpha x)
+          double alpha = call.attr().getFloat("alpha", 1.0);
+          return [alpha](auto x) {
+            using T = decltype(x);
+            return x / (T(1) + std::exp(-T(alpha) * x));
+          };
+        }));
   r.add("HardSwish", floatUnary([](auto x) {
           using T = decltype(x);
           // ONNX defines HardSwish as x * HardSigmoid(x) with alpha = float(1/6).
@@ -589,6 +596,18 @@ std::vector<Tensor> whereKernel(const KernelCall &call) {
   return {out};
 }
 
+// Cast's `saturate` (float8 targets) and `round_mode` (float8e8m0 target, opset 24).
+CastMode castMode(const KernelCall &call) {
+  CastMode mode;
+  mode.saturate = call.attr().getInt("saturate", 1) != 0;
+  std::string name = call.attr().getString("round_mode", "up");
+  std::optional<E8M0Rounding> rounding = e8m0RoundingFromName(name);
+  if (!rounding)
+    call.fail("unknown round_mode '" + name + "' (up, down or nearest)");
+  mode.e8m0 = *rounding;
+  return mode;
+}
+
 std::vector<Tensor> castKernel(const KernelCall &call) {
   if (!call.attr().has("to"))
     call.fail("missing attribute 'to'");
@@ -596,13 +615,13 @@ std::vector<Tensor> castKernel(const KernelCall &call) {
   std::optional<DType> to = dtypeFromOnnx(int32_t(code));
   if (!to)
     call.fail("unsupported target type code " + std::to_string(code));
-  return {call.in(0).cast(call.floatOut(*to))};
+  return {call.in(0).cast(call.floatOut(*to), castMode(call))};
 }
 
 // The target is input 1's type. A float target arrives already widened (f16 -> f32, or
 // f64 in an F64 run); the walker narrows the result to the declared type.
 std::vector<Tensor> castLikeKernel(const KernelCall &call) {
-  return {call.in(0).cast(call.floatOut(call.in(1).dtype()))};
+  return {call.in(0).cast(call.floatOut(call.in(1).dtype()), castMode(call))};
 }
 
 // Reads Clip's optional scalar bound input `i`, or returns `def` when it is absent.

@@ -355,6 +355,52 @@ Tensor rangeKernel(const KernelCall &call) {
   });
 }
 
+// TensorScatter (opset 24): a copy of the cache past_cache [B, ..., S_max (axis), ...] with
+// update [B, ..., S, ...] written at positions write_indices[b] + s of batch b along `axis`
+// (modulo S_max in "circular" mode).
+Tensor tensorScatterKernel(const KernelCall &call) {
+  const Tensor &past = call.in(0), &update = call.in(1);
+  int64_t r = past.rank();
+  int64_t axis = normalizeAxis(call, call.attr().getInt("axis", -2), r);
+  std::string mode = call.attr().getString("mode", "linear");
+  if (mode != "linear" && mode != "circular")
+    call.fail("unknown mode '" + mode + "'");
+  if (axis == 0 || update.rank() != r || update.dtype() != past.dtype())
+    call.fail("update " + update.describe() + " does not fit past_cache " + past.describe() +
+              " (axis " + std::to_string(axis) + ")");
+  for (int64_t d = 0; d < r; ++d)
+    if (d != axis ? update.dim(d) != past.dim(d) : update.dim(d) > past.dim(d))
+      call.fail("update " + update.describe() + " does not fit past_cache " + past.describe());
+  int64_t batch = past.dim(0), maxSeq = past.dim(axis), seq = update.dim(axis);
+  std::vector<int64_t> starts(size_t(batch), 0);
+  if (const Tensor *w = call.input(2)) {
+    if (w->numel() != batch)
+      call.fail("write_indices must have one value per batch (" + std::to_string(batch) +
+                "), got " + w->describe());
+    starts = w->toInts();
+  }
+  Tensor out = past.clone();
+  // Rows: the dims between the batch and `axis`; inner: the dims after `axis`.
+  int64_t rows = product(past.shape(), 1, size_t(axis));
+  int64_t inner = product(past.shape(), size_t(axis) + 1, size_t(r));
+  size_t es = dtypeSize(past.dtype());
+  const char *src = static_cast<const char *>(update.raw());
+  char *dst = static_cast<char *>(out.mutableRaw());
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t s = 0; s < seq; ++s) {
+      int64_t pos = starts[size_t(b)] + s;
+      if (mode == "circular")
+        pos = ((pos % maxSeq) + maxSeq) % maxSeq;
+      if (pos < 0 || pos >= maxSeq)
+        call.fail("write position " + std::to_string(pos) + " of batch " + std::to_string(b) +
+                  " is outside [0, " + std::to_string(maxSeq) + ")");
+      for (int64_t row = 0; row < rows; ++row)
+        std::memcpy(dst + size_t(((b * rows + row) * maxSeq + pos) * inner) * es,
+                    src + size_t(((b * rows + row) * seq + s) * inner) * es, size_t(inner) * es);
+    }
+  return out;
+}
+
 } // namespace
 
 void registerIndexKernels(KernelRegistry &r) {
@@ -366,6 +412,7 @@ void registerIndexKernels(KernelRegistry &r) {
   r.add("Scatter", singleOutput(scatterElementsKernel)); // deprecated alias (opset 9-10)
   r.add("Trilu", singleOutput(triluKernel));
   r.add("Range", singleOutput(rangeKernel));
+  r.add("TensorScatter", singleOutput(tensorScatterKernel));
 }
 
 } // namespace plumb::ref

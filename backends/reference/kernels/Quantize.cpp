@@ -21,6 +21,10 @@ std::pair<double, double> quantRange(const KernelCall &call, DType t) {
     return {-32768, 32767};
   case DType::I32:
     return {-2147483648.0, 2147483647.0};
+  case DType::I4:
+    return {-8, 7};
+  case DType::U4:
+    return {0, 15};
   default:
     break;
   }
@@ -38,11 +42,28 @@ Tensor fromDoubles(DType t, const Shape &shape, const std::vector<double> &v) {
   return Tensor::fromVector(DType::F64, shape, v).cast(t);
 }
 
-// A scale or zero point: one value for the whole tensor, or one per slice along `axis`.
+// A scale or zero point: one value for the whole tensor, one per slice along `axis`, or
+// (block_size > 0, opset 21) one per block of `block` consecutive elements along `axis`,
+// given as a tensor of x's rank whose `axis` dim is ceil(x.dim(axis) / block).
 struct AxisParam {
   std::vector<double> v;
   int64_t inner = 1, dim = 1;
-  double at(int64_t i) const { return v.size() == 1 ? v[0] : v[size_t(i / inner % dim)]; }
+  int64_t block = 0;
+  size_t axis = 0;
+  std::vector<int64_t> xStrides, pStrides;
+  double at(int64_t i) const {
+    if (v.size() == 1)
+      return v[0];
+    if (block == 0)
+      return v[size_t(i / inner % dim)];
+    int64_t offset = 0;
+    for (size_t d = 0; d < xStrides.size(); ++d) {
+      int64_t c = i / xStrides[d];
+      i %= xStrides[d];
+      offset += (d == axis ? c / block : c) * pStrides[d];
+    }
+    return v[size_t(offset)];
+  }
 };
 
 AxisParam axisParam(const KernelCall &call, const Tensor *p, const Tensor &x, int64_t axis,
@@ -55,9 +76,23 @@ AxisParam axisParam(const KernelCall &call, const Tensor *p, const Tensor &x, in
   a.v = p->toDoubles();
   if (p->numel() == 1 && p->rank() <= 1)
     return a;
-  if (call.attr().getInt("block_size", 0) != 0)
-    call.fail("blocked quantisation (block_size) is not supported");
   int64_t ax = normalizeAxis(call, axis, x.rank());
+  int64_t block = call.attr().getInt("block_size", 0);
+  if (block < 0)
+    call.fail("block_size must not be negative, got " + std::to_string(block));
+  if (block > 0) {
+    bool ok = p->rank() == x.rank();
+    for (int64_t d = 0; ok && d < x.rank(); ++d)
+      ok = p->dim(d) == (d == ax ? (x.dim(d) + block - 1) / block : x.dim(d));
+    if (!ok)
+      call.fail(std::string(what) + " " + p->describe() + " does not match " + x.describe() +
+                " in blocks of " + std::to_string(block) + " along axis " + std::to_string(ax));
+    a.block = block;
+    a.axis = size_t(ax);
+    a.xStrides = stridesOf(x.shape());
+    a.pStrides = stridesOf(p->shape());
+    return a;
+  }
   if (p->rank() != 1 || p->dim(0) != x.dim(ax))
     call.fail(std::string(what) + " " + p->describe() + " must be a scalar or have " +
               std::to_string(x.dim(ax)) + " elements (axis " + std::to_string(ax) + " of " +
@@ -68,18 +103,26 @@ AxisParam axisParam(const KernelCall &call, const Tensor *p, const Tensor &x, in
 }
 
 // y = saturate(round(x / scale) + zero_point); the division runs in x's compute type as in
-// ONNX's reference. The output type is the zero point's (uint8 when absent).
+// ONNX's reference. The output type is output_dtype's, else the zero point's (uint8 when
+// both are absent). Float8 and float4 outputs are not rounded to integers: x / scale +
+// zero_point is converted like Cast, with the `saturate` attribute (float4 always saturates).
 Tensor quantizeKernel(const KernelCall &call) {
   const Tensor &x = call.in(0);
   const Tensor *zpT = call.input(2);
   DType outType = zpT ? zpT->dtype() : DType::U8;
-  if (call.attr().has("output_dtype") && !zpT) {
-    std::optional<DType> t = dtypeFromOnnx(int32_t(call.attr().getInt("output_dtype", 2)));
+  if (int64_t code = call.attr().getInt("output_dtype", 0)) {
+    std::optional<DType> t = dtypeFromOnnx(int32_t(code));
     if (!t)
-      call.fail("unsupported output_dtype");
+      call.fail("unsupported output_dtype " + std::to_string(code));
+    if (zpT && zpT->dtype() != *t)
+      call.fail("output_dtype " + std::string(dtypeName(*t)) + " differs from y_zero_point's " +
+                zpT->describe());
     outType = *t;
   }
-  auto range = quantRange(call, outType);
+  bool toFloat = isSmallFloat(outType) && outType != DType::F8E8M0;
+  std::pair<double, double> range{0, 0};
+  if (!toFloat)
+    range = quantRange(call, outType);
   int64_t axis = call.attr().getInt("axis", 1);
   AxisParam scale = axisParam(call, &call.in(1), x, axis, 1, "y_scale");
   AxisParam zp = axisParam(call, zpT, x, axis, 0, "y_zero_point");
@@ -87,23 +130,28 @@ Tensor quantizeKernel(const KernelCall &call) {
   dispatchFloat(call, x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T *px = x.data<T>();
-    for (int64_t i = 0; i < x.numel(); ++i)
-      y[size_t(i)] =
-          saturateRound(range, double(std::nearbyint(px[i] / T(scale.at(i)))) + zp.at(i));
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      T scaled = px[i] / T(scale.at(i));
+      y[size_t(i)] = toFloat ? double(scaled) + zp.at(i)
+                             : saturateRound(range, double(std::nearbyint(scaled)) + zp.at(i));
+    }
     return 0;
   });
-  return fromDoubles(outType, x.shape(), y);
+  CastMode mode;
+  mode.saturate = call.attr().getInt("saturate", 1) != 0;
+  return Tensor::fromVector(DType::F64, x.shape(), y).cast(outType, mode);
 }
 
-// y = (x - zero_point) * scale, in the scale's (compute) type.
+// y = (x - zero_point) * scale, in the scale's (compute) type; float8/float4 x are decoded
+// first. The result type is output_dtype's when given (opset 23), else the scale's.
 Tensor dequantizeKernel(const KernelCall &call) {
   const Tensor &x = call.in(0);
   const Tensor &scaleT = call.in(1);
   int64_t axis = call.attr().getInt("axis", 1);
   AxisParam scale = axisParam(call, &scaleT, x, axis, 1, "x_scale");
   AxisParam zp = axisParam(call, call.input(2), x, axis, 0, "x_zero_point");
-  if (!isInteger(x.dtype()))
-    call.fail("x must be an integer tensor, got " + x.describe());
+  if (!isInteger(x.dtype()) && !isSmallFloat(x.dtype()))
+    call.fail("x must be an integer or 8/4-bit float tensor, got " + x.describe());
   Tensor y = Tensor::zeros(scaleT.dtype(), x.shape());
   dispatchFloat(call, scaleT.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -112,6 +160,13 @@ Tensor dequantizeKernel(const KernelCall &call) {
       py[i] = (T(x.getAsDouble(i)) - T(zp.at(i))) * T(scale.at(i));
     return 0;
   });
+  if (int64_t code = call.attr().getInt("output_dtype", 0)) {
+    std::optional<DType> t = dtypeFromOnnx(int32_t(code));
+    if (!t || !isFloat(*t))
+      call.fail("unsupported output_dtype " + std::to_string(code));
+    if (call.floatOut(*t) != y.dtype())
+      y = y.cast(call.floatOut(*t));
+  }
   return y;
 }
 

@@ -62,3 +62,40 @@ func.func @layer_norm_stats(%x: tensor<?x8x16xf32>, %g: tensor<16xf32>) -> (tens
   %y, %mean = plumb.LayerNormalization(%x, %g, %none) {axis = -1 : i64, epsilon = 1.0e-05 : f32} : (tensor<?x8x16xf32>, tensor<16xf32>, none) -> (tensor<?x8x16xf32>, tensor<?x8x1xf32>)
   return %y, %mean : tensor<?x8x16xf32>, tensor<?x8x1xf32>
 }
+
+// -----
+
+// ONNX's small element types (float8, float8e8m0, float4e2m1, int4, uint4) are plumb types.
+// CHECK-LABEL: func @small_types
+func.func @small_types(%a: tensor<4xf32>, %q: tensor<4xi4>, %s: tensor<f32>, %z: tensor<ui4>) -> (tensor<4xf8E4M3FN>, tensor<4xf8E8M0FNU>, tensor<4xf4E2M1FN>, tensor<4xf32>, tensor<4xui4>) {
+  // CHECK: plumb.Cast(%{{.+}}) {saturate = 0 : i64, to = 17 : i64} : (tensor<4xf32>) -> tensor<4xf8E4M3FN>
+  %0 = plumb.Cast(%a) {to = 17 : i64, saturate = 0 : i64} : (tensor<4xf32>) -> tensor<4xf8E4M3FN>
+  // CHECK: plumb.Cast(%{{.+}}) {round_mode = "nearest", to = 24 : i64} : (tensor<4xf32>) -> tensor<4xf8E8M0FNU>
+  %1 = plumb.Cast(%a) {to = 24 : i64, round_mode = "nearest"} : (tensor<4xf32>) -> tensor<4xf8E8M0FNU>
+  // CHECK: plumb.Cast(%{{.+}}) {to = 23 : i64} : (tensor<4xf32>) -> tensor<4xf4E2M1FN>
+  %2 = plumb.Cast(%a) {to = 23 : i64} : (tensor<4xf32>) -> tensor<4xf4E2M1FN>
+  %none = plumb.none
+  // CHECK: plumb.DequantizeLinear(%{{.+}}, %{{.+}}, %{{.+}}) {output_dtype = 1 : i64} : (tensor<4xi4>, tensor<f32>, none) -> tensor<4xf32>
+  %3 = plumb.DequantizeLinear(%q, %s, %none) {output_dtype = 1 : i64} : (tensor<4xi4>, tensor<f32>, none) -> tensor<4xf32>
+  // CHECK: plumb.QuantizeLinear(%{{.+}}, %{{.+}}, %{{.+}}) : (tensor<4xf32>, tensor<f32>, tensor<ui4>) -> tensor<4xui4>
+  %4 = plumb.QuantizeLinear(%a, %s, %z) : (tensor<4xf32>, tensor<f32>, tensor<ui4>) -> tensor<4xui4>
+  return %0, %1, %2, %3, %4 : tensor<4xf8E4M3FN>, tensor<4xf8E8M0FNU>, tensor<4xf4E2M1FN>, tensor<4xf32>, tensor<4xui4>
+}
+
+// -----
+
+// CHECK-LABEL: func @image_ops
+func.func @image_ops(%x: tensor<1x1x3x3xf32>, %w: tensor<1x1x2x2xf32>, %off: tensor<1x8x2x2xf32>, %theta: tensor<2x2x3xf32>, %size: tensor<4xi64>, %c: tensor<1x4x4xf32>, %shape: tensor<2xi64>) -> (tensor<1x1x2x2xf32>, tensor<2x4x5x2xf32>, tensor<1x1x3x3xf32>, tensor<1x1x2x2xf32>, tensor<1x1x3x3xf32>) {
+  %none = plumb.none
+  // CHECK: plumb.DeformConv(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) {kernel_shape = [2, 2]}
+  %0 = plumb.DeformConv(%x, %w, %off, %none, %none) {kernel_shape = [2, 2]} : (tensor<1x1x3x3xf32>, tensor<1x1x2x2xf32>, tensor<1x8x2x2xf32>, none, none) -> tensor<1x1x2x2xf32>
+  // CHECK: plumb.AffineGrid(%{{.+}}, %{{.+}}) {align_corners = 1 : i64}
+  %1 = plumb.AffineGrid(%theta, %size) {align_corners = 1 : i64} : (tensor<2x2x3xf32>, tensor<4xi64>) -> tensor<2x4x5x2xf32>
+  // CHECK: plumb.Col2Im(%{{.+}}, %{{.+}}, %{{.+}}) : (tensor<1x4x4xf32>, tensor<2xi64>, tensor<2xi64>) -> tensor<1x1x3x3xf32>
+  %2 = plumb.Col2Im(%c, %shape, %shape) : (tensor<1x4x4xf32>, tensor<2xi64>, tensor<2xi64>) -> tensor<1x1x3x3xf32>
+  // CHECK: plumb.CenterCropPad(%{{.+}}, %{{.+}}) {axes = [2, 3]}
+  %3 = plumb.CenterCropPad(%x, %shape) {axes = [2, 3]} : (tensor<1x1x3x3xf32>, tensor<2xi64>) -> tensor<1x1x2x2xf32>
+  // CHECK: plumb.Swish(%{{.+}}) {alpha = 5.000000e-01 : f32}
+  %4 = plumb.Swish(%x) {alpha = 0.5 : f32} : (tensor<1x1x3x3xf32>) -> tensor<1x1x3x3xf32>
+  return %0, %1, %2, %3, %4 : tensor<1x1x2x2xf32>, tensor<2x4x5x2xf32>, tensor<1x1x3x3xf32>, tensor<1x1x2x2xf32>, tensor<1x1x3x3xf32>
+}
