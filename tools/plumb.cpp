@@ -1,4 +1,5 @@
 // plumb: the command-line tool. Parses flags and calls the library (tools/lib/Driver.h).
+#include "backends/cpu/CpuBackend.h"
 #include "runtime/Error.h"
 #include "tools/lib/Driver.h"
 
@@ -138,6 +139,11 @@ int main(int argc, char **argv) {
   confCmd->add_option("--filter", conf.filter, "only cases whose name contains this");
   confCmd->add_flag("-v,--verbose", conf.verbose, "print every case");
 
+  // The CPU backend's thread count (oneDNN's OpenMP pool) for the commands that run it.
+  int cpuThreads = 0;
+  for (CLI::App *cmd : {runCmd, checkCmd, bisectCmd})
+    cmd->add_option("--threads", cpuThreads, "CPU backend threads (default: all cores)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -146,6 +152,8 @@ int main(int argc, char **argv) {
   }
 
   try {
+    if (cpuThreads > 0)
+      plumb::cpu::setCpuThreads(cpuThreads);
     if (*runCmd) {
       run.inputShapes = shapesFrom(runShapes);
       return plumb::runCommand(run);

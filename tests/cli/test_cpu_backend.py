@@ -105,3 +105,22 @@ def test_bench_reports_latency_as_json(plumb, repo, tmp_path):
     assert 0 < j["min_ms"] <= j["median_ms"] <= j["p90_ms"]
     assert j["peak_rss_bytes"] > 0 and j["setup_s"] > 0
     assert run(plumb, "bench", fx(repo, "resnet_tiny", ".onnx"), "--iters", "0").returncode == 2
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_run_cpu_with_threads_matches_pytorch(plumb, repo, tmp_path, threads):
+    """--threads sets oneDNN's thread count; any count gives the fixture's PyTorch outputs."""
+    out = tmp_path / "out.npz"
+    proc = run(plumb, "run", fx(repo, "bert_tiny", ".onnx"), "--backend", "cpu", "--threads",
+               threads, "--inputs", fx(repo, "bert_tiny", ".inputs.npz"), "-o", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    got, want = np.load(out), np.load(fx(repo, "bert_tiny", ".outputs.npz"))
+    for k in want.files:
+        a, b = got[k].astype(np.float64), want[k].astype(np.float64)
+        assert np.all(np.abs(a - b) <= 1e-5 + 1e-4 * np.abs(b)), (k, np.abs(a - b).max())
+
+
+def test_threads_must_be_a_number(plumb, repo):
+    proc = run(plumb, "check", fx(repo, "bert_tiny", ".onnx"), "--backend", "cpu",
+               "--threads", "many")
+    assert proc.returncode == 2 and "--threads" in proc.stderr
