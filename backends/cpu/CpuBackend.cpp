@@ -42,6 +42,7 @@ void registerCpuKernels(KernelFactoryRegistry &r) {
   r.add("cpu.eltwise", factory(makeEltwiseKernel));
   r.add("cpu.binary", factory(makeBinaryKernel));
   r.add("cpu.copy", factory(makeCopyKernel));
+  r.add("cpu.einsum", factory(makeEinsumKernel));
   r.add("cpu.transpose", factory(makeTransposeKernel));
   r.add("ref.*", factory(makeRefKernel));
 }

@@ -26,6 +26,9 @@
 //   cpu.copy        Reshape, Flatten, Squeeze, Unsqueeze, Identity: any dtype; the output has
 //                   the input's type and element count (extra inputs are ignored).
 //   cpu.transpose   Transpose of an f32 tensor. attrs: perm (default: reversed dims).
+//   cpu.einsum      Einsum of f32 operands as pairwise batched matmuls. attrs: equation, which
+//                   einsumSupported() must accept (explicit output, no "...", no repeated
+//                   label in an operand, single-operand labels kept in the output).
 //   ref.<OpType>    any op the reference interpreter has, with its ONNX attributes.
 //
 // Every cpu.* kernel also takes attrs "post_ops": a list of strings applied in order to its
@@ -45,10 +48,14 @@
 
 #include "runtime/RuntimeKernel.h"
 
+#include <string>
+
 namespace plumb::cpu {
 
 // Adds the cpu.* factories and the "ref.*" fallback to `r`.
 void registerCpuKernels(KernelFactoryRegistry &r);
+// Whether cpu.einsum runs this Einsum equation (otherwise lower to ref.Einsum).
+bool einsumSupported(const std::string &equation);
 // A process-wide registry with everything above, built on first use.
 const KernelFactoryRegistry &cpuKernelRegistry();
 

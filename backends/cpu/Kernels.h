@@ -15,6 +15,7 @@ std::unique_ptr<RuntimeKernel> makeBatchNormKernel(const KernelArgs &a); // Norm
 std::unique_ptr<RuntimeKernel> makePoolKernel(const KernelArgs &a);      // Pool.cpp
 std::unique_ptr<RuntimeKernel> makeEltwiseKernel(const KernelArgs &a);   // Elementwise.cpp
 std::unique_ptr<RuntimeKernel> makeBinaryKernel(const KernelArgs &a);    // Elementwise.cpp
+std::unique_ptr<RuntimeKernel> makeEinsumKernel(const KernelArgs &a);    // Einsum.cpp
 std::unique_ptr<RuntimeKernel> makeCopyKernel(const KernelArgs &a);      // Layout.cpp
 std::unique_ptr<RuntimeKernel> makeTransposeKernel(const KernelArgs &a); // Layout.cpp
 std::unique_ptr<RuntimeKernel> makeRefKernel(const KernelArgs &a);       // RefFallback.cpp

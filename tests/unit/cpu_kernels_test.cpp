@@ -554,6 +554,16 @@ std::vector<OpCase> layoutCases() {
       OpCase("cpu.transpose", "Transpose", {{{1, 6, 1, 3}}}).i("perm", {3, 1, 2, 0}),
       OpCase("cpu.copy", "Flatten", {{{2, 3, 4}}}).i("axis", {2}),
       OpCase("cpu.copy", "Identity", {{{5, 1, 3}}}),
+      OpCase("cpu.einsum", "Einsum", {{{2, 3, 4}}, {{2, 4, 5}}}).s("equation", "bij,bjk->bik"),
+      OpCase("cpu.einsum", "Einsum", {{{3, 4}}, {{5, 4}}}).s("equation", "ik,jk->ji"),
+      OpCase("cpu.einsum", "Einsum", {{{2, 3}}, {{4}}}).s("equation", "ab,c->cab"),
+      OpCase("cpu.einsum", "Einsum", {{{2, 3, 4}}}).s("equation", "abc->cab"),
+      // Mamba2's SSD shapes in small: four operands, an elementwise pair in the middle.
+      OpCase("cpu.einsum", "Einsum",
+             {{{1, 2, 3, 2, 4}}, {{1, 2, 5, 2, 4}}, {{1, 2, 2, 3, 5}}, {{1, 2, 5, 2, 3}}})
+          .s("equation", "bclhn,bcshn,bhcls,bcshp->bclhp"),
+      OpCase("cpu.einsum", "Einsum", {{{1, 2, 2, 3}}, {{1, 3, 2, 4, 5}}})
+          .s("equation", "bhzc,bchpn->bzhpn"),
   };
 }
 

@@ -3,6 +3,8 @@
 // can express them; the rest of such a body, and every other fusion, is lowered op by op.
 #include "backends/cpu/lowering/Lowering.h"
 
+#include "backends/cpu/CpuBackend.h"
+
 #include "backends/reference/Interpreter.h"
 #include "ir/PlumbDialect.h"
 #include "ir/TensorAttr.h"
@@ -157,6 +159,8 @@ std::string Lowerer::kernelFor(Operation *op, ref::Attrs &attrs) {
     return "ref." + t;
   if (t == "Transpose")
     return "cpu.transpose";
+  if (t == "Einsum" && einsumSupported(attrs.getString("equation", "")))
+    return "cpu.einsum";
   if (t == "Conv")
     return "cpu.conv";
   if (t == "MatMul" || t == "Gemm")
