@@ -954,7 +954,16 @@ LogicalResult inferShapesGeneric(Operation *op) {
     return success();
   }
   if (t == "Range") {
-    setResult(op, 0, Dims{kDyn}, e0);
+    // Integer start/limit/delta known: max(ceil((limit - start) / delta), 0) elements.
+    int64_t n = kDyn;
+    auto start = constInts(op->getOperand(0)), limit = constInts(op->getOperand(1)),
+         delta = constInts(op->getOperand(2));
+    if (start && limit && delta && start->size() == 1 && limit->size() == 1 &&
+        delta->size() == 1 && (*delta)[0] != 0) {
+      int64_t span = (*limit)[0] - (*start)[0], d = (*delta)[0];
+      n = std::max<int64_t>(0, span / d + ((span % d != 0 && (span < 0) == (d < 0)) ? 1 : 0));
+    }
+    setResult(op, 0, Dims{n}, e0);
     return success();
   }
   if (t == "Split") {

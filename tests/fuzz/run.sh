@@ -16,7 +16,7 @@ FLAGS=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 SRCS=(runtime/DType.cpp runtime/SmallFloat.cpp runtime/Tensor.cpp frontend/tensorio/TensorIO.cpp
       frontend/tensorio/TensorProto.cpp)
 LIBS=(-lonnx_proto -lprotobuf -lzip)
-ART_SRCS=(runtime/DType.cpp runtime/Tensor.cpp runtime/Plan.cpp runtime/Artifact.cpp)
+ART_SRCS=(runtime/DType.cpp runtime/SmallFloat.cpp runtime/Tensor.cpp runtime/Plan.cpp runtime/Artifact.cpp)
 TARGETS=(npy npz pb onnx artifact)
 for t in npy npz pb; do
   $CXX "${FLAGS[@]}" "tests/fuzz/fuzz_$t.cpp" "${SRCS[@]}" "${LIBS[@]}" -o "$BUILD/fuzz_$t"
@@ -25,7 +25,7 @@ $CXX "${FLAGS[@]}" tests/fuzz/fuzz_artifact.cpp "${ART_SRCS[@]}" -o "$BUILD/fuzz
 # The importer links MLIR (built without RTTI, so no vptr check). An object is rebuilt when
 # it is missing or older than its source or any plumb header or generated file.
 MLIR_FLAGS=(-fno-rtti -fno-sanitize=vptr -isystem /usr/lib/llvm-22/include -I"$ROOT_BUILD")
-ONNX_SRCS=(runtime/DType.cpp runtime/Tensor.cpp frontend/tensorio/TensorIO.cpp
+ONNX_SRCS=(runtime/DType.cpp runtime/SmallFloat.cpp runtime/Tensor.cpp frontend/tensorio/TensorIO.cpp
            frontend/tensorio/TensorProto.cpp frontend/onnx/Importer.cpp frontend/onnx/Subgraphs.cpp
            frontend/onnx/Weights.cpp ir/PlumbDialect.cpp ir/Verifiers.cpp ir/ShapeInference.cpp
            ir/EinsumShape.cpp ir/ControlFlow.cpp ir/TensorAttr.cpp passes/graph/Canonicalize.cpp

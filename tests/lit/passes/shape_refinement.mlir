@@ -39,3 +39,20 @@ func.func @keeps_known_dims(%x: tensor<?x8xf32>, %n: tensor<2xi64>) -> (tensor<4
   %e = plumb.Neg(%x) : (tensor<?x8xf32>) -> tensor<?x8xf32>
   return %r, %e : tensor<4x?xf32>, tensor<?x8xf32>
 }
+
+// -----
+
+// Range with integer bounds taken from a pinned shape: the element count is known, so the
+// Range folds and the position-embedding Gather behind it gets a static type.
+// CHECK-LABEL: func @range_positions
+func.func @range_positions(%ids: tensor<2x7xi64>, %table: tensor<16x4xf32>) -> tensor<*xf32> {
+  // CHECK: [[P:%.+]] = plumb.Constant() {value = dense<[0, 2, 4, 6]> : tensor<4xi64>}
+  // CHECK: plumb.Gather(%arg1, [[P]]) {axis = 0 : i64} : (tensor<16x4xf32>, tensor<4xi64>) -> tensor<4x4xf32>
+  %s = plumb.Shape(%ids) {start = 1 : i64} : (tensor<2x7xi64>) -> tensor<?xi64>
+  %z = plumb.Constant() {value = dense<0> : tensor<i64>} : () -> tensor<i64>
+  %n = plumb.Gather(%s, %z) {axis = 0 : i64} : (tensor<?xi64>, tensor<i64>) -> tensor<*xi64>
+  %two = plumb.Constant() {value = dense<2> : tensor<i64>} : () -> tensor<i64>
+  %r = plumb.Range(%z, %n, %two) : (tensor<i64>, tensor<*xi64>, tensor<i64>) -> tensor<?xi64>
+  %g = plumb.Gather(%table, %r) {axis = 0 : i64} : (tensor<16x4xf32>, tensor<?xi64>) -> tensor<*xf32>
+  return %g : tensor<*xf32>
+}
