@@ -27,8 +27,18 @@ std::string storageType(DType t) {
   case DType::U32: return "unsigned int";
   case DType::U64: return "unsigned long long";
   case DType::Bool: return "bool";
+  case DType::F8E4M3FN:
+  case DType::F8E4M3FNUZ:
+  case DType::F8E5M2:
+  case DType::F8E5M2FNUZ:
+  case DType::U4:
+  case DType::I4:
+  case DType::F4E2M1:
+  case DType::F8E8M0:
+    break; // no generated kernel computes on float8/int4/float4 storage yet
   }
-  return "float";
+  throw Error(std::string("the CUDA kernel generator does not support element type ") +
+              dtypeName(t));
 }
 
 std::string computeType(DType t) {
