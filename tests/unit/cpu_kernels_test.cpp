@@ -542,6 +542,11 @@ std::vector<OpCase> binaryCases() {
       binary("Add", {2, 8, 5, 5}, {1, 8, 1, 1}).then({"relu"}),
       binary("Add", {2, 3, 4}, {2, 3, 4}).then({"sum", "clip:0:1"}),
       binary("Sub", {5}, {2, 3, 5}).then({"sigmoid"}),
+      // Broadcasts oneDNN 2.6 runs on its reference implementation (a strided loop here).
+      binary("Mul", {1, 6, 4, 8}, {1, 6, 4, 1}),
+      binary("Mul", {1, 6, 4, 8}, {1, 1, 4, 1}),
+      binary("Div", {2, 1, 4, 1}, {2, 3, 4, 5}),
+      binary("Sub", {3, 1, 5}, {3, 4, 1}),
   };
 }
 
