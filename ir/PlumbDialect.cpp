@@ -101,6 +101,13 @@ std::vector<std::string> nodeNamesOf(Operation *op) {
   return names;
 }
 
+std::string joinedNodeNames(Operation *op) {
+  std::string s;
+  for (const std::string &n : nodeNamesOf(op))
+    s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
 std::string tensorNameOf(Operation *op, unsigned i) {
   FusedLoc fused = nodeFusedLoc(op);
   if (!fused)

@@ -51,6 +51,8 @@ mlir::Location fuseNodeLocs(llvm::ArrayRef<mlir::Location> locs,
 std::string nodeNameOf(mlir::Operation *op);
 // All ONNX nodes an op stands for, in order.
 std::vector<std::string> nodeNamesOf(mlir::Operation *op);
+// The same names joined with ", " (how plan steps and error messages name an op).
+std::string joinedNodeNames(mlir::Operation *op);
 // The ONNX tensor name of result `i` of an op ("" when unknown).
 std::string tensorNameOf(mlir::Operation *op, unsigned i);
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package plumb needs to build and test; idempotent (skips what is present).
+# --bench adds what the benchmark harness (bench/run.sh) needs on top: PyTorch to generate the
+# models and venv for ONNX Runtime (not needed by CI).
 set -euo pipefail
 
 PKGS=(
@@ -19,6 +21,9 @@ PKGS=(
   # test tools (chromium and python3-pil: the HTML report test renders the page and reads the screenshot)
   python3-numpy python3-pytest python3-pip python3-pil chromium
 )
+if [ "${1:-}" = "--bench" ]; then
+  PKGS+=(python3-torch python3-venv python3-onnx)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -107,6 +107,18 @@ def test_bench_reports_latency_as_json(plumb, repo, tmp_path):
     assert run(plumb, "bench", fx(repo, "resnet_tiny", ".onnx"), "--iters", "0").returncode == 2
 
 
+def test_bench_profile_names_the_kernels(plumb, repo):
+    proc = run(plumb, "bench", fx(repo, "resnet_tiny", ".onnx"), "--threads", "1", "--iters", "3",
+               "--warmup", "1", "--profile")
+    assert proc.returncode == 0, proc.stderr
+    profile = proc.stdout.split("profile", 1)[1]
+    assert "cpu.conv" in profile and "%" in profile
+    # The reference backend has no steps to time: a clear usage error, not a crash.
+    proc = run(plumb, "bench", fx(repo, "resnet_tiny", ".onnx"), "--backend", "reference",
+               "--iters", "1", "--profile")
+    assert proc.returncode == 2 and "--profile" in proc.stderr
+
+
 @pytest.mark.parametrize("threads", ["1", "2"])
 def test_run_cpu_with_threads_matches_pytorch(plumb, repo, tmp_path, threads):
     """--threads sets oneDNN's thread count; any count gives the fixture's PyTorch outputs."""

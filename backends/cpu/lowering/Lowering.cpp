@@ -70,13 +70,6 @@ std::optional<double> constScalar(Value v) {
   return t.getAsDouble(0);
 }
 
-std::string joinedNodeNames(Operation *op) {
-  std::string s;
-  for (const std::string &n : nodeNamesOf(op))
-    s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
-
 class Lowerer {
 public:
   Lowerer(LoweringStats *stats, const std::map<std::string, Shape> *hints)

@@ -45,13 +45,6 @@ ref::AttrValue floatAttr(double f) {
   return v;
 }
 
-std::string joinedNodeNames(Operation *op) {
-  std::string s;
-  for (const std::string &n : nodeNamesOf(op))
-    s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
-
 bool isCopyOp(const std::string &t) {
   return t == "Reshape" || t == "Flatten" || t == "Squeeze" || t == "Unsqueeze" || t == "Identity";
 }
