@@ -246,6 +246,7 @@ std::string serializeMeta(const Plan &plan, std::vector<const Buffer *> &constan
   for (const Buffer &b : plan.buffers) {
     w.u64(uint64_t(b.kind));
     w.u64(uint64_t(b.dtype));
+    w.u64(uint64_t(b.layout));
     w.u64(b.shape.size());
     for (int64_t d : b.shape)
       w.i64(d);
@@ -299,7 +300,7 @@ std::vector<int> readIds(Reader &r, size_t numBuffers, bool optional) {
 Plan deserializeMeta(Reader &r, const char *data, uint64_t dataSize,
                      const std::shared_ptr<const void> &keepAlive) {
   Plan plan;
-  uint64_t nb = r.count(1 << 24, 32);
+  uint64_t nb = r.count(1 << 24, 40);
   for (uint64_t i = 0; i < nb; ++i) {
     Buffer b;
     b.id = int(i);
@@ -308,6 +309,10 @@ Plan deserializeMeta(Reader &r, const char *data, uint64_t dataSize,
       r.fail("buffer " + std::to_string(i) + " has bad kind " + std::to_string(kind));
     b.kind = BufferKind(kind);
     b.dtype = readDType(r);
+    uint64_t layout = r.u64();
+    if (layout > uint64_t(Layout::ChannelBlocked))
+      r.fail("buffer " + std::to_string(i) + " has bad layout " + std::to_string(layout));
+    b.layout = Layout(layout);
     b.shape = readShape(r);
     b.name = r.str();
     uint64_t bytes;

@@ -52,6 +52,11 @@ std::string Executor::stepLabel(size_t i) const {
 }
 
 void Executor::prepare(const KernelFactoryRegistry &kernels) {
+  toPlain_ = kernels.layoutConverter();
+  for (const Buffer &b : plan_.buffers)
+    if (b.layout != Layout::Plain && !toPlain_)
+      throw Error("buffer '" + b.name + "' is " + layoutName(b.layout) +
+                  ", which these kernels do not produce");
   auto info = [&](int id) {
     BufferInfo bi;
     if (id < 0)
@@ -60,6 +65,7 @@ void Executor::prepare(const KernelFactoryRegistry &kernels) {
     bi.present = true;
     bi.dtype = b.dtype;
     bi.shape = b.shape;
+    bi.layout = b.layout;
     bi.name = b.name;
     return bi;
   };
@@ -141,6 +147,8 @@ void Executor::execute() {
     } catch (const std::exception &e) {
       throw Error(stepLabel(i) + ": " + e.what());
     }
+    if (stepObserver_)
+      stepObserver_(i);
     if (!observer_)
       continue;
     const Step &s = plan_.steps[i];
@@ -148,8 +156,10 @@ void Executor::execute() {
       if (s.outputs[j] < 0)
         continue;
       const std::string &named = s.outputNames.empty() ? std::string() : s.outputNames[j];
-      observer_(named.empty() ? plan_.buffers[size_t(s.outputs[j])].name : named,
-                slots_[size_t(s.outputs[j])]);
+      const Buffer &b = plan_.buffers[size_t(s.outputs[j])];
+      const Tensor &value = slots_[size_t(b.id)];
+      observer_(named.empty() ? b.name : named,
+                b.layout == Layout::Plain ? value : toPlain_(value, b.layout));
     }
   }
 }

@@ -17,7 +17,8 @@ class Executor {
 public:
   // Called with (ONNX tensor name, value) for every output of every step, right after the
   // step ran. The value may live in the arena and be overwritten by a later step: clone it to
-  // keep it. Observing never changes which kernels run or what they compute.
+  // keep it. Observing never changes which kernels run or what they compute. Values the plan
+  // keeps in a non-plain layout arrive converted to a plain copy.
   using Observer = std::function<void(const std::string &name, const Tensor &value)>;
 
   // Validates the plan, plans the arena and creates every step's kernel with the registry's
@@ -36,6 +37,10 @@ public:
   void runInto(const std::vector<Tensor> &inputs, const std::vector<Tensor> &outputs);
 
   void setObserver(Observer observer) { observer_ = std::move(observer); }
+  // Called with the step's index right after each step ran, before any Observer call and
+  // without touching tensors: what per-step timing needs (an Observer may convert layouts).
+  using StepObserver = std::function<void(size_t step)>;
+  void setStepObserver(StepObserver observer) { stepObserver_ = std::move(observer); }
   const Plan &plan() const { return plan_; }
   const ArenaAssignment &arena() const { return arena_; }
 
@@ -59,6 +64,8 @@ private:
   std::vector<Tensor> slots_;
   std::vector<PreparedStep> steps_;
   Observer observer_;
+  StepObserver stepObserver_;
+  LayoutConverter toPlain_;
 };
 
 } // namespace plumb

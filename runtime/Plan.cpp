@@ -19,6 +19,15 @@ const char *bufferKindName(BufferKind k) {
   return "?";
 }
 
+const char *layoutName(Layout l) {
+  return l == Layout::ChannelBlocked ? "channel-blocked" : "plain";
+}
+
+bool channelBlockable(DType dtype, const Shape &shape) {
+  return dtype == DType::F32 && shape.size() >= 3 && shape.size() <= 5 && shape[1] > 0 &&
+         shape[1] % 16 == 0;
+}
+
 int Plan::addBuffer(BufferKind kind, DType dtype, Shape shape, std::string name,
                     plumb::Tensor constant) {
   Buffer b;
@@ -86,6 +95,11 @@ void validateBuffers(const Plan &plan) {
         (!b.constant.defined() || b.constant.dtype() != b.dtype || b.constant.shape() != b.shape))
       bad("constant '" + b.name + "' has no data of type " + dtypeName(b.dtype) + "[" +
           shapeToString(b.shape) + "]");
+    if (b.layout != Layout::Plain &&
+        (b.kind != BufferKind::Intermediate || !channelBlockable(b.dtype, b.shape)))
+      bad(std::string(bufferKindName(b.kind)) + " buffer '" + b.name + "' " + dtypeName(b.dtype) +
+          "[" + shapeToString(b.shape) + "] cannot be " + layoutName(b.layout) +
+          " (intermediate f32 rank 3-5 with channels a multiple of 16 only)");
     if (!isConst && b.constant.defined())
       bad(std::string(bufferKindName(b.kind)) + " buffer '" + b.name + "' carries constant data");
   }

@@ -19,11 +19,25 @@ enum class BufferKind {
 
 const char *bufferKindName(BufferKind k);
 
+// How a buffer's elements lie in memory. Plain is ONNX's dense row-major order, the only
+// layout graph inputs, outputs and constants have. ChannelBlocked is the backend's native
+// channel-blocked layout for N×C×spatial activations (oneDNN's nC[d][h]wXc: channels in
+// blocks of X, X chosen by the backend for the machine it runs on, e.g. 8 on AVX2, 16 on
+// AVX-512): a lowering gives it to an intermediate buffer only when every step that writes or
+// reads it accepts that layout, so tensors stay blocked between convolutions instead of being
+// reordered at every step boundary. It is allowed only where C is a multiple of 16, so that the
+// blocked tensor occupies exactly the plain tensor's bytes on every machine.
+enum class Layout : uint8_t { Plain, ChannelBlocked };
+const char *layoutName(Layout l);
+// Whether a buffer of this dtype and shape may be ChannelBlocked (f32, rank 3 to 5, C % 16 == 0).
+bool channelBlockable(DType dtype, const Shape &shape);
+
 struct Buffer {
   int id = -1; // == its index in Plan::buffers
   DType dtype = DType::F32;
   Shape shape; // static for now
   BufferKind kind = BufferKind::Intermediate;
+  Layout layout = Layout::Plain; // ChannelBlocked only for intermediates (see Layout)
   std::string name;       // the ONNX tensor name (graph input/output, initializer or activation)
   plumb::Tensor constant; // defined() only for BufferKind::Constant
 
@@ -67,7 +81,8 @@ struct Plan {
 // Throws plumb::Error (one line, naming the step or buffer) unless the plan is well formed:
 // ids in range, constants hold data of their declared type and shape, every step reads only
 // buffers that exist by then, every non-input buffer is written exactly once, graph outputs
-// are Output buffers that some step writes.
+// are Output buffers that some step writes, and only blockable intermediates are
+// ChannelBlocked.
 void validatePlan(const Plan &plan);
 
 } // namespace plumb

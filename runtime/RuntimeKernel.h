@@ -19,6 +19,7 @@ struct BufferInfo {
   DType dtype = DType::F32;
   Shape shape;
   std::string name;
+  Layout layout = Layout::Plain;
 };
 
 class RuntimeKernel {
@@ -36,6 +37,10 @@ using KernelFactory = std::function<std::unique_ptr<RuntimeKernel>(
     const Step &step, const std::vector<BufferInfo> &inputs, const std::vector<BufferInfo> &outputs,
     const std::vector<const Tensor *> &constants)>;
 
+// Copies a tensor stored in a non-plain layout into a fresh plain tensor (for observers: the
+// parity checks compare plain tensors). A backend that produces such layouts provides one.
+using LayoutConverter = std::function<Tensor(const Tensor &stored, Layout layout)>;
+
 // Factories by kernel name. A name ending in ".*" (e.g. "ref.*") serves every kernel with
 // that prefix that has no exact entry of its own.
 class KernelFactoryRegistry {
@@ -51,6 +56,8 @@ public:
     it = table_.find(std::string(name.substr(0, dot)) + ".*");
     return it == table_.end() ? nullptr : &it->second;
   }
+  void setLayoutConverter(LayoutConverter c) { toPlain_ = std::move(c); }
+  const LayoutConverter &layoutConverter() const { return toPlain_; }
   std::vector<std::string> names() const {
     std::vector<std::string> v;
     for (const auto &kv : table_)
@@ -60,6 +67,7 @@ public:
 
 private:
   std::map<std::string, KernelFactory, std::less<>> table_;
+  LayoutConverter toPlain_;
 };
 
 } // namespace plumb

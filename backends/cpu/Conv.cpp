@@ -10,9 +10,10 @@ namespace {
 
 // Inputs: X, W, [B], [residual when post_ops has "sum"]. Weights (and bias) that are
 // constants are reordered once here into the layout the chosen implementation prefers.
-// Activations stay plain NCHW at the step boundary for now: when the implementation prefers a
-// blocked layout (nChw8c on AVX2), src and dst are reordered on the way in and out. Keeping
-// activations blocked across steps would save those reorders; it needs layout-aware buffers.
+// Activations are stored as their buffers' layouts say: a plain tensor is reordered into the
+// implementation's preferred layout (nChw8c on AVX2) on the way in and out; a ChannelBlocked
+// one, which the lowering gives to tensors passed between convolutions and pools, is already
+// in it, so the primitive reads and writes the buffers directly.
 class ConvKernel final : public RuntimeKernel {
 public:
   explicit ConvKernel(const KernelArgs &a);
@@ -24,6 +25,9 @@ private:
   dnnl::convolution_forward prim_;
   Bridge src_, dst_, weightsIn_;
   dnnl::memory weights_, bias_;
+  // A residual stored in another layout than the output is reordered into the accumulator.
+  dnnl::memory residual_;
+  dnnl::reorder residualIn_;
 };
 
 ConvKernel::ConvKernel(const KernelArgs &a) {
@@ -69,8 +73,12 @@ ConvKernel::ConvKernel(const KernelArgs &a) {
   auto pd = createPd(a, "convolution",
                      [&] { return dnnl::convolution_forward::primitive_desc(d, attr, engine()); });
   prim_ = dnnl::convolution_forward(pd);
-  src_.init(plainDesc(toDims(x)), pd.src_desc());
-  dst_.init(plainDesc(toDims(y)), pd.dst_desc());
+  src_.init(storageDesc(a.input(0)), pd.src_desc());
+  dst_.init(storageDesc(a.output(0)), pd.dst_desc());
+  if (post_.hasSum && a.in.back().layout != a.output(0).layout) {
+    residual_ = handleMemory(storageDesc(a.in.back()));
+    residualIn_ = dnnl::reorder(residual_, dnnl::memory(pd.dst_desc(), engine(), nullptr));
+  }
   constWeights_ = a.constant(1) != nullptr;
   if (constWeights_)
     weights_ = reorderedCopy(a.constant(1)->raw(), plainDesc(wDims), pd.weights_desc());
@@ -84,8 +92,13 @@ ConvKernel::ConvKernel(const KernelArgs &a) {
 
 void ConvKernel::run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) {
   void *y = out[0]->mutableRaw();
-  if (post_.hasSum)
+  if (post_.hasSum && residual_) {
+    bind(residual_, in.back()->raw());
+    dnnl::memory acc = dst_.out(y); // a handle: the output, or the scratch it is stored from
+    residualIn_.execute(stream(), residual_, acc);
+  } else if (post_.hasSum) {
     dst_.load(in.back()->raw(), y);
+  }
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, src_.in(in[0]->raw())},
       {DNNL_ARG_WEIGHTS, constWeights_ ? weights_ : weightsIn_.in(in[1]->raw())},

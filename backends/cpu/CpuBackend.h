@@ -31,6 +31,9 @@
 //                   label in an operand, single-operand labels kept in the output).
 //   ref.<OpType>    any op the reference interpreter has, with its ONNX attributes.
 //
+// cpu.conv (source, output, residual) and cpu.pool (source, output, residual) read and write
+// Layout::ChannelBlocked buffers as well as plain ones; every other slot takes plain tensors.
+//
 // Every cpu.* kernel also takes attrs "post_ops": a list of strings applied in order to its
 // result (fused into the oneDNN primitive for conv, matmul and binary; run in place right
 // after it for the others). Each has the meaning of an ONNX op sequence:
@@ -58,6 +61,11 @@ void registerCpuKernels(KernelFactoryRegistry &r);
 bool einsumSupported(const std::string &equation);
 // A process-wide registry with everything above, built on first use.
 const KernelFactoryRegistry &cpuKernelRegistry();
+
+// The channel block of Layout::ChannelBlocked tensors on this machine: oneDNN's nC...Xc with
+// X = 8 (AVX2) or 16 (AVX-512), probed once from the layout oneDNN's convolutions pick; 0 when
+// they prefer plain tensors (blocked buffers are then stored plain).
+int channelBlock();
 
 // oneDNN in Debian is built with OpenMP: this sets the OpenMP thread count of the calling
 // thread (the one that runs the Executor). n <= 0 restores the default (all cores).

@@ -32,6 +32,70 @@ Desc plainDesc(const Dims &dims) {
   return Desc(dims, dnnl::memory::data_type::f32, rowMajorStrides(dims));
 }
 
+namespace {
+
+dnnl::memory::format_tag blockedTag(size_t rank, int block) {
+  using T = dnnl::memory::format_tag;
+  switch (rank) {
+  case 3:
+    return block == 16 ? T::aBc16b : T::aBc8b;
+  case 4:
+    return block == 16 ? T::aBcd16b : T::aBcd8b;
+  case 5:
+    return block == 16 ? T::aBcde16b : T::aBcde8b;
+  default:
+    throw Error("a channel-blocked tensor must have 3 to 5 dims, not " + std::to_string(rank));
+  }
+}
+
+} // namespace
+
+int channelBlock() {
+  static const int block = [] {
+    // A mid-sized 3x3 convolution with every layout left to oneDNN: the source layout it
+    // picks is the one its fast implementations read.
+    Dims x = {1, 64, 28, 28}, w = {64, 64, 3, 3};
+    auto any = [](const Dims &d) {
+      return Desc(d, dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
+    };
+    try {
+      dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
+                                        dnnl::algorithm::convolution_direct, any(x), any(w),
+                                        any(x), {1, 1}, {1, 1}, {1, 1});
+      dnnl::convolution_forward::primitive_desc pd(d, engine());
+      for (int b : {16, 8})
+        if (pd.src_desc() == Desc(x, dnnl::memory::data_type::f32, blockedTag(4, b)))
+          return b;
+    } catch (const dnnl::error &) {
+    }
+    return 0;
+  }();
+  return block;
+}
+
+Desc storageDesc(const Dims &dims, Layout layout) {
+  if (layout == Layout::Plain || channelBlock() == 0)
+    return plainDesc(dims);
+  return Desc(dims, dnnl::memory::data_type::f32, blockedTag(dims.size(), channelBlock()));
+}
+
+Tensor toPlainTensor(const Tensor &stored, Layout layout) {
+  if (stored.dtype() != DType::F32)
+    throw Error("only f32 tensors have a " + std::string(layoutName(layout)) + " layout");
+  Tensor plain = Tensor::empty(stored.dtype(), stored.shape());
+  Dims dims = toDims(stored.shape());
+  Desc from = storageDesc(dims, layout), to = plainDesc(dims);
+  if (from.get_size() != stored.nbytes())
+    throw Error("a " + std::string(layoutName(layout)) + " " + stored.describe() +
+                " does not fill its buffer");
+  dnnl::memory src = handleMemory(from), dst = handleMemory(to);
+  bind(src, stored.raw());
+  bind(dst, plain.mutableRaw());
+  dnnl::reorder(src, dst).execute(stream(), src, dst);
+  stream().wait();
+  return plain;
+}
+
 dnnl::memory handleMemory(const Desc &desc) { return dnnl::memory(desc, engine(), nullptr); }
 
 dnnl::memory reorderedCopy(const void *data, const Desc &plain, const Desc &wanted) {

@@ -2,6 +2,7 @@
 // folder includes oneDNN, so a move to oneDNN 3.x stays inside it.
 #pragma once
 
+#include "backends/cpu/CpuBackend.h"
 #include "runtime/Error.h"
 #include "runtime/RuntimeKernel.h"
 
@@ -27,6 +28,13 @@ Dims toDims(const Shape &shape);
 Desc plainDesc(const Dims &dims);
 // Row-major strides of `dims` (what plainDesc uses).
 Dims rowMajorStrides(const Dims &dims);
+
+// The layout a tensor of `dims` has in memory when stored as `layout` (plain row-major, or
+// channel-blocked with channelBlock(); rank 3 to 5).
+Desc storageDesc(const Dims &dims, Layout layout);
+inline Desc storageDesc(const BufferInfo &b) { return storageDesc(toDims(b.shape), b.layout); }
+// A plain copy of a tensor stored as `layout` (the executor's observers compare plain tensors).
+Tensor toPlainTensor(const Tensor &stored, Layout layout);
 
 // A memory object without storage; kernels point it at a tensor before every execution.
 dnnl::memory handleMemory(const Desc &desc);

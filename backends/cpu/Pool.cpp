@@ -32,7 +32,8 @@ public:
 private:
   void prepareFixup(const Window &w);
   dnnl::pooling_v2_forward prim_;
-  dnnl::memory src_, dst_;
+  dnnl::memory src_, y_; // y_: the output as stored, for the unfused post-ops
+  Bridge dst_;
   UnfusedPostOps post_;
   bool hasSum_ = false;
   // AveragePool with count_include_pad in ceil mode: oneDNN would count the extra end
@@ -68,18 +69,29 @@ PoolKernel::PoolKernel(const KernelArgs &a) {
   auto alg = isMax                  ? dnnl::algorithm::pooling_max
              : includePad && !grown ? dnnl::algorithm::pooling_avg_include_padding
                                     : dnnl::algorithm::pooling_avg_exclude_padding;
-  if (!isMax && includePad && grown)
+  if (!isMax && includePad && grown) {
+    if (a.input(0).layout != Layout::Plain || a.output(0).layout != Layout::Plain)
+      a.fail("AveragePool with count_include_pad in ceil mode needs plain tensors");
     prepareFixup(w);
-  Desc src = plainDesc(toDims(x)), dst = plainDesc(toDims(y));
-  dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, src, dst, w.strides,
-                                   w.kernel, w.dnnlDilations(), w.padL, w.padR);
+  }
+  // The source is read in its stored layout (pooling has no format_tag::any for it); oneDNN
+  // picks the destination layout to match, which the output's layout gets by a reorder when
+  // they differ (a blocked source pooled into a plain output).
+  Desc src = storageDesc(a.input(0));
+  Desc anyDst(toDims(y), dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
+  dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, src, anyDst,
+                                   w.strides, w.kernel, w.dnnlDilations(), w.padL, w.padR);
   auto pd =
       createPd(a, "pooling", [&] { return dnnl::pooling_v2_forward::primitive_desc(d, engine()); });
   prim_ = dnnl::pooling_v2_forward(pd);
   src_ = handleMemory(src);
-  dst_ = handleMemory(dst);
+  Desc dst = storageDesc(a.output(0));
+  dst_.init(dst, pd.dst_desc());
+  y_ = handleMemory(dst);
   PostOpList list = parsePostOps(a);
   hasSum_ = list.hasSum;
+  if (hasSum_ && a.in.back().layout != a.output(0).layout)
+    a.fail("the residual must have the output's layout");
   post_.init(list, dst);
 }
 
@@ -99,16 +111,20 @@ void PoolKernel::prepareFixup(const Window &w) {
 
 void PoolKernel::run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) {
   bind(src_, in[0]->raw());
-  bind(dst_, out[0]->mutableRaw());
-  prim_.execute(stream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}});
+  void *y = out[0]->mutableRaw();
+  prim_.execute(stream(), {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_.out(y)}});
+  dst_.store(y);
   if (!fixup_.empty()) {
     stream().wait();
-    float *y = out[0]->mutableData<float>();
+    float *v = out[0]->mutableData<float>();
     size_t plane = fixup_.size(), n = size_t(out[0]->numel());
     for (size_t i = 0; i < n; ++i)
-      y[i] *= fixup_[i % plane];
+      v[i] *= fixup_[i % plane];
   }
-  post_.run(dst_, hasSum_ ? in.back()->raw() : nullptr);
+  if (!post_.empty()) {
+    bind(y_, y);
+    post_.run(y_, hasSum_ ? in.back()->raw() : nullptr);
+  }
   stream().wait();
 }
 

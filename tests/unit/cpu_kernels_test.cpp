@@ -50,34 +50,65 @@ ref::AttrValue strs(std::vector<std::string> v) {
   return make(Kind::Strings, [&](auto &a) { a.strings = v; });
 }
 
+// Layout::ChannelBlocked from its definition (oneDNN's nC[d][h]wXc, X = cpu::channelBlock()),
+// written independently of oneDNN's reorders: element (n, c, s) of an N×C×S tensor lies at
+// ((n·C/X + c/X)·S + s)·X + c%X. Block 0 means the blocked layout is stored plain.
+size_t blockedOffset(const Shape &shape, int64_t n, int64_t c, int64_t sp, int64_t spatial) {
+  int64_t x = cpu::channelBlock();
+  if (x == 0)
+    return size_t((n * shape[1] + c) * spatial + sp);
+  return size_t(((n * (shape[1] / x) + c / x) * spatial + sp) * x + c % x);
+}
+
+Tensor relayout(const Tensor &t, bool toBlocked) {
+  const Shape &s = t.shape();
+  int64_t spatial = numElements(s) / (s[0] * s[1]);
+  Tensor r = Tensor::empty(DType::F32, s);
+  const float *src = t.data<float>();
+  float *dst = r.mutableData<float>();
+  for (int64_t n = 0; n < s[0]; ++n)
+    for (int64_t c = 0; c < s[1]; ++c)
+      for (int64_t sp = 0; sp < spatial; ++sp) {
+        size_t plain = size_t((n * s[1] + c) * spatial + sp), blocked = blockedOffset(s, n, c, sp, spatial);
+        dst[toBlocked ? blocked : plain] = src[toBlocked ? plain : blocked];
+      }
+  return r;
+}
+
 // A kernel input: an undefined tensor is an absent optional input; `constant` inputs are
-// handed to the factory at prepare time (as the executor does for Constant buffers).
+// handed to the factory at prepare time (as the executor does for Constant buffers). `t` is
+// always given plain; runCpu stores it as `layout`.
 struct Arg {
   Tensor t;
   bool constant = false;
+  Layout layout = Layout::Plain;
 };
 
 // Prepares the kernel once and runs it twice (a prepared kernel must be re-runnable and
-// deterministic); returns the first output.
+// deterministic); returns the first output (plain, converted back from `outLayout`).
 Tensor runCpu(const std::string &kernel, const ref::Attrs &attrs, const std::vector<Arg> &args,
-              const Shape &outShape, int64_t opset = 17) {
+              const Shape &outShape, int64_t opset = 17, Layout outLayout = Layout::Plain) {
   Step step;
   step.kernel = kernel;
   step.attrs = attrs;
   step.opset = opset;
   std::vector<BufferInfo> ins, outs(1);
   std::vector<const Tensor *> constants, in;
+  std::vector<Tensor> stored;
+  stored.reserve(args.size());
   for (const Arg &a : args) {
     BufferInfo bi;
     bi.present = a.t.defined();
     if (bi.present)
-      bi.dtype = a.t.dtype(), bi.shape = a.t.shape();
+      bi.dtype = a.t.dtype(), bi.shape = a.t.shape(), bi.layout = a.layout;
     ins.push_back(bi);
-    constants.push_back(a.t.defined() && a.constant ? &a.t : nullptr);
-    in.push_back(a.t.defined() ? &a.t : nullptr);
+    stored.push_back(a.layout == Layout::ChannelBlocked ? relayout(a.t, true) : a.t);
+    constants.push_back(a.t.defined() && a.constant ? &stored.back() : nullptr);
+    in.push_back(a.t.defined() ? &stored.back() : nullptr);
   }
   outs[0].present = true;
   outs[0].shape = outShape;
+  outs[0].layout = outLayout;
   const KernelFactory *f = cpu::cpuKernelRegistry().find(kernel);
   if (!f)
     throw Error("no factory for " + kernel);
@@ -88,7 +119,7 @@ Tensor runCpu(const std::string &kernel, const ref::Attrs &attrs, const std::vec
   out[0] = &y2;
   k->run(in, out);
   EXPECT_EQ(std::memcmp(y.raw(), y2.raw(), y.nbytes()), 0) << "second run differs";
-  return y;
+  return outLayout == Layout::ChannelBlocked ? relayout(y, false) : y;
 }
 
 Tensor refOp(const std::string &op, std::vector<const Tensor *> in, const ref::Attrs &attrs = {},
@@ -288,6 +319,50 @@ TEST(CpuConv, OneAndThreeSpatialDims) {
   }
 }
 
+// Layout::ChannelBlocked source, output and residual, in every combination, give the plain
+// result: 1-D, 2-D and 3-D, strided, grouped, and a plain 3-channel source into a blocked
+// output (ResNet's stem).
+TEST(CpuConv, ChannelBlockedLayouts) {
+  struct LayoutCase {
+    Shape x;
+    int64_t m, group;
+    std::vector<std::string> post;
+  };
+  const std::vector<LayoutCase> cases = {
+      {{1, 16, 9, 9}, 32, 1, {"relu"}},  {{2, 32, 8, 7}, 16, 1, {"sum", "relu"}},
+      {{1, 32, 6, 6}, 32, 2, {"sum"}},   {{1, 16, 11}, 16, 1, {"relu", "sum"}},
+      {{1, 16, 4, 5, 6}, 16, 1, {"sum"}}, {{1, 3, 12, 12}, 16, 1, {"relu"}},
+  };
+  auto lay = [](bool blocked) { return blocked ? Layout::ChannelBlocked : Layout::Plain; };
+  for (const LayoutCase &c : cases) {
+    size_t nd = c.x.size() - 2;
+    Shape ws{c.m, c.x[1] / c.group};
+    ws.resize(c.x.size(), 3);
+    Tensor x = randomF32(c.x, 1), w = randomF32(ws, 2), b = randomF32({c.m}, 3);
+    ref::Attrs attrs;
+    attrs.set("group", integer(c.group));
+    attrs.set("pads", ints(std::vector<int64_t>(2 * nd, 1)));
+    attrs.set("strides", ints(std::vector<int64_t>(nd, c.x[0] == 2 ? 2 : 1)));
+    Tensor conv = refOp("Conv", {&x, &w, &b}, attrs);
+    Tensor residual = randomF32(conv.shape(), 4);
+    Tensor want = refPostOps(conv, c.post, &residual);
+    attrs.set("post_ops", strs(c.post));
+    bool sum = std::find(c.post.begin(), c.post.end(), "sum") != c.post.end();
+    for (int mask = 0; mask < 8; ++mask) {
+      bool srcB = mask & 1, dstB = mask & 2, resB = mask & 4;
+      if ((srcB && c.x[1] % 16 != 0) || (resB && !sum))
+        continue;
+      SCOPED_TRACE("x=" + shapeToString(c.x) + " group=" + std::to_string(c.group) +
+                   " post=" + join(c.post) + " blocked src/dst/residual=" + std::to_string(srcB) +
+                   std::to_string(dstB) + std::to_string(resB));
+      std::vector<Arg> args{{x, false, lay(srcB)}, {w, true}, {b, true}};
+      if (sum)
+        args.push_back({residual, false, lay(resB)});
+      expectClose(runCpu("cpu.conv", attrs, args, want.shape(), 17, lay(dstB)), want, kDotTol);
+    }
+  }
+}
+
 // ---- cpu.matmul ----
 
 struct MatMulCase {
@@ -401,6 +476,7 @@ struct OpCase {
   int64_t opset = 17;
   unsigned seed = 0;
   std::string text; // the attributes, for the failure message
+  Layout inLayout = Layout::Plain, outLayout = Layout::Plain; // input 0; output and residual
 
   OpCase(std::string k, std::string o, std::vector<In> in)
       : kernel(std::move(k)), op(std::move(o)), inputs(std::move(in)) {}
@@ -421,6 +497,12 @@ struct OpCase {
   }
   OpCase &then(std::vector<std::string> p) { return post = std::move(p), *this; }
   OpCase &at(int64_t o) { return opset = o, *this; }
+  OpCase &blocked(bool in, bool out) {
+    text += std::string(" blocked in/out=") + (in ? "1" : "0") + (out ? "1" : "0");
+    inLayout = in ? Layout::ChannelBlocked : Layout::Plain;
+    outLayout = out ? Layout::ChannelBlocked : Layout::Plain;
+    return *this;
+  }
 };
 
 std::ostream &operator<<(std::ostream &os, const OpCase &c) {
@@ -492,6 +574,23 @@ std::vector<OpCase> poolCases() {
           .then({"sum", "tanh"}),
       pool("GlobalAveragePool", {2, 8, 5, 7}),
       pool("GlobalMaxPool", {2, 8, 5, 7}).then({"relu"}),
+      // Channel-blocked tensors (kept between convolutions): ResNet's stem pool, blocked in
+      // and out, and the ways in and out of the blocked layout.
+      pool("MaxPool", {1, 16, 12, 12})
+          .i("kernel_shape", {3, 3})
+          .i("strides", {2, 2})
+          .i("pads", {1, 1, 1, 1})
+          .blocked(true, true),
+      pool("MaxPool", {2, 32, 7, 7}).i("kernel_shape", {2, 2}).blocked(true, false),
+      pool("MaxPool", {1, 16, 6, 6}).i("kernel_shape", {3, 3}).blocked(false, true),
+      pool("AveragePool", {1, 16, 9, 9})
+          .i("kernel_shape", {3, 3})
+          .i("pads", {1, 1, 1, 1})
+          .blocked(true, true)
+          .then({"sum", "relu"}),
+      pool("AveragePool", {1, 16, 5, 5, 5}).i("kernel_shape", {2, 2, 2}).blocked(true, true),
+      pool("GlobalAveragePool", {2, 32, 5, 7}).blocked(true, false),
+      pool("GlobalMaxPool", {1, 16, 9}).blocked(true, true),
   };
 }
 
@@ -600,17 +699,17 @@ TEST_P(CpuOps, MatchesReference) {
   std::vector<Arg> args;
   for (size_t k = 0; k < ts.size(); ++k) {
     refIn.push_back(ts[k].defined() ? &ts[k] : nullptr);
-    args.push_back({ts[k], c.inputs[k].constant});
+    args.push_back({ts[k], c.inputs[k].constant, k == 0 ? c.inLayout : Layout::Plain});
   }
   Tensor y = refOp(c.op, refIn, c.attrs, c.opset);
   Tensor residual = randomF32(y.shape(), c.seed + 999);
   Tensor want = refPostOps(y, c.post, &residual);
   if (std::find(c.post.begin(), c.post.end(), "sum") != c.post.end())
-    args.push_back({residual});
+    args.push_back({residual, false, c.outLayout});
   ref::Attrs attrs = c.attrs;
   attrs.set("op", str(c.op));
   attrs.set("post_ops", strs(c.post));
-  expectClose(runCpu(c.kernel, attrs, args, want.shape(), c.opset), want, kElemTol);
+  expectClose(runCpu(c.kernel, attrs, args, want.shape(), c.opset, c.outLayout), want, kElemTol);
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, CpuOps, testing::ValuesIn(opCases()));

@@ -49,26 +49,15 @@ int64_t peakRssBytes() {
   return int64_t(ru.ru_maxrss) * 1024;
 }
 
-// Step times from the executor's observer: it is called after each step with the step's
-// outputs, so the time between the first-output calls of consecutive steps is one step.
+// Step times from the executor's step observer: it is called right after each step, so the
+// time between consecutive calls is one step.
 class StepProfiler {
 public:
-  explicit StepProfiler(const Plan &plan) : plan_(plan), total_(plan.steps.size(), 0.0) {
-    for (size_t i = 0; i < plan.steps.size(); ++i) {
-      const Step &s = plan.steps[i];
-      if (s.outputs.empty() || s.outputs[0] < 0)
-        continue;
-      const std::string &named = s.outputNames.empty() ? std::string() : s.outputNames[0];
-      firstOutput_[named.empty() ? plan.buffers[size_t(s.outputs[0])].name : named] = i;
-    }
-  }
+  explicit StepProfiler(const Plan &plan) : plan_(plan), total_(plan.steps.size(), 0.0) {}
   void start() { mark_ = Clock::now(); }
-  void observe(const std::string &name) {
-    auto it = firstOutput_.find(name);
-    if (it == firstOutput_.end())
-      return;
+  void observe(size_t step) {
     auto now = Clock::now();
-    total_[it->second] += std::chrono::duration<double>(now - mark_).count();
+    total_[step] += std::chrono::duration<double>(now - mark_).count();
     mark_ = now;
   }
   void print(int runs) const {
@@ -96,7 +85,6 @@ public:
 private:
   const Plan &plan_;
   std::vector<double> total_;
-  std::unordered_map<std::string, size_t> firstOutput_;
   Clock::time_point mark_;
 };
 
@@ -153,7 +141,7 @@ int benchCommand(const BenchCommandOptions &opts) {
     if (!profiled)
       throw Error("--profile needs a compiled backend (cpu or an artifact)");
     profiler = std::make_unique<StepProfiler>(profiled->plan());
-    profiled->setObserver([&](const std::string &name, const Tensor &) { profiler->observe(name); });
+    profiled->setStepObserver([&](size_t step) { profiler->observe(step); });
   }
   std::vector<double> ms;
   auto start = Clock::now();

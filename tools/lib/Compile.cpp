@@ -121,6 +121,9 @@ void printCompileStats(std::ostream &os, const Compiled &c, size_t peakIntermedi
                       c.lowering.refSteps);
     for (const auto &[kernel, n] : c.lowering.byKernel)
       os << fmt::format("  {:<36} {:>5}\n", kernel, n);
+    os << fmt::format("channel-blocked intermediates: {} ({} bytes; kept between conv/pool "
+                      "steps without reorders)\n",
+                      c.lowering.blockedBuffers, c.lowering.blockedBytes);
   }
   os << fmt::format("peak intermediate bytes: {}\n", peakIntermediateBytes);
   for (const PassParityRecord &r : c.passParity)

@@ -427,11 +427,60 @@ Plan Lowerer::run(func::FuncOp fn) {
     Step &s = plan_.addStep("ref.Identity", {src}, {dst}, "output " + n);
     s.outputNames = {n};
   }
+  int64_t blocked = chooseLayouts(plan_);
+  if (stats_) {
+    stats_->blockedBuffers = blocked;
+    for (const Buffer &b : plan_.buffers)
+      stats_->blockedBytes += b.layout == Layout::ChannelBlocked ? int64_t(b.bytes()) : 0;
+  }
   validatePlan(plan_);
   return std::move(plan_);
 }
 
+bool hasSumPostOp(const Step &s) {
+  const ref::AttrValue *v = s.attrs.find("post_ops");
+  return v && std::find(v->strings.begin(), v->strings.end(), "sum") != v->strings.end();
+}
+
+// Whether slot `slot` of step `s` (an input, or output 0 when `output`) may hold a
+// channel-blocked tensor: the convolution's source and output, a pool's source and output
+// (except the AveragePool configuration whose padding fix-up indexes plain planes), and the
+// residual of a "sum" post-op of either.
+bool acceptsBlocked(const Step &s, size_t slot, bool output) {
+  bool conv = s.kernel == "cpu.conv";
+  bool pool = s.kernel == "cpu.pool" && !(s.attrs.getString("op", "") == "AveragePool" &&
+                                          s.attrs.getInt("count_include_pad", 0) != 0);
+  if (!conv && !pool)
+    return false;
+  if (output)
+    return slot == 0;
+  return slot == 0 || (hasSumPostOp(s) && slot + 1 == s.inputs.size());
+}
+
 } // namespace
+
+int64_t chooseLayouts(Plan &plan) {
+  std::vector<bool> ok(plan.buffers.size(), true), written(plan.buffers.size(), false);
+  for (const Step &s : plan.steps) {
+    for (size_t i = 0; i < s.inputs.size(); ++i)
+      if (s.inputs[i] >= 0 && !acceptsBlocked(s, i, false))
+        ok[size_t(s.inputs[i])] = false;
+    for (size_t i = 0; i < s.outputs.size(); ++i)
+      if (s.outputs[i] >= 0) {
+        written[size_t(s.outputs[i])] = true;
+        if (!acceptsBlocked(s, i, true))
+          ok[size_t(s.outputs[i])] = false;
+      }
+  }
+  int64_t n = 0;
+  for (Buffer &b : plan.buffers)
+    if (ok[size_t(b.id)] && written[size_t(b.id)] && b.kind == BufferKind::Intermediate &&
+        channelBlockable(b.dtype, b.shape)) {
+      b.layout = Layout::ChannelBlocked;
+      ++n;
+    }
+  return n;
+}
 
 Plan lowerToCpuPlan(ModuleOp module, LoweringStats *stats,
                     const std::map<std::string, Shape> *shapeHints) {

@@ -14,6 +14,7 @@ namespace plumb::cpu {
 struct LoweringStats {
   int64_t cpuSteps = 0, refSteps = 0;
   std::map<std::string, int64_t> byKernel;
+  int64_t blockedBuffers = 0, blockedBytes = 0; // Layout::ChannelBlocked intermediates
 };
 
 // Builds the Plan for `module`'s @main. Every value needs a static shape (pin dynamic graph
@@ -23,5 +24,11 @@ struct LoweringStats {
 // from one interpretation with the inputs the plan is specialised for.
 Plan lowerToCpuPlan(mlir::ModuleOp module, LoweringStats *stats = nullptr,
                     const std::map<std::string, Shape> *shapeHints = nullptr);
+
+// Gives Layout::ChannelBlocked to every intermediate that only layout-aware steps touch: its
+// writer and all its readers are cpu.conv / cpu.pool slots that accept the backend's blocked
+// layout (source, output, residual). Part of lowerToCpuPlan; exposed for tests. Returns the
+// number of buffers changed.
+int64_t chooseLayouts(Plan &plan);
 
 } // namespace plumb::cpu

@@ -127,7 +127,10 @@ struct CudaExecutor::Impl {
           BufferInfo bi;
           if (id >= 0) {
             const Buffer &b = plan.buffers[size_t(id)];
-            bi = {true, b.dtype, b.shape, b.name};
+            if (b.layout != Layout::Plain)
+              throw Error("buffer '" + b.name + "' is " + layoutName(b.layout) +
+                          ": the CUDA runtime keeps plain tensors only");
+            bi = {true, b.dtype, b.shape, b.name, b.layout};
           }
           v.push_back(bi);
         }
