@@ -41,3 +41,28 @@ def test_cuda_without_device_is_exit_2(plumb, repo, cmd):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "--backend cuda: no CUDA device (" in lines[0], proc.stderr
+
+
+def loaded_libraries(stderr):
+    """Library names the dynamic loader opened, from LD_DEBUG=files output."""
+    return {line.split("file=")[1].split()[0].split("/")[-1]
+            for line in stderr.splitlines() if "file=" in line}
+
+
+def test_cpu_runs_do_not_load_nvrtc_or_cublaslt(plumb, repo, tmp_path):
+    # NVRTC and cuBLASLt are opened on first use: ~240 MB resident once loaded.
+    env = dict(os.environ, LD_DEBUG="files")
+    proc = run(plumb, "run", model(repo, "resnet_tiny"), "--backend", "cpu", "-o",
+               str(tmp_path / "out.npz"), env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    libs = loaded_libraries(proc.stderr)
+    assert any(l.startswith("libdnnl") for l in libs), sorted(libs)  # LD_DEBUG works here
+    assert not any(l.startswith(("libnvrtc", "libcublasLt")) for l in libs), sorted(libs)
+
+
+def test_compiling_for_cuda_loads_nvrtc(plumb, repo, tmp_path):
+    env = dict(os.environ, LD_DEBUG="files", PLUMB_CACHE_DIR=str(tmp_path / "cache"))
+    proc = run(plumb, "compile", model(repo), "--backend", "cuda", "-o", str(tmp_path / "m.plumb"),
+               env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert any(l.startswith("libnvrtc") for l in loaded_libraries(proc.stderr))

@@ -1,6 +1,7 @@
 // compileKernel: NVRTC to CUBIN and PTX, cached on disk (atomic rename, so concurrent
 // compiles never see half a file).
 #include "backends/cuda/codegen/Nvrtc.h"
+#include "backends/cuda/libs/CudaLibs.h"
 
 #include "runtime/Error.h"
 
@@ -41,40 +42,40 @@ struct Program {
   nvrtcProgram p = nullptr;
   ~Program() {
     if (p)
-      nvrtcDestroyProgram(&p);
+      nvrtc().nvrtcDestroyProgram(&p);
   }
 };
 
 std::string compileOne(const std::string &source, const std::string &label, const std::string &arch,
                        bool cubin) {
   Program prog;
-  if (nvrtcCreateProgram(&prog.p, source.c_str(), "plumb_kernel.cu", 0, nullptr, nullptr) !=
+  if (nvrtc().nvrtcCreateProgram(&prog.p, source.c_str(), "plumb_kernel.cu", 0, nullptr, nullptr) !=
       NVRTC_SUCCESS)
     throw Error("cuda codegen: NVRTC could not create a program for " + label);
   std::string archOpt = "--gpu-architecture=" + arch, inc = "-I" + includeDir();
   // No fast math: f32 parity with the reference needs IEEE division, sqrt and expf.
   std::vector<const char *> opts = {archOpt.c_str(), "--std=c++17", "-default-device",
                                     inc.c_str()};
-  nvrtcResult r = nvrtcCompileProgram(prog.p, int(opts.size()), opts.data());
+  nvrtcResult r = nvrtc().nvrtcCompileProgram(prog.p, int(opts.size()), opts.data());
   if (r != NVRTC_SUCCESS) {
     size_t n = 0;
-    nvrtcGetProgramLogSize(prog.p, &n);
+    nvrtc().nvrtcGetProgramLogSize(prog.p, &n);
     std::string log(n, '\0');
     if (n)
-      nvrtcGetProgramLog(prog.p, log.data());
+      nvrtc().nvrtcGetProgramLog(prog.p, log.data());
     throw Error("cuda codegen: NVRTC rejected the kernel for " + label + " (" + arch +
                 "): " + firstErrorLine(log));
   }
   size_t n = 0;
   std::string out;
   if (cubin) {
-    nvrtcGetCUBINSize(prog.p, &n);
+    nvrtc().nvrtcGetCUBINSize(prog.p, &n);
     out.resize(n);
-    nvrtcGetCUBIN(prog.p, out.data());
+    nvrtc().nvrtcGetCUBIN(prog.p, out.data());
   } else {
-    nvrtcGetPTXSize(prog.p, &n);
+    nvrtc().nvrtcGetPTXSize(prog.p, &n);
     out.resize(n);
-    nvrtcGetPTX(prog.p, out.data());
+    nvrtc().nvrtcGetPTX(prog.p, out.data());
     while (!out.empty() && out.back() == '\0')
       out.pop_back();
   }
@@ -110,7 +111,7 @@ void writeAtomically(const fs::path &p, const std::string &data) {
 
 std::string nvrtcVersion() {
   int major = 0, minor = 0;
-  ::nvrtcVersion(&major, &minor);
+  nvrtc().nvrtcVersion(&major, &minor);
   return std::to_string(major) + "." + std::to_string(minor);
 }
 

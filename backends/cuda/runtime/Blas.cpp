@@ -1,6 +1,7 @@
 // cuda.matmul: one cuBLASLt call per step, with the bias/ReLU/GELU(tanh) epilogue. Row-major
 // C = A B is computed as column-major C^T = B^T A^T, so "A" below is our B and vice versa.
 // f32 runs with CUBLAS_COMPUTE_32F (TF32 off) unless the step says tf32 = 1.
+#include "backends/cuda/libs/CudaLibs.h"
 #include "backends/cuda/runtime/DeviceKernel.h"
 
 #include "runtime/Error.h"
@@ -18,19 +19,21 @@ cudaDataType_t cudaType(DType t, const std::string &label) {
 }
 
 template <class T> void setAttr(cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t a, T v) {
-  check(cublasLtMatmulDescSetAttribute(d, a, &v, sizeof v), "cublasLtMatmulDescSetAttribute");
+  check(cublasLt().cublasLtMatmulDescSetAttribute(d, a, &v, sizeof v),
+        "cublasLtMatmulDescSetAttribute");
 }
 
 cublasLtMatrixLayout_t layout(cudaDataType_t t, int64_t rows, int64_t cols, int64_t ld,
                               int64_t batch, int64_t stride) {
   cublasLtMatrixLayout_t l;
-  check(cublasLtMatrixLayoutCreate(&l, t, uint64_t(rows), uint64_t(cols), ld), "layout");
+  check(cublasLt().cublasLtMatrixLayoutCreate(&l, t, uint64_t(rows), uint64_t(cols), ld), "layout");
   if (batch > 1) {
     int32_t b = int32_t(batch);
-    check(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &b, sizeof b),
+    check(cublasLt().cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &b,
+                                                      sizeof b),
           "batch count");
-    check(cublasLtMatrixLayoutSetAttribute(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
-                                           sizeof stride),
+    check(cublasLt().cublasLtMatrixLayoutSetAttribute(
+              l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof stride),
           "batch stride");
   }
   return l;
@@ -53,7 +56,8 @@ public:
     bool f32 = t == CUDA_R_32F;
     cublasComputeType_t compute = f32 && a.getInt("tf32", 0) ? CUBLAS_COMPUTE_32F_FAST_TF32
                                                               : CUBLAS_COMPUTE_32F;
-    check(cublasLtMatmulDescCreate(&desc_, compute, CUDA_R_32F), "cublasLtMatmulDescCreate");
+    check(cublasLt().cublasLtMatmulDescCreate(&desc_, compute, CUDA_R_32F),
+          "cublasLtMatmulDescCreate");
     // Column-major roles: opA is applied to our B, opB to our A.
     setAttr(desc_, CUBLASLT_MATMUL_DESC_TRANSA, tb ? CUBLAS_OP_T : CUBLAS_OP_N);
     setAttr(desc_, CUBLASLT_MATMUL_DESC_TRANSB, ta ? CUBLAS_OP_T : CUBLAS_OP_N);
@@ -76,38 +80,39 @@ public:
     lb_ = ta ? layout(t, m, k, m, batch, sa) : layout(t, k, m, k, batch, sa);
     lc_ = layout(t, n, m, n, batch, sc);
     cublasLtMatmulPreference_t pref;
-    check(cublasLtMatmulPreferenceCreate(&pref), "preference");
+    check(cublasLt().cublasLtMatmulPreferenceCreate(&pref), "preference");
     uint64_t ws = ctx.workspaceBytes;
-    check(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
-                                               sizeof ws),
+    check(cublasLt().cublasLtMatmulPreferenceSetAttribute(
+              pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws),
           "workspace preference");
     int found = 0;
-    cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(ctx.lt, desc_, la_, lb_, lc_, lc_, pref, 1,
-                                                       &algo_, &found);
-    cublasLtMatmulPreferenceDestroy(pref);
+    cublasStatus_t st = cublasLt().cublasLtMatmulAlgoGetHeuristic(ctx.lt, desc_, la_, lb_, lc_, lc_,
+                                                                  pref, 1, &algo_, &found);
+    cublasLt().cublasLtMatmulPreferenceDestroy(pref);
     if (st != CUBLAS_STATUS_SUCCESS || found == 0)
       throw Error("cuda.matmul for '" + label_ + "': cuBLASLt has no algorithm for " +
                   std::to_string(m) + "x" + std::to_string(k) + "x" + std::to_string(n) +
                   " with epilogue " + ep);
   }
   ~MatMulKernel() override {
-    cublasLtMatrixLayoutDestroy(la_);
-    cublasLtMatrixLayoutDestroy(lb_);
-    cublasLtMatrixLayoutDestroy(lc_);
-    cublasLtMatmulDescDestroy(desc_);
+    cublasLt().cublasLtMatrixLayoutDestroy(la_);
+    cublasLt().cublasLtMatrixLayoutDestroy(lb_);
+    cublasLt().cublasLtMatrixLayoutDestroy(lc_);
+    cublasLt().cublasLtMatmulDescDestroy(desc_);
   }
   void launch(const std::vector<const void *> &in, const std::vector<void *> &out,
               DeviceContext &ctx) override {
     if (hasBias_) {
       const void *bias = in.at(2);
-      check(cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
-                                           sizeof bias),
+      check(cublasLt().cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                                                      &bias, sizeof bias),
             "bias pointer");
     }
     const void *c = hasC_ ? in[2] : out[0];
     float beta = hasC_ ? beta_ : 0.f;
-    check(cublasLtMatmul(ctx.lt, desc_, &alpha_, in[1], la_, in[0], lb_, &beta, c, lc_, out[0],
-                         lc_, &algo_.algo, ctx.workspace, ctx.workspaceBytes, ctx.stream),
+    check(cublasLt().cublasLtMatmul(ctx.lt, desc_, &alpha_, in[1], la_, in[0], lb_, &beta, c, lc_,
+                                    out[0], lc_, &algo_.algo, ctx.workspace, ctx.workspaceBytes,
+                                    ctx.stream),
           "cuda.matmul for '" + label_ + "'");
   }
 

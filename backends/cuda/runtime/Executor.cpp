@@ -1,4 +1,5 @@
 // CudaExecutor: device probe, arena, weight upload, stream, CUDA Graph replay.
+#include "backends/cuda/libs/CudaLibs.h"
 #include "backends/cuda/runtime/CudaBackend.h"
 #include "backends/cuda/runtime/DeviceKernel.h"
 
@@ -98,7 +99,7 @@ struct CudaExecutor::Impl {
     ctx.major = st.major;
     ctx.minor = st.minor;
     check(cudaStreamCreateWithFlags(&ctx.stream, cudaStreamNonBlocking), "cudaStreamCreate");
-    check(cublasLtCreate(&ctx.lt), "cublasLtCreate");
+    check(cublasLt().cublasLtCreate(&ctx.lt), "cublasLtCreate");
     check(cudnnCreate(&ctx.dnn), "cudnnCreate");
     ctx.workspaceBytes = size_t(64) << 20;
     ctx.workspace = alloc(ctx.workspaceBytes);
@@ -174,7 +175,7 @@ struct CudaExecutor::Impl {
     if (ctx.dnn)
       cudnnDestroy(ctx.dnn);
     if (ctx.lt)
-      cublasLtDestroy(ctx.lt);
+      cublasLt().cublasLtDestroy(ctx.lt);
     if (ctx.stream)
       cudaStreamDestroy(ctx.stream);
   }
