@@ -274,6 +274,7 @@ std::string serializeMeta(const Plan &plan, std::vector<const Buffer *> &constan
       w.str(n);
     w.str(s.nodeNames);
     w.i64(s.opset);
+    w.i64(s.inPlaceInput);
   }
   w.u64(plan.inputs.size());
   for (int x : plan.inputs)
@@ -329,7 +330,7 @@ Plan deserializeMeta(Reader &r, const char *data, uint64_t dataSize,
     }
     plan.buffers.push_back(std::move(b));
   }
-  uint64_t ns = r.count(1 << 24, 56);
+  uint64_t ns = r.count(1 << 24, 64);
   for (uint64_t i = 0; i < ns; ++i) {
     Step s;
     s.kernel = r.str();
@@ -341,6 +342,10 @@ Plan deserializeMeta(Reader &r, const char *data, uint64_t dataSize,
       n = r.str();
     s.nodeNames = r.str();
     s.opset = r.i64();
+    int64_t inPlace = r.i64();
+    if (inPlace < -1 || inPlace >= int64_t(s.inputs.size()))
+      r.fail("step " + std::to_string(i) + " has bad in-place input " + std::to_string(inPlace));
+    s.inPlaceInput = int(inPlace);
     plan.steps.push_back(std::move(s));
   }
   plan.inputs = readIds(r, nb, false);

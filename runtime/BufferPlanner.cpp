@@ -95,8 +95,58 @@ ArenaAssignment assignArena(const std::vector<BufferLifetime> &lifetimes, size_t
   return a;
 }
 
+std::vector<int> inPlaceAliases(const Plan &plan) {
+  std::vector<int> lastReader(plan.buffers.size(), -1), alias(plan.buffers.size(), -1);
+  for (size_t i = 0; i < plan.steps.size(); ++i)
+    for (int id : plan.steps[i].inputs)
+      if (id >= 0)
+        lastReader[size_t(id)] = int(i);
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const Step &s = plan.steps[i];
+    if (s.inPlaceInput < 0 || size_t(s.inPlaceInput) >= s.inputs.size() || s.outputs.empty())
+      continue;
+    int in = s.inputs[size_t(s.inPlaceInput)], out = s.outputs[0];
+    if (in < 0 || out < 0 || in == out)
+      continue;
+    const Buffer &a = plan.buffers[size_t(in)], &b = plan.buffers[size_t(out)];
+    // The input must die here: read by no later step, and by this step in no other slot
+    // that the kernel could still be reading while it writes (it is read once, up front).
+    int uses = 0;
+    for (int id : s.inputs)
+      uses += id == in;
+    if (a.kind != BufferKind::Intermediate || b.kind != BufferKind::Intermediate ||
+        lastReader[size_t(in)] != int(i) || uses != 1 || a.dtype != b.dtype ||
+        a.bytes() != b.bytes() || a.layout != b.layout)
+      continue;
+    alias[size_t(out)] = alias[size_t(in)] >= 0 ? alias[size_t(in)] : in;
+  }
+  return alias;
+}
+
 ArenaAssignment planBuffers(const Plan &plan, size_t alignment) {
-  return assignArena(intermediateLifetimes(plan), plan.buffers.size(), alignment);
+  std::vector<BufferLifetime> lifetimes = intermediateLifetimes(plan);
+  std::vector<int> alias = inPlaceAliases(plan);
+  // Merge each chain into its first buffer's lifetime, then place the merged ones.
+  std::vector<int> index(plan.buffers.size(), -1);
+  for (size_t i = 0; i < lifetimes.size(); ++i)
+    index[size_t(lifetimes[i].id)] = int(i);
+  std::vector<BufferLifetime> merged;
+  for (const BufferLifetime &lt : lifetimes)
+    if (alias[size_t(lt.id)] < 0)
+      merged.push_back(lt);
+  std::vector<int> mergedIndex(plan.buffers.size(), -1);
+  for (size_t i = 0; i < merged.size(); ++i)
+    mergedIndex[size_t(merged[i].id)] = int(i);
+  for (const BufferLifetime &lt : lifetimes)
+    if (int root = alias[size_t(lt.id)]; root >= 0 && mergedIndex[size_t(root)] >= 0) {
+      BufferLifetime &r = merged[size_t(mergedIndex[size_t(root)])];
+      r.last = std::max(r.last, lt.last);
+    }
+  ArenaAssignment a = assignArena(merged, plan.buffers.size(), alignment);
+  for (const BufferLifetime &lt : lifetimes)
+    if (int root = alias[size_t(lt.id)]; root >= 0)
+      a.offsets[size_t(lt.id)] = a.offsets[size_t(root)];
+  return a;
 }
 
 } // namespace plumb

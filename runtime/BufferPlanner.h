@@ -33,12 +33,21 @@ struct ArenaAssignment {
 // Lifetimes of the Intermediate buffers of a (valid) plan.
 std::vector<BufferLifetime> intermediateLifetimes(const Plan &plan);
 
+// Buffers that share one arena range by Step::inPlaceInput: for each such output, the id of
+// the input buffer whose memory it takes (-1 for every other buffer). Only granted when the
+// input is an Intermediate whose last reader is that step and the output is an Intermediate
+// of the same dtype, byte size and layout; chains (an in-place output taken over again later)
+// resolve to the first buffer of the chain.
+std::vector<int> inPlaceAliases(const Plan &plan);
+
 // Greedy by size: the largest buffers are placed first, each at the smallest gap between
 // already-placed buffers whose lifetimes overlap its own (best fit), else above them all.
 // Offsets are multiples of `alignment` (a power of two). `numBuffers` sizes `offsets`.
 ArenaAssignment assignArena(const std::vector<BufferLifetime> &lifetimes, size_t numBuffers,
                             size_t alignment = 64);
 
+// Lifetimes (with in-place chains merged into their first buffer) placed by assignArena; an
+// in-place output gets its chain's offset.
 ArenaAssignment planBuffers(const Plan &plan, size_t alignment = 64);
 
 } // namespace plumb

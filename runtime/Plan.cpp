@@ -135,6 +135,10 @@ void validatePlan(const Plan &plan) {
     ready[size_t(b.id)] = b.kind == BufferKind::Input || b.kind == BufferKind::Constant;
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     const Step &s = plan.steps[i];
+    if (s.inPlaceInput < -1 || s.inPlaceInput >= int(s.inputs.size()) ||
+        (s.inPlaceInput >= 0 && (s.outputs.empty() || s.inputs[size_t(s.inPlaceInput)] < 0)))
+      bad(stepLabel(plan, i) + " has in-place input " + std::to_string(s.inPlaceInput) +
+          ", which is not one of its inputs");
     if (!s.outputNames.empty() && s.outputNames.size() != s.outputs.size())
       bad(stepLabel(plan, i) + " has " + std::to_string(s.outputNames.size()) +
           " output names for " + std::to_string(s.outputs.size()) + " outputs");

@@ -58,6 +58,11 @@ struct Step {
   // the output buffers' names.
   std::vector<std::string> outputNames;
   std::string nodeNames; // the ONNX node(s) this step implements, for error messages
+  // Output 0 may take the memory of input `inPlaceInput` (an index into `inputs`; -1: none)
+  // when this step is that input's last reader and both have the same dtype, size and layout:
+  // the buffer planner then gives them one arena range. For kernels that accumulate into
+  // their output (a "sum" post-op starts from the residual): no copy of the residual is made.
+  int inPlaceInput = -1;
   int64_t opset = 17;    // ai.onnx opset of the model (some ops changed meaning across opsets)
 };
 

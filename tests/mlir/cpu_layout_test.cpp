@@ -3,6 +3,7 @@
 #include "backends/cpu/CpuBackend.h"
 #include "backends/cpu/lowering/Lowering.h"
 #include "runtime/Artifact.h"
+#include "runtime/BufferPlanner.h"
 #include "runtime/Error.h"
 #include "runtime/Executor.h"
 #include "tools/lib/Compile.h"
@@ -91,9 +92,10 @@ TEST(ChooseLayouts, PlanValidationAndExecutorRefuseMisplacedLayouts) {
   }
 }
 
-// resnet_tiny compiled for the CPU has blocked intermediates; with every layout reset to plain
-// the same plan gives bitwise the same outputs and the same observed tensor at every step
-// (reorders move values, they do not round them), and an artifact keeps the layouts.
+// resnet_tiny compiled for the CPU has blocked intermediates and residual sums computed in
+// place; with every layout reset to plain and no in-place outputs, the same plan gives bitwise
+// the same outputs and the same observed tensor at every step (reorders move values, they do
+// not round them; the residual is the same either way), and an artifact keeps both.
 TEST(ChannelBlocked, ResNetTinyIsBitwiseTheSameAsPlain) {
   mlir::MLIRContext ctx;
   std::vector<Tensor> inputs;
@@ -110,6 +112,12 @@ TEST(ChannelBlocked, ResNetTinyIsBitwiseTheSameAsPlain) {
   Plan plain = c.plan;
   for (Buffer &b : plain.buffers)
     b.layout = Layout::Plain;
+  int64_t inPlace = 0;
+  for (int alias : inPlaceAliases(c.plan))
+    inPlace += alias >= 0;
+  EXPECT_GT(inPlace, 0) << "no residual sum took its residual's memory";
+  for (Step &s : plain.steps)
+    s.inPlaceInput = -1;
   std::string path = testing::TempDir() + "/resnet_tiny_blocked.plumb";
   writeArtifact(path, c.plan);
   Plan loaded = readArtifact(path);
@@ -117,6 +125,7 @@ TEST(ChannelBlocked, ResNetTinyIsBitwiseTheSameAsPlain) {
   for (const Buffer &b : loaded.buffers)
     blockedLoaded += b.layout == Layout::ChannelBlocked;
   EXPECT_EQ(blockedLoaded, c.lowering.blockedBuffers);
+  EXPECT_EQ(inPlaceAliases(loaded), inPlaceAliases(c.plan));
 
   auto runObserved = [&](const Plan &plan, std::map<std::string, Tensor> &seen) {
     Executor ex(plan, cpu::cpuKernelRegistry());

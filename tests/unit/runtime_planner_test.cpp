@@ -139,3 +139,60 @@ TEST(PlanValidation, RejectsReadsBeforeWritesAndDoubleWrites) {
 }
 
 } // namespace
+
+// In-place outputs (Step::inPlaceInput): x -> a -> b = f(a, residual r) where r dies at b's
+// step, then c = g(b, r2) in place of b: the chain r -> b -> c shares one range, and every
+// buffer alive at the same time as it stays disjoint from it.
+namespace inplace {
+
+Plan residualChain(bool rReadLater) {
+  Plan p;
+  int x = p.addInput(DType::F32, {1, 16, 4, 4}, "x");
+  int r = p.addBuffer(BufferKind::Intermediate, DType::F32, {1, 16, 4, 4}, "r");
+  int a = p.addBuffer(BufferKind::Intermediate, DType::F32, {1, 16, 4, 4}, "a");
+  int b = p.addBuffer(BufferKind::Intermediate, DType::F32, {1, 16, 4, 4}, "b");
+  int r2 = p.addBuffer(BufferKind::Intermediate, DType::F32, {1, 16, 4, 4}, "r2");
+  int c = p.addBuffer(BufferKind::Intermediate, DType::F32, {1, 16, 4, 4}, "c");
+  int y = p.addOutput(DType::F32, {1, 16, 4, 4}, "y");
+  p.addStep("k", {x}, {r});
+  p.addStep("k", {x}, {a});
+  p.addStep("k", {a, r}, {b}).inPlaceInput = 1;
+  p.addStep("k", {x}, {r2});
+  p.addStep("k", {r2, b}, {c}).inPlaceInput = 1;
+  p.addStep("k", rReadLater ? std::vector<int>{c, r} : std::vector<int>{c}, {y});
+  validatePlan(p);
+  return p;
+}
+
+TEST(BufferPlanner, InPlaceChainsShareOneRange) {
+  Plan p = residualChain(false);
+  std::vector<int> alias = inPlaceAliases(p);
+  EXPECT_EQ(alias[3], 1); // b takes r's memory
+  EXPECT_EQ(alias[5], 1); // c takes b's, which is r's
+  ArenaAssignment a = planBuffers(p);
+  EXPECT_EQ(a.offsets[1], a.offsets[3]);
+  EXPECT_EQ(a.offsets[1], a.offsets[5]);
+  // a and r2 are alive while the chain is: their ranges must not touch it.
+  for (int other : {2, 4})
+    EXPECT_NE(a.offsets[size_t(other)], a.offsets[1]) << other;
+  EXPECT_EQ(a.peakIntermediateBytes, 2 * 1024u); // the chain plus a or r2 at any one time
+}
+
+TEST(BufferPlanner, InPlaceNeedsTheInputToDieThereWithTheSameTypeAndLayout) {
+  Plan later = residualChain(true); // r is read again after b's step
+  EXPECT_EQ(inPlaceAliases(later)[3], -1);
+  Plan layout = residualChain(false);
+  layout.buffers[3].layout = Layout::ChannelBlocked;
+  EXPECT_EQ(inPlaceAliases(layout)[3], -1);
+  Plan size = residualChain(false);
+  size.buffers[3].shape = {1, 16, 4, 2};
+  EXPECT_EQ(inPlaceAliases(size)[3], -1);
+  Plan input = residualChain(false); // a graph input's memory is the caller's
+  input.steps[2].inputs[1] = 0;
+  EXPECT_EQ(inPlaceAliases(input)[3], -1);
+  Plan bad = residualChain(false);
+  bad.steps[2].inPlaceInput = 2;
+  EXPECT_THROW(validatePlan(bad), Error);
+}
+
+} // namespace inplace

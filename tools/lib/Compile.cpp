@@ -124,6 +124,11 @@ void printCompileStats(std::ostream &os, const Compiled &c, size_t peakIntermedi
     os << fmt::format("channel-blocked intermediates: {} ({} bytes; kept between conv/pool "
                       "steps without reorders)\n",
                       c.lowering.blockedBuffers, c.lowering.blockedBytes);
+    int64_t inPlace = 0;
+    for (int alias : inPlaceAliases(c.plan))
+      inPlace += alias >= 0;
+    os << fmt::format("in-place outputs: {} (residual sums accumulate in the residual's memory)\n",
+                      inPlace);
   }
   os << fmt::format("peak intermediate bytes: {}\n", peakIntermediateBytes);
   for (const PassParityRecord &r : c.passParity)

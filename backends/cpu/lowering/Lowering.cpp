@@ -368,6 +368,10 @@ bool Lowerer::lowerAnchored(FusionOp fusion) {
     v.strings = postOps;
     s.attrs.set("post_ops", v);
   }
+  // The sum post-op accumulates into the output: when the residual dies here, the planner
+  // lets the output take its memory and the kernel skips copying it in.
+  if (residual)
+    s.inPlaceInput = int(s.inputs.size()) - 1;
   for (; next < ops.size(); ++next)
     lowerOp(ops[next]);
   auto yield = cast<YieldOp>(body.getTerminator());
