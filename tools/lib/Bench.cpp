@@ -53,7 +53,7 @@ int64_t peakRssBytes() {
 // outputs, so the time between the first-output calls of consecutive steps is one step.
 class StepProfiler {
 public:
-  explicit StepProfiler(const Plan &plan) : plan_(plan), total_(plan.steps.size(), 0.0) {
+  explicit StepProfiler(const Plan &plan) : plan_(plan), samples_(plan.steps.size()) {
     for (size_t i = 0; i < plan.steps.size(); ++i) {
       const Step &s = plan.steps[i];
       if (s.outputs.empty() || s.outputs[0] < 0)
@@ -68,37 +68,127 @@ public:
     if (it == firstOutput_.end())
       return;
     auto now = Clock::now();
-    total_[it->second] += std::chrono::duration<double>(now - mark_).count();
+    samples_[it->second].push_back(std::chrono::duration<double>(now - mark_).count());
     mark_ = now;
   }
-  void print(int runs) const {
+  double total(size_t step) const {
+    double t = 0;
+    for (double v : samples_[step])
+      t += v;
+    return t;
+  }
+  // Median seconds of one run of the step (0 when it was never observed).
+  double median(size_t step) const {
+    return samples_[step].empty() ? 0.0 : percentile(samples_[step], 0.5);
+  }
+  // Per run, by kernel label ("cpu.pool MaxPool"): (ms per run, share %, steps), slowest first.
+  nlohmann::json byKernel(int runs) const {
     std::map<std::string, std::pair<double, int>> byKernel;
     double all = 0;
-    for (size_t i = 0; i < total_.size(); ++i) {
+    for (size_t i = 0; i < samples_.size(); ++i) {
       const Step &s = plan_.steps[i];
       std::string label = s.kernel;
       if (std::string op = s.attrs.getString("op", ""); !op.empty())
         label += " " + op;
-      byKernel[label].first += total_[i];
+      byKernel[label].first += total(i);
       byKernel[label].second += 1;
-      all += total_[i];
+      all += total(i);
     }
     std::vector<std::pair<std::string, std::pair<double, int>>> rows(byKernel.begin(),
                                                                      byKernel.end());
     std::sort(rows.begin(), rows.end(),
               [](const auto &a, const auto &b) { return a.second.first > b.second.first; });
-    std::cout << fmt::format("profile    per run, by kernel ({} runs, observer-timed)\n", runs);
+    nlohmann::json j = nlohmann::json::array();
     for (const auto &[label, v] : rows)
-      std::cout << fmt::format("  {:>9.3f} ms {:5.1f}%  {:4} steps  {}\n", v.first * 1e3 / runs,
-                               all > 0 ? 100 * v.first / all : 0.0, v.second, label);
+      j.push_back({{"kernel", label},
+                   {"ms", v.first * 1e3 / runs},
+                   {"percent", all > 0 ? 100 * v.first / all : 0.0},
+                   {"steps", v.second}});
+    return j;
+  }
+  static void print(const nlohmann::json &byKernel, int runs) {
+    std::cout << fmt::format("profile    per run, by kernel ({} runs, observer-timed)\n", runs);
+    for (const auto &r : byKernel)
+      std::cout << fmt::format("  {:>9.3f} ms {:5.1f}%  {:4} steps  {}\n", r["ms"].get<double>(),
+                               r["percent"].get<double>(), r["steps"].get<int>(),
+                               r["kernel"].get<std::string>());
   }
 
 private:
   const Plan &plan_;
-  std::vector<double> total_;
+  std::vector<std::vector<double>> samples_; // per step, one entry per run
   std::unordered_map<std::string, size_t> firstOutput_;
   Clock::time_point mark_;
 };
+
+constexpr double kPerOpGoal = 0.8; // issue 5: within 80% of oneDNN's primitive alone
+
+// Each conv/matmul step's median time inside the plan next to its primitive timed alone
+// (RuntimeKernel::timeAlone). Ratio = alone / plumb: 1 means no overhead around the primitive.
+nlohmann::json perOpReport(Executor &exec, const StepProfiler &profiler, int iters) {
+  const Plan &plan = exec.plan();
+  nlohmann::json steps = nlohmann::json::array();
+  int meeting = 0;
+  double plumbTotal = 0, aloneTotal = 0;
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const Step &s = plan.steps[i];
+    if (s.kernel != "cpu.conv" && s.kernel != "cpu.matmul")
+      continue;
+    std::optional<AloneTiming> alone = exec.kernel(i).timeAlone(std::max(iters, 3));
+    double plumbS = profiler.median(i);
+    if (!alone || alone->seconds <= 0 || plumbS <= 0)
+      continue;
+    double ratio = alone->seconds / plumbS;
+    bool meets = ratio >= kPerOpGoal;
+    meeting += meets;
+    plumbTotal += plumbS, aloneTotal += alone->seconds;
+    steps.push_back({{"step", i},
+                     {"kernel", s.kernel},
+                     {"nodes", s.nodeNames},
+                     {"shape", alone->shape},
+                     {"flops", alone->flops},
+                     {"plumb_ms", plumbS * 1e3},
+                     {"alone_ms", alone->seconds * 1e3},
+                     {"plumb_gflops", alone->flops / plumbS * 1e-9},
+                     {"alone_gflops", alone->flops / alone->seconds * 1e-9},
+                     {"ratio", ratio},
+                     {"meets_goal", meets}});
+  }
+  return {{"goal", kPerOpGoal},
+          {"steps", steps},
+          {"measured", steps.size()},
+          {"meeting_goal", meeting},
+          {"plumb_ms", plumbTotal * 1e3},
+          {"alone_ms", aloneTotal * 1e3}};
+}
+
+std::string shortened(const std::string &s, size_t n) {
+  return s.size() <= n ? s : s.substr(0, n - 3) + "...";
+}
+
+void printPerOp(const nlohmann::json &r) {
+  std::cout << fmt::format(
+      "per-op     conv/matmul steps vs the oneDNN primitive alone (median ms per run; "
+      "ratio = alone / plumb, goal >= {:.2f})\n",
+      r["goal"].get<double>());
+  std::cout << fmt::format("  {:>5}  {:<10} {:>9} {:>9} {:>8} {:>8} {:>6}  {:<42} {}\n", "step",
+                           "kernel", "plumb ms", "alone ms", "GF/s", "alone", "ratio", "shape",
+                           "nodes");
+  for (const auto &st : r["steps"])
+    std::cout << fmt::format("  {:>5}  {:<10} {:>9.3f} {:>9.3f} {:>8.1f} {:>8.1f} {:>6.2f}{} {:<42} "
+                             "{}\n",
+                             st["step"].get<size_t>(), st["kernel"].get<std::string>(),
+                             st["plumb_ms"].get<double>(), st["alone_ms"].get<double>(),
+                             st["plumb_gflops"].get<double>(), st["alone_gflops"].get<double>(),
+                             st["ratio"].get<double>(), st["meets_goal"].get<bool>() ? " " : "!",
+                             st["shape"].get<std::string>(),
+                             shortened(st["nodes"].get<std::string>(), 60));
+  double p = r["plumb_ms"].get<double>(), a = r["alone_ms"].get<double>();
+  std::cout << fmt::format("  {} of {} steps meet the goal ('!' marks the others); all of them: "
+                           "plumb {:.3f} ms, alone {:.3f} ms, ratio {:.2f}\n",
+                           r["meeting_goal"].get<int>(), r["measured"].get<size_t>(), p, a,
+                           p > 0 ? a / p : 0.0);
+}
 
 } // namespace
 
@@ -149,7 +239,7 @@ int benchCommand(const BenchCommandOptions &opts) {
     once();
   Executor *profiled = exec ? exec.get() : backend ? backend->cpuExecutor() : nullptr;
   std::unique_ptr<StepProfiler> profiler;
-  if (opts.profile) {
+  if (opts.profile || opts.perOp) {
     if (!profiled)
       throw Error("--profile needs a compiled backend (cpu or an artifact)");
     profiler = std::make_unique<StepProfiler>(profiled->plan());
@@ -173,6 +263,7 @@ int benchCommand(const BenchCommandOptions &opts) {
   }
   if (progress)
     std::cerr << "\n";
+  int64_t rss = peakRssBytes(); // before --per-op allocates its scratch
   double median = percentile(ms, 0.5), p90 = percentile(ms, 0.9);
   double mean = 0;
   for (double v : ms)
@@ -185,9 +276,17 @@ int benchCommand(const BenchCommandOptions &opts) {
                            opts.threads > 0 ? std::to_string(opts.threads) : "default",
                            setup, opts.iters, opts.warmup, median, p90,
                            *std::min_element(ms.begin(), ms.end()), mean,
-                           double(peakRssBytes()) / (1 << 20));
-  if (profiler)
-    profiler->print(opts.iters);
+                           double(rss) / (1 << 20));
+  nlohmann::json profile, perOp;
+  if (profiler) {
+    profiled->setObserver(nullptr);
+    profile = profiler->byKernel(opts.iters);
+    StepProfiler::print(profile, opts.iters);
+  }
+  if (opts.perOp) {
+    perOp = perOpReport(*profiled, *profiler, opts.iters);
+    printPerOp(perOp);
+  }
   if (!opts.json.empty()) {
     nlohmann::json j = {{"model", opts.model},       {"backend", opts.backend},
                         {"artifact", artifact},       {"threads", opts.threads},
@@ -195,7 +294,11 @@ int benchCommand(const BenchCommandOptions &opts) {
                         {"warmup", opts.warmup},      {"median_ms", median},
                         {"p90_ms", p90},              {"mean_ms", mean},
                         {"min_ms", *std::min_element(ms.begin(), ms.end())},
-                        {"samples_ms", ms},           {"peak_rss_bytes", peakRssBytes()}};
+                        {"samples_ms", ms},           {"peak_rss_bytes", rss}};
+    if (!profile.is_null())
+      j["profile"] = profile;
+    if (!perOp.is_null())
+      j["per_op"] = perOp;
     std::string tmp = opts.json + ".tmp";
     {
       std::ofstream f(tmp);
