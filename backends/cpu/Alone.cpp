@@ -1,7 +1,8 @@
-// The per-op yardstick: a conv/matmul primitive rebuilt with preferred layouts and timed alone.
+// The per-op yardstick: a conv/matmul primitive rebuilt with preferred layouts, run alone.
 #include "backends/cpu/Alone.h"
 
 #include <algorithm>
+#include <optional>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -82,17 +83,29 @@ std::optional<Rebuilt> rebuild(const_dnnl_primitive_desc_t cpd, dnnl::primitive:
   return std::nullopt;
 }
 
+class DnnlAlone final : public AlonePrimitive {
+public:
+  double run() override {
+    auto t0 = std::chrono::steady_clock::now();
+    prim_.execute(stream(), args_);
+    stream().wait();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  dnnl::primitive prim_;
+  std::unordered_map<int, dnnl::memory> args_;
+};
+
 } // namespace
 
-std::optional<AloneTiming> timePrimitiveAlone(const dnnl::primitive &prim,
-                                              const dnnl::memory &weights, int iters) {
-  if (!prim || iters < 1)
-    return std::nullopt;
+std::unique_ptr<AlonePrimitive> makeAlonePrimitive(const dnnl::primitive &prim,
+                                                   const dnnl::memory &weights) {
+  if (!prim)
+    return nullptr;
   try {
     const_dnnl_primitive_desc_t cpd = prim.get_primitive_desc();
     std::optional<Rebuilt> r = rebuild(cpd, prim.get_kind());
     if (!r)
-      return std::nullopt;
+      return nullptr;
     const_dnnl_primitive_attr_t cattr = nullptr;
     dnnl_primitive_attr_t attrCopy = nullptr;
     dnnl::error::wrap_c_api(dnnl_primitive_desc_get_attr(cpd, &cattr), "get attr");
@@ -100,8 +113,10 @@ std::optional<AloneTiming> timePrimitiveAlone(const dnnl::primitive &prim,
     dnnl::primitive_attr attr(attrCopy);
     dnnl::primitive_desc pd(reinterpret_cast<const_dnnl_op_desc_t>(r->opDesc.data()), &attr,
                             engine(), nullptr);
-    dnnl::primitive alone(pd.get());
-
+    auto a = std::make_unique<DnnlAlone>();
+    a->shape = r->shape;
+    a->flops = r->flops;
+    a->prim_ = dnnl::primitive(pd.get());
     dnnl::memory src(pd.src_desc(0), engine()), dst(pd.dst_desc(0), engine());
     dnnl::memory wei(pd.weights_desc(0), engine());
     fill(src), fill(dst);
@@ -111,33 +126,18 @@ std::optional<AloneTiming> timePrimitiveAlone(const dnnl::primitive &prim,
     } else {
       fill(wei);
     }
-    std::unordered_map<int, dnnl::memory> args{
-        {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
+    a->args_ = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
     Desc biasDesc = pd.weights_desc(1);
     if (biasDesc.get_size() > 0) {
       dnnl::memory bias(biasDesc, engine());
       fill(bias);
-      args[DNNL_ARG_BIAS] = bias;
+      a->args_[DNNL_ARG_BIAS] = bias;
     }
     stream().wait();
-    alone.execute(stream(), args); // warm-up: first touch, caches
-    stream().wait();
-    std::vector<double> seconds;
-    for (int i = 0; i < iters; ++i) {
-      auto t0 = std::chrono::steady_clock::now();
-      alone.execute(stream(), args);
-      stream().wait();
-      seconds.push_back(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    std::nth_element(seconds.begin(), seconds.begin() + seconds.size() / 2, seconds.end());
-    AloneTiming t;
-    t.shape = r->shape;
-    t.flops = r->flops;
-    t.seconds = seconds[seconds.size() / 2];
-    return t;
+    a->run(); // first touch of the scratch memory
+    return a;
   } catch (const dnnl::error &) {
-    return std::nullopt;
+    return nullptr;
   }
 }
 

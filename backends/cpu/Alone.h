@@ -4,7 +4,7 @@
 
 #include "backends/cpu/Dnnl.h"
 
-#include <optional>
+#include <memory>
 
 namespace plumb::cpu {
 
@@ -12,9 +12,9 @@ namespace plumb::cpu {
 // the same operation, attributes and post-ops, with src, weights and dst in format_tag::any
 // (the implementation's preferred layouts), weights reordered beforehand from `weights` (the
 // kernel's prepared weights in whatever layout it keeps them; empty: a fill pattern), and no
-// reorders around it. Then runs it once to warm up and `iters` times, and reports the median.
-// nullopt for other primitive kinds or when oneDNN refuses the rebuilt primitive.
-std::optional<AloneTiming> timePrimitiveAlone(const dnnl::primitive &prim,
-                                              const dnnl::memory &weights, int iters);
+// reorders around it; runs it once (first touch). nullptr for other primitive kinds or when
+// oneDNN refuses the rebuilt primitive.
+std::unique_ptr<AlonePrimitive> makeAlonePrimitive(const dnnl::primitive &prim,
+                                                   const dnnl::memory &weights);
 
 } // namespace plumb::cpu

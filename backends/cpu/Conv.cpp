@@ -19,7 +19,7 @@ class ConvKernel final : public RuntimeKernel {
 public:
   explicit ConvKernel(const KernelArgs &a);
   void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) override;
-  std::optional<AloneTiming> timeAlone(int iters) override;
+  std::unique_ptr<AlonePrimitive> alone() override;
 
 private:
   PostOpList post_;
@@ -104,8 +104,8 @@ void ConvKernel::run(const std::vector<const Tensor *> &in, std::vector<Tensor *
   stream().wait();
 }
 
-std::optional<AloneTiming> ConvKernel::timeAlone(int iters) {
-  return timePrimitiveAlone(prim_, constWeights_ ? *weights_ : dnnl::memory(), iters);
+std::unique_ptr<AlonePrimitive> ConvKernel::alone() {
+  return makeAlonePrimitive(prim_, constWeights_ ? *weights_ : dnnl::memory());
 }
 
 } // namespace

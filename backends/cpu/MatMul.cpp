@@ -82,8 +82,8 @@ class MatMulKernel final : public RuntimeKernel {
 public:
   explicit MatMulKernel(const KernelArgs &a);
   void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) override;
-  std::optional<AloneTiming> timeAlone(int iters) override {
-    return timePrimitiveAlone(prim_, constWeights_ ? *sharedWeights_ : dnnl::memory(), iters);
+  std::unique_ptr<AlonePrimitive> alone() override {
+    return makeAlonePrimitive(prim_, constWeights_ ? *sharedWeights_ : dnnl::memory());
   }
 
 private:
