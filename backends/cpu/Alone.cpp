@@ -2,9 +2,9 @@
 #include "backends/cpu/Alone.h"
 
 #include <algorithm>
-#include <optional>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 

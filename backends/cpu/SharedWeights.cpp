@@ -31,9 +31,10 @@ struct Cache {
   void sweep() {
     for (auto it = byData.begin(); it != byData.end();) {
       auto &v = it->second;
-      v.erase(std::remove_if(v.begin(), v.end(),
-                             [](const Entry &e) { return e.value.expired() || e.storage.expired(); }),
-              v.end());
+      v.erase(
+          std::remove_if(v.begin(), v.end(),
+                         [](const Entry &e) { return e.value.expired() || e.storage.expired(); }),
+          v.end());
       it = v.empty() ? byData.erase(it) : std::next(it);
     }
     sweepAt = std::max<size_t>(64, 2 * byData.size());

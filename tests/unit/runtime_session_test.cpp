@@ -83,7 +83,7 @@ TEST(SharedWeights, SecondExecutorReusesTheFirstOnesReorderedWeights) {
 
     Executor second(plan, cpu::cpuKernelRegistry());
     cpu::SharedWeightStats two = cpu::sharedWeightStats();
-    EXPECT_EQ(two.misses, one.misses); // no new reorder ...
+    EXPECT_EQ(two.misses, one.misses);  // no new reorder ...
     EXPECT_EQ(two.hits - one.hits, 3u); // ... every constant reused
     EXPECT_EQ(two.live, one.live);
     EXPECT_TRUE(sameBits(second.run({x}), alone));

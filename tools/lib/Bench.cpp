@@ -187,12 +187,9 @@ nlohmann::json perOpReport(const Plan &plan, const StepProfiler &profiler,
                      {"ratio", ratio},
                      {"meets_goal", meets}});
   }
-  return {{"goal", kPerOpGoal},
-          {"steps", steps},
-          {"measured", steps.size()},
-          {"meeting_goal", meeting},
-          {"plumb_ms", plumbTotal * 1e3},
-          {"alone_ms", aloneTotal * 1e3}};
+  return {{"goal", kPerOpGoal},           {"steps", steps},
+          {"measured", steps.size()},     {"meeting_goal", meeting},
+          {"plumb_ms", plumbTotal * 1e3}, {"alone_ms", aloneTotal * 1e3}};
 }
 
 std::string shortened(const std::string &s, size_t n) {
@@ -208,16 +205,15 @@ void printPerOp(const nlohmann::json &r) {
                            "kernel", "plumb ms", "alone ms", "GF/s", "alone", "ratio", "shape",
                            "nodes");
   for (const auto &st : r["steps"])
-    std::cout << fmt::format("  {:>5}  {:<10} {:>9.3f} {:>9.3f} {:>8.1f} {:>8.1f} {:>6.2f}{} {:<42} "
-                             "{}\n",
-                             st["step"].get<size_t>(), st["kernel"].get<std::string>(),
-                             st["plumb_ms"].get<double>(), st["alone_ms"].get<double>(),
-                             st["plumb_gflops"].get<double>(), st["alone_gflops"].get<double>(),
-                             // Rounded down, so that a flagged 0.795 never shows as 0.80.
-                             std::floor(st["ratio"].get<double>() * 100) / 100,
-                             st["meets_goal"].get<bool>() ? " " : "!",
-                             st["shape"].get<std::string>(),
-                             shortened(st["nodes"].get<std::string>(), 60));
+    std::cout << fmt::format(
+        "  {:>5}  {:<10} {:>9.3f} {:>9.3f} {:>8.1f} {:>8.1f} {:>6.2f}{} {:<42} "
+        "{}\n",
+        st["step"].get<size_t>(), st["kernel"].get<std::string>(), st["plumb_ms"].get<double>(),
+        st["alone_ms"].get<double>(), st["plumb_gflops"].get<double>(),
+        st["alone_gflops"].get<double>(),
+        // Rounded down, so that a flagged 0.795 never shows as 0.80.
+        std::floor(st["ratio"].get<double>() * 100) / 100, st["meets_goal"].get<bool>() ? " " : "!",
+        st["shape"].get<std::string>(), shortened(st["nodes"].get<std::string>(), 60));
   double p = r["plumb_ms"].get<double>(), a = r["alone_ms"].get<double>();
   std::cout << fmt::format("  {} of {} steps meet the goal ('!' marks the others); all of them: "
                            "plumb {:.3f} ms, alone {:.3f} ms, ratio {:.2f}\n",
@@ -276,7 +272,7 @@ int benchCommand(const BenchCommandOptions &opts) {
   std::unique_ptr<StepProfiler> profiler;
   if (opts.profile || opts.perOp) {
     if (!profiled)
-      throw Error("--profile needs a compiled backend (cpu or an artifact)");
+      throw Error("--profile and --per-op need a compiled backend (cpu or an artifact)");
     profiler = std::make_unique<StepProfiler>(profiled->plan());
     profiled->setObserver([&](const std::string &name, const Tensor &) { profiler->observe(name); });
   }
