@@ -4,7 +4,10 @@ on the same machine and thread counts. Run through bench/run.sh, which prepares 
 For every model x batch x thread count: `plumb bench` (import + compile, warm-up, timed runs,
 its JSON) and ONNX Runtime in its own process (session creation, warm-up, timed runs). For every
 model x batch, the outputs of `plumb run --backend cpu` are compared with ONNX Runtime's: a
-second oracle beside plumb's own interpreter. Writes RESULTS.json and RESULTS.md.
+second oracle beside plumb's own interpreter. `plumb bench` runs with --per-op, so every
+convolution and matmul step is also timed against its oneDNN primitive alone on the same shape
+(issue 5's goal: each within 80%); the results summarise that per model (steps meeting the
+goal, the worst three). Writes RESULTS.json and RESULTS.md.
 """
 import argparse
 import json
@@ -59,6 +62,8 @@ def main():
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--out", default=os.path.join(BENCH, "results"))
+    ap.add_argument("--no-per-op", action="store_true",
+                    help="skip the per-op check (each conv/matmul vs oneDNN alone)")
     args = ap.parse_args()
     models = args.models.split(",")
     run(["/usr/bin/python3", os.path.join(ROOT, "bench", "make_models.py")] + models)
@@ -79,7 +84,7 @@ def main():
                 pj = os.path.join(work, f"{tag}_t{threads}.plumb.json")
                 run([PLUMB, "bench", path, "--backend", "cpu", "--threads", str(threads),
                      "--iters", str(iters), "--warmup", str(args.warmup), "--inputs", inp,
-                     "--json", pj])
+                     "--json", pj] + ([] if args.no_per_op else ["--per-op"]))
                 print(f"[{tag} t{threads}] onnxruntime ...", file=sys.stderr, flush=True)
                 oj = os.path.join(work, f"{tag}_t{threads}.ort.json")
                 ort_out = os.path.join(work, tag + ".ort.outputs.npz")
@@ -88,7 +93,8 @@ def main():
                 p, o = json.load(open(pj)), json.load(open(oj))
                 rows.append({"model": model, "batch": batch, "threads": threads,
                              "iters": iters, "plumb": p, "ort": o,
-                             "ratio": p["median_ms"] / o["median_ms"]})
+                             "ratio": p["median_ms"] / o["median_ms"],
+                             "per_op": per_op_summary(p)})
             print(f"[{tag}] parity vs onnxruntime ...", file=sys.stderr, flush=True)
             plumb_out = os.path.join(work, tag + ".plumb.outputs.npz")
             run([PLUMB, "run", path, "--backend", "cpu", "--inputs", inp, "-o", plumb_out])
@@ -105,6 +111,18 @@ def main():
         f.write(table)
     print(table)
     print(f"wrote {args.out}.json and {args.out}.md", file=sys.stderr)
+
+
+def per_op_summary(p, worst=3):
+    """From `plumb bench --per-op` JSON: conv/matmul steps meeting the 80% goal, the worst few."""
+    per = p.get("per_op")
+    if not per:
+        return None
+    steps = sorted(per["steps"], key=lambda s: s["ratio"])
+    return {"goal": per["goal"], "measured": per["measured"], "meeting_goal": per["meeting_goal"],
+            "plumb_ms": per["plumb_ms"], "alone_ms": per["alone_ms"],
+            "worst": [{k: s[k] for k in ("step", "kernel", "shape", "nodes", "plumb_ms", "alone_ms",
+                                         "ratio")} for s in steps[:worst]]}
 
 
 def cpu_name():
@@ -133,6 +151,21 @@ def markdown(rows, ort_version):
                    f"{r['ratio']:.2f} | {p['setup_s']:.1f} | {o['setup_s']:.1f} | "
                    f"{p['peak_rss_bytes'] / 2**20:.0f} | {o['peak_rss_bytes'] / 2**20:.0f} | "
                    f"{worst:.1e} |")
+    per_op = [r for r in rows if r.get("per_op")]
+    if per_op:
+        out += ["", "Per-op throughput: each conv/matmul step inside plumb against the same oneDNN "
+                "primitive alone on the same shape (preferred layouts, weights pre-reordered, "
+                "same post-ops, no reorders around it); ratio = alone time / plumb time, goal "
+                ">= 0.8 (`plumb bench --per-op`).", "",
+                "| model | batch | threads | steps meeting goal | all steps: plumb ms / alone ms "
+                "| worst 3 (step, shape, ratio) |", "|---|---|---|---|---|---|"]
+        for r in per_op:
+            q = r["per_op"]
+            worst3 = "; ".join(f"{w['step']} {w['kernel'][4:]} {w['shape']}: {w['ratio']:.2f}"
+                               for w in q["worst"])
+            out.append(f"| {r['model']} | {r['batch']} | {r['threads']} | "
+                       f"{q['meeting_goal']} / {q['measured']} | "
+                       f"{q['plumb_ms']:.1f} / {q['alone_ms']:.1f} | {worst3} |")
     return "\n".join(out) + "\n"
 
 

@@ -43,6 +43,8 @@ public:
   void setStepObserver(StepObserver observer) { stepObserver_ = std::move(observer); }
   const Plan &plan() const { return plan_; }
   const ArenaAssignment &arena() const { return arena_; }
+  // The prepared kernel of step i (for measurements such as RuntimeKernel::timeAlone).
+  RuntimeKernel &kernel(size_t step) { return *steps_.at(step).kernel; }
 
 private:
   struct PreparedStep {

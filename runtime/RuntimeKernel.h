@@ -22,6 +22,18 @@ struct BufferInfo {
   Layout layout = Layout::Plain;
 };
 
+// The throughput yardstick of a compute-bound kernel (conv, matmul): its library primitive
+// set up to run alone on the same shape, every argument in the layout the library prefers,
+// on scratch memory of its own.
+class AlonePrimitive {
+public:
+  virtual ~AlonePrimitive() = default;
+  // One run of the primitive alone, waited for: its seconds.
+  virtual double run() = 0;
+  std::string shape; // e.g. "1x64x56x56 k3x3 s1 -> 1x64x56x56" or "128x768 * 768x3072"
+  double flops = 0;  // per run (2 per multiply-add; post-ops not counted)
+};
+
 class RuntimeKernel {
 public:
   virtual ~RuntimeKernel() = default;
@@ -29,6 +41,10 @@ public:
   // Outputs arrive allocated with the planned dtype and shape; the kernel fills them and
   // must not keep pointers to any of these tensors past the call. Throws plumb::Error.
   virtual void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) = 0;
+  // For `plumb bench --per-op`: the kernel's primitive, rebuilt to run alone (see
+  // AlonePrimitive). nullptr (the default) for kernels with no such yardstick. Never changes
+  // what run() computes.
+  virtual std::unique_ptr<AlonePrimitive> alone() { return nullptr; }
 };
 
 // Builds the kernel for one step. `constants[i]` is the data of input i when that input is

@@ -54,6 +54,9 @@ public:
   size_t nbytes() const { return size_t(numel()) * dtypeSize(dtype_); }
 
   const void *raw() const { return data_; }
+  // What keeps the data alive (shared by every tensor over the same storage): lets a cache
+  // keyed by raw() tell whether that storage still exists.
+  const std::shared_ptr<const void> &storage() const { return keepAlive_; }
   // Writable access: only valid on tensors this code created (zeros/copyOf/clone).
   void *mutableRaw() { return const_cast<void *>(data_); }
   template <typename T> const T *data() const { return static_cast<const T *>(data_); }

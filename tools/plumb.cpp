@@ -124,6 +124,9 @@ int main(int argc, char **argv) {
   benchCmd->add_option("--inputs", bench.inputs, ".npz of inputs");
   benchCmd->add_option("--seed", bench.seed, "seed for random inputs");
   benchCmd->add_flag("--profile", bench.profile, "time per step, summed by kernel");
+  benchCmd->add_flag("--per-op", bench.perOp,
+                     "with --profile (implied): each conv/matmul step against its oneDNN "
+                     "primitive alone (GFLOP/s, ratio alone/plumb, goal >= 0.8)");
   benchCmd->add_option("--json", bench.json, "write the measurements as JSON");
   addInputShape(benchCmd, benchShapes);
 

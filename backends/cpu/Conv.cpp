@@ -1,7 +1,9 @@
 // cpu.conv: ONNX Conv (1 to 3 spatial dims, groups, strides, dilations, pads) as one oneDNN
 // convolution with bias and fused post-ops.
+#include "backends/cpu/Alone.h"
 #include "backends/cpu/Kernels.h"
 #include "backends/cpu/PostOps.h"
+#include "backends/cpu/SharedWeights.h"
 #include "backends/cpu/Window.h"
 
 namespace plumb::cpu {
@@ -18,13 +20,15 @@ class ConvKernel final : public RuntimeKernel {
 public:
   explicit ConvKernel(const KernelArgs &a);
   void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) override;
+  std::unique_ptr<AlonePrimitive> alone() override;
 
 private:
   PostOpList post_;
   bool hasBias_ = false, constWeights_ = false, constBias_ = false;
   dnnl::convolution_forward prim_;
   Bridge src_, dst_, weightsIn_;
-  dnnl::memory weights_, bias_;
+  SharedMemory weights_; // constant weights, shared with other kernels (SharedWeights.h)
+  dnnl::memory bias_;
   // A residual stored in another layout than the output is reordered into the accumulator.
   dnnl::memory residual_;
   dnnl::reorder residualIn_;
@@ -81,7 +85,7 @@ ConvKernel::ConvKernel(const KernelArgs &a) {
   }
   constWeights_ = a.constant(1) != nullptr;
   if (constWeights_)
-    weights_ = reorderedCopy(a.constant(1)->raw(), plainDesc(wDims), pd.weights_desc());
+    weights_ = sharedReorder(*a.constant(1), plainDesc(wDims), pd.weights_desc());
   else
     weightsIn_.init(plainDesc(wDims), pd.weights_desc());
   constBias_ = hasBias_ && a.constant(2) != nullptr;
@@ -101,7 +105,7 @@ void ConvKernel::run(const std::vector<const Tensor *> &in, std::vector<Tensor *
   }
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, src_.in(in[0]->raw())},
-      {DNNL_ARG_WEIGHTS, constWeights_ ? weights_ : weightsIn_.in(in[1]->raw())},
+      {DNNL_ARG_WEIGHTS, constWeights_ ? *weights_ : weightsIn_.in(in[1]->raw())},
       {DNNL_ARG_DST, dst_.out(y)}};
   if (hasBias_) {
     if (!constBias_)
@@ -111,6 +115,10 @@ void ConvKernel::run(const std::vector<const Tensor *> &in, std::vector<Tensor *
   prim_.execute(stream(), args);
   dst_.store(y);
   stream().wait();
+}
+
+std::unique_ptr<AlonePrimitive> ConvKernel::alone() {
+  return makeAlonePrimitive(prim_, constWeights_ ? *weights_ : dnnl::memory());
 }
 
 } // namespace

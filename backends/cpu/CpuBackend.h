@@ -51,6 +51,7 @@
 
 #include "runtime/RuntimeKernel.h"
 
+#include <cstddef>
 #include <string>
 
 namespace plumb::cpu {
@@ -71,5 +72,14 @@ int channelBlock();
 // thread (the one that runs the Executor). n <= 0 restores the default (all cores).
 void setCpuThreads(int n);
 int cpuThreads();
+
+// Constant weights that conv/matmul kernels reorder at prepare time are shared by every kernel
+// of the process over the same constant, layout and scale (so a Session's executors hold one
+// copy, not one each), and freed with the last kernel that uses them. For tests and
+// diagnostics: reorders done (misses), reorders avoided (hits), reordered constants alive now.
+struct SharedWeightStats {
+  size_t misses = 0, hits = 0, live = 0;
+};
+SharedWeightStats sharedWeightStats();
 
 } // namespace plumb::cpu

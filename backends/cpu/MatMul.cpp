@@ -1,7 +1,9 @@
 // cpu.matmul: ONNX MatMul (numpy batch broadcasting) and Gemm (transA/transB/alpha/beta) as
 // one oneDNN matmul with bias and fused post-ops.
+#include "backends/cpu/Alone.h"
 #include "backends/cpu/Kernels.h"
 #include "backends/cpu/PostOps.h"
+#include "backends/cpu/SharedWeights.h"
 
 #include <algorithm>
 #include <cstring>
@@ -80,6 +82,9 @@ class MatMulKernel final : public RuntimeKernel {
 public:
   explicit MatMulKernel(const KernelArgs &a);
   void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) override;
+  std::unique_ptr<AlonePrimitive> alone() override {
+    return makeAlonePrimitive(prim_, constWeights_ ? *sharedWeights_ : dnnl::memory());
+  }
 
 private:
   void prepareConstants(const KernelArgs &a, const Geometry &g, const Desc &weiDesc,
@@ -88,6 +93,7 @@ private:
   bool hasBias_ = false, constWeights_ = false, constBias_ = false;
   dnnl::matmul prim_;
   dnnl::memory src_, weights_, bias_, dst_;
+  SharedMemory sharedWeights_; // what weights_ points at for a constant B (kept alive here)
 };
 
 MatMulKernel::MatMulKernel(const KernelArgs &a) {
@@ -148,8 +154,9 @@ void MatMulKernel::prepareConstants(const KernelArgs &a, const Geometry &g, cons
     return v;
   };
   if (constWeights_) {
-    std::vector<float> w = scaled(*a.constant(1), alpha);
-    weights_ = reorderedCopy(w.data(), weiPlain, pd.weights_desc());
+    // Alpha is part of the cache key: the same B under another alpha is another constant.
+    sharedWeights_ = sharedReorder(*a.constant(1), weiPlain, pd.weights_desc(), alpha);
+    weights_ = *sharedWeights_;
   }
   if (constBias_) {
     std::vector<float> b = scaled(*a.constant(2), biasScale);

@@ -119,6 +119,43 @@ def test_bench_profile_names_the_kernels(plumb, repo):
     assert proc.returncode == 2 and "--profile" in proc.stderr
 
 
+def test_bench_per_op_compares_each_conv_and_matmul_with_onednn_alone(plumb, repo, tmp_path):
+    """--per-op: a row per conv/matmul step with plumb's time next to the oneDNN primitive
+    alone on the same shape, in the table and in --json. Structure only: no speed asserted."""
+    report = tmp_path / "r.json"
+    proc = run(plumb, "bench", fx(repo, "resnet_tiny", ".onnx"), "--threads", "1", "--iters",
+               "3", "--warmup", "1", "--per-op", "--json", str(report))
+    assert proc.returncode == 0, proc.stderr
+    assert "profile" in proc.stdout  # --per-op implies --profile
+    table = proc.stdout.split("per-op", 1)[1]
+    header, rows = table.splitlines()[1], table.splitlines()[2:]
+    for col in ("step", "plumb ms", "alone ms", "GF/s", "ratio", "shape", "nodes"):
+        assert col in header
+    j = json.load(open(report))
+    assert [r["kernel"] for r in j["profile"]][0]  # the by-kernel profile is in the JSON too
+    per = j["per_op"]
+    assert per["goal"] == 0.8
+    steps = per["steps"]
+    kernels = [s["kernel"] for s in steps]
+    # resnet_tiny: 9 convs (stem, 2 blocks' 3x3s and 1x1 downsamples) and the final Gemm.
+    assert kernels.count("cpu.conv") == 9 and kernels.count("cpu.matmul") == 1
+    assert per["measured"] == len(steps) == 10
+    assert per["meeting_goal"] == sum(s["meets_goal"] for s in steps)
+    for s in steps:
+        assert s["flops"] > 0 and s["plumb_ms"] > 0 and s["alone_ms"] > 0
+        assert s["plumb_gflops"] > 0 and s["alone_gflops"] > 0
+        assert s["ratio"] > 0 and s["meets_goal"] == (s["ratio"] >= 0.8)
+        assert s["ratio"] == pytest.approx(s["alone_ms"] / s["plumb_ms"])
+        assert s["nodes"] and (" -> " in s["shape"] or " * " in s["shape"])
+    stem = steps[0]
+    assert stem["shape"] == "1x3x32x32 k3x3 s1 -> 1x16x32x32"
+    assert stem["flops"] == 2 * 16 * 32 * 32 * 3 * 3 * 3
+    assert steps[-1]["shape"] == "1x64 * 64x10" and steps[-1]["flops"] == 2 * 64 * 10
+    # Every measured step has its row on screen, flagged with '!' when below the goal.
+    assert len([r for r in rows if " cpu." in r]) == 10
+    assert f"{per['meeting_goal']} of 10 steps meet the goal" in table
+
+
 @pytest.mark.parametrize("threads", ["1", "2"])
 def test_run_cpu_with_threads_matches_pytorch(plumb, repo, tmp_path, threads):
     """--threads sets oneDNN's thread count; any count gives the fixture's PyTorch outputs."""

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -53,40 +54,160 @@ int64_t peakRssBytes() {
 // time between consecutive calls is one step.
 class StepProfiler {
 public:
-  explicit StepProfiler(const Plan &plan) : plan_(plan), total_(plan.steps.size(), 0.0) {}
+  explicit StepProfiler(const Plan &plan) : plan_(plan), samples_(plan.steps.size()) {}
   void start() { mark_ = Clock::now(); }
+  void setRecording(bool on) { recording_ = on; }
   void observe(size_t step) {
+    if (!recording_)
+      return;
     auto now = Clock::now();
-    total_[step] += std::chrono::duration<double>(now - mark_).count();
+    samples_[step].push_back(std::chrono::duration<double>(now - mark_).count());
     mark_ = now;
   }
-  void print(int runs) const {
+  double total(size_t step) const {
+    double t = 0;
+    for (double v : samples_[step])
+      t += v;
+    return t;
+  }
+  // Median seconds of one run of the step (0 when it was never observed).
+  double median(size_t step) const {
+    return samples_[step].empty() ? 0.0 : percentile(samples_[step], 0.5);
+  }
+  // Per run, by kernel label ("cpu.pool MaxPool"): (ms per run, share %, steps), slowest first.
+  nlohmann::json byKernel(int runs) const {
     std::map<std::string, std::pair<double, int>> byKernel;
     double all = 0;
-    for (size_t i = 0; i < total_.size(); ++i) {
+    for (size_t i = 0; i < samples_.size(); ++i) {
       const Step &s = plan_.steps[i];
       std::string label = s.kernel;
       if (std::string op = s.attrs.getString("op", ""); !op.empty())
         label += " " + op;
-      byKernel[label].first += total_[i];
+      byKernel[label].first += total(i);
       byKernel[label].second += 1;
-      all += total_[i];
+      all += total(i);
     }
     std::vector<std::pair<std::string, std::pair<double, int>>> rows(byKernel.begin(),
                                                                      byKernel.end());
     std::sort(rows.begin(), rows.end(),
               [](const auto &a, const auto &b) { return a.second.first > b.second.first; });
-    std::cout << fmt::format("profile    per run, by kernel ({} runs, observer-timed)\n", runs);
+    nlohmann::json j = nlohmann::json::array();
     for (const auto &[label, v] : rows)
-      std::cout << fmt::format("  {:>9.3f} ms {:5.1f}%  {:4} steps  {}\n", v.first * 1e3 / runs,
-                               all > 0 ? 100 * v.first / all : 0.0, v.second, label);
+      j.push_back({{"kernel", label},
+                   {"ms", v.first * 1e3 / runs},
+                   {"percent", all > 0 ? 100 * v.first / all : 0.0},
+                   {"steps", v.second}});
+    return j;
+  }
+  static void print(const nlohmann::json &byKernel, int runs) {
+    std::cout << fmt::format("profile    per run, by kernel ({} runs, step-timed)\n", runs);
+    for (const auto &r : byKernel)
+      std::cout << fmt::format("  {:>9.3f} ms {:5.1f}%  {:4} steps  {}\n", r["ms"].get<double>(),
+                               r["percent"].get<double>(), r["steps"].get<int>(),
+                               r["kernel"].get<std::string>());
   }
 
 private:
   const Plan &plan_;
-  std::vector<double> total_;
+  std::vector<std::vector<double>> samples_; // per step, one entry per run
   Clock::time_point mark_;
+  bool recording_ = true;
 };
+
+constexpr double kPerOpGoal = 0.8; // issue 5: within 80% of oneDNN's primitive alone
+
+// The yardstick of each conv/matmul step (RuntimeKernel::alone), timed in the same rounds as
+// plumb's runs: after each run, every primitive alone runs twice and the second run counts
+// (alone means back-to-back runs, warm caches). Interleaving keeps both sides under the same
+// machine load, which on a shared machine moves far more than the difference measured.
+struct AloneStep {
+  size_t step;
+  std::unique_ptr<AlonePrimitive> prim;
+  std::vector<double> samples;
+};
+
+std::vector<AloneStep> aloneSteps(Executor &exec) {
+  std::vector<AloneStep> v;
+  for (size_t i = 0; i < exec.plan().steps.size(); ++i) {
+    const std::string &k = exec.plan().steps[i].kernel;
+    if (k != "cpu.conv" && k != "cpu.matmul")
+      continue;
+    if (std::unique_ptr<AlonePrimitive> a = exec.kernel(i).alone())
+      v.push_back({i, std::move(a), {}});
+  }
+  return v;
+}
+
+void timeAloneRound(std::vector<AloneStep> &steps) {
+  for (AloneStep &a : steps) {
+    a.prim->run();
+    a.samples.push_back(a.prim->run());
+  }
+}
+
+// Each conv/matmul step's median time inside the plan next to its primitive's alone.
+// Ratio = alone / plumb: 1 means no overhead around the primitive.
+nlohmann::json perOpReport(const Plan &plan, const StepProfiler &profiler,
+                           const std::vector<AloneStep> &alone) {
+  nlohmann::json steps = nlohmann::json::array();
+  int meeting = 0;
+  double plumbTotal = 0, aloneTotal = 0;
+  for (const AloneStep &a : alone) {
+    const Step &s = plan.steps[a.step];
+    double plumbS = profiler.median(a.step);
+    double aloneS = a.samples.empty() ? 0.0 : percentile(a.samples, 0.5);
+    if (aloneS <= 0 || plumbS <= 0)
+      continue;
+    double ratio = aloneS / plumbS;
+    bool meets = ratio >= kPerOpGoal;
+    meeting += meets;
+    plumbTotal += plumbS, aloneTotal += aloneS;
+    double flops = a.prim->flops;
+    steps.push_back({{"step", a.step},
+                     {"kernel", s.kernel},
+                     {"nodes", s.nodeNames},
+                     {"shape", a.prim->shape},
+                     {"flops", flops},
+                     {"plumb_ms", plumbS * 1e3},
+                     {"alone_ms", aloneS * 1e3},
+                     {"plumb_gflops", flops / plumbS * 1e-9},
+                     {"alone_gflops", flops / aloneS * 1e-9},
+                     {"ratio", ratio},
+                     {"meets_goal", meets}});
+  }
+  return {{"goal", kPerOpGoal},           {"steps", steps},
+          {"measured", steps.size()},     {"meeting_goal", meeting},
+          {"plumb_ms", plumbTotal * 1e3}, {"alone_ms", aloneTotal * 1e3}};
+}
+
+std::string shortened(const std::string &s, size_t n) {
+  return s.size() <= n ? s : s.substr(0, n - 3) + "...";
+}
+
+void printPerOp(const nlohmann::json &r) {
+  std::cout << fmt::format(
+      "per-op     conv/matmul steps vs the oneDNN primitive alone (median ms per run; "
+      "ratio = alone / plumb, goal >= {:.2f})\n",
+      r["goal"].get<double>());
+  std::cout << fmt::format("  {:>5}  {:<10} {:>9} {:>9} {:>8} {:>8} {:>6}  {:<42} {}\n", "step",
+                           "kernel", "plumb ms", "alone ms", "GF/s", "alone", "ratio", "shape",
+                           "nodes");
+  for (const auto &st : r["steps"])
+    std::cout << fmt::format(
+        "  {:>5}  {:<10} {:>9.3f} {:>9.3f} {:>8.1f} {:>8.1f} {:>6.2f}{} {:<42} "
+        "{}\n",
+        st["step"].get<size_t>(), st["kernel"].get<std::string>(), st["plumb_ms"].get<double>(),
+        st["alone_ms"].get<double>(), st["plumb_gflops"].get<double>(),
+        st["alone_gflops"].get<double>(),
+        // Rounded down, so that a flagged 0.795 never shows as 0.80.
+        std::floor(st["ratio"].get<double>() * 100) / 100, st["meets_goal"].get<bool>() ? " " : "!",
+        st["shape"].get<std::string>(), shortened(st["nodes"].get<std::string>(), 60));
+  double p = r["plumb_ms"].get<double>(), a = r["alone_ms"].get<double>();
+  std::cout << fmt::format("  {} of {} steps meet the goal ('!' marks the others); all of them: "
+                           "plumb {:.3f} ms, alone {:.3f} ms, ratio {:.2f}\n",
+                           r["meeting_goal"].get<int>(), r["measured"].get<size_t>(), p, a,
+                           p > 0 ? a / p : 0.0);
+}
 
 } // namespace
 
@@ -137,16 +258,28 @@ int benchCommand(const BenchCommandOptions &opts) {
     once();
   Executor *profiled = exec ? exec.get() : backend ? backend->cpuExecutor() : nullptr;
   std::unique_ptr<StepProfiler> profiler;
-  if (opts.profile) {
+  if (opts.profile || opts.perOp) {
     if (!profiled)
-      throw Error("--profile needs a compiled backend (cpu or an artifact)");
+      throw Error("--profile and --per-op need a compiled backend (cpu or an artifact)");
     profiler = std::make_unique<StepProfiler>(profiled->plan());
     profiled->setStepObserver([&](size_t step) { profiler->observe(step); });
   }
+  int64_t rss = peakRssBytes(); // before --per-op allocates its primitives' scratch
+  std::vector<AloneStep> alone;
+  if (opts.perOp)
+    alone = aloneSteps(*profiled);
   std::vector<double> ms;
   auto start = Clock::now();
   bool progress = false;
   for (int i = 0; i < opts.iters; ++i) {
+    if (!alone.empty()) {
+      // The primitives alone, then an unrecorded run to warm the caches back up for plumb's
+      // timed run (as back-to-back runs without --per-op find them).
+      timeAloneRound(alone);
+      profiler->setRecording(false);
+      once();
+      profiler->setRecording(true);
+    }
     auto t = Clock::now();
     if (profiler)
       profiler->start();
@@ -161,6 +294,8 @@ int benchCommand(const BenchCommandOptions &opts) {
   }
   if (progress)
     std::cerr << "\n";
+  if (!opts.perOp)
+    rss = peakRssBytes();
   double median = percentile(ms, 0.5), p90 = percentile(ms, 0.9);
   double mean = 0;
   for (double v : ms)
@@ -173,9 +308,17 @@ int benchCommand(const BenchCommandOptions &opts) {
                            opts.threads > 0 ? std::to_string(opts.threads) : "default",
                            setup, opts.iters, opts.warmup, median, p90,
                            *std::min_element(ms.begin(), ms.end()), mean,
-                           double(peakRssBytes()) / (1 << 20));
-  if (profiler)
-    profiler->print(opts.iters);
+                           double(rss) / (1 << 20));
+  nlohmann::json profile, perOp;
+  if (profiler) {
+    profiled->setStepObserver(nullptr);
+    profile = profiler->byKernel(opts.iters);
+    StepProfiler::print(profile, opts.iters);
+  }
+  if (opts.perOp) {
+    perOp = perOpReport(profiled->plan(), *profiler, alone);
+    printPerOp(perOp);
+  }
   if (!opts.json.empty()) {
     nlohmann::json j = {{"model", opts.model},       {"backend", opts.backend},
                         {"artifact", artifact},       {"threads", opts.threads},
@@ -183,7 +326,11 @@ int benchCommand(const BenchCommandOptions &opts) {
                         {"warmup", opts.warmup},      {"median_ms", median},
                         {"p90_ms", p90},              {"mean_ms", mean},
                         {"min_ms", *std::min_element(ms.begin(), ms.end())},
-                        {"samples_ms", ms},           {"peak_rss_bytes", peakRssBytes()}};
+                        {"samples_ms", ms},           {"peak_rss_bytes", rss}};
+    if (!profile.is_null())
+      j["profile"] = profile;
+    if (!perOp.is_null())
+      j["per_op"] = perOp;
     std::string tmp = opts.json + ".tmp";
     {
       std::ofstream f(tmp);

@@ -89,6 +89,9 @@ struct BenchCommandOptions {
   InputShapes inputShapes;
   std::string json;
   bool profile = false; // time per step, summed by kernel, after the timed runs
+  // With profile: each conv/matmul step against its oneDNN primitive timed alone (implies
+  // profile).
+  bool perOp = false;
 };
 int benchCommand(const BenchCommandOptions &opts);
 
