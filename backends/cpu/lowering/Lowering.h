@@ -17,7 +17,8 @@ struct LoweringStats {
   int64_t blockedBuffers = 0, blockedBytes = 0; // Layout::ChannelBlocked intermediates
 };
 
-// Builds the Plan for `module`'s @main. Every value needs a static shape (pin dynamic graph
+// Builds the Plan for `module`'s @main. Large constants borrow the IR's data (resource blobs,
+// owned by the MLIRContext): the context must outlive the plan and every copy of it. Every value needs a static shape (pin dynamic graph
 // inputs with --input-shape); throws plumb::Error naming the value otherwise. `stats` is
 // filled when given.
 // `shapeHints` (ONNX tensor name -> shape) fill in values whose IR type is not static, e.g.
