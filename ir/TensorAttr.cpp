@@ -85,4 +85,19 @@ DenseElementsAttr attrFromTensor(MLIRContext *ctx, const Tensor &t) {
       type, ArrayRef<char>(static_cast<const char *>(t.raw()), t.nbytes()));
 }
 
+size_t releaseResourceBlobs(Operation *root) {
+  size_t freed = 0;
+  root->walk([&](ConstantOp c) {
+    auto res = dyn_cast_or_null<DenseResourceElementsAttr>(c.getValueAttr());
+    if (!res)
+      return;
+    DialectResourceBlobManager::BlobEntry *entry = res.getRawHandle().getResource();
+    if (!entry || !entry->getBlob())
+      return;
+    freed += entry->getBlob()->getData().size();
+    entry->setBlob(AsmResourceBlob()); // runs the old blob's deleter
+  });
+  return freed;
+}
+
 } // namespace plumb

@@ -23,4 +23,10 @@ Tensor tensorFromAttr(mlir::ElementsAttr attr);
 // A dense attribute holding a copy of `t`.
 mlir::DenseElementsAttr attrFromTensor(mlir::MLIRContext *ctx, const Tensor &t);
 
+// Frees the data of every resource blob `root`'s constants hold (the context keeps blobs
+// until it dies, even after the module that used them is gone). Only for a module about to be
+// discarded whose blobs nothing else references (no clone of it alive): its constants then
+// have no data. Returns the bytes freed.
+size_t releaseResourceBlobs(mlir::Operation *root);
+
 } // namespace plumb

@@ -117,6 +117,9 @@ OwningOpRef<ModuleOp> importWithInputs(MLIRContext &ctx, const std::string &mode
                   " (? = any), got " + inputs[i].describe());
     io.inputShapes[names[i]] = inputs[i].shape();
   }
+  // The first import's weights would otherwise stay in the context next to the second's.
+  releaseResourceBlobs(*module);
+  module = nullptr;
   return importOnnxFile(ctx, model, io);
 }
 
