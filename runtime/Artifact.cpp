@@ -409,41 +409,89 @@ uint64_t artifactChecksum(const void *file, size_t size) {
   return h.finish();
 }
 
+namespace {
+
+// Writes the file in 1 MiB pieces, hashing each as it goes (the Hasher wants multiples of 32
+// bytes but for the last piece), so the weights are never copied into one in-memory image.
+class StreamingImage {
+public:
+  explicit StreamingImage(std::ofstream &f) : f_(f) { buf_.reserve(kPiece); }
+  void put(const void *data, size_t n) {
+    const char *p = static_cast<const char *>(data);
+    while (n > 0) {
+      size_t k = std::min(n, kPiece - buf_.size());
+      buf_.append(p, k);
+      p += k, n -= k;
+      if (buf_.size() == kPiece)
+        flush();
+    }
+  }
+  void zeros(size_t n) {
+    static const char zero[64] = {};
+    for (; n > 0; n -= std::min(n, sizeof zero))
+      put(zero, std::min(n, sizeof zero));
+  }
+  uint64_t finish() {
+    flush();
+    return hash_.finish();
+  }
+
+private:
+  static constexpr size_t kPiece = size_t(1) << 20;
+  void flush() {
+    hash_.update(buf_.data(), buf_.size());
+    f_.write(buf_.data(), std::streamsize(buf_.size()));
+    buf_.clear();
+  }
+  std::ofstream &f_;
+  std::string buf_;
+  Hasher hash_;
+};
+
+} // namespace
+
 void writeArtifact(const std::string &path, const Plan &plan) {
   validatePlan(plan);
   std::vector<const Buffer *> constants;
   uint64_t dataSize = 0;
   std::string meta = serializeMeta(plan, constants, dataSize);
   uint64_t dataOffset = alignUp(kArtifactHeaderBytes + meta.size());
-  // The whole image in memory: the checksum covers it all and the write stays one call.
-  std::string image(dataOffset + dataSize, '\0');
-  std::memcpy(image.data(), kMagic, 8);
+  // The header with a zero checksum (as the checksum reads it), then everything else streamed;
+  // the checksum is patched in at the end. A temporary file renamed into place: a failed
+  // write leaves nothing half-written under `path`.
+  char header[kArtifactHeaderBytes] = {};
+  std::memcpy(header, kMagic, 8);
   uint32_t version = kArtifactVersion;
-  std::memcpy(image.data() + 8, &version, 4);
+  std::memcpy(header + 8, &version, 4);
   uint64_t fields[3] = {meta.size(), dataOffset, dataSize};
-  std::memcpy(image.data() + 16, fields, sizeof fields);
-  std::memcpy(image.data() + kArtifactHeaderBytes, meta.data(), meta.size());
-  uint64_t off = 0;
-  for (const Buffer *b : constants) {
-    off = alignUp(off);
-    if (b->constant.nbytes())
-      std::memcpy(image.data() + dataOffset + off, b->constant.raw(), b->constant.nbytes());
-    off += b->constant.nbytes();
-  }
-  uint64_t hash = artifactChecksum(image.data(), image.size());
-  std::memcpy(image.data() + 40, &hash, 8);
+  std::memcpy(header + 16, fields, sizeof fields);
 
   std::string tmp = path + ".tmp";
+  bool ok;
   {
     std::ofstream f(tmp, std::ios::binary);
     if (!f)
       throw Error(path + ": cannot write");
-    f.write(image.data(), std::streamsize(image.size()));
-    f.close();
-    if (!f) {
-      std::remove(tmp.c_str());
-      throw Error(path + ": write failed");
+    StreamingImage image(f);
+    image.put(header, sizeof header);
+    image.put(meta.data(), meta.size());
+    image.zeros(dataOffset - kArtifactHeaderBytes - meta.size());
+    uint64_t off = 0;
+    for (const Buffer *b : constants) {
+      image.zeros(alignUp(off) - off);
+      off = alignUp(off);
+      image.put(b->constant.raw(), b->constant.nbytes());
+      off += b->constant.nbytes();
     }
+    uint64_t hash = image.finish();
+    f.seekp(40);
+    f.write(reinterpret_cast<const char *>(&hash), 8);
+    f.close();
+    ok = bool(f);
+  }
+  if (!ok) {
+    std::remove(tmp.c_str());
+    throw Error(path + ": write failed");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());
