@@ -6,6 +6,7 @@
 #include "runtime/BufferPlanner.h"
 #include "runtime/Error.h"
 #include "runtime/Executor.h"
+#include "tests/TestAttrs.h"
 #include "tools/lib/Compile.h"
 #include "tools/lib/Inputs.h"
 
@@ -19,19 +20,7 @@
 namespace plumb {
 namespace {
 
-ref::AttrValue strings(std::vector<std::string> v) {
-  ref::AttrValue a;
-  a.kind = ref::AttrValue::Kind::Strings;
-  a.strings = std::move(v);
-  return a;
-}
-
-ref::AttrValue string(std::string v) {
-  ref::AttrValue a;
-  a.kind = ref::AttrValue::Kind::String;
-  a.s = std::move(v);
-  return a;
-}
+using namespace testattrs;
 
 // conv -> conv(+sum residual) -> pool -> copy, plus a conv whose output feeds a non-blockable
 // slot and one with too few channels for blocking.
@@ -49,13 +38,13 @@ TEST(ChooseLayouts, BlocksOnlyWhatLayoutAwareStepsTouch) {
   int g = p.addBuffer(BufferKind::Intermediate, DType::F32, {1, 8, 8, 8}, "g");
   int y = p.addOutput(DType::F32, {1, 16, 8, 8}, "y");
   p.addStep("cpu.conv", {x, w}, {a});
-  p.addStep("cpu.conv", {a, w, -1, a}, {b}).attrs.set("post_ops", strings({"sum"}));
+  p.addStep("cpu.conv", {a, w, -1, a}, {b}).attrs.set("post_ops", stringsAttr({"sum"}));
   Step &pool = p.addStep("cpu.pool", {b}, {c});
-  pool.attrs.set("op", string("MaxPool"));
+  pool.attrs.set("op", stringAttr("MaxPool"));
   p.addStep("cpu.copy", {c}, {d});             // plain reader: c stays plain
   p.addStep("cpu.conv", {a, w}, {e});          // e is read as weights below: plain
   p.addStep("cpu.conv", {x, e}, {f});          // f has 8 channels: plain
-  p.addStep("cpu.pool", {f}, {g}).attrs.set("op", string("MaxPool"));
+  p.addStep("cpu.pool", {f}, {g}).attrs.set("op", stringAttr("MaxPool"));
   p.addStep("cpu.conv", {b, w}, {y});          // graph outputs stay plain
   EXPECT_EQ(cpu::chooseLayouts(p), 2);
   std::map<std::string, Layout> got;

@@ -3,6 +3,7 @@
 #include "backends/cpu/CpuBackend.h"
 #include "backends/reference/Kernel.h"
 #include "runtime/Executor.h"
+#include "tests/TestAttrs.h"
 
 #include <gtest/gtest.h>
 
@@ -14,39 +15,7 @@ using namespace plumb;
 
 namespace {
 
-Tensor randomF32(Shape shape, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::vector<float> v(size_t(numElements(shape)));
-  for (float &x : v)
-    x = dist(rng);
-  return Tensor::fromVector(DType::F32, std::move(shape), v);
-}
-
-ref::AttrValue intsAttr(std::vector<int64_t> v) {
-  ref::AttrValue a;
-  a.kind = ref::AttrValue::Kind::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-ref::AttrValue intAttr(int64_t v) {
-  ref::AttrValue a;
-  a.kind = ref::AttrValue::Kind::Int;
-  a.i = v;
-  return a;
-}
-ref::AttrValue stringAttr(std::string s) {
-  ref::AttrValue a;
-  a.kind = ref::AttrValue::Kind::String;
-  a.s = std::move(s);
-  return a;
-}
-ref::AttrValue stringsAttr(std::vector<std::string> v) {
-  ref::AttrValue a;
-  a.kind = ref::AttrValue::Kind::Strings;
-  a.strings = std::move(v);
-  return a;
-}
+using namespace testattrs;
 
 // One reference op with f32 inputs (nullptr = absent).
 Tensor refOp(const std::string &op, std::vector<const Tensor *> in, const ref::Attrs &attrs = {}) {

@@ -3,6 +3,7 @@
 #include "backends/cpu/CpuBackend.h"
 #include "runtime/Error.h"
 #include "runtime/Session.h"
+#include "tests/TestAttrs.h"
 
 #include <gtest/gtest.h>
 
@@ -16,27 +17,7 @@ using namespace plumb;
 
 namespace {
 
-Tensor randomF32(Shape shape, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  std::vector<float> v(size_t(numElements(shape)));
-  for (float &x : v)
-    x = dist(rng);
-  return Tensor::fromVector(DType::F32, std::move(shape), v);
-}
-
-ref::AttrValue intsAttr(std::vector<int64_t> v) {
-  ref::AttrValue a;
-  a.kind = ref::AttrValue::Kind::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-ref::AttrValue floatAttr(double f) {
-  ref::AttrValue a;
-  a.kind = ref::AttrValue::Kind::Float;
-  a.f = f;
-  return a;
-}
+using namespace testattrs;
 
 // x -> conv(W, b) -> t -> flatten -> f -> Gemm(alpha 0.5, B, C) -> y, and a second Gemm over
 // the same B with another alpha (a different reordered constant).
