@@ -1,5 +1,6 @@
 // cpu.matmul: ONNX MatMul (numpy batch broadcasting) and Gemm (transA/transB/alpha/beta) as
 // one oneDNN matmul with bias and fused post-ops.
+#include "backends/cpu/Gemm.h"
 #include "backends/cpu/Kernels.h"
 #include "backends/cpu/PostOps.h"
 
@@ -84,8 +85,15 @@ public:
 private:
   void prepareConstants(const KernelArgs &a, const Geometry &g, const Desc &weiDesc,
                         const dnnl::matmul::primitive_desc &pd, float alpha, float biasScale);
+  bool preparePacked(const KernelArgs &a, const Geometry &g, bool transA, bool transB,
+                     float alpha, float beta);
   PostOpList post_;
   bool hasBias_ = false, constWeights_ = false, constBias_ = false;
+  // The PackedGemm path (constant 2-D W): a leading "sum" accumulates onto the residual, the
+  // other post-ops run unfused after it.
+  bool packed_ = false, sumFirst_ = false;
+  PackedGemm gemm_;
+  UnfusedPostOps rest_;
   dnnl::matmul prim_;
   dnnl::memory src_, weights_, bias_, dst_;
 };
@@ -107,6 +115,8 @@ MatMulKernel::MatMulKernel(const KernelArgs &a) {
     a.fail("alpha with a runtime B and a runtime C (or alpha 0) is not supported; use ref.Gemm");
   if (hasBias_ && !constBias_ && beta != 1.f)
     a.fail("beta != 1 with a runtime C is not supported; use ref.Gemm");
+  if (preparePacked(a, g, transA, transB, alpha, beta))
+    return;
   Desc srcDesc(g.src, dnnl::memory::data_type::f32, g.srcStrides);
   Desc weiPlain(g.wei, dnnl::memory::data_type::f32, g.weiStrides);
   // Constant weights are reordered once. For a 2-D B, oneDNN 2.6 resolves format_tag::any to
@@ -137,6 +147,45 @@ MatMulKernel::MatMulKernel(const KernelArgs &a) {
   prepareConstants(a, g, weiPlain, pd, alphaPost ? 1.f : alpha, alphaPost ? beta / alpha : beta);
 }
 
+// A constant 2-D W (times alpha), a constant per-column bias (times beta) or none, and a
+// row-major A: PackedGemm, measured 10-25% faster than oneDNN 2.6's sgemm on BERT/GPT-2 shapes.
+bool MatMulKernel::preparePacked(const KernelArgs &a, const Geometry &g, bool transA, bool transB,
+                                 float alpha, float beta) {
+  if (!PackedGemm::available() || !constWeights_ || transA || g.wei.size() != 2 ||
+      (hasBias_ && !constBias_))
+    return false;
+  int64_t k = g.wei[0], n = g.wei[1];
+  if (k == 0 || n == 0 || g.src[0] == 0)
+    return false;
+  std::vector<float> bias;
+  if (hasBias_) {
+    const Tensor &c = *a.constant(2);
+    if (g.bias[0] != 1 || (c.numel() != n && c.numel() != 1))
+      return false;
+    for (int64_t i = 0; i < n; ++i)
+      bias.push_back(c.data<float>()[c.numel() == 1 ? 0 : i] * beta);
+  }
+  const Tensor &w = *a.constant(1);
+  std::vector<float> scaled;
+  const float *wd = w.data<float>();
+  if (alpha != 1.f) {
+    scaled.assign(wd, wd + w.numel());
+    for (float &x : scaled)
+      x *= alpha;
+    wd = scaled.data();
+  }
+  gemm_.pack(wd, k, n, transB ? k : n, transB, hasBias_ ? bias.data() : nullptr);
+  PostOpList rest = post_;
+  sumFirst_ = !rest.ops.empty() && rest.ops.front().isSum;
+  if (sumFirst_)
+    rest.ops.erase(rest.ops.begin());
+  Desc dstDesc = plainDesc(g.dst);
+  rest_.init(rest, dstDesc);
+  dst_ = handleMemory(dstDesc);
+  packed_ = true;
+  return true;
+}
+
 void MatMulKernel::prepareConstants(const KernelArgs &a, const Geometry &g, const Desc &weiPlain,
                                     const dnnl::matmul::primitive_desc &pd, float alpha,
                                     float biasScale) {
@@ -160,6 +209,18 @@ void MatMulKernel::prepareConstants(const KernelArgs &a, const Geometry &g, cons
 
 void MatMulKernel::run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) {
   void *y = out[0]->mutableRaw();
+  if (packed_) {
+    if (sumFirst_ && in.back()->raw() != y)
+      std::memcpy(y, in.back()->raw(), out[0]->nbytes());
+    gemm_.run(in[0]->data<float>(), numElements(in[0]->shape()) / gemm_.k(), gemm_.k(),
+              static_cast<float *>(y), gemm_.n(), sumFirst_);
+    if (!rest_.empty()) {
+      bind(dst_, y);
+      rest_.run(dst_, post_.hasSum ? in.back()->raw() : nullptr);
+      stream().wait();
+    }
+    return;
+  }
   if (post_.hasSum && in.back()->raw() != y)
     std::memcpy(y, in.back()->raw(), out[0]->nbytes());
   bind(src_, in[0]->raw());

@@ -1,0 +1,136 @@
+// PackedGemm: W packed once into [kc x 16] panels per block of K; C computed in 6x16 tiles of
+// FMA accumulators that broadcast A straight from its rows. Loop order per block of MC rows:
+// K blocks, then 16-column panels (one panel, 16 KiB, stays in L1 across the row tiles).
+#include "backends/cpu/Gemm.h"
+
+#include "backends/cpu/VecMath.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define PLUMB_X86 1
+#endif
+
+namespace plumb::cpu {
+
+namespace {
+
+constexpr int64_t kNR = 16;  // panel width: two 8-float vectors
+constexpr int64_t kMR = 6;   // rows per register tile (12 accumulators + 2 of W + 1 of A)
+constexpr int64_t kKC = 256; // K block: a panel is 256 x 16 floats = 16 KiB
+constexpr int64_t kMC = 144; // rows per block of A (144 x 256 floats = 144 KiB, in L2)
+
+#ifdef PLUMB_X86
+#define PLUMB_AVX2 __attribute__((target("avx2,fma")))
+
+// C[6 x 16] (row stride ldc) = (load ? C : 0) + (bias ? bias : 0) + A x B[kc x 16], where
+// row i of A starts at a[i]. Written out register by register: GCC spills arrays of vectors.
+PLUMB_AVX2 void tile(int64_t kc, const float *const *a, const float *b, float *c, int64_t ldc,
+                     bool load, const float *bias) {
+  const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
+  __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+#define PLUMB_INIT(r)                                                                              \
+  c##r##0 = load ? _mm256_loadu_ps(c + r * ldc) : _mm256_setzero_ps();                            \
+  c##r##1 = load ? _mm256_loadu_ps(c + r * ldc + 8) : _mm256_setzero_ps();
+  PLUMB_INIT(0) PLUMB_INIT(1) PLUMB_INIT(2) PLUMB_INIT(3) PLUMB_INIT(4) PLUMB_INIT(5)
+#undef PLUMB_INIT
+  if (bias) {
+    __m256 b0 = _mm256_loadu_ps(bias), b1 = _mm256_loadu_ps(bias + 8);
+#define PLUMB_BIAS(r)                                                                              \
+  c##r##0 = _mm256_add_ps(c##r##0, b0);                                                            \
+  c##r##1 = _mm256_add_ps(c##r##1, b1);
+    PLUMB_BIAS(0) PLUMB_BIAS(1) PLUMB_BIAS(2) PLUMB_BIAS(3) PLUMB_BIAS(4) PLUMB_BIAS(5)
+#undef PLUMB_BIAS
+  }
+  for (int64_t k = 0; k < kc; ++k, b += kNR) {
+    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), av;
+#define PLUMB_FMA(r)                                                                               \
+  av = _mm256_broadcast_ss(a##r + k);                                                              \
+  c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);                                                      \
+  c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);
+    PLUMB_FMA(0) PLUMB_FMA(1) PLUMB_FMA(2) PLUMB_FMA(3) PLUMB_FMA(4) PLUMB_FMA(5)
+#undef PLUMB_FMA
+  }
+#define PLUMB_STORE(r)                                                                             \
+  _mm256_storeu_ps(c + r * ldc, c##r##0);                                                          \
+  _mm256_storeu_ps(c + r * ldc + 8, c##r##1);
+  PLUMB_STORE(0) PLUMB_STORE(1) PLUMB_STORE(2) PLUMB_STORE(3) PLUMB_STORE(4) PLUMB_STORE(5)
+#undef PLUMB_STORE
+}
+#endif
+
+} // namespace
+
+bool PackedGemm::available() { return vec::hasAvx2(); }
+
+void PackedGemm::pack(const float *w, int64_t k, int64_t n, int64_t ldw, bool transposed,
+                      const float *bias) {
+  k_ = k, n_ = n, panels_ = (n + kNR - 1) / kNR;
+  packed_.assign(size_t(k * panels_ * kNR), 0.f);
+  for (int64_t k0 = 0; k0 < k; k0 += kKC) {
+    int64_t kc = std::min(kKC, k - k0);
+    float *block = packed_.data() + k0 * panels_ * kNR;
+    for (int64_t j = 0; j < panels_; ++j) {
+      float *dst = block + j * kc * kNR;
+      int64_t cols = std::min(kNR, n - j * kNR);
+      for (int64_t kk = 0; kk < kc; ++kk)
+        for (int64_t col = 0; col < cols; ++col) {
+          int64_t row = k0 + kk, nn = j * kNR + col;
+          dst[kk * kNR + col] = transposed ? w[nn * ldw + row] : w[row * ldw + nn];
+        }
+    }
+  }
+  bias_.clear();
+  if (bias) {
+    bias_.assign(size_t(panels_ * kNR), 0.f);
+    std::copy(bias, bias + n, bias_.begin());
+  }
+}
+
+void PackedGemm::run(const float *a, int64_t m, int64_t lda, float *c, int64_t ldc,
+                     bool accumulate) const {
+#ifdef PLUMB_X86
+  int threads = panels_ > 1 ? omp_get_max_threads() : 1;
+  for (int64_t m0 = 0; m0 < m; m0 += kMC) {
+    int64_t mEnd = std::min(m, m0 + kMC);
+    for (int64_t k0 = 0; k0 < k_; k0 += kKC) {
+      int64_t kc = std::min(kKC, k_ - k0);
+      const float *block = packed_.data() + k0 * panels_ * kNR;
+      bool load = accumulate || k0 > 0;
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+      for (int64_t j = 0; j < panels_; ++j) {
+        const float *panel = block + j * kc * kNR;
+        const float *bias = k0 == 0 && !bias_.empty() ? bias_.data() + j * kNR : nullptr;
+        int64_t cols = std::min(kNR, n_ - j * kNR);
+        for (int64_t r = m0; r < mEnd; r += kMR) {
+          int rows = int(std::min(kMR, mEnd - r));
+          const float *ar[kMR];
+          for (int i = 0; i < kMR; ++i) // rows past the end recompute the first one
+            ar[i] = a + (r + (i < rows ? i : 0)) * lda + k0;
+          float *cr = c + r * ldc + j * kNR;
+          if (cols == kNR && rows == kMR) {
+            tile(kc, ar, panel, cr, ldc, load, bias);
+            continue;
+          }
+          // A partial tile goes through a full-size scratch tile.
+          float t[kMR * kNR] = {};
+          if (load)
+            for (int i = 0; i < rows; ++i)
+              std::memcpy(t + i * kNR, cr + i * ldc, size_t(cols) * sizeof(float));
+          tile(kc, ar, panel, t, kNR, load, bias);
+          for (int i = 0; i < rows; ++i)
+            std::memcpy(cr + i * ldc, t + i * kNR, size_t(cols) * sizeof(float));
+        }
+      }
+    }
+  }
+#else
+  (void)a, (void)m, (void)lda, (void)c, (void)ldc, (void)accumulate;
+#endif
+}
+
+} // namespace plumb::cpu

@@ -1,0 +1,31 @@
+// Internal to backends/cpu: an AVX2+FMA f32 GEMM for a constant right-hand side, packed once
+// at prepare time into 16-column panels (GotoBLAS-style blocking, 6x16 register tile). Used by
+// cpu.matmul for A[M, K] x W[K, N] (+ bias) where oneDNN 2.6's sgemm repacks W on every call.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace plumb::cpu {
+
+class PackedGemm {
+public:
+  // Whether this CPU runs it (AVX2 and FMA).
+  static bool available();
+  // `w` is K x N, row-major with row stride `ldw` (or, with `transposed`, N x K with row
+  // stride `ldw`); `bias` (nullptr or N values) is added to every row.
+  void pack(const float *w, int64_t k, int64_t n, int64_t ldw, bool transposed,
+            const float *bias);
+  // C[M, N] (row stride ldc) = A[M, K] (row stride lda) x W + bias, plus C's previous
+  // contents when `accumulate`.
+  void run(const float *a, int64_t m, int64_t lda, float *c, int64_t ldc, bool accumulate) const;
+  int64_t k() const { return k_; }
+  int64_t n() const { return n_; }
+
+private:
+  int64_t k_ = 0, n_ = 0, panels_ = 0;
+  std::vector<float> packed_; // per K block, per 16-column panel: [kc x 16], zero-padded
+  std::vector<float> bias_;   // panels_ * 16, zero-padded (empty: no bias)
+};
+
+} // namespace plumb::cpu
