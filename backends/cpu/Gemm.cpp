@@ -10,10 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
-#if defined(__x86_64__) || defined(_M_X64)
-#include <immintrin.h>
-#define PLUMB_X86 1
-#endif
+#include "backends/cpu/Avx2Math.h"
 
 namespace plumb::cpu {
 
@@ -25,12 +22,24 @@ constexpr int64_t kKC = 256; // K block: a panel is 256 x 16 floats = 16 KiB
 constexpr int64_t kMC = 144; // rows per block of A (144 x 256 floats = 144 KiB, in L2)
 
 #ifdef PLUMB_X86
-#define PLUMB_AVX2 __attribute__((target("avx2,fma")))
+PLUMB_AVX2 inline __m256 activate(__m256 v, PackedGemm::Act act) {
+  switch (act) {
+  case PackedGemm::Act::Relu:
+    return _mm256_max_ps(v, _mm256_setzero_ps());
+  case PackedGemm::Act::GeluErf:
+    return vec::geluErf256(v);
+  case PackedGemm::Act::GeluTanh:
+    return vec::geluTanh256(v);
+  case PackedGemm::Act::None:
+    break;
+  }
+  return v;
+}
 
 // C[6 x 16] (row stride ldc) = (load ? C : 0) + (bias ? bias : 0) + A x B[kc x 16], where
 // row i of A starts at a[i]. Written out register by register: GCC spills arrays of vectors.
 PLUMB_AVX2 void tile(int64_t kc, const float *const *a, const float *b, float *c, int64_t ldc,
-                     bool load, const float *bias) {
+                     bool load, const float *bias, PackedGemm::Act act) {
   const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
   __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
 #define PLUMB_INIT(r)                                                                              \
@@ -56,8 +65,8 @@ PLUMB_AVX2 void tile(int64_t kc, const float *const *a, const float *b, float *c
 #undef PLUMB_FMA
   }
 #define PLUMB_STORE(r)                                                                             \
-  _mm256_storeu_ps(c + r * ldc, c##r##0);                                                          \
-  _mm256_storeu_ps(c + r * ldc + 8, c##r##1);
+  _mm256_storeu_ps(c + r * ldc, activate(c##r##0, act));                                           \
+  _mm256_storeu_ps(c + r * ldc + 8, activate(c##r##1, act));
   PLUMB_STORE(0) PLUMB_STORE(1) PLUMB_STORE(2) PLUMB_STORE(3) PLUMB_STORE(4) PLUMB_STORE(5)
 #undef PLUMB_STORE
 }
@@ -66,6 +75,18 @@ PLUMB_AVX2 void tile(int64_t kc, const float *const *a, const float *b, float *c
 } // namespace
 
 bool PackedGemm::available() { return vec::hasAvx2(); }
+
+bool PackedGemm::actFor(const std::string &postOp, Act &act) {
+  if (postOp == "relu")
+    act = Act::Relu;
+  else if (postOp == "gelu_erf")
+    act = Act::GeluErf;
+  else if (postOp == "gelu_tanh")
+    act = Act::GeluTanh;
+  else
+    return false;
+  return true;
+}
 
 void PackedGemm::pack(const float *w, int64_t k, int64_t n, int64_t ldw, bool transposed,
                       const float *bias) {
@@ -101,6 +122,7 @@ void PackedGemm::run(const float *a, int64_t m, int64_t lda, float *c, int64_t l
       int64_t kc = std::min(kKC, k_ - k0);
       const float *block = packed_.data() + k0 * panels_ * kNR;
       bool load = accumulate || k0 > 0;
+      Act act = k0 + kc == k_ ? act_ : Act::None;
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
       for (int64_t j = 0; j < panels_; ++j) {
         const float *panel = block + j * kc * kNR;
@@ -113,7 +135,7 @@ void PackedGemm::run(const float *a, int64_t m, int64_t lda, float *c, int64_t l
             ar[i] = a + (r + (i < rows ? i : 0)) * lda + k0;
           float *cr = c + r * ldc + j * kNR;
           if (cols == kNR && rows == kMR) {
-            tile(kc, ar, panel, cr, ldc, load, bias);
+            tile(kc, ar, panel, cr, ldc, load, bias, act);
             continue;
           }
           // A partial tile goes through a full-size scratch tile.
@@ -121,7 +143,7 @@ void PackedGemm::run(const float *a, int64_t m, int64_t lda, float *c, int64_t l
           if (load)
             for (int i = 0; i < rows; ++i)
               std::memcpy(t + i * kNR, cr + i * ldc, size_t(cols) * sizeof(float));
-          tile(kc, ar, panel, t, kNR, load, bias);
+          tile(kc, ar, panel, t, kNR, load, bias, act);
           for (int i = 0; i < rows; ++i)
             std::memcpy(cr + i * ldc, t + i * kNR, size_t(cols) * sizeof(float));
         }

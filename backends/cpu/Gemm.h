@@ -4,26 +4,33 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace plumb::cpu {
 
 class PackedGemm {
 public:
+  // An activation applied to each finished tile while it is in registers.
+  enum class Act { None, Relu, GeluErf, GeluTanh };
+  // The Act for a post-op string of CpuBackend.h ("relu", "gelu_erf", "gelu_tanh"), if any.
+  static bool actFor(const std::string &postOp, Act &act);
+  void setAct(Act act) { act_ = act; }
   // Whether this CPU runs it (AVX2 and FMA).
   static bool available();
   // `w` is K x N, row-major with row stride `ldw` (or, with `transposed`, N x K with row
   // stride `ldw`); `bias` (nullptr or N values) is added to every row.
   void pack(const float *w, int64_t k, int64_t n, int64_t ldw, bool transposed,
             const float *bias);
-  // C[M, N] (row stride ldc) = A[M, K] (row stride lda) x W + bias, plus C's previous
-  // contents when `accumulate`.
+  // C[M, N] (row stride ldc) = act(A[M, K] (row stride lda) x W + bias, plus C's previous
+  // contents when `accumulate`).
   void run(const float *a, int64_t m, int64_t lda, float *c, int64_t ldc, bool accumulate) const;
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }
 
 private:
   int64_t k_ = 0, n_ = 0, panels_ = 0;
+  Act act_ = Act::None;
   std::vector<float> packed_; // per K block, per 16-column panel: [kc x 16], zero-padded
   std::vector<float> bias_;   // panels_ * 16, zero-padded (empty: no bias)
 };

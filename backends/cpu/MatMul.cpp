@@ -89,8 +89,8 @@ private:
                      float alpha, float beta);
   PostOpList post_;
   bool hasBias_ = false, constWeights_ = false, constBias_ = false;
-  // The PackedGemm path (constant 2-D W): a leading "sum" accumulates onto the residual, the
-  // other post-ops run unfused after it.
+  // The PackedGemm path (constant 2-D W): a leading "sum" accumulates onto the residual, a
+  // relu/gelu after it runs on each finished tile, the other post-ops unfused afterwards.
   bool packed_ = false, sumFirst_ = false;
   PackedGemm gemm_;
   UnfusedPostOps rest_;
@@ -179,6 +179,12 @@ bool MatMulKernel::preparePacked(const KernelArgs &a, const Geometry &g, bool tr
   sumFirst_ = !rest.ops.empty() && rest.ops.front().isSum;
   if (sumFirst_)
     rest.ops.erase(rest.ops.begin());
+  PackedGemm::Act act;
+  if (!rest.ops.empty() && !rest.ops.front().isSum &&
+      PackedGemm::actFor(rest.ops.front().text, act)) {
+    gemm_.setAct(act);
+    rest.ops.erase(rest.ops.begin());
+  }
   Desc dstDesc = plainDesc(g.dst);
   rest_.init(rest, dstDesc);
   dst_ = handleMemory(dstDesc);

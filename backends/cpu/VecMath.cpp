@@ -6,10 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#if defined(__x86_64__) || defined(_M_X64)
-#include <immintrin.h>
-#define PLUMB_X86 1
-#endif
+#include "backends/cpu/Avx2Math.h"
 
 namespace plumb::cpu::vec {
 
@@ -39,37 +36,6 @@ void softmaxScalar(float *x, int64_t n) {
 }
 
 #ifdef PLUMB_X86
-#define PLUMB_AVX2 __attribute__((target("avx2,fma")))
-
-// exp(x) = 2^k * p(r), k = round(x / ln2), r = x - k ln2 (Cody-Waite, two constants), p the
-// degree-7 Taylor polynomial (|r| <= ln2/2: truncation error below 6e-9 relative). Inputs
-// below -87.3 (where 2^k would be subnormal) give 0, above 88.7 give +inf-free clamping.
-PLUMB_AVX2 inline __m256 exp256(__m256 x) {
-  const __m256 hi = _mm256_set1_ps(88.7228f), lo = _mm256_set1_ps(-87.3365f);
-  __m256 underflow = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
-  x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
-  __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
-                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.f / 5040);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 720));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 120));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 24));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 6));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
-  // k is in [-126, 128]: 2^k split as two powers so that k = 128 stays finite in between.
-  __m256i ki = _mm256_cvtps_epi32(k);
-  __m256i half = _mm256_srai_epi32(ki, 1);
-  __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, _mm256_set1_epi32(127)), 23));
-  __m256 s2 = _mm256_castsi256_ps(
-      _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ki, half), _mm256_set1_epi32(127)), 23));
-  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
-  return _mm256_andnot_ps(underflow, y);
-}
-
 PLUMB_AVX2 float hmax(__m256 v) {
   __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   m = _mm_max_ps(m, _mm_movehl_ps(m, m));
