@@ -74,7 +74,6 @@ public:
     for (size_t i = 0; i < 3; ++i)
       if (a.input(i).dtype != DType::F32)
         a.fail("Q, K and V must be f32");
-    scratch_.resize(size_t(std::max(1, omp_get_max_threads())));
   }
 
   void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) override {
@@ -83,7 +82,10 @@ public:
     const float *fill = in.size() > 4 && in[4] ? in[4]->data<float>() : nullptr;
     float *o = out[0]->mutableData<float>();
     int64_t tasks = b0_ * b1_;
-    int threads = std::min<int64_t>(int64_t(scratch_.size()), tasks);
+    // The thread count of the calling thread now (setCpuThreads), not at prepare time.
+    int threads = int(std::min<int64_t>(std::max(1, omp_get_max_threads()), tasks));
+    if (scratch_.size() < size_t(threads))
+      scratch_.resize(size_t(threads));
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
     for (int64_t task = 0; task < tasks; ++task) {
       std::vector<float> &sc = scratch_[size_t(omp_get_thread_num())];

@@ -29,9 +29,12 @@ public:
   int64_t n() const { return n_; }
 
 private:
+  // Rows [m0, mEnd) x panels [j0, j1) x the K block at k0.
+  void block(const float *a, int64_t lda, float *c, int64_t ldc, bool accumulate, int64_t m0,
+             int64_t mEnd, int64_t j0, int64_t j1, int64_t k0, int threads) const;
   int64_t k_ = 0, n_ = 0, panels_ = 0;
   Act act_ = Act::None;
-  std::vector<float> packed_; // per K block, per 16-column panel: [kc x 16], zero-padded
+  std::vector<float> packed_; // [kc x 16] panels, zero-padded, in the order run() reads them
   std::vector<float> bias_;   // panels_ * 16, zero-padded (empty: no bias)
 };
 
