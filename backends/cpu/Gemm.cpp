@@ -131,8 +131,10 @@ void PackedGemm::run(const float *a, int64_t m, int64_t lda, float *c, int64_t l
                      bool accumulate) const {
 #ifdef PLUMB_X86
   int threads = panels_ > 1 ? omp_get_max_threads() : 1;
-  for (int64_t m0 = 0; m0 < m; m0 += kMC)
-    for (int64_t j0 = 0; j0 < panels_; j0 += kNP)
+  // Column blocks outermost: W comes from memory once per run and a column block of it
+  // (K x 256 floats) stays in L3 while every row block of A (hot: just computed) passes.
+  for (int64_t j0 = 0; j0 < panels_; j0 += kNP)
+    for (int64_t m0 = 0; m0 < m; m0 += kMC)
       for (int64_t k0 = 0; k0 < k_; k0 += kKC)
         block(a, lda, c, ldc, accumulate, m0, std::min(m, m0 + kMC), j0,
               std::min(panels_, j0 + kNP), k0, threads);
