@@ -30,6 +30,8 @@ class AttentionKernel final : public RuntimeKernel {
 public:
   explicit AttentionKernel(const KernelArgs &a) {
     const ref::Attrs &at = a.attrs();
+    if (const ref::AttrValue *p = at.find("post_ops"); p && !p->strings.empty())
+      a.fail("cpu.attention takes no post_ops");
     std::vector<int64_t> d = at.getInts("dims", {});
     if (d.size() != 6)
       a.fail("attrs 'dims' must be [B0, B1, S, T, D, Dv]");

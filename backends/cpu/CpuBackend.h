@@ -7,7 +7,9 @@
 //   cpu.matmul      MatMul or Gemm. Inputs A, B, [C] where C is Gemm's C or a bias fused from
 //                   MatMul+Add (anything broadcasting to the output's last two dims, or to
 //                   the whole output when B is 2-D and A has no batch). attrs (Gemm's, all
-//                   optional): transA, transB (2-D operands only), alpha, beta.
+//                   optional): transA, transB (2-D operands only), alpha, beta. A constant
+//                   2-D B with a constant per-column (or no) bias runs on PackedGemm (AVX2,
+//                   B packed once; relu/gelu post-ops applied in registers), else oneDNN.
 //   cpu.softmax     Softmax/LogSoftmax. attrs: axis, op = "Softmax" (default) | "LogSoftmax";
 //                   Step::opset < 13 selects the old coerce-to-2-D meaning.
 //   cpu.layer_norm  LayerNormalization, output Y only. Inputs X, Scale, [B]. attrs: axis
@@ -29,9 +31,18 @@
 //   cpu.einsum      Einsum of f32 operands as pairwise batched matmuls. attrs: equation, which
 //                   einsumSupported() must accept (explicit output, no "...", no repeated
 //                   label in an operand, single-operand labels kept in the output).
+//   cpu.attention   softmax(mask(scale(Q x Kt))) x V for an "attention" fusion, per batch x
+//                   head over strided views (no head split/merge copies). Inputs Q, Kt, V
+//                   buffers (views into them), then [mask] (f32, added; or bool, the Where
+//                   condition) and [fill] (f32, Where's other operand), both broadcasting to
+//                   the scores [B0, B1, S, T]. attrs: dims = [B0, B1, S, T, D, Dv];
+//                   q_view, kt_view, v_view, o_view = [offset, 4 element strides] of the
+//                   [B0, B1, rows, cols] matrices (default dense; Q and O need unit column
+//                   stride, Kt and V one unit stride); scale_op = none | div | mul and scale;
+//                   mask = none | add | where (scores where the condition holds) | where_not.
 //   ref.<OpType>    any op the reference interpreter has, with its ONNX attributes.
 //
-// Every cpu.* kernel also takes attrs "post_ops": a list of strings applied in order to its
+// Every cpu.* kernel but cpu.attention also takes attrs "post_ops": a list of strings applied in order to its
 // result (fused into the oneDNN primitive for conv, matmul and binary; run in place right
 // after it for the others). Each has the meaning of an ONNX op sequence:
 //   "relu"            Relu                   "leaky_relu[:A]"  LeakyRelu(alpha=A, 0.01)
