@@ -75,8 +75,7 @@ PLUMB_AVX2 void tile(int64_t kc, const float *const *a, const float *b, float *c
   av = _mm256_broadcast_ss(a##r + k);                                                              \
   c##r##0 = _mm256_fmadd_ps(av, b0, c##r##0);                                                      \
   c##r##1 = _mm256_fmadd_ps(av, b1, c##r##1);
-    PLUMB_FMA(0)
-    PLUMB_FMA(1) PLUMB_FMA(2) PLUMB_FMA(3) PLUMB_FMA(4) PLUMB_FMA(5)
+    PLUMB_FMA(0) PLUMB_FMA(1) PLUMB_FMA(2) PLUMB_FMA(3) PLUMB_FMA(4) PLUMB_FMA(5)
 #undef PLUMB_FMA
   }
 #define PLUMB_STORE(r)                                                                             \
@@ -107,11 +106,15 @@ bool PackedGemm::actFor(const std::string &postOp, Act &act) {
 void PackedGemm::pack(const float *w, int64_t k, int64_t n, int64_t ldw, bool transposed,
                       const float *bias) {
   k_ = k, n_ = n, panels_ = (n + kNR - 1) / kNR;
-  packed_.assign(size_t(k * panels_ * kNR), 0.f);
+  size_t bytes = size_t(k * panels_ * kNR) * sizeof(float);
+  packed_.reset(static_cast<float *>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+  if (!packed_)
+    throw std::bad_alloc();
+  std::memset(packed_.get(), 0, bytes);
   for (int64_t k0 = 0; k0 < k; k0 += kKC) {
     int64_t kc = std::min(kKC, k - k0);
     for (int64_t j = 0; j < panels_; ++j) {
-      float *dst = packed_.data() + panelOffset(k, panels_, k0, kc, j);
+      float *dst = packed_.get() + panelOffset(k, panels_, k0, kc, j);
       int64_t cols = std::min(kNR, n - j * kNR);
       for (int64_t kk = 0; kk < kc; ++kk)
         for (int64_t col = 0; col < cols; ++col) {
@@ -152,7 +155,7 @@ void PackedGemm::block(const float *a, int64_t lda, float *c, int64_t ldc, bool 
   Act act = k0 + kc == k_ ? act_ : Act::None;
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
   for (int64_t j = j0; j < j1; ++j) {
-    const float *panel = packed_.data() + panelOffset(k_, panels_, k0, kc, j);
+    const float *panel = packed_.get() + panelOffset(k_, panels_, k0, kc, j);
     const float *bias = k0 == 0 && !bias_.empty() ? bias_.data() + j * kNR : nullptr;
     int64_t cols = std::min(kNR, n_ - j * kNR);
     // W is read once per run, from memory: the row tiles of this panel each

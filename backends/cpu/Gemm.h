@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,7 +36,9 @@ private:
              int64_t mEnd, int64_t j0, int64_t j1, int64_t k0, int threads) const;
   int64_t k_ = 0, n_ = 0, panels_ = 0;
   Act act_ = Act::None;
-  std::vector<float> packed_; // [kc x 16] panels, zero-padded, in the order run() reads them
+  // [kc x 16] panels, zero-padded, in the order run() reads them; 64-byte aligned so that no
+  // 32-byte load of a panel row straddles two cache lines.
+  std::unique_ptr<float[], void (*)(void *)> packed_{nullptr, std::free};
   std::vector<float> bias_;   // panels_ * 16, zero-padded (empty: no bias)
 };
 
