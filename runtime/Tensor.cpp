@@ -8,6 +8,10 @@
 #include <cstring>
 #include <limits>
 
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
 namespace plumb {
 
 int64_t numElements(const Shape &shape) {
@@ -30,9 +34,36 @@ std::string shapeToString(const Shape &shape) {
 }
 
 namespace {
+#ifdef __linux__
+// Large tensors (graph outputs such as GPT-2's 8x128x50257 logits, allocated every run) come
+// straight from mmap, zeroed by the kernel, in transparent huge pages where the system allows
+// them (madvise mode): 206 MB took 163 ms with aligned_alloc + memset (50k 4 KiB page faults).
+std::shared_ptr<void> allocateLarge(size_t bytes) {
+  const size_t huge = size_t(2) << 20;
+  size_t len = (bytes + huge - 1) / huge * huge, total = len + huge;
+  void *base = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED)
+    return nullptr;
+  auto *start = static_cast<char *>(base);
+  auto *aligned = reinterpret_cast<char *>((reinterpret_cast<uintptr_t>(start) + huge - 1) /
+                                           huge * huge);
+  if (aligned > start)
+    munmap(start, size_t(aligned - start));
+  if (size_t tail = size_t(start + total - (aligned + len)))
+    munmap(aligned + len, tail);
+  madvise(aligned, len, MADV_HUGEPAGE); // a hint: failure leaves ordinary pages
+  return std::shared_ptr<void>(aligned, [len](void *p) { munmap(p, len); });
+}
+#endif
+
 std::shared_ptr<void> allocate(size_t bytes) {
   // 64-byte alignment suits every vector width the backends use.
   size_t rounded = ((bytes == 0 ? 1 : bytes) + 63) / 64 * 64;
+#ifdef __linux__
+  if (rounded >= (size_t(16) << 20))
+    if (std::shared_ptr<void> p = allocateLarge(rounded))
+      return p;
+#endif
   void *p = std::aligned_alloc(64, rounded);
   if (!p)
     throw Error("out of memory allocating " + std::to_string(bytes) + " bytes");

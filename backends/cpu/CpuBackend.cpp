@@ -44,6 +44,7 @@ void registerCpuKernels(KernelFactoryRegistry &r) {
   r.add("cpu.copy", factory(makeCopyKernel));
   r.add("cpu.einsum", factory(makeEinsumKernel));
   r.add("cpu.transpose", factory(makeTransposeKernel));
+  r.add("cpu.attention", factory(makeAttentionKernel));
   r.add("ref.*", factory(makeRefKernel));
   r.setLayoutConverter(toPlainTensor);
 }

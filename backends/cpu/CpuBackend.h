@@ -29,12 +29,22 @@
 //   cpu.einsum      Einsum of f32 operands as pairwise batched matmuls. attrs: equation, which
 //                   einsumSupported() must accept (explicit output, no "...", no repeated
 //                   label in an operand, single-operand labels kept in the output).
+//   cpu.attention   softmax(mask(scale(Q x Kt))) x V for an "attention" fusion, per batch x
+//                   head over strided views (no head split/merge copies). Inputs Q, Kt, V
+//                   buffers (views into them), then [mask] (f32, added; or bool, the Where
+//                   condition) and [fill] (f32, Where's other operand), both broadcasting to
+//                   the scores [B0, B1, S, T]. attrs: dims = [B0, B1, S, T, D, Dv];
+//                   q_view, kt_view, v_view, o_view = [offset, 4 element strides] of the
+//                   [B0, B1, rows, cols] matrices (default dense; Q and O need unit column
+//                   stride, Kt and V one unit stride); scale_op = none | div | mul and scale;
+//                   mask = none | add | where (scores where the condition holds) | where_not.
 //   ref.<OpType>    any op the reference interpreter has, with its ONNX attributes.
 //
 // cpu.conv (source, output, residual) and cpu.pool (source, output, residual) read and write
 // Layout::ChannelBlocked buffers as well as plain ones; every other slot takes plain tensors.
 //
-// Every cpu.* kernel also takes attrs "post_ops": a list of strings applied in order to its
+// Every cpu.* kernel but cpu.attention also takes attrs "post_ops": a list of strings applied
+// in order to its
 // result (fused into the oneDNN primitive for conv, matmul and binary; run in place right
 // after it for the others). Each has the meaning of an ONNX op sequence:
 //   "relu"            Relu                   "leaky_relu[:A]"  LeakyRelu(alpha=A, 0.01)

@@ -18,6 +18,7 @@ std::unique_ptr<RuntimeKernel> makeBinaryKernel(const KernelArgs &a);    // Elem
 std::unique_ptr<RuntimeKernel> makeEinsumKernel(const KernelArgs &a);    // Einsum.cpp
 std::unique_ptr<RuntimeKernel> makeCopyKernel(const KernelArgs &a);      // Layout.cpp
 std::unique_ptr<RuntimeKernel> makeTransposeKernel(const KernelArgs &a); // Layout.cpp
+std::unique_ptr<RuntimeKernel> makeAttentionKernel(const KernelArgs &a); // Attention.cpp
 std::unique_ptr<RuntimeKernel> makeRefKernel(const KernelArgs &a);       // RefFallback.cpp
 
 } // namespace plumb::cpu

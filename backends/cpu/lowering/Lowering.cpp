@@ -3,6 +3,8 @@
 // can express them; the rest of such a body, and every other fusion, is lowered op by op.
 #include "backends/cpu/lowering/Lowering.h"
 
+#include "backends/cpu/lowering/Attention.h"
+
 #include "backends/cpu/CpuBackend.h"
 
 #include "backends/reference/Interpreter.h"
@@ -82,6 +84,7 @@ private:
   void lowerOp(Operation *op);
   void lowerFusion(FusionOp fusion);
   bool lowerAnchored(FusionOp fusion);
+  bool lowerAttention(FusionOp fusion);
   Step &emit(const std::string &kernel, Operation *op, std::vector<int> in, std::vector<int> out);
   std::string kernelFor(Operation *op, ref::Attrs &attrs);
   std::optional<std::string> postOpFor(Operation *op, Value prev, Value *residual);
@@ -91,6 +94,7 @@ private:
   LoweringStats *stats_;
   const std::map<std::string, Shape> *hints_;
   int64_t opset_ = 17;
+  AttentionPlan attention_; // cpu.attention steps and the view ops they make redundant
 };
 
 int Lowerer::bufferFor(Value v, const std::string &name) {
@@ -183,7 +187,7 @@ std::string Lowerer::kernelFor(Operation *op, ref::Attrs &attrs) {
 }
 
 void Lowerer::lowerOp(Operation *op) {
-  if (isa<NoneOp>(op))
+  if (isa<NoneOp>(op) || attention_.absorbed.count(op))
     return;
   if (auto c = dyn_cast<ConstantOp>(op)) {
     // Weights (resource blobs) are borrowed, not copied: a clone doubled the compile's peak
@@ -382,8 +386,65 @@ bool Lowerer::lowerAnchored(FusionOp fusion) {
   return true;
 }
 
+// An attention fusion planned by planAttentions as one cpu.attention step.
+bool Lowerer::lowerAttention(FusionOp fusion) {
+  auto it = attention_.fusions.find(fusion);
+  if (it == attention_.fusions.end())
+    return false;
+  const AttentionLowering &l = it->second;
+  Block &body = fusion.getBody().front();
+  for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs()))
+    if (ids_.count(v))
+      ids_[arg] = ids_[v]; // Q/K/V may come from skipped view ops: they are read as views
+  for (Operation &op : body.without_terminator())
+    if (isa<NoneOp, ConstantOp>(&op))
+      lowerOp(&op);
+  std::vector<int> in = {operand(l.q.base), operand(l.kt.base), operand(l.v.base)};
+  if (l.mask != "none")
+    in.push_back(operand(l.maskValue));
+  if (l.fill)
+    in.push_back(operand(l.fill));
+  Operation *last = l.result.getDefiningOp();
+  std::string name = tensorNameOf(last, cast<OpResult>(l.result).getResultNumber());
+  int out = bufferFor(l.result, name);
+  Step &s = emit("cpu.attention", fusion, in, {out});
+  s.outputNames = {name};
+  if (last != fusion)
+    for (Operation *u = *fusion->getUsers().begin();; u = *u->getUsers().begin()) {
+      s.nodeNames += ", " + joinedNodeNames(u);
+      if (u == last)
+        break;
+    }
+  auto ints = [](const std::vector<int64_t> &v) {
+    ref::AttrValue a;
+    a.kind = ref::AttrValue::Kind::Ints;
+    a.ints = v;
+    return a;
+  };
+  auto str = [](const std::string &v) {
+    ref::AttrValue a;
+    a.kind = ref::AttrValue::Kind::String;
+    a.s = v;
+    return a;
+  };
+  s.attrs.set("dims", ints(l.dims));
+  s.attrs.set("q_view", ints(l.q.view));
+  s.attrs.set("kt_view", ints(l.kt.view));
+  s.attrs.set("v_view", ints(l.v.view));
+  s.attrs.set("o_view", ints(l.outView));
+  s.attrs.set("scale_op", str(l.scaleOp));
+  ref::AttrValue scale;
+  scale.kind = ref::AttrValue::Kind::Float;
+  scale.f = l.scale;
+  s.attrs.set("scale", scale);
+  s.attrs.set("mask", str(l.mask));
+  if (l.result == fusion.getResult(0))
+    ids_[fusion.getResult(0)] = out;
+  return true;
+}
+
 void Lowerer::lowerFusion(FusionOp fusion) {
-  if (lowerAnchored(fusion))
+  if (lowerAttention(fusion) || lowerAnchored(fusion))
     return;
   Block &body = fusion.getBody().front();
   for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs()))
@@ -399,6 +460,7 @@ Plan Lowerer::run(func::FuncOp fn) {
   if (auto module = fn->getParentOfType<ModuleOp>())
     if (auto a = module->getAttrOfType<IntegerAttr>(kOpsetAttr))
       opset_ = a.getInt();
+  attention_ = planAttentions(fn);
   for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
     auto name = fn.getArgAttrOfType<StringAttr>(i, kNameAttr);
     std::string n = name ? name.str() : "input_" + std::to_string(i);

@@ -1,0 +1,73 @@
+// Internal to backends/cpu: inline AVX2+FMA math on 8 floats (exp, GELU), for the .cpp files
+// that compile their hot loops with PLUMB_AVX2 and pick them at run time (vec::hasAvx2()).
+#pragma once
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define PLUMB_X86 1
+#define PLUMB_AVX2 __attribute__((target("avx2,fma")))
+
+namespace plumb::cpu::vec {
+
+// exp(x) = 2^k * p(r), k = round(x / ln2), r = x - k ln2 (Cody-Waite, two constants), p the
+// degree-7 Taylor polynomial (|r| <= ln2/2: truncation error below 6e-9 relative). Inputs
+// below -87.3 (where 2^k would be subnormal) give 0; inputs above 88.7 are clamped there.
+PLUMB_AVX2 inline __m256 exp256(__m256 x) {
+  const __m256 hi = _mm256_set1_ps(88.7228f), lo = _mm256_set1_ps(-87.3365f);
+  __m256 underflow = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+  x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+  __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.f / 5040);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 720));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 120));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 24));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
+  // k is in [-126, 128]: 2^k as two powers so that k = 128 stays finite in between.
+  __m256i ki = _mm256_cvtps_epi32(k);
+  __m256i half = _mm256_srai_epi32(ki, 1);
+  __m256 s1 = _mm256_castsi256_ps(
+      _mm256_slli_epi32(_mm256_add_epi32(half, _mm256_set1_epi32(127)), 23));
+  __m256 s2 = _mm256_castsi256_ps(
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ki, half), _mm256_set1_epi32(127)), 23));
+  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+  return _mm256_andnot_ps(underflow, y);
+}
+
+// Gelu(approximate=tanh): 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), computed as
+// x / (1 + exp(-2u)) (the same function; no cancellation where tanh(u) is near -1).
+PLUMB_AVX2 inline __m256 geluTanh256(__m256 x) {
+  __m256 x2 = _mm256_mul_ps(x, x);
+  __m256 u = _mm256_mul_ps(
+      _mm256_mul_ps(x, _mm256_set1_ps(0.797884583f)),
+      _mm256_fmadd_ps(x2, _mm256_set1_ps(0.044715f), _mm256_set1_ps(1.f)));
+  __m256 e = exp256(_mm256_mul_ps(u, _mm256_set1_ps(-2.f)));
+  return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.f), e));
+}
+
+// Gelu (erf): 0.5 x (1 + erf(z)), z = x / sqrt(2), with erf from Abramowitz-Stegun 7.1.26
+// (absolute error below 1.5e-7): 1 - erf(|z|) = q(t) exp(-z^2), t = 1 / (1 + 0.3275911 |z|).
+// For z < 0, 1 + erf(z) is q itself, so small outputs keep their relative accuracy.
+PLUMB_AVX2 inline __m256 geluErf256(__m256 x) {
+  __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(0.707106781f));
+  __m256 az = _mm256_andnot_ps(_mm256_set1_ps(-0.f), z);
+  __m256 t = _mm256_div_ps(_mm256_set1_ps(1.f),
+                           _mm256_fmadd_ps(az, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.f)));
+  __m256 q = _mm256_set1_ps(1.061405429f);
+  q = _mm256_fmadd_ps(q, t, _mm256_set1_ps(-1.453152027f));
+  q = _mm256_fmadd_ps(q, t, _mm256_set1_ps(1.421413741f));
+  q = _mm256_fmadd_ps(q, t, _mm256_set1_ps(-0.284496736f));
+  q = _mm256_fmadd_ps(q, t, _mm256_set1_ps(0.254829592f));
+  q = _mm256_mul_ps(_mm256_mul_ps(q, t), exp256(_mm256_mul_ps(_mm256_mul_ps(z, z), _mm256_set1_ps(-1.f))));
+  __m256 onePlusErf = _mm256_blendv_ps(_mm256_sub_ps(_mm256_set1_ps(2.f), q), q,
+                                       _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_LT_OQ));
+  return _mm256_mul_ps(_mm256_mul_ps(x, _mm256_set1_ps(0.5f)), onePlusErf);
+}
+
+} // namespace plumb::cpu::vec
+#endif
