@@ -1,6 +1,7 @@
 // Lowering to a CPU Plan. A plumb.fusion whose body starts with Conv/MatMul/Gemm becomes one
 // oneDNN step with the following activations and residual Add as post-ops, as far as oneDNN
-// can express them; the rest of such a body, and every other fusion, is lowered op by op.
+// can express them; the rest of such a body, and every other fusion, is lowered op by op. An
+// "attention" fusion that planAttentions accepts is one cpu.attention step instead.
 #include "backends/cpu/lowering/Lowering.h"
 
 #include "backends/cpu/lowering/Attention.h"
