@@ -85,6 +85,19 @@ DenseElementsAttr attrFromTensor(MLIRContext *ctx, const Tensor &t) {
       type, ArrayRef<char>(static_cast<const char *>(t.raw()), t.nbytes()));
 }
 
+std::optional<double> constantScalar(Value v) {
+  if (auto arg = dyn_cast<BlockArgument>(v))
+    if (auto fusion = dyn_cast_or_null<FusionOp>(arg.getOwner()->getParentOp()))
+      v = fusion.getInputs()[arg.getArgNumber()];
+  auto c = v.getDefiningOp<ConstantOp>();
+  if (!c || !c.getValueAttr())
+    return std::nullopt;
+  Tensor t = tensorFromAttr(c.getValueAttr());
+  if (t.numel() != 1)
+    return std::nullopt;
+  return t.getAsDouble(0);
+}
+
 size_t releaseResourceBlobs(Operation *root) {
   size_t freed = 0;
   root->walk([&](ConstantOp c) {

@@ -5,6 +5,7 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Value.h"
 
 #include <optional>
 
@@ -22,6 +23,10 @@ Tensor tensorFromAttr(mlir::ElementsAttr attr);
 
 // A dense attribute holding a copy of `t`.
 mlir::DenseElementsAttr attrFromTensor(mlir::MLIRContext *ctx, const Tensor &t);
+
+// The value of a one-element constant behind `v`: a ConstantOp directly, or outside a
+// plumb.fusion behind one of its block arguments; nullopt otherwise.
+std::optional<double> constantScalar(mlir::Value v);
 
 // Frees the data of every resource blob `root`'s constants hold (the context keeps blobs
 // until it dies, even after the module that used them is gone). Only for a module about to be

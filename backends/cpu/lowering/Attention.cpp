@@ -166,19 +166,6 @@ View viewOf(Value value, const llvm::DenseSet<Operation *> &blocked,
   return v;
 }
 
-// A scalar from a constant (in the body, or outside behind a block argument).
-std::optional<double> scalarOf(Value v, FusionOp f) {
-  if (auto arg = dyn_cast<BlockArgument>(v))
-    v = f.getInputs()[arg.getArgNumber()];
-  auto c = v.getDefiningOp<ConstantOp>();
-  if (!c || !c.getValueAttr())
-    return std::nullopt;
-  Tensor t = tensorFromAttr(c.getValueAttr());
-  if (t.numel() != 1)
-    return std::nullopt;
-  return t.getAsDouble(0);
-}
-
 bool isArgOrConstant(Value v) {
   return isa<BlockArgument>(v) || v.getDefiningOp<ConstantOp>();
 }
@@ -245,7 +232,7 @@ std::optional<Body> matchBody(FusionOp f, int64_t opset) {
     unsigned other = next->getOperand(0) == cur ? 1 : 0;
     if (div && other != 1)
       return std::nullopt;
-    if (std::optional<double> c = scalarOf(next->getOperand(other), f)) {
+    if (std::optional<double> c = constantScalar(next->getOperand(other))) {
       b.l.scaleOp = div ? "div" : "mul";
       b.l.scale = *c;
       cur = next->getResult(0), next = soleUser(cur), ++matched;

@@ -62,17 +62,6 @@ bool onlyFirstResultUsed(Operation *op) {
   return true;
 }
 
-// A constant scalar operand's value.
-std::optional<double> constScalar(Value v) {
-  auto c = v.getDefiningOp<ConstantOp>();
-  if (!c || !c.getValueAttr())
-    return std::nullopt;
-  Tensor t = tensorFromAttr(c.getValueAttr());
-  if (t.numel() != 1)
-    return std::nullopt;
-  return t.getAsDouble(0);
-}
-
 class Lowerer {
 public:
   Lowerer(LoweringStats *stats, const std::map<std::string, Shape> *hints)
@@ -250,9 +239,9 @@ std::optional<std::string> Lowerer::postOpFor(Operation *op, Value prev, Value *
   }
   if (t == "Clip" && opset_ >= 11) {
     auto lo = isa<NoneType>(op->getOperand(1).getType()) ? std::optional<double>(-3.4e38)
-                                                          : constScalar(op->getOperand(1));
+                                                          : constantScalar(op->getOperand(1));
     auto hi = isa<NoneType>(op->getOperand(2).getType()) ? std::optional<double>(3.4e38)
-                                                         : constScalar(op->getOperand(2));
+                                                         : constantScalar(op->getOperand(2));
     if (lo && hi)
       return fmt::format("clip:{:.9g}:{:.9g}", *lo, *hi);
     return std::nullopt;

@@ -13,20 +13,6 @@ using namespace mlir;
 namespace plumb::cuda {
 namespace {
 
-// A constant scalar (numel 1) behind `v`: a ConstantOp directly, or through a fusion's block
-// argument.
-std::optional<double> scalarValue(Value v) {
-  if (auto arg = dyn_cast<BlockArgument>(v))
-    if (auto fusion = dyn_cast<FusionOp>(arg.getOwner()->getParentOp()))
-      v = fusion.getInputs()[arg.getArgNumber()];
-  auto c = v.getDefiningOp<ConstantOp>();
-  if (!c || !c.getValueAttr())
-    return std::nullopt;
-  Tensor t = tensorFromAttr(c.getValueAttr());
-  if (t.numel() != 1)
-    return std::nullopt;
-  return t.getAsDouble(0);
-}
 
 } // namespace
 
@@ -67,7 +53,7 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
       n.operands.push_back(id);
       if (known)
         continue;
-      if (std::optional<double> s = scalarValue(v)) {
+      if (std::optional<double> s = constantScalar(v)) {
         g.scalars[id] = *s;
       } else {
         g.inputs.push_back(id);
