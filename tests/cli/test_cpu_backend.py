@@ -3,6 +3,7 @@ fusion boundary, compile reports fusions and verifies each pass, artifacts round
 bad artifacts are clean errors, bisect --backend cpu finds no divergence on clean models."""
 import json
 import os
+import re
 import subprocess
 
 import numpy as np
@@ -50,6 +51,17 @@ def test_compile_stats_name_fusions(plumb, repo):
     assert proc.returncode == 0
     assert "attention" in proc.stdout and "matmul+bias+gelu" in proc.stdout
     assert "cpu.matmul" in proc.stdout
+    assert "cpu.attention" in proc.stdout
+
+
+def test_compile_stats_count_blocked_and_in_place_buffers(plumb, repo):
+    # resnet_tiny: conv/pool activations stay channel-blocked, residual sums run in place.
+    proc = run(plumb, "compile", fx(repo, "resnet_tiny", ".onnx"), "--stats")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    blocked = re.search(r"channel-blocked intermediates: (\d+) \((\d+) bytes", proc.stdout)
+    in_place = re.search(r"in-place outputs: (\d+)", proc.stdout)
+    assert blocked and int(blocked.group(1)) > 0 and int(blocked.group(2)) > 0, proc.stdout
+    assert in_place and int(in_place.group(1)) > 0, proc.stdout
 
 
 def test_verify_each_checks_every_pass(plumb, repo):

@@ -2,6 +2,7 @@
 // parity check of the timed result; the one assertion on time is that oneDNN wins.
 #include "backends/cpu/CpuBackend.h"
 #include "backends/reference/Kernel.h"
+#include "tests/TestAttrs.h"
 
 #include <gtest/gtest.h>
 
@@ -15,14 +16,7 @@ using namespace plumb;
 
 namespace {
 
-Tensor randomF32(Shape shape, unsigned seed, float lo, float hi) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(size_t(numElements(shape)));
-  for (float &x : v)
-    x = dist(rng);
-  return Tensor::fromVector(DType::F32, std::move(shape), v);
-}
+using testattrs::randomF32;
 
 TEST(CpuConvSpeed, ResNetShape) {
   Tensor x = randomF32({1, 64, 56, 56}, 1, -1, 1), w = randomF32({64, 64, 3, 3}, 2, -0.1f, 0.1f);
