@@ -45,6 +45,7 @@ void registerCpuKernels(KernelFactoryRegistry &r) {
   r.add("cpu.einsum", factory(makeEinsumKernel));
   r.add("cpu.transpose", factory(makeTransposeKernel));
   r.add("cpu.attention", factory(makeAttentionKernel));
+  r.add("cpu.chain", factory(makeChainKernel));
   r.add("ref.*", factory(makeRefKernel));
   r.setLayoutConverter(toPlainTensor);
 }

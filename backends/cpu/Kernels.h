@@ -19,6 +19,7 @@ std::unique_ptr<RuntimeKernel> makeEinsumKernel(const KernelArgs &a);    // Eins
 std::unique_ptr<RuntimeKernel> makeCopyKernel(const KernelArgs &a);      // Layout.cpp
 std::unique_ptr<RuntimeKernel> makeTransposeKernel(const KernelArgs &a); // Layout.cpp
 std::unique_ptr<RuntimeKernel> makeAttentionKernel(const KernelArgs &a); // Attention.cpp
+std::unique_ptr<RuntimeKernel> makeChainKernel(const KernelArgs &a);     // Chain.cpp
 std::unique_ptr<RuntimeKernel> makeRefKernel(const KernelArgs &a);       // RefFallback.cpp
 
 } // namespace plumb::cpu

@@ -1,10 +1,12 @@
 // Lowering to a CPU Plan. A plumb.fusion whose body starts with Conv/MatMul/Gemm becomes one
 // oneDNN step with the following activations and residual Add as post-ops, as far as oneDNN
 // can express them; the rest of such a body, and every other fusion, is lowered op by op. An
-// "attention" fusion that planAttentions accepts is one cpu.attention step instead.
+// "attention" fusion that planAttentions accepts is one cpu.attention step instead. Runs of
+// elementwise ops (a fusion's body, or what follows its anchor) become one cpu.chain step.
 #include "backends/cpu/lowering/Lowering.h"
 
 #include "backends/cpu/lowering/Attention.h"
+#include "backends/cpu/lowering/Chain.h"
 
 #include "backends/cpu/CpuBackend.h"
 
@@ -75,6 +77,9 @@ private:
   void lowerFusion(FusionOp fusion);
   bool lowerAnchored(FusionOp fusion);
   bool lowerAttention(FusionOp fusion);
+  void lowerOps(llvm::ArrayRef<Operation *> ops);
+  bool lowerChain(llvm::ArrayRef<Operation *> ops);
+  std::optional<Shape> staticShape(Value v);
   Step &emit(const std::string &kernel, Operation *op, std::vector<int> in, std::vector<int> out);
   std::string kernelFor(Operation *op, ref::Attrs &attrs);
   std::optional<std::string> postOpFor(Operation *op, Value prev, Value *residual);
@@ -199,6 +204,12 @@ void Lowerer::lowerOp(Operation *op) {
                 ", opset " + std::to_string(opset_) +
                 "): control flow and sequence/optional values are not supported by the CPU "
                 "backend; run the model with --backend reference");
+  {
+    ref::Attrs probe = ref::attrsOf(op);
+    if (kernelFor(op, probe).rfind("ref.", 0) == 0 && chainInstrFor(op, opset_) &&
+        lowerChain({op}))
+      return;
+  }
   std::vector<int> in, out;
   for (Value v : op->getOperands())
     in.push_back(operand(v));
@@ -368,8 +379,7 @@ bool Lowerer::lowerAnchored(FusionOp fusion) {
   // lets the output take its memory and the kernel skips copying it in.
   if (residual)
     s.inPlaceInput = int(s.inputs.size()) - 1;
-  for (; next < ops.size(); ++next)
-    lowerOp(ops[next]);
+  lowerOps(llvm::ArrayRef<Operation *>(ops).drop_front(next));
   auto yield = cast<YieldOp>(body.getTerminator());
   for (auto [r, v] : llvm::zip(fusion.getResults(), yield.getValues()))
     ids_[r] = operand(v);
@@ -433,14 +443,130 @@ bool Lowerer::lowerAttention(FusionOp fusion) {
   return true;
 }
 
+std::optional<Shape> Lowerer::staticShape(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (t && t.hasStaticShape())
+    return Shape(t.getShape().begin(), t.getShape().end());
+  if (Operation *def = v.getDefiningOp(); def && hints_) {
+    auto it = hints_->find(tensorNameOf(def, cast<OpResult>(v).getResultNumber()));
+    if (it != hints_->end())
+      return it->second;
+  }
+  return std::nullopt;
+}
+
+// Lowers `ops` in order: each run of ops that cpu.chain holds becomes one step when it has
+// two ops or more (a lone op keeps its oneDNN kernel; lowerOp chains lone reference ops).
+void Lowerer::lowerOps(llvm::ArrayRef<Operation *> ops) {
+  for (size_t i = 0; i < ops.size();) {
+    size_t j = i;
+    while (j < ops.size() && chainInstrFor(ops[j], opset_))
+      ++j;
+    if (j - i < 2 || !lowerChain(ops.slice(i, j - i))) {
+      lowerOp(ops[i++]);
+      continue;
+    }
+    i = j;
+  }
+}
+
+// One cpu.chain step for `ops` (each one chainInstrFor accepts), reading the values they use
+// from outside and writing those used after them. Every result must have the chain's shape S
+// (the largest output) or S with the last dim 1 (a reduction's, or what is computed from
+// those); returns false, emitting nothing, otherwise.
+bool Lowerer::lowerChain(llvm::ArrayRef<Operation *> ops) {
+  llvm::DenseMap<Value, int> reg;
+  std::vector<Value> inputs, outputs;
+  std::vector<ChainInstr> prog;
+  llvm::SmallPtrSet<Operation *, 16> inside(ops.begin(), ops.end());
+  std::vector<std::optional<Shape>> shapes;
+  for (Operation *op : ops) {
+    prog.push_back(*chainInstrFor(op, opset_));
+    for (Value v : prog.back().args)
+      if (!reg.count(v) && !llvm::is_contained(inputs, v))
+        inputs.push_back(v);
+    Value r = op->getResult(0);
+    shapes.push_back(staticShape(r));
+    if (!shapes.back())
+      return false;
+    if (llvm::any_of(r.getUsers(), [&](Operation *u) { return !inside.count(u); }))
+      outputs.push_back(r);
+    reg[r] = -1; // numbered below, once the inputs are known
+  }
+  if (outputs.empty())
+    return false;
+  Shape s = *shapes[0];
+  for (const std::optional<Shape> &k : shapes)
+    if (numElements(*k) > numElements(s) || (numElements(*k) == numElements(s) && k->size() > s.size()))
+      s = *k;
+  Shape row = s;
+  if (!row.empty())
+    row.back() = 1;
+  for (size_t k = 0; k < ops.size(); ++k) {
+    if (*shapes[k] != s && *shapes[k] != row)
+      return false;
+    if (prog[k].reduces && (*shapes[k] != row || staticShape(prog[k].args[0]) != s))
+      return false;
+  }
+  for (Value v : inputs) {
+    std::optional<Shape> is = staticShape(v);
+    if (!is || is->size() > s.size())
+      return false;
+    for (size_t d = 0; d < is->size(); ++d) // numpy broadcasting, right-aligned
+      if ((*is)[d] != 1 && (*is)[d] != s[s.size() - is->size() + d])
+        return false;
+  }
+  for (size_t i = 0; i < inputs.size(); ++i)
+    reg[inputs[i]] = int(i);
+  for (size_t k = 0; k < ops.size(); ++k)
+    reg[ops[k]->getResult(0)] = int(inputs.size() + k);
+  ref::AttrValue names, args, params, outs, shape;
+  names.kind = ref::AttrValue::Kind::Strings;
+  args.kind = outs.kind = shape.kind = ref::AttrValue::Kind::Ints;
+  params.kind = ref::AttrValue::Kind::Floats;
+  for (const ChainInstr &c : prog) {
+    names.strings.push_back(c.name);
+    for (size_t j = 0; j < 3; ++j)
+      args.ints.push_back(j < c.args.size() ? reg[c.args[j]] : -1);
+    params.floats.insert(params.floats.end(), {c.params[0], c.params[1]});
+  }
+  std::vector<int> in, out;
+  for (Value v : inputs)
+    in.push_back(operand(v));
+  std::vector<std::string> outNames;
+  for (Value v : outputs) {
+    outs.ints.push_back(reg[v]);
+    outNames.push_back(tensorNameOf(v.getDefiningOp(), 0));
+    out.push_back(bufferFor(v, outNames.back()));
+  }
+  shape.ints.assign(s.begin(), s.end());
+  Step &st = emit("cpu.chain", ops.back(), in, out);
+  st.outputNames = outNames;
+  st.nodeNames.clear();
+  for (Operation *op : ops)
+    st.nodeNames += (st.nodeNames.empty() ? "" : ", ") + joinedNodeNames(op);
+  st.attrs.set("shape", shape);
+  st.attrs.set("ops", names);
+  st.attrs.set("args", args);
+  st.attrs.set("params", params);
+  st.attrs.set("outs", outs);
+  return true;
+}
+
 void Lowerer::lowerFusion(FusionOp fusion) {
   if (lowerAttention(fusion) || lowerAnchored(fusion))
     return;
   Block &body = fusion.getBody().front();
   for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs()))
     ids_[arg] = operand(v);
-  for (Operation &op : body.without_terminator())
-    lowerOp(&op);
+  std::vector<Operation *> ops;
+  for (Operation &op : body.without_terminator()) {
+    if (isa<NoneOp, ConstantOp>(&op))
+      lowerOp(&op);
+    else
+      ops.push_back(&op);
+  }
+  lowerOps(ops);
   auto yield = cast<YieldOp>(body.getTerminator());
   for (auto [r, v] : llvm::zip(fusion.getResults(), yield.getValues()))
     ids_[r] = operand(v);
