@@ -3,6 +3,7 @@
 
 #include "runtime/Error.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
 
@@ -95,6 +96,13 @@ void Executor::prepare(const KernelFactoryRegistry &kernels) {
     if (!p.kernel)
       throw Error(stepLabel(i) + ": the kernel factory returned nothing");
     steps_.push_back(std::move(p));
+  }
+  for (const PreparedStep &p : steps_)
+    scratchBytes_ = std::max(scratchBytes_, p.kernel->scratchBytes());
+  if (scratchBytes_) {
+    scratchStorage_ = allocateArena(scratchBytes_, 64);
+    for (PreparedStep &p : steps_)
+      p.kernel->useScratch(scratchStorage_.get());
   }
 }
 

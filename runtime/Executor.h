@@ -43,6 +43,8 @@ public:
   void setStepObserver(StepObserver observer) { stepObserver_ = std::move(observer); }
   const Plan &plan() const { return plan_; }
   const ArenaAssignment &arena() const { return arena_; }
+  // The working memory all kernels share (the largest RuntimeKernel::scratchBytes()).
+  size_t scratchBytes() const { return scratchBytes_; }
   // The prepared kernel of step i (for measurements such as RuntimeKernel::timeAlone).
   RuntimeKernel &kernel(size_t step) { return *steps_.at(step).kernel; }
 
@@ -61,6 +63,8 @@ private:
   Plan plan_;
   ArenaAssignment arena_;
   std::shared_ptr<void> arenaStorage_;
+  size_t scratchBytes_ = 0;
+  std::shared_ptr<void> scratchStorage_;
   // One tensor per buffer id: constants and arena views are fixed at construction; inputs
   // and outputs are rebound each run. Steps hold pointers into this vector (never resized).
   std::vector<Tensor> slots_;

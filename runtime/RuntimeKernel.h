@@ -4,9 +4,11 @@
 
 #include "runtime/Plan.h"
 
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +47,30 @@ public:
   // AlonePrimitive). nullptr (the default) for kernels with no such yardstick. Never changes
   // what run() computes.
   virtual std::unique_ptr<AlonePrimitive> alone() { return nullptr; }
+
+  // Bytes of working memory run() needs besides its inputs and outputs (0: none). An executor
+  // runs one step at a time, so it gives all its kernels one block of the largest such size
+  // (useScratch) instead of each keeping its own.
+  virtual size_t scratchBytes() const { return 0; }
+  void useScratch(void *block) { shared_ = block; }
+
+protected:
+  // The scratchBytes() of working memory (64-byte aligned): the executor's shared block, or,
+  // for a kernel run on its own (tests, benchmarks), one the kernel allocates on first use.
+  void *scratch() {
+    if (shared_)
+      return shared_;
+    if (!own_ && scratchBytes())
+      own_.reset(new (std::align_val_t(64)) char[scratchBytes()]);
+    return own_.get();
+  }
+
+private:
+  struct AlignedDelete {
+    void operator()(char *p) const { ::operator delete[](p, std::align_val_t(64)); }
+  };
+  void *shared_ = nullptr;
+  std::unique_ptr<char[], AlignedDelete> own_;
 };
 
 // Builds the kernel for one step. `constants[i]` is the data of input i when that input is

@@ -100,7 +100,9 @@ struct Pair {
   std::string batch, freeA, freeB, contract;
   int64_t nb = 1, m = 1, n = 1, k = 1;
   Permute pa, pb;
-  std::vector<float> bufA, bufB;
+  // Offsets (in floats) into the kernel's scratch: permuted operands (-1: used in place) and
+  // the product.
+  int64_t bufA = -1, bufB = -1, result = 0;
   bool useMatmul = false;
   dnnl::matmul mm;
   dnnl::memory ma, mb, mc;
@@ -156,16 +158,19 @@ public:
              shapeToString(want));
   }
 
+  size_t scratchBytes() const override { return size_t(scratchFloats_) * sizeof(float); }
+
   void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) override {
+    auto *work = static_cast<float *>(scratch());
     const float *cur = in[0]->data<float>();
     for (size_t i = 0; i < pairs_.size(); ++i) {
       Pair &q = pairs_[i];
       const float *A = cur, *B = in[i + 1]->data<float>();
       if (!q.pa.identity())
-        q.pa.run(A, q.bufA.data()), A = q.bufA.data();
+        q.pa.run(A, work + q.bufA), A = work + q.bufA;
       if (!q.pb.identity())
-        q.pb.run(B, q.bufB.data()), B = q.bufB.data();
-      float *C = results_[i].data();
+        q.pb.run(B, work + q.bufB), B = work + q.bufB;
+      float *C = work + q.result;
       if (q.useMatmul) {
         bind(q.ma, A), bind(q.mb, B), bind(q.mc, C);
         q.mm.execute(stream(), {{DNNL_ARG_SRC, q.ma}, {DNNL_ARG_WEIGHTS, q.mb}, {DNNL_ARG_DST, q.mc}});
@@ -209,11 +214,18 @@ private:
       bDims.push_back(size_.at(c));
     q.pa.init(a, aDims, q.batch + q.freeA + q.contract);
     q.pb.init(b, bDims, q.batch + q.contract + q.freeB);
+    // Every pair's buffers side by side (a pair reads the previous product), each 64-byte
+    // aligned.
+    auto take = [&](int64_t floats) {
+      int64_t at = scratchFloats_;
+      scratchFloats_ += (floats + 15) / 16 * 16;
+      return at;
+    };
     if (!q.pa.identity())
-      q.bufA.resize(size_t(q.nb * q.m * q.k));
+      q.bufA = take(q.nb * q.m * q.k);
     if (!q.pb.identity())
-      q.bufB.resize(size_t(q.nb * q.k * q.n));
-    results_.emplace_back(size_t(q.nb * q.m * q.n));
+      q.bufB = take(q.nb * q.k * q.n);
+    q.result = take(q.nb * q.m * q.n);
     q.useMatmul = !q.contract.empty();
     if (q.useMatmul) {
       Desc da = plainDesc({q.nb, q.m, q.k}), db = plainDesc({q.nb, q.k, q.n});
@@ -227,7 +239,7 @@ private:
   std::map<char, int64_t> size_;
   std::vector<std::string> inputs_;
   std::vector<Pair> pairs_;
-  std::vector<std::vector<float>> results_;
+  int64_t scratchFloats_ = 0;
   std::string last_;
   Permute final_;
 };

@@ -137,7 +137,7 @@ private:
   PostOpList post_;
   bool swapped_ = false, expandA_ = false;
   Shape aShape_, yShape_;
-  std::vector<float> scratch_;
+  size_t scratchBytes() const override { return expandA_ ? size_t(numElements(yShape_)) * 4 : 0; }
   dnnl::binary prim_;
   dnnl::memory src0_, src1_, dst_;
   // oneDNN 2.6 runs some broadcasts (e.g. B of 1x256x24x1 against 1x256x24x64) on its
@@ -222,8 +222,6 @@ BinaryKernel::BinaryKernel(const KernelArgs &a) {
            shapeToString(yShape_));
   swapped_ = as != yShape_ && bs == yShape_ && commutative;
   expandA_ = as != yShape_ && !swapped_;
-  if (expandA_)
-    scratch_.resize(size_t(numElements(yShape_)));
   Desc y = plainDesc(toDims(yShape_));
   Desc s0 = swapped_ || expandA_ ? y : plainDesc(toDims(as));
   Desc s1 = plainDesc(toDims(swapped_ ? as : bs));
@@ -261,8 +259,9 @@ void BinaryKernel::run(const std::vector<const Tensor *> &in, std::vector<Tensor
   }
   const void *a = in[0]->raw(), *b = in[1]->raw();
   if (expandA_) {
-    broadcastCopy(in[0]->data<float>(), aShape_, scratch_.data(), yShape_);
-    a = scratch_.data();
+    float *expanded = static_cast<float *>(scratch());
+    broadcastCopy(in[0]->data<float>(), aShape_, expanded, yShape_);
+    a = expanded;
   }
   bind(src0_, swapped_ ? b : a);
   bind(src1_, swapped_ ? a : b);

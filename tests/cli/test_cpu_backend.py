@@ -64,6 +64,18 @@ def test_compile_stats_count_blocked_and_in_place_buffers(plumb, repo):
     assert in_place and int(in_place.group(1)) > 0, proc.stdout
 
 
+def test_compile_stats_chain_elementwise_fusions(plumb, repo):
+    # llama_tiny: every RMSNorm (Pow, ReduceMean, Add, Sqrt, Div, Mul, Mul) and RoPE fusion is
+    # one cpu.chain step; none of their ops is left on the reference kernels.
+    proc = run(plumb, "compile", fx(repo, "llama_tiny", ".onnx"), "--stats")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    fused = re.search(r"rms_norm +(\d+)", proc.stdout)
+    chains = re.search(r"cpu\.chain +(\d+)", proc.stdout)
+    assert fused and chains and int(chains.group(1)) >= int(fused.group(1)) > 0, proc.stdout
+    for op in ["Pow", "ReduceMean", "Sqrt", "Expand", "Sin", "Cos"]:
+        assert f"ref.{op} " not in proc.stdout, proc.stdout
+
+
 def test_verify_each_checks_every_pass(plumb, repo):
     proc = run(plumb, "compile", fx(repo, "resnet_tiny", ".onnx"), "--verify-each",
                "--input-shape", "input=1x3x32x32")

@@ -53,11 +53,6 @@ ref::Attrs attrsOf(const Program &p) {
   return at;
 }
 
-bool isBoolOp(const std::string &op) {
-  return op == "Equal" || op == "Less" || op == "LessOrEqual" || op == "Greater" ||
-         op == "GreaterOrEqual" || op == "Not" || op == "And" || op == "Or";
-}
-
 // The program's registers evaluated with the reference kernels, one ONNX op per instruction.
 std::vector<Tensor> reference(const Program &p) {
   std::vector<Tensor> reg = p.inputs;

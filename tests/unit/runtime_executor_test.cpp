@@ -180,4 +180,58 @@ TEST(Executor, KernelsRefusingAStepFailAtPrepare) {
   }
 }
 
+// Kernels' working memory: one block of the largest request, shared by every step (they run
+// one at a time), instead of one block per kernel. "test.scratch" needs `bytes` of scratch,
+// fills it with its input and copies it back out, so a step that got too little memory or
+// another step's data would give a wrong result.
+class ScratchKernel final : public RuntimeKernel {
+public:
+  explicit ScratchKernel(size_t bytes, std::vector<void *> *seen) : bytes_(bytes), seen_(seen) {}
+  size_t scratchBytes() const override { return bytes_; }
+  void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) override {
+    auto *s = static_cast<float *>(scratch());
+    seen_->push_back(s);
+    size_t n = size_t(in[0]->numel());
+    for (size_t i = 0; i < bytes_ / sizeof(float); ++i)
+      s[i] = in[0]->data<float>()[i % n] + 1.f;
+    for (size_t i = 0; i < n; ++i)
+      out[0]->mutableData<float>()[i] = s[bytes_ / sizeof(float) - n + i];
+  }
+
+private:
+  size_t bytes_;
+  std::vector<void *> *seen_;
+};
+
+TEST(Executor, KernelsShareOneScratchBlockOfTheLargestRequest) {
+  std::vector<void *> seen;
+  KernelFactoryRegistry reg;
+  reg.add("test.scratch", [&](const Step &s, const std::vector<BufferInfo> &,
+                              const std::vector<BufferInfo> &, const std::vector<const Tensor *> &) {
+    return std::make_unique<ScratchKernel>(size_t(s.attrs.getInt("bytes", 0)), &seen);
+  });
+  Plan plan;
+  int x = plan.addInput(DType::F32, {4}, "x");
+  int t = plan.addBuffer(BufferKind::Intermediate, DType::F32, {4}, "t");
+  int y = plan.addOutput(DType::F32, {4}, "y");
+  plan.addStep("test.scratch", {x}, {t}, "a").attrs.set("bytes", intAttr(64));
+  plan.addStep("test.scratch", {t}, {y}, "b").attrs.set("bytes", intAttr(4096));
+  Executor ex(plan, reg);
+  EXPECT_EQ(ex.scratchBytes(), 4096u);
+  Tensor in = Tensor::fromVector<float>(DType::F32, {4}, {1, 2, 3, 4});
+  std::vector<Tensor> out = ex.run({in});
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], seen[1]);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(seen[0]) % 64, 0u);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(out[0].data<float>()[i], float(i + 3));
+  // A kernel run without an executor allocates its own.
+  ScratchKernel alone(256, &seen);
+  Tensor y2 = Tensor::empty(DType::F32, {4});
+  std::vector<Tensor *> o{&y2};
+  alone.run({&in}, o);
+  EXPECT_NE(seen.back(), seen[0]);
+  EXPECT_EQ(y2.data<float>()[3], 5.f);
+}
+
 } // namespace
