@@ -272,8 +272,8 @@ public:
     bool rows = false;
     for (size_t i = 0; i < nIn; ++i) {
       const BufferInfo &b = a.input(i);
-      if ((b.dtype != DType::F32 && b.dtype != DType::Bool) || b.layout != Layout::Plain)
-        a.fail("cpu.chain: input " + std::to_string(i) + " must be plain f32 or bool");
+      if (b.dtype != DType::F32 && b.dtype != DType::Bool)
+        a.fail("cpu.chain: input " + std::to_string(i) + " must be f32 or bool");
       if (!broadcastsTo(b.shape, shape_))
         a.fail("cpu.chain: input " + std::to_string(i) + " " + shapeToString(b.shape) +
                " does not broadcast to " + shapeToString(shape_));
@@ -307,8 +307,7 @@ public:
       const BufferInfo &b = a.output(j);
       if (outs[j] < 0 || outs[j] >= int64_t(nReg))
         a.fail("cpu.chain: output " + std::to_string(j) + " names no register");
-      if (b.dtype != (kind[size_t(outs[j])] == Arg::Bool ? DType::Bool : DType::F32) ||
-          b.layout != Layout::Plain)
+      if (b.dtype != (kind[size_t(outs[j])] == Arg::Bool ? DType::Bool : DType::F32))
         a.fail("cpu.chain: output " + std::to_string(j) + " has the wrong type");
       if (b.shape != shape_ && !(b.shape == rowShape && !shape_.empty()))
         a.fail("cpu.chain: output " + std::to_string(j) + " " + shapeToString(b.shape) +
@@ -316,6 +315,7 @@ public:
       rows |= b.shape != shape_;
       outs_.push_back({int(outs[j]), b.shape != shape_});
     }
+    checkLayouts(a, rows);
     walk(a, rows);
     // Widths: an input is wide when dense along the row; an op when any operand is (a
     // reduction gives one value per row).
@@ -361,6 +361,28 @@ private:
     int reg;
     bool rowShaped;
   };
+
+  // Plain tensors, or any one layout for a program that is per element: no reduction, every
+  // input of the chain's shape (then stored like the outputs) or a single value.
+  void checkLayouts(const KernelArgs &a, bool rows) {
+    std::vector<const BufferInfo *> full;
+    bool plain = true, perElement = !rows;
+    for (const BufferInfo &b : a.in) {
+      if (b.shape == shape_)
+        full.push_back(&b);
+      else
+        perElement &= numElements(b.shape) == 1 && b.layout == Layout::Plain;
+    }
+    for (const BufferInfo &b : a.out)
+      full.push_back(&b);
+    for (const BufferInfo *b : full)
+      plain &= b->layout == Layout::Plain;
+    if (plain)
+      return;
+    if (!perElement)
+      a.fail("cpu.chain: a program with reductions or broadcasts runs on plain tensors only");
+    sameLayout(full, "cpu.chain");
+  }
 
   // Decides the row (merged trailing dims, or the last axis) and every input's strides.
   void walk(const KernelArgs &a, bool rows) {

@@ -1,6 +1,8 @@
 // The shared oneDNN engine/stream, memory descriptors, layout bridges and argument checks.
 #include "backends/cpu/Dnnl.h"
 
+#include <optional>
+
 #include <cstring>
 
 namespace plumb::cpu {
@@ -226,6 +228,19 @@ double KernelArgs::number(const std::string &name, double def) const {
   if (!v)
     return def;
   return v->kind == ref::AttrValue::Kind::Int ? double(v->i) : v->f;
+}
+
+Layout sameLayout(const std::vector<const BufferInfo *> &buffers, const std::string &what) {
+  std::optional<Layout> l;
+  for (const BufferInfo *b : buffers) {
+    if (!b->present)
+      continue;
+    if (l && *l != b->layout)
+      throw Error(what + ": operands of the output's shape are stored in different layouts (" +
+                  layoutName(*l) + ", " + layoutName(b->layout) + ")");
+    l = b->layout;
+  }
+  return l.value_or(Layout::Plain);
 }
 
 } // namespace plumb::cpu

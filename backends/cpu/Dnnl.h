@@ -76,6 +76,11 @@ bool broadcastsTo(const Shape &from, const Shape &to);
 // `shape` right-aligned to `rank` with leading 1s (fails if it has more than `rank` dims).
 Shape rightAlign(const Shape &shape, size_t rank);
 
+// The one layout that the given buffers (absent ones skipped) are all stored in; fails naming
+// `what` when they differ. Elementwise kernels read any layout so long as every operand of the
+// output's shape is stored alike (see cpu::chooseLayouts).
+Layout sameLayout(const std::vector<const BufferInfo *> &buffers, const std::string &what);
+
 // Everything a kernel factory gets, with the checks most kernels need.
 struct KernelArgs {
   const Step &step;

@@ -93,7 +93,12 @@ public:
       a.fail("output shape differs from the input's");
     PostOpList user = parsePostOps(a), rest;
     std::vector<Unary> chain = unaryChain(a, user.ownInputs(a), a.requireString("op"));
-    Desc data = plainDesc(toDims(x));
+    // Any layout: the op is per element (the residual of a "sum" is stored alike).
+    std::vector<const BufferInfo *> same{&a.in[0], &a.out[0]};
+    if (user.hasSum)
+      same.push_back(&a.in.back());
+    Layout layout = sameLayout(same, "cpu.eltwise");
+    Desc data = layout == Layout::Plain ? plainDesc(toDims(x)) : storageDesc(toDims(x), layout);
     dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, chain[0].alg, data,
                                   chain[0].alpha, chain[0].beta);
     auto pd =
@@ -222,9 +227,20 @@ BinaryKernel::BinaryKernel(const KernelArgs &a) {
            shapeToString(yShape_));
   swapped_ = as != yShape_ && bs == yShape_ && commutative;
   expandA_ = as != yShape_ && !swapped_;
-  Desc y = plainDesc(toDims(yShape_));
-  Desc s0 = swapped_ || expandA_ ? y : plainDesc(toDims(as));
-  Desc s1 = plainDesc(toDims(swapped_ ? as : bs));
+  // Without broadcasting the op is per element: any layout, the same for every operand.
+  std::vector<const BufferInfo *> same{&a.in[0], &a.in[1], &a.out[0]};
+  if (post_.hasSum)
+    same.push_back(&a.in.back());
+  Layout layout = Layout::Plain;
+  for (const BufferInfo *bi : same)
+    if (bi->present && bi->layout != Layout::Plain) {
+      if (aShape_ != yShape_ || b != yShape_)
+        a.fail("cpu.binary broadcasts only plain tensors");
+      layout = sameLayout(same, "cpu.binary");
+    }
+  Desc y = layout == Layout::Plain ? plainDesc(toDims(yShape_)) : storageDesc(toDims(yShape_), layout);
+  Desc s0 = swapped_ || expandA_ || layout != Layout::Plain ? y : plainDesc(toDims(as));
+  Desc s1 = layout != Layout::Plain ? y : plainDesc(toDims(swapped_ ? as : bs));
   dnnl::binary::desc d(alg, s0, s1, y);
   dnnl::primitive_attr attr;
   attr.set_post_ops(toDnnl(post_));

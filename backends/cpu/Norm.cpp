@@ -159,7 +159,10 @@ public:
     const Shape &x = a.input(0).shape;
     if (x.size() < 2 || a.output(0).shape != x)
       a.fail("bad input or output shape " + shapeToString(x));
-    Desc data = plainDesc({x[0], x[1], product(x, 2, x.size()), 1});
+    // Per channel: a channel-blocked source (between convolutions) is read as it is stored.
+    Layout layout = sameLayout({&a.in[0], &a.out[0]}, "cpu.batch_norm");
+    Desc data = layout == Layout::Plain ? plainDesc({x[0], x[1], product(x, 2, x.size()), 1})
+                                        : storageDesc(toDims(x), layout);
     auto flags = dnnl::normalization_flags::use_global_stats |
                  dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
     dnnl::batch_normalization_forward::desc d(dnnl::prop_kind::forward_inference, data,

@@ -121,8 +121,8 @@ void printCompileStats(std::ostream &os, const Compiled &c, size_t peakIntermedi
                       c.lowering.refSteps);
     for (const auto &[kernel, n] : c.lowering.byKernel)
       os << fmt::format("  {:<36} {:>5}\n", kernel, n);
-    os << fmt::format("channel-blocked intermediates: {} ({} bytes; kept between conv/pool "
-                      "steps without reorders)\n",
+    os << fmt::format("channel-blocked intermediates: {} ({} bytes; kept between conv, pool and "
+                      "per-element steps without reorders)\n",
                       c.lowering.blockedBuffers, c.lowering.blockedBytes);
     int64_t inPlace = 0;
     for (int alias : inPlaceAliases(c.plan))

@@ -21,6 +21,8 @@
 
 #include <fmt/format.h>
 
+#include <functional>
+#include <numeric>
 #include <set>
 
 using namespace mlir;
@@ -641,29 +643,96 @@ bool acceptsBlocked(const Step &s, size_t slot, bool output) {
   return slot == 0 || (hasSumPostOp(s) && slot + 1 == s.inputs.size());
 }
 
+// The buffers of a per-element step, which must share one layout and may be blocked together:
+// cpu.eltwise and cpu.batch_norm (data in and out), cpu.binary without broadcasting, cpu.chain
+// without reductions or broadcasts (single values aside), with the residual of a "sum".
+// Empty for every other step.
+std::vector<int> sharedLayoutBuffers(const Plan &plan, const Step &s) {
+  auto shape = [&](int id) -> const Shape & { return plan.buffers[size_t(id)].shape; };
+  std::vector<int> ids;
+  if (s.kernel == "cpu.eltwise" || s.kernel == "cpu.batch_norm") {
+    ids = {s.inputs[0], s.outputs[0]};
+  } else if (s.kernel == "cpu.binary") {
+    if (s.inputs.size() < 2 || shape(s.inputs[0]) != shape(s.outputs[0]) ||
+        shape(s.inputs[1]) != shape(s.outputs[0]))
+      return {};
+    ids = {s.inputs[0], s.inputs[1], s.outputs[0]};
+  } else if (s.kernel == "cpu.chain") {
+    std::vector<int64_t> dims = s.attrs.getInts("shape", {});
+    Shape full(dims.begin(), dims.end());
+    if (const ref::AttrValue *ops = s.attrs.find("ops"))
+      for (const std::string &op : ops->strings)
+        if (op.rfind("Reduce", 0) == 0)
+          return {};
+    for (int id : s.inputs) {
+      if (shape(id) == full)
+        ids.push_back(id);
+      else if (numElements(shape(id)) != 1)
+        return {};
+    }
+    for (int id : s.outputs) {
+      if (shape(id) != full)
+        return {};
+      ids.push_back(id);
+    }
+    return ids;
+  } else {
+    return {};
+  }
+  if (s.kernel != "cpu.batch_norm" && hasSumPostOp(s))
+    ids.push_back(s.inputs.back());
+  return ids;
+}
+
 } // namespace
 
 int64_t chooseLayouts(Plan &plan) {
-  std::vector<bool> ok(plan.buffers.size(), true), written(plan.buffers.size(), false);
+  size_t n = plan.buffers.size();
+  std::vector<bool> refused(n, false), anchored(n, false), written(n, false);
+  std::vector<size_t> parent(n);
+  std::iota(parent.begin(), parent.end(), size_t(0));
+  std::function<size_t(size_t)> root = [&](size_t b) {
+    return parent[b] == b ? b : parent[b] = root(parent[b]);
+  };
   for (const Step &s : plan.steps) {
+    std::vector<int> together = sharedLayoutBuffers(plan, s);
+    auto slot = [&](int id, size_t i, bool output) {
+      if (id < 0)
+        return;
+      if (acceptsBlocked(s, i, output))
+        anchored[size_t(id)] = true;
+      else if (!llvm::is_contained(together, id))
+        refused[size_t(id)] = true;
+    };
     for (size_t i = 0; i < s.inputs.size(); ++i)
-      if (s.inputs[i] >= 0 && !acceptsBlocked(s, i, false))
-        ok[size_t(s.inputs[i])] = false;
-    for (size_t i = 0; i < s.outputs.size(); ++i)
-      if (s.outputs[i] >= 0) {
+      slot(s.inputs[i], i, false);
+    for (size_t i = 0; i < s.outputs.size(); ++i) {
+      slot(s.outputs[i], i, true);
+      if (s.outputs[i] >= 0)
         written[size_t(s.outputs[i])] = true;
-        if (!acceptsBlocked(s, i, true))
-          ok[size_t(s.outputs[i])] = false;
-      }
-  }
-  int64_t n = 0;
-  for (Buffer &b : plan.buffers)
-    if (ok[size_t(b.id)] && written[size_t(b.id)] && b.kind == BufferKind::Intermediate &&
-        channelBlockable(b.dtype, b.shape)) {
-      b.layout = Layout::ChannelBlocked;
-      ++n;
     }
-  return n;
+    for (int id : together)
+      parent[root(size_t(id))] = root(size_t(together[0]));
+  }
+  // A group of buffers joined by per-element steps is blocked as a whole: when every member
+  // can be, and a convolution or pool touches one of them (else nothing would be saved).
+  std::vector<bool> groupOk(n, true), groupAnchored(n, false);
+  for (const Buffer &b : plan.buffers) {
+    size_t i = size_t(b.id), r = root(i);
+    bool ok = !refused[i] && written[i] && b.kind == BufferKind::Intermediate &&
+              channelBlockable(b.dtype, b.shape);
+    groupOk[r] = groupOk[r] && ok;
+    groupAnchored[r] = groupAnchored[r] || anchored[i];
+  }
+  int64_t blocked = 0;
+  for (Buffer &b : plan.buffers) {
+    size_t r = root(size_t(b.id));
+    if (groupOk[r] && groupAnchored[r]) {
+      b.layout = Layout::ChannelBlocked;
+      ++blocked;
+    }
+  }
+  return blocked;
 }
 
 Plan lowerToCpuPlan(ModuleOp module, LoweringStats *stats,

@@ -28,8 +28,10 @@ Plan lowerToCpuPlan(mlir::ModuleOp module, LoweringStats *stats = nullptr,
 
 // Gives Layout::ChannelBlocked to every intermediate that only layout-aware steps touch: its
 // writer and all its readers are cpu.conv / cpu.pool slots that accept the backend's blocked
-// layout (source, output, residual). Part of lowerToCpuPlan; exposed for tests. Returns the
-// number of buffers changed.
+// layout (source, output, residual), or per-element steps (eltwise, batch norm, binary and
+// chain ops without broadcasting) whose operands are then all blocked together, provided a
+// convolution or pool touches one of them. Part of lowerToCpuPlan; exposed for tests. Returns
+// the number of buffers changed.
 int64_t chooseLayouts(Plan &plan);
 
 } // namespace plumb::cpu
