@@ -44,7 +44,7 @@ def main():
     a = ap.parse_args()
     lib = C.CDLL(a.lib)
     lib.plumb_last_error.restype = C.c_char_p
-    opts = (C.c_int * 2)(1, 0)  # num_threads 1, verify_checksum 0
+    opts = (C.c_int * 3)(1, 0, 0)  # num_threads 1, verify_checksum 0, max_concurrent_runs 0
     s = C.c_void_p()
     assert lib.plumb_session_create_from_file(a.artifact.encode(), opts, C.byref(s)) == 0, \
         lib.plumb_last_error()

@@ -99,6 +99,8 @@ plumb_status createSession(plumb::Plan (*load)(const void *, size_t, const std::
     opts = *options;
   if (opts.num_threads < 0)
     return fail(PLUMB_ERROR_INVALID_ARGUMENT, "plumb_session_create: num_threads < 0");
+  if (opts.max_concurrent_runs < 0)
+    return fail(PLUMB_ERROR_INVALID_ARGUMENT, "plumb_session_create: max_concurrent_runs < 0");
   plumb::ArtifactReadOptions ro;
   ro.verifyChecksum = opts.verify_checksum != 0;
   plumb::Plan plan;
@@ -112,7 +114,8 @@ plumb_status createSession(plumb::Plan (*load)(const void *, size_t, const std::
     if (opts.num_threads > 0)
       plumb::cpu::setCpuThreads(opts.num_threads);
     session->session =
-        std::make_unique<plumb::Session>(std::move(plan), plumb::cpu::cpuKernelRegistry());
+        std::make_unique<plumb::Session>(std::move(plan), plumb::cpu::cpuKernelRegistry(),
+                                         size_t(opts.max_concurrent_runs));
     const plumb::Plan &p = session->session->plan();
     for (int id : p.inputs)
       session->inputs.push_back(describe(p.buffers[size_t(id)]));
@@ -225,6 +228,7 @@ void plumb_options_init(plumb_options *options) {
     return;
   options->num_threads = 0;
   options->verify_checksum = 1;
+  options->max_concurrent_runs = 0;
 }
 
 plumb_status plumb_session_create_from_file(const char *path, const plumb_options *options,
@@ -249,6 +253,10 @@ plumb_status plumb_session_create_from_memory(const void *data, size_t size,
 }
 
 void plumb_session_destroy(plumb_session *session) { delete session; }
+
+size_t plumb_session_max_concurrent_runs(const plumb_session *session) {
+  return session ? session->session->maxExecutors() : 0;
+}
 
 size_t plumb_session_input_count(const plumb_session *session) {
   return session ? session->inputs.size() : 0;

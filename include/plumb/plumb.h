@@ -75,6 +75,10 @@ typedef struct plumb_options {
    * structure is still checked, so a bad file cannot crash the loader, but corrupt weights
    * would go unnoticed. */
   int verify_checksum;
+  /* The most runs one session executes at once (each needs its own working memory: the
+   * plan's intermediate arena and scratch); callers beyond that wait for a run to finish.
+   * 0 (the default): the machine's hardware thread count. */
+  int max_concurrent_runs;
 } plumb_options;
 
 /* A tensor's description, owned by the session. */
@@ -109,7 +113,7 @@ PLUMB_API size_t plumb_dtype_size(plumb_dtype dtype);
 /* The message of the last failed plumb call on this thread ("" if none). */
 PLUMB_API const char *plumb_last_error(void);
 
-/* Defaults: num_threads 0, verify_checksum 1. */
+/* Defaults: num_threads 0, verify_checksum 1, max_concurrent_runs 0. */
 PLUMB_API void plumb_options_init(plumb_options *options);
 
 /* Loads an artifact by memory-mapping it: the weights are read from the mapping, not copied
@@ -126,6 +130,8 @@ PLUMB_API plumb_status plumb_session_create_from_memory(const void *data, size_t
 /* Frees the session and everything it owns. NULL is allowed. */
 PLUMB_API void plumb_session_destroy(plumb_session *session);
 
+/* The cap on concurrent runs the session was created with (max_concurrent_runs resolved). */
+PLUMB_API size_t plumb_session_max_concurrent_runs(const plumb_session *session);
 PLUMB_API size_t plumb_session_input_count(const plumb_session *session);
 PLUMB_API size_t plumb_session_output_count(const plumb_session *session);
 PLUMB_API plumb_status plumb_session_input_info(const plumb_session *session, size_t index,

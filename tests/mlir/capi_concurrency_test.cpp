@@ -99,11 +99,14 @@ plumb_status runOnce(plumb_session *s, const std::vector<Tensor> &in,
   return plumb_session_run(s, ti.data(), ti.size(), to.data(), to.size());
 }
 
-void hammer(const std::string &model) {
+// `maxRuns`: the session's max_concurrent_runs (0: default); with a cap below kThreads the
+// other callers wait for an executor instead of running.
+void hammer(const std::string &model, int maxRuns = 0) {
   Fixture f = prepare(model);
   plumb_options opts;
   plumb_options_init(&opts);
   opts.num_threads = 2; // each run's OpenMP team; fixed so results are reproducible bitwise
+  opts.max_concurrent_runs = maxRuns;
   plumb_session *s = nullptr;
   ASSERT_EQ(plumb_session_create_from_file(f.artifact.c_str(), &opts, &s), PLUMB_OK)
       << plumb_last_error();
@@ -157,6 +160,8 @@ void hammer(const std::string &model) {
 TEST(CApiConcurrency, ResnetTiny) { hammer("resnet_tiny"); }
 // MatMul, layer norm, softmax and the ref.* fallback (Gather, shape ops) with i64 inputs.
 TEST(CApiConcurrency, Gpt2Tiny) { hammer("gpt2_tiny"); }
+// One executor for every caller: runs queue for it.
+TEST(CApiConcurrency, ResnetTinyOneRunAtATime) { hammer("resnet_tiny", 1); }
 
 } // namespace
 } // namespace plumb

@@ -97,6 +97,30 @@ TEST(CApi, CreateFromMemoryCopies) {
   plumb_session_destroy(s);
 }
 
+// max_concurrent_runs: 0 resolves to the hardware thread count, a positive value is kept, a
+// negative one is refused. (CApiConcurrency hammers a capped session from more threads.)
+TEST(CApi, ConcurrentRunCap) {
+  plumb_options opts;
+  plumb_options_init(&opts);
+  EXPECT_EQ(opts.max_concurrent_runs, 0);
+  plumb_session *s = nullptr;
+  ASSERT_EQ(plumb_session_create_from_file(goodArtifact().c_str(), &opts, &s), PLUMB_OK)
+      << plumb_last_error();
+  EXPECT_EQ(plumb_session_max_concurrent_runs(s),
+            std::max<size_t>(1, std::thread::hardware_concurrency()));
+  plumb_session_destroy(s);
+  opts.max_concurrent_runs = 3;
+  ASSERT_EQ(plumb_session_create_from_file(goodArtifact().c_str(), &opts, &s), PLUMB_OK);
+  EXPECT_EQ(plumb_session_max_concurrent_runs(s), 3u);
+  plumb_session_destroy(s);
+  opts.max_concurrent_runs = -1;
+  EXPECT_EQ(plumb_session_create_from_file(goodArtifact().c_str(), &opts, &s),
+            PLUMB_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_NE(std::string(plumb_last_error()).find("max_concurrent_runs < 0"), std::string::npos);
+  EXPECT_EQ(plumb_session_max_concurrent_runs(nullptr), 0u);
+}
+
 // Writes `bytes` to a file, creates a session from it and from memory; both must fail with
 // `want`, a one-line message naming the file, and a NULL session.
 void expectRefused(const std::string &bytes, plumb_status want, const std::string &phrase) {
