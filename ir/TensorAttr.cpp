@@ -98,6 +98,22 @@ std::optional<double> constantScalar(Value v) {
   return t.getAsDouble(0);
 }
 
+std::shared_ptr<const void> blobReleaseHandle(ElementsAttr attr, BlobHandles &handles) {
+  auto res = dyn_cast_or_null<DenseResourceElementsAttr>(attr);
+  DialectResourceBlobManager::BlobEntry *entry = res ? res.getRawHandle().getResource() : nullptr;
+  if (!entry || !entry->getBlob())
+    return nullptr;
+  std::shared_ptr<const void> &h = handles[entry];
+  if (h)
+    return h;
+  return h = std::shared_ptr<const void>(entry, [](const void *e) {
+    // Runs the blob's deleter: the bytes go back to the allocator now, not with the context.
+    const_cast<DialectResourceBlobManager::BlobEntry *>(
+        static_cast<const DialectResourceBlobManager::BlobEntry *>(e))
+        ->setBlob(AsmResourceBlob());
+  });
+}
+
 size_t releaseResourceBlobs(Operation *root) {
   size_t freed = 0;
   root->walk([&](ConstantOp c) {

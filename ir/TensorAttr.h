@@ -7,6 +7,8 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
 
+#include <map>
+#include <memory>
 #include <optional>
 
 namespace plumb {
@@ -27,6 +29,13 @@ mlir::DenseElementsAttr attrFromTensor(mlir::MLIRContext *ctx, const Tensor &t);
 // The value of a one-element constant behind `v`: a ConstantOp directly, or outside a
 // plumb.fusion behind one of its block arguments; nullopt otherwise.
 std::optional<double> constantScalar(mlir::Value v);
+
+// For a resource-blob constant: a handle whose last copy frees the blob's data (the module's
+// constant then has none, as after releaseResourceBlobs); null for other attributes. There is
+// one handle per blob: `handles` (kept by the caller across calls) hands out the same one for
+// a blob seen again. The context must outlive every copy.
+using BlobHandles = std::map<const void *, std::shared_ptr<const void>>;
+std::shared_ptr<const void> blobReleaseHandle(mlir::ElementsAttr attr, BlobHandles &handles);
 
 // Frees the data of every resource blob `root`'s constants hold (the context keeps blobs
 // until it dies, even after the module that used them is gone). Only for a module about to be

@@ -27,7 +27,8 @@ std::string describeInfo(DType dtype, const Shape &shape) {
 
 } // namespace
 
-Executor::Executor(Plan plan, const KernelFactoryRegistry &kernels, size_t alignment)
+Executor::Executor(Plan plan, const KernelFactoryRegistry &kernels, size_t alignment,
+                   bool releaseCopiedConstants)
     : plan_(std::move(plan)) {
   validatePlan(plan_);
   arena_ = planBuffers(plan_, alignment);
@@ -41,7 +42,7 @@ Executor::Executor(Plan plan, const KernelFactoryRegistry &kernels, size_t align
       slots_[size_t(b.id)] =
           Tensor::borrow(b.dtype, b.shape, base + arena_.offsets[size_t(b.id)], arenaStorage_);
   }
-  prepare(kernels);
+  prepare(kernels, releaseCopiedConstants);
 }
 
 Executor::~Executor() = default;
@@ -52,7 +53,14 @@ std::string Executor::stepLabel(size_t i) const {
          (s.nodeNames.empty() ? "" : ", nodes '" + s.nodeNames + "'") + ")";
 }
 
-void Executor::prepare(const KernelFactoryRegistry &kernels) {
+void Executor::prepare(const KernelFactoryRegistry &kernels, bool releaseCopiedConstants) {
+  // Per constant buffer: steps still to prepare that read it, and whether one reads it at run.
+  std::vector<int> readers(plan_.buffers.size(), 0);
+  std::vector<bool> kept(plan_.buffers.size(), false);
+  for (const Step &s : plan_.steps)
+    for (int id : s.inputs)
+      if (id >= 0 && plan_.buffers[size_t(id)].kind == BufferKind::Constant)
+        ++readers[size_t(id)];
   toPlain_ = kernels.layoutConverter();
   for (const Buffer &b : plan_.buffers)
     if (b.layout != Layout::Plain && !toPlain_)
@@ -95,6 +103,15 @@ void Executor::prepare(const KernelFactoryRegistry &kernels) {
     }
     if (!p.kernel)
       throw Error(stepLabel(i) + ": the kernel factory returned nothing");
+    for (int id : s.inputs) {
+      if (id < 0 || plan_.buffers[size_t(id)].kind != BufferKind::Constant)
+        continue;
+      kept[size_t(id)] = kept[size_t(id)] || p.kernel->readsConstantsAtRun();
+      if (--readers[size_t(id)] == 0 && !kept[size_t(id)] && releaseCopiedConstants) {
+        slots_[size_t(id)] = Tensor();
+        plan_.buffers[size_t(id)].constant = Tensor(); // p.in's slot pointer stays, unread
+      }
+    }
     steps_.push_back(std::move(p));
   }
   for (const PreparedStep &p : steps_)

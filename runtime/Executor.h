@@ -23,7 +23,14 @@ public:
 
   // Validates the plan, plans the arena and creates every step's kernel with the registry's
   // factories (throws plumb::Error naming the step when one is missing or refuses the step).
-  Executor(Plan plan, const KernelFactoryRegistry &kernels, size_t alignment = 64);
+  // `releaseCopiedConstants`: drop the executor's references to a constant as soon as every
+  // step reading it is prepared and none reads it at run time (RuntimeKernel::
+  // readsConstantsAtRun), e.g. weights the convolutions and matmuls reordered into their own
+  // memory: with no other reference left (see lowerToCpuPlan's releasableWeights) the
+  // original bytes are freed while the next kernels are prepared, so the two copies of the
+  // weights never coexist. plan() then lacks those constants' data.
+  Executor(Plan plan, const KernelFactoryRegistry &kernels, size_t alignment = 64,
+           bool releaseCopiedConstants = false);
   ~Executor();
   Executor(const Executor &) = delete;
   Executor &operator=(const Executor &) = delete;
@@ -54,7 +61,7 @@ private:
     std::vector<const Tensor *> in; // point into slots_
     std::vector<Tensor *> out;
   };
-  void prepare(const KernelFactoryRegistry &kernels);
+  void prepare(const KernelFactoryRegistry &kernels, bool releaseCopiedConstants);
   void bind(const std::vector<Tensor> &inputs, const std::vector<Tensor> *outputs);
   void execute();
   void unbind();

@@ -48,6 +48,11 @@ public:
   // what run() computes.
   virtual std::unique_ptr<AlonePrimitive> alone() { return nullptr; }
 
+  // Whether run() reads any input that was a Constant buffer at prepare time (true, the safe
+  // default). False for kernels that copied every constant they got (reordered weights), so
+  // an executor may free the originals (Executor's releaseCopiedConstants).
+  virtual bool readsConstantsAtRun() const { return true; }
+
   // Bytes of working memory run() needs besides its inputs and outputs (0: none). An executor
   // runs one step at a time, so it gives all its kernels one block of the largest such size
   // (useScratch) instead of each keeping its own.

@@ -21,10 +21,12 @@ public:
   explicit ConvKernel(const KernelArgs &a);
   void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) override;
   std::unique_ptr<AlonePrimitive> alone() override;
+  // Weights and bias are copied at prepare; only a constant X or residual is read at run.
+  bool readsConstantsAtRun() const override { return constAtRun_; }
 
 private:
   PostOpList post_;
-  bool hasBias_ = false, constWeights_ = false, constBias_ = false;
+  bool hasBias_ = false, constWeights_ = false, constBias_ = false, constAtRun_ = false;
   dnnl::convolution_forward prim_;
   Bridge src_, dst_, weightsIn_;
   SharedMemory weights_; // constant weights, shared with other kernels (SharedWeights.h)
@@ -83,6 +85,7 @@ ConvKernel::ConvKernel(const KernelArgs &a) {
     residual_ = handleMemory(storageDesc(a.in.back()));
     residualIn_ = dnnl::reorder(residual_, dnnl::memory(pd.dst_desc(), engine(), nullptr));
   }
+  constAtRun_ = a.constant(0) || (post_.hasSum && a.constant(a.in.size() - 1));
   constWeights_ = a.constant(1) != nullptr;
   if (constWeights_)
     weights_ = sharedReorder(*a.constant(1), plainDesc(wDims), pd.weights_desc());

@@ -85,12 +85,14 @@ public:
   std::unique_ptr<AlonePrimitive> alone() override {
     return makeAlonePrimitive(prim_, constWeights_ ? *sharedWeights_ : dnnl::memory());
   }
+  // Weights and bias are copied at prepare; only a constant A or residual is read at run.
+  bool readsConstantsAtRun() const override { return constAtRun_; }
 
 private:
   void prepareConstants(const KernelArgs &a, const Geometry &g, const Desc &weiDesc,
                         const dnnl::matmul::primitive_desc &pd, float alpha, float biasScale);
   PostOpList post_;
-  bool hasBias_ = false, constWeights_ = false, constBias_ = false;
+  bool hasBias_ = false, constWeights_ = false, constBias_ = false, constAtRun_ = false;
   dnnl::matmul prim_;
   dnnl::memory src_, weights_, bias_, dst_;
   SharedMemory sharedWeights_; // what weights_ points at for a constant B (kept alive here)
@@ -108,6 +110,7 @@ MatMulKernel::MatMulKernel(const KernelArgs &a) {
   Geometry g = geometry(a, transA, transB, hasBias_ ? &a.input(2).shape : nullptr);
   constWeights_ = a.constant(1) != nullptr;
   constBias_ = hasBias_ && a.constant(2) != nullptr;
+  constAtRun_ = a.constant(0) || (post_.hasSum && a.constant(a.in.size() - 1));
   bool alphaPost = alpha != 1.f && !constWeights_;
   if (alphaPost && hasBias_ && (alpha == 0.f || !constBias_))
     a.fail("alpha with a runtime B and a runtime C (or alpha 0) is not supported; use ref.Gemm");

@@ -234,4 +234,38 @@ TEST(Executor, KernelsShareOneScratchBlockOfTheLargestRequest) {
   EXPECT_EQ(y2.data<float>()[3], 5.f);
 }
 
+// releaseCopiedConstants: a constant every reader copied at prepare (the conv's weights) is
+// dropped by the executor as soon as its last reader is prepared; one a kernel reads at run
+// (a ref.Add's operand) is kept; results do not change.
+TEST(Executor, ReleasesConstantsItsKernelsCopied) {
+  auto weak = [](Plan &plan, const std::string &name) {
+    for (Buffer &b : plan.buffers)
+      if (b.name == name) {
+        // Re-own the data through a handle the test can watch.
+        auto owner = std::make_shared<Tensor>(b.constant.clone());
+        b.constant = Tensor::borrow(owner->dtype(), owner->shape(), owner->raw(), owner);
+        return std::weak_ptr<Tensor>(owner);
+      }
+    return std::weak_ptr<Tensor>();
+  };
+  for (bool release : {false, true}) {
+    SCOPED_TRACE(release ? "release" : "keep");
+    ConvSoftmax p;
+    int c = p.plan.addConstant("c", randomF32({1, 4, 8, 8}, 5));
+    int y2 = p.plan.addOutput(DType::F32, {1, 4, 8, 8}, "y2");
+    p.plan.addStep("ref.Add", {p.plan.outputs[0], c}, {y2}, "add0");
+    std::weak_ptr<Tensor> w = weak(p.plan, "w"), cw = weak(p.plan, "c");
+    Tensor x = randomF32({1, 3, 8, 8}, 6);
+    std::vector<Tensor> want = Executor(p.plan, cpu::cpuKernelRegistry()).run({x});
+    Executor ex(std::move(p.plan), cpu::cpuKernelRegistry(), 64, release);
+    EXPECT_EQ(w.expired(), release) << "conv weights";
+    EXPECT_FALSE(cw.expired()) << "a constant ref.Add reads at run";
+    for (int rep = 0; rep < 2; ++rep) {
+      std::vector<Tensor> got = ex.run({x});
+      for (size_t i = 0; i < want.size(); ++i)
+        EXPECT_EQ(std::memcmp(got[i].raw(), want[i].raw(), want[i].nbytes()), 0) << i;
+    }
+  }
+}
+
 } // namespace

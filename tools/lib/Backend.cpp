@@ -34,8 +34,17 @@ BackendRun::BackendRun(mlir::OwningOpRef<mlir::ModuleOp> module, const CompileSe
     return;
   }
 #endif
-  executor_ = std::make_unique<Executor>(compiled_.plan,
-                                         kernels ? *kernels : cpu::cpuKernelRegistry());
+  if (!settings.releaseWeights) {
+    executor_ = std::make_unique<Executor>(compiled_.plan,
+                                           kernels ? *kernels : cpu::cpuKernelRegistry());
+    return;
+  }
+  // The executor holds the only references to the weights, and drops those it copied.
+  Plan plan = compiled_.plan;
+  for (Buffer &b : compiled_.plan.buffers)
+    b.constant = Tensor();
+  executor_ = std::make_unique<Executor>(std::move(plan),
+                                         kernels ? *kernels : cpu::cpuKernelRegistry(), 64, true);
 }
 
 BackendRun::~BackendRun() = default;

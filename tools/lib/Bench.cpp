@@ -248,6 +248,7 @@ int benchCommand(const BenchCommandOptions &opts) {
     CompileSettings cs;
     cs.shapeInputs = inputs;
     cs.backend = opts.backend;
+    cs.releaseWeights = true;
     backend = std::make_unique<BackendRun>(std::move(module), cs);
     once = [&] { backend->runOutputs(inputs); };
   } else if (opts.backend == "reference") {

@@ -92,7 +92,7 @@ Compiled compileModule(OwningOpRef<ModuleOp> module, const CompileSettings &s) {
     return c;
   }
 #endif
-  c.plan = cpu::lowerToCpuPlan(*module, &c.lowering, &hints);
+  c.plan = cpu::lowerToCpuPlan(*module, &c.lowering, &hints, s.releaseWeights);
   c.module = std::move(module);
   return c;
 }

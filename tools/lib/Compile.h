@@ -27,6 +27,10 @@ struct CompileSettings {
   // The inputs the plan is specialised for: shapes the IR leaves dynamic are taken from one
   // interpretation with them.
   std::vector<Tensor> shapeInputs;
+  // CPU: the plan's weights may be freed once an executor has copied them (lowerToCpuPlan's
+  // releasableWeights): for run and bench, which use neither the module nor those weights
+  // afterwards. BackendRun then gives the executor the only references.
+  bool releaseWeights = false;
 };
 
 struct Compiled {

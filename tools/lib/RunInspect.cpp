@@ -161,8 +161,9 @@ int runCommand(const RunCommandOptions &opts) {
     CompileSettings cs;
     cs.shapeInputs = inputs;
     cs.backend = opts.backend;
+    cs.releaseWeights = true; // the module is not used after compiling
     BackendRun backend(std::move(module), cs);
-    outputs = backend.run(inputs).outputs;
+    outputs = backend.runOutputs(inputs);
   } else {
     ref::RunOptions ro;
     ro.precision = opts.f64 ? ref::Precision::F64 : ref::Precision::F32;

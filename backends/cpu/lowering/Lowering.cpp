@@ -68,8 +68,8 @@ bool onlyFirstResultUsed(Operation *op) {
 
 class Lowerer {
 public:
-  Lowerer(LoweringStats *stats, const std::map<std::string, Shape> *hints)
-      : stats_(stats), hints_(hints) {}
+  Lowerer(LoweringStats *stats, const std::map<std::string, Shape> *hints, bool releasable)
+      : stats_(stats), hints_(hints), releasable_(releasable) {}
   Plan run(func::FuncOp fn);
 
 private:
@@ -92,6 +92,8 @@ private:
   const std::map<std::string, Shape> *hints_;
   int64_t opset_ = 17;
   AttentionPlan attention_; // cpu.attention steps and the view ops they make redundant
+  bool releasable_ = false;
+  BlobHandles blobHandles_; // one release handle per weight blob (releasable_)
 };
 
 int Lowerer::bufferFor(Value v, const std::string &name) {
@@ -190,6 +192,9 @@ void Lowerer::lowerOp(Operation *op) {
     // Weights (resource blobs) are borrowed, not copied: a clone doubled the compile's peak
     // memory (BERT-base: 436 MB more). The context owns the blobs and outlives the plan.
     Tensor t = c.getValueAttr() ? tensorFromAttr(c.getValueAttr()) : ref::evaluateOp(op, {})[0];
+    if (releasable_ && c.getValueAttr())
+      if (std::shared_ptr<const void> h = blobReleaseHandle(c.getValueAttr(), blobHandles_))
+        t = Tensor::borrow(t.dtype(), t.shape(), t.raw(), std::move(h));
     ids_[c.getResult()] = plan_.addConstant(tensorNameOf(op, 0), t);
     return;
   }
@@ -736,11 +741,11 @@ int64_t chooseLayouts(Plan &plan) {
 }
 
 Plan lowerToCpuPlan(ModuleOp module, LoweringStats *stats,
-                    const std::map<std::string, Shape> *shapeHints) {
+                    const std::map<std::string, Shape> *shapeHints, bool releasableWeights) {
   auto fn = module.lookupSymbol<func::FuncOp>("main");
   if (!fn)
     throw Error("the module has no @main function");
-  Lowerer l(stats, shapeHints);
+  Lowerer l(stats, shapeHints, releasableWeights);
   return l.run(fn);
 }
 

@@ -23,8 +23,14 @@ struct LoweringStats {
 // filled when given.
 // `shapeHints` (ONNX tensor name -> shape) fill in values whose IR type is not static, e.g.
 // from one interpretation with the inputs the plan is specialised for.
+// `releasableWeights`: the plan's resource-blob weights hold the blobs themselves (see
+// blobReleaseHandle), so that once every copy of a weight's tensor is gone (an executor made
+// with releaseCopiedConstants drops those its kernels copied) its bytes are freed; the
+// module's constants then have no data. For callers that use neither the module nor the
+// plan's weights after preparing an executor (run, bench).
 Plan lowerToCpuPlan(mlir::ModuleOp module, LoweringStats *stats = nullptr,
-                    const std::map<std::string, Shape> *shapeHints = nullptr);
+                    const std::map<std::string, Shape> *shapeHints = nullptr,
+                    bool releasableWeights = false);
 
 // Gives Layout::ChannelBlocked to every intermediate that only layout-aware steps touch: its
 // writer and all its readers are cpu.conv / cpu.pool slots that accept the backend's blocked
