@@ -136,6 +136,7 @@ int runCommand(const RunCommandOptions &opts) {
                 "' is not available (this build has: reference, cpu, cuda)");
   if (opts.f64 && opts.backend != "reference")
     throw Error("--f64 runs the reference interpreter; drop --backend " + opts.backend);
+  requireDtypeForBackend(opts.backend, opts.dtype);
   std::vector<std::string> names;
   std::vector<Tensor> outputs;
   bool artifact = opts.model.size() > 6 && opts.model.substr(opts.model.size() - 6) == ".plumb";
@@ -161,6 +162,7 @@ int runCommand(const RunCommandOptions &opts) {
     CompileSettings cs;
     cs.shapeInputs = inputs;
     cs.backend = opts.backend;
+    cs.dtype = opts.dtype;
     BackendRun backend(std::move(module), cs);
     outputs = backend.run(inputs).outputs;
   } else {
