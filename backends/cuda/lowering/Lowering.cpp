@@ -63,6 +63,7 @@ private:
   Shape shapeOf(Value v);
   int bufferFor(Value v);
   int operand(Value v);
+  void recordDtype(Step &s) const { s.attrs.set("plumb.dtype", strAttr(dtypeName(opts_.dtype))); }
   Step &addStep(const std::string &kernel, std::vector<int> in, std::vector<int> out,
                 const std::string &nodes);
   Step &emit(const std::string &kernel, const std::string &nodes, std::vector<int> in,
@@ -138,7 +139,7 @@ Step &Lowerer::addStep(const std::string &kernel, std::vector<int> in, std::vect
                        const std::string &nodes) {
   Step &s = plan_.addStep(kernel, std::move(in), std::move(out), nodes);
   s.opset = opset_;
-  s.attrs.set("plumb.dtype", strAttr(dtypeName(opts_.dtype)));
+  recordDtype(s);
   (kernel == "cuda.host" ? stats_->hostSteps : stats_->deviceSteps)++;
   return s;
 }
@@ -194,6 +195,7 @@ void Lowerer::lowerHost(Operation *op) {
   // Unused secondary results (Dropout's mask...) still get buffers: the reference kernel
   // produces them anyway.
   s.attrs = ref::attrsOf(op);
+  recordDtype(s);
   if (kernel == "cuda.host")
     s.attrs.set("plumb.op", strAttr(t));
   stats_->byKernel[kernel]++;
