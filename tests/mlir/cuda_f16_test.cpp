@@ -8,6 +8,7 @@
 #include "backends/cuda/lowering/Lowering.h"
 #include "backends/cuda/runtime/CudaBackend.h"
 #include "runtime/Artifact.h"
+#include "tests/mlir/CudaFixtures.h"
 #include "tools/lib/Compile.h"
 #include "tools/lib/Driver.h"
 #include "tools/lib/Inputs.h"
@@ -24,12 +25,8 @@
 namespace plumb {
 namespace {
 
-const char *kModels[] = {"resnet_tiny", "bert_tiny", "gpt2_tiny", "llama_tiny", "mamba2_tiny",
-                         "dit_tiny"};
-
-std::string fixture(const std::string &m, const std::string &suffix) {
-  return std::string(PLUMB_SOURCE_DIR) + "/tests/models/" + m + suffix;
-}
+using cudatest::fixture;
+using cudatest::kModels;
 
 // ---- an independent f32 -> f16/bf16 rounding: decode every bit pattern by its definition
 // and pick the nearest, ties to the even pattern (no bit tricks shared with runtime/DType). ----
@@ -53,7 +50,9 @@ uint16_t nearest(float x, DType t) {
   if (std::isnan(x))
     return inf | 0x200;
   double a = std::fabs(double(x)), top = half ? 65536.0 : std::ldexp(1.0, 128);
-  auto value = [&](uint32_t p) { return p == inf ? top : half ? decodeHalf(uint16_t(p)) : decodeBf16(uint16_t(p)); };
+  auto value = [&](uint32_t p) {
+    return p == inf ? top : half ? decodeHalf(uint16_t(p)) : decodeBf16(uint16_t(p));
+  };
   if (a >= top)
     return sign | inf;
   uint32_t lo = 0, hi = inf; // value(lo) <= a < value(hi)
@@ -68,8 +67,8 @@ uint16_t nearest(float x, DType t) {
 
 bool sameHalfBits(uint16_t a, uint16_t b, DType t) {
   uint16_t inf = t == DType::F16 ? 0x7c00 : 0x7f80;
-  bool nanA = (a & inf) == inf && (a & ~(inf | 0x8000)), nanB = (b & inf) == inf && (b & ~(inf | 0x8000));
-  return nanA || nanB ? nanA == nanB : a == b;
+  auto isNan = [&](uint16_t x) { return (x & inf) == inf && (x & ~(inf | 0x8000)) != 0; };
+  return isNan(a) || isNan(b) ? isNan(a) == isNan(b) : a == b;
 }
 
 TEST(CudaHalfPlan, IndependentRoundingAgreesOnKnownValues) {
@@ -155,10 +154,11 @@ TEST_P(HalfPlan, BuffersAreStoredAsSpecified) {
   // Graph inputs and outputs keep the model's types.
   ASSERT_EQ(p.inputs.size(), f32.plan.inputs.size());
   ASSERT_EQ(p.outputs.size(), f32.plan.outputs.size());
+  auto typeOf = [](const Plan &plan, int id) { return plan.buffers[size_t(id)].dtype; };
   for (size_t i = 0; i < p.inputs.size(); ++i)
-    EXPECT_EQ(p.buffers[size_t(p.inputs[i])].dtype, f32.plan.buffers[size_t(f32.plan.inputs[i])].dtype);
+    EXPECT_EQ(typeOf(p, p.inputs[i]), typeOf(f32.plan, f32.plan.inputs[i]));
   for (size_t i = 0; i < p.outputs.size(); ++i)
-    EXPECT_EQ(p.buffers[size_t(p.outputs[i])].dtype, f32.plan.buffers[size_t(f32.plan.outputs[i])].dtype);
+    EXPECT_EQ(typeOf(p, p.outputs[i]), typeOf(f32.plan, f32.plan.outputs[i]));
   auto rd = readers(p);
   auto wr = writers(p);
   int casts = 0;
@@ -324,7 +324,8 @@ TEST(CudaHalfPlan, StorageTypeNamesAndBadOnes) {
     requireDtypeForBackend("cpu", "f16");
     FAIL() << "expected an error";
   } catch (const Error &e) {
-    EXPECT_STREQ(e.what(), "--dtype f16 needs --backend cuda: the cpu backend computes in f32 only");
+    EXPECT_STREQ(e.what(),
+                 "--dtype f16 needs --backend cuda: the cpu backend computes in f32 only");
   }
 }
 

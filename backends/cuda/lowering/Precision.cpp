@@ -68,10 +68,9 @@ void setGeneratedAttrs(Step &s, const std::string &kind, const GeneratedKernel &
   s.attrs.set("ptx", strAttr(bin.ptx));
   s.attrs.set("ptx_arch", strAttr(nvrtc.ptxArch));
   s.attrs.set("cubin_arch", strAttr(nvrtc.cubinArch));
-  ref::AttrValue cubin;
-  cubin.kind = ref::AttrValue::Kind::Tensor;
-  cubin.t = Tensor::copyOf(DType::U8, {int64_t(bin.cubin.size())}, bin.cubin.data());
-  s.attrs.set("cubin", cubin);
+  s.attrs.set("cubin", attrWith(ref::AttrValue::Kind::Tensor, &ref::AttrValue::t,
+                                Tensor::copyOf(DType::U8, {int64_t(bin.cubin.size())},
+                                               bin.cubin.data())));
 }
 
 } // namespace plumb::cuda

@@ -10,28 +10,25 @@
 
 namespace plumb::cuda {
 
-inline ref::AttrValue strAttr(const std::string &s) {
+// An attr value of `kind` whose member `field` holds `value`.
+template <class T>
+ref::AttrValue attrWith(ref::AttrValue::Kind kind, T ref::AttrValue::*field, T value) {
   ref::AttrValue v;
-  v.kind = ref::AttrValue::Kind::String;
-  v.s = s;
+  v.kind = kind;
+  v.*field = std::move(value);
   return v;
+}
+inline ref::AttrValue strAttr(std::string s) {
+  return attrWith(ref::AttrValue::Kind::String, &ref::AttrValue::s, std::move(s));
 }
 inline ref::AttrValue intAttr(int64_t i) {
-  ref::AttrValue v;
-  v.i = i;
-  return v;
+  return attrWith(ref::AttrValue::Kind::Int, &ref::AttrValue::i, i);
 }
 inline ref::AttrValue intsAttr(std::vector<int64_t> i) {
-  ref::AttrValue v;
-  v.kind = ref::AttrValue::Kind::Ints;
-  v.ints = std::move(i);
-  return v;
+  return attrWith(ref::AttrValue::Kind::Ints, &ref::AttrValue::ints, std::move(i));
 }
 inline ref::AttrValue floatAttr(double f) {
-  ref::AttrValue v;
-  v.kind = ref::AttrValue::Kind::Float;
-  v.f = f;
-  return v;
+  return attrWith(ref::AttrValue::Kind::Float, &ref::AttrValue::f, f);
 }
 
 // The attrs of a cuda.generated step (CudaBackend.h): source, launch shape, CUBIN and PTX.
