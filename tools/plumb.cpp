@@ -9,6 +9,13 @@
 
 namespace {
 
+// `--dtype` on the commands that compile for a backend: the cuda plan's storage type.
+void addDtype(CLI::App *cmd, std::string &dtype, const std::string &help) {
+  cmd->add_option("--dtype", dtype, help)->check(CLI::IsMember({"f32", "f16", "bf16"}));
+}
+
+const char *kPlanDtype = "cuda plan storage: f32 (default), f16 or bf16 (f32 arithmetic)";
+
 void addInputShape(CLI::App *cmd, std::vector<std::string> &specs) {
   cmd->add_option("--input-shape", specs,
                   "pin a graph input's shape, e.g. input=1x3x224x224 (repeatable)");
@@ -38,6 +45,7 @@ int main(int argc, char **argv) {
   runCmd->add_option("--seed", run.seed, "seed for random inputs (default 0)");
   runCmd->add_flag("--f64", run.f64, "compute every float tensor in double (the truth run)");
   runCmd->add_option("-o,--output", run.output, "write outputs to this .npz");
+  addDtype(runCmd, run.dtype, kPlanDtype);
   addInputShape(runCmd, runShapes);
 
   plumb::InspectCommandOptions inspect;
@@ -67,8 +75,8 @@ int main(int argc, char **argv) {
       "check", "compare the candidate with the f64 truth at every tensor (f32 floor)");
   checkCmd->add_option("model", check.model, "ONNX model")->required();
   checkCmd->add_option("--backend", check.backend, "candidate backend: reference, cpu or cuda");
-  checkCmd->add_option("--dtype", check.dtype, "simulate f16 or bf16 in the candidate")
-      ->check(CLI::IsMember({"f16", "bf16"}));
+  addDtype(checkCmd, check.dtype,
+           "f16 or bf16: the cuda plan's storage type, or simulated by --backend reference");
   checkCmd->add_option("--inputs", check.inputs, ".npz of inputs keyed by graph input name");
   checkCmd->add_option("--seed", check.seed, "seed for random inputs (default 0)");
   checkCmd->add_option("--tolerance", check.tolerance,
@@ -90,8 +98,8 @@ int main(int argc, char **argv) {
   bisectCmd->add_option("--reference", bisect.reference,
                         "activations from another framework: .npz or folder of .npy keyed by "
                         "ONNX tensor name");
-  bisectCmd->add_option("--dtype", bisect.dtype, "precision bisect for f16 or bf16")
-      ->check(CLI::IsMember({"f16", "bf16"}));
+  addDtype(bisectCmd, bisect.dtype,
+           "f16 or bf16: the cuda plan's storage type, or alone a precision bisect");
   bisectCmd->add_option("--inputs", bisect.inputs, ".npz of inputs (default: from --reference)");
   bisectCmd->add_option("--seed", bisect.seed, "seed for random inputs (precision bisect)");
   bisectCmd->add_option("--tolerance", bisect.tolerance, "as for check");
@@ -104,6 +112,7 @@ int main(int argc, char **argv) {
   compCmd->add_option("model", comp.model, "ONNX model")->required();
   compCmd->add_option("--backend", comp.backend, "cpu (default) or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   compCmd->add_option("-o,--output", comp.output, "write the compiled model (MODEL.plumb)");
+  addDtype(compCmd, comp.dtype, kPlanDtype);
   compCmd->add_flag("--stats", comp.stats, "nodes before/after, fusions by kind, steps, memory");
   compCmd->add_flag("--verify-each", comp.verifyEach,
                     "interpret the module after every pass; fail naming a pass that breaks parity");
@@ -123,6 +132,7 @@ int main(int argc, char **argv) {
   benchCmd->add_option("--warmup", bench.warmup, "untimed warm-up iterations (default 3)");
   benchCmd->add_option("--inputs", bench.inputs, ".npz of inputs");
   benchCmd->add_option("--seed", bench.seed, "seed for random inputs");
+  addDtype(benchCmd, bench.dtype, kPlanDtype);
   benchCmd->add_flag("--profile", bench.profile, "time per step, summed by kernel");
   benchCmd->add_flag("--per-op", bench.perOp,
                      "with --profile (implied): each conv/matmul step against its oneDNN "

@@ -66,3 +66,79 @@ def test_compiling_for_cuda_loads_nvrtc(plumb, repo, tmp_path):
                env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert any(l.startswith("libnvrtc") for l in loaded_libraries(proc.stderr))
+
+
+# ---- --dtype f16|bf16: the cuda plan's storage type ----
+
+FIXTURES = ["resnet_tiny", "bert_tiny", "gpt2_tiny", "llama_tiny", "mamba2_tiny", "dit_tiny"]
+
+
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+@pytest.mark.parametrize("name", FIXTURES)
+def test_compile_half_plan_without_gpu(plumb, repo, tmp_path, name, dtype):
+    env = dict(os.environ, PLUMB_CACHE_DIR=str(tmp_path / "cache"))
+    out = tmp_path / "m.plumb"
+    proc = run(plumb, "compile", model(repo, name), "--backend", "cuda", "--dtype", dtype,
+               "--stats", "-o", str(out), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"storage: {dtype} (arithmetic in f32)" in proc.stdout
+    assert "cuda.generated:cast" in proc.stdout  # every fixture has an f32 input or output
+    assert out.stat().st_size > 0
+
+
+def test_compile_f32_is_the_default(plumb, repo, tmp_path):
+    env = dict(os.environ, PLUMB_CACHE_DIR=str(tmp_path / "cache"))
+    for extra in [[], ["--dtype", "f32"]]:
+        proc = run(plumb, "compile", model(repo), "--backend", "cuda", "--stats", *extra, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert "storage: f32" in proc.stdout
+        assert "cuda.generated:cast" not in proc.stdout
+    proc = run(plumb, "compile", model(repo), "--backend", "cpu", "--dtype", "f32")
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("cmd", [["run"], ["check"], ["bisect"], ["bench", "--iters", "1"]])
+def test_cuda_half_without_device_is_exit_2(plumb, repo, cmd):
+    if has_device(plumb, repo):
+        pytest.skip("a CUDA device is present")
+    proc = run(plumb, *cmd, model(repo), "--backend", "cuda", "--dtype", "f16")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--backend cuda: no CUDA device (" in lines[0], proc.stderr
+
+
+@pytest.mark.parametrize("cmd", [["compile"], ["run"], ["check"], ["bisect"],
+                                 ["bench", "--iters", "1"]])
+def test_half_dtype_on_cpu_is_one_line_exit_2(plumb, repo, cmd):
+    proc = run(plumb, *cmd, model(repo), "--backend", "cpu", "--dtype", "bf16")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines == ["plumb: error: --dtype bf16 needs --backend cuda: the cpu backend computes "
+                     "in f32 only"], proc.stderr
+
+
+@pytest.mark.parametrize("cmd", [["run"], ["bench", "--iters", "1"]])
+def test_half_dtype_on_the_reference_is_one_line_exit_2(plumb, repo, cmd):
+    # (check and bisect take --dtype with the reference: they simulate the type there.)
+    proc = run(plumb, *cmd, model(repo), "--backend", "reference", "--dtype", "f16")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--dtype f16 needs --backend cuda" in lines[0], proc.stderr
+
+
+def test_unknown_dtype_is_exit_2(plumb, repo):
+    proc = run(plumb, "compile", model(repo), "--backend", "cuda", "--dtype", "f8")
+    assert proc.returncode == 2
+    assert "--dtype" in proc.stderr
+
+
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+@pytest.mark.parametrize("name", FIXTURES)
+def test_check_half_plan_on_the_device(plumb, repo, name, dtype):
+    # Needs a GPU: parity with the type's rule at every fusion boundary (README, cuda).
+    if not has_device(plumb, repo):
+        pytest.skip(f"no CUDA device: `plumb check --backend cuda --dtype {dtype}` not tested")
+    proc = run(plumb, "check", model(repo, name), "--backend", "cuda", "--dtype", dtype,
+               "--inputs", os.path.join(repo, "tests", "models", name + ".inputs.npz"))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr
+    assert f"cuda backend in {dtype}" in proc.stdout

@@ -11,6 +11,7 @@
 #include "parity/Metrics.h"
 #include "runtime/Artifact.h"
 #include "runtime/Error.h"
+#include "tests/mlir/CudaFixtures.h"
 #include "tools/lib/Backend.h"
 #include "tools/lib/Inputs.h"
 
@@ -25,12 +26,8 @@
 namespace plumb {
 namespace {
 
-const char *kModels[] = {"resnet_tiny", "bert_tiny", "gpt2_tiny", "llama_tiny", "mamba2_tiny",
-                         "dit_tiny"};
-
-std::string fixture(const std::string &m, const std::string &suffix) {
-  return std::string(PLUMB_SOURCE_DIR) + "/tests/models/" + m + suffix;
-}
+using cudatest::fixture;
+using cudatest::kModels;
 
 // A fresh NVRTC cache per test binary run, so kernels really go through NVRTC.
 cuda::NvrtcOptions freshNvrtc() {

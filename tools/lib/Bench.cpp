@@ -225,6 +225,7 @@ int benchCommand(const BenchCommandOptions &opts) {
   bool artifact = opts.model.size() > 6 && opts.model.substr(opts.model.size() - 6) == ".plumb";
   if (artifact && opts.backend != "cpu")
     throw Error("a compiled artifact runs on the cpu backend");
+  requireDtypeForBackend(opts.backend, opts.dtype);
   mlir::MLIRContext ctx;
   std::vector<Tensor> inputs;
   std::function<void()> once;
@@ -249,6 +250,7 @@ int benchCommand(const BenchCommandOptions &opts) {
     cs.shapeInputs = inputs;
     cs.backend = opts.backend;
     cs.releaseWeights = true;
+    cs.dtype = opts.dtype;
     backend = std::make_unique<BackendRun>(std::move(module), cs);
     once = [&] { backend->runOutputs(inputs); };
   } else if (opts.backend == "reference") {
@@ -311,7 +313,10 @@ int benchCommand(const BenchCommandOptions &opts) {
                            "(import + compile or load)\niterations {} (+{} warm-up)\n"
                            "latency    median {:.3f} ms  p90 {:.3f} ms  min {:.3f} ms  mean {:.3f} ms\n"
                            "peak RSS   {:.1f} MiB\n",
-                           opts.model, opts.backend, artifact ? " (artifact)" : "",
+                           opts.model, opts.backend,
+                           artifact                          ? " (artifact)"
+                           : reducedDtype(opts.dtype).empty() ? ""
+                                                              : " (" + opts.dtype + " storage)",
                            opts.threads > 0 ? std::to_string(opts.threads) : "default",
                            setup, opts.iters, opts.warmup, median, p90,
                            *std::min_element(ms.begin(), ms.end()), mean,

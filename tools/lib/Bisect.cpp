@@ -109,7 +109,8 @@ std::vector<Tensor> bisectInputs(Operation *fn, const BisectCommandOptions &opts
 int bisectActivations(const BisectCommandOptions &opts, Operation *fn, const NamedTensors &acts,
                       const BackendRun *backend = nullptr) {
   std::vector<Tensor> inputs = bisectInputs(fn, opts, acts);
-  auto rule = ruleFor("", opts.tolerance);
+  // A cuda plan stored in f16/bf16 is held to that type's rule; every other mode to f32's.
+  auto rule = ruleFor(opts.dtype, opts.tolerance);
   ref::RunOptions f64, f32;
   f64.precision = ref::Precision::F64;
   Capture truth = captureRun(fn, inputs, f64), floor = captureRun(fn, inputs, f32);
@@ -294,15 +295,18 @@ int bisectPrecision(const BisectCommandOptions &opts, Operation *fn) {
 
 } // namespace
 
-int bisectCommand(const BisectCommandOptions &opts) {
+int bisectCommand(const BisectCommandOptions &given) {
+  BisectCommandOptions opts = given;
+  opts.dtype = reducedDtype(given.dtype);
   if (opts.backend != "reference" && opts.backend != "cpu" && opts.backend != "cuda")
     throw Error("backend '" + opts.backend +
                 "' is not available (this build has: reference, cpu, cuda)");
-  int modes = !opts.reference.empty() + !opts.dtype.empty() + (opts.backend != "reference");
+  // With --backend cuda, --dtype is the plan's storage type, not a mode of its own.
+  bool precisionMode = !opts.dtype.empty() && opts.backend == "reference";
+  int modes = !opts.reference.empty() + precisionMode + (opts.backend != "reference");
   if (modes != 1)
     throw Error("bisect needs exactly one of --backend cpu|cuda, --reference ACTS or --dtype f16|bf16");
-  if (!opts.dtype.empty() && opts.dtype != "f16" && opts.dtype != "bf16")
-    throw Error("--dtype must be f16 or bf16, got '" + opts.dtype + "'");
+  requireDtypeForBackend(opts.backend == "reference" ? "cuda" : opts.backend, opts.dtype);
   MLIRContext ctx;
   if (opts.backend != "reference") {
     // The backend's tensors at its fusion boundaries play the external activations.
@@ -312,6 +316,7 @@ int bisectCommand(const BisectCommandOptions &opts) {
     Operation *fn = mainFunction(*module);
     CompileSettings cs;
     cs.backend = opts.backend;
+    cs.dtype = opts.dtype;
     cs.shapeInputs = inputs;
     BackendRun backend(OwningOpRef<ModuleOp>(module->clone()), cs);
     Capture cap = backend.run(inputs);

@@ -35,6 +35,7 @@ struct Runs {
 
 class Checker {
 public:
+  // `opts.dtype` is "" for f32 (reducedDtype).
   Checker(const CheckCommandOptions &opts, Operation *fn, BackendRun *backend)
       : opts_(opts), fn_(fn), backend_(backend), rule_(ruleFor(opts.dtype, opts.tolerance)) {}
 
@@ -45,7 +46,8 @@ public:
   const parity::ToleranceRule &rule() const { return *rule_; }
   std::string candidateName() const {
     if (backend_)
-      return opts_.backend + " backend (fusion boundaries)";
+      return opts_.backend + " backend" + (opts_.dtype.empty() ? "" : " in " + opts_.dtype) +
+             " (fusion boundaries)";
     return opts_.dtype.empty() ? "reference f32" : "reference f32 rounded to " + opts_.dtype;
   }
   BackendRun *backend() const { return backend_; }
@@ -191,14 +193,14 @@ void writeFileAtomically(const std::string &path, const std::string &text) {
 
 } // namespace
 
-int checkCommand(const CheckCommandOptions &opts) {
+int checkCommand(const CheckCommandOptions &given) {
+  CheckCommandOptions opts = given;
+  opts.dtype = reducedDtype(given.dtype);
   if (opts.backend != "reference" && opts.backend != "cpu" && opts.backend != "cuda")
     throw Error("backend '" + opts.backend +
                 "' is not available (this build has: reference, cpu, cuda)");
-  if (!opts.dtype.empty() && opts.dtype != "f16" && opts.dtype != "bf16")
-    throw Error("--dtype must be f16 or bf16, got '" + opts.dtype + "'");
-  if (!opts.dtype.empty() && opts.backend != "reference")
-    throw Error("--dtype with --backend " + opts.backend + " is not supported yet");
+  // The reference candidate simulates f16/bf16 (rounding every node); cuda compiles for it.
+  requireDtypeForBackend(opts.backend == "reference" ? "cuda" : opts.backend, opts.dtype);
   MLIRContext ctx;
   std::vector<Tensor> inputs;
   OwningOpRef<ModuleOp> module;
@@ -215,6 +217,7 @@ int checkCommand(const CheckCommandOptions &opts) {
   if (opts.backend != "reference") {
     CompileSettings cs;
     cs.backend = opts.backend;
+    cs.dtype = opts.dtype;
     cs.shapeInputs = inputs;
     backend = std::make_unique<BackendRun>(OwningOpRef<ModuleOp>(module->clone()), cs);
   }

@@ -24,7 +24,21 @@ using namespace mlir;
 
 namespace plumb {
 
+std::string reducedDtype(const std::string &dtype) { return dtype == "f32" ? "" : dtype; }
+
+void requireDtypeForBackend(const std::string &backend, const std::string &dtype) {
+  std::string d = reducedDtype(dtype);
+  if (d.empty())
+    return;
+  if (d != "f16" && d != "bf16")
+    throw Error("--dtype must be f32, f16 or bf16, got '" + dtype + "'");
+  if (backend != "cuda")
+    throw Error("--dtype " + d + " needs --backend cuda: the " + backend +
+                " backend computes in f32 only");
+}
+
 Compiled compileModule(OwningOpRef<ModuleOp> module, const CompileSettings &s) {
+  requireDtypeForBackend(s.backend, s.dtype);
 #ifdef PLUMB_HAVE_CUDA
   if (s.backend != "cpu" && s.backend != "cuda")
     throw Error("backend '" + s.backend + "' cannot compile (this build has: cpu, cuda)");
@@ -87,6 +101,7 @@ Compiled compileModule(OwningOpRef<ModuleOp> module, const CompileSettings &s) {
   if (s.backend == "cuda") {
     // Kernels are generated and compiled here, GPU or not; they travel in the plan.
     cuda::CudaLoweringOptions co;
+    co.dtype = cuda::cudaStorageType(reducedDtype(s.dtype));
     c.plan = cuda::lowerToCudaPlan(*module, co, &c.cudaLowering, &hints);
     c.module = std::move(module);
     return c;
@@ -107,6 +122,8 @@ void printCompileStats(std::ostream &os, const Compiled &c, size_t peakIntermedi
     const cuda::CudaLoweringStats &l = c.cudaLowering;
     os << fmt::format("steps: {} ({} on the device, {} host fallback)\n",
                       l.deviceSteps + l.hostSteps, l.deviceSteps, l.hostSteps);
+    os << fmt::format("storage: {} (arithmetic in f32)\n",
+                      dtypeName(cuda::planStorageType(c.plan)));
     for (const auto &[kernel, n] : l.byKernel)
       os << fmt::format("  {:<36} {:>5}\n", kernel, n);
     os << fmt::format("generated kernels: {} compiled with NVRTC, {} from the cache\n",
@@ -140,8 +157,10 @@ int compileCommand(const CompileCommandOptions &opts) {
   std::vector<Tensor> inputs;
   OwningOpRef<ModuleOp> module =
       importWithInputs(ctx, opts.model, opts.inputShapes, opts.inputs, opts.seed, inputs);
+  requireDtypeForBackend(opts.backend, opts.dtype);
   CompileSettings cs;
   cs.backend = opts.backend;
+  cs.dtype = opts.dtype;
   cs.verifyEach = opts.verifyEach;
   cs.printIrAfterAll = opts.printIrAfterAll;
   cs.inputs = opts.inputs;

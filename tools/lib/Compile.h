@@ -31,7 +31,16 @@ struct CompileSettings {
   // releasableWeights): for run and bench, which use neither the module nor those weights
   // afterwards. BackendRun then gives the executor the only references.
   bool releaseWeights = false;
+  // Storage type of the plan's f32 tensors ("", "f32", "f16", "bf16"); only cuda takes
+  // f16/bf16 (cuda::CudaLoweringOptions::dtype).
+  std::string dtype;
 };
+
+// Throws plumb::Error (one line) unless `dtype` ("" meaning f32) is f32, f16 or bf16 and the
+// backend can compile it: f16/bf16 plans are cuda's only.
+void requireDtypeForBackend(const std::string &backend, const std::string &dtype);
+// "f16"/"bf16" as given; "" for f32 however spelled.
+std::string reducedDtype(const std::string &dtype);
 
 struct Compiled {
   mlir::OwningOpRef<mlir::ModuleOp> module; // after the pipeline

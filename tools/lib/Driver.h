@@ -22,6 +22,7 @@ struct RunCommandOptions {
   bool f64 = false;
   std::string output; // .npz to write; empty: print a summary only
   InputShapes inputShapes;
+  std::string dtype; // "", "f32", "f16" or "bf16": the cuda plan's storage type
 };
 int runCommand(const RunCommandOptions &opts);
 
@@ -47,7 +48,9 @@ struct CheckCommandOptions {
   std::string inputs;
   uint64_t seed = 0;
   InputShapes inputShapes;
-  std::string dtype;     // "", "f16" or "bf16": simulate that precision in the candidate
+  // "", "f32", "f16" or "bf16": with --backend reference, simulate that precision in the
+  // candidate; with --backend cuda, the plan's storage type.
+  std::string dtype;
   std::string tolerance; // parity::parseToleranceRule syntax; empty: the mode's default
   std::string json, html;
   std::string scatterTensor; // tensor for the HTML scatter plot (default: first output)
@@ -62,7 +65,9 @@ struct BisectCommandOptions {
   std::string inputs;
   uint64_t seed = 0;
   InputShapes inputShapes;
-  std::string dtype; // precision bisect: find nodes to keep in f32
+  // With --backend reference: precision bisect (find nodes to keep in f32); with --backend
+  // cuda: the plan's storage type.
+  std::string dtype;
   std::string tolerance;
   std::string json;
 };
@@ -76,6 +81,7 @@ struct CompileCommandOptions {
   std::string inputs; // inputs for --verify-each and for shapes the IR leaves dynamic
   uint64_t seed = 0;
   bool stats = false, verifyEach = false, printIrAfterAll = false;
+  std::string dtype; // "", "f32", "f16" or "bf16": the cuda plan's storage type
 };
 int compileCommand(const CompileCommandOptions &opts);
 
@@ -88,6 +94,7 @@ struct BenchCommandOptions {
   uint64_t seed = 0;
   InputShapes inputShapes;
   std::string json;
+  std::string dtype;    // "", "f32", "f16" or "bf16": the cuda plan's storage type
   bool profile = false; // time per step, summed by kernel, after the timed runs
   // With profile: each conv/matmul step against its oneDNN primitive timed alone (implies
   // profile).

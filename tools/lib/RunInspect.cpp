@@ -136,6 +136,7 @@ int runCommand(const RunCommandOptions &opts) {
                 "' is not available (this build has: reference, cpu, cuda)");
   if (opts.f64 && opts.backend != "reference")
     throw Error("--f64 runs the reference interpreter; drop --backend " + opts.backend);
+  requireDtypeForBackend(opts.backend, opts.dtype);
   std::vector<std::string> names;
   std::vector<Tensor> outputs;
   bool artifact = opts.model.size() > 6 && opts.model.substr(opts.model.size() - 6) == ".plumb";
@@ -162,6 +163,7 @@ int runCommand(const RunCommandOptions &opts) {
     cs.shapeInputs = inputs;
     cs.backend = opts.backend;
     cs.releaseWeights = true; // the module is not used after compiling
+    cs.dtype = opts.dtype;
     BackendRun backend(std::move(module), cs);
     outputs = backend.runOutputs(inputs);
   } else {

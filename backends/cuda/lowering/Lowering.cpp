@@ -2,7 +2,10 @@
 // kernel when its body allows (attention, norms, softmax, elementwise chains); a body with
 // MatMul/Gemm/Conv is split at them: each becomes a cuBLASLt/cuDNN step absorbing a following
 // bias Add and ReLU/GELU(tanh) as its epilogue, and each run of other ops one generated kernel.
+// With an f16/bf16 storage type (CudaLoweringOptions::dtype) f32 buffers and weights take that
+// type and the graph's f32 inputs and outputs pass through one cast kernel each.
 #include "backends/cuda/lowering/Lowering.h"
+#include "backends/cuda/lowering/StepAttrs.h"
 
 #include "backends/cuda/codegen/Emit.h"
 #include "backends/cuda/codegen/Generator.h"
@@ -20,30 +23,6 @@ using namespace mlir;
 
 namespace plumb::cuda {
 namespace {
-
-ref::AttrValue strAttr(const std::string &s) {
-  ref::AttrValue v;
-  v.kind = ref::AttrValue::Kind::String;
-  v.s = s;
-  return v;
-}
-ref::AttrValue intAttr(int64_t i) {
-  ref::AttrValue v;
-  v.i = i;
-  return v;
-}
-ref::AttrValue intsAttr(std::vector<int64_t> i) {
-  ref::AttrValue v;
-  v.kind = ref::AttrValue::Kind::Ints;
-  v.ints = std::move(i);
-  return v;
-}
-ref::AttrValue floatAttr(double f) {
-  ref::AttrValue v;
-  v.kind = ref::AttrValue::Kind::Float;
-  v.f = f;
-  return v;
-}
 
 bool isCopyOp(const std::string &t) {
   return t == "Reshape" || t == "Flatten" || t == "Squeeze" || t == "Unsqueeze" || t == "Identity";
@@ -76,11 +55,22 @@ public:
   Plan run(func::FuncOp fn);
 
 private:
+  // How a tensor of type `t` is stored in this plan: f32 becomes opts_.dtype.
+  DType stored(DType t) const { return t == DType::F32 ? opts_.dtype : t; }
+  DType storedType(Value v) const;
+  // Whether every buffer in `ids` (-1: absent) is stored as `t`.
+  bool allStoredAs(const std::vector<int> &ids, DType t) const;
   Shape shapeOf(Value v);
   int bufferFor(Value v);
   int operand(Value v);
+  void recordDtype(Step &s) const { s.attrs.set("plumb.dtype", strAttr(dtypeName(opts_.dtype))); }
+  Step &addStep(const std::string &kernel, std::vector<int> in, std::vector<int> out,
+                const std::string &nodes);
   Step &emit(const std::string &kernel, const std::string &nodes, std::vector<int> in,
              std::vector<Value> outs);
+  void setKernel(Step &s, const KernelGraph &g, const GeneratedKernel &k,
+                 const CompiledKernel &bin);
+  void castStep(int src, int dst, const std::string &nodes, const std::string &outputName);
   void lowerOp(Operation *op);
   void lowerFusion(FusionOp fusion);
   void lowerHost(Operation *op);
@@ -113,13 +103,25 @@ Shape Lowerer::shapeOf(Value v) {
               "pin graph inputs with --input-shape");
 }
 
+DType Lowerer::storedType(Value v) const {
+  std::optional<DType> dt = dtypeOf(cast<TensorType>(v.getType()).getElementType());
+  if (!dt) {
+    std::string name;
+    if (Operation *def = v.getDefiningOp())
+      name = tensorNameOf(def, cast<OpResult>(v).getResultNumber());
+    throw Error("value '" + name + "' has an element type the CUDA backend does not support");
+  }
+  return stored(*dt);
+}
+
+bool Lowerer::allStoredAs(const std::vector<int> &ids, DType t) const {
+  return llvm::all_of(ids, [&](int id) { return id < 0 || plan_.buffers[size_t(id)].dtype == t; });
+}
+
 int Lowerer::bufferFor(Value v) {
   Operation *def = v.getDefiningOp();
   std::string name = tensorNameOf(def, cast<OpResult>(v).getResultNumber());
-  std::optional<DType> dt = dtypeOf(cast<TensorType>(v.getType()).getElementType());
-  if (!dt)
-    throw Error("value '" + name + "' has an element type the CUDA backend does not support");
-  int id = plan_.addBuffer(BufferKind::Intermediate, *dt, shapeOf(v), name);
+  int id = plan_.addBuffer(BufferKind::Intermediate, storedType(v), shapeOf(v), name);
   ids_[v] = id;
   return id;
 }
@@ -133,6 +135,15 @@ int Lowerer::operand(Value v) {
   return it->second;
 }
 
+Step &Lowerer::addStep(const std::string &kernel, std::vector<int> in, std::vector<int> out,
+                       const std::string &nodes) {
+  Step &s = plan_.addStep(kernel, std::move(in), std::move(out), nodes);
+  s.opset = opset_;
+  recordDtype(s);
+  (kernel == "cuda.host" ? stats_->hostSteps : stats_->deviceSteps)++;
+  return s;
+}
+
 Step &Lowerer::emit(const std::string &kernel, const std::string &nodes, std::vector<int> in,
                     std::vector<Value> outs) {
   std::vector<int> out;
@@ -141,11 +152,28 @@ Step &Lowerer::emit(const std::string &kernel, const std::string &nodes, std::ve
     out.push_back(bufferFor(v));
     names.push_back(plan_.buffers[size_t(out.back())].name);
   }
-  Step &s = plan_.addStep(kernel, std::move(in), std::move(out), nodes);
+  Step &s = addStep(kernel, std::move(in), std::move(out), nodes);
   s.outputNames = names;
-  s.opset = opset_;
-  (kernel == "cuda.host" ? stats_->hostSteps : stats_->deviceSteps)++;
   return s;
+}
+
+void Lowerer::setKernel(Step &s, const KernelGraph &g, const GeneratedKernel &k,
+                        const CompiledKernel &bin) {
+  (bin.fromCache ? stats_->kernelsFromCache : stats_->kernelsCompiled)++;
+  setGeneratedAttrs(s, g.kind, k, bin, opts_.nvrtc);
+  stats_->byKernel["cuda.generated:" + (g.kind == "cast" ? g.kind : k.style)]++;
+}
+
+// A boundary cast (graph input to the storage type, or back to a graph output's type).
+// `outputName` empty: the step's tensor is not compared (the input is the same tensor).
+void Lowerer::castStep(int src, int dst, const std::string &nodes, const std::string &outputName) {
+  const Buffer &from = plan_.buffers[size_t(src)], &to = plan_.buffers[size_t(dst)];
+  KernelGraph g = castGraph(from.dtype, to.dtype, from.shape, nodes);
+  GeneratedKernel k = generateKernel(g);
+  CompiledKernel bin = compileKernel(k.source, "[" + nodes + "]", opts_.nvrtc);
+  Step &s = addStep("cuda.generated", {src}, {dst}, nodes);
+  s.outputNames = {outputName};
+  setKernel(s, g, k, bin);
 }
 
 void Lowerer::lowerHost(Operation *op) {
@@ -157,7 +185,9 @@ void Lowerer::lowerHost(Operation *op) {
     outs.push_back(r);
   std::string t = onnxOpType(op).str();
   std::string kernel = "cuda.host";
-  if (isCopyOp(t) && op->getNumResults() == 1) {
+  // A byte copy needs both sides stored alike (a constant kept f32 in an f16 plan is not).
+  if (isCopyOp(t) && op->getNumResults() == 1 &&
+      allStoredAs({in.at(0)}, storedType(op->getResult(0)))) {
     kernel = "cuda.copy";
     in.resize(1); // the data; shape operands are not read
   }
@@ -165,6 +195,7 @@ void Lowerer::lowerHost(Operation *op) {
   // Unused secondary results (Dropout's mask...) still get buffers: the reference kernel
   // produces them anyway.
   s.attrs = ref::attrsOf(op);
+  recordDtype(s);
   if (kernel == "cuda.host")
     s.attrs.set("plumb.op", strAttr(t));
   stats_->byKernel[kernel]++;
@@ -180,32 +211,24 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind) {
     gg = buildGroupGraph(ops, kind, opset_, [&](Value v) { return shapeOf(v); });
     if (gg.outputs.empty())
       return true; // dead code
+    // Storage as in the plan: inputs as their buffers are, f32 results in the storage type.
+    // Arithmetic is float for f32, f16 and bf16 alike, so only loads and stores change.
+    for (KValue &v : gg.graph.values)
+      v.dtype = stored(v.dtype);
+    for (size_t i = 0; i < gg.inputs.size(); ++i)
+      gg.graph.values[size_t(gg.graph.inputs[i])].dtype =
+          plan_.buffers[size_t(operand(gg.inputs[i]))].dtype;
     k = generateKernel(gg.graph);
     bin = compileKernel(k.source, "[" + gg.graph.label + "]", opts_.nvrtc);
   } catch (const Error &e) {
     stats_->fallbacks.push_back(e.what());
     return false;
   }
-  (bin.fromCache ? stats_->kernelsFromCache : stats_->kernelsCompiled)++;
   std::vector<int> in;
   for (Value v : gg.inputs)
     in.push_back(operand(v));
   Step &s = emit("cuda.generated", gg.graph.label, in, gg.outputs);
-  s.attrs.set("style", strAttr(k.style));
-  s.attrs.set("kind", strAttr(kind.str()));
-  s.attrs.set("source", strAttr(k.source));
-  s.attrs.set("entry", strAttr(k.entry));
-  s.attrs.set("grid", intsAttr({k.grid[0], k.grid[1], k.grid[2]}));
-  s.attrs.set("block", intsAttr({k.block[0], k.block[1], k.block[2]}));
-  s.attrs.set("shared", intAttr(k.sharedBytes));
-  s.attrs.set("ptx", strAttr(bin.ptx));
-  s.attrs.set("ptx_arch", strAttr(opts_.nvrtc.ptxArch));
-  s.attrs.set("cubin_arch", strAttr(opts_.nvrtc.cubinArch));
-  ref::AttrValue cubin;
-  cubin.kind = ref::AttrValue::Kind::Tensor;
-  cubin.t = Tensor::copyOf(DType::U8, {int64_t(bin.cubin.size())}, bin.cubin.data());
-  s.attrs.set("cubin", cubin);
-  stats_->byKernel["cuda.generated:" + k.style]++;
+  setKernel(s, gg.graph, k, bin);
   return true;
 }
 
@@ -229,6 +252,10 @@ size_t Lowerer::lowerMatMul(ArrayRef<Operation *> ops, size_t i) {
   try {
     if (!allDeviceFloat(mm))
       throw Error("cuda.matmul takes f32, f16 and bf16");
+    if (!allStoredAs({operand(mm->getOperand(0)), operand(mm->getOperand(1)),
+                      gemm ? operand(mm->getOperand(2)) : -1},
+                     storedType(mm->getResult(0))))
+      throw Error("cuda.matmul takes operands stored in one type");
     geo = matmulGeometry(shapeOf(mm->getOperand(0)), shapeOf(mm->getOperand(1)), ta, tb);
   } catch (const Error &e) {
     stats_->fallbacks.push_back(joinedNodeNames(mm) + ": " + e.what());
@@ -257,7 +284,7 @@ size_t Lowerer::lowerMatMul(ArrayRef<Operation *> ops, size_t i) {
     Value b = ops[next]->getOperand(0) == cur ? ops[next]->getOperand(1) : ops[next]->getOperand(0);
     Shape bs = shapeOf(b);
     if (!bs.empty() && bs.back() == geo.n && numElements(bs) == geo.n &&
-        b.getType() != cur.getType()) {
+        b.getType() != cur.getType() && allStoredAs({operand(b)}, storedType(cur))) {
       in.push_back(operand(b));
       bias = true;
       cur = ops[next]->getResult(0);
@@ -305,14 +332,17 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
   size_t spatial = w.size() - 2;
   std::vector<int64_t> pads = a.getInts("pads", std::vector<int64_t>(2 * spatial, 0));
   std::string autoPad = a.getString("auto_pad", "NOTSET");
+  std::vector<int> in;
+  for (Value v : conv->getOperands())
+    in.push_back(operand(v));
   bool ok = allDeviceFloat(conv) && (spatial == 1 || spatial == 2) && autoPad == "NOTSET" &&
-            pads.size() == 2 * spatial;
+            pads.size() == 2 * spatial && allStoredAs(in, storedType(conv->getResult(0)));
   for (size_t d = 0; ok && d < spatial; ++d)
     ok = pads[d] == pads[d + spatial];
   if (!ok) {
     stats_->fallbacks.push_back(joinedNodeNames(conv) +
                                 ": cuda.conv takes 1-D/2-D f32/f16/bf16 convs with symmetric "
-                                "explicit pads");
+                                "explicit pads and operands stored in one type");
     lowerHost(conv);
     return i + 1;
   }
@@ -322,9 +352,6 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
   };
   std::vector<int64_t> p2 = spatial == 1 ? std::vector<int64_t>{0, pads[0]}
                                          : std::vector<int64_t>{pads[0], pads[1]};
-  std::vector<int> in;
-  for (Value v : conv->getOperands())
-    in.push_back(operand(v));
   Value cur = conv->getResult(0);
   std::string nodes = joinedNodeNames(conv), activation = "none";
   size_t next = i + 1;
@@ -390,8 +417,11 @@ void Lowerer::lowerOp(Operation *op) {
   if (isa<NoneOp>(op))
     return;
   if (auto c = dyn_cast<ConstantOp>(op)) {
-    std::vector<Tensor> v = ref::evaluateOp(op, {});
-    ids_[c.getResult()] = plan_.addConstant(tensorNameOf(op, 0), v[0]);
+    Tensor v = ref::evaluateOp(op, {})[0];
+    // Weights in the storage type, rounded once here (to nearest even, Tensor::cast).
+    if (stored(v.dtype()) != v.dtype() && !decidesShape(c.getResult()))
+      v = v.cast(stored(v.dtype()));
+    ids_[c.getResult()] = plan_.addConstant(tensorNameOf(op, 0), v);
     return;
   }
   if (auto fusion = dyn_cast<FusionOp>(op))
@@ -418,8 +448,16 @@ Plan Lowerer::run(func::FuncOp fn) {
     if (!type || !type.hasStaticShape())
       throw Error("input '" + n + "' has dynamic dims: the CUDA backend needs static shapes; "
                   "pin them with --input-shape " + n + "=...");
-    ids_[fn.getArgument(i)] = plan_.addInput(*dtypeOf(type.getElementType()),
-                                             Shape(type.getShape().begin(), type.getShape().end()), n);
+    DType dt = *dtypeOf(type.getElementType());
+    Shape shape(type.getShape().begin(), type.getShape().end());
+    int id = plan_.addInput(dt, shape, n);
+    if (stored(dt) != dt) {
+      int low = plan_.addBuffer(BufferKind::Intermediate, stored(dt), shape,
+                                n + "." + dtypeName(stored(dt)));
+      castStep(id, low, "input " + n, "");
+      id = low;
+    }
+    ids_[fn.getArgument(i)] = id;
   }
   for (Operation &op : fn.getBody().front().without_terminator())
     lowerOp(&op);
@@ -428,11 +466,18 @@ Plan Lowerer::run(func::FuncOp fn) {
     auto name = fn.getResultAttrOfType<StringAttr>(i, kNameAttr);
     std::string n = name ? name.str() : "output_" + std::to_string(i);
     int src = operand(ret.getOperand(i));
-    const Buffer &b = plan_.buffers[size_t(src)];
-    int dst = plan_.addOutput(b.dtype, b.shape, n);
-    Step &s = plan_.addStep("cuda.copy", {src}, {dst}, "output " + n);
+    Shape shape = plan_.buffers[size_t(src)].shape;
+    // The graph's own type: f32 outputs of an f16/bf16 plan are cast back.
+    auto type = dyn_cast<TensorType>(fn.getResultTypes()[i]);
+    std::optional<DType> declared = type ? dtypeOf(type.getElementType()) : std::nullopt;
+    DType dt = declared ? *declared : plan_.buffers[size_t(src)].dtype;
+    int dst = plan_.addOutput(dt, shape, n);
+    if (plan_.buffers[size_t(src)].dtype != dt) {
+      castStep(src, dst, "output " + n, n);
+      continue;
+    }
+    Step &s = addStep("cuda.copy", {src}, {dst}, "output " + n);
     s.outputNames = {n};
-    stats_->deviceSteps++;
     stats_->byKernel["cuda.copy"]++;
   }
   validatePlan(plan_);

@@ -21,7 +21,28 @@ namespace plumb::cuda {
 struct CudaLoweringOptions {
   NvrtcOptions nvrtc;
   bool tf32 = false; // f32 matmul/conv in TF32: off by default, for parity
+  // How the plan stores f32 tensors (`--dtype f32|f16|bf16`). With f16/bf16 every f32
+  // intermediate and weight is stored in that type (weights rounded once, here, to nearest
+  // even), graph inputs and outputs stay f32 with one cast kernel at each boundary, and the
+  // arithmetic stays f32: generated kernels compute in float, cuBLASLt in CUBLAS_COMPUTE_32F,
+  // cuDNN with a FLOAT convolution type. Integer and bool tensors are untouched. Every step
+  // records the choice in its attr "plumb.dtype", so artifacts carry it.
+  DType dtype = DType::F32;
 };
+
+// "f32", "f16" or "bf16" -> the storage type; throws plumb::Error (one line) otherwise.
+DType cudaStorageType(const std::string &name);
+// The storage type a cuda plan records (attr "plumb.dtype" of its steps); f32 when none does.
+DType planStorageType(const Plan &plan);
+
+// The kernel graph converting a tensor of `shape` from one float type to another (a plan's
+// input and output boundaries): one Identity node, loaded as `from` and stored as `to`.
+KernelGraph castGraph(DType from, DType to, const Shape &shape, const std::string &label);
+
+// Whether a float value decides a shape rather than carrying data: it feeds Resize's or
+// Upsample's scales or Range's bounds (looking into fusion bodies). Such constants stay f32
+// in an f16/bf16 plan: rounding a scale of 1/3 or a step of 0.1 could change an output size.
+bool decidesShape(mlir::Value v);
 
 struct CudaLoweringStats {
   int64_t deviceSteps = 0, hostSteps = 0;

@@ -1,6 +1,8 @@
 // cuda.matmul: one cuBLASLt call per step, with the bias/ReLU/GELU(tanh) epilogue. Row-major
 // C = A B is computed as column-major C^T = B^T A^T, so "A" below is our B and vice versa.
-// f32 runs with CUBLAS_COMPUTE_32F (TF32 off) unless the step says tf32 = 1.
+// f32 runs with CUBLAS_COMPUTE_32F (TF32 off) unless the step says tf32 = 1; f16/bf16 plans
+// keep A, B, C/D and the bias in the storage type with CUBLAS_COMPUTE_32F and an f32 scale
+// type (fp32 accumulation, never CUBLAS_COMPUTE_16F).
 #include "backends/cuda/libs/CudaLibs.h"
 #include "backends/cuda/runtime/DeviceKernel.h"
 

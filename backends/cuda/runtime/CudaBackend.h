@@ -14,7 +14,10 @@
 //                   symmetric), strides[2], dilations[2], group, activation = none | relu, tf32.
 //   cuda.copy       byte copy (Reshape, Flatten, Squeeze, Unsqueeze, Identity).
 //   cuda.host       anything else: inputs copied to the host, the reference kernel of
-//                   attrs "plumb.op" runs there, outputs copied back. Not graph-capturable.
+//                   attrs "plumb.op" runs there (f16/bf16 inputs widened to f32), outputs
+//                   copied back in their buffers' types. Not graph-capturable.
+// Every step also carries "plumb.dtype" (f32, f16 or bf16): the plan's storage type for
+// f32 tensors (CudaLoweringOptions::dtype). Kernels take their types from their buffers.
 #pragma once
 
 #include "runtime/Executor.h"

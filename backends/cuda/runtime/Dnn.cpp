@@ -1,6 +1,9 @@
 // cuda.conv: cuDNN convolution (NCHW), bias and ReLU fused through
 // cudnnConvolutionBiasActivationForward when there is a bias, else separate calls.
-// f32 uses CUDNN_FMA_MATH (no TF32) unless the step says tf32 = 1.
+// f32 uses CUDNN_FMA_MATH (no TF32) unless the step says tf32 = 1. f16/bf16 plans use the
+// legacy API's PSEUDO_HALF_CONFIG / PSEUDO_BFLOAT16_CONFIG: x, w, y and bias in the storage
+// type, the convolution descriptor's type FLOAT (f32 accumulation), float alpha/beta, tensor-op
+// math. TRUE_HALF_CONFIG (a HALF convolution type) would accumulate in f16: never used.
 #include "backends/cuda/runtime/DeviceKernel.h"
 
 #include "runtime/Error.h"
