@@ -1,6 +1,7 @@
 // The shared oneDNN engine/stream, memory descriptors, layout bridges and argument checks.
 #include "backends/cpu/Dnnl.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace plumb::cpu {
@@ -226,6 +227,30 @@ double KernelArgs::number(const std::string &name, double def) const {
   if (!v)
     return def;
   return v->kind == ref::AttrValue::Kind::Int ? double(v->i) : v->f;
+}
+
+std::vector<int64_t> KernelArgs::constantInts(size_t i, const std::string &kernel) const {
+  if (!has(i))
+    return {};
+  if (!constant(i))
+    fail(step.kernel + ": input " + std::to_string(i) + " must be a constant; lower to " +
+         kernel);
+  return constant(i)->toInts();
+}
+
+void KernelArgs::requireOutput(size_t i, DType dtype, const Shape &shape) const {
+  const BufferInfo &y = output(i);
+  if (y.dtype != dtype || y.shape != shape)
+    fail(step.kernel + ": planned output " + std::to_string(i) + " " + dtypeName(y.dtype) +
+         shapeToString(y.shape) + " is not the " + dtypeName(dtype) + shapeToString(shape) +
+         " the op computes");
+}
+
+int64_t KernelArgs::axis(int64_t axis, int64_t rank) const {
+  if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
+    fail(step.kernel + ": axis " + std::to_string(axis) + " out of [" + std::to_string(-rank) +
+         ", " + std::to_string(rank - 1) + "]");
+  return axis < 0 ? axis + rank : axis;
 }
 
 } // namespace plumb::cpu
