@@ -94,9 +94,11 @@ private:
   Shape data_;
 };
 
-// CumSum of f32: each output row along the axis is the previous output row plus an input
-// row, added in the reference's order (so the sums are the reference's, bit for bit), vector
-// lanes running across the dims after the axis. Tasks: outer index x a chunk of those dims.
+// CumSum of f32, adding in the reference's order (so the sums are the reference's, bit for
+// bit). Where the dims after the axis hold a vector's worth of lanes or more, each output row
+// along the axis is the previous output row plus an input row, vectorised across those dims;
+// otherwise (the axis last or nearly) each lane is scanned on its own. Tasks: outer index x
+// a chunk of the dims after the axis.
 class CumSumKernel final : public RuntimeKernel {
 public:
   explicit CumSumKernel(const KernelArgs &a) {
@@ -117,7 +119,8 @@ public:
 
   void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) override {
     const int64_t chunk = 1024;
-    int64_t chunks = (inner_ + chunk - 1) / chunk, tasks = outer_ * chunks;
+    bool narrow = inner_ < 16;
+    int64_t chunks = narrow ? 1 : (inner_ + chunk - 1) / chunk, tasks = outer_ * chunks;
     if (tasks == 0 || len_ == 0)
       return;
     const float *x = in[0]->data<float>();
@@ -127,13 +130,16 @@ public:
     for (int64_t t = 0; t < tasks; ++t) {
       int64_t o = t / chunks, i0 = t % chunks * chunk;
       int64_t off = o * len_ * inner_ + i0;
-      scan(x + off, y + off, std::min(chunk, inner_ - i0));
+      if (narrow)
+        scanLanes(x + off, y + off);
+      else
+        scanRows(x + off, y + off, std::min(chunk, inner_ - i0));
     }
   }
 
 private:
-  // One [len, n] block with rows inner_ apart.
-  void scan(const float *x, float *y, int64_t n) const {
+  // One [len, n] block with rows inner_ apart, a row at a time.
+  void scanRows(const float *x, float *y, int64_t n) const {
     int64_t prev = 0;
     for (int64_t s = 0; s < len_; ++s) {
       int64_t k = reverse_ ? len_ - 1 - s : s;
@@ -148,6 +154,19 @@ private:
           yk[i] = yp[i] + xs[i];
       }
       prev = k;
+    }
+  }
+  // One [len, inner_] block, a lane at a time.
+  void scanLanes(const float *x, float *y) const {
+    int64_t step = reverse_ ? -inner_ : inner_, first = reverse_ ? (len_ - 1) * inner_ : 0;
+    for (int64_t i = 0; i < inner_; ++i) {
+      const float *xs = x + first + i;
+      float *ys = y + first + i, acc = 0.f;
+      for (int64_t s = 0; s < len_; ++s, xs += step, ys += step) {
+        float v = *xs;
+        *ys = exclusive_ ? acc : acc + v;
+        acc += v;
+      }
     }
   }
 
