@@ -28,8 +28,6 @@ Units unitsOf(DType t) {
   return {memory::data_type::u8, size};
 }
 
-int64_t unitBytes(const Units &u) { return u.type == memory::data_type::s32 ? 4 : 1; }
-
 // Where a box of elements lies in a tensor: element strides (negative for Slice's steps < 0)
 // and the offset of its first element.
 struct View {
@@ -113,7 +111,7 @@ public:
     const char *s = static_cast<const char *>(src) + srcOff_;
     char *d = static_cast<char *>(dst) + dstOff_;
     if (!dnnl_) {
-      if (unitBytes(u_) == 4)
+      if (u_.type == memory::data_type::s32)
         copyRows(reinterpret_cast<const int32_t *>(s), reinterpret_cast<int32_t *>(d), dims_, ss_,
                  ds_);
       else
@@ -236,10 +234,8 @@ template <typename T> void fillWith(void *dst, size_t n, const std::vector<char>
 
 // `n` copies of the element `value` (1, 2, 4 or 8 bytes).
 void fillElements(void *dst, size_t n, const std::vector<char> &value) {
-  if (std::all_of(value.begin(), value.end(), [](char c) { return c == 0; }))
-    std::memset(dst, 0, n * value.size());
-  else if (value.size() == 1)
-    std::memset(dst, value[0], n);
+  if (value.size() == 1)
+    fillWith<uint8_t>(dst, n, value);
   else if (value.size() == 2)
     fillWith<uint16_t>(dst, n, value);
   else if (value.size() == 4)
@@ -255,21 +251,19 @@ public:
   explicit PadKernel(const KernelArgs &a) {
     const BufferInfo &x = a.input(0);
     if (a.attrs().getString("mode", "constant") != "constant")
-      a.fail("cpu.pad: mode '" + a.attrs().getString("mode", "") +
-             "' is not constant; lower to "
-             "ref.Pad");
+      a.fail("cpu.pad: mode '" + a.attrs().getString("mode", "") + "' is not constant; lower "
+             "to ref.Pad");
     int64_t r = int64_t(x.shape.size());
     std::vector<int64_t> pads, axes;
     Tensor value = Tensor::zeros(DType::F64, {});
     if (a.step.opset >= 11) {
       pads = a.constantInts(1, "ref.Pad");
       axes = a.constantInts(3, "ref.Pad");
-      if (a.has(2) && !a.constant(2))
-        a.fail("cpu.pad: constant_value must be a constant; lower to ref.Pad");
-      if (a.has(2) && a.constant(2)->numel() > 1)
-        a.fail("cpu.pad: constant_value must be a scalar, got " + a.constant(2)->describe());
-      if (a.has(2) && a.constant(2)->numel() == 1)
-        value = *a.constant(2);
+      const Tensor *v = a.constant(2);
+      if (a.has(2) && (!v || v->numel() > 1))
+        a.fail("cpu.pad: constant_value must be a constant scalar; lower to ref.Pad");
+      if (v && v->numel() == 1)
+        value = *v;
     } else {
       pads = a.attrs().getInts(a.step.opset >= 2 ? "pads" : "paddings");
       value.mutableData<double>()[0] = a.number("value", 0.0);
