@@ -31,8 +31,9 @@
 //                   inputs (attributes before opset 10). oneDNN reorder between strided views.
 //   cpu.split       Split of any dtype: every output planned (their shapes give the sizes; a
 //                   constant `split` input or attribute must agree). attrs: axis.
-//   cpu.pad         Pad of any dtype, mode "constant" only: pads, [constant_value], [axes]
-//                   constant inputs (attributes before opset 11); negative pads crop.
+//   cpu.pad         Pad of any dtype, any mode (constant, edge, reflect, wrap): pads,
+//                   [constant_value], [axes] constant inputs (attributes before opset 11);
+//                   negative pads crop.
 //   cpu.concat      Concat of any dtype (oneDNN concat). attrs: axis.
 //   cpu.gather      Gather of any dtype; indices int32/int64, constant or computed (checked
 //                   on every run: out of range is a plumb::Error). attrs: axis.

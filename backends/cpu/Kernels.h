@@ -20,7 +20,7 @@ std::unique_ptr<RuntimeKernel> makeCopyKernel(const KernelArgs &a);      // Layo
 std::unique_ptr<RuntimeKernel> makeTransposeKernel(const KernelArgs &a); // Layout.cpp
 std::unique_ptr<RuntimeKernel> makeSliceKernel(const KernelArgs &a);     // Movement.cpp
 std::unique_ptr<RuntimeKernel> makeSplitKernel(const KernelArgs &a);     // Movement.cpp
-std::unique_ptr<RuntimeKernel> makePadKernel(const KernelArgs &a);       // Movement.cpp
+std::unique_ptr<RuntimeKernel> makePadKernel(const KernelArgs &a);       // Pad.cpp
 std::unique_ptr<RuntimeKernel> makeConcatKernel(const KernelArgs &a);    // Movement.cpp
 std::unique_ptr<RuntimeKernel> makeGatherKernel(const KernelArgs &a);    // GatherScan.cpp
 std::unique_ptr<RuntimeKernel> makeCumSumKernel(const KernelArgs &a);    // GatherScan.cpp

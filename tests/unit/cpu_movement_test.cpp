@@ -162,6 +162,15 @@ std::vector<MoveCase> padCases() {
       p({3}, {-3, 0}, absent()),
       p({2, 1, 30}, {0, 0, 3, 0, 0, 0}, scalar(1, std::nullopt)), // mamba2's causal conv padding
   };
+  for (std::string mode : {"edge", "reflect", "wrap"}) {
+    std::vector<MoveCase> m{p({2, 3, 4}, {1, 2, 3, 0, 1, 2}, absent()),
+                            p({1, 3, 5, 5}, {0, 0, 2, 2, 0, 0, 2, 2}, absent()),
+                            p({3, 5}, {-1, 4, 1, -2}, absent()), p({2, 2}, {0, 3, 0, 0}, absent())};
+    for (MoveCase c : m) {
+      c.attrs.push_back({"mode", stringAttr(mode)});
+      v.push_back(c);
+    }
+  }
   v[3].opset = 18;
   MoveCase old{"Pad", {{2, 3}}, {}, {{"pads", intsAttr({0, 1, 1, 0})}, {"value", floatAttr(5)}}};
   old.opset = 2;
@@ -312,16 +321,20 @@ TEST(CpuMovement, RefusesWhatItCannotRun) {
   Tensor x = randomF32({4, 6}, 1);
   Tensor one = Tensor::fromVector(DType::I64, {1}, std::vector<int64_t>{1});
   Tensor zero = Tensor::fromVector(DType::I64, {1}, std::vector<int64_t>{0});
-  ref::Attrs none, axis1, reflect, bad;
+  ref::Attrs none, axis1, mirror, edge, bad;
   axis1.set("axis", intAttr(1));
-  reflect.set("mode", stringAttr("reflect"));
+  mirror.set("mode", stringAttr("mirror"));
+  edge.set("mode", stringAttr("edge"));
   bad.set("axis", intAttr(5));
   Tensor pads = Tensor::fromVector(DType::I64, {4}, std::vector<int64_t>{1, 1, 1, 1});
   expectRefused("cpu.slice", {{x}, {one, false}, {one, true}}, none, {0, 6}, "lower to ref.Slice");
   expectRefused("cpu.slice", {{x}, {zero, true}, {one, true}}, none, {2, 6}, "planned output 0");
   expectRefused("cpu.slice", {{x}, {zero, true}, {one, true}, {zero, true}, {zero, true}}, none,
                 {1, 6}, "step 0");
-  expectRefused("cpu.pad", {{x}, {pads, true}}, reflect, {6, 8}, "ref.Pad");
+  expectRefused("cpu.pad", {{x}, {pads, true}}, mirror, {6, 8}, "unknown mode 'mirror'");
+  expectRefused("cpu.pad", {{x}, {pads, false}}, none, {6, 8}, "lower to ref.Pad");
+  expectRefused("cpu.pad", {{randomF32({0, 6}, 1)}, {pads, true}}, edge, {2, 8},
+                "cannot pad an empty axis");
   expectRefused("cpu.cumsum", {{x.cast(DType::I64)}, {zero, true}}, none, {4, 6}, "f32",
                 DType::I64);
   expectRefused("cpu.cumsum", {{x}, {zero, false}}, none, {4, 6}, "ref.CumSum");

@@ -69,7 +69,8 @@ std::string movementKernel(Operation *op, const std::string &t, const ref::Attrs
     return "cpu.slice";
   if (t == "Split" && restConstant())
     return "cpu.split";
-  if (t == "Pad" && attrs.getString("mode", "constant") == "constant" && restConstant())
+  static const std::set<std::string> padModes = {"constant", "edge", "reflect", "wrap"};
+  if (t == "Pad" && padModes.count(attrs.getString("mode", "constant")) && restConstant())
     return "cpu.pad";
   if (t == "Concat")
     return "cpu.concat";
