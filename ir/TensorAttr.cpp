@@ -85,11 +85,21 @@ DenseElementsAttr attrFromTensor(MLIRContext *ctx, const Tensor &t) {
       type, ArrayRef<char>(static_cast<const char *>(t.raw()), t.nbytes()));
 }
 
-std::optional<double> constantScalar(Value v) {
+namespace {
+
+ConstantOp constantBehind(Value v) {
   if (auto arg = dyn_cast<BlockArgument>(v))
     if (auto fusion = dyn_cast_or_null<FusionOp>(arg.getOwner()->getParentOp()))
       v = fusion.getInputs()[arg.getArgNumber()];
-  auto c = v.getDefiningOp<ConstantOp>();
+  return v.getDefiningOp<ConstantOp>();
+}
+
+} // namespace
+
+bool definedByConstant(Value v) { return bool(constantBehind(v)); }
+
+std::optional<double> constantScalar(Value v) {
+  ConstantOp c = constantBehind(v);
   if (!c || !c.getValueAttr())
     return std::nullopt;
   Tensor t = tensorFromAttr(c.getValueAttr());

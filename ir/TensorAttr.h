@@ -26,6 +26,10 @@ Tensor tensorFromAttr(mlir::ElementsAttr attr);
 // A dense attribute holding a copy of `t`.
 mlir::DenseElementsAttr attrFromTensor(mlir::MLIRContext *ctx, const Tensor &t);
 
+// Whether a ConstantOp defines `v`, directly or outside a plumb.fusion behind one of its block
+// arguments (a lowering gives such a value a Constant buffer).
+bool definedByConstant(mlir::Value v);
+
 // The value of a one-element constant behind `v`: a ConstantOp directly, or outside a
 // plumb.fusion behind one of its block arguments; nullopt otherwise.
 std::optional<double> constantScalar(mlir::Value v);

@@ -44,6 +44,12 @@ void registerCpuKernels(KernelFactoryRegistry &r) {
   r.add("cpu.copy", factory(makeCopyKernel));
   r.add("cpu.einsum", factory(makeEinsumKernel));
   r.add("cpu.transpose", factory(makeTransposeKernel));
+  r.add("cpu.slice", factory(makeSliceKernel));
+  r.add("cpu.split", factory(makeSplitKernel));
+  r.add("cpu.pad", factory(makePadKernel));
+  r.add("cpu.concat", factory(makeConcatKernel));
+  r.add("cpu.gather", factory(makeGatherKernel));
+  r.add("cpu.cumsum", factory(makeCumSumKernel));
   r.add("cpu.attention", factory(makeAttentionKernel));
   r.add("cpu.chain", factory(makeChainKernel));
   r.add("ref.*", factory(makeRefKernel));

@@ -1,7 +1,8 @@
 // The CPU backend's public face: its kernel registry (oneDNN-backed cpu.* kernels plus the
 // ref.* fallback) and its thread setting. Nothing here exposes oneDNN.
 //
-// Kernels (all f32; inputs are ONNX-positional; absent optional inputs are buffer id -1):
+// Kernels (f32 unless said otherwise; inputs are ONNX-positional; absent optional inputs
+// are buffer id -1):
 //   cpu.conv        Conv. Inputs X, W, [B]. attrs: group, strides, dilations, pads, auto_pad,
 //                   kernel_shape (optional check). 1 to 3 spatial dims.
 //   cpu.matmul      MatMul or Gemm. Inputs A, B, [C] where C is Gemm's C or a bias fused from
@@ -26,6 +27,17 @@
 //   cpu.copy        Reshape, Flatten, Squeeze, Unsqueeze, Identity: any dtype; the output has
 //                   the input's type and element count (extra inputs are ignored).
 //   cpu.transpose   Transpose of an f32 tensor. attrs: perm (default: reversed dims).
+//   cpu.slice       Slice of any dtype, any steps: starts, ends, [axes], [steps] constant
+//                   inputs (attributes before opset 10). oneDNN reorder between strided views.
+//   cpu.split       Split of any dtype: every output planned (their shapes give the sizes; a
+//                   constant `split` input or attribute must agree). attrs: axis.
+//   cpu.pad         Pad of any dtype, any mode (constant, edge, reflect, wrap): pads,
+//                   [constant_value], [axes] constant inputs (attributes before opset 11);
+//                   negative pads crop.
+//   cpu.concat      Concat of any dtype (oneDNN concat). attrs: axis.
+//   cpu.gather      Gather of any dtype; indices int32/int64, constant or computed (checked
+//                   on every run: out of range is a plumb::Error). attrs: axis.
+//   cpu.cumsum      CumSum of f32 along a constant axis input. attrs: exclusive, reverse.
 //   cpu.einsum      Einsum of f32 operands as pairwise batched matmuls. attrs: equation, which
 //                   einsumSupported() must accept (explicit output, no "...", no repeated
 //                   label in an operand, single-operand labels kept in the output).
@@ -43,9 +55,9 @@
 // cpu.conv (source, output, residual) and cpu.pool (source, output, residual) read and write
 // Layout::ChannelBlocked buffers as well as plain ones; every other slot takes plain tensors.
 //
-// Every cpu.* kernel but cpu.attention also takes attrs "post_ops": a list of strings applied
-// in order to its
-// result (fused into the oneDNN primitive for conv, matmul and binary; run in place right
+// The compute kernels (conv, matmul, softmax, the norms, pool, eltwise, binary) also take
+// attrs "post_ops" (the data-movement kernels and cpu.attention do not): a list of strings
+// applied in order to their result (fused into the oneDNN primitive for conv, matmul and binary; run in place right
 // after it for the others). Each has the meaning of an ONNX op sequence:
 //   "relu"            Relu                   "leaky_relu[:A]"  LeakyRelu(alpha=A, 0.01)
 //   "clip:LO:HI"      Clip(LO, HI)           "sigmoid"         Sigmoid

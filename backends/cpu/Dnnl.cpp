@@ -1,9 +1,9 @@
 // The shared oneDNN engine/stream, memory descriptors, layout bridges and argument checks.
 #include "backends/cpu/Dnnl.h"
 
-#include <optional>
-
+#include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace plumb::cpu {
 
@@ -241,6 +241,30 @@ Layout sameLayout(const std::vector<const BufferInfo *> &buffers, const std::str
     l = b->layout;
   }
   return l.value_or(Layout::Plain);
+}
+
+std::vector<int64_t> KernelArgs::constantInts(size_t i, const std::string &kernel) const {
+  if (!has(i))
+    return {};
+  if (!constant(i))
+    fail(step.kernel + ": input " + std::to_string(i) + " must be a constant; lower to " +
+         kernel);
+  return constant(i)->toInts();
+}
+
+void KernelArgs::requireOutput(size_t i, DType dtype, const Shape &shape) const {
+  const BufferInfo &y = output(i);
+  if (y.dtype != dtype || y.shape != shape)
+    fail(step.kernel + ": planned output " + std::to_string(i) + " " + dtypeName(y.dtype) +
+         shapeToString(y.shape) + " is not the " + dtypeName(dtype) + shapeToString(shape) +
+         " the op computes");
+}
+
+int64_t KernelArgs::axis(int64_t axis, int64_t rank) const {
+  if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
+    fail(step.kernel + ": axis " + std::to_string(axis) + " out of [" + std::to_string(-rank) +
+         ", " + std::to_string(rank - 1) + "]");
+  return axis < 0 ? axis + rank : axis;
 }
 
 } // namespace plumb::cpu

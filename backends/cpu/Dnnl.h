@@ -100,6 +100,14 @@ struct KernelArgs {
   std::string requireString(const std::string &name) const;
   // The opset-independent float of an attribute that may be stored as an int.
   double number(const std::string &name, double def) const;
+  // The integers of constant input i (how constant starts, pads, axes... reach a kernel);
+  // empty when the optional input is absent. Fails when it is present but not a constant:
+  // `kernel` then names the ref.* kernel to lower the op to.
+  std::vector<int64_t> constantInts(size_t i, const std::string &kernel) const;
+  // Fails unless output i is planned as `dtype` `shape` (what the op computes from its inputs).
+  void requireOutput(size_t i, DType dtype, const Shape &shape) const;
+  // ONNX axis `axis` of a rank-`rank` tensor as 0..rank-1 (negative counts from the end).
+  int64_t axis(int64_t axis, int64_t rank) const;
 };
 
 // Runs oneDNN's primitive-descriptor creation, turning "no implementation" into a one-line

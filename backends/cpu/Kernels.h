@@ -18,6 +18,12 @@ std::unique_ptr<RuntimeKernel> makeBinaryKernel(const KernelArgs &a);    // Elem
 std::unique_ptr<RuntimeKernel> makeEinsumKernel(const KernelArgs &a);    // Einsum.cpp
 std::unique_ptr<RuntimeKernel> makeCopyKernel(const KernelArgs &a);      // Layout.cpp
 std::unique_ptr<RuntimeKernel> makeTransposeKernel(const KernelArgs &a); // Layout.cpp
+std::unique_ptr<RuntimeKernel> makeSliceKernel(const KernelArgs &a);     // Movement.cpp
+std::unique_ptr<RuntimeKernel> makeSplitKernel(const KernelArgs &a);     // Movement.cpp
+std::unique_ptr<RuntimeKernel> makePadKernel(const KernelArgs &a);       // Pad.cpp
+std::unique_ptr<RuntimeKernel> makeConcatKernel(const KernelArgs &a);    // Movement.cpp
+std::unique_ptr<RuntimeKernel> makeGatherKernel(const KernelArgs &a);    // GatherScan.cpp
+std::unique_ptr<RuntimeKernel> makeCumSumKernel(const KernelArgs &a);    // GatherScan.cpp
 std::unique_ptr<RuntimeKernel> makeAttentionKernel(const KernelArgs &a); // Attention.cpp
 std::unique_ptr<RuntimeKernel> makeChainKernel(const KernelArgs &a);     // Chain.cpp
 std::unique_ptr<RuntimeKernel> makeRefKernel(const KernelArgs &a);       // RefFallback.cpp

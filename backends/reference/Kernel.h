@@ -99,6 +99,15 @@ private:
 // calls the kernel and checks it produced `call.numOutputs` tensors.
 std::vector<plumb::Tensor> runKernel(const KernelCall &call);
 
+// ONNX Slice on one axis of length `dim` with a non-zero `step`: clamps start and end as the
+// spec says (and caps the step at the axis length), so that element i of the slice is input
+// index start + i * step; returns the slice length. Shared with the CPU backend's cpu.slice.
+int64_t sliceAxis(int64_t dim, int64_t &start, int64_t end, int64_t &step);
+// ONNX Pad in mode "edge", "reflect" or "wrap" on an axis of length `len` > 0: the index in
+// [0, len) that padded position j (outside that range) copies; -1 for any other mode. Shared
+// with the CPU backend's cpu.pad.
+int64_t padSourceIndex(const std::string &mode, int64_t j, int64_t len);
+
 // Per-family registration functions (kernels/*.cpp); KernelRegistry::instance() calls them.
 void registerElementwiseKernels(KernelRegistry &r); // unary/binary math, activations, compare, logic, Where, Cast, Clip
 void registerReductionKernels(KernelRegistry &r);   // Reduce*, ArgMax/ArgMin, CumSum, Softmax/LogSoftmax, TopK

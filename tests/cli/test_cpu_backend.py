@@ -1,6 +1,7 @@
 """The CPU backend through the CLI: every fixture passes `plumb check --backend cpu` at every
 fusion boundary, compile reports fusions and verifies each pass, artifacts round-trip and
-bad artifacts are clean errors, bisect --backend cpu finds no divergence on clean models."""
+bad artifacts are clean errors, bisect --backend cpu finds no divergence on clean models, and
+the data-movement ops of the transformer fixtures run on cpu.* kernels."""
 import json
 import os
 import re
@@ -52,6 +53,16 @@ def test_compile_stats_name_fusions(plumb, repo):
     assert "attention" in proc.stdout and "matmul+bias+gelu" in proc.stdout
     assert "cpu.matmul" in proc.stdout
     assert "cpu.attention" in proc.stdout
+
+
+@pytest.mark.parametrize("name", ["mamba2_tiny", "llama_tiny", "dit_tiny"])
+def test_data_movement_runs_on_cpu_kernels(plumb, repo, name):
+    # Slice, Split, Concat, Gather, Pad and CumSum with constant operands: cpu.*, not ref.*.
+    proc = run(plumb, "compile", fx(repo, name, ".onnx"), "--stats")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for op in ["Slice", "Split", "Concat", "Gather", "Pad", "CumSum"]:
+        assert f"ref.{op} " not in proc.stdout, proc.stdout
+    assert "cpu.slice" in proc.stdout and "cpu.gather" in proc.stdout
 
 
 def test_compile_stats_count_blocked_and_in_place_buffers(plumb, repo):

@@ -58,15 +58,16 @@ struct Arg {
 };
 
 // Prepares the kernel once and runs it twice (a prepared kernel must be re-runnable and
-// deterministic); returns the first output (plain, converted back from `outLayout`).
-inline Tensor runCpu(const std::string &kernel, const ref::Attrs &attrs,
-                     const std::vector<Arg> &args, const Shape &outShape, int64_t opset = 17,
-                     Layout outLayout = Layout::Plain) {
+// deterministic); returns every output as the kernel stored it (`outs`: planned dtypes,
+// shapes and layouts).
+inline std::vector<Tensor> runCpuOutputs(const std::string &kernel, const ref::Attrs &attrs,
+                                         const std::vector<Arg> &args,
+                                         const std::vector<BufferInfo> &outs, int64_t opset = 17) {
   Step step;
   step.kernel = kernel;
   step.attrs = attrs;
   step.opset = opset;
-  std::vector<BufferInfo> ins, outs(1);
+  std::vector<BufferInfo> ins;
   std::vector<const Tensor *> constants, in;
   std::vector<Tensor> stored;
   stored.reserve(args.size());
@@ -80,31 +81,57 @@ inline Tensor runCpu(const std::string &kernel, const ref::Attrs &attrs,
     constants.push_back(a.t.defined() && a.constant ? &stored.back() : nullptr);
     in.push_back(a.t.defined() ? &stored.back() : nullptr);
   }
-  outs[0].present = true;
-  outs[0].shape = outShape;
-  outs[0].layout = outLayout;
   const KernelFactory *f = cpu::cpuKernelRegistry().find(kernel);
   if (!f)
     throw Error("no factory for " + kernel);
   std::unique_ptr<RuntimeKernel> k = (*f)(step, ins, outs, constants);
-  Tensor y = Tensor::empty(DType::F32, outShape), y2 = Tensor::empty(DType::F32, outShape);
-  std::vector<Tensor *> out{&y};
-  k->run(in, out);
-  out[0] = &y2;
-  k->run(in, out);
-  EXPECT_EQ(std::memcmp(y.raw(), y2.raw(), y.nbytes()), 0) << "second run differs";
+  std::vector<Tensor> first, second;
+  for (const BufferInfo &o : outs) {
+    first.push_back(Tensor::empty(o.dtype, o.shape));
+    second.push_back(Tensor::empty(o.dtype, o.shape));
+  }
+  for (std::vector<Tensor> *run : {&first, &second}) {
+    std::vector<Tensor *> out;
+    for (Tensor &t : *run)
+      out.push_back(&t);
+    k->run(in, out);
+  }
+  for (size_t i = 0; i < outs.size(); ++i)
+    EXPECT_EQ(std::memcmp(first[i].raw(), second[i].raw(), first[i].nbytes()), 0)
+        << "second run differs in output " << i;
+  return first;
+}
+
+// runCpuOutputs for a kernel with one f32 output; returns it plain, converted back from
+// `outLayout`.
+inline Tensor runCpu(const std::string &kernel, const ref::Attrs &attrs,
+                     const std::vector<Arg> &args, const Shape &outShape, int64_t opset = 17,
+                     Layout outLayout = Layout::Plain) {
+  BufferInfo o;
+  o.present = true;
+  o.shape = outShape;
+  o.layout = outLayout;
+  Tensor y = runCpuOutputs(kernel, attrs, args, {o}, opset)[0];
   return outLayout == Layout::ChannelBlocked ? relayout(y, false) : y;
 }
 
-inline Tensor refOp(const std::string &op, std::vector<const Tensor *> in,
-                    const ref::Attrs &attrs = {}, int64_t opset = 17) {
+// Every output of the reference kernel of `op` (`numOutputs` of them, as Split declares).
+inline std::vector<Tensor> refOps(const std::string &op, std::vector<const Tensor *> in,
+                                  const ref::Attrs &attrs = {}, int64_t opset = 17,
+                                  size_t numOutputs = 1) {
   ref::KernelCall call;
   call.opType = op;
   call.nodeName = "test";
   call.opset = opset;
   call.inputs = std::move(in);
   call.attrs = &attrs;
-  return ref::runKernel(call)[0];
+  call.numOutputs = numOutputs;
+  return ref::runKernel(call);
+}
+
+inline Tensor refOp(const std::string &op, std::vector<const Tensor *> in,
+                    const ref::Attrs &attrs = {}, int64_t opset = 17) {
+  return refOps(op, std::move(in), attrs, opset)[0];
 }
 
 // The post-op strings of CpuBackend.h, spelled as the ONNX ops they stand for.

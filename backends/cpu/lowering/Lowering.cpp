@@ -59,6 +59,36 @@ bool allF32(Operation *op) {
   return true;
 }
 
+// The cpu.* data-movement kernel for `op` (any dtype), or "" when it has none. The operands
+// after the data that decide what moves (starts, split sizes, pads, axes) must be constants:
+// those kernels read them once, at prepare time.
+std::string movementKernel(Operation *op, const std::string &t, const ref::Attrs &attrs) {
+  auto restConstant = [&] {
+    for (Value v : op->getOperands().drop_front())
+      if (!isa<NoneType>(v.getType()) && !definedByConstant(v))
+        return false;
+    return true;
+  };
+  if (t == "Slice" && restConstant())
+    return "cpu.slice";
+  if (t == "Split" && restConstant())
+    return "cpu.split";
+  static const std::set<std::string> padModes = {"constant", "edge", "reflect", "wrap"};
+  if (t == "Pad" && padModes.count(attrs.getString("mode", "constant")) && restConstant())
+    return "cpu.pad";
+  if (t == "Concat")
+    return "cpu.concat";
+  auto elementType = [](Value v) { return cast<TensorType>(v.getType()).getElementType(); };
+  if (t == "Gather" && op->getNumOperands() == 2 &&
+      (elementType(op->getOperand(1)).isInteger(64) ||
+       elementType(op->getOperand(1)).isInteger(32)))
+    return "cpu.gather";
+  if (t == "CumSum" && op->getNumOperands() == 2 && elementType(op->getOperand(0)).isF32() &&
+      elementType(op->getResult(0)).isF32() && restConstant())
+    return "cpu.cumsum";
+  return "";
+}
+
 bool onlyFirstResultUsed(Operation *op) {
   for (unsigned i = 1; i < op->getNumResults(); ++i)
     if (!op->getResult(i).use_empty())
@@ -151,6 +181,8 @@ std::string Lowerer::kernelFor(Operation *op, ref::Attrs &attrs) {
   if ((t == "Reshape" || t == "Flatten" || t == "Squeeze" || t == "Unsqueeze" ||
        t == "Identity") && op->getNumResults() == 1)
     return "cpu.copy";
+  if (std::string k = movementKernel(op, t, attrs); !k.empty())
+    return k;
   if (!allF32(op))
     return "ref." + t;
   if (t == "Transpose")
@@ -211,23 +243,20 @@ void Lowerer::lowerOp(Operation *op) {
                 ", opset " + std::to_string(opset_) +
                 "): control flow and sequence/optional values are not supported by the CPU "
                 "backend; run the model with --backend reference");
-  {
-    ref::Attrs probe = ref::attrsOf(op);
-    if (kernelFor(op, probe).rfind("ref.", 0) == 0 && chainInstrFor(op, opset_) &&
-        lowerChain({op}))
-      return;
-  }
+  ref::Attrs attrs = ref::attrsOf(op);
+  std::string kernel = kernelFor(op, attrs);
+  if (kernel.rfind("ref.", 0) == 0 && chainInstrFor(op, opset_) && lowerChain({op}))
+    return;
+  bool split = kernel == "cpu.split"; // writes every output, so each needs a buffer
   std::vector<int> in, out;
   for (Value v : op->getOperands())
     in.push_back(operand(v));
   for (unsigned i = 0; i < op->getNumResults(); ++i)
-    out.push_back(op->getResult(i).use_empty() && i > 0
+    out.push_back(op->getResult(i).use_empty() && i > 0 && !split
                       ? -1
                       : bufferFor(op->getResult(i), tensorNameOf(op, i)));
-  ref::Attrs attrs = ref::attrsOf(op);
-  std::string kernel = kernelFor(op, attrs);
-  if (kernel.rfind("cpu.", 0) == 0)
-    out.resize(1); // cpu.* kernels produce the first result only (checked above)
+  if (kernel.rfind("cpu.", 0) == 0 && !split)
+    out.resize(1); // other cpu.* kernels produce the first result only (checked above)
   Step &s = emit(kernel, op, in, out);
   s.attrs = attrs;
 }

@@ -576,19 +576,9 @@ std::vector<int64_t> padAxisMap(const KernelCall &call, const std::string &mode,
     }
     if (L == 0)
       call.fail("cannot pad an empty axis in mode '" + mode + "'");
-    if (mode == "edge") {
-      j = std::clamp<int64_t>(j, 0, L - 1);
-    } else if (mode == "wrap") {
-      j = ((j % L) + L) % L;
-    } else if (mode == "reflect") {
-      // Mirror without repeating the edge: period 2(L-1), like numpy.pad.
-      int64_t period = 2 * (L - 1);
-      j = period == 0 ? 0 : ((j % period) + period) % period;
-      if (j >= L)
-        j = period - j;
-    } else {
+    j = padSourceIndex(mode, j, L);
+    if (j < 0)
       call.fail("unknown mode '" + mode + "'");
-    }
     map.push_back(cropB + j);
   }
   return map;
@@ -977,6 +967,19 @@ Tensor resizeKernel(const KernelCall &call) {
 }
 
 } // namespace
+
+int64_t padSourceIndex(const std::string &mode, int64_t j, int64_t len) {
+  if (mode == "edge")
+    return std::clamp<int64_t>(j, 0, len - 1);
+  if (mode == "wrap")
+    return ((j % len) + len) % len;
+  if (mode != "reflect")
+    return -1;
+  // Mirror without repeating the edge: period 2(len-1), like numpy.pad.
+  int64_t period = 2 * (len - 1);
+  j = period == 0 ? 0 : ((j % period) + period) % period;
+  return j >= len ? period - j : j;
+}
 
 void registerConvPoolKernels(KernelRegistry &r) {
   r.add("Conv", singleOutput(convKernel));

@@ -221,32 +221,6 @@ SliceArgs sliceArgs(const KernelCall &call, int64_t rank) {
   return a;
 }
 
-// Clamp one axis's start/end per ONNX rules; returns the slice length and updates
-// start/step so that element i of the slice is input index start + i * step.
-int64_t clampSliceAxis(const KernelCall &call, int64_t dim, int64_t &start, int64_t end,
-                       int64_t &step) {
-  if (step == 0)
-    call.fail("slice step cannot be 0");
-  // A step longer than the axis takes at most one element; capping it keeps stride
-  // arithmetic from overflowing on INT64_MAX-style sentinels.
-  if (step > dim)
-    step = std::max<int64_t>(dim, 1);
-  if (step < -dim)
-    step = -std::max<int64_t>(dim, 1);
-  if (start < 0)
-    start += dim;
-  if (end < 0)
-    end += dim;
-  if (step > 0) {
-    start = std::clamp<int64_t>(start, 0, dim);
-    end = std::clamp<int64_t>(end, 0, dim);
-    return start < end ? (end - start - 1) / step + 1 : 0;
-  }
-  start = std::clamp<int64_t>(start, 0, dim - 1);
-  end = std::clamp<int64_t>(end, -1, dim - 1);
-  return start > end ? (start - end - 1) / -step + 1 : 0;
-}
-
 Tensor sliceKernel(const KernelCall &call) {
   const Tensor &x = call.in(0);
   SliceArgs a = sliceArgs(call, x.rank());
@@ -256,7 +230,9 @@ Tensor sliceKernel(const KernelCall &call) {
   for (size_t i = 0; i < a.axes.size(); ++i) {
     size_t ax = size_t(a.axes[i]);
     int64_t start = a.starts[i], step = a.steps[i];
-    outShape[ax] = clampSliceAxis(call, x.shape()[ax], start, a.ends[i], step);
+    if (step == 0)
+      call.fail("slice step cannot be 0");
+    outShape[ax] = sliceAxis(x.shape()[ax], start, a.ends[i], step);
     if (outShape[ax] > 0)
       base += start * strides[ax];
     strides[ax] *= step;
@@ -639,6 +615,27 @@ Tensor nonZeroKernel(const KernelCall &call) {
 }
 
 } // namespace
+
+int64_t sliceAxis(int64_t dim, int64_t &start, int64_t end, int64_t &step) {
+  // A step longer than the axis takes at most one element; capping it keeps stride
+  // arithmetic from overflowing on INT64_MAX-style sentinels.
+  if (step > dim)
+    step = std::max<int64_t>(dim, 1);
+  if (step < -dim)
+    step = -std::max<int64_t>(dim, 1);
+  if (start < 0)
+    start += dim;
+  if (end < 0)
+    end += dim;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, dim);
+    end = std::clamp<int64_t>(end, 0, dim);
+    return start < end ? (end - start - 1) / step + 1 : 0;
+  }
+  start = std::clamp<int64_t>(start, 0, dim - 1);
+  end = std::clamp<int64_t>(end, -1, dim - 1);
+  return start > end ? (start - end - 1) / -step + 1 : 0;
+}
 
 void registerShapeKernels(KernelRegistry &r) {
   r.add("Reshape", singleOutput(reshapeKernel));
