@@ -175,7 +175,9 @@ template <class F> void loop(float *d, const Operand *o, int64_t n, const Params
   }
 }
 
-enum class Arg { F32, Bool };
+// Register types: f32, bool (0 or 1), an integer input (converted to f32 as it is read;
+// only Cast takes it). Any: an operand of any of them.
+enum class Arg { F32, Bool, Int, Any };
 enum class Reduce { None, Sum, Mean, Max, Min };
 
 struct OpInfo {
@@ -209,6 +211,7 @@ const std::map<std::string, OpInfo> &opTable() {
       {"GreaterOrEqual", compare<GreaterOrEqual>()}, {"Not", logic<Not>()},
       {"And", logic<And>()}, {"Or", logic<Or>()},
       {"Where", {3, loop<Where>, Arg::F32, {Arg::Bool, Arg::F32, Arg::F32}}},
+      {"Cast", {1, loop<Identity>, Arg::F32, {Arg::Any}}}, // to f32: the value as read
       {"ReduceSum", reduction(Reduce::Sum)}, {"ReduceMean", reduction(Reduce::Mean)},
       {"ReduceMax", reduction(Reduce::Max)}, {"ReduceMin", reduction(Reduce::Min)},
   };
@@ -244,7 +247,7 @@ struct Instr {
 };
 
 struct Input {
-  bool isBool = false;
+  DType dtype = DType::F32;
   int64_t rowStride = 0;             // 1: dense along the row; 0: one value per row
   std::vector<int64_t> outerStrides; // per outer dim, 0 where broadcast
 };
@@ -272,12 +275,13 @@ public:
     bool rows = false;
     for (size_t i = 0; i < nIn; ++i) {
       const BufferInfo &b = a.input(i);
-      if (b.dtype != DType::F32 && b.dtype != DType::Bool)
-        a.fail("cpu.chain: input " + std::to_string(i) + " must be f32 or bool");
+      if (b.dtype != DType::F32 && b.dtype != DType::Bool && b.dtype != DType::I64 &&
+          b.dtype != DType::I32)
+        a.fail("cpu.chain: input " + std::to_string(i) + " must be f32, bool, i64 or i32");
       if (!broadcastsTo(b.shape, shape_))
         a.fail("cpu.chain: input " + std::to_string(i) + " " + shapeToString(b.shape) +
                " does not broadcast to " + shapeToString(shape_));
-      kind[i] = b.dtype == DType::Bool ? Arg::Bool : Arg::F32;
+      kind[i] = b.dtype == DType::Bool ? Arg::Bool : b.dtype == DType::F32 ? Arg::F32 : Arg::Int;
     }
     for (size_t k = 0; k < ops.size(); ++k) {
       auto it = opTable().find(ops[k]);
@@ -289,7 +293,7 @@ public:
         bool used = j < in.op->arity;
         if (used ? (r < 0 || r >= int64_t(nIn + k)) : r != -1)
           a.fail("cpu.chain: op " + std::to_string(k) + " (" + ops[k] + ") has a bad operand");
-        if (used && kind[size_t(r)] != in.op->args[j])
+        if (used && in.op->args[j] != Arg::Any && kind[size_t(r)] != in.op->args[j])
           a.fail("cpu.chain: op " + std::to_string(k) + " (" + ops[k] + ") operand " +
                  std::to_string(j) + " has the wrong type");
         in.args[j] = int(r);
@@ -416,7 +420,7 @@ private:
     for (size_t i = 0; i < aligned.size(); ++i) {
       const Shape &s = aligned[i];
       Input in;
-      in.isBool = a.input(i).dtype == DType::Bool;
+      in.dtype = a.input(i).dtype;
       bool dense = true;
       for (size_t d = k; d < r; ++d)
         dense &= s[d] == shape_[d];
@@ -449,14 +453,23 @@ private:
     for (size_t i = 0; i < nIn_; ++i) {
       const Input &x = inputs_[i];
       int64_t first = off[i] + start * x.rowStride, count = x.rowStride ? n : 1;
-      if (!x.isBool) {
-        reg[i] = in[i]->data<float>() + first;
-        continue;
-      }
-      const uint8_t *b = in[i]->data<uint8_t>() + first;
       float *f = slot(i);
-      for (int64_t e = 0; e < count; ++e)
-        f[e] = b[e] ? 1.f : 0.f;
+      switch (x.dtype) {
+      case DType::Bool:
+        for (int64_t e = 0; e < count; ++e)
+          f[e] = in[i]->data<uint8_t>()[first + e] ? 1.f : 0.f;
+        break;
+      case DType::I64:
+        for (int64_t e = 0; e < count; ++e)
+          f[e] = float(in[i]->data<int64_t>()[first + e]);
+        break;
+      case DType::I32:
+        for (int64_t e = 0; e < count; ++e)
+          f[e] = float(in[i]->data<int32_t>()[first + e]);
+        break;
+      default:
+        f = const_cast<float *>(in[i]->data<float>()) + first; // read in place
+      }
       reg[i] = f;
     }
     // Wide f32 outputs computed by an op are written in place; the rest are copied below.

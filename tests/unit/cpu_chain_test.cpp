@@ -80,6 +80,8 @@ std::vector<Tensor> reference(const Program &p) {
       at.set("alpha", floatAttr(i.params[0]));
       if (op == "HardSigmoid")
         at.set("beta", floatAttr(i.params[1]));
+    } else if (op == "Cast") {
+      at.set("to", intAttr(1)); // FLOAT
     } else if (op.rfind("Reduce", 0) == 0) {
       at.set("axes", intsAttr({-1}));
       at.set("keepdims", intAttr(1));
@@ -292,6 +294,20 @@ TEST(CpuChain, ProgramsAsTheLoweringEmitsThem) {
     p.inputs = {randomF32({6, 50}, 12), randomF32({6, 1}, 13)};
     p.code = {{"Less", {0, 1}}, {"Neg", {0}}, {"Where", {2, 0, 3}}};
     p.outs = {2, 4};
+    p.outShapes = {p.shape, p.shape};
+    progs.push_back(p);
+  }
+  for (DType dt : {DType::I64, DType::I32, DType::Bool, DType::F32}) {
+    Program p; // Cast to f32 (position ids, masks) times an f32 tensor
+    p.label = std::string("cast from ") + dtypeName(dt);
+    p.shape = {3, 4, 7};
+    Tensor ints = Tensor::zeros(DType::F64, {3, 1, 7});
+    for (int64_t i = 0; i < ints.numel(); ++i)
+      ints.mutableData<double>()[i] = double((i * 37) % 23) - 11; // exact in every type
+    p.inputs = {dt == DType::Bool ? randomBool({3, 1, 7}, 15) : ints.cast(dt),
+                randomF32({3, 4, 7}, 16)};
+    p.code = {{"Cast", {0}}, {"Mul", {2, 1}}};
+    p.outs = {3, 2};
     p.outShapes = {p.shape, p.shape};
     progs.push_back(p);
   }

@@ -133,7 +133,7 @@ void printCompileStats(std::ostream &os, const Compiled &c, size_t peakIntermedi
   } else
 #endif
   {
-    os << fmt::format("steps: {} ({} oneDNN, {} reference fallback)\n",
+    os << fmt::format("steps: {} ({} on cpu.* kernels, {} on the reference fallback)\n",
                       c.lowering.cpuSteps + c.lowering.refSteps, c.lowering.cpuSteps,
                       c.lowering.refSteps);
     for (const auto &[kernel, n] : c.lowering.byKernel)

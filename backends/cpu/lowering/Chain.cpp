@@ -133,6 +133,13 @@ std::optional<ChainInstr> chainInstrFor(Operation *op, int64_t opset) {
     return with({op->getOperand(0)});
   if (t == "Where" && typed(op, {true, false, false}, false))
     return with({op->getOperand(0), op->getOperand(1), op->getOperand(2)});
+  if (t == "Cast" && a.getInt("to", 0) == 1 /* FLOAT */ && op->getNumOperands() == 1 &&
+      elementIs(op->getResult(0), false)) {
+    auto in = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+    Type e = in ? in.getElementType() : Type();
+    if (e && (e.isF32() || e.isInteger(1) || e.isSignlessInteger(32) || e.isSignlessInteger(64)))
+      return with({op->getOperand(0)});
+  }
   if (t == "Expand" && op->getNumOperands() == 2 && elementIs(op->getOperand(0), false) &&
       elementIs(op->getResult(0), false)) {
     c.name = "Identity"; // the chain broadcasts its inputs to the result's shape

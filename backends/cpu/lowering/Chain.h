@@ -18,9 +18,9 @@ struct ChainInstr {
   bool reduces = false; // over the last axis, keeping it as 1
 };
 
-// The instruction computing `op` (f32 arithmetic, comparisons and logic on bool, Where,
-// Expand as a broadcast, Reduce{Sum,Mean,Max,Min} over the last axis with keepdims), or
-// nullopt when cpu.chain cannot run it.
+// The instruction computing `op` (f32 arithmetic, comparisons and logic on bool, Where, Cast
+// to f32 from f32/bool/i32/i64, Expand as a broadcast, Reduce{Sum,Mean,Max,Min} over the last
+// axis with keepdims), or nullopt when cpu.chain cannot run it.
 std::optional<ChainInstr> chainInstrFor(mlir::Operation *op, int64_t opset);
 
 } // namespace plumb::cpu
