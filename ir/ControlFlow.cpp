@@ -106,6 +106,9 @@ TensorType elementOf(Type seq) {
 void inferScan(ScanOp op) {
   bool v8 = moduleOpset(op) < 9;
   size_t numInputs = op->getNumOperands() - (v8 ? 1 : 0);
+  if (op->getNumOperands() < (v8 ? 1u : 0u) ||
+      size_t(op.getNumScanInputs()) > numInputs)
+    return; // malformed: the verifier says so
   size_t numStates = numInputs - size_t(op.getNumScanInputs());
   auto yields = yieldOf(op.getBody()).getValues();
   SmallVector<int64_t> outAxes = intsAttr(op, "scan_output_axes");
@@ -144,7 +147,13 @@ void inferLoop(LoopOp op) {
 // Adagrad (X, G, H), Adam (X, G, V, H), Momentum (X, G, V): results are the groups after R
 // and T without the gradients.
 void inferOptimizer(Operation *op, unsigned groups) {
-  unsigned n = (op->getNumOperands() - 2) / groups;
+  // A malformed node (too few inputs, or results that do not match) keeps its types: the
+  // verifier (checkOptimizer) names the problem.
+  unsigned in = op->getNumOperands();
+  if (in < 2 + groups || (in - 2) % groups != 0 ||
+      op->getNumResults() != (groups - 1) * ((in - 2) / groups))
+    return;
+  unsigned n = (in - 2) / groups;
   unsigned out = 0;
   for (unsigned g = 0; g < groups; ++g) {
     if (g == 1)

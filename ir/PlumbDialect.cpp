@@ -101,6 +101,18 @@ std::vector<std::string> nodeNamesOf(Operation *op) {
   return names;
 }
 
+std::vector<Operation *> fusionBodyOps(FusionOp fusion,
+                                       llvm::function_ref<void(Operation *)> onConstant) {
+  std::vector<Operation *> ops;
+  for (Operation &op : fusion.getBody().front().without_terminator()) {
+    if (isa<NoneOp, ConstantOp>(&op))
+      onConstant(&op);
+    else
+      ops.push_back(&op);
+  }
+  return ops;
+}
+
 std::string joinedNodeNames(Operation *op) {
   std::string s;
   for (const std::string &n : nodeNamesOf(op))

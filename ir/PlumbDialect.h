@@ -75,6 +75,11 @@ mlir::Type joinTypes(mlir::Type a, mlir::Type b);
 // A type as MLIR prints it, e.g. "tensor<1x3xf32>" (for messages and reports).
 std::string typeToString(mlir::Type t);
 
+// A fusion body's ops in order without its None and Constant ops, which `onConstant` gets
+// as they come (a lowering materialises those before the ops that read them).
+std::vector<mlir::Operation *> fusionBodyOps(FusionOp fusion,
+                                             llvm::function_ref<void(mlir::Operation *)> onConstant);
+
 // Einsum's result dims from its equation and operand dims (EinsumShape.cpp); nullopt when an
 // operand's rank is unknown or the equation does not fit the operands.
 std::optional<llvm::SmallVector<int64_t>>

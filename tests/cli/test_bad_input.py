@@ -46,6 +46,15 @@ def test_garbage_model(plumb, tmp_path):
     assert_clean_error(run(plumb, "run", str(path)), str(path))
 
 
+def test_fuzzer_regressions_are_clean_errors(plumb, repo):
+    # Models the ONNX importer fuzzer once crashed on (tests/fuzz/regressions/onnx), e.g. a
+    # Momentum node in a subgraph with too few inputs (shape inference read past them).
+    d = os.path.join(repo, "tests", "fuzz", "regressions", "onnx")
+    for f in sorted(os.listdir(d)):
+        path = os.path.join(d, f)
+        assert_clean_error(run(plumb, "inspect", path), path)
+
+
 def test_missing_model(plumb, tmp_path):
     path = tmp_path / "nope.onnx"
     assert_clean_error(run(plumb, "inspect", str(path)), str(path), "cannot open")

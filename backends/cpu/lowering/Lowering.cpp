@@ -595,13 +595,7 @@ void Lowerer::lowerFusion(FusionOp fusion) {
   Block &body = fusion.getBody().front();
   for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs()))
     ids_[arg] = operand(v);
-  std::vector<Operation *> ops;
-  for (Operation &op : body.without_terminator()) {
-    if (isa<NoneOp, ConstantOp>(&op))
-      lowerOp(&op);
-    else
-      ops.push_back(&op);
-  }
+  std::vector<Operation *> ops = fusionBodyOps(fusion, [&](Operation *op) { lowerOp(op); });
   lowerOps(ops);
   auto yield = cast<YieldOp>(body.getTerminator());
   for (auto [r, v] : llvm::zip(fusion.getResults(), yield.getValues()))

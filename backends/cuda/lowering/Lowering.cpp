@@ -377,13 +377,7 @@ void Lowerer::lowerFusion(FusionOp fusion) {
   Block &body = fusion.getBody().front();
   for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs()))
     ids_[arg] = operand(v);
-  std::vector<Operation *> ops;
-  for (Operation &op : body.without_terminator()) {
-    if (isa<NoneOp, ConstantOp>(&op))
-      lowerOp(&op);
-    else
-      ops.push_back(&op);
-  }
+  std::vector<Operation *> ops = fusionBodyOps(fusion, [&](Operation *op) { lowerOp(op); });
   bool whole = fusion.getKind() == "attention" ||
                llvm::none_of(ops, [](Operation *op) { return isa<MatMulOp, GemmOp, ConvOp>(op); });
   if (!(whole && lowerGenerated(ops, fusion.getKind()))) {
