@@ -231,13 +231,12 @@ BinaryKernel::BinaryKernel(const KernelArgs &a) {
   std::vector<const BufferInfo *> same{&a.in[0], &a.in[1], &a.out[0]};
   if (post_.hasSum)
     same.push_back(&a.in.back());
-  Layout layout = Layout::Plain;
-  for (const BufferInfo *bi : same)
-    if (bi->present && bi->layout != Layout::Plain) {
-      if (aShape_ != yShape_ || b != yShape_)
-        a.fail("cpu.binary broadcasts only plain tensors");
-      layout = sameLayout(same, "cpu.binary");
-    }
+  bool blocked = std::any_of(same.begin(), same.end(), [](const BufferInfo *bi) {
+    return bi->present && bi->layout != Layout::Plain;
+  });
+  if (blocked && (aShape_ != yShape_ || b != yShape_))
+    a.fail("cpu.binary broadcasts only plain tensors");
+  Layout layout = sameLayout(same, "cpu.binary");
   Desc y = layout == Layout::Plain ? plainDesc(toDims(yShape_)) : storageDesc(toDims(yShape_), layout);
   Desc s0 = swapped_ || expandA_ || layout != Layout::Plain ? y : plainDesc(toDims(as));
   Desc s1 = layout != Layout::Plain ? y : plainDesc(toDims(swapped_ ? as : bs));
