@@ -251,6 +251,7 @@ std::string serializeMeta(const Plan &plan, std::vector<const Buffer *> &constan
     for (int64_t d : b.shape)
       w.i64(d);
     w.str(b.name);
+    w.str(b.packing);
     if (b.kind == BufferKind::Constant) {
       dataSize = alignUp(dataSize);
       w.u64(dataSize);
@@ -316,17 +317,22 @@ Plan deserializeMeta(Reader &r, const char *data, uint64_t dataSize,
     b.layout = Layout(layout);
     b.shape = readShape(r);
     b.name = r.str();
+    b.packing = r.str();
     uint64_t bytes;
     if (!tensorBytes(b.dtype, b.shape, bytes))
       r.fail("buffer '" + b.name + "' has bad shape " + shapeToString(b.shape));
     if (b.kind == BufferKind::Constant) {
       uint64_t off = r.u64(), n = r.u64();
-      if (n != bytes)
+      // Packed bytes (padded blocks) may outnumber the plain ones; validatePlan checks that
+      // their layout fits in them.
+      if (b.packing.empty() && n != bytes)
         r.fail("constant '" + b.name + "' has " + std::to_string(n) + " bytes, its type needs " +
                std::to_string(bytes));
       if (off % kArtifactAlignment != 0 || off > dataSize || n > dataSize - off)
         r.fail("constant '" + b.name + "' lies outside the data section");
-      b.constant = Tensor::borrow(b.dtype, b.shape, data + off, keepAlive);
+      b.constant = b.packing.empty()
+                       ? Tensor::borrow(b.dtype, b.shape, data + off, keepAlive)
+                       : Tensor::borrow(DType::U8, {int64_t(n)}, data + off, keepAlive);
     }
     plan.buffers.push_back(std::move(b));
   }

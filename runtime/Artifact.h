@@ -10,7 +10,7 @@
 
 namespace plumb {
 
-// Format version 3 (little-endian; every offset is a file offset):
+// Format version 4 (little-endian; every offset is a file offset):
 //   0  "PLUMBART"            8 bytes of magic
 //   8  u32 format version    (kArtifactVersion; checked before anything else)
 //  12  u32 reserved, 0
@@ -19,14 +19,15 @@ namespace plumb {
 //  32  u64 data size S       (the file is exactly D + S bytes)
 //  40  u64 checksum          (artifactChecksum of the whole file, this field read as 0)
 //  48  16 reserved bytes, 0
-//  64  metadata: buffers (kind, dtype, layout, shape, name, and for constants the offset and size of
-//      their bytes in the data section), steps (kernel, attributes, inputs, outputs, output
+//  64  metadata: buffers (kind, dtype, layout, shape, name, packing (runtime/Packing.h; empty
+//      for plain data), and for constants the offset and size of their bytes in the data
+//      section: the plain tensor's size, or for a packed one the packed bytes), steps (kernel, attributes, inputs, outputs, output
 //      names, node names, opset), graph inputs and outputs
 //   D  constant data: each constant starts at a multiple of 64 bytes from D, so that a
 //      page-aligned mapping gives 64-byte-aligned weights
 // Older versions are refused with a version message: 1 held the whole payload inline, 2 had no
-// buffer layouts.
-inline constexpr uint32_t kArtifactVersion = 3;
+// buffer layouts, 3 no packed constants.
+inline constexpr uint32_t kArtifactVersion = 4;
 inline constexpr size_t kArtifactAlignment = 64;
 inline constexpr size_t kArtifactHeaderBytes = 64;
 

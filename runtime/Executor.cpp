@@ -62,6 +62,11 @@ void Executor::prepare(const KernelFactoryRegistry &kernels, bool releaseCopiedC
       if (id >= 0 && plan_.buffers[size_t(id)].kind == BufferKind::Constant)
         ++readers[size_t(id)];
   toPlain_ = kernels.layoutConverter();
+  if (!kernels.readsPackedConstants())
+    for (const Buffer &b : plan_.buffers)
+      if (!b.packing.empty())
+        throw Error("constant '" + b.name +
+                    "' is stored pre-packed for the CPU kernels, which this backend cannot read");
   for (const Buffer &b : plan_.buffers)
     if (b.layout != Layout::Plain && !toPlain_)
       throw Error("buffer '" + b.name + "' is " + layoutName(b.layout) +
@@ -76,6 +81,7 @@ void Executor::prepare(const KernelFactoryRegistry &kernels, bool releaseCopiedC
     bi.shape = b.shape;
     bi.layout = b.layout;
     bi.name = b.name;
+    bi.packing = b.packing;
     return bi;
   };
   for (size_t i = 0; i < plan_.steps.size(); ++i) {

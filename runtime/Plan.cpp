@@ -2,6 +2,7 @@
 #include "runtime/Plan.h"
 
 #include "runtime/Error.h"
+#include "runtime/Packing.h"
 
 namespace plumb {
 
@@ -91,10 +92,21 @@ void validateBuffers(const Plan &plan) {
       if (d < 0)
         bad("buffer '" + b.name + "' has a dynamic or negative shape " + shapeToString(b.shape));
     bool isConst = b.kind == BufferKind::Constant;
-    if (isConst &&
-        (!b.constant.defined() || b.constant.dtype() != b.dtype || b.constant.shape() != b.shape))
+    if (!b.packing.empty()) {
+      if (!isConst || !b.constant.defined() || b.constant.dtype() != DType::U8 ||
+          b.constant.shape().size() != 1)
+        bad(std::string(bufferKindName(b.kind)) + " buffer '" + b.name +
+            "' is packed but holds no packed bytes (constants only, stored as u8[N])");
+      try {
+        parsePacking(b.packing, numElements(b.shape), dtypeSize(b.dtype), b.constant.nbytes());
+      } catch (const Error &e) {
+        bad("constant '" + b.name + "': " + e.what());
+      }
+    } else if (isConst && (!b.constant.defined() || b.constant.dtype() != b.dtype ||
+                           b.constant.shape() != b.shape)) {
       bad("constant '" + b.name + "' has no data of type " + dtypeName(b.dtype) + "[" +
           shapeToString(b.shape) + "]");
+    }
     if (b.layout != Layout::Plain &&
         (b.kind != BufferKind::Intermediate || !channelBlockable(b.dtype, b.shape)))
       bad(std::string(bufferKindName(b.kind)) + " buffer '" + b.name + "' " + dtypeName(b.dtype) +

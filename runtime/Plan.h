@@ -40,6 +40,11 @@ struct Buffer {
   Layout layout = Layout::Plain; // ChannelBlocked only for intermediates (see Layout)
   std::string name;       // the ONNX tensor name (graph input/output, initializer or activation)
   plumb::Tensor constant; // defined() only for BufferKind::Constant
+  // Empty for plain data. For a constant stored pre-packed (an artifact's weights in the
+  // layout the kernel reading them chose, see runtime/Packing.h): the layout's text form;
+  // `constant` then holds the packed bytes as u8[N] while dtype and shape stay the logical
+  // ones. Only kernels of a registry that reads packed constants may read such a buffer.
+  std::string packing;
 
   size_t bytes() const { return size_t(numElements(shape)) * dtypeSize(dtype); }
 };
@@ -86,8 +91,8 @@ struct Plan {
 // Throws plumb::Error (one line, naming the step or buffer) unless the plan is well formed:
 // ids in range, constants hold data of their declared type and shape, every step reads only
 // buffers that exist by then, every non-input buffer is written exactly once, graph outputs
-// are Output buffers that some step writes, and only blockable intermediates are
-// ChannelBlocked.
+// are Output buffers that some step writes, only blockable intermediates are
+// ChannelBlocked, and packed constants hold a layout that parsePacking accepts for their bytes.
 void validatePlan(const Plan &plan);
 
 } // namespace plumb

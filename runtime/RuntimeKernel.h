@@ -22,6 +22,17 @@ struct BufferInfo {
   Shape shape;
   std::string name;
   Layout layout = Layout::Plain;
+  std::string packing = {}; // a constant stored pre-packed: its layout (Buffer::packing)
+};
+
+// A constant a kernel holds in a layout of its own choosing, reported so that an artifact can
+// store it that way (see the CPU backend's prepackWeights).
+struct PackedConstant {
+  size_t input = 0;       // which of the step's inputs
+  std::string packing;    // formatPacking of its layout
+  const void *data = nullptr;
+  size_t bytes = 0;
+  std::shared_ptr<const void> keepAlive; // owns `data`
 };
 
 // The throughput yardstick of a compute-bound kernel (conv, matmul): its library primitive
@@ -52,6 +63,10 @@ public:
   // default). False for kernels that copied every constant they got (reordered weights), so
   // an executor may free the originals (Executor's releaseCopiedConstants).
   virtual bool readsConstantsAtRun() const { return true; }
+
+  // The constant inputs this kernel keeps in a layout it chose (reordered weights), with the
+  // bytes it reads at run: what an artifact may store pre-packed. Empty by default.
+  virtual std::vector<PackedConstant> packedConstants() const { return {}; }
 
   // Bytes of working memory run() needs besides its inputs and outputs (0: none). An executor
   // runs one step at a time, so it gives all its kernels one block of the largest such size
@@ -103,6 +118,10 @@ public:
     it = table_.find(std::string(name.substr(0, dot)) + ".*");
     return it == table_.end() ? nullptr : &it->second;
   }
+  // Whether these factories understand BufferInfo::packing (refusing, each on its own, an
+  // input they cannot read packed). An executor refuses a plan with packed constants otherwise.
+  void setReadsPackedConstants(bool yes) { readsPacked_ = yes; }
+  bool readsPackedConstants() const { return readsPacked_; }
   void setLayoutConverter(LayoutConverter c) { toPlain_ = std::move(c); }
   const LayoutConverter &layoutConverter() const { return toPlain_; }
   std::vector<std::string> names() const {
@@ -115,6 +134,7 @@ public:
 private:
   std::map<std::string, KernelFactory, std::less<>> table_;
   LayoutConverter toPlain_;
+  bool readsPacked_ = false;
 };
 
 } // namespace plumb

@@ -112,6 +112,8 @@ int main(int argc, char **argv) {
   compCmd->add_option("model", comp.model, "ONNX model")->required();
   compCmd->add_option("--backend", comp.backend, "cpu (default) or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   compCmd->add_option("-o,--output", comp.output, "write the compiled model (MODEL.plumb)");
+  compCmd->add_flag("--plain-weights", comp.plainWeights,
+                    "cpu: store weights plain instead of pre-packed for this machine's kernels");
   addDtype(compCmd, comp.dtype, kPlanDtype);
   compCmd->add_flag("--stats", comp.stats, "nodes before/after, fusions by kind, steps, memory");
   compCmd->add_flag("--verify-each", comp.verifyEach,

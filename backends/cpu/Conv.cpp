@@ -23,6 +23,9 @@ public:
   std::unique_ptr<AlonePrimitive> alone() override;
   // Weights and bias are copied at prepare; only a constant X or residual is read at run.
   bool readsConstantsAtRun() const override { return constAtRun_; }
+  std::vector<PackedConstant> packedConstants() const override {
+    return packedWeight(1, weights_, 1.f);
+  }
 
 private:
   PostOpList post_;
@@ -87,10 +90,12 @@ ConvKernel::ConvKernel(const KernelArgs &a) {
   }
   constAtRun_ = a.constant(0) || (post_.hasSum && a.constant(a.in.size() - 1));
   constWeights_ = a.constant(1) != nullptr;
-  if (constWeights_)
-    weights_ = sharedReorder(*a.constant(1), plainDesc(wDims), pd.weights_desc());
-  else
+  if (constWeights_) {
+    weights_ = constantWeights(a, 1, plainDesc(wDims), pd.weights_desc());
+    constAtRun_ = constAtRun_ || borrowsConstant(weights_, *a.constant(1));
+  } else {
     weightsIn_.init(plainDesc(wDims), pd.weights_desc());
+  }
   constBias_ = hasBias_ && a.constant(2) != nullptr;
   if (hasBias_)
     bias_ = constBias_ ? reorderedCopy(a.constant(2)->raw(), biasDesc, biasDesc)

@@ -11,16 +11,31 @@ namespace {
 
 using Maker = std::unique_ptr<RuntimeKernel> (*)(const KernelArgs &);
 
-KernelFactory factory(Maker make) {
-  return [make](const Step &step, const std::vector<BufferInfo> &in,
-                const std::vector<BufferInfo> &out, const std::vector<const Tensor *> &constants) {
+// `readsPacked`: the kernel reads some constant inputs pre-packed (constantWeights); every
+// other kernel is refused a packed constant before it sees one.
+KernelFactory factory(Maker make, bool readsPacked = false) {
+  return [make, readsPacked](const Step &step, const std::vector<BufferInfo> &in,
+                             const std::vector<BufferInfo> &out,
+                             const std::vector<const Tensor *> &constants) {
+    auto refuse = [&](size_t i) {
+      throw Error("constant '" + in[i].name + "' (input " + std::to_string(i) +
+                  ") is stored pre-packed, which " + step.kernel + " cannot read there");
+    };
+    for (size_t i = 0; i < in.size(); ++i)
+      if (!readsPacked && !in[i].packing.empty())
+        refuse(i);
     KernelArgs a{step, in, out, constants};
+    std::unique_ptr<RuntimeKernel> kernel;
     try {
-      return make(a);
+      kernel = make(a);
     } catch (const dnnl::error &e) {
       // Anything oneDNN refuses outside createPd (reorders, memory) still gets one line.
       throw Error(std::string("oneDNN: ") + e.what());
     }
+    for (size_t i = 0; i < in.size(); ++i)
+      if (!in[i].packing.empty() && (i >= a.packedRead.size() || !a.packedRead[i]))
+        refuse(i);
+    return kernel;
   };
 }
 
@@ -33,8 +48,8 @@ int defaultThreads() {
 } // namespace
 
 void registerCpuKernels(KernelFactoryRegistry &r) {
-  r.add("cpu.conv", factory(makeConvKernel));
-  r.add("cpu.matmul", factory(makeMatMulKernel));
+  r.add("cpu.conv", factory(makeConvKernel, true));
+  r.add("cpu.matmul", factory(makeMatMulKernel, true));
   r.add("cpu.softmax", factory(makeSoftmaxKernel));
   r.add("cpu.layer_norm", factory(makeLayerNormKernel));
   r.add("cpu.batch_norm", factory(makeBatchNormKernel));
@@ -54,6 +69,7 @@ void registerCpuKernels(KernelFactoryRegistry &r) {
   r.add("cpu.chain", factory(makeChainKernel));
   r.add("ref.*", factory(makeRefKernel));
   r.setLayoutConverter(toPlainTensor);
+  r.setReadsPackedConstants(true);
 }
 
 const KernelFactoryRegistry &cpuKernelRegistry() {

@@ -95,6 +95,19 @@ int channelBlock();
 void setCpuThreads(int n);
 int cpuThreads();
 
+// Pre-packs a plan's weights for an artifact: prepares the plan's CPU kernels once, as a
+// loading executor would on this machine, and replaces every constant that its readers all
+// keep in one blocked layout of their own (conv and matmul weights) by those reordered bytes
+// (Buffer::packing; Alpha-scaled Gemm weights included). Loading such a plan then uses the
+// stored bytes in place on a machine that chooses the same layouts (the same ISA), and
+// reorders them from the stored layout on one that does not. Throws plumb::Error as an
+// Executor would for a plan the kernels refuse.
+struct PrepackReport {
+  size_t weights = 0, packed = 0;        // f32 constants read by some step; of them packed
+  uint64_t plainBytes = 0, packedBytes = 0; // their plain bytes; the packed ones' packed bytes
+};
+PrepackReport prepackWeights(Plan &plan);
+
 // Constant weights that conv/matmul kernels reorder at prepare time are shared by every kernel
 // of the process over the same constant, layout and scale (so a Session's executors hold one
 // copy, not one each), and freed with the last kernel that uses them. For tests and

@@ -87,6 +87,9 @@ struct KernelArgs {
   const std::vector<BufferInfo> &in;
   const std::vector<BufferInfo> &out;
   const std::vector<const Tensor *> &constants;
+  // Inputs the kernel read in their packed layout (constantWeights sets these). The factory
+  // refuses a step that leaves a packed constant unread this way.
+  mutable std::vector<bool> packedRead = {};
 
   [[noreturn]] void fail(const std::string &msg) const { throw Error(msg); }
   const ref::Attrs &attrs() const { return step.attrs; }

@@ -87,6 +87,9 @@ public:
   }
   // Weights and bias are copied at prepare; only a constant A or residual is read at run.
   bool readsConstantsAtRun() const override { return constAtRun_; }
+  std::vector<PackedConstant> packedConstants() const override {
+    return packedWeight(1, sharedWeights_, weightScale_);
+  }
 
 private:
   void prepareConstants(const KernelArgs &a, const Geometry &g, const Desc &weiDesc,
@@ -96,6 +99,7 @@ private:
   dnnl::matmul prim_;
   dnnl::memory src_, weights_, bias_, dst_;
   SharedMemory sharedWeights_; // what weights_ points at for a constant B (kept alive here)
+  float weightScale_ = 1.f;    // the alpha folded into sharedWeights_
 };
 
 MatMulKernel::MatMulKernel(const KernelArgs &a) {
@@ -158,7 +162,9 @@ void MatMulKernel::prepareConstants(const KernelArgs &a, const Geometry &g, cons
   };
   if (constWeights_) {
     // Alpha is part of the cache key: the same B under another alpha is another constant.
-    sharedWeights_ = sharedReorder(*a.constant(1), weiPlain, pd.weights_desc(), alpha);
+    sharedWeights_ = constantWeights(a, 1, weiPlain, pd.weights_desc(), alpha);
+    weightScale_ = alpha;
+    constAtRun_ = constAtRun_ || borrowsConstant(sharedWeights_, *a.constant(1));
     weights_ = *sharedWeights_;
   }
   if (constBias_) {

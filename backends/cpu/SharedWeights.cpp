@@ -87,6 +87,92 @@ SharedMemory sharedReorder(const Tensor &src, const Desc &plain, const Desc &wan
   return m;
 }
 
+bool packedLayoutOf(const Desc &desc, float scale, PackedLayout &out) {
+  const dnnl_memory_desc_t &d = desc.data;
+  if (d.format_kind != dnnl_blocked || d.data_type != dnnl_f32 || d.offset0 != 0 ||
+      d.extra.flags != 0 || d.ndims < 1 || d.ndims > 6)
+    return false;
+  PackedLayout l;
+  const dnnl_blocking_desc_t &b = d.format_desc.blocking;
+  for (int i = 0; i < d.ndims; ++i) {
+    if (d.padded_offsets[i] != 0)
+      return false;
+    l.dims.push_back(d.dims[i]);
+    l.padded.push_back(d.padded_dims[i]);
+    l.strides.push_back(b.strides[i]);
+  }
+  for (int i = 0; i < b.inner_nblks; ++i)
+    l.inner.emplace_back(int(b.inner_idxs[i]), b.inner_blks[i]);
+  l.scale = scale;
+  out = std::move(l);
+  return true;
+}
+
+Desc descOf(const PackedLayout &l) {
+  dnnl_memory_desc_t d{};
+  d.ndims = int(l.dims.size());
+  d.data_type = dnnl_f32;
+  d.format_kind = dnnl_blocked;
+  dnnl_blocking_desc_t &b = d.format_desc.blocking;
+  for (size_t i = 0; i < l.dims.size(); ++i) {
+    d.dims[i] = l.dims[i];
+    d.padded_dims[i] = l.padded[i];
+    b.strides[i] = l.strides[i];
+  }
+  b.inner_nblks = int(l.inner.size());
+  for (size_t i = 0; i < l.inner.size(); ++i) {
+    b.inner_idxs[i] = l.inner[i].first;
+    b.inner_blks[i] = l.inner[i].second;
+  }
+  return Desc(d);
+}
+
+SharedMemory constantWeights(const KernelArgs &a, size_t input, const Desc &plain,
+                             const Desc &wanted, float scale) {
+  const Tensor &src = *a.constant(input);
+  const BufferInfo &info = a.input(input);
+  struct InPlace {
+    Tensor keep; // the constant's storage (an artifact's mapping) lives as long as the kernel
+    dnnl::memory memory;
+  };
+  auto inPlace = [&](const Desc &desc) {
+    auto held = std::make_shared<InPlace>(
+        InPlace{src, dnnl::memory(desc, engine(), const_cast<void *>(src.raw()))});
+    return SharedMemory(held, &held->memory);
+  };
+  if (info.packing.empty())
+    return plain == wanted && scale == 1.f ? inPlace(plain)
+                                           : sharedReorder(src, plain, wanted, scale);
+  // validatePlan checked the layout against the bytes already; parse again for its values.
+  PackedLayout stored = parsePacking(info.packing, numElements(info.shape), sizeof(float),
+                                     src.nbytes());
+  if (stored.scale != scale)
+    a.fail("constant '" + info.name + "' was packed times " + std::to_string(stored.scale) +
+           ", this kernel needs it times " + std::to_string(scale));
+  Desc packed = descOf(stored);
+  if (packed.dims() != wanted.dims())
+    a.fail("constant '" + info.name + "' was packed as " + formatPacking(stored) +
+           ", which does not have the dims this kernel reads");
+  if (a.packedRead.size() <= input)
+    a.packedRead.resize(input + 1, false);
+  a.packedRead[input] = true;
+  return packed == wanted ? inPlace(wanted)
+                          : sharedReorder(src, packed, wanted, 1.f); // already scaled
+}
+
+std::vector<PackedConstant> packedWeight(size_t input, const SharedMemory &m, float scale) {
+  PackedLayout l;
+  if (!m || !packedLayoutOf(m->get_desc(), scale, l))
+    return {};
+  PackedConstant p;
+  p.input = input;
+  p.packing = formatPacking(l);
+  p.data = m->get_data_handle();
+  p.bytes = m->get_desc().get_size();
+  p.keepAlive = m;
+  return {p};
+}
+
 SharedWeightStats sharedWeightStats() {
   Cache &c = cache();
   std::lock_guard<std::mutex> lock(c.mutex);

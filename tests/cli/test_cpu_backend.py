@@ -1,6 +1,6 @@
 """The CPU backend through the CLI: every fixture passes `plumb check --backend cpu` at every
-fusion boundary, compile reports fusions and verifies each pass, artifacts round-trip and
-bad artifacts are clean errors, bisect --backend cpu finds no divergence on clean models, and
+fusion boundary, compile reports fusions and verifies each pass, artifacts round-trip (weights
+pre-packed or plain, bit for bit alike) and bad artifacts are clean errors, bisect --backend cpu finds no divergence on clean models, and
 the data-movement ops of the transformer fixtures run on cpu.* kernels."""
 import json
 import os
@@ -39,12 +39,25 @@ def test_compile_run_artifact_matches_pytorch(plumb, repo, tmp_path, name):
                "--inputs", fx(repo, name, ".inputs.npz"), "--stats")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "after fusion" in proc.stdout and "peak intermediate bytes" in proc.stdout
+    packed = re.search(r"(\d+) of (\d+) weights pre-packed", proc.stdout)
+    assert packed and int(packed.group(1)) > 0, proc.stdout
     proc = run(plumb, "run", str(art), "--inputs", fx(repo, name, ".inputs.npz"), "-o", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     got, want = np.load(out), np.load(fx(repo, name, ".outputs.npz"))
     for k in want.files:  # the fixture rule of tests/models/check_model.py
         a, b = got[k].astype(np.float64), want[k].astype(np.float64)
         assert np.all(np.abs(a - b) <= 1e-5 + 1e-4 * np.abs(b)), (k, np.abs(a - b).max())
+    # The same plan with plain weights (reordered at load instead) computes bit for bit alike.
+    plain, plain_out = tmp_path / "plain.plumb", tmp_path / "plain.npz"
+    proc = run(plumb, "compile", fx(repo, name, ".onnx"), "--plain-weights", "-o", str(plain),
+               "--inputs", fx(repo, name, ".inputs.npz"))
+    assert proc.returncode == 0 and "pre-packed" not in proc.stdout, proc.stdout + proc.stderr
+    proc = run(plumb, "run", str(plain), "--inputs", fx(repo, name, ".inputs.npz"), "-o",
+               str(plain_out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    plain_got = np.load(plain_out)
+    for k in want.files:
+        assert np.array_equal(got[k], plain_got[k]), k
 
 
 def test_compile_stats_name_fusions(plumb, repo):

@@ -1,5 +1,5 @@
 // Writes small artifacts that exercise every part of the format (constants of several
-// types and sizes, empty and scalar tensors, every attribute kind, absent optional inputs,
+// types and sizes, a pre-packed constant, empty and scalar tensors, every attribute kind, absent optional inputs,
 // named step outputs) as the seed corpus of fuzz_artifact. Usage: make_artifact_seeds DIR
 #include "runtime/Artifact.h"
 
@@ -60,6 +60,16 @@ Plan attributesAndTypes() {
   return p;
 }
 
+// A matmul whose weights are stored pre-packed (runtime/Packing.h): 3x4 in blocks of 8 along
+// the second dim (padded to 8), so the packed bytes outnumber the plain ones.
+Plan packedMatmul() {
+  Plan p = matmulRelu();
+  Buffer &w = p.buffers[1];
+  w.packing = "blocked dims=3,4 padded=3,8 strides=8,24 inner=1:8 scale=0x1p+0";
+  w.constant = Tensor::zeros(DType::U8, {3 * 8 * 4});
+  return p;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -71,6 +81,7 @@ int main(int argc, char **argv) {
   try {
     writeArtifact(dir + "/matmul_relu.plumb", matmulRelu());
     writeArtifact(dir + "/attributes.plumb", attributesAndTypes());
+    writeArtifact(dir + "/packed.plumb", packedMatmul());
   } catch (const Error &e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 2;

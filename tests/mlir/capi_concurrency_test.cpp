@@ -3,6 +3,7 @@
 // agree with the reference interpreter (f64 truth, f32 noise floor) on real fixture models.
 #include "plumb/plumb.h"
 
+#include "backends/cpu/CpuBackend.h"
 #include "backends/reference/Interpreter.h"
 #include "frontend/onnx/Importer.h"
 #include "parity/Compare.h"
@@ -76,6 +77,9 @@ Fixture prepare(const std::string &model) {
   Compiled c = compileModule(mlir::OwningOpRef<mlir::ModuleOp>(module->clone()), cs);
   f.artifact =
       ::testing::TempDir() + "/plumb_hammer_" + std::to_string(::getpid()) + "_" + model + ".plumb";
+  // As `plumb compile -o` writes it: conv and matmul weights pre-packed, used in place by
+  // every executor of the session.
+  EXPECT_GT(cpu::prepackWeights(c.plan).packed, 0u);
   writeArtifact(f.artifact, c.plan);
   return f;
 }

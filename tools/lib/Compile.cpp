@@ -1,6 +1,7 @@
 // The compile driver: pipeline, parity instrumentation, statistics, lowering.
 #include "tools/lib/Compile.h"
 
+#include "backends/cpu/CpuBackend.h"
 #include "backends/reference/Interpreter.h"
 #include "passes/Passes.h"
 #include "passes/fusion/Stats.h"
@@ -171,9 +172,16 @@ int compileCommand(const CompileCommandOptions &opts) {
   if (opts.stats || opts.verifyEach)
     printCompileStats(std::cout, c, arena.peakIntermediateBytes);
   if (!opts.output.empty()) {
+    std::string packed;
+    if (opts.backend == "cpu" && !opts.plainWeights) {
+      cpu::PrepackReport r = cpu::prepackWeights(c.plan);
+      packed = fmt::format("; {} of {} weights pre-packed, {:.1f} of {:.1f} MiB", r.packed,
+                           r.weights, double(r.packedBytes) / (1 << 20),
+                           double(r.plainBytes) / (1 << 20));
+    }
     writeArtifact(opts.output, c.plan);
-    std::cout << fmt::format("wrote {} ({} steps, {} buffers)\n", opts.output, c.plan.steps.size(),
-                             c.plan.buffers.size());
+    std::cout << fmt::format("wrote {} ({} steps, {} buffers{})\n", opts.output,
+                             c.plan.steps.size(), c.plan.buffers.size(), packed);
   }
   return 0;
 }

@@ -82,6 +82,8 @@ struct CompileCommandOptions {
   uint64_t seed = 0;
   bool stats = false, verifyEach = false, printIrAfterAll = false;
   std::string dtype; // "", "f32", "f16" or "bf16": the cuda plan's storage type
+  // cpu artifacts store conv/matmul weights pre-packed (cpu::prepackWeights) unless set.
+  bool plainWeights = false;
 };
 int compileCommand(const CompileCommandOptions &opts);
 

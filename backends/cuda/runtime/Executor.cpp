@@ -131,7 +131,11 @@ struct CudaExecutor::Impl {
             if (b.layout != Layout::Plain)
               throw Error("buffer '" + b.name + "' is " + layoutName(b.layout) +
                           ": the CUDA runtime keeps plain tensors only");
-            bi = {true, b.dtype, b.shape, b.name, b.layout};
+            if (!b.packing.empty())
+              throw Error("constant '" + b.name +
+                          "' is stored pre-packed for the CPU kernels: the CUDA runtime reads "
+                          "plain weights only (compile the artifact for cuda)");
+            bi = {true, b.dtype, b.shape, b.name, b.layout, b.packing};
           }
           v.push_back(bi);
         }

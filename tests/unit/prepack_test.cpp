@@ -1,0 +1,296 @@
+// Pre-packed weights (cpu::prepackWeights, Buffer::packing): an artifact stores conv and
+// matmul weights in the layouts this machine's kernels read, loading uses the mapped bytes in
+// place (no reorder at all), a layout from another machine is reordered from the stored
+// bytes, and every malformed or misplaced packed constant is refused in one line. The truth is
+// the same plan with plain weights, run by the same kernels: outputs must match bit for bit.
+#include "backends/cpu/CpuBackend.h"
+#include "runtime/Artifact.h"
+#include "runtime/Executor.h"
+#include "runtime/Packing.h"
+#include "tests/TestAttrs.h"
+#include "tests/unit/ArtifactTestUtil.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+
+using namespace plumb;
+using namespace plumb::testattrs;
+
+namespace {
+
+// One step per weight layout family, each on an input of its own: a 3x3 conv with bias
+// (OIhw8i8o-like blocking), a grouped conv (5-D weights), a depthwise conv, a 1-D conv, a
+// 2-D matmul (B stored transposed), a Gemm with alpha folded into B (scale 0.5) and transB,
+// and a batched matmul over a 3-D constant B.
+struct Weights {
+  Plan plan;
+  std::vector<Tensor> inputs;
+  std::vector<std::string> weights; // the constants read as weights (all but bmm_b packed)
+  Weights() {
+    int seed = 1;
+    auto io = [&](Shape in, Shape out) {
+      int x = plan.addInput(DType::F32, in, "x" + std::to_string(seed));
+      inputs.push_back(randomF32(in, unsigned(100 + seed)));
+      int y = plan.addOutput(DType::F32, out, "y" + std::to_string(seed));
+      return std::make_pair(x, y);
+    };
+    auto weight = [&](const std::string &name, Shape s) {
+      weights.push_back(name);
+      return plan.addConstant(name, randomF32(s, unsigned(seed++)));
+    };
+    auto conv = [&](Shape x, Shape w, Shape y, int64_t group, bool bias) {
+      auto [xi, yi] = io(x, y);
+      int wi = weight("conv_w" + std::to_string(seed), w);
+      int bi = bias ? plan.addConstant("conv_b", randomF32({w[0]}, 50)) : -1;
+      Step &s = plan.addStep("cpu.conv", {xi, wi, bi}, {yi}, "conv" + std::to_string(seed));
+      s.attrs.set("group", intAttr(group));
+      std::vector<int64_t> pads(2 * (x.size() - 2), 1);
+      s.attrs.set("pads", intsAttr(pads));
+    };
+    conv({1, 16, 6, 6}, {32, 16, 3, 3}, {1, 32, 6, 6}, 1, true);
+    conv({1, 16, 5, 5}, {16, 4, 3, 3}, {1, 16, 5, 5}, 4, false);
+    conv({1, 16, 5, 5}, {16, 1, 3, 3}, {1, 16, 5, 5}, 16, false);
+    conv({2, 8, 9}, {16, 8, 3}, {2, 16, 9}, 1, true);
+    auto [a, y] = io({4, 24}, {4, 40});
+    plan.addStep("cpu.matmul", {a, weight("mm_b", {24, 40}), -1}, {y}, "mm");
+    auto [g, gy] = io({3, 12}, {3, 20});
+    Step &gemm = plan.addStep("cpu.matmul", {g, weight("gemm_b", {20, 12}), -1}, {gy}, "gemm");
+    gemm.attrs.set("transB", intAttr(1));
+    gemm.attrs.set("alpha", floatAttr(0.5));
+    auto [bx, by] = io({2, 5, 8}, {2, 5, 6});
+    plan.addStep("cpu.matmul", {bx, weight("bmm_b", {2, 8, 6}), -1}, {by}, "bmm");
+  }
+};
+
+int bufferId(const Plan &p, const std::string &name) {
+  for (const Buffer &b : p.buffers)
+    if (b.name == name)
+      return b.id;
+  ADD_FAILURE() << "no buffer " << name;
+  return -1;
+}
+
+void expectBitwise(const std::vector<Tensor> &got, const std::vector<Tensor> &want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(got[i].nbytes(), want[i].nbytes());
+    EXPECT_EQ(0, std::memcmp(got[i].raw(), want[i].raw(), got[i].nbytes())) << "output " << i;
+  }
+}
+
+std::vector<Tensor> runPlan(const Plan &plan, const std::vector<Tensor> &inputs) {
+  Executor e(plan, cpu::cpuKernelRegistry());
+  return e.run(inputs);
+}
+
+TEST(Prepack, ArtifactWeightsAreUsedInPlaceAndComputeTheSame) {
+  Weights plain;
+  std::vector<Tensor> want = runPlan(plain.plan, plain.inputs);
+
+  Weights w;
+  cpu::PrepackReport r = cpu::prepackWeights(w.plan);
+  // The batched matmul's B is read row-major (oneDNN's choice for a 3-D B): nothing to pack.
+  EXPECT_EQ(r.packed, w.weights.size() - 1);
+  EXPECT_EQ(r.weights, w.weights.size() + 2); // and two biases, which stay plain
+  EXPECT_TRUE(w.plan.buffers[size_t(bufferId(w.plan, "bmm_b"))].packing.empty());
+  for (const std::string &name : w.weights) {
+    if (name == "bmm_b")
+      continue;
+    const Buffer &b = w.plan.buffers[size_t(bufferId(w.plan, name))];
+    EXPECT_EQ(b.packing.rfind("blocked dims=", 0), 0u) << name << ": " << b.packing;
+    EXPECT_EQ(b.constant.dtype(), DType::U8) << name;
+    EXPECT_EQ(b.dtype, DType::F32) << name; // the logical type stays
+  }
+  EXPECT_TRUE(w.plan.buffers[size_t(bufferId(w.plan, "conv_b"))].packing.empty());
+  // The Gemm's alpha is folded into its packed weights.
+  EXPECT_NE(w.plan.buffers[size_t(bufferId(w.plan, "gemm_b"))].packing.find("scale=0x1p-1"),
+            std::string::npos);
+
+  std::string path = tempPath("packed.plumb");
+  writeArtifact(path, w.plan);
+  Plan mapped = readArtifact(path);
+  for (const std::string &name : w.weights) {
+    if (name == "bmm_b")
+      continue;
+    const Buffer &a = w.plan.buffers[size_t(bufferId(w.plan, name))];
+    const Buffer &b = mapped.buffers[size_t(bufferId(mapped, name))];
+    EXPECT_EQ(a.packing, b.packing);
+    ASSERT_EQ(a.constant.nbytes(), b.constant.nbytes());
+    EXPECT_EQ(0, std::memcmp(a.constant.raw(), b.constant.raw(), a.constant.nbytes()));
+  }
+
+  cpu::SharedWeightStats before = cpu::sharedWeightStats();
+  Executor e(mapped, cpu::cpuKernelRegistry());
+  cpu::SharedWeightStats after = cpu::sharedWeightStats();
+  EXPECT_EQ(after.misses, before.misses) << "a weight was reordered at load";
+  // Each kernel reads its weights from the mapped bytes themselves (bmm_b: plain ones).
+  size_t inPlace = 0;
+  for (size_t i = 0; i < e.plan().steps.size(); ++i)
+    for (const PackedConstant &p : e.kernel(i).packedConstants()) {
+      const Buffer &b = e.plan().buffers[size_t(e.plan().steps[i].inputs[p.input])];
+      EXPECT_EQ(p.data, b.constant.raw()) << b.name;
+      if (!b.packing.empty()) {
+        EXPECT_EQ(p.packing, b.packing) << b.name;
+      }
+      ++inPlace;
+    }
+  EXPECT_EQ(inPlace, w.weights.size());
+  expectBitwise(e.run(w.inputs), want);
+}
+
+// The dims a packed layout gives its constant, row-major: what a machine whose kernels read
+// that layout plain (or any other than this one's) would have stored.
+PackedLayout rowMajor(const PackedLayout &packed) {
+  PackedLayout l;
+  l.dims = l.padded = packed.dims;
+  l.strides.assign(l.dims.size(), 1);
+  for (size_t d = l.dims.size() - 1; d > 0; --d)
+    l.strides[d - 1] = l.strides[d] * l.dims[d];
+  l.scale = packed.scale;
+  return l;
+}
+
+TEST(Prepack, AnotherMachinesLayoutIsReorderedFromTheStoredBytes) {
+  Weights plain;
+  std::vector<Tensor> want = runPlan(plain.plan, plain.inputs);
+  Weights w;
+  cpu::prepackWeights(w.plan);
+  // Store every weight as if packed elsewhere: the plain bytes, described in the packed view
+  // (the Gemm's transposed B as strides), times the scale.
+  size_t foreign = 0;
+  for (const std::string &name : w.weights) {
+    if (name == "bmm_b")
+      continue;
+    Buffer &b = w.plan.buffers[size_t(bufferId(w.plan, name))];
+    const Tensor &src = plain.plan.buffers[size_t(b.id)].constant;
+    PackedLayout packed = parsePacking(b.packing, src.numel(), 4, b.constant.nbytes());
+    PackedLayout l = rowMajor(packed);
+    if (name == "gemm_b")
+      l.strides = {1, l.dims[0]};
+    foreign += !(l == packed);
+    std::vector<float> v(src.data<float>(), src.data<float>() + src.numel());
+    for (float &x : v)
+      x *= l.scale;
+    b.constant = Tensor::copyOf(DType::U8, {int64_t(v.size() * 4)}, v.data());
+    b.packing = formatPacking(l);
+  }
+  std::string path = tempPath("foreign.plumb");
+  writeArtifact(path, w.plan);
+  cpu::SharedWeightStats before = cpu::sharedWeightStats();
+  Executor e(readArtifact(path), cpu::cpuKernelRegistry());
+  cpu::SharedWeightStats after = cpu::sharedWeightStats();
+  // Those in another layout than this machine's kernels read are reordered, the rest (the
+  // Gemm's B is stored transposed either way) used in place.
+  EXPECT_GE(foreign, w.weights.size() - 3);
+  EXPECT_EQ(after.misses - before.misses, foreign);
+  expectBitwise(e.run(w.inputs), want);
+}
+
+std::string refusal(const Plan &plan) {
+  try {
+    Executor e(plan, cpu::cpuKernelRegistry());
+  } catch (const Error &err) {
+    std::string m = err.what();
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+    return m;
+  }
+  return "(accepted)";
+}
+
+TEST(Prepack, MalformedOrMisplacedPackingIsRefusedInOneLine) {
+  Weights base;
+  cpu::prepackWeights(base.plan);
+  int conv = bufferId(base.plan, base.weights[0]);
+  const Buffer &good = base.plan.buffers[size_t(conv)];
+  PackedLayout l = parsePacking(good.packing, numElements(good.shape), 4, good.constant.nbytes());
+
+  auto withPacking = [&](const std::string &packing) {
+    Plan p = base.plan;
+    p.buffers[size_t(conv)].packing = packing;
+    return refusal(p);
+  };
+  PackedLayout wide = l;
+  wide.strides[0] *= 4; // spans past the stored bytes
+  PackedLayout fewer = l;
+  fewer.dims[0] /= 2;
+  fewer.padded[0] /= 2;
+  PackedLayout unpadded = l;
+  unpadded.padded[1] = unpadded.padded[1] - 1;
+  const std::map<std::string, std::string> bad = {
+      {"", "(accepted)"}, // (a plain tensor of the wrong type, caught below)
+      {"blocked", "expected 'blocked dims="},
+      {"zigzag dims=1 padded=1 strides=1 inner= scale=0x1p+0", "expected 'blocked dims="},
+      {formatPacking(wide), "the layout spans"},
+      {formatPacking(fewer), "elements, the constant has"},
+      {formatPacking(unpadded), "rounded up to its block"},
+      {"blocked dims=32,16,3,3 padded=32,16,3,3 strides=144,9,3,-1 inner= scale=0x1p+0",
+       "stride -1 out of range"},
+      {"blocked dims=32,16,3,3 padded=32,16,3,3 strides=144,9,3,1 inner=7:8 scale=0x1p+0",
+       "inner block dim 7 out of range"},
+      {"blocked dims=32,16,3,3 padded=32,16,3,3 strides=144,9,3,1 inner= scale=nan",
+       "bad scale"},
+      {"blocked dims=99999999999999999999 padded=1 strides=1 inner= scale=0x1p+0", "bad dim"},
+  };
+  for (const auto &[packing, message] : bad) {
+    std::string got = withPacking(packing);
+    if (packing.empty())
+      EXPECT_NE(got.find("has no data of type f32"), std::string::npos) << got;
+    else
+      EXPECT_NE(got.find(message), std::string::npos) << packing << " -> " << got;
+  }
+
+  // Valid layout, wrong scale for the kernel (a Gemm's alpha differs from the packed one).
+  Plan scaled = base.plan;
+  Buffer &g = scaled.buffers[size_t(bufferId(scaled, "gemm_b"))];
+  PackedLayout gl = parsePacking(g.packing, numElements(g.shape), 4, g.constant.nbytes());
+  gl.scale = 1.f;
+  g.packing = formatPacking(gl);
+  EXPECT_NE(refusal(scaled).find("was packed times 1"), std::string::npos) << refusal(scaled);
+
+  // A packed constant reaches only conv/matmul weights: not a ref kernel, not a bias slot.
+  Plan misplaced = base.plan;
+  int y = misplaced.addOutput(DType::F32, good.shape, "copy");
+  misplaced.addStep("ref.Identity", {conv}, {y}, "id");
+  EXPECT_NE(refusal(misplaced).find("is stored pre-packed, which ref.Identity cannot read there"),
+            std::string::npos)
+      << refusal(misplaced);
+
+  // Packing on a buffer that is not a constant.
+  Plan onInput = base.plan;
+  onInput.buffers[size_t(onInput.inputs[0])].packing = good.packing;
+  EXPECT_NE(refusal(onInput).find("is packed but holds no packed bytes"), std::string::npos)
+      << refusal(onInput);
+
+  // Through the artifact reader (valid checksum): the plan check names the constant.
+  Plan stored = base.plan;
+  stored.buffers[size_t(conv)].packing = formatPacking(wide);
+  std::string path = tempPath("badpack.plumb");
+  try {
+    writeArtifact(path, stored);
+    FAIL() << "wrote a plan with a bad packed layout";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("the layout spans"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Prepack, TextFormRoundTripsAndChecksBounds) {
+  PackedLayout l;
+  l.dims = {32, 16, 3, 3};
+  l.padded = {32, 16, 3, 3};
+  l.strides = {144, 8, 48, 16};
+  l.inner = {{1, 8}, {0, 8}};
+  l.scale = 0.1f;
+  l.padded = {32, 16, 3, 3};
+  std::string text = formatPacking(l);
+  EXPECT_EQ(text, "blocked dims=32,16,3,3 padded=32,16,3,3 strides=144,8,48,16 inner=1:8,0:8 "
+                  "scale=0x1.99999ap-4");
+  // Span: (32/8-1)*144 + (16/8-1)*8 + 2*48 + 2*16 + 64 elements.
+  EXPECT_EQ(l.storageElements(), uint64_t(3 * 144 + 8 + 96 + 32 + 64));
+  PackedLayout back = parsePacking(text, 32 * 16 * 9, 4, l.storageElements() * 4);
+  EXPECT_TRUE(back == l);
+  EXPECT_THROW(parsePacking(text, 32 * 16 * 9, 4, l.storageElements() * 4 - 1), Error);
+}
+
+} // namespace
