@@ -7,7 +7,9 @@ model x batch, the outputs of `plumb run --backend cpu` are compared with ONNX R
 second oracle beside plumb's own interpreter. `plumb bench` runs with --per-op, so every
 convolution and matmul step is also timed against its oneDNN primitive alone on the same shape
 (issue 5's goal: each within 80%); the results summarise that per model (steps meeting the
-goal, the worst three). Writes RESULTS.json and RESULTS.md.
+goal, the worst three). For every model x batch the deployment path is measured too: the
+artifact written with pre-packed and with plain weights, loaded and run by `plumb bench`.
+Writes RESULTS.json and RESULTS.md.
 """
 import argparse
 import json
@@ -64,6 +66,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(BENCH, "results"))
     ap.add_argument("--no-per-op", action="store_true",
                     help="skip the per-op check (each conv/matmul vs oneDNN alone)")
+    ap.add_argument("--no-artifact", action="store_true",
+                    help="skip the deployed-artifact rows (load time and memory of MODEL.plumb)")
     args = ap.parse_args()
     models = args.models.split(",")
     run(["/usr/bin/python3", os.path.join(ROOT, "bench", "make_models.py")] + models)
@@ -95,6 +99,7 @@ def main():
                              "iters": iters, "plumb": p, "ort": o,
                              "ratio": p["median_ms"] / o["median_ms"],
                              "per_op": per_op_summary(p)})
+            deployed = None if args.no_artifact else artifact_rows(path, tag, inp, work, args)
             print(f"[{tag}] parity vs onnxruntime ...", file=sys.stderr, flush=True)
             plumb_out = os.path.join(work, tag + ".plumb.outputs.npz")
             run([PLUMB, "run", path, "--backend", "cpu", "--inputs", inp, "-o", plumb_out])
@@ -103,6 +108,7 @@ def main():
             for r in rows:
                 if r["model"] == model and r["batch"] == batch:
                     r["parity_vs_ort"] = checks
+                    r["artifact"] = deployed
     ort_version = rows[0]["ort"]["version"] if rows else "?"
     with open(args.out + ".json", "w") as f:
         json.dump({"onnxruntime": ort_version, "cpu": cpu_name(), "rows": rows}, f, indent=1)
@@ -111,6 +117,25 @@ def main():
         f.write(table)
     print(table)
     print(f"wrote {args.out}.json and {args.out}.md", file=sys.stderr)
+
+
+def artifact_rows(path, tag, inp, work, args):
+    """The deployment path: `plumb compile -o` once with weights pre-packed (the default) and
+    once with --plain-weights, then `plumb bench MODEL.plumb` on one thread for each: file
+    size, setup (map + checksum + kernel preparation), peak RSS and latency."""
+    result = {}
+    for mode, extra in (("packed", []), ("plain", ["--plain-weights"])):
+        print(f"[{tag}] artifact ({mode} weights) ...", file=sys.stderr, flush=True)
+        art = os.path.join(work, f"{tag}.{mode}.plumb")
+        run([PLUMB, "compile", path, "--backend", "cpu", "--inputs", inp, "-o", art] + extra)
+        js = os.path.join(work, f"{tag}.{mode}.artifact.json")
+        run([PLUMB, "bench", art, "--threads", "1", "--iters", "3", "--warmup", "1",
+             "--inputs", inp, "--json", js])
+        j = json.load(open(js))
+        result[mode] = {"file_bytes": os.path.getsize(art), "setup_s": j["setup_s"],
+                        "peak_rss_bytes": j["peak_rss_bytes"], "median_ms": j["median_ms"]}
+        os.remove(art)  # hundreds of MB each
+    return result
 
 
 def per_op_summary(p, worst=3):
@@ -151,6 +176,19 @@ def markdown(rows, ort_version):
                    f"{r['ratio']:.2f} | {p['setup_s']:.1f} | {o['setup_s']:.1f} | "
                    f"{p['peak_rss_bytes'] / 2**20:.0f} | {o['peak_rss_bytes'] / 2**20:.0f} | "
                    f"{worst:.1e} |")
+    deployed = [r for r in rows if r.get("artifact") and r["threads"] == rows[0]["threads"]]
+    if deployed:
+        out += ["", "Deployed artifact (`plumb compile -o`, then `plumb bench MODEL.plumb`, one "
+                "thread): weights pre-packed for this machine (default) vs `--plain-weights`; "
+                "setup = map + checksum + kernel preparation; RSS of the loading process.", "",
+                "| model | batch | file MiB | setup ms packed / plain | RSS MiB packed / plain "
+                "| median ms packed / plain |", "|---|---|---|---|---|---|"]
+        for r in deployed:
+            a, b = r["artifact"]["packed"], r["artifact"]["plain"]
+            out.append(f"| {r['model']} | {r['batch']} | {a['file_bytes'] / 2**20:.0f} | "
+                       f"{a['setup_s'] * 1e3:.0f} / {b['setup_s'] * 1e3:.0f} | "
+                       f"{a['peak_rss_bytes'] / 2**20:.0f} / {b['peak_rss_bytes'] / 2**20:.0f} | "
+                       f"{a['median_ms']:.1f} / {b['median_ms']:.1f} |")
     per_op = [r for r in rows if r.get("per_op")]
     if per_op:
         out += ["", "Per-op throughput: each conv/matmul step inside plumb against the same oneDNN "

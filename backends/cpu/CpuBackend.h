@@ -103,8 +103,9 @@ int cpuThreads();
 // reorders them from the stored layout on one that does not. Throws plumb::Error as an
 // Executor would for a plan the kernels refuse.
 struct PrepackReport {
-  size_t weights = 0, packed = 0;        // f32 constants read by some step; of them packed
-  uint64_t plainBytes = 0, packedBytes = 0; // their plain bytes; the packed ones' packed bytes
+  size_t weights = 0, packed = 0; // f32 constants read by some step; of them packed
+  uint64_t plainBytes = 0;         // the plain bytes of all those constants
+  uint64_t packedBytes = 0;        // the packed bytes of the packed ones
 };
 PrepackReport prepackWeights(Plan &plan);
 

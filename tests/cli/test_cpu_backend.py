@@ -39,7 +39,7 @@ def test_compile_run_artifact_matches_pytorch(plumb, repo, tmp_path, name):
                "--inputs", fx(repo, name, ".inputs.npz"), "--stats")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "after fusion" in proc.stdout and "peak intermediate bytes" in proc.stdout
-    packed = re.search(r"(\d+) of (\d+) weights pre-packed", proc.stdout)
+    packed = re.search(r"pre-packed (\d+) conv/matmul weights", proc.stdout)
     assert packed and int(packed.group(1)) > 0, proc.stdout
     proc = run(plumb, "run", str(art), "--inputs", fx(repo, name, ".inputs.npz"), "-o", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr

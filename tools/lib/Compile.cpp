@@ -175,9 +175,9 @@ int compileCommand(const CompileCommandOptions &opts) {
     std::string packed;
     if (opts.backend == "cpu" && !opts.plainWeights) {
       cpu::PrepackReport r = cpu::prepackWeights(c.plan);
-      packed = fmt::format("; {} of {} weights pre-packed, {:.1f} of {:.1f} MiB", r.packed,
-                           r.weights, double(r.packedBytes) / (1 << 20),
-                           double(r.plainBytes) / (1 << 20));
+      packed = fmt::format("; pre-packed {} conv/matmul weights ({:.1f} MiB), {} other "
+                           "constants plain",
+                           r.packed, double(r.packedBytes) / (1 << 20), r.weights - r.packed);
     }
     writeArtifact(opts.output, c.plan);
     std::cout << fmt::format("wrote {} ({} steps, {} buffers{})\n", opts.output,
