@@ -167,7 +167,11 @@ TEST(Prepack, AnotherMachinesLayoutIsReorderedFromTheStoredBytes) {
     const Tensor &src = plain.plan.buffers[size_t(b.id)].constant;
     PackedLayout packed = parsePacking(b.packing, src.numel(), 4, b.constant.nbytes());
     PackedLayout l = rowMajor(packed);
-    if (name == "gemm_b")
+    // The matmuls' B as the kernel views it: K x N for a matmul, N x K x 1 for the 1x1
+    // convolution that runs a constant 2-D B; gemm_b is stored N x K (transB), mm_b K x N.
+    if (name == "mm_b" && l.dims.size() == 3)
+      l.strides = {1, l.dims[0], 1};
+    if (name == "gemm_b" && l.dims.size() == 2)
       l.strides = {1, l.dims[0]};
     foreign += !(l == packed);
     std::vector<float> v(src.data<float>(), src.data<float>() + src.numel());
