@@ -1,5 +1,7 @@
 // cpu.conv: ONNX Conv (1 to 3 spatial dims, groups, strides, dilations, pads) as one oneDNN
 // convolution with bias and fused post-ops.
+#include "backends/cpu/Conv.h"
+
 #include "backends/cpu/Alone.h"
 #include "backends/cpu/Kernels.h"
 #include "backends/cpu/PostOps.h"
@@ -18,7 +20,7 @@ namespace {
 // in it, so the primitive reads and writes the buffers directly.
 class ConvKernel final : public RuntimeKernel {
 public:
-  explicit ConvKernel(const KernelArgs &a);
+  ConvKernel(const KernelArgs &a, const ConvSetup &s);
   void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) override;
   std::unique_ptr<AlonePrimitive> alone() override;
   // Weights and bias are copied at prepare; only a constant X or residual is read at run.
@@ -39,9 +41,12 @@ private:
   dnnl::reorder residualIn_;
 };
 
-ConvKernel::ConvKernel(const KernelArgs &a) {
-  post_ = parsePostOps(a);
-  size_t own = post_.ownInputs(a);
+} // namespace
+
+ConvSetup checkConv(const KernelArgs &a) {
+  ConvSetup s;
+  s.post = parsePostOps(a);
+  size_t own = s.post.ownInputs(a);
   if (own < 2 || own > 3)
     a.fail("expected inputs X, W and optional B (plus the residual for a 'sum' post-op)");
   a.requireF32(a.in.size());
@@ -57,19 +62,32 @@ ConvKernel::ConvKernel(const KernelArgs &a) {
   std::vector<int64_t> ks = a.attrs().getInts("kernel_shape", kernel);
   if (Dims(ks.begin(), ks.end()) != kernel)
     a.fail("kernel_shape does not match the weights " + shapeToString(w));
-  Window win = computeWindow(a, x, kernel, false, y);
+  s.win = computeWindow(a, x, kernel, false, y);
   if (y.size() != x.size() || y[0] != x[0] || y[1] != w[0])
     a.fail("planned output " + shapeToString(y) + " does not match the conv");
-  hasBias_ = own == 3 && a.has(2);
-  if (hasBias_ && a.input(2).shape != Shape{w[0]})
+  s.hasBias = own == 3 && a.has(2);
+  if (s.hasBias && a.input(2).shape != Shape{w[0]})
     a.fail("bias must have shape " + std::to_string(w[0]));
-
   // Grouped weights are (G, M/G, C/G, k...) to oneDNN: ONNX's (M, C/G, k...) memory as is.
-  Dims wDims = toDims(w);
+  s.wDims = toDims(w);
   if (group > 1) {
-    wDims[0] = w[0] / group;
-    wDims.insert(wDims.begin(), group);
+    s.wDims[0] = w[0] / group;
+    s.wDims.insert(s.wDims.begin(), group);
   }
+  s.group = group;
+  return s;
+}
+
+namespace {
+
+ConvKernel::ConvKernel(const KernelArgs &a, const ConvSetup &s) {
+  post_ = s.post;
+  hasBias_ = s.hasBias;
+  const Window &win = s.win;
+  const Shape &x = a.input(0).shape;
+  const Shape &w = a.input(1).shape;
+  const Shape &y = a.output(0).shape;
+  const Dims &wDims = s.wDims;
   auto any = [](const Dims &d) {
     return Desc(d, dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
   };
@@ -132,7 +150,10 @@ std::unique_ptr<AlonePrimitive> ConvKernel::alone() {
 } // namespace
 
 std::unique_ptr<RuntimeKernel> makeConvKernel(const KernelArgs &a) {
-  return std::make_unique<ConvKernel>(a);
+  ConvSetup s = checkConv(a);
+  if (auto k = makeIm2colConvKernel(a, s))
+    return k;
+  return std::make_unique<ConvKernel>(a, s);
 }
 
 } // namespace plumb::cpu

@@ -95,6 +95,13 @@ int channelBlock();
 void setCpuThreads(int n);
 int cpuThreads();
 
+// cpu.conv's second route (backends/cpu/ConvIm2col.cpp: im2col + a oneDNN 1x1 convolution,
+// faster than oneDNN 2.6's direct AVX2 kernel on small maps) takes convolutions whose output
+// maps have at most this many pixels (default 784 = 28x28; 0 turns the route off). Read when
+// a kernel is prepared; for tests and experiments that want the direct route.
+void setIm2colConvMaxPixels(int64_t pixels);
+int64_t im2colConvMaxPixels();
+
 // Pre-packs a plan's weights for an artifact: prepares the plan's CPU kernels once, as a
 // loading executor would on this machine, and replaces every constant that its readers all
 // keep in one blocked layout of their own (conv and matmul weights) by those reordered bytes

@@ -23,7 +23,8 @@ namespace {
 // One step per weight layout family, each on an input of its own: a 3x3 conv with bias
 // (OIhw8i8o-like blocking), a grouped conv (5-D weights), a depthwise conv, a 1-D conv, a
 // 2-D matmul (B stored transposed), a Gemm with alpha folded into B (scale 0.5) and transB,
-// and a batched matmul over a 3-D constant B.
+// a batched matmul over a 3-D constant B, and a 3x3 convolution between blocked maps (the
+// im2col route on AVX2) with the 1x1 convolutions around it.
 struct Weights {
   Plan plan;
   std::vector<Tensor> inputs;
@@ -61,6 +62,19 @@ struct Weights {
     gemm.attrs.set("alpha", floatAttr(0.5));
     auto [bx, by] = io({2, 5, 8}, {2, 5, 6});
     plan.addStep("cpu.matmul", {bx, weight("bmm_b", {2, 8, 6}), -1}, {by}, "bmm");
+    // Between blocked maps: a 3x3 convolution on the im2col route (its 1x1 convolution's
+    // weights, K ordered by kernel offset), fed and read by convolutions.
+    auto [cx, cy] = io({1, 16, 8, 8}, {1, 16, 8, 8});
+    auto blocked = [&](const std::string &name) {
+      int id = plan.addBuffer(BufferKind::Intermediate, DType::F32, {1, 16, 8, 8}, name);
+      plan.buffers[size_t(id)].layout = Layout::ChannelBlocked;
+      return id;
+    };
+    int t1 = blocked("t1"), t2 = blocked("t2");
+    plan.addStep("cpu.conv", {cx, weight("in_w", {16, 16, 1, 1}), -1}, {t1}, "in");
+    plan.addStep("cpu.conv", {t1, weight("im2col_w", {16, 16, 3, 3}), -1}, {t2}, "im2col")
+        .attrs.set("pads", intsAttr({1, 1, 1, 1}));
+    plan.addStep("cpu.conv", {t2, weight("out_w", {16, 16, 1, 1}), -1}, {cy}, "out");
   }
 };
 
@@ -173,8 +187,17 @@ TEST(Prepack, AnotherMachinesLayoutIsReorderedFromTheStoredBytes) {
       l.strides = {1, l.dims[0], 1};
     if (name == "gemm_b" && l.dims.size() == 2)
       l.strides = {1, l.dims[0]};
+
     foreign += !(l == packed);
     std::vector<float> v(src.data<float>(), src.data<float>() + src.numel());
+    // The im2col route's {O, 9C, 1} view orders K by kernel offset: (o, kk*C + c) is ONNX's
+    // (o, c, kk).
+    if (name == "im2col_w" && l.dims[1] == 9 * 16) {
+      for (int64_t o = 0; o < 16; ++o)
+        for (int64_t kk = 0; kk < 9; ++kk)
+          for (int64_t c = 0; c < 16; ++c)
+            v[size_t(o * 144 + kk * 16 + c)] = src.data<float>()[o * 144 + c * 9 + kk];
+    }
     for (float &x : v)
       x *= l.scale;
     b.constant = Tensor::copyOf(DType::U8, {int64_t(v.size() * 4)}, v.data());
