@@ -188,15 +188,8 @@ void Im2colConvKernel::run(const std::vector<const Tensor *> &in, std::vector<Te
   gather(in[0]->data<float>(), col);
   bind(col_, col);
   bind(dst_, out[0]->mutableRaw());
-  std::unordered_map<int, dnnl::memory> args{
-      {DNNL_ARG_SRC, col_}, {DNNL_ARG_WEIGHTS, *weights_}, {DNNL_ARG_DST, dst_}};
-  if (hasBias_) {
-    if (!constBias_)
-      bind(bias_, in[2]->raw());
-    args[DNNL_ARG_BIAS] = bias_;
-  }
-  prim_.execute(stream(), args);
-  stream().wait();
+  executeProduct(prim_, col_, *weights_, dst_, hasBias_ ? &bias_ : nullptr,
+                 hasBias_ && !constBias_ ? in[2]->raw() : nullptr);
 }
 
 } // namespace

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <unordered_map>
 
 namespace plumb::cpu {
 
@@ -99,6 +100,20 @@ Tensor toPlainTensor(const Tensor &stored, Layout layout) {
 }
 
 dnnl::memory handleMemory(const Desc &desc) { return dnnl::memory(desc, engine(), nullptr); }
+
+void executeProduct(const dnnl::primitive &prim, const dnnl::memory &src,
+                    const dnnl::memory &weights, const dnnl::memory &dst, const dnnl::memory *bias,
+                    const void *runtimeBias) {
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+  if (bias) {
+    if (runtimeBias)
+      bind(*bias, runtimeBias);
+    args[DNNL_ARG_BIAS] = *bias;
+  }
+  prim.execute(stream(), args);
+  stream().wait();
+}
 
 dnnl::memory reorderedCopy(const void *data, const Desc &plain, const Desc &wanted) {
   dnnl::memory dst(wanted, engine());

@@ -42,6 +42,12 @@ inline void bind(const dnnl::memory &m, const void *data) {
   m.set_data_handle(const_cast<void *>(data)); // oneDNN's API is not const-correct
 }
 
+// Runs a product primitive (conv, matmul) on `src`, `weights` and `dst`, plus `bias` when
+// it is non-null (pointed at `runtimeBias` first, for a bias that is not a constant), and waits.
+void executeProduct(const dnnl::primitive &prim, const dnnl::memory &src,
+                    const dnnl::memory &weights, const dnnl::memory &dst,
+                    const dnnl::memory *bias = nullptr, const void *runtimeBias = nullptr);
+
 // `data` (laid out as `plain`) copied into fresh oneDNN-owned memory of layout `wanted`: how
 // constant weights are reordered once, at prepare time.
 dnnl::memory reorderedCopy(const void *data, const Desc &plain, const Desc &wanted);

@@ -237,15 +237,8 @@ void MatMulKernel::run(const std::vector<const Tensor *> &in, std::vector<Tensor
   bind(dst_, y);
   if (!constWeights_)
     bind(weights_, in[1]->raw());
-  std::unordered_map<int, dnnl::memory> args{
-      {DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst_}};
-  if (hasBias_) {
-    if (!constBias_)
-      bind(bias_, in[2]->raw());
-    args[DNNL_ARG_BIAS] = bias_;
-  }
-  prim_.execute(stream(), args);
-  stream().wait();
+  executeProduct(prim_, src_, weights_, dst_, hasBias_ ? &bias_ : nullptr,
+                 hasBias_ && !constBias_ ? in[2]->raw() : nullptr);
 }
 
 } // namespace
