@@ -4,11 +4,14 @@
 // Kernels (f32 unless said otherwise; inputs are ONNX-positional; absent optional inputs
 // are buffer id -1):
 //   cpu.conv        Conv. Inputs X, W, [B]. attrs: group, strides, dilations, pads, auto_pad,
-//                   kernel_shape (optional check). 1 to 3 spatial dims.
+//                   kernel_shape (optional check). 1 to 3 spatial dims. A k×k conv between
+//                   blocked maps of <= 28×28 runs as im2col + a 1×1 conv (ConvIm2col.cpp).
 //   cpu.matmul      MatMul or Gemm. Inputs A, B, [C] where C is Gemm's C or a bias fused from
 //                   MatMul+Add (anything broadcasting to the output's last two dims, or to
 //                   the whole output when B is 2-D and A has no batch). attrs (Gemm's, all
-//                   optional): transA, transB (2-D operands only), alpha, beta.
+//                   optional): transA, transB (2-D operands only), alpha, beta. A constant
+//                   2-D B runs as a 1×1 convolution over A's rows when oneDNN has its JIT
+//                   1×1 kernel for the shape (faster than its sgemm on AVX2).
 //   cpu.softmax     Softmax/LogSoftmax. attrs: axis, op = "Softmax" (default) | "LogSoftmax";
 //                   Step::opset < 13 selects the old coerce-to-2-D meaning.
 //   cpu.layer_norm  LayerNormalization, output Y only. Inputs X, Scale, [B]. attrs: axis
@@ -53,7 +56,10 @@
 //   ref.<OpType>    any op the reference interpreter has, with its ONNX attributes.
 //
 // cpu.conv (source, output, residual) and cpu.pool (source, output, residual) read and write
-// Layout::ChannelBlocked buffers as well as plain ones; every other slot takes plain tensors.
+// Layout::ChannelBlocked buffers as well as plain ones; so do cpu.eltwise, cpu.batch_norm,
+// cpu.binary without broadcasting and cpu.chain without reductions or broadcasts, all their
+// operands in one layout. Every other slot takes plain tensors. cpu.conv's and cpu.matmul's weight (input 1) may be a pre-packed constant
+// (Buffer::packing); no other slot or kernel takes one.
 //
 // The compute kernels (conv, matmul, softmax, the norms, pool, eltwise, binary) also take
 // attrs "post_ops" (the data-movement kernels and cpu.attention do not): a list of strings
