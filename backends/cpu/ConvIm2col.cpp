@@ -198,18 +198,24 @@ void setIm2colConvMaxPixels(int64_t pixels) { maxPixels = std::max<int64_t>(0, p
 int64_t im2colConvMaxPixels() { return maxPixels.load(); }
 
 std::unique_ptr<RuntimeKernel> makeIm2colConvKernel(const KernelArgs &a, const ConvSetup &s) {
+  // Weights pre-packed for a route (the 1x1 convolution's {O, K, 1} or the direct one's
+  // {O, C, kh, kw}) take that route wherever the artifact is loaded; otherwise the route is
+  // for AVX2 (where it was measured) and small maps.
   const Window &win = s.win;
-  if (!a.constant(1) || a.constant(0) || s.post.hasSum || s.group != 1 || win.nd != 2 ||
-      channelBlock() != 8)
-    return nullptr;
   const BufferInfo &x = a.input(0), &y = a.output(0);
-  if (x.layout != Layout::ChannelBlocked || y.layout != Layout::ChannelBlocked ||
-      x.shape[1] % channelBlock() != 0)
-    return nullptr;
-  if (win.kernel[0] * win.kernel[1] < 2 || win.dilations[0] != 1 || win.dilations[1] != 1 ||
-      y.shape[2] * y.shape[3] > maxPixels.load())
-    return nullptr;
-  return std::make_unique<Im2colConvKernel>(a, s);
+  // (A 1-D convolution's direct weights are rank 3 too; the route's are rank 3 for 2-D.)
+  bool packedRoute = packedRank(a, 1) == 3 && x.shape.size() == 4;
+  bool fits = a.constant(1) && !a.constant(0) && !s.post.hasSum && s.group == 1 && win.nd == 2 &&
+              channelBlock() > 0 && x.layout == Layout::ChannelBlocked &&
+              y.layout == Layout::ChannelBlocked && x.shape[1] % channelBlock() == 0 &&
+              win.kernel[0] * win.kernel[1] >= 2 && win.dilations[0] == 1 &&
+              win.dilations[1] == 1;
+  if (packedRoute && !fits)
+    a.fail("weights packed for the im2col route, which this convolution cannot take");
+  if (packedRoute || (a.input(1).packing.empty() && fits && channelBlock() == 8 &&
+                      y.shape[2] * y.shape[3] <= maxPixels.load()))
+    return std::make_unique<Im2colConvKernel>(a, s);
+  return nullptr;
 }
 
 } // namespace plumb::cpu

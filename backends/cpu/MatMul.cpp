@@ -97,8 +97,9 @@ public:
   }
 
 private:
+  // `force`: take the route whatever implementation oneDNN offers (weights packed for it).
   bool prepareAsConv(const KernelArgs &a, const Geometry &g, const dnnl::primitive_attr &attr,
-                     float alpha, float biasScale);
+                     float alpha, float biasScale, bool force);
   void prepareConstants(const KernelArgs &a, const Desc &weiPlain, const Desc &weiWanted,
                         const Desc &biasDesc, float alpha, float biasScale);
   PostOpList post_;
@@ -148,9 +149,15 @@ MatMulKernel::MatMulKernel(const KernelArgs &a) {
   dnnl::primitive_attr attr;
   attr.set_post_ops(toDnnl(ops));
   bool biasPerColumn = !hasBias_ || (g.bias.size() == 2 && g.bias[0] == 1 && g.bias[1] == g.wei[1]);
-  if (constWeights_ && g.wei.size() == 2 && !transA && biasPerColumn &&
-      prepareAsConv(a, g, attr, alpha, beta))
+  // Weights pre-packed for one route (their rank says which: the convolution's {N, K, 1} or
+  // the matmul's {K, N}) take that route, so that an artifact loads wherever it was written.
+  size_t packed = packedRank(a, 1);
+  bool packedConv = packed == 3 && g.wei.size() == 2;
+  bool convRoute = constWeights_ && g.wei.size() == 2 && !transA && biasPerColumn;
+  if (convRoute && (packed == 0 || packedConv) && prepareAsConv(a, g, attr, alpha, beta, packedConv))
     return;
+  if (packedConv)
+    a.fail("weights packed for the 1x1-convolution route, which this product cannot take");
   dnnl::matmul::desc d(srcDesc, weiDesc, biasDesc, dstDesc);
   auto pd = createPd(a, "matmul", [&] { return dnnl::matmul::primitive_desc(d, attr, engine()); });
   prim_ = dnnl::matmul(pd);
@@ -173,7 +180,8 @@ MatMulKernel::MatMulKernel(const KernelArgs &a) {
 // kernel (`jit_1x1`) for the shape; the matmul stays otherwise. Same sums, other order: results
 // differ from the matmul's by float rounding only.
 bool MatMulKernel::prepareAsConv(const KernelArgs &a, const Geometry &g,
-                                 const dnnl::primitive_attr &attr, float alpha, float biasScale) {
+                                 const dnnl::primitive_attr &attr, float alpha, float biasScale,
+                                 bool force) {
   int64_t rows = g.src[0], k = g.src[1], n = g.wei[1];
   if (rows < 1 || k < 1 || n < 1)
     return false;
@@ -191,7 +199,7 @@ bool MatMulKernel::prepareAsConv(const KernelArgs &a, const Geometry &g,
   } catch (const dnnl::error &) {
     return false;
   }
-  if (std::string(pd.impl_info_str()).rfind("jit_1x1", 0) != 0)
+  if (!force && std::string(pd.impl_info_str()).rfind("jit_1x1", 0) != 0)
     return false;
   prim_ = dnnl::convolution_forward(pd);
   asConvShape_ = std::to_string(rows) + "x" + std::to_string(k) + " * " + std::to_string(k) +

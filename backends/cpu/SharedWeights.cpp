@@ -160,6 +160,15 @@ SharedMemory constantWeights(const KernelArgs &a, size_t input, const Desc &plai
                           : sharedReorder(src, packed, wanted, 1.f); // already scaled
 }
 
+size_t packedRank(const KernelArgs &a, size_t input) {
+  if (!a.has(input) || a.input(input).packing.empty() || !a.constant(input))
+    return 0;
+  const BufferInfo &info = a.input(input);
+  return parsePacking(info.packing, numElements(info.shape), sizeof(float),
+                      a.constant(input)->nbytes())
+      .dims.size();
+}
+
 std::vector<PackedConstant> packedWeight(size_t input, const SharedMemory &m, float scale) {
   PackedLayout l;
   if (!m || !packedLayoutOf(m->get_desc(), scale, l))

@@ -36,6 +36,10 @@ SharedMemory sharedReorder(const Tensor &src, const Desc &plain, const Desc &wan
 SharedMemory constantWeights(const KernelArgs &a, size_t input, const Desc &plain,
                              const Desc &wanted, float scale = 1.f);
 
+// The rank of the packed layout of constant input `input` (0: not packed). Kernels with more
+// than one route read it to take the route the weights were packed for.
+size_t packedRank(const KernelArgs &a, size_t input);
+
 // Whether `m` (from constantWeights) is the constant's own memory rather than a copy.
 inline bool borrowsConstant(const SharedMemory &m, const Tensor &constant) {
   return m && m->get_data_handle() == constant.raw();

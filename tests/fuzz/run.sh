@@ -16,7 +16,7 @@ FLAGS=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 SRCS=(runtime/DType.cpp runtime/SmallFloat.cpp runtime/Tensor.cpp frontend/tensorio/TensorIO.cpp
       frontend/tensorio/TensorProto.cpp)
 LIBS=(-lonnx_proto -lprotobuf -lzip)
-ART_SRCS=(runtime/DType.cpp runtime/SmallFloat.cpp runtime/Tensor.cpp runtime/Plan.cpp runtime/Artifact.cpp)
+ART_SRCS=(runtime/DType.cpp runtime/SmallFloat.cpp runtime/Tensor.cpp runtime/Plan.cpp runtime/Packing.cpp runtime/Artifact.cpp)
 TARGETS=(npy npz pb onnx artifact)
 for t in npy npz pb; do
   $CXX "${FLAGS[@]}" "tests/fuzz/fuzz_$t.cpp" "${SRCS[@]}" "${LIBS[@]}" -o "$BUILD/fuzz_$t"

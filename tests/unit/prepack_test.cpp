@@ -152,6 +152,16 @@ TEST(Prepack, ArtifactWeightsAreUsedInPlaceAndComputeTheSame) {
     }
   EXPECT_EQ(inPlace, w.weights.size());
   expectBitwise(e.run(w.inputs), want);
+
+  // Loaded where the heuristics would pick other routes (here: the im2col route turned off),
+  // weights packed for a route take it: still in place, still the same outputs.
+  int64_t route = cpu::im2colConvMaxPixels();
+  cpu::setIm2colConvMaxPixels(0);
+  before = cpu::sharedWeightStats();
+  Executor other(mapped, cpu::cpuKernelRegistry());
+  EXPECT_EQ(cpu::sharedWeightStats().misses, before.misses);
+  cpu::setIm2colConvMaxPixels(route);
+  expectBitwise(other.run(w.inputs), want);
 }
 
 // The dims a packed layout gives its constant, row-major: what a machine whose kernels read
