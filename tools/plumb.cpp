@@ -51,8 +51,9 @@ int main(int argc, char **argv) {
   plumb::InspectCommandOptions inspect;
   std::vector<std::string> inspectShapes;
   CLI::App *inspectCmd =
-      app.add_subcommand("inspect", "ops, inputs/outputs and parameter counts of a model");
-  inspectCmd->add_option("model", inspect.model, "ONNX model")->required();
+      app.add_subcommand("inspect", "ops, inputs/outputs and parameter counts of a model, or "
+                                    "what a compiled MODEL.plumb holds");
+  inspectCmd->add_option("model", inspect.model, "ONNX model or MODEL.plumb")->required();
   inspectCmd->add_option("--json", inspect.json, "also write the report as JSON");
   addInputShape(inspectCmd, inspectShapes);
 

@@ -108,6 +108,29 @@ def test_verify_each_checks_every_pass(plumb, repo):
         assert f"verify-each {p}" in proc.stdout
 
 
+def test_inspect_lists_what_an_artifact_holds(plumb, repo, tmp_path):
+    """`plumb inspect MODEL.plumb`: inputs, outputs, steps by kernel, constants and how many
+    are pre-packed, in text and JSON; --plain-weights artifacts have none packed."""
+    for plain in (False, True):
+        art, report = tmp_path / "m.plumb", tmp_path / "m.json"
+        args = ["compile", fx(repo, "resnet_tiny", ".onnx"), "-o", str(art)]
+        assert run(plumb, *(args + (["--plain-weights"] if plain else []))).returncode == 0
+        proc = run(plumb, "inspect", str(art), "--json", str(report))
+        assert proc.returncode == 0, proc.stderr
+        assert "format    version 4 (checksum verified)" in proc.stdout
+        j = json.load(open(report))
+        assert j["inputs"] == [{"name": "input", "type": "f32[1x3x32x32]"}]
+        assert j["outputs"] == [{"name": "logits", "type": "f32[1x10]"}]
+        assert j["steps"]["cpu.conv"] == 9 and sum(j["steps"].values()) == 13
+        # 9 conv weights and the classifier's: packed unless asked for plain weights.
+        assert j["constants"]["packed"] == (0 if plain else 10), j["constants"]
+        assert j["constants"]["count"] == 20 and j["peak_intermediate_bytes"] > 0
+    art.write_bytes(art.read_bytes()[:100])
+    proc = run(plumb, "inspect", str(art))
+    assert proc.returncode == 2 and str(art) in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip", "version", "garbage"])
 def test_bad_artifacts_are_clean_errors(plumb, repo, tmp_path, damage):
     art = tmp_path / "m.plumb"

@@ -10,6 +10,7 @@
 #include "backends/cuda/runtime/CudaBackend.h"
 #endif
 #include "runtime/Artifact.h"
+#include "runtime/BufferPlanner.h"
 #include "runtime/Error.h"
 #include "runtime/Executor.h"
 #include "tools/lib/Backend.h"
@@ -217,7 +218,75 @@ int importCommand(const ImportCommandOptions &opts) {
   return 0;
 }
 
+namespace {
+
+void writeJson(const std::string &path, const nlohmann::json &j) {
+  if (path.empty())
+    return;
+  std::ofstream f(path);
+  if (!f)
+    throw Error(path + ": cannot write");
+  f << j.dump(2) << "\n";
+}
+
+// `plumb inspect MODEL.plumb`: what a compiled artifact holds (read and checksum-verified as a
+// session would): its inputs and outputs, steps by kernel, constants (pre-packed or plain) and
+// the arena its temporaries need.
+int inspectArtifact(const InspectCommandOptions &opts) {
+  Plan plan = readArtifact(opts.model);
+  nlohmann::json j;
+  j["artifact"] = opts.model;
+  j["format_version"] = kArtifactVersion;
+  std::cout << fmt::format("artifact  {}\nformat    version {} (checksum verified)\n", opts.model,
+                           kArtifactVersion);
+  auto printBuffers = [&](const char *title, const std::vector<int> &ids, const char *key) {
+    std::cout << "\n" << title << "\n";
+    for (int id : ids) {
+      const Buffer &b = plan.buffers[size_t(id)];
+      std::string ty = std::string(dtypeName(b.dtype)) + "[" + shapeToString(b.shape) + "]";
+      std::cout << fmt::format("  {:<28} {}\n", b.name, ty);
+      j[key].push_back({{"name", b.name}, {"type", ty}});
+    }
+  };
+  printBuffers("inputs", plan.inputs, "inputs");
+  printBuffers("outputs", plan.outputs, "outputs");
+  int64_t constants = 0, packed = 0, constantBytes = 0, packedBytes = 0;
+  for (const Buffer &b : plan.buffers) {
+    if (b.kind != BufferKind::Constant)
+      continue;
+    ++constants;
+    constantBytes += int64_t(b.constant.nbytes());
+    if (!b.packing.empty()) {
+      ++packed;
+      packedBytes += int64_t(b.constant.nbytes());
+    }
+  }
+  int64_t peak = int64_t(planBuffers(plan).peakIntermediateBytes);
+  std::cout << fmt::format("\nconstants {} ({} bytes); pre-packed for the CPU kernels: {} "
+                           "({} bytes)\npeak intermediate bytes {}\n",
+                           constants, constantBytes, packed, packedBytes, peak);
+  j["constants"] = {{"count", constants},
+                    {"bytes", constantBytes},
+                    {"packed", packed},
+                    {"packed_bytes", packedBytes}};
+  j["peak_intermediate_bytes"] = peak;
+  std::map<std::string, int64_t> kernels;
+  for (const Step &st : plan.steps)
+    ++kernels[st.kernel];
+  std::cout << "\nsteps (" << plan.steps.size() << ")\n";
+  for (const auto &[k, n] : kernels) {
+    std::cout << fmt::format("  {:<28} {:>6}\n", k, n);
+    j["steps"][k] = n;
+  }
+  writeJson(opts.json, j);
+  return 0;
+}
+
+} // namespace
+
 int inspectCommand(const InspectCommandOptions &opts) {
+  if (opts.model.size() > 6 && opts.model.substr(opts.model.size() - 6) == ".plumb")
+    return inspectArtifact(opts);
   MLIRContext ctx;
   ImportOptions io;
   io.inputShapes = opts.inputShapes;
@@ -270,12 +339,7 @@ int inspectCommand(const InspectCommandOptions &opts) {
     j["ops"][op] = n;
   }
   j["nodes"] = nodes;
-  if (!opts.json.empty()) {
-    std::ofstream f(opts.json);
-    if (!f)
-      throw Error(opts.json + ": cannot write");
-    f << j.dump(2) << "\n";
-  }
+  writeJson(opts.json, j);
   return 0;
 }
 
