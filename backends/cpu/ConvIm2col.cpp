@@ -65,8 +65,8 @@ private:
 
 // `wanted` ({O, K, 1} blocked, K = kk·C + c) with K split into {kk, C}: the same bytes as a
 // 4-D {O, KK, C, 1} descriptor, so that a reorder from ONNX's OIhw weights (seen as that 4-D
-// view) writes the 1x1 convolution's weights directly. Empty when K's inner blocks do not
-// divide C.
+// view) writes the 1x1 convolution's weights directly. False when K's inner blocks do not
+// divide C (or the layout is not a plain blocked one).
 bool splitK(const Desc &wanted, int64_t kk, int64_t c, Desc &out) {
   dnnl_memory_desc_t d = wanted.data;
   const dnnl_blocking_desc_t &b = d.format_desc.blocking;
@@ -81,9 +81,7 @@ bool splitK(const Desc &wanted, int64_t kk, int64_t c, Desc &out) {
   dnnl_memory_desc_t s = d;
   dnnl_blocking_desc_t &sb = s.format_desc.blocking;
   s.ndims = 4;
-  s.dims[0] = s.padded_dims[0] = d.dims[0];
-  s.padded_dims[0] = d.padded_dims[0];
-  s.dims[1] = s.padded_dims[1] = kk;
+  s.dims[1] = s.padded_dims[1] = kk; // dim 0 (O) keeps its dims and padding
   s.dims[2] = s.padded_dims[2] = c;
   s.dims[3] = s.padded_dims[3] = d.dims[2];
   s.padded_offsets[3] = 0;
