@@ -4,6 +4,8 @@
 
 #include "llvm/ADT/StringSet.h"
 
+#include <utility>
+
 using namespace mlir;
 
 namespace plumb {
@@ -824,7 +826,7 @@ bool inferExtraOps(Operation *op, StringRef t) {
     auto in = dimsOf(op->getOperand(0));
     std::optional<Dims> d;
     if (in && !in->empty()) {
-      d = Dims(t == "STFT" ? 4 : in->size(), kDyn);
+      d.emplace(t == "STFT" ? 4 : in->size(), kDyn);
       d->back() = 2;
     }
     setResult(op, 0, d, e0);
@@ -845,6 +847,24 @@ bool inferExtraOps(Operation *op, StringRef t) {
   return true;
 }
 
+// The fewest operands the op's definition allows (its ODS operand-count traits): a node with
+// fewer (a fuzzed or hand-broken model) is left to the verifier, which names it in one line;
+// inference below reads operands by position and must not run past them.
+template <unsigned... N>
+unsigned fixedOperands(Operation *op, std::integer_sequence<unsigned, N...>) {
+  unsigned n = 0;
+  ((n = op->hasTrait<OpTrait::NOperands<N + 2>::template Impl>() ? N + 2 : n), ...);
+  ((n = op->hasTrait<OpTrait::AtLeastNOperands<N + 1>::template Impl>() ? std::max(n, N + 1) : n),
+   ...);
+  return n;
+}
+
+unsigned minOperands(Operation *op) {
+  if (op->hasTrait<OpTrait::OneOperand>())
+    return 1;
+  return fixedOperands(op, std::make_integer_sequence<unsigned, 9>{}); // up to 10 operands
+}
+
 } // namespace
 
 LogicalResult inferShapesGeneric(Operation *op) {
@@ -858,6 +878,11 @@ LogicalResult inferShapesGeneric(Operation *op) {
   }
   StringRef t = onnxOpType(op);
   if (t.empty() || op->getNumResults() == 0)
+    return success();
+  // Below: every op but Constant, SequenceEmpty and Optional reads operand 0, and most read
+  // their fixed operands by position.
+  if (op->getNumOperands() < minOperands(op) ||
+      (op->getNumOperands() == 0 && t != "Constant" && t != "SequenceEmpty" && t != "Optional"))
     return success();
   if (inferControlFlowOps(op, t))
     return success();

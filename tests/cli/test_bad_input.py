@@ -48,7 +48,9 @@ def test_garbage_model(plumb, tmp_path):
 
 def test_fuzzer_regressions_are_clean_errors(plumb, repo):
     # Models the ONNX importer fuzzer once crashed on (tests/fuzz/regressions/onnx), e.g. a
-    # Momentum node in a subgraph with too few inputs (shape inference read past them).
+    # Momentum node in a subgraph with too few inputs (shape inference read past them), an
+    # Identity without inputs, and the too-few-inputs-* nodes a sweep over every ONNX op with
+    # 0 and 1 inputs found reading past their operands (the verifier now names each).
     d = os.path.join(repo, "tests", "fuzz", "regressions", "onnx")
     for f in sorted(os.listdir(d)):
         path = os.path.join(d, f)
