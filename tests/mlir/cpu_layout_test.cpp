@@ -99,7 +99,7 @@ TEST(ChannelBlocked, ResNetTinyIsBitwiseTheSameAsPlain) {
     GTEST_SKIP() << "oneDNN prefers plain activations on this CPU: nothing is blocked";
   ASSERT_GT(c.lowering.blockedBuffers, 0);
   // The im2col route, taken only on blocked maps, sums in another order than the direct
-  // convolution the plain plan gets: it has its own test (cpu_kernels_test, Im2colConv).
+  // convolution the plain plan gets: it has its own test (cpu_conv_im2col_test).
   int64_t route = cpu::im2colConvMaxPixels();
   cpu::setIm2colConvMaxPixels(0);
   struct Restore {
