@@ -73,9 +73,6 @@ PLUMB_AVX2 inline __m256 nonzero(__m256 x) {
 float softplus(float x) { return std::max(x, 0.f) + std::log1p(std::exp(-std::abs(x))); }
 float sign(float x) { return std::isnan(x) ? x : x > 0 ? 1.f : x < 0 ? -1.f : 0.f; }
 float geluErf(float x) { return 0.5f * x * (1.f + std::erf(x * 0.70710678118654752f)); }
-float geluTanh(float x) {
-  return 0.5f * x * (1.f + std::tanh(0.7978845608028654f * (x + 0.044715f * x * x * x)));
-}
 float hardSigmoid(float x, float a, float b) { return std::max(0.f, std::min(1.f, a * x + b)); }
 
 // clang-format off
@@ -106,7 +103,7 @@ PLUMB_OP(Sigmoid, 1, 1.f / (1.f + std::exp(-x[0])),
          PLUMB_LANES(_mm256_div_ps(one256(), _mm256_add_ps(one256(),
                                    vec::exp256(_mm256_xor_ps(x[0], _mm256_set1_ps(-0.f)))))))
 PLUMB_OP(Gelu, 1, geluErf(x[0]), PLUMB_LANES(vec::geluErf256(x[0])))
-PLUMB_OP(GeluTanh, 1, geluTanh(x[0]), PLUMB_LANES(vec::geluTanh256(x[0])))
+PLUMB_OP(GeluTanh, 1, vec::geluTanh(x[0]), PLUMB_LANES(vec::geluTanh256(x[0])))
 PLUMB_OP(Clip, 1, std::min(std::max(x[0], p.a), p.b),
          PLUMB_LANES(_mm256_min_ps(_mm256_max_ps(x[0], _mm256_set1_ps(p.a)), _mm256_set1_ps(p.b))))
 PLUMB_OP(LeakyRelu, 1, x[0] < 0 ? p.a * x[0] : x[0],

@@ -5,6 +5,7 @@
 #include "backends/cpu/Kernels.h"
 #include "backends/cpu/PostOps.h"
 #include "backends/cpu/SharedWeights.h"
+#include "backends/cpu/VecMath.h"
 
 #include <algorithm>
 #include <cstring>
@@ -103,6 +104,7 @@ private:
   void prepareConstants(const KernelArgs &a, const Desc &weiPlain, const Desc &weiWanted,
                         const Desc &biasDesc, float alpha, float biasScale);
   PostOpList post_;
+  bool geluAfter_ = false; // a trailing gelu_tanh run after the primitive (takeTrailingGeluTanh)
   bool hasBias_ = false, constWeights_ = false, constBias_ = false, constAtRun_ = false;
   dnnl::primitive prim_;     // a matmul, or a 1x1 convolution (prepareAsConv)
   std::string asConvShape_; // for the latter: "MxK * KxN as 1x1 conv"
@@ -143,6 +145,7 @@ MatMulKernel::MatMulKernel(const KernelArgs &a) {
   Desc biasDesc = hasBias_ ? plainDesc(g.bias) : Desc();
   Desc dstDesc = plainDesc(g.dst);
   PostOpList ops = post_;
+  geluAfter_ = takeTrailingGeluTanh(ops);
   if (alphaPost)
     ops.ops.insert(ops.ops.begin(),
                    PostOp{false, dnnl::algorithm::eltwise_linear, alpha, 0.f, "alpha"});
@@ -247,6 +250,8 @@ void MatMulKernel::run(const std::vector<const Tensor *> &in, std::vector<Tensor
     bind(weights_, in[1]->raw());
   executeProduct(prim_, src_, weights_, dst_, hasBias_ ? &bias_ : nullptr,
                  hasBias_ && !constBias_ ? in[2]->raw() : nullptr);
+  if (geluAfter_)
+    vec::geluTanhInPlace(static_cast<float *>(y), out[0]->numel());
 }
 
 } // namespace

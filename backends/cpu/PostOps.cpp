@@ -1,6 +1,8 @@
 // Parsing of the "post_ops" attribute and its two ways of running (fused or in place).
 #include "backends/cpu/PostOps.h"
 
+#include "backends/cpu/VecMath.h"
+
 #include <cstdlib>
 
 namespace plumb::cpu {
@@ -104,6 +106,14 @@ PostOpList parsePostOps(const KernelArgs &a) {
              shapeToString(r.shape) + "], the output f32[" + shapeToString(y.shape) + "]");
   }
   return list;
+}
+
+bool takeTrailingGeluTanh(PostOpList &list) {
+  if (list.ops.empty() || list.ops.back().isSum ||
+      list.ops.back().alg != algorithm::eltwise_gelu_tanh || !vec::hasAvx2())
+    return false;
+  list.ops.pop_back();
+  return true;
 }
 
 dnnl::post_ops toDnnl(const PostOpList &list) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <omp.h>
 
 #include "backends/cpu/Avx2Math.h"
 
@@ -94,9 +95,40 @@ PLUMB_AVX2 void scaleAvx2(float *x, int64_t n, float d, bool div) {
       x[i] *= d;
   }
 }
+
+PLUMB_AVX2 void geluTanhAvx2(float *x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(x + i, geluTanh256(_mm256_loadu_ps(x + i)));
+  for (; i < n; ++i)
+    x[i] = geluTanh(x[i]);
+}
 #endif
 
+void geluTanhRange(float *x, int64_t n) {
+#ifdef PLUMB_X86
+  if (hasAvx2())
+    return geluTanhAvx2(x, n);
+#endif
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = geluTanh(x[i]);
+}
+
 } // namespace
+
+float geluTanh(float x) {
+  return 0.5f * x * (1.f + std::tanh(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+}
+
+void geluTanhInPlace(float *x, int64_t n) {
+  constexpr int64_t kChunk = 16384; // 64 KiB per task
+  int64_t chunks = (n + kChunk - 1) / kChunk;
+  if (chunks < 2 || omp_get_max_threads() == 1)
+    return geluTanhRange(x, n);
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; ++c)
+    geluTanhRange(x + c * kChunk, std::min(kChunk, n - c * kChunk));
+}
 
 void softmaxRow(float *x, int64_t n) {
 #ifdef PLUMB_X86

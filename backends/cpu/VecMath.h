@@ -17,4 +17,11 @@ void softmaxRow(float *x, int64_t n);
 // y[i] = x[i] / d (div = true) or x[i] * d.
 void scaleRow(float *x, int64_t n, float d, bool div);
 
+// Gelu(approximate=tanh) of one value: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+float geluTanh(float x);
+
+// In place over x[0..n): x = geluTanh(x), on the OpenMP team when n is large (the AVX2 body is
+// Avx2Math.h's geluTanh256).
+void geluTanhInPlace(float *x, int64_t n);
+
 } // namespace plumb::cpu::vec

@@ -215,6 +215,10 @@ std::vector<MatMulCase> matmulCases() {
       {{150, 64}, {64, 24}, false, {}, {"gelu_tanh", "tanh"}},
       {{7, 260}, {20, 260}, true, {20}, {"gelu_erf"}, true, 0, 1, 0.5f, 2.f},
       {{1, 16}, {16, 16}, true, {1, 16}, {"relu"}},
+      // A trailing gelu_tanh runs after the primitive (takeTrailingGeluTanh): an output of
+      // several 16384-element chunks, split over the team, with a tail of 37 elements.
+      {{129, 64}, {64, 509}, true, {509}, {"gelu_tanh"}},
+      {{129, 64}, {64, 509}, false, {}, {"linear:0.5:1", "gelu_tanh"}},
   };
   std::vector<MatMulCase> all;
   for (unsigned seed : {1u, 2u})
