@@ -2,10 +2,11 @@
 on the same machine and thread counts. Run through bench/run.sh, which prepares the venv.
 
 For every model x batch x thread count: `plumb bench` (import + compile, warm-up, timed runs,
-its JSON) and ONNX Runtime in its own process (session creation, warm-up, timed runs). For every
+its JSON) and ONNX Runtime in its own process (session creation, warm-up, timed runs), in
+--rounds alternating rounds whose samples are pooled (median and p90 over all of them). For every
 model x batch, the outputs of `plumb run --backend cpu` are compared with ONNX Runtime's: a
-second oracle beside plumb's own interpreter. `plumb bench` runs with --per-op, so every
-convolution and matmul step is also timed against its oneDNN primitive alone on the same shape
+second oracle beside plumb's own interpreter. One more `plumb bench --per-op` run (not in the
+latency columns: it times primitives between runs) times every convolution and matmul step against its oneDNN primitive alone on the same shape
 (issue 5's goal: each within 80%); the results summarise that per model (steps meeting the
 goal, the worst three). For every model x batch the deployment path is measured too: the
 artifact written with pre-packed and with plain weights, loaded and run by `plumb bench`.
@@ -63,6 +64,8 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="alternating plumb/ORT processes per configuration; samples pooled")
     ap.add_argument("--out", default=os.path.join(BENCH, "results"))
     ap.add_argument("--no-per-op", action="store_true",
                     help="skip the per-op check (each conv/matmul vs oneDNN alone)")
@@ -84,21 +87,34 @@ def main():
             iters = max(3, args.iters // batch) if batch > 1 else args.iters
             ort_out = None
             for threads in [int(t) for t in args.threads.split(",")]:
-                print(f"[{tag} t{threads}] plumb ...", file=sys.stderr, flush=True)
-                pj = os.path.join(work, f"{tag}_t{threads}.plumb.json")
-                run([PLUMB, "bench", path, "--backend", "cpu", "--threads", str(threads),
-                     "--iters", str(iters), "--warmup", str(args.warmup), "--inputs", inp,
-                     "--json", pj] + ([] if args.no_per_op else ["--per-op"]))
-                print(f"[{tag} t{threads}] onnxruntime ...", file=sys.stderr, flush=True)
-                oj = os.path.join(work, f"{tag}_t{threads}.ort.json")
+                stem = os.path.join(work, f"{tag}_t{threads}")
                 ort_out = os.path.join(work, tag + ".ort.outputs.npz")
-                run([sys.executable, os.path.join(ROOT, "bench", "ort_runner.py"), path, inp,
-                     str(threads), str(iters), str(args.warmup), oj, ort_out])
-                p, o = json.load(open(pj)), json.load(open(oj))
+                p, o = None, None
+                for rnd in range(args.rounds):
+                    # Alternating rounds, each in a fresh process: a slow phase of the machine
+                    # (another tenant, the host scheduling both vCPUs on one core) then falls on
+                    # both sides instead of on whichever ran during it.
+                    print(f"[{tag} t{threads}] round {rnd + 1}/{args.rounds}: plumb, onnxruntime",
+                          file=sys.stderr, flush=True)
+                    pj, oj = f"{stem}.r{rnd}.plumb.json", f"{stem}.r{rnd}.ort.json"
+                    run([PLUMB, "bench", path, "--backend", "cpu", "--threads", str(threads),
+                         "--iters", str(iters), "--warmup", str(args.warmup), "--inputs", inp,
+                         "--json", pj])
+                    run([sys.executable, os.path.join(ROOT, "bench", "ort_runner.py"), path, inp,
+                         str(threads), str(iters), str(args.warmup), oj, ort_out])
+                    p = pool(p, json.load(open(pj)))
+                    o = pool(o, json.load(open(oj)))
+                per_op = None
+                if not args.no_per_op:
+                    print(f"[{tag} t{threads}] plumb --per-op", file=sys.stderr, flush=True)
+                    pj = f"{stem}.per-op.plumb.json"
+                    run([PLUMB, "bench", path, "--backend", "cpu", "--threads", str(threads),
+                         "--iters", str(iters), "--warmup", str(args.warmup), "--inputs", inp,
+                         "--json", pj, "--per-op"])
+                    per_op = per_op_summary(json.load(open(pj)))
                 rows.append({"model": model, "batch": batch, "threads": threads,
-                             "iters": iters, "plumb": p, "ort": o,
-                             "ratio": p["median_ms"] / o["median_ms"],
-                             "per_op": per_op_summary(p)})
+                             "iters": iters, "rounds": args.rounds, "plumb": p, "ort": o,
+                             "ratio": p["median_ms"] / o["median_ms"], "per_op": per_op})
             deployed = None if args.no_artifact else artifact_rows(path, tag, inp, work, args)
             print(f"[{tag}] parity vs onnxruntime ...", file=sys.stderr, flush=True)
             plumb_out = os.path.join(work, tag + ".plumb.outputs.npz")
@@ -138,6 +154,19 @@ def artifact_rows(path, tag, inp, work, args):
     return result
 
 
+def pool(acc, report):
+    """Adds one round's report to the pooled one: samples joined, median/p90 over all of them;
+    setup, peak RSS and version from the first round."""
+    if acc is None:
+        acc = dict(report)
+    else:
+        acc["samples_ms"] = acc["samples_ms"] + report["samples_ms"]
+    ms = np.array(acc["samples_ms"])
+    acc["median_ms"] = float(np.median(ms))
+    acc["p90_ms"] = float(np.percentile(ms, 90))
+    return acc
+
+
 def per_op_summary(p, worst=3):
     """From `plumb bench --per-op` JSON: conv/matmul steps meeting the 80% goal, the worst few."""
     per = p.get("per_op")
@@ -163,7 +192,7 @@ def cpu_name():
 def markdown(rows, ort_version):
     out = [f"plumb CPU backend vs ONNX Runtime {ort_version} (CPU provider, ORT_ENABLE_ALL) on "
            f"{cpu_name()}; median / p90 latency in ms, ratio = plumb median / ORT median "
-           "(< 1: plumb faster); setup = import + compile (plumb) or session creation (ORT); "
+           "(< 1: plumb faster; samples of alternating plumb/ORT rounds pooled); setup = import + compile (plumb) or session creation (ORT); "
            "parity = worst rel-L2 of plumb's outputs against ORT's.", "",
            "| model | batch | threads | plumb median | plumb p90 | ORT median | ORT p90 | ratio "
            "| plumb setup s | ORT setup s | plumb RSS MiB | ORT RSS MiB | parity rel-L2 |",
