@@ -4,12 +4,17 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <unistd.h>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // readNpz takes a path: write the input to a per-process temporary file.
-  static const std::string path = "/tmp/plumb_fuzz_" + std::to_string(getpid()) + ".npz";
+  static const std::string path = [] {
+    std::string p = "/tmp/plumb_fuzz_" + std::to_string(getpid()) + ".npz";
+    std::atexit([] { std::remove(("/tmp/plumb_fuzz_" + std::to_string(getpid()) + ".npz").c_str()); });
+    return p;
+  }();
   FILE *f = std::fopen(path.c_str(), "wb");
   if (!f)
     return 0;

@@ -8,6 +8,7 @@
 #include "frontend/onnx/Importer.h"
 #include "parity/Compare.h"
 #include "runtime/Artifact.h"
+#include "tests/TempFiles.h"
 #include "tools/lib/Compile.h"
 #include "tools/lib/Inputs.h"
 
@@ -75,8 +76,7 @@ Fixture prepare(const std::string &model) {
   CompileSettings cs;
   cs.shapeInputs = base;
   Compiled c = compileModule(mlir::OwningOpRef<mlir::ModuleOp>(module->clone()), cs);
-  f.artifact =
-      ::testing::TempDir() + "/plumb_hammer_" + std::to_string(::getpid()) + "_" + model + ".plumb";
+  f.artifact = testing_util::scratchPath("hammer_" + model + ".plumb");
   // As `plumb compile -o` writes it: conv and matmul weights pre-packed, used in place by
   // every executor of the session.
   EXPECT_GT(cpu::prepackWeights(c.plan).packed, 0u);

@@ -6,6 +6,7 @@
 #include "runtime/BufferPlanner.h"
 #include "runtime/Error.h"
 #include "runtime/Executor.h"
+#include "tests/TempFiles.h"
 #include "tests/TestAttrs.h"
 #include "tests/unit/CpuKernelHarness.h"
 #include "tools/lib/Compile.h"
@@ -116,7 +117,7 @@ TEST(ChannelBlocked, ResNetTinyIsBitwiseTheSameAsPlain) {
   EXPECT_GT(inPlace, 0) << "no residual sum took its residual's memory";
   for (Step &s : plain.steps)
     s.inPlaceInput = -1;
-  std::string path = testing::TempDir() + "/resnet_tiny_blocked.plumb";
+  std::string path = testing_util::scratchPath("resnet_tiny_blocked.plumb");
   writeArtifact(path, c.plan);
   Plan loaded = readArtifact(path);
   int64_t blockedLoaded = 0;

@@ -11,6 +11,7 @@
 #include "parity/Metrics.h"
 #include "runtime/Artifact.h"
 #include "runtime/Error.h"
+#include "tests/TempFiles.h"
 #include "tests/mlir/CudaFixtures.h"
 #include "tools/lib/Backend.h"
 #include "tools/lib/Inputs.h"
@@ -31,12 +32,7 @@ using cudatest::kModels;
 
 // A fresh NVRTC cache per test binary run, so kernels really go through NVRTC.
 cuda::NvrtcOptions freshNvrtc() {
-  static std::string dir = [] {
-    auto d = std::filesystem::temp_directory_path() /
-             ("plumb_nvrtc_test_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(d);
-    return d.string();
-  }();
+  static const std::string dir = testing_util::scratchPath("nvrtc_test");
   cuda::NvrtcOptions o;
   o.cacheDir = dir;
   return o;
@@ -52,7 +48,8 @@ Compiled compileFor(mlir::MLIRContext &ctx, const std::string &model, std::vecto
     pinned[names[i]] = inputs[i].shape();
   module = importWithInputs(ctx, fixture(model, ".onnx"), pinned, fixture(model, ".inputs.npz"), 0,
                             inputs);
-  ::setenv("PLUMB_CACHE_DIR", (freshNvrtc().cacheDir + "_cli").c_str(), 1);
+  static const std::string cliCache = testing_util::scratchPath("nvrtc_test_cli");
+  ::setenv("PLUMB_CACHE_DIR", cliCache.c_str(), 1);
   CompileSettings cs;
   cs.backend = "cuda";
   cs.shapeInputs = inputs;
@@ -89,7 +86,7 @@ TEST_P(FixtureModel, EveryGeneratedKernelCompilesAndTravelsInTheArtifact) {
     EXPECT_TRUE(styles.count("row")) << m << ": RMSNorm did not become a row kernel";
   }
   // The artifact keeps the generated source and binaries.
-  std::string path = testing::TempDir() + "/" + m + ".cuda.plumb";
+  std::string path = testing_util::scratchPath(m + ".cuda.plumb");
   writeArtifact(path, c.plan);
   Plan back = readArtifact(path);
   ASSERT_EQ(back.steps.size(), c.plan.steps.size());
@@ -201,7 +198,7 @@ TEST(CudaCodegen, NvrtcErrorIsOneLineNamingTheKernel) {
 
 TEST(CudaCodegen, CacheHitsOnTheSameSource) {
   cuda::NvrtcOptions o = freshNvrtc();
-  o.cacheDir += "_cache";
+  o.cacheDir = testing_util::scratchPath("nvrtc_test_cache");
   std::string src = cuda::generateKernel(twoOpGraph("Tanh")).source;
   cuda::CompiledKernel a = cuda::compileKernel(src, "[t]", o);
   cuda::CompiledKernel b = cuda::compileKernel(src, "[t]", o);

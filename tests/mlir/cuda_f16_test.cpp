@@ -8,6 +8,7 @@
 #include "backends/cuda/lowering/Lowering.h"
 #include "backends/cuda/runtime/CudaBackend.h"
 #include "runtime/Artifact.h"
+#include "tests/TempFiles.h"
 #include "tests/mlir/CudaFixtures.h"
 #include "tools/lib/Compile.h"
 #include "tools/lib/Driver.h"
@@ -105,12 +106,7 @@ Compiled compileIn(mlir::MLIRContext &ctx, const std::string &model, const std::
   std::vector<Tensor> inputs;
   auto module = importWithInputs(ctx, fixture(model, ".onnx"), {}, fixture(model, ".inputs.npz"),
                                  0, inputs);
-  static std::string cache = [] {
-    auto d = std::filesystem::temp_directory_path() /
-             ("plumb_f16_test_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(d);
-    return d.string();
-  }();
+  static const std::string cache = testing_util::scratchPath("f16_test");
   ::setenv("PLUMB_CACHE_DIR", cache.c_str(), 1);
   CompileSettings cs;
   cs.backend = "cuda";
@@ -272,7 +268,7 @@ TEST_P(HalfPlan, EveryKernelPassesNvrtcAndTheArtifactRecordsTheType) {
     }
   }
   EXPECT_GT(generated, 0);
-  std::string path = testing::TempDir() + "/" + model() + "." + dtypeName() + ".plumb";
+  std::string path = testing_util::scratchPath(model() + "." + dtypeName() + ".plumb");
   writeArtifact(path, low.plan);
   Plan back = readArtifact(path);
   EXPECT_EQ(cuda::planStorageType(back), dtype());

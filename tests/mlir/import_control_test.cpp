@@ -5,6 +5,7 @@
 #include "backends/reference/Interpreter.h"
 #include "frontend/onnx/Importer.h"
 #include "ir/PlumbDialect.h"
+#include "tests/TempFiles.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -23,7 +24,7 @@ namespace {
 std::string writeModel(const std::string &text, const std::string &name) {
   onnx::ModelProto m;
   EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &m)) << name;
-  std::string path = ::testing::TempDir() + name + ".onnx";
+  std::string path = testing_util::scratchPath(name + ".onnx");
   std::ofstream f(path, std::ios::binary);
   m.SerializeToOstream(&f);
   return path;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "runtime/Plan.h"
+#include "tests/TempFiles.h"
 
 #include <gtest/gtest.h>
 
@@ -36,8 +37,9 @@ inline Plan smallPlan() {
   return p;
 }
 
+// A per-process path removed when the test binary exits (tests/TempFiles.h).
 inline std::string tempPath(const std::string &name) {
-  return ::testing::TempDir() + "/plumb_artifact_" + std::to_string(::getpid()) + "_" + name;
+  return testing_util::scratchPath("artifact_" + name);
 }
 
 inline std::string readBytes(const std::string &path) {
