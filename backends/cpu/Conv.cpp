@@ -151,6 +151,8 @@ std::unique_ptr<AlonePrimitive> ConvKernel::alone() {
 
 std::unique_ptr<RuntimeKernel> makeConvKernel(const KernelArgs &a) {
   ConvSetup s = checkConv(a);
+  if (auto k = makeWinogradConvKernel(a, s))
+    return k;
   if (auto k = makeIm2colConvKernel(a, s))
     return k;
   return std::make_unique<ConvKernel>(a, s);

@@ -108,6 +108,11 @@ int cpuThreads();
 void setIm2colConvMaxPixels(int64_t pixels);
 int64_t im2colConvMaxPixels();
 
+// cpu.conv's third route (backends/cpu/ConvWinograd.cpp: Winograd F(2x2, 3x3) around a oneDNN
+// 1x1 convolution) for 3x3 stride-1 convolutions between channel-blocked maps; on by default.
+// Read when a kernel is prepared; for tests and experiments that want the other routes.
+void setWinogradConv(bool on);
+
 // Pre-packs a plan's weights for an artifact: prepares the plan's CPU kernels once, as a
 // loading executor would on this machine, and replaces every constant that its readers all
 // keep in one blocked layout of their own (conv and matmul weights) by those reordered bytes

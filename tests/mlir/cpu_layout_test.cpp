@@ -99,13 +99,18 @@ TEST(ChannelBlocked, ResNetTinyIsBitwiseTheSameAsPlain) {
   if (cpu::channelBlock() == 0)
     GTEST_SKIP() << "oneDNN prefers plain activations on this CPU: nothing is blocked";
   ASSERT_GT(c.lowering.blockedBuffers, 0);
-  // The im2col route, taken only on blocked maps, sums in another order than the direct
-  // convolution the plain plan gets: it has its own test (cpu_conv_im2col_test).
+  // The im2col and Winograd routes, taken only on blocked maps, sum in another order than
+  // the direct convolution the plain plan gets: they have their own tests
+  // (cpu_conv_im2col_test, cpu_conv_winograd_test).
   int64_t route = cpu::im2colConvMaxPixels();
   cpu::setIm2colConvMaxPixels(0);
+  cpu::setWinogradConv(false);
   struct Restore {
     int64_t v;
-    ~Restore() { cpu::setIm2colConvMaxPixels(v); }
+    ~Restore() {
+      cpu::setIm2colConvMaxPixels(v);
+      cpu::setWinogradConv(true);
+    }
   } restore{route};
 
   Plan plain = c.plan;

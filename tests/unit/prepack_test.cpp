@@ -20,6 +20,14 @@ using namespace plumb::testattrs;
 
 namespace {
 
+// The 3x3 convolution between blocked maps below is there for the im2col route's packed
+// weights; the Winograd route, which would take it on AVX2 and keeps its weights plain
+// (cpu_conv_winograd_test), is off in this binary.
+const bool kWinogradOff = [] {
+  cpu::setWinogradConv(false);
+  return true;
+}();
+
 // One step per weight layout family, each on an input of its own: a 3x3 conv with bias
 // (OIhw8i8o-like blocking), a grouped conv (5-D weights), a depthwise conv, a 1-D conv, a
 // 2-D matmul (B stored transposed), a Gemm with alpha folded into B (scale 0.5) and transB,

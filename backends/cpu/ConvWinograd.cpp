@@ -1,0 +1,269 @@
+// cpu.conv, third route: a 3×3 stride-1 convolution between channel-blocked maps as Winograd
+// F(2×2, 3×3): 16 products of (tiles × C) by (C × O) instead of 9 per output pixel pair, 2.25×
+// fewer multiplications.
+//
+// Why: oneDNN 2.6 has Winograd convolutions for AVX-512 only; on AVX2 its direct 3×3 kernel
+// and the im2col route (ConvIm2col.cpp) both do all 9·C·O multiply-adds per output pixel at
+// 80-90 GF/s on one core. Here the transforms (adds and subtracts on 8-channel vectors) are
+// ours and the 16 products are one oneDNN 1x1 convolution (jit_1x1, 80-96 GF/s on these
+// shapes alone) run once per transform position with its own weights.
+//
+// The algorithm (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
+// an output tile of 2×2 pixels is Aᵀ [Σ_c (G g_c Gᵀ) ⊙ (Bᵀ d_c B)] A, with d_c the 4×4 input
+// tile of channel c (rows and columns 2t-pad .. 2t-pad+3, zeros outside the image), g_c the
+// 3×3 kernel, and
+//   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1],
+//   Aᵀ = [1 1 1 0; 0 1 -1 -1].
+// The weights' transform U = G g Gᵀ is done once at prepare. Rounding: the input transform
+// only adds (|V| up to 4·max|d|), the output one adds 9 terms; in f32 the results stay within
+// a few units of the direct sum's own rounding (F(2,3) is the variant with the smallest error
+// growth; larger tiles trade more accuracy for speed and are not used).
+//
+// Layout: the input and output are nChw8c (ChannelBlocked, block 8). The transformed input V
+// is 16 planes, each nCw8c over {1, C, tiles}; the products M are 16 planes nCw8c over
+// {1, O, tiles}. Bias and a Relu post-op are applied by the output transform.
+#include "backends/cpu/Conv.h"
+
+#include "backends/cpu/Alone.h"
+#include "backends/cpu/Avx2Math.h"
+#include "backends/cpu/Kernels.h"
+#include "backends/cpu/SharedWeights.h"
+#include "backends/cpu/VecMath.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+
+namespace plumb::cpu {
+
+namespace {
+
+std::atomic<bool> enabled{true};
+
+constexpr int64_t kBlock = 8;
+
+#ifdef PLUMB_X86
+
+class WinogradConvKernel final : public RuntimeKernel {
+public:
+  WinogradConvKernel(const KernelArgs &a, const ConvSetup &s);
+  void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) override;
+  // The yardstick is oneDNN's own convolution of the same shape (what the step would run
+  // without this route), alone, with its preferred layouts.
+  std::unique_ptr<AlonePrimitive> alone() override;
+  bool readsConstantsAtRun() const override { return false; }
+  // The transformed weights (16 blocks of O×C) are not a layout of the 3×3 constant: an
+  // artifact keeps that constant plain and this kernel transforms it when it is loaded.
+  std::vector<PackedConstant> packedConstants() const override { return {}; }
+  size_t scratchBytes() const override { return size_t(16 * (c_ + o_) * tiles_) * sizeof(float); }
+
+private:
+  void transformInput(const float *x, float *v) const;
+  void transformOutput(const float *m, float *y) const;
+  int64_t n_, c_, h_, w_, o_, oh_, ow_, padT_, padL_, padB_, padR_, tilesH_, tilesW_, tiles_;
+  bool relu_ = false;
+  float reluAlpha_ = 0.f;
+  std::vector<float> bias_; // O values (zeros without a bias)
+  dnnl::convolution_forward prim_;
+  dnnl::memory v_, m_;
+  std::vector<dnnl::memory> u_; // 16 transformed weight blocks, in the 1x1 kernel's layout
+  PostOpList post_; // for alone()
+  bool hasBias_;
+  std::string shape_;
+};
+
+WinogradConvKernel::WinogradConvKernel(const KernelArgs &a, const ConvSetup &s)
+    : post_(s.post), hasBias_(s.hasBias) {
+  const Shape &x = a.input(0).shape, &y = a.output(0).shape;
+  n_ = x[0], c_ = x[1], h_ = x[2], w_ = x[3], o_ = y[1], oh_ = y[2], ow_ = y[3];
+  padT_ = s.win.padL[0], padL_ = s.win.padL[1], padB_ = s.win.padR[0], padR_ = s.win.padR[1];
+  tilesH_ = (oh_ + 1) / 2, tilesW_ = (ow_ + 1) / 2, tiles_ = n_ * tilesH_ * tilesW_;
+  for (const PostOp &op : s.post.ops) {
+    relu_ = true;
+    reluAlpha_ = op.alpha;
+  }
+  bias_.assign(size_t(o_), 0.f);
+  if (s.hasBias)
+    std::memcpy(bias_.data(), a.constant(2)->raw(), size_t(o_) * sizeof(float));
+
+  const auto f32 = dnnl::memory::data_type::f32;
+  Desc v({1, c_, tiles_}, f32, dnnl::memory::format_tag::nCw8c);
+  Desc m({1, o_, tiles_}, f32, dnnl::memory::format_tag::nCw8c);
+  Desc wei({o_, c_, 1}, f32, dnnl::memory::format_tag::any);
+  dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
+                                    dnnl::algorithm::convolution_direct, v, wei, Desc(), m, {1},
+                                    {0}, {0});
+  auto pd = createPd(a, "convolution",
+                     [&] { return dnnl::convolution_forward::primitive_desc(d, engine()); });
+  prim_ = dnnl::convolution_forward(pd);
+  v_ = handleMemory(v);
+  m_ = handleMemory(m);
+
+  // U = G g Gᵀ per (o, c), as 16 plain {O, C, 1} blocks, each reordered into the 1x1 layout.
+  const float *g = a.constant(1)->data<float>();
+  std::vector<float> u(size_t(16 * o_ * c_));
+  for (int64_t oc = 0; oc < o_ * c_; ++oc) {
+    const float *k = g + oc * 9;
+    float t[4][3]; // G g
+    for (int j = 0; j < 3; ++j) {
+      t[0][j] = k[j];
+      t[1][j] = 0.5f * (k[j] + k[3 + j] + k[6 + j]);
+      t[2][j] = 0.5f * (k[j] - k[3 + j] + k[6 + j]);
+      t[3][j] = k[6 + j];
+    }
+    for (int i = 0; i < 4; ++i) {
+      float r[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]),
+                    0.5f * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
+      for (int j = 0; j < 4; ++j)
+        u[size_t((4 * i + j) * o_ * c_ + oc)] = r[j];
+    }
+  }
+  Desc plain({o_, c_, 1}, f32, Dims{c_, 1, 1});
+  for (int xi = 0; xi < 16; ++xi)
+    u_.push_back(reorderedCopy(u.data() + xi * o_ * c_, plain, pd.weights_desc()));
+
+  shape_ = shapeToString(x) + " k3x3 s1 -> " + shapeToString(y);
+  for (char &ch : shape_)
+    if (ch == ',')
+      ch = 'x';
+  shape_ += " as winograd F(2x2, 3x3)";
+}
+
+std::unique_ptr<AlonePrimitive> WinogradConvKernel::alone() {
+  const auto f32 = dnnl::memory::data_type::f32;
+  const auto any = dnnl::memory::format_tag::any;
+  try {
+    dnnl::convolution_forward::desc d(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+        Desc({n_, c_, h_, w_}, f32, any), Desc({o_, c_, 3, 3}, f32, any),
+        hasBias_ ? plainDesc({o_}) : Desc(), Desc({n_, o_, oh_, ow_}, f32, any), {1, 1},
+        {padT_, padL_}, {padB_, padR_});
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(toDnnl(post_));
+    dnnl::convolution_forward prim(dnnl::convolution_forward::primitive_desc(d, attr, engine()));
+    auto p = makeAlonePrimitive(prim, dnnl::memory());
+    if (p)
+      p->shape = shape_;
+    return p;
+  } catch (const dnnl::error &) {
+    return nullptr;
+  }
+}
+
+// One 4×4 input tile of 8 channels (`src` at the block's map) into the 16 planes at `dst`.
+PLUMB_AVX2 void inputTile(const float *src, int64_t h, int64_t w, int64_t r0, int64_t c0,
+                          float *dst, int64_t plane) {
+  __m256 d[4][4];
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) {
+      int64_t r = r0 + i, c = c0 + j;
+      d[i][j] = (r >= 0 && r < h && c >= 0 && c < w) ? _mm256_loadu_ps(src + (r * w + c) * kBlock)
+                                                     : _mm256_setzero_ps();
+    }
+  __m256 e[4][4]; // Bᵀ d
+  for (int j = 0; j < 4; ++j) {
+    e[0][j] = _mm256_sub_ps(d[0][j], d[2][j]);
+    e[1][j] = _mm256_add_ps(d[1][j], d[2][j]);
+    e[2][j] = _mm256_sub_ps(d[2][j], d[1][j]);
+    e[3][j] = _mm256_sub_ps(d[1][j], d[3][j]);
+  }
+  for (int i = 0; i < 4; ++i) { // (Bᵀ d) B
+    _mm256_storeu_ps(dst + (4 * i + 0) * plane, _mm256_sub_ps(e[i][0], e[i][2]));
+    _mm256_storeu_ps(dst + (4 * i + 1) * plane, _mm256_add_ps(e[i][1], e[i][2]));
+    _mm256_storeu_ps(dst + (4 * i + 2) * plane, _mm256_sub_ps(e[i][2], e[i][1]));
+    _mm256_storeu_ps(dst + (4 * i + 3) * plane, _mm256_sub_ps(e[i][1], e[i][3]));
+  }
+}
+
+// One tile's 16 products of 8 channels (`src`, planes `plane` apart) into its 2×2 output
+// pixels (`dst` at the block's map, rows and columns from r0, c0), plus bias, then Relu.
+PLUMB_AVX2 void outputTile(const float *src, int64_t plane, const float *bias, bool relu,
+                           float alpha, float *dst, int64_t oh, int64_t ow, int64_t r0,
+                           int64_t c0) {
+  __m256 q[4][4];
+  for (int xi = 0; xi < 16; ++xi)
+    q[xi / 4][xi % 4] = _mm256_loadu_ps(src + xi * plane);
+  __m256 s[2][4]; // Aᵀ q
+  for (int j = 0; j < 4; ++j) {
+    s[0][j] = _mm256_add_ps(_mm256_add_ps(q[0][j], q[1][j]), q[2][j]);
+    s[1][j] = _mm256_sub_ps(_mm256_sub_ps(q[1][j], q[2][j]), q[3][j]);
+  }
+  __m256 b = _mm256_loadu_ps(bias), zero = _mm256_setzero_ps(), va = _mm256_set1_ps(alpha);
+  for (int i = 0; i < 2 && r0 + i < oh; ++i) {
+    __m256 out[2] = {_mm256_add_ps(_mm256_add_ps(_mm256_add_ps(s[i][0], s[i][1]), s[i][2]), b),
+                     _mm256_add_ps(_mm256_sub_ps(_mm256_sub_ps(s[i][1], s[i][2]), s[i][3]), b)};
+    for (int j = 0; j < 2 && c0 + j < ow; ++j) {
+      __m256 o = out[j];
+      if (relu) // x < 0 ? alpha x : x (NaN passes through)
+        o = _mm256_blendv_ps(o, _mm256_mul_ps(o, va), _mm256_cmp_ps(o, zero, _CMP_LT_OQ));
+      _mm256_storeu_ps(dst + ((r0 + i) * ow + c0 + j) * kBlock, o);
+    }
+  }
+}
+
+void WinogradConvKernel::transformInput(const float *x, float *v) const {
+  const int64_t cb = c_ / kBlock, perImage = tilesH_ * tilesW_;
+#pragma omp parallel for schedule(static) collapse(2)
+  for (int64_t blk = 0; blk < cb; ++blk)
+    for (int64_t t = 0; t < tiles_; ++t) {
+      int64_t img = t / perImage, th = (t % perImage) / tilesW_, tw = t % tilesW_;
+      inputTile(x + (img * cb + blk) * h_ * w_ * kBlock, h_, w_, 2 * th - padT_, 2 * tw - padL_,
+                v + (blk * tiles_ + t) * kBlock, c_ * tiles_);
+    }
+}
+
+void WinogradConvKernel::transformOutput(const float *m, float *y) const {
+  const int64_t ob = o_ / kBlock, perImage = tilesH_ * tilesW_;
+#pragma omp parallel for schedule(static) collapse(2)
+  for (int64_t blk = 0; blk < ob; ++blk)
+    for (int64_t t = 0; t < tiles_; ++t) {
+      int64_t img = t / perImage, th = (t % perImage) / tilesW_, tw = t % tilesW_;
+      outputTile(m + (blk * tiles_ + t) * kBlock, o_ * tiles_, bias_.data() + blk * kBlock, relu_,
+                 reluAlpha_, y + (img * ob + blk) * oh_ * ow_ * kBlock, oh_, ow_, 2 * th, 2 * tw);
+    }
+}
+
+void WinogradConvKernel::run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) {
+  float *v = static_cast<float *>(scratch());
+  float *m = v + 16 * c_ * tiles_;
+  transformInput(in[0]->data<float>(), v);
+  for (int64_t xi = 0; xi < 16; ++xi) {
+    bind(v_, v + xi * c_ * tiles_);
+    bind(m_, m + xi * o_ * tiles_);
+    prim_.execute(stream(), {{DNNL_ARG_SRC, v_}, {DNNL_ARG_WEIGHTS, u_[size_t(xi)]},
+                             {DNNL_ARG_DST, m_}});
+  }
+  stream().wait();
+  transformOutput(m, static_cast<float *>(out[0]->mutableRaw()));
+}
+
+#endif
+
+} // namespace
+
+void setWinogradConv(bool on) { enabled = on; }
+
+std::unique_ptr<RuntimeKernel> makeWinogradConvKernel(const KernelArgs &a, const ConvSetup &s) {
+#ifdef PLUMB_X86
+  const Window &win = s.win;
+  const BufferInfo &x = a.input(0), &w = a.input(1), &y = a.output(0);
+  bool postOk = true;
+  for (const PostOp &op : s.post.ops)
+    postOk &= !op.isSum && op.alg == dnnl::algorithm::eltwise_relu;
+  postOk &= s.post.ops.size() <= 1;
+  bool fits = enabled.load() && vec::hasAvx2() && channelBlock() == kBlock && postOk &&
+              a.constant(1) && w.packing.empty() && !a.constant(0) &&
+              (!s.hasBias || a.constant(2)) && s.group == 1 && win.nd == 2 &&
+              win.kernel[0] == 3 && win.kernel[1] == 3 && win.strides[0] == 1 &&
+              win.strides[1] == 1 && win.dilations[0] == 1 && win.dilations[1] == 1 &&
+              x.layout == Layout::ChannelBlocked && y.layout == Layout::ChannelBlocked &&
+              x.shape[1] % kBlock == 0 && y.shape[1] % kBlock == 0;
+  if (fits)
+    return std::make_unique<WinogradConvKernel>(a, s);
+#else
+  (void)a, (void)s;
+#endif
+  return nullptr;
+}
+
+} // namespace plumb::cpu
