@@ -28,7 +28,7 @@ MLIR_FLAGS=(-fno-rtti -fno-sanitize=vptr -isystem /usr/lib/llvm-22/include -I"$R
 ONNX_SRCS=(runtime/DType.cpp runtime/SmallFloat.cpp runtime/Tensor.cpp frontend/tensorio/TensorIO.cpp
            frontend/tensorio/TensorProto.cpp frontend/onnx/Importer.cpp frontend/onnx/Subgraphs.cpp
            frontend/onnx/Weights.cpp ir/PlumbDialect.cpp ir/Verifiers.cpp ir/ShapeInference.cpp
-           ir/EinsumShape.cpp ir/ControlFlow.cpp ir/TensorAttr.cpp passes/graph/Canonicalize.cpp
+           ir/ShapeRules.cpp ir/ShapeRulesMovement.cpp ir/EinsumShape.cpp ir/ControlFlow.cpp ir/TensorAttr.cpp passes/graph/Canonicalize.cpp
            tests/fuzz/fuzz_onnx.cpp)
 mkdir -p "$BUILD/obj"
 pids=() # two compiles at a time
