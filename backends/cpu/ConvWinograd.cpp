@@ -27,10 +27,8 @@
 #include "backends/cpu/Alone.h"
 #include "backends/cpu/Avx2Math.h"
 #include "backends/cpu/Kernels.h"
-#include "backends/cpu/SharedWeights.h"
 #include "backends/cpu/VecMath.h"
 
-#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -58,6 +56,9 @@ public:
   size_t scratchBytes() const override { return size_t(16 * (c_ + o_) * tiles_) * sizeof(float); }
 
 private:
+  // f(block, tile, image, tile row, tile column) for every 8-channel block below `blocks` and
+  // every tile, on the OpenMP team.
+  template <class F> void forEachTile(int64_t blocks, F f) const;
   void transformInput(const float *x, float *v) const;
   void transformOutput(const float *m, float *y) const;
   int64_t n_, c_, h_, w_, o_, oh_, ow_, padT_, padL_, padB_, padR_, tilesH_, tilesW_, tiles_;
@@ -201,26 +202,28 @@ PLUMB_AVX2 void outputTile(const float *src, int64_t plane, const float *bias, b
   }
 }
 
-void WinogradConvKernel::transformInput(const float *x, float *v) const {
-  const int64_t cb = c_ / kBlock, perImage = tilesH_ * tilesW_;
+template <class F> void WinogradConvKernel::forEachTile(int64_t blocks, F f) const {
+  const int64_t perImage = tilesH_ * tilesW_;
 #pragma omp parallel for schedule(static) collapse(2)
-  for (int64_t blk = 0; blk < cb; ++blk)
-    for (int64_t t = 0; t < tiles_; ++t) {
-      int64_t img = t / perImage, th = (t % perImage) / tilesW_, tw = t % tilesW_;
-      inputTile(x + (img * cb + blk) * h_ * w_ * kBlock, h_, w_, 2 * th - padT_, 2 * tw - padL_,
-                v + (blk * tiles_ + t) * kBlock, c_ * tiles_);
-    }
+  for (int64_t blk = 0; blk < blocks; ++blk)
+    for (int64_t t = 0; t < tiles_; ++t)
+      f(blk, t, t / perImage, (t % perImage) / tilesW_, t % tilesW_);
+}
+
+void WinogradConvKernel::transformInput(const float *x, float *v) const {
+  const int64_t cb = c_ / kBlock;
+  forEachTile(cb, [&](int64_t blk, int64_t t, int64_t img, int64_t th, int64_t tw) {
+    inputTile(x + (img * cb + blk) * h_ * w_ * kBlock, h_, w_, 2 * th - padT_, 2 * tw - padL_,
+              v + (blk * tiles_ + t) * kBlock, c_ * tiles_);
+  });
 }
 
 void WinogradConvKernel::transformOutput(const float *m, float *y) const {
-  const int64_t ob = o_ / kBlock, perImage = tilesH_ * tilesW_;
-#pragma omp parallel for schedule(static) collapse(2)
-  for (int64_t blk = 0; blk < ob; ++blk)
-    for (int64_t t = 0; t < tiles_; ++t) {
-      int64_t img = t / perImage, th = (t % perImage) / tilesW_, tw = t % tilesW_;
-      outputTile(m + (blk * tiles_ + t) * kBlock, o_ * tiles_, bias_.data() + blk * kBlock, relu_,
-                 reluAlpha_, y + (img * ob + blk) * oh_ * ow_ * kBlock, oh_, ow_, 2 * th, 2 * tw);
-    }
+  const int64_t ob = o_ / kBlock;
+  forEachTile(ob, [&](int64_t blk, int64_t t, int64_t img, int64_t th, int64_t tw) {
+    outputTile(m + (blk * tiles_ + t) * kBlock, o_ * tiles_, bias_.data() + blk * kBlock, relu_,
+               reluAlpha_, y + (img * ob + blk) * oh_ * ow_ * kBlock, oh_, ow_, 2 * th, 2 * tw);
+  });
 }
 
 void WinogradConvKernel::run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) {
