@@ -27,6 +27,7 @@
 #include "backends/cpu/Alone.h"
 #include "backends/cpu/Avx2Math.h"
 #include "backends/cpu/Kernels.h"
+#include "backends/cpu/SharedWeights.h"
 #include "backends/cpu/VecMath.h"
 
 #include <atomic>
@@ -67,11 +68,50 @@ private:
   std::vector<float> bias_; // O values (zeros without a bias)
   dnnl::convolution_forward prim_;
   dnnl::memory v_, m_;
-  std::vector<dnnl::memory> u_; // 16 transformed weight blocks, in the 1x1 kernel's layout
+  SharedMemory uAll_;            // the 16 transformed weight blocks (transformWeights)
+  std::vector<dnnl::memory> u_; // views of each block, in the 1x1 kernel's layout
   PostOpList post_; // for alone()
   bool hasBias_;
   std::string shape_;
 };
+
+// U = G g Gᵀ for every (o, c) of the O×C×3×3 constant `g`, as 16 blocks (transform position
+// ξ = 4i + j) of O×C weights, each in layout `wanted`, one after the other in one buffer.
+SharedMemory transformWeights(const Tensor &g, const Desc &wanted) {
+  const int64_t o = g.shape()[0], c = g.shape()[1];
+  const float *k = g.data<float>();
+  std::vector<float> u(size_t(16 * o * c));
+  for (int64_t oc = 0; oc < o * c; ++oc) {
+    const float *w = k + oc * 9;
+    float t[4][3]; // G g
+    for (int j = 0; j < 3; ++j) {
+      t[0][j] = w[j];
+      t[1][j] = 0.5f * (w[j] + w[3 + j] + w[6 + j]);
+      t[2][j] = 0.5f * (w[j] - w[3 + j] + w[6 + j]);
+      t[3][j] = w[6 + j];
+    }
+    for (int i = 0; i < 4; ++i) {
+      float r[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]),
+                    0.5f * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
+      for (int j = 0; j < 4; ++j)
+        u[size_t((4 * i + j) * o * c + oc)] = r[j];
+    }
+  }
+  const auto f32 = dnnl::memory::data_type::f32;
+  size_t blockBytes = wanted.get_size();
+  auto all = std::make_shared<const dnnl::memory>(
+      Desc({int64_t(16 * blockBytes / sizeof(float))}, f32, dnnl::memory::format_tag::a),
+      engine());
+  auto *base = static_cast<char *>(all->get_data_handle());
+  Desc plain({o, c, 1}, f32, Dims{c, 1, 1});
+  for (int64_t xi = 0; xi < 16; ++xi) {
+    dnnl::memory from(plain, engine(), u.data() + xi * o * c);
+    dnnl::memory to(wanted, engine(), base + size_t(xi) * blockBytes);
+    dnnl::reorder(from, to).execute(stream(), from, to);
+  }
+  stream().wait();
+  return all;
+}
 
 WinogradConvKernel::WinogradConvKernel(const KernelArgs &a, const ConvSetup &s)
     : post_(s.post), hasBias_(s.hasBias) {
@@ -100,28 +140,20 @@ WinogradConvKernel::WinogradConvKernel(const KernelArgs &a, const ConvSetup &s)
   v_ = handleMemory(v);
   m_ = handleMemory(m);
 
-  // U = G g Gᵀ per (o, c), as 16 plain {O, C, 1} blocks, each reordered into the 1x1 layout.
-  const float *g = a.constant(1)->data<float>();
-  std::vector<float> u(size_t(16 * o_ * c_));
-  for (int64_t oc = 0; oc < o_ * c_; ++oc) {
-    const float *k = g + oc * 9;
-    float t[4][3]; // G g
-    for (int j = 0; j < 3; ++j) {
-      t[0][j] = k[j];
-      t[1][j] = 0.5f * (k[j] + k[3 + j] + k[6 + j]);
-      t[2][j] = 0.5f * (k[j] - k[3 + j] + k[6 + j]);
-      t[3][j] = k[6 + j];
-    }
-    for (int i = 0; i < 4; ++i) {
-      float r[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]),
-                    0.5f * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
-      for (int j = 0; j < 4; ++j)
-        u[size_t((4 * i + j) * o_ * c_ + oc)] = r[j];
-    }
-  }
-  Desc plain({o_, c_, 1}, f32, Dims{c_, 1, 1});
-  for (int xi = 0; xi < 16; ++xi)
-    u_.push_back(reorderedCopy(u.data() + xi * o_ * c_, plain, pd.weights_desc()));
+  // U = G g Gᵀ, 16 blocks in the 1x1 kernel's layout, one buffer shared by every kernel
+  // (executors of a session's pool) prepared over the same constant.
+  const Tensor &g = *a.constant(1);
+  Desc wanted = pd.weights_desc();
+  size_t blockBytes = wanted.get_size();
+  PackedLayout layout;
+  std::string derivation = packedLayoutOf(wanted, 1.f, layout)
+                               ? "winograd F(2x2,3x3) as 16 x " + formatPacking(layout)
+                               : std::string();
+  auto make = [&] { return transformWeights(g, wanted); };
+  uAll_ = derivation.empty() ? make() : sharedDerived(g, derivation, make);
+  auto *base = static_cast<char *>(uAll_->get_data_handle());
+  for (size_t xi = 0; xi < 16; ++xi)
+    u_.push_back(dnnl::memory(wanted, engine(), base + xi * blockBytes));
 
   shape_ = shapeToString(x) + " k3x3 s1 -> " + shapeToString(y);
   for (char &ch : shape_)

@@ -2,8 +2,10 @@
 #include "backends/cpu/SharedWeights.h"
 
 #include <algorithm>
+#include <functional>
 #include <iterator>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -13,8 +15,9 @@ namespace {
 
 struct Entry {
   std::weak_ptr<const void> storage; // the source's storage: dead means a stale entry
-  Desc plain, wanted;
+  Desc plain, wanted;                // a reorder's layouts (empty for a derived value)
   float scale;
+  std::string derivation; // sharedDerived's key (empty for a reorder)
   std::weak_ptr<const dnnl::memory> value;
 };
 
@@ -55,14 +58,12 @@ SharedMemory reorderScaled(const Tensor &src, const Desc &plain, const Desc &wan
   return std::make_shared<const dnnl::memory>(reorderedCopy(v.data(), plain, wanted));
 }
 
-} // namespace
-
-SharedMemory sharedReorder(const Tensor &src, const Desc &plain, const Desc &wanted, float scale) {
-  if (!src.storage()) // nothing to key a lifetime on: a private copy
-    return reorderScaled(src, plain, wanted, scale);
+// The cache lookup both entry points share: `make` runs (under the lock) on a miss.
+SharedMemory cached(const Tensor &src, const Desc &plain, const Desc &wanted, float scale,
+                    const std::string &derivation, const std::function<SharedMemory()> &make) {
   Cache &c = cache();
-  // Held across the reorder: two executors prepared at once then share one reorder instead of
-  // both doing it (the reorders are memory-bound; serialising them costs little).
+  // Held across `make`: two executors prepared at once then share one reorder instead of both
+  // doing it (the reorders are memory-bound; serialising them costs little).
   std::lock_guard<std::mutex> lock(c.mutex);
   std::vector<Entry> &bucket = c.byData[src.raw()];
   for (auto it = bucket.begin(); it != bucket.end();) {
@@ -71,7 +72,7 @@ SharedMemory sharedReorder(const Tensor &src, const Desc &plain, const Desc &wan
       continue;
     }
     if (sameOwner(it->storage, src.storage()) && it->scale == scale && it->plain == plain &&
-        it->wanted == wanted) {
+        it->wanted == wanted && it->derivation == derivation) {
       if (SharedMemory m = it->value.lock()) {
         ++c.hits;
         return m;
@@ -79,12 +80,28 @@ SharedMemory sharedReorder(const Tensor &src, const Desc &plain, const Desc &wan
     }
     ++it;
   }
-  SharedMemory m = reorderScaled(src, plain, wanted, scale);
-  bucket.push_back(Entry{src.storage(), plain, wanted, scale, m});
+  SharedMemory m = make();
+  bucket.push_back(Entry{src.storage(), plain, wanted, scale, derivation, m});
   ++c.misses;
   if (c.byData.size() > c.sweepAt)
     c.sweep();
   return m;
+}
+
+} // namespace
+
+SharedMemory sharedReorder(const Tensor &src, const Desc &plain, const Desc &wanted, float scale) {
+  if (!src.storage()) // nothing to key a lifetime on: a private copy
+    return reorderScaled(src, plain, wanted, scale);
+  return cached(src, plain, wanted, scale, "",
+                [&] { return reorderScaled(src, plain, wanted, scale); });
+}
+
+SharedMemory sharedDerived(const Tensor &src, const std::string &derivation,
+                           const std::function<SharedMemory()> &make) {
+  if (!src.storage())
+    return make();
+  return cached(src, Desc(), Desc(), 1.f, "derived:" + derivation, make);
 }
 
 bool packedLayoutOf(const Desc &desc, float scale, PackedLayout &out) {

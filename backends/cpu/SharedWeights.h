@@ -8,7 +8,9 @@
 #include "runtime/Packing.h"
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <string>
 
 namespace plumb::cpu {
 
@@ -23,6 +25,13 @@ using SharedMemory = std::shared_ptr<const dnnl::memory>;
 // same address is never mistaken for the old constant.
 SharedMemory sharedReorder(const Tensor &src, const Desc &plain, const Desc &wanted,
                            float scale = 1.f);
+
+// What `make` derives from constant `src` (a kernel's own transform of its weights, e.g. the
+// Winograd route's), shared like sharedReorder's results: the same (storage of src, offset,
+// derivation) while an earlier result is still held returns that result without calling
+// `make` again. `derivation` names the transform and everything it depends on besides src.
+SharedMemory sharedDerived(const Tensor &src, const std::string &derivation,
+                           const std::function<SharedMemory()> &make);
 
 // The constant input `input` of the kernel `a` is preparing, in layout `wanted`, times
 // `scale`: what conv and matmul call for their weights. A plain constant (laid out as `plain`)

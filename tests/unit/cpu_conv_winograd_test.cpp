@@ -109,4 +109,36 @@ TEST(CpuConv, WinogradRouteIsTakenOnlyWhereItApplies) {
   EXPECT_EQ(routeOf({3, 1, {}, true, false}).find("winograd"), std::string::npos);
 }
 
+// Kernels prepared over one constant (the executors of a session's pool) share one copy of the
+// transformed weights (sharedDerived), and free it with the last of them.
+TEST(CpuConv, WinogradWeightsAreSharedBetweenKernels) {
+  if (cpu::channelBlock() != 8)
+    GTEST_SKIP() << "the Winograd route is taken on AVX2 (block 8) only";
+  RouteSwitches restore;
+  cpu::setWinogradConv(true);
+  Step step;
+  step.kernel = "cpu.conv";
+  step.attrs.set("pads", intsAttr({1, 1, 1, 1}));
+  Shape xs{1, 16, 10, 10}, ys{1, 24, 10, 10};
+  Tensor w = randomF32({24, 16, 3, 3}, 1);
+  std::vector<BufferInfo> in{{true, DType::F32, xs, "x", Layout::ChannelBlocked},
+                             {true, DType::F32, w.shape(), "w"}};
+  BufferInfo out{true, DType::F32, ys, "y", Layout::ChannelBlocked};
+  const auto &factory = *cpu::cpuKernelRegistry().find("cpu.conv");
+  cpu::SharedWeightStats before = cpu::sharedWeightStats();
+  auto first = factory(step, in, {out}, {nullptr, &w});
+  ASSERT_NE(first->alone()->shape.find("winograd"), std::string::npos);
+  cpu::SharedWeightStats one = cpu::sharedWeightStats();
+  EXPECT_EQ(one.misses - before.misses, 1u);
+  EXPECT_EQ(one.live - before.live, 1u);
+  auto second = factory(step, in, {out}, {nullptr, &w});
+  cpu::SharedWeightStats two = cpu::sharedWeightStats();
+  EXPECT_EQ(two.misses, one.misses);
+  EXPECT_EQ(two.hits - one.hits, 1u);
+  EXPECT_EQ(two.live, one.live);
+  first.reset();
+  second.reset();
+  EXPECT_EQ(cpu::sharedWeightStats().live, before.live);
+}
+
 } // namespace
