@@ -10,7 +10,7 @@
 
 namespace plumb {
 
-// Format version 4 (little-endian; every offset is a file offset):
+// Format version 5 (little-endian; every offset is a file offset):
 //   0  "PLUMBART"            8 bytes of magic
 //   8  u32 format version    (kArtifactVersion; checked before anything else)
 //  12  u32 reserved, 0
@@ -26,8 +26,8 @@ namespace plumb {
 //   D  constant data: each constant starts at a multiple of 64 bytes from D, so that a
 //      page-aligned mapping gives 64-byte-aligned weights
 // Older versions are refused with a version message: 1 held the whole payload inline, 2 had no
-// buffer layouts, 3 no packed constants.
-inline constexpr uint32_t kArtifactVersion = 4;
+// buffer layouts, 3 no packed constants, 4 no transformed ones (Packing.h's transform).
+inline constexpr uint32_t kArtifactVersion = 5;
 inline constexpr size_t kArtifactAlignment = 64;
 inline constexpr size_t kArtifactHeaderBytes = 64;
 

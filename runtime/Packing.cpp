@@ -83,7 +83,15 @@ uint64_t PackedLayout::storageElements() const {
 
 bool PackedLayout::operator==(const PackedLayout &o) const {
   return dims == o.dims && padded == o.padded && strides == o.strides && inner == o.inner &&
-         scale == o.scale;
+         scale == o.scale && transform == o.transform;
+}
+
+TransformShape transformShape(const std::string &transform) {
+  if (transform.empty())
+    return {};
+  if (transform == kWinogradF2x3)
+    return {16, 9};
+  bad("unknown transform '" + transform.substr(0, 40) + "'");
 }
 
 std::string formatPacking(const PackedLayout &l) {
@@ -94,14 +102,15 @@ std::string formatPacking(const PackedLayout &l) {
   char scale[64];
   std::snprintf(scale, sizeof scale, "%a", double(l.scale));
   return "blocked dims=" + joinInts(l.dims) + " padded=" + joinInts(l.padded) +
-         " strides=" + joinInts(l.strides) + " inner=" + inner + " scale=" + scale;
+         " strides=" + joinInts(l.strides) + " inner=" + inner + " scale=" + scale +
+         (l.transform.empty() ? "" : " transform=" + l.transform);
 }
 
 PackedLayout parsePacking(const std::string &text, int64_t numel, size_t elementSize,
                           size_t bytes) {
   std::vector<std::string> tok = split(text, ' ');
-  if (tok.size() != 6 || tok[0] != "blocked")
-    bad("expected 'blocked dims=.. padded=.. strides=.. inner=.. scale=..', got '" +
+  if ((tok.size() != 6 && tok.size() != 7) || tok[0] != "blocked")
+    bad("expected 'blocked dims=.. padded=.. strides=.. inner=.. scale=.. [transform=..]', got '" +
         text.substr(0, 60) + "'");
   PackedLayout l;
   l.dims = parseInts(field(tok[1], "dims"), 1, kMaxDim, "dim");
@@ -134,6 +143,9 @@ PackedLayout parsePacking(const std::string &text, int64_t numel, size_t element
   if (scale.empty() || *end != '\0' || errno != 0 || !std::isfinite(s) || float(s) != s)
     bad("bad scale '" + scale + "'");
   l.scale = float(s);
+  if (tok.size() == 7)
+    l.transform = field(tok[6], "transform");
+  TransformShape shape = transformShape(l.transform);
 
   unsigned __int128 count = 1;
   for (size_t d = 0; d < n; ++d) {
@@ -144,13 +156,14 @@ PackedLayout parsePacking(const std::string &text, int64_t numel, size_t element
     if (count > (unsigned __int128)(kMaxDim))
       bad("too many elements");
   }
-  if (int64_t(count) != numel)
-    bad("dims " + joinInts(l.dims) + " hold " + std::to_string(int64_t(count)) +
-        " elements, the constant has " + std::to_string(numel));
-  uint64_t span = l.storageElements();
+  if (int64_t(count) * shape.perElement != numel)
+    bad("dims " + joinInts(l.dims) + " hold " +
+        std::to_string(int64_t(count) * shape.perElement) + " elements, the constant has " +
+        std::to_string(numel));
+  unsigned __int128 span = (unsigned __int128)l.storageElements() * uint64_t(shape.copies);
   if (elementSize == 0 || span > bytes / elementSize)
-    bad("the layout spans " + std::to_string(span) + " elements, the stored data holds " +
-        std::to_string(elementSize ? bytes / elementSize : 0));
+    bad("the layout spans " + std::to_string(uint64_t(span > ~uint64_t(0) ? ~uint64_t(0) : span)) +
+        " elements, the stored data holds " + std::to_string(elementSize ? bytes / elementSize : 0));
   return l;
 }
 

@@ -32,6 +32,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <optional>
 
 namespace plumb::cpu {
 
@@ -51,9 +52,9 @@ public:
   // without this route), alone, with its preferred layouts.
   std::unique_ptr<AlonePrimitive> alone() override;
   bool readsConstantsAtRun() const override { return false; }
-  // The transformed weights (16 blocks of O×C) are not a layout of the 3×3 constant: an
-  // artifact keeps that constant plain and this kernel transforms it when it is loaded.
-  std::vector<PackedConstant> packedConstants() const override { return {}; }
+  // The transformed weights (16 blocks of O×C, transform kWinogradF2x3): an artifact stores
+  // them as they are, and a loading kernel uses them in place.
+  std::vector<PackedConstant> packedConstants() const override;
   size_t scratchBytes() const override { return size_t(16 * (c_ + o_) * tiles_) * sizeof(float); }
 
 private:
@@ -69,6 +70,7 @@ private:
   dnnl::convolution_forward prim_;
   dnnl::memory v_, m_;
   SharedMemory uAll_;            // the 16 transformed weight blocks (transformWeights)
+  Desc wanted_;                 // the layout of each block
   std::vector<dnnl::memory> u_; // views of each block, in the 1x1 kernel's layout
   PostOpList post_; // for alone()
   bool hasBias_;
@@ -76,27 +78,12 @@ private:
 };
 
 // U = G g Gᵀ for every (o, c) of the O×C×3×3 constant `g`, as 16 blocks (transform position
-// ξ = 4i + j) of O×C weights, each in layout `wanted`, one after the other in one buffer.
+// ξ = 4i + j) of O×C weights, each in layout `wanted`, one after the other in one buffer. One
+// position at a time through a plain O×C buffer: the whole plain U would double the pages
+// touched at load.
 SharedMemory transformWeights(const Tensor &g, const Desc &wanted) {
   const int64_t o = g.shape()[0], c = g.shape()[1];
   const float *k = g.data<float>();
-  std::vector<float> u(size_t(16 * o * c));
-  for (int64_t oc = 0; oc < o * c; ++oc) {
-    const float *w = k + oc * 9;
-    float t[4][3]; // G g
-    for (int j = 0; j < 3; ++j) {
-      t[0][j] = w[j];
-      t[1][j] = 0.5f * (w[j] + w[3 + j] + w[6 + j]);
-      t[2][j] = 0.5f * (w[j] - w[3 + j] + w[6 + j]);
-      t[3][j] = w[6 + j];
-    }
-    for (int i = 0; i < 4; ++i) {
-      float r[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]),
-                    0.5f * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
-      for (int j = 0; j < 4; ++j)
-        u[size_t((4 * i + j) * o * c + oc)] = r[j];
-    }
-  }
   const auto f32 = dnnl::memory::data_type::f32;
   size_t blockBytes = wanted.get_size();
   auto all = std::make_shared<const dnnl::memory>(
@@ -104,10 +91,43 @@ SharedMemory transformWeights(const Tensor &g, const Desc &wanted) {
       engine());
   auto *base = static_cast<char *>(all->get_data_handle());
   Desc plain({o, c, 1}, f32, Dims{c, 1, 1});
-  for (int64_t xi = 0; xi < 16; ++xi) {
-    dnnl::memory from(plain, engine(), u.data() + xi * o * c);
+  std::vector<float> block(size_t(o * c)); // one position's O×C weights, plain
+  dnnl::memory from(plain, engine(), block.data());
+  for (int xi = 0; xi < 16; ++xi) {
+    const int i = xi / 4, j = xi % 4;
+    for (int64_t oc = 0; oc < o * c; ++oc) {
+      const float *w = k + oc * 9;
+      float t[3]; // row i of G g
+      for (int q = 0; q < 3; ++q)
+        t[q] = i == 0   ? w[q]
+               : i == 1 ? 0.5f * (w[q] + w[3 + q] + w[6 + q])
+               : i == 2 ? 0.5f * (w[q] - w[3 + q] + w[6 + q])
+                        : w[6 + q];
+      block[size_t(oc)] = j == 0   ? t[0]
+                          : j == 1 ? 0.5f * (t[0] + t[1] + t[2])
+                          : j == 2 ? 0.5f * (t[0] - t[1] + t[2])
+                                   : t[2];
+    }
     dnnl::memory to(wanted, engine(), base + size_t(xi) * blockBytes);
     dnnl::reorder(from, to).execute(stream(), from, to);
+    stream().wait();
+  }
+  return all;
+}
+
+// The 16 blocks stored in layout `from` (another machine's), reordered into `wanted`.
+SharedMemory repackBlocks(const Tensor &stored, const Desc &from, const Desc &wanted) {
+  size_t fromBytes = from.get_size(), blockBytes = wanted.get_size();
+  auto all = std::make_shared<const dnnl::memory>(
+      Desc({int64_t(16 * blockBytes / sizeof(float))}, dnnl::memory::data_type::f32,
+           dnnl::memory::format_tag::a),
+      engine());
+  auto *src = static_cast<const char *>(stored.raw());
+  auto *dst = static_cast<char *>(all->get_data_handle());
+  for (size_t xi = 0; xi < 16; ++xi) {
+    dnnl::memory a(from, engine(), const_cast<char *>(src + xi * fromBytes));
+    dnnl::memory b(wanted, engine(), dst + xi * blockBytes);
+    dnnl::reorder(a, b).execute(stream(), a, b);
   }
   stream().wait();
   return all;
@@ -141,25 +161,69 @@ WinogradConvKernel::WinogradConvKernel(const KernelArgs &a, const ConvSetup &s)
   m_ = handleMemory(m);
 
   // U = G g Gᵀ, 16 blocks in the 1x1 kernel's layout, one buffer shared by every kernel
-  // (executors of a session's pool) prepared over the same constant.
+  // (executors of a session's pool) prepared over the same constant: from an artifact that
+  // stores them transformed, its mapped bytes in place (or reordered, when packed in another
+  // layout elsewhere); otherwise transformed here.
   const Tensor &g = *a.constant(1);
-  Desc wanted = pd.weights_desc();
-  size_t blockBytes = wanted.get_size();
-  PackedLayout layout;
-  std::string derivation = packedLayoutOf(wanted, 1.f, layout)
-                               ? "winograd F(2x2,3x3) as 16 x " + formatPacking(layout)
-                               : std::string();
-  auto make = [&] { return transformWeights(g, wanted); };
-  uAll_ = derivation.empty() ? make() : sharedDerived(g, derivation, make);
+  wanted_ = pd.weights_desc();
+  size_t blockBytes = wanted_.get_size();
+  if (std::optional<PackedLayout> stored = packedLayout(a, 1)) {
+    if (a.packedRead.size() <= 1)
+      a.packedRead.resize(2, false);
+    a.packedRead[1] = true;
+    Desc from = descOf(*stored);
+    if (from.dims() != wanted_.dims())
+      a.fail("constant '" + a.input(1).name + "' was packed as " + formatPacking(*stored) +
+             ", which does not have the dims this kernel reads");
+    if (from == wanted_) {
+      struct InPlace {
+        Tensor keep; // the artifact's mapping lives as long as the kernel
+        dnnl::memory memory;
+      };
+      auto held = std::make_shared<InPlace>(InPlace{
+          g, dnnl::memory(Desc({int64_t(16 * blockBytes / sizeof(float))},
+                               dnnl::memory::data_type::f32, dnnl::memory::format_tag::a),
+                          engine(), const_cast<void *>(g.raw()))});
+      uAll_ = SharedMemory(held, &held->memory);
+    } else {
+      uAll_ = sharedDerived(g, "winograd blocks from " + formatPacking(*stored) + " to " +
+                                   std::to_string(blockBytes),
+                            [&] { return repackBlocks(g, from, wanted_); });
+    }
+  } else {
+    PackedLayout layout;
+    std::string derivation = packedLayoutOf(wanted_, 1.f, layout)
+                                 ? "winograd F(2x2,3x3) as 16 x " + formatPacking(layout)
+                                 : std::string();
+    auto make = [&] { return transformWeights(g, wanted_); };
+    uAll_ = derivation.empty() ? make() : sharedDerived(g, derivation, make);
+  }
   auto *base = static_cast<char *>(uAll_->get_data_handle());
   for (size_t xi = 0; xi < 16; ++xi)
-    u_.push_back(dnnl::memory(wanted, engine(), base + xi * blockBytes));
+    u_.push_back(dnnl::memory(wanted_, engine(), base + xi * blockBytes));
 
   shape_ = shapeToString(x) + " k3x3 s1 -> " + shapeToString(y);
   for (char &ch : shape_)
     if (ch == ',')
       ch = 'x';
   shape_ += " as winograd F(2x2, 3x3)";
+}
+
+std::vector<PackedConstant> WinogradConvKernel::packedConstants() const {
+  PackedLayout l;
+  // Each block must span exactly what the layout describes (no extra alignment), since a
+  // reader finds block ξ at ξ times that span.
+  if (!packedLayoutOf(wanted_, 1.f, l) ||
+      l.storageElements() * sizeof(float) != wanted_.get_size())
+    return {};
+  l.transform = kWinogradF2x3;
+  PackedConstant p;
+  p.input = 1;
+  p.packing = formatPacking(l);
+  p.data = uAll_->get_data_handle();
+  p.bytes = 16 * wanted_.get_size();
+  p.keepAlive = uAll_;
+  return {p};
 }
 
 std::unique_ptr<AlonePrimitive> WinogradConvKernel::alone() {
@@ -281,13 +345,17 @@ void setWinogradConv(bool on) { enabled = on; }
 std::unique_ptr<RuntimeKernel> makeWinogradConvKernel(const KernelArgs &a, const ConvSetup &s) {
 #ifdef PLUMB_X86
   const Window &win = s.win;
-  const BufferInfo &x = a.input(0), &w = a.input(1), &y = a.output(0);
+  const BufferInfo &x = a.input(0), &y = a.output(0);
   bool postOk = true;
   for (const PostOp &op : s.post.ops)
     postOk &= !op.isSum && op.alg == dnnl::algorithm::eltwise_relu;
   postOk &= s.post.ops.size() <= 1;
-  bool fits = enabled.load() && vec::hasAvx2() && channelBlock() == kBlock && postOk &&
-              a.constant(1) && w.packing.empty() && !a.constant(0) &&
+  // Weights stored transformed take this route wherever the artifact is loaded; weights
+  // packed for another route take that one.
+  std::optional<PackedLayout> stored = packedLayout(a, 1);
+  bool packedHere = stored && stored->transform == kWinogradF2x3;
+  bool fits = (enabled.load() || packedHere) && vec::hasAvx2() && channelBlock() == kBlock &&
+              postOk && a.constant(1) && (!stored || packedHere) && !a.constant(0) &&
               (!s.hasBias || a.constant(2)) && s.group == 1 && win.nd == 2 &&
               win.kernel[0] == 3 && win.kernel[1] == 3 && win.strides[0] == 1 &&
               win.strides[1] == 1 && win.dilations[0] == 1 && win.dilations[1] == 1 &&
@@ -295,8 +363,11 @@ std::unique_ptr<RuntimeKernel> makeWinogradConvKernel(const KernelArgs &a, const
               x.shape[1] % kBlock == 0 && y.shape[1] % kBlock == 0;
   if (fits)
     return std::make_unique<WinogradConvKernel>(a, s);
+  if (packedHere)
+    a.fail("weights stored for the Winograd route, which this convolution cannot take on "
+           "this CPU (it needs AVX2, 8-channel blocks, a 3x3 stride-1 kernel, at most a Relu)");
 #else
-  (void)a, (void)s;
+  (void)a, (void)s; // a transformed constant is then refused by the direct route's kernel
 #endif
   return nullptr;
 }

@@ -163,6 +163,9 @@ SharedMemory constantWeights(const KernelArgs &a, size_t input, const Desc &plai
   // validatePlan checked the layout against the bytes already; parse again for its values.
   PackedLayout stored = parsePacking(info.packing, numElements(info.shape), sizeof(float),
                                      src.nbytes());
+  if (!stored.transform.empty())
+    a.fail("constant '" + info.name + "' was packed transformed (" + stored.transform +
+           ") for a route this step does not take here");
   if (stored.scale != scale)
     a.fail("constant '" + info.name + "' was packed times " + std::to_string(stored.scale) +
            ", this kernel needs it times " + std::to_string(scale));
@@ -177,13 +180,17 @@ SharedMemory constantWeights(const KernelArgs &a, size_t input, const Desc &plai
                           : sharedReorder(src, packed, wanted, 1.f); // already scaled
 }
 
-size_t packedRank(const KernelArgs &a, size_t input) {
+std::optional<PackedLayout> packedLayout(const KernelArgs &a, size_t input) {
   if (!a.has(input) || a.input(input).packing.empty() || !a.constant(input))
-    return 0;
+    return std::nullopt;
   const BufferInfo &info = a.input(input);
   return parsePacking(info.packing, numElements(info.shape), sizeof(float),
-                      a.constant(input)->nbytes())
-      .dims.size();
+                      a.constant(input)->nbytes());
+}
+
+size_t packedRank(const KernelArgs &a, size_t input) {
+  std::optional<PackedLayout> l = packedLayout(a, input);
+  return l && l->transform.empty() ? l->dims.size() : 0;
 }
 
 std::vector<PackedConstant> packedWeight(size_t input, const SharedMemory &m, float scale) {

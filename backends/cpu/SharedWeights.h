@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace plumb::cpu {
@@ -45,8 +46,10 @@ SharedMemory sharedDerived(const Tensor &src, const std::string &derivation,
 SharedMemory constantWeights(const KernelArgs &a, size_t input, const Desc &plain,
                              const Desc &wanted, float scale = 1.f);
 
-// The rank of the packed layout of constant input `input` (0: not packed). Kernels with more
-// than one route read it to take the route the weights were packed for.
+// The packed layout of constant input `input` (checked; nullopt: not packed).
+std::optional<PackedLayout> packedLayout(const KernelArgs &a, size_t input);
+// The rank of that layout (0: not packed, or packed with a transform). Kernels with more than
+// one route read it to take the route the weights were packed for.
 size_t packedRank(const KernelArgs &a, size_t input);
 
 // Whether `m` (from constantWeights) is the constant's own memory rather than a copy.

@@ -102,7 +102,7 @@ typedef struct plumb_tensor {
   size_t size_bytes;
 } plumb_tensor;
 
-/* "0.1.0 (artifact format 4)"; static storage. */
+/* "0.1.0 (artifact format 5)"; static storage. */
 PLUMB_API const char *plumb_version(void);
 /* "PLUMB_OK", "PLUMB_ERROR_CORRUPT", ...; static storage. */
 PLUMB_API const char *plumb_status_name(plumb_status status);

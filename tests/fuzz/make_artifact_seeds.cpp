@@ -1,5 +1,5 @@
 // Writes small artifacts that exercise every part of the format (constants of several
-// types and sizes, a pre-packed constant, empty and scalar tensors, every attribute kind, absent optional inputs,
+// types and sizes, a pre-packed constant, a transformed one, empty and scalar tensors, every attribute kind, absent optional inputs,
 // named step outputs) as the seed corpus of fuzz_artifact. Usage: make_artifact_seeds DIR
 #include "runtime/Artifact.h"
 
@@ -70,6 +70,21 @@ Plan packedMatmul() {
   return p;
 }
 
+// A 3x3 convolution whose weights are stored transformed for the Winograd route: 16 blocks of
+// 8x8x1 standing for the 8x8x3x3 constant.
+Plan transformedConv() {
+  Plan p;
+  int x = p.addInput(DType::F32, {1, 8, 4, 4}, "x");
+  int w = p.addConstant("w", Tensor::zeros(DType::F32, {8, 8, 3, 3}));
+  int y = p.addOutput(DType::F32, {1, 8, 4, 4}, "y");
+  Buffer &b = p.buffers[size_t(w)];
+  b.packing = "blocked dims=8,8,1 padded=8,8,1 strides=8,1,1 inner= scale=0x1p+0 "
+              "transform=winograd_f2x2_3x3";
+  b.constant = Tensor::zeros(DType::U8, {16 * 8 * 8 * 4});
+  p.addStep("cpu.conv", {x, w, -1}, {y}, "Conv_0");
+  return p;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -82,6 +97,7 @@ int main(int argc, char **argv) {
     writeArtifact(dir + "/matmul_relu.plumb", matmulRelu());
     writeArtifact(dir + "/attributes.plumb", attributesAndTypes());
     writeArtifact(dir + "/packed.plumb", packedMatmul());
+    writeArtifact(dir + "/transformed.plumb", transformedConv());
   } catch (const Error &e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 2;

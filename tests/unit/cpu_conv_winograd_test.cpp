@@ -3,6 +3,11 @@
 // cpu_kernels_test: the reference Conv, plus the direct route (Winograd and im2col turned off).
 #include "tests/unit/CpuKernelHarness.h"
 
+#include "runtime/Artifact.h"
+#include "runtime/Executor.h"
+#include "runtime/Packing.h"
+#include "tests/unit/ArtifactTestUtil.h"
+
 #include <gtest/gtest.h>
 
 using namespace plumb;
@@ -139,6 +144,132 @@ TEST(CpuConv, WinogradWeightsAreSharedBetweenKernels) {
   first.reset();
   second.reset();
   EXPECT_EQ(cpu::sharedWeightStats().live, before.live);
+}
+
+// x -> 1x1 conv -> (blocked) -> 3x3 conv + bias + Relu, the Winograd route -> (blocked) -> 1x1
+// conv -> y, as a plan.
+struct WinogradPlan {
+  Plan plan;
+  int w3 = -1;
+  Tensor x = randomF32({1, 16, 8, 8}, 3);
+  WinogradPlan() {
+    int in = plan.addInput(DType::F32, {1, 16, 8, 8}, "x");
+    int y = plan.addOutput(DType::F32, {1, 16, 8, 8}, "y");
+    auto blocked = [&](const std::string &name, Shape s) {
+      int id = plan.addBuffer(BufferKind::Intermediate, DType::F32, s, name);
+      plan.buffers[size_t(id)].layout = Layout::ChannelBlocked;
+      return id;
+    };
+    int t1 = blocked("t1", {1, 16, 8, 8}), t2 = blocked("t2", {1, 32, 8, 8});
+    plan.addStep("cpu.conv", {in, plan.addConstant("w_in", randomF32({16, 16, 1, 1}, 4)), -1},
+                 {t1}, "in");
+    w3 = plan.addConstant("w3", randomF32({32, 16, 3, 3}, 5));
+    Step &c = plan.addStep("cpu.conv", {t1, w3, plan.addConstant("b3", randomF32({32}, 6))},
+                           {t2}, "winograd");
+    c.attrs.set("pads", intsAttr({1, 1, 1, 1}));
+    c.attrs.set("post_ops", stringsAttr({"relu"}));
+    plan.addStep("cpu.conv", {t2, plan.addConstant("w_out", randomF32({16, 32, 1, 1}, 7)), -1},
+                 {y}, "out");
+  }
+};
+
+std::vector<Tensor> runPlan(const Plan &plan, const Tensor &x) {
+  Executor e(plan, cpu::cpuKernelRegistry());
+  return e.run({x});
+}
+
+void expectBitwise(const std::vector<Tensor> &got, const std::vector<Tensor> &want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(got[i].nbytes(), want[i].nbytes());
+    EXPECT_EQ(0, std::memcmp(got[i].raw(), want[i].raw(), got[i].nbytes())) << "output " << i;
+  }
+}
+
+// An artifact stores the transformed weights (transform=winograd_f2x2_3x3, 16 blocks in the
+// 1x1 kernel's layout); loading uses the mapped bytes in place, transforms nothing, and
+// computes bit for bit what the plain plan computes. Stored in another layout (another
+// machine's), they are reordered; the blocks here are U = G g Gᵀ computed by this test from the
+// 3x3 weights, an independent check of the kernel's transform.
+TEST(CpuConv, WinogradWeightsStoredTransformedInTheArtifact) {
+  if (cpu::channelBlock() != 8)
+    GTEST_SKIP() << "the Winograd route is taken on AVX2 (block 8) only";
+  RouteSwitches restore;
+  cpu::setWinogradConv(true);
+  WinogradPlan plain;
+  std::vector<Tensor> want = runPlan(plain.plan, plain.x);
+
+  WinogradPlan packed;
+  cpu::prepackWeights(packed.plan);
+  const Buffer &u = packed.plan.buffers[size_t(packed.w3)];
+  ASSERT_NE(u.packing.find("transform=winograd_f2x2_3x3"), std::string::npos) << u.packing;
+  EXPECT_EQ(u.constant.nbytes(), size_t(16 * 32 * 16 * 4));
+  std::string path = tempPath("winograd.plumb");
+  writeArtifact(path, packed.plan);
+  Plan mapped = readArtifact(path);
+  cpu::SharedWeightStats before = cpu::sharedWeightStats();
+  Executor e(mapped, cpu::cpuKernelRegistry());
+  EXPECT_EQ(cpu::sharedWeightStats().misses, before.misses) << "a weight was transformed at load";
+  std::vector<PackedConstant> held = e.kernel(1).packedConstants();
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].data, mapped.buffers[size_t(packed.w3)].constant.raw());
+  expectBitwise(e.run({packed.x}), want);
+  // Stored transformed, the route is taken even where it is turned off.
+  cpu::setWinogradConv(false);
+  expectBitwise(runPlan(mapped, packed.x), want);
+  cpu::setWinogradConv(true);
+
+  // Another machine's layout: the 16 blocks row-major {O, C, 1}.
+  const float *g = plain.plan.buffers[size_t(plain.w3)].constant.data<float>();
+  std::vector<float> blocks(16 * 32 * 16);
+  for (int64_t oc = 0; oc < 32 * 16; ++oc) {
+    const float *w = g + oc * 9;
+    float t[4][3];
+    for (int j = 0; j < 3; ++j) {
+      t[0][j] = w[j];
+      t[1][j] = 0.5f * (w[j] + w[3 + j] + w[6 + j]);
+      t[2][j] = 0.5f * (w[j] - w[3 + j] + w[6 + j]);
+      t[3][j] = w[6 + j];
+    }
+    for (int i = 0; i < 4; ++i) {
+      float r[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]),
+                    0.5f * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
+      for (int j = 0; j < 4; ++j)
+        blocks[size_t((4 * i + j) * 32 * 16 + oc)] = r[j];
+    }
+  }
+  PackedLayout rowMajor;
+  rowMajor.dims = rowMajor.padded = {32, 16, 1};
+  rowMajor.strides = {16, 1, 1};
+  rowMajor.transform = kWinogradF2x3;
+  Plan foreign = packed.plan;
+  foreign.buffers[size_t(packed.w3)].constant =
+      Tensor::copyOf(DType::U8, {int64_t(blocks.size() * 4)}, blocks.data());
+  foreign.buffers[size_t(packed.w3)].packing = formatPacking(rowMajor);
+  before = cpu::sharedWeightStats();
+  Executor f(foreign, cpu::cpuKernelRegistry());
+  EXPECT_EQ(cpu::sharedWeightStats().misses - before.misses, 1u);
+  expectBitwise(f.run({packed.x}), want);
+
+  // Transformed weights where this route cannot run (a stride-2 step) or where a kernel does
+  // not know the transform: one-line refusals naming why.
+  auto refusal = [](const Plan &p) {
+    try {
+      Executor bad(p, cpu::cpuKernelRegistry());
+    } catch (const Error &err) {
+      return std::string(err.what());
+    }
+    return std::string("(accepted)");
+  };
+  Plan strided = packed.plan;
+  strided.steps[1].attrs.set("strides", intsAttr({2, 2}));
+  strided.buffers[size_t(strided.steps[1].outputs[0])].shape = {1, 32, 4, 4};
+  strided.steps[2].attrs.set("strides", intsAttr({1, 1}));
+  std::string m = refusal(strided);
+  EXPECT_NE(m.find("weights stored for the Winograd route, which this convolution cannot take"),
+            std::string::npos)
+      << m;
+  EXPECT_EQ(m.find('\n'), std::string::npos) << m;
 }
 
 } // namespace

@@ -336,6 +336,32 @@ TEST(Prepack, TextFormRoundTripsAndChecksBounds) {
   PackedLayout back = parsePacking(text, 32 * 16 * 9, 4, l.storageElements() * 4);
   EXPECT_TRUE(back == l);
   EXPECT_THROW(parsePacking(text, 32 * 16 * 9, 4, l.storageElements() * 4 - 1), Error);
+
+  // A transform: 16 blocks of {O, C, 1} standing for O x C x 3 x 3 weights.
+  PackedLayout u;
+  u.dims = u.padded = {32, 16, 1};
+  u.strides = {16, 1, 1};
+  u.transform = kWinogradF2x3;
+  std::string ut = formatPacking(u);
+  EXPECT_EQ(ut, "blocked dims=32,16,1 padded=32,16,1 strides=16,1,1 inner= scale=0x1p+0 "
+                "transform=winograd_f2x2_3x3");
+  EXPECT_TRUE(parsePacking(ut, 32 * 16 * 9, 4, 16 * 32 * 16 * 4) == u);
+  auto why = [](const std::string &text, int64_t numel, size_t bytes) {
+    try {
+      parsePacking(text, numel, 4, bytes);
+    } catch (const Error &e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  // 15 blocks' worth of bytes; the element count of the constant itself; an unknown name.
+  EXPECT_NE(why(ut, 32 * 16 * 9, 15 * 32 * 16 * 4).find("the layout spans 8192 elements"),
+            std::string::npos);
+  EXPECT_NE(why(ut, 32 * 16, 16 * 32 * 16 * 4).find("hold 4608 elements, the constant has 512"),
+            std::string::npos);
+  std::string other = ut.substr(0, ut.find("transform=")) + "transform=fft";
+  EXPECT_NE(why(other, 32 * 16 * 9, 16 * 32 * 16 * 4).find("unknown transform 'fft'"),
+            std::string::npos);
 }
 
 } // namespace
