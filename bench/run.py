@@ -64,7 +64,7 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=2,
+    ap.add_argument("--rounds", type=int, default=3,
                     help="alternating plumb/ORT processes per configuration; samples pooled")
     ap.add_argument("--out", default=os.path.join(BENCH, "results"))
     ap.add_argument("--no-per-op", action="store_true",
