@@ -102,16 +102,7 @@ TEST(ChannelBlocked, ResNetTinyIsBitwiseTheSameAsPlain) {
   // The im2col and Winograd routes, taken only on blocked maps, sum in another order than
   // the direct convolution the plain plan gets: they have their own tests
   // (cpu_conv_im2col_test, cpu_conv_winograd_test).
-  int64_t route = cpu::im2colConvMaxPixels();
-  cpu::setIm2colConvMaxPixels(0);
-  cpu::setWinogradConv(false);
-  struct Restore {
-    int64_t v;
-    ~Restore() {
-      cpu::setIm2colConvMaxPixels(v);
-      cpu::setWinogradConv(true);
-    }
-  } restore{route};
+  cputest::ConvRoutes directOnly(0, false);
 
   Plan plain = c.plan;
   for (Buffer &b : plain.buffers)

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -50,6 +51,15 @@ inline std::string readBytes(const std::string &path) {
 inline void writeBytes(const std::string &path, const std::string &bytes) {
   std::ofstream f(path, std::ios::binary);
   f.write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+// Outputs equal bit for bit (an artifact's plan against the plan it was written from).
+inline void expectBitwise(const std::vector<Tensor> &got, const std::vector<Tensor> &want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(got[i].nbytes(), want[i].nbytes());
+    EXPECT_EQ(0, std::memcmp(got[i].raw(), want[i].raw(), got[i].nbytes())) << "output " << i;
+  }
 }
 
 // Expected Relu(x @ w + b), computed here by hand.

@@ -215,4 +215,18 @@ inline std::string join(const std::vector<int64_t> &v) { return "[" + shapeToStr
 inline constexpr double kDotTol = 1e-4;
 inline constexpr double kElemTol = 1e-5;
 
+// Sets cpu.conv's route switches (the im2col route's pixel limit, the Winograd route) for a
+// test and restores the defaults it found when it goes out of scope.
+struct ConvRoutes {
+  int64_t im2colDefault = cpu::im2colConvMaxPixels();
+  ConvRoutes(int64_t im2colPixels, bool winograd) {
+    cpu::setIm2colConvMaxPixels(im2colPixels);
+    cpu::setWinogradConv(winograd);
+  }
+  ~ConvRoutes() {
+    cpu::setIm2colConvMaxPixels(im2colDefault);
+    cpu::setWinogradConv(true);
+  }
+};
+
 } // namespace plumb::cputest

@@ -35,14 +35,8 @@ TEST(CpuConv, Im2colRouteMatchesReferenceAndDirectRoute) {
       {{1, 16, 28, 28}, 16, 3, 3, {1, 1}, {1, 1, 1, 1}, true, true, {"relu"}},
   };
   int64_t route = cpu::im2colConvMaxPixels();
-  struct Restore {
-    int64_t v;
-    ~Restore() {
-      cpu::setIm2colConvMaxPixels(v);
-      cpu::setWinogradConv(true);
-    }
-  } restore{route};
-  cpu::setWinogradConv(false); // it would take the 3x3 stride-1 cases (ConvWinograd.cpp)
+  // The Winograd route would take the 3x3 stride-1 cases (ConvWinograd.cpp).
+  ConvRoutes restore(route, false);
   for (const Case &c : cases) {
     SCOPED_TRACE("x=" + shapeToString(c.x) + " k=" + std::to_string(c.kh) + "x" +
                  std::to_string(c.kw) + " strides=" + join(c.strides) + " pads=" + join(c.pads));

@@ -15,14 +15,6 @@ using namespace plumb::cputest;
 
 namespace {
 
-struct RouteSwitches {
-  int64_t im2col = cpu::im2colConvMaxPixels();
-  ~RouteSwitches() {
-    cpu::setIm2colConvMaxPixels(im2col);
-    cpu::setWinogradConv(true);
-  }
-};
-
 // Against the reference and the direct route: maps whose sides are odd (a last tile half
 // outside), asymmetric pads, no pads, pads wider than the kernel's reach, batches, channel
 // counts that are not powers of two, bias or none, Relu, LeakyRelu, nothing after.
@@ -46,7 +38,7 @@ TEST(CpuConv, WinogradRouteMatchesReferenceAndDirectRoute) {
       {{1, 64, 56, 56}, 64, {1, 1, 1, 1}, true, {"relu"}},
       {{2, 40, 13, 11}, 48, {1, 1, 1, 1}, true, {}},
   };
-  RouteSwitches restore;
+  ConvRoutes restore(cpu::im2colConvMaxPixels(), true);
   for (const Case &c : cases) {
     SCOPED_TRACE("x=" + shapeToString(c.x) + " m=" + std::to_string(c.m) + " pads=" +
                  join(c.pads) + " post=" + join(c.post));
@@ -63,7 +55,7 @@ TEST(CpuConv, WinogradRouteMatchesReferenceAndDirectRoute) {
     cpu::setWinogradConv(false);
     cpu::setIm2colConvMaxPixels(0);
     Tensor direct = runCpu("cpu.conv", attrs, args, want.shape(), 17, Layout::ChannelBlocked);
-    cpu::setIm2colConvMaxPixels(restore.im2col);
+    cpu::setIm2colConvMaxPixels(restore.im2colDefault);
     expectClose(winograd, direct, kDotTol);
   }
 }
@@ -73,7 +65,7 @@ TEST(CpuConv, WinogradRouteMatchesReferenceAndDirectRoute) {
 TEST(CpuConv, WinogradRouteIsTakenOnlyWhereItApplies) {
   if (cpu::channelBlock() != 8)
     GTEST_SKIP() << "the Winograd route is taken on AVX2 (block 8) only";
-  RouteSwitches restore;
+  ConvRoutes restore(cpu::im2colConvMaxPixels(), true);
   struct Variant {
     int64_t k = 3, stride = 1;
     std::vector<std::string> post;
@@ -119,7 +111,7 @@ TEST(CpuConv, WinogradRouteIsTakenOnlyWhereItApplies) {
 TEST(CpuConv, WinogradWeightsAreSharedBetweenKernels) {
   if (cpu::channelBlock() != 8)
     GTEST_SKIP() << "the Winograd route is taken on AVX2 (block 8) only";
-  RouteSwitches restore;
+  ConvRoutes restore(cpu::im2colConvMaxPixels(), true);
   cpu::setWinogradConv(true);
   Step step;
   step.kernel = "cpu.conv";
@@ -178,14 +170,6 @@ std::vector<Tensor> runPlan(const Plan &plan, const Tensor &x) {
   return e.run({x});
 }
 
-void expectBitwise(const std::vector<Tensor> &got, const std::vector<Tensor> &want) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    ASSERT_EQ(got[i].nbytes(), want[i].nbytes());
-    EXPECT_EQ(0, std::memcmp(got[i].raw(), want[i].raw(), got[i].nbytes())) << "output " << i;
-  }
-}
-
 // An artifact stores the transformed weights (transform=winograd_f2x2_3x3, 16 blocks in the
 // 1x1 kernel's layout); loading uses the mapped bytes in place, transforms nothing, and
 // computes bit for bit what the plain plan computes. Stored in another layout (another
@@ -194,7 +178,7 @@ void expectBitwise(const std::vector<Tensor> &got, const std::vector<Tensor> &wa
 TEST(CpuConv, WinogradWeightsStoredTransformedInTheArtifact) {
   if (cpu::channelBlock() != 8)
     GTEST_SKIP() << "the Winograd route is taken on AVX2 (block 8) only";
-  RouteSwitches restore;
+  ConvRoutes restore(cpu::im2colConvMaxPixels(), true);
   cpu::setWinogradConv(true);
   WinogradPlan plain;
   std::vector<Tensor> want = runPlan(plain.plan, plain.x);

@@ -94,14 +94,6 @@ int bufferId(const Plan &p, const std::string &name) {
   return -1;
 }
 
-void expectBitwise(const std::vector<Tensor> &got, const std::vector<Tensor> &want) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    ASSERT_EQ(got[i].nbytes(), want[i].nbytes());
-    EXPECT_EQ(0, std::memcmp(got[i].raw(), want[i].raw(), got[i].nbytes())) << "output " << i;
-  }
-}
-
 std::vector<Tensor> runPlan(const Plan &plan, const std::vector<Tensor> &inputs) {
   Executor e(plan, cpu::cpuKernelRegistry());
   return e.run(inputs);
