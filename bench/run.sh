@@ -5,7 +5,7 @@
 # tooling only), generates the models with Debian's PyTorch (random weights), then times both.
 #
 #   bash bench/run.sh [--models resnet50,bert_base,gpt2_small,mamba2_stack] [--batches 1,8]
-#                     [--threads 1,2] [--iters N] [--out build/bench/results]
+#                     [--threads 1,2] [--iters N] [--rounds N] [--out build/bench/results]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --bench
