@@ -35,9 +35,11 @@ public:
   Executor(const Executor &) = delete;
   Executor &operator=(const Executor &) = delete;
 
-  // Inputs in Plan::inputs order, each of the declared dtype and shape; returns fresh
-  // tensors in Plan::outputs order, owned by the caller. One run at a time per executor
-  // (plumb::Session keeps a pool of executors for concurrent runs).
+  // Inputs in Plan::inputs order, each of the declared dtype and shape; returns tensors in
+  // Plan::outputs order, owned by the caller. One run at a time per executor (plumb::Session
+  // keeps a pool of executors for concurrent runs). An output's storage comes back to the
+  // executor once the caller drops every tensor over it, and a later run writes into it
+  // again instead of mapping fresh memory (see OutputPool in Executor.cpp).
   std::vector<Tensor> run(const std::vector<Tensor> &inputs);
   // The same, writing into `outputs` (Plan::outputs order, each of the declared dtype and
   // shape, writable storage that overlaps no input, e.g. borrowed caller memory).
@@ -66,6 +68,7 @@ private:
   void execute();
   void unbind();
   std::string stepLabel(size_t i) const;
+  class OutputPool;
 
   Plan plan_;
   ArenaAssignment arena_;
@@ -79,6 +82,7 @@ private:
   Observer observer_;
   StepObserver stepObserver_;
   LayoutConverter toPlain_;
+  std::shared_ptr<OutputPool> outputPool_;
 };
 
 } // namespace plumb

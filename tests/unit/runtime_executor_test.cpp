@@ -71,6 +71,47 @@ TEST(Executor, ConvThenRefSoftmaxMatchesTheReference) {
   EXPECT_EQ(std::memcmp(again[0].raw(), out[0].raw(), out[0].nbytes()), 0);
 }
 
+// Outputs the caller released are written again by the next run (no fresh mapping per run);
+// outputs the caller still holds are never touched, and each run's values are its own.
+TEST(Executor, ReusesReleasedOutputStorageAndNeverHeldOutputs) {
+  ConvSoftmax p;
+  Executor ex(p.plan, cpu::cpuKernelRegistry());
+  Tensor x1 = randomF32({1, 3, 8, 8}, 11), x2 = randomF32({1, 3, 8, 8}, 12);
+  Tensor want1 = Executor(p.plan, cpu::cpuKernelRegistry()).run({x1})[0].clone();
+  Tensor want2 = Executor(p.plan, cpu::cpuKernelRegistry()).run({x2})[0].clone();
+  ASSERT_NE(std::memcmp(want1.raw(), want2.raw(), want1.nbytes()), 0);
+
+  const void *first = nullptr;
+  {
+    std::vector<Tensor> out = ex.run({x1});
+    first = out[0].raw();
+    std::weak_ptr<const void> owner = out[0].storage();
+    out.clear();
+    // The storage went back to the executor under the caller's owner, which is now gone.
+    EXPECT_TRUE(owner.expired());
+  }
+  // Had the storage been freed, this allocation of the same size would likely take it.
+  Tensor decoy = Tensor::empty(DType::F32, {1, 4, 8, 8});
+  std::vector<Tensor> held = ex.run({x2});
+  EXPECT_EQ(held[0].raw(), first) << "released output storage was not reused";
+  EXPECT_NE(decoy.raw(), first);
+  EXPECT_EQ(std::memcmp(held[0].raw(), want2.raw(), want2.nbytes()), 0);
+
+  // Held across a run: the next run writes elsewhere and the held values stay as they were.
+  std::vector<Tensor> next = ex.run({x1});
+  EXPECT_NE(next[0].raw(), held[0].raw());
+  EXPECT_EQ(std::memcmp(held[0].raw(), want2.raw(), want2.nbytes()), 0);
+  EXPECT_EQ(std::memcmp(next[0].raw(), want1.raw(), want1.nbytes()), 0);
+
+  // A tensor that outlives its executor keeps its storage.
+  std::vector<Tensor> survivor;
+  {
+    Executor shortLived(p.plan, cpu::cpuKernelRegistry());
+    survivor = shortLived.run({x1});
+  }
+  EXPECT_EQ(std::memcmp(survivor[0].raw(), want1.raw(), want1.nbytes()), 0);
+}
+
 TEST(Executor, ObserverSeesEveryStepBoundaryAndChangesNothing) {
   ConvSoftmax p;
   Executor ex(p.plan, cpu::cpuKernelRegistry());
