@@ -33,15 +33,27 @@ def main(model, inputs_path, threads, iters, warmup, report, outputs_path):
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
     setup = time.perf_counter() - t0
-    outputs = None
+    # ORT at its best for latency: inputs and preallocated outputs bound once (IOBinding), so
+    # a timed run neither copies outputs into fresh numpy arrays nor maps fresh memory for
+    # them, as plumb's executor reuses its released outputs.
+    names = [o.name for o in sess.get_outputs()]
+    binding = sess.io_binding()
+    for name, value in feeds.items():
+        binding.bind_cpu_input(name, value)
+    for name in names:
+        binding.bind_output(name)  # ORT allocates them in this first run...
+    sess.run_with_iobinding(binding)
+    bound = binding.get_outputs()
+    for name, value in zip(names, bound):
+        binding.bind_ortvalue_output(name, value)  # ...and every later run writes there
     for _ in range(warmup):
-        outputs = sess.run(None, feeds)
+        sess.run_with_iobinding(binding)
     samples = []
     for _ in range(iters):
         t = time.perf_counter()
-        outputs = sess.run(None, feeds)
+        sess.run_with_iobinding(binding)
         samples.append((time.perf_counter() - t) * 1e3)
-    names = [o.name for o in sess.get_outputs()]
+    outputs = [v.numpy() for v in bound]
     np.savez(outputs_path, **dict(zip(names, outputs)))
     with open(report, "w") as f:
         json.dump({"setup_s": setup, "samples_ms": samples, "median_ms": float(np.median(samples)),
