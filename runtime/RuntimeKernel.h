@@ -43,6 +43,11 @@ public:
   virtual ~AlonePrimitive() = default;
   // One run of the primitive alone, waited for: its seconds.
   virtual double run() = 0;
+  // The same with its weights (and bias) first evicted from every cache level, as a step
+  // meets them in a model whose other steps ran in between (benchdnn's --cold-cache=wei).
+  // For memory-bound shapes (matrix-vector products, depthwise convolutions) back-to-back
+  // runs keep the weights in cache, which no step inside a model can.
+  virtual double runColdWeights() = 0;
   std::string shape; // e.g. "1x64x56x56 k3x3 s1 -> 1x64x56x56" or "128x768 * 768x3072"
   double flops = 0;  // per run (2 per multiply-add; post-ops not counted)
 };

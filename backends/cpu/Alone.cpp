@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 namespace plumb::cpu {
 
 namespace {
@@ -91,8 +95,27 @@ public:
     stream().wait();
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
+  double runColdWeights() override {
+    for (int arg : {DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS})
+      if (auto it = args_.find(arg); it != args_.end())
+        evict(it->second);
+    return run();
+  }
   dnnl::primitive prim_;
   std::unordered_map<int, dnnl::memory> args_;
+
+private:
+  static void evict(const dnnl::memory &m) {
+#if defined(__x86_64__) || defined(__i386__)
+    const char *p = static_cast<const char *>(m.get_data_handle());
+    size_t bytes = m.get_desc().get_size();
+    for (size_t off = 0; off < bytes; off += 64)
+      _mm_clflush(p + off);
+    _mm_mfence();
+#else
+    (void)m; // no portable eviction: cold equals warm
+#endif
+  }
 };
 
 } // namespace

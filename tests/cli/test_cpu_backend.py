@@ -201,7 +201,7 @@ def test_bench_per_op_compares_each_conv_and_matmul_with_onednn_alone(plumb, rep
     assert "profile" in proc.stdout  # --per-op implies --profile
     table = proc.stdout.split("per-op", 1)[1]
     header, rows = table.splitlines()[1], table.splitlines()[2:]
-    for col in ("step", "plumb ms", "alone ms", "GF/s", "ratio", "shape", "nodes"):
+    for col in ("step", "plumb ms", "alone ms", "GF/s", "ratio", "cold", "shape", "nodes"):
         assert col in header
     j = json.load(open(report))
     assert [r["kernel"] for r in j["profile"]][0]  # the by-kernel profile is in the JSON too
@@ -213,11 +213,15 @@ def test_bench_per_op_compares_each_conv_and_matmul_with_onednn_alone(plumb, rep
     assert kernels.count("cpu.conv") == 9 and kernels.count("cpu.matmul") == 1
     assert per["measured"] == len(steps) == 10
     assert per["meeting_goal"] == sum(s["meets_goal"] for s in steps)
+    assert per["meeting_goal_cold_weights"] == sum(s["ratio_cold_weights"] >= 0.8 for s in steps)
     for s in steps:
         assert s["flops"] > 0 and s["plumb_ms"] > 0 and s["alone_ms"] > 0
         assert s["plumb_gflops"] > 0 and s["alone_gflops"] > 0
         assert s["ratio"] > 0 and s["meets_goal"] == (s["ratio"] >= 0.8)
         assert s["ratio"] == pytest.approx(s["alone_ms"] / s["plumb_ms"])
+        # The same primitive with its weights evicted first: timed, its own ratio.
+        assert s["alone_cold_weights_ms"] > 0
+        assert s["ratio_cold_weights"] == pytest.approx(s["alone_cold_weights_ms"] / s["plumb_ms"])
         assert s["nodes"] and (" -> " in s["shape"] or " * " in s["shape"])
     stem = steps[0]
     assert stem["shape"] == "1x3x32x32 k3x3 s1 -> 1x16x32x32"
