@@ -46,7 +46,7 @@ public:
       std::lock_guard<std::mutex> lock(mutex_);
       block = std::move(spare_[i]);
     }
-    if (!block.defined() || block.dtype() != dtype || block.shape() != shape)
+    if (!block.defined()) // a spare has the plan's dtype and shape: it was made here
       block = Tensor::empty(dtype, shape);
     const void *data = block.raw();
     return Tensor::borrow(dtype, shape, data,

@@ -35,9 +35,10 @@ std::string shapeToString(const Shape &shape) {
 
 namespace {
 #ifdef __linux__
-// Large tensors (graph outputs such as GPT-2's 8x128x50257 logits, allocated every run) come
-// straight from mmap, zeroed by the kernel, in transparent huge pages where the system allows
-// them (madvise mode): 206 MB took 163 ms with aligned_alloc + memset (50k 4 KiB page faults).
+// Large tensors (graph outputs such as GPT-2's 8x128x50257 logits on an executor's first run;
+// later runs reuse released outputs, see Executor::OutputPool) come straight from mmap,
+// zeroed by the kernel, in transparent huge pages where the system allows them (madvise
+// mode): 206 MB took 163 ms with aligned_alloc + memset (50k 4 KiB page faults).
 std::shared_ptr<void> allocateLarge(size_t bytes) {
   const size_t huge = size_t(2) << 20;
   size_t len = (bytes + huge - 1) / huge * huge, total = len + huge;

@@ -139,7 +139,8 @@ int main(int argc, char **argv) {
   benchCmd->add_flag("--profile", bench.profile, "time per step, summed by kernel");
   benchCmd->add_flag("--per-op", bench.perOp,
                      "with --profile (implied): each conv/matmul step against its oneDNN "
-                     "primitive alone (GFLOP/s, ratio alone/plumb, goal >= 0.8)");
+                     "primitive alone (GFLOP/s, ratio alone/plumb, goal >= 0.8; also against "
+                     "the primitive with its weights evicted from cache)");
   benchCmd->add_option("--json", bench.json, "write the measurements as JSON");
   addInputShape(benchCmd, benchShapes);
 
