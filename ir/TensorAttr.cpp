@@ -98,14 +98,18 @@ ConstantOp constantBehind(Value v) {
 
 bool definedByConstant(Value v) { return bool(constantBehind(v)); }
 
-std::optional<double> constantScalar(Value v) {
+std::optional<Tensor> constantTensor(Value v) {
   ConstantOp c = constantBehind(v);
   if (!c || !c.getValueAttr())
     return std::nullopt;
-  Tensor t = tensorFromAttr(c.getValueAttr());
-  if (t.numel() != 1)
+  return tensorFromAttr(c.getValueAttr());
+}
+
+std::optional<double> constantScalar(Value v) {
+  std::optional<Tensor> t = constantTensor(v);
+  if (!t || t->numel() != 1)
     return std::nullopt;
-  return t.getAsDouble(0);
+  return t->getAsDouble(0);
 }
 
 std::shared_ptr<const void> blobReleaseHandle(ElementsAttr attr, BlobHandles &handles) {

@@ -30,6 +30,10 @@ mlir::DenseElementsAttr attrFromTensor(mlir::MLIRContext *ctx, const Tensor &t);
 // arguments (a lowering gives such a value a Constant buffer).
 bool definedByConstant(mlir::Value v);
 
+// The value of the constant behind `v` (as constantScalar finds it; viewing the attribute's
+// bytes, see tensorFromAttr); nullopt when there is none or it holds no data.
+std::optional<Tensor> constantTensor(mlir::Value v);
+
 // The value of a one-element constant behind `v`: a ConstantOp directly, or outside a
 // plumb.fusion behind one of its block arguments; nullopt otherwise.
 std::optional<double> constantScalar(mlir::Value v);

@@ -12,6 +12,7 @@
 namespace plumb::cuda {
 
 GeneratedKernel generateAttention(const KernelGraph &g); // Attention.cpp
+GeneratedKernel generateMovement(const KernelGraph &g);  // Movement.cpp
 
 bool isRowReduction(const std::string &op) {
   return op == "ReduceMean" || op == "ReduceSum" || op == "ReduceMax" || op == "ReduceMin";
@@ -88,6 +89,67 @@ KernelGraph expandSoftmax(const KernelGraph &in) {
   return g;
 }
 
+bool isNorm(const std::string &op) { return op == "LayerNormalization" || op == "RMSNormalization"; }
+
+// LayerNormalization/RMSNormalization over the last axis become the ops of their ONNX
+// definition (mean, deviation, variance, epsilon, square root, scale, bias), so a row kernel
+// computes them with two reductions (one for RMS). Their optional Mean/InvStdDev results
+// must be unused.
+KernelGraph expandNorms(const KernelGraph &in) {
+  KernelGraph g = in;
+  g.nodes.clear();
+  for (const KNode &n : in.nodes) {
+    if (!isNorm(n.op)) {
+      g.nodes.push_back(n);
+      continue;
+    }
+    int x = n.operands.at(0);
+    KValue xv = in.values[size_t(x)];
+    int64_t rank = int64_t(xv.shape.size()), axis = n.attrs.getInt("axis", -1);
+    if (rank == 0 || (axis != -1 && axis != rank - 1))
+      codegenError(in, "node '" + n.name + "' (" + n.op +
+                           ") normalizes over more than the last axis; generated kernels reduce "
+                           "rows only");
+    for (size_t r = 1; r < n.results.size(); ++r)
+      if (std::find(in.outputs.begin(), in.outputs.end(), n.results[r]) != in.outputs.end())
+        codegenError(in, "node '" + n.name + "' (" + n.op + ") has its statistics outputs used");
+    Shape rowShape = xv.shape;
+    rowShape.back() = 1;
+    auto node = [&](const std::string &op, std::vector<int> operands, int result) {
+      KNode k;
+      k.op = op;
+      k.name = n.name;
+      k.operands = std::move(operands);
+      k.results = {result};
+      if (isRowReduction(op)) {
+        ref::AttrValue axes;
+        axes.kind = ref::AttrValue::Kind::Ints;
+        axes.ints = {-1};
+        k.attrs.set("axes", axes);
+      }
+      g.nodes.push_back(k);
+      return result;
+    };
+    auto row = [&] { return g.addValue(xv.dtype, rowShape); };
+    auto full = [&] { return g.addValue(xv.dtype, xv.shape); };
+    int eps = g.addValue(xv.dtype, {});
+    g.scalars[eps] = n.attrs.getFloat("epsilon", 1e-5);
+    int centred = x;
+    if (n.op == "LayerNormalization")
+      centred = node("Sub", {x, node("ReduceMean", {x}, row())}, full());
+    int var = node("ReduceMean", {node("Mul", {centred, centred}, full())}, row());
+    int sd = node("Sqrt", {node("Add", {var, eps}, row())}, row());
+    int scale = n.operands.at(1), bias = n.operands.size() > 2 ? n.operands[2] : -1;
+    int normed = node("Div", {centred, sd}, full());
+    if (bias < 0) {
+      node("Mul", {normed, scale}, n.results[0]);
+    } else {
+      node("Add", {node("Mul", {normed, scale}, full()), bias}, n.results[0]);
+    }
+  }
+  return g;
+}
+
 bool hasOp(const KernelGraph &g, bool (*pred)(const std::string &)) {
   return std::any_of(g.nodes.begin(), g.nodes.end(), [&](const KNode &n) { return pred(n.op); });
 }
@@ -96,7 +158,8 @@ bool isMatMul(const std::string &op) { return op == "MatMul"; }
 
 void checkOps(const KernelGraph &g) {
   for (const KNode &n : g.nodes)
-    if (!isSupportedElementwise(n.op) && !isRowReduction(n.op) && !isSoftmax(n.op))
+    if (!isSupportedElementwise(n.op) && !isRowReduction(n.op) && !isSoftmax(n.op) &&
+        !isNorm(n.op))
       codegenError(g, "node '" + n.name + "' (" + n.op + ") has no CUDA kernel generator rule");
 }
 
@@ -122,7 +185,8 @@ template <class T> __device__ T plumb_block_reduce(int op, T v, T *smem) {
   if (lane == 0) smem[warp] = v;
   __syncthreads();
   if (warp == 0) {
-    v = lane < warps ? smem[lane] : smem[0];
+    // Lanes past the last warp hold the identity: 0 for a sum, any partial for max/min.
+    v = lane < warps ? smem[lane] : op == 0 ? T(0) : smem[0];
     for (int o = 16; o > 0; o >>= 1) v = plumb_combine(op, v, __shfl_xor_sync(0xffffffffu, v, o));
     if (lane == 0) smem[0] = v;
   }
@@ -229,11 +293,16 @@ GeneratedKernel generateRow(const KernelGraph &g) {
 
 } // namespace
 
+bool isRowOp(const std::string &op) { return isRowReduction(op) || isSoftmax(op) || isNorm(op); }
+
 std::string kernelStyle(const KernelGraph &g) {
   if (g.kind == "attention" && hasOp(g, isMatMul))
     return "attention";
+  if (g.nodes.size() == 1 && isMovement(g.nodes[0].op))
+    return "movement";
   checkOps(g);
-  return hasOp(g, isRowReduction) || hasOp(g, isSoftmax) ? "row" : "elementwise";
+  return hasOp(g, isRowReduction) || hasOp(g, isSoftmax) || hasOp(g, isNorm) ? "row"
+                                                                              : "elementwise";
 }
 
 GeneratedKernel generateKernel(const KernelGraph &g) {
@@ -242,8 +311,10 @@ GeneratedKernel generateKernel(const KernelGraph &g) {
   std::string style = kernelStyle(g);
   if (style == "attention")
     return generateAttention(g);
+  if (style == "movement")
+    return generateMovement(g);
   if (style == "row")
-    return generateRow(expandSoftmax(g));
+    return generateRow(expandSoftmax(expandNorms(g)));
   return generateElementwise(g);
 }
 

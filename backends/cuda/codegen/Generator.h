@@ -5,6 +5,9 @@
 //                keepdims, Softmax, LogSoftmax): one block per row, one pass over the row per
 //                reduction (recomputing the elementwise ops feeding it), then the outputs;
 //                LayerNorm, RMSNorm and Softmax bodies are of this shape;
+//   movement     one data-movement op (Transpose, Slice, Concat, Gather, Expand, Tile, Split):
+//                one thread per output element, its source element's offset computed from its
+//                coordinates;
 //   attention    MatMul(Q, K^T) -> elementwise score ops (scale, mask) -> Softmax -> MatMul(., V):
 //                a flash-attention-style kernel (key tiles in shared memory, online softmax,
 //                f32 accumulation whatever the storage type), the score ops generated from
@@ -38,5 +41,17 @@ std::string kernelStyle(const KernelGraph &g);
 
 // Ops the row kernel reduces over the last axis.
 bool isRowReduction(const std::string &op);
+// Whole ops the row kernel also takes, expanded into their ONNX definition first:
+// LayerNormalization and RMSNormalization over the last axis.
+bool isRowOp(const std::string &op);
+
+// Data-movement ops generated as a "movement" kernel (Movement.cpp): a body of one such op,
+// one thread per output element copying the source element in its storage type. Transpose,
+// Slice, Concat, Gather, Expand, Tile, Split, Pad.
+bool isMovement(const std::string &op);
+// Whether operand `index` of a movement op is data the kernel loads (Pad's constant_value
+// included); the others (Slice's starts/ends/axes/steps, Expand's shape, Tile's repeats,
+// Split's sizes, Pad's pads and axes) must be integer constants (KernelGraph::intConstants).
+bool movementReadsOperand(const std::string &op, size_t index);
 
 } // namespace plumb::cuda

@@ -33,6 +33,9 @@ struct KernelGraph {
   std::vector<int> outputs;          // kernel results written to memory, in order
   std::vector<KNode> nodes;          // topologically ordered
   std::map<int, double> scalars;     // value id -> constant folded into the source
+  // value id -> an integer constant that steers a movement op (Slice's starts/ends/axes/steps,
+  // Expand's shape, Tile's repeats, Split's sizes): read at generation time, never loaded.
+  std::map<int, std::vector<int64_t>> intConstants;
   int64_t opset = 17;
 
   int addValue(DType dtype, Shape shape) {

@@ -1,6 +1,8 @@
 // buildGroupGraph: MLIR ops -> the generator's MLIR-free KernelGraph.
 #include "backends/cuda/lowering/Lowering.h"
 
+#include "backends/cuda/codegen/Generator.h"
+
 #include "backends/reference/Interpreter.h"
 #include "ir/PlumbDialect.h"
 #include "ir/TensorAttr.h"
@@ -43,7 +45,7 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
     for (const std::string &name : nodeNamesOf(op))
       n.name += (n.name.empty() ? "" : ", ") + name;
     g.label += (g.label.empty() ? "" : ", ") + n.name;
-    for (Value v : op->getOperands()) {
+    for (auto [index, v] : llvm::enumerate(op->getOperands())) {
       if (isa<NoneType>(v.getType())) {
         n.operands.push_back(-1);
         continue;
@@ -51,6 +53,15 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
       bool known = ids.count(v);
       int id = valueOf(v);
       n.operands.push_back(id);
+      if (isMovement(n.op) && !movementReadsOperand(n.op, index)) {
+        // Steers the copy (starts, shape, repeats...): must be known now, never loaded.
+        std::optional<Tensor> c = constantTensor(v);
+        if (!c || !isInteger(c->dtype()))
+          throw Error("cuda lowering: " + n.op + " '" + n.name + "' has a non-constant operand " +
+                      std::to_string(index));
+        g.intConstants[id] = c->toInts();
+        continue;
+      }
       if (known)
         continue;
       if (std::optional<double> s = constantScalar(v)) {

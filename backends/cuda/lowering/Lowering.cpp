@@ -2,6 +2,8 @@
 // kernel when its body allows (attention, norms, softmax, elementwise chains); a body with
 // MatMul/Gemm/Conv is split at them: each becomes a cuBLASLt/cuDNN step absorbing a following
 // bias Add and ReLU/GELU(tanh) as its epilogue, and each run of other ops one generated kernel.
+// Data-movement ops (Transpose, Slice, Concat, Gather, Expand, Tile, Split) get a movement
+// kernel each; reshapes are byte copies; what is left runs on the host (cuda.host).
 // With an f16/bf16 storage type (CudaLoweringOptions::dtype) f32 buffers and weights take that
 // type and the graph's f32 inputs and outputs pass through one cast kernel each.
 #include "backends/cuda/lowering/Lowering.h"
@@ -30,8 +32,10 @@ bool isCopyOp(const std::string &t) {
 
 bool isGeneratable(Operation *op) {
   std::string t = onnxOpType(op).str();
-  return op->getNumResults() == 1 &&
-         (isSupportedElementwise(t) || isRowReduction(t) || t == "Softmax" || t == "LogSoftmax");
+  // LayerNormalization's Mean/InvStdDev results may exist, unused.
+  bool oneResult = op->getNumResults() == 1 ||
+                   llvm::all_of(op->getResults().drop_front(), [](Value r) { return r.use_empty(); });
+  return oneResult && (isSupportedElementwise(t) || isRowOp(t));
 }
 
 bool deviceFloat(Type t) {
@@ -74,6 +78,7 @@ private:
   void lowerOp(Operation *op);
   void lowerFusion(FusionOp fusion);
   void lowerHost(Operation *op);
+  void lowerAlone(Operation *op);
   bool lowerGenerated(ArrayRef<Operation *> ops, StringRef kind);
   void lowerGroup(ArrayRef<Operation *> ops, StringRef kind);
   size_t lowerMatMul(ArrayRef<Operation *> ops, size_t i);
@@ -198,7 +203,8 @@ void Lowerer::lowerHost(Operation *op) {
   recordDtype(s);
   if (kernel == "cuda.host")
     s.attrs.set("plumb.op", strAttr(t));
-  stats_->byKernel[kernel]++;
+  // Host steps by op, so `--stats` says which ops still leave the device.
+  stats_->byKernel[kernel == "cuda.host" ? kernel + ":" + t : kernel]++;
 }
 
 // One generated kernel for `ops`; false (with the reason recorded) when the generator or
@@ -230,6 +236,15 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind) {
   Step &s = emit("cuda.generated", gg.graph.label, in, gg.outputs);
   setKernel(s, gg.graph, k, bin);
   return true;
+}
+
+// An op outside any generated group: a movement kernel for a data-movement op (Transpose,
+// Slice, Concat, Gather...), else a byte copy or the host.
+void Lowerer::lowerAlone(Operation *op) {
+  std::string t = onnxOpType(op).str();
+  if (isMovement(t) && lowerGenerated({op}, t))
+    return;
+  lowerHost(op);
 }
 
 // A run of generatable ops: one kernel, else one per op, else the host.
@@ -396,7 +411,7 @@ void Lowerer::lowerFusion(FusionOp fusion) {
       else if (isa<ConvOp>(op))
         i = lowerConv(ops, i);
       else {
-        lowerHost(op);
+        lowerAlone(op);
         ++i;
       }
     }
@@ -428,7 +443,7 @@ void Lowerer::lowerOp(Operation *op) {
   else if (isGeneratable(op))
     lowerGroup(one, onnxOpType(op));
   else
-    lowerHost(op);
+    lowerAlone(op);
 }
 
 Plan Lowerer::run(func::FuncOp fn) {

@@ -1,0 +1,291 @@
+// Movement kernels: a body of one data-movement op. Each output element is one thread of a
+// grid-stride loop; its coordinates are decoded from the flat index, the source element's
+// coordinates written per op (Transpose permutes them, Slice offsets and steps them, Expand
+// and Tile fold broadcast or repeated dims, Concat picks the input holding the element, Gather
+// reads the index tensor, Split offsets each output along the axis, Pad subtracts the leading
+// pad and fills outside the data), and the element is copied
+// in its storage type: no arithmetic, so f16/bf16 plans move bits unchanged.
+#include "backends/cuda/codegen/Generator.h"
+
+#include "backends/cuda/codegen/Emit.h"
+#include "backends/cuda/codegen/Writer.h"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+namespace plumb::cuda {
+
+bool isMovement(const std::string &op) {
+  static const std::set<std::string> ops = {"Transpose", "Slice", "Concat", "Gather",
+                                            "Expand",    "Tile",  "Split",  "Pad"};
+  return ops.count(op) != 0;
+}
+
+bool movementReadsOperand(const std::string &op, size_t index) {
+  return index == 0 || op == "Concat" || (op == "Gather" && index == 1) ||
+         (op == "Pad" && index == 2); // Pad's constant_value
+}
+
+namespace {
+
+std::vector<int64_t> stridesOf(const Shape &s) {
+  std::vector<int64_t> st(s.size());
+  int64_t stride = 1;
+  for (size_t k = s.size(); k-- > 0;) {
+    st[k] = stride;
+    stride *= s[k];
+  }
+  return st;
+}
+
+// The flat offset into a tensor of `shape` of the element at coordinates `coords`.
+std::string offsetOf(const Shape &shape, const std::vector<std::string> &coords) {
+  std::vector<int64_t> st = stridesOf(shape);
+  std::string e;
+  for (size_t k = 0; k < shape.size(); ++k)
+    if (shape[k] != 1)
+      e += (e.empty() ? "" : " + ") + ("(" + coords[k] + ") * " + std::to_string(st[k]) + "LL");
+  return e.empty() ? "0" : e;
+}
+
+int64_t normalizeAxis(const KernelGraph &g, const KNode &n, int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= rank)
+    codegenError(g, "node '" + n.name + "' (" + n.op + ") has axis " + std::to_string(axis) +
+                        " outside rank " + std::to_string(rank));
+  return axis < 0 ? axis + rank : axis;
+}
+
+// An integer operand's values: a steering constant, or a one-element constant folded into
+// the source; empty for an absent optional operand.
+std::vector<int64_t> intOperand(const KernelGraph &g, const KNode &n, size_t index) {
+  if (index >= n.operands.size() || n.operands[index] < 0)
+    return {};
+  int v = n.operands[index];
+  if (auto it = g.intConstants.find(v); it != g.intConstants.end())
+    return it->second;
+  if (auto it = g.scalars.find(v); it != g.scalars.end())
+    return {int64_t(it->second)};
+  codegenError(g, "node '" + n.name + "' (" + n.op + ") operand " + std::to_string(index) +
+                      " is not a constant");
+}
+
+class MovementWriter {
+public:
+  MovementWriter(const KernelGraph &g) : g_(g), n_(g.nodes.at(0)), w_(g, {}) {}
+
+  std::string source() {
+    os_ << includes(g_) << "extern \"C\" __global__ void plumb_kernel(" << paramList(g_) << ") {\n";
+    if (n_.op == "Split") {
+      int64_t axis = normalizeAxis(g_, n_, n_.attrs.getInt("axis", 0), rankOf(n_.operands[0]));
+      int64_t offset = 0;
+      for (int r : n_.results) {
+        loop(r, [&](std::vector<std::string> c) {
+          c[size_t(axis)] += " + " + std::to_string(offset) + "LL";
+          copy(r, n_.operands[0], c);
+        });
+        offset += g_.values[size_t(r)].shape[size_t(axis)];
+      }
+    } else {
+      loop(n_.results.at(0), [&](std::vector<std::string> c) { body(c); });
+    }
+    os_ << "}\n";
+    return os_.str();
+  }
+  int64_t largestOutput() const { return largest_; }
+
+private:
+  int64_t rankOf(int v) const { return int64_t(g_.values[size_t(v)].shape.size()); }
+  const Shape &shapeOf(int v) const { return g_.values[size_t(v)].shape; }
+
+  // A grid-stride loop over result `r` (skipped when the graph does not output it), with
+  // `inner` writing the statements for one element given the coordinate names.
+  template <class F> void loop(int r, F inner) {
+    if (w_.paramName(r).empty())
+      return;
+    const Shape &s = shapeOf(r);
+    int64_t n = numElements(s);
+    largest_ = std::max(largest_, n);
+    std::vector<int64_t> st = stridesOf(s);
+    os_ << "  for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < " << n
+        << "LL; e += (long long)gridDim.x * blockDim.x) {\n";
+    std::vector<std::string> c;
+    for (size_t k = 0; k < s.size(); ++k) {
+      os_ << "    const long long c" << k << " = (e / " << st[k] << "LL) % " << s[k] << "LL;\n";
+      c.push_back("c" + std::to_string(k));
+    }
+    inner(c);
+    os_ << "  }\n";
+  }
+
+  void copy(int r, int src, const std::vector<std::string> &srcCoords, const std::string &indent = "    ") {
+    os_ << indent << w_.paramName(r) << "[e] = " << w_.paramName(src) << "["
+        << offsetOf(shapeOf(src), srcCoords) << "];\n";
+  }
+
+  void body(const std::vector<std::string> &c) {
+    int r = n_.results.at(0), x = n_.operands.at(0);
+    const Shape &in = shapeOf(x), &out = shapeOf(r);
+    std::vector<std::string> s(in.size());
+    if (n_.op == "Transpose") {
+      std::vector<int64_t> perm = n_.attrs.getInts("perm");
+      if (perm.empty())
+        for (size_t k = in.size(); k-- > 0;)
+          perm.push_back(int64_t(k));
+      for (size_t k = 0; k < perm.size(); ++k)
+        s.at(size_t(perm[k])) = c.at(k);
+      return copy(r, x, s);
+    }
+    if (n_.op == "Expand" || n_.op == "Tile") {
+      if (in.size() > out.size())
+        codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") lowers the rank");
+      for (size_t j = 0; j < in.size(); ++j) {
+        const std::string &ck = c[j + out.size() - in.size()];
+        s[j] = in[j] == 1 ? "0" : n_.op == "Tile" ? ck + " % " + std::to_string(in[j]) + "LL" : ck;
+      }
+      return copy(r, x, s);
+    }
+    if (n_.op == "Slice")
+      return slice(c);
+    if (n_.op == "Concat")
+      return concat(c);
+    if (n_.op == "Gather")
+      return gather(c);
+    if (n_.op == "Pad")
+      return pad(c);
+    codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") has no movement rule");
+  }
+
+  // ONNX Slice: per sliced axis the first element taken is start (negative counts from the
+  // end), clamped to [0, dim] for a positive step and [0, dim - 1] for a negative one.
+  void slice(std::vector<std::string> s) {
+    int r = n_.results.at(0), x = n_.operands.at(0);
+    const Shape &in = shapeOf(x);
+    int64_t rank = int64_t(in.size());
+    std::vector<int64_t> starts = intOperand(g_, n_, 1), axes = intOperand(g_, n_, 3),
+                         steps = intOperand(g_, n_, 4);
+    if (axes.empty())
+      for (size_t i = 0; i < starts.size(); ++i)
+        axes.push_back(int64_t(i));
+    if (steps.empty())
+      steps.assign(starts.size(), 1);
+    if (axes.size() != starts.size() || steps.size() != starts.size())
+      codegenError(g_, "node '" + n_.name + "' (Slice) has starts, axes and steps of different lengths");
+    for (size_t i = 0; i < starts.size(); ++i) {
+      int64_t a = normalizeAxis(g_, n_, axes[i], rank), dim = in[size_t(a)], st = starts[i];
+      if (steps[i] == 0)
+        codegenError(g_, "node '" + n_.name + "' (Slice) has a zero step");
+      if (st < 0)
+        st += dim;
+      st = steps[i] > 0 ? std::clamp<int64_t>(st, 0, dim) : std::clamp<int64_t>(st, 0, dim - 1);
+      s[size_t(a)] = std::to_string(st) + "LL + " + s[size_t(a)] + " * " + std::to_string(steps[i]) + "LL";
+    }
+    copy(r, x, s);
+  }
+
+  void concat(const std::vector<std::string> &c) {
+    int r = n_.results.at(0);
+    int64_t axis = normalizeAxis(g_, n_, n_.attrs.getInt("axis", 0), rankOf(r));
+    int64_t offset = 0;
+    bool first = true;
+    for (int x : n_.operands) {
+      int64_t size = shapeOf(x).at(size_t(axis));
+      if (size == 0)
+        continue;
+      std::vector<std::string> s = c;
+      s[size_t(axis)] = c[size_t(axis)] + " - " + std::to_string(offset) + "LL";
+      os_ << "    " << (first ? "" : "else ") << "if (c" << axis << " < " << offset + size
+          << "LL)\n";
+      copy(r, x, s, "      ");
+      offset += size;
+      first = false;
+    }
+  }
+
+  // Gather: output coordinates are the data's before the axis, the indices', then the data's
+  // after the axis; a negative index counts from the end.
+  void gather(const std::vector<std::string> &c) {
+    int r = n_.results.at(0), x = n_.operands.at(0), ix = n_.operands.at(1);
+    const Shape &in = shapeOf(x), &is = shapeOf(ix);
+    int64_t axis = normalizeAxis(g_, n_, n_.attrs.getInt("axis", 0), rankOf(x));
+    std::vector<std::string> icoords(c.begin() + axis, c.begin() + axis + int64_t(is.size()));
+    std::string idx = g_.scalars.count(ix)
+                          ? std::to_string(int64_t(g_.scalars.at(ix))) + "LL"
+                          : "(long long)" + w_.paramName(ix) + "[" + offsetOf(is, icoords) + "]";
+    int64_t dim = in[size_t(axis)];
+    os_ << "    long long idx = " << idx << ";\n"
+        << "    if (idx < 0) idx += " << dim << "LL;\n";
+    std::vector<std::string> s;
+    for (int64_t k = 0; k < int64_t(in.size()); ++k)
+      s.push_back(k < axis ? c[size_t(k)] : k == axis ? "idx" : c[size_t(k - 1 + int64_t(is.size()))]);
+    copy(r, x, s);
+  }
+
+  // Pad: the source coordinate is the output's less the leading pad; outside the data a
+  // constant (constant mode), the nearest edge element (edge) or the mirror image without
+  // repeating the edge (reflect).
+  void pad(const std::vector<std::string> &c) {
+    int r = n_.results.at(0), x = n_.operands.at(0);
+    const Shape &in = shapeOf(x);
+    int64_t rank = int64_t(in.size());
+    std::vector<int64_t> pads = intOperand(g_, n_, 1), axes = intOperand(g_, n_, 3);
+    if (axes.empty())
+      for (int64_t a = 0; a < rank; ++a)
+        axes.push_back(a);
+    if (pads.size() != 2 * axes.size())
+      codegenError(g_, "node '" + n_.name + "' (Pad) has " + std::to_string(pads.size()) +
+                           " pads for " + std::to_string(axes.size()) + " axes");
+    std::vector<int64_t> begin(size_t(rank), 0);
+    for (size_t i = 0; i < axes.size(); ++i)
+      begin[size_t(normalizeAxis(g_, n_, axes[i], rank))] = pads[i];
+    std::string mode = n_.attrs.getString("mode", "constant");
+    if (mode != "constant" && mode != "edge" && mode != "reflect")
+      codegenError(g_, "node '" + n_.name + "' (Pad) has mode '" + mode + "'");
+    std::vector<std::string> s;
+    std::string inside = "true";
+    for (int64_t k = 0; k < rank; ++k) {
+      std::string sk = "s" + std::to_string(k), dim = std::to_string(in[size_t(k)]) + "LL";
+      os_ << "    long long " << sk << " = " << c[size_t(k)] << " - " << begin[size_t(k)] << "LL;\n";
+      if (mode == "edge")
+        os_ << "    " << sk << " = " << sk << " < 0 ? 0 : " << sk << " >= " << dim << " ? " << dim
+            << " - 1 : " << sk << ";\n";
+      if (mode == "reflect") // one reflection: ONNX pads reflect by less than the dim
+        os_ << "    " << sk << " = " << sk << " < 0 ? -" << sk << " : " << sk << " >= " << dim
+            << " ? 2 * (" << dim << " - 1) - " << sk << " : " << sk << ";\n";
+      inside += " && " + sk + " >= 0 && " + sk + " < " + dim;
+      s.push_back(sk);
+    }
+    if (mode != "constant")
+      return copy(r, x, s);
+    DType t = g_.values[size_t(r)].dtype;
+    int cv = n_.operands.size() > 2 ? n_.operands[2] : -1;
+    std::string value = cv < 0 ? storeAs(t, literal(t, 0))
+                        : g_.scalars.count(cv) ? storeAs(t, literal(t, g_.scalars.at(cv)))
+                                               : w_.paramName(cv) + "[0]";
+    os_ << "    " << w_.paramName(r) << "[e] = " << inside << " ? " << w_.paramName(x) << "["
+        << offsetOf(in, s) << "] : " << value << ";\n";
+  }
+
+  const KernelGraph &g_;
+  const KNode &n_;
+  ElementWriter w_;
+  std::ostringstream os_;
+  int64_t largest_ = 0;
+};
+
+} // namespace
+
+GeneratedKernel generateMovement(const KernelGraph &g) {
+  if (g.nodes.size() != 1 || !isMovement(g.nodes[0].op))
+    codegenError(g, "a movement kernel is one Transpose, Slice, Concat, Gather, Expand, Tile or "
+                    "Split");
+  MovementWriter w(g);
+  GeneratedKernel k;
+  k.style = "movement";
+  k.source = w.source();
+  k.block = {256, 1, 1};
+  k.grid = {std::max<int64_t>(1, std::min<int64_t>((w.largestOutput() + 255) / 256, 65536)), 1, 1};
+  return k;
+}
+
+} // namespace plumb::cuda

@@ -1,0 +1,389 @@
+// Runs a cuda Plan on the host, so the CUDA backend's plans are checked against the reference
+// interpreter on machines without a GPU (CI and most sessions).
+//
+// Generated kernels (cuda.generated) are compiled by the host C++ compiler, unchanged, behind
+// a prelude that gives CUDA's thread model: each block's threads are fibers (ucontext) run
+// one at a time; __syncthreads() waits until every live thread of the block reaches it, and
+// __shfl_xor_sync() exchanges values through a slot per lane with a barrier of its warp, so
+// the row kernels' block reductions and the attention kernel's shared key/value tiles behave
+// as on a device. Elementwise and movement kernels are launched as one block of one thread:
+// their grid-stride loop then covers the whole iteration space, without a fiber per element.
+// cuda.matmul and cuda.conv follow the step's attrs the way the runtime configures cuBLASLt
+// and cuDNN (row-major m×k by k×n per batch at the given strides, trans, alpha/beta, bias and
+// ReLU/GELU-tanh epilogue; NCHW convolution with 2-D pads/strides/dilations and groups, bias,
+// ReLU), in f32 on f32 copies of the operands, stored back in the buffer's type. cuda.copy
+// and cuda.host run as the device executor runs them. Every buffer has its own storage (no
+// arena): buffer placement is the BufferPlanner's, tested on its own.
+//
+// What this cannot tell: how the device's math library rounds (expf, tanhf, erff on the host
+// are glibc's), and whether cuBLASLt/cuDNN read our descriptors as we mean them. Those still
+// need a GPU run (backends/cuda/README.md).
+#pragma once
+
+#include "backends/reference/Kernel.h"
+#include "runtime/Error.h"
+#include "runtime/Plan.h"
+
+#include <dlfcn.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace plumb::cudatest {
+
+// The host side of CUDA's device vocabulary, prepended to every generated kernel.
+inline const char *kEmulationPrelude = R"EMU(
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <math.h>
+#include <stdexcept>
+#include <ucontext.h>
+#include <utility>
+#include <vector>
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __shared__ static
+namespace plumb_emu {
+struct Idx { unsigned x = 0, y = 0, z = 0; };
+inline Idx threadIdx, blockIdx, blockDim, gridDim;
+enum Wait { Runnable, AtBlockBarrier, AtWarpBarrier, Done };
+struct Fiber { ucontext_t ctx; std::vector<char> stack; Wait wait = Runnable; };
+inline ucontext_t scheduler;
+inline std::vector<Fiber> fibers;
+inline unsigned current = 0;
+inline void (*body)(void *) = nullptr;
+inline void *bodyArg = nullptr;
+inline unsigned long long slots[1024];
+inline void setThread(unsigned t) {
+  current = t;
+  threadIdx = {t % blockDim.x, t / blockDim.x % blockDim.y, t / (blockDim.x * blockDim.y)};
+}
+inline void trampoline() {
+  body(bodyArg);
+  fibers[current].wait = Done;
+}
+inline void wait(Wait w) {
+  fibers[current].wait = w;
+  swapcontext(&fibers[current].ctx, &scheduler);
+}
+// Runs one block to completion: every runnable fiber until it waits or returns, then releases
+// a barrier that all its threads reached (the block's, or one warp's).
+inline void runBlock(unsigned n) {
+  for (unsigned t = 0; t < n; ++t) {
+    Fiber &f = fibers[t];
+    getcontext(&f.ctx);
+    f.ctx.uc_stack.ss_sp = f.stack.data();
+    f.ctx.uc_stack.ss_size = f.stack.size();
+    f.ctx.uc_link = &scheduler;
+    makecontext(&f.ctx, trampoline, 0);
+    f.wait = Runnable;
+  }
+  for (;;) {
+    for (unsigned t = 0; t < n; ++t)
+      if (fibers[t].wait == Runnable) {
+        setThread(t);
+        swapcontext(&scheduler, &fibers[t].ctx);
+      }
+    bool allDone = true, allAtBlock = true, released = false;
+    for (unsigned t = 0; t < n; ++t) {
+      allDone &= fibers[t].wait == Done;
+      allAtBlock &= fibers[t].wait == Done || fibers[t].wait == AtBlockBarrier;
+    }
+    if (allDone)
+      return;
+    if (allAtBlock) {
+      for (unsigned t = 0; t < n; ++t)
+        if (fibers[t].wait == AtBlockBarrier)
+          fibers[t].wait = Runnable;
+      continue;
+    }
+    for (unsigned w = 0; w * 32 < n; ++w) {
+      unsigned lo = w * 32, hi = lo + 32 < n ? lo + 32 : n;
+      bool all = true;
+      for (unsigned t = lo; t < hi; ++t)
+        all &= fibers[t].wait == AtWarpBarrier;
+      if (all) {
+        for (unsigned t = lo; t < hi; ++t)
+          fibers[t].wait = Runnable;
+        released = true;
+      }
+    }
+    if (!released)
+      throw std::runtime_error("emulated kernel deadlocked: threads wait at different barriers");
+  }
+}
+inline void launch(const long long *grid, const long long *block, void (*fn)(void *), void *arg) {
+  gridDim = {unsigned(grid[0]), unsigned(grid[1]), unsigned(grid[2])};
+  blockDim = {unsigned(block[0]), unsigned(block[1]), unsigned(block[2])};
+  unsigned n = blockDim.x * blockDim.y * blockDim.z;
+  if (n > 1024)
+    throw std::runtime_error("more than 1024 threads per block");
+  fibers.resize(n);
+  for (Fiber &f : fibers)
+    f.stack.resize(128 << 10);
+  body = fn;
+  bodyArg = arg;
+  for (unsigned z = 0; z < gridDim.z; ++z)
+    for (unsigned y = 0; y < gridDim.y; ++y)
+      for (unsigned x = 0; x < gridDim.x; ++x) {
+        blockIdx = {x, y, z};
+        runBlock(n);
+      }
+}
+template <class... P, size_t... I>
+void callWith(void (*k)(P...), void **args, std::index_sequence<I...>) {
+  k(static_cast<P>(args[I])...);
+}
+template <class... P> void call(void (*k)(P...), void **args) {
+  callWith(k, args, std::index_sequence_for<P...>{});
+}
+} // namespace plumb_emu
+using plumb_emu::blockDim;
+using plumb_emu::blockIdx;
+using plumb_emu::gridDim;
+using plumb_emu::threadIdx;
+inline void __syncthreads() { plumb_emu::wait(plumb_emu::AtBlockBarrier); }
+template <class T> T __shfl_xor_sync(unsigned, T v, int laneMask) {
+  static_assert(sizeof(T) <= sizeof(unsigned long long));
+  unsigned t = plumb_emu::current;
+  std::memcpy(&plumb_emu::slots[t], &v, sizeof v);
+  plumb_emu::wait(plumb_emu::AtWarpBarrier);
+  T r;
+  std::memcpy(&r, &plumb_emu::slots[t ^ unsigned(laneMask)], sizeof r);
+  plumb_emu::wait(plumb_emu::AtWarpBarrier);
+  return r;
+}
+inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
+inline double __longlong_as_double(long long i) { double d; std::memcpy(&d, &i, 8); return d; }
+)EMU";
+
+// The generated kernels of a plan, compiled for the host into one shared object.
+class HostKernels {
+public:
+  HostKernels(const Plan &plan, const std::string &dir) {
+    std::ostringstream tu;
+    tu << kEmulationPrelude;
+    for (const Step &s : plan.steps) {
+      if (s.kernel != "cuda.generated")
+        continue;
+      std::string src = s.attrs.getString("source", "");
+      if (index_.count(src))
+        continue;
+      size_t k = index_.size();
+      index_[src] = k;
+      std::string body;
+      std::istringstream lines(src);
+      for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("#include", 0) == 0)
+          continue; // the prelude includes what kernels use
+        if (size_t p = line.find("extern \"C\" "); p != std::string::npos)
+          line.erase(p, 11);
+        body += line + "\n";
+      }
+      std::string entry = s.attrs.getString("entry", "plumb_kernel");
+      tu << "namespace plumb_k" << k << " {\n" << body << "}\n"
+         << "extern \"C\" void plumb_launch" << k
+         << "(const long long *grid, const long long *block, void **args) {\n"
+         << "  plumb_emu::launch(grid, block, [](void *a) { plumb_emu::call(plumb_k" << k
+         << "::" << entry << ", static_cast<void **>(a)); }, args);\n}\n";
+    }
+    std::filesystem::create_directories(dir);
+    std::string cpp = dir + "/kernels.cpp", so = dir + "/kernels.so", log = dir + "/cxx.log";
+    std::ofstream(cpp) << tu.str();
+    if (const char *keep = std::getenv("PLUMB_EMU_KEEP")) // a folder to keep the sources in
+      std::ofstream(std::string(keep) + "/" + std::filesystem::path(dir).filename().string() +
+                    ".cpp") << tu.str();
+    std::string cmd = std::string(PLUMB_CXX) + " -std=c++20 -O1 -w -shared -fPIC " +
+                      PLUMB_CUDA_INCLUDES + " " + cpp + " -o " + so + " > " + log + " 2>&1";
+    if (std::system(cmd.c_str()) != 0) {
+      std::ifstream in(log);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      throw Error("host compile of generated kernels failed (" + cpp + "):\n" + ss.str());
+    }
+    handle_ = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle_)
+      throw Error(std::string("dlopen: ") + dlerror());
+  }
+  ~HostKernels() {
+    if (handle_)
+      dlclose(handle_);
+  }
+  HostKernels(const HostKernels &) = delete;
+  HostKernels &operator=(const HostKernels &) = delete;
+
+  // Launches a cuda.generated step's kernel over host pointers (inputs then outputs).
+  void launch(const Step &s, std::vector<void *> args) const {
+    std::string src = s.attrs.getString("source", "");
+    auto fn = reinterpret_cast<void (*)(const long long *, const long long *, void **)>(
+        dlsym(handle_, ("plumb_launch" + std::to_string(index_.at(src))).c_str()));
+    std::vector<int64_t> grid = s.attrs.getInts("grid", {1, 1, 1});
+    std::vector<int64_t> block = s.attrs.getInts("block", {1, 1, 1});
+    std::string style = s.attrs.getString("style", "");
+    if (style == "elementwise" || style == "movement")
+      grid = block = {1, 1, 1}; // the grid-stride loop covers every element
+    long long g[3] = {grid[0], grid[1], grid[2]}, b[3] = {block[0], block[1], block[2]};
+    fn(g, b, args.data());
+  }
+
+private:
+  std::map<std::string, size_t> index_;
+  void *handle_ = nullptr;
+};
+
+// cuda.matmul as MatMulKernel (backends/cuda/runtime/Blas.cpp) configures cuBLASLt.
+inline Tensor emulateMatMul(const Step &s, const std::vector<const Tensor *> &in, const Buffer &out) {
+  const ref::Attrs &a = s.attrs;
+  int64_t m = a.requireInt("m"), n = a.requireInt("n"), k = a.requireInt("k");
+  int64_t batch = a.getInt("batch", 1), sa = a.getInt("stride_a", 0), sb = a.getInt("stride_b", 0),
+          sc = a.getInt("stride_c", m * n);
+  bool ta = a.getInt("trans_a", 0), tb = a.getInt("trans_b", 0), bias = a.getInt("bias", 0);
+  bool hasC = !bias && in.size() > 2 && in[2];
+  double alpha = a.getFloat("alpha", 1.0), beta = a.getFloat("beta", 0.0);
+  std::string ep = a.getString("epilogue", "none");
+  Tensor A = in[0]->cast(DType::F32), B = in[1]->cast(DType::F32);
+  Tensor C = in.size() > 2 && in[2] ? in[2]->cast(DType::F32) : Tensor();
+  Tensor r = Tensor::zeros(DType::F32, out.shape);
+  const float *pa = A.data<float>(), *pb = B.data<float>();
+  float *pr = r.mutableData<float>();
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = 0;
+        for (int64_t p = 0; p < k; ++p)
+          acc += double(pa[b * sa + (ta ? p * m + i : i * k + p)]) *
+                 double(pb[b * sb + (tb ? j * k + p : p * n + j)]);
+        double v = alpha * acc;
+        if (hasC)
+          v += beta * double(C.data<float>()[b * sc + i * n + j]);
+        if (bias)
+          v += double(C.data<float>()[j]);
+        if (ep == "relu")
+          v = v < 0 ? 0 : v;
+        else if (ep == "gelu_tanh")
+          v = 0.5 * v * (1 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+        pr[b * sc + i * n + j] = float(v);
+      }
+  return r.cast(out.dtype);
+}
+
+// cuda.conv as ConvKernel (backends/cuda/runtime/Dnn.cpp) configures cuDNN: NCHW (a 1-D conv
+// as H = 1), 2-D attrs, groups, bias, ReLU.
+inline Tensor emulateConv(const Step &s, const std::vector<const Tensor *> &in, const Buffer &out) {
+  std::vector<int64_t> pads = s.attrs.getInts("pads"), strides = s.attrs.getInts("strides"),
+                       dil = s.attrs.getInts("dilations");
+  int64_t group = s.attrs.getInt("group", 1);
+  bool relu = s.attrs.getString("activation", "none") == "relu";
+  Tensor X = in[0]->cast(DType::F32), W = in[1]->cast(DType::F32);
+  Tensor Bias = in.size() > 2 && in[2] ? in[2]->cast(DType::F32) : Tensor();
+  auto hw = [](const Shape &sh, size_t d) { return sh.size() == 3 ? (d == 0 ? 1 : sh[2]) : sh[2 + d]; };
+  const Shape &xs = X.shape(), &ws = W.shape(), &ys = out.shape;
+  int64_t N = xs[0], C = xs[1], H = hw(xs, 0), Wd = hw(xs, 1), M = ws[0], CG = ws[1];
+  int64_t KH = hw(ws, 0), KW = hw(ws, 1), OH = hw(ys, 0), OW = hw(ys, 1), MG = M / group;
+  if (CG * group != C)
+    throw Error("emulated cuda.conv: channels do not match the groups");
+  Tensor y = Tensor::zeros(DType::F32, ys);
+  const float *px = X.data<float>(), *pw = W.data<float>();
+  float *py = y.mutableData<float>();
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          double acc = Bias.defined() ? Bias.data<float>()[m] : 0.0;
+          int64_t g = m / MG;
+          for (int64_t c = 0; c < CG; ++c)
+            for (int64_t kh = 0; kh < KH; ++kh)
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                int64_t ih = oh * strides[0] - pads[0] + kh * dil[0];
+                int64_t iw = ow * strides[1] - pads[1] + kw * dil[1];
+                if (ih < 0 || ih >= H || iw < 0 || iw >= Wd)
+                  continue;
+                acc += double(px[((n * C + g * CG + c) * H + ih) * Wd + iw]) *
+                       double(pw[((m * CG + c) * KH + kh) * KW + kw]);
+              }
+          py[((n * M + m) * OH + oh) * OW + ow] = float(relu && acc < 0 ? 0 : acc);
+        }
+  return y.cast(out.dtype);
+}
+
+// The plan run step by step on host buffers. buffer(id) holds each buffer's value after run().
+class PlanEmulator {
+public:
+  PlanEmulator(const Plan &plan, const std::string &dir) : plan_(plan), kernels_(plan, dir) {}
+
+  std::vector<Tensor> run(const std::vector<Tensor> &inputs) {
+    values_.assign(plan_.buffers.size(), Tensor());
+    for (const Buffer &b : plan_.buffers)
+      if (b.kind == BufferKind::Constant)
+        values_[size_t(b.id)] = b.constant;
+    for (size_t i = 0; i < plan_.inputs.size(); ++i)
+      values_[size_t(plan_.inputs[i])] = inputs.at(i);
+    for (const Step &s : plan_.steps)
+      runStep(s);
+    std::vector<Tensor> outs;
+    for (int id : plan_.outputs)
+      outs.push_back(values_[size_t(id)]);
+    return outs;
+  }
+  const Tensor &buffer(int id) const { return values_.at(size_t(id)); }
+
+private:
+  void runStep(const Step &s) {
+    std::vector<const Tensor *> in;
+    for (int id : s.inputs)
+      in.push_back(id < 0 ? nullptr : &values_[size_t(id)]);
+    std::vector<Tensor> out;
+    if (s.kernel == "cuda.generated") {
+      std::vector<void *> args;
+      for (const Tensor *t : in)
+        args.push_back(const_cast<void *>(t->raw()));
+      for (int id : s.outputs) {
+        const Buffer &b = plan_.buffers[size_t(id)];
+        out.push_back(Tensor::zeros(b.dtype, b.shape));
+        args.push_back(out.back().mutableRaw());
+      }
+      kernels_.launch(s, args);
+    } else if (s.kernel == "cuda.copy") {
+      const Buffer &b = plan_.buffers[size_t(s.outputs.at(0))];
+      out.push_back(Tensor::copyOf(b.dtype, b.shape, in.at(0)->raw()));
+    } else if (s.kernel == "cuda.matmul") {
+      out.push_back(emulateMatMul(s, in, plan_.buffers[size_t(s.outputs.at(0))]));
+    } else if (s.kernel == "cuda.conv") {
+      out.push_back(emulateConv(s, in, plan_.buffers[size_t(s.outputs.at(0))]));
+    } else if (s.kernel == "cuda.host") {
+      ref::KernelCall call;
+      call.opType = s.attrs.getString("plumb.op", "");
+      call.nodeName = s.nodeNames;
+      call.opset = s.opset;
+      call.inputs = in;
+      call.attrs = &s.attrs;
+      call.numOutputs = s.outputs.size();
+      out = ref::runKernel(call);
+      for (size_t i = 0; i < out.size() && i < s.outputs.size(); ++i)
+        if (s.outputs[i] >= 0 && out[i].dtype() != plan_.buffers[size_t(s.outputs[i])].dtype)
+          out[i] = out[i].cast(plan_.buffers[size_t(s.outputs[i])].dtype);
+    } else {
+      throw Error("emulator: no host emulation of step kernel '" + s.kernel + "'");
+    }
+    for (size_t i = 0; i < s.outputs.size() && i < out.size(); ++i)
+      if (s.outputs[i] >= 0)
+        values_[size_t(s.outputs[i])] = out[i];
+  }
+
+  const Plan &plan_;
+  HostKernels kernels_;
+  std::vector<Tensor> values_;
+};
+
+} // namespace plumb::cudatest

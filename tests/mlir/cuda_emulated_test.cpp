@@ -1,0 +1,282 @@
+// The CUDA backend's plans computed on the host (tests/mlir/CudaEmulator.h): every fixture
+// model lowered for cuda, its generated kernels compiled by the host compiler with CUDA's
+// thread model emulated, and every step's tensors compared with the reference interpreter's
+// tensors of the same name, in plan order, so a failure names the first step that is wrong.
+// This checks what the lowering and the generator decide (kernel bodies, indexing,
+// broadcasting, row reductions, online softmax, masks, matmul/conv geometry, epilogues,
+// f16/bf16 storage) without a GPU; it cannot check the device's math library or how
+// cuBLASLt/cuDNN read their descriptors.
+#include "tests/mlir/CudaEmulator.h"
+
+#include "backends/cuda/codegen/Generator.h"
+
+#include "frontend/onnx/Importer.h"
+#include "ir/PlumbDialect.h"
+#include "parity/Metrics.h"
+#include "runtime/Error.h"
+#include "tests/TempFiles.h"
+#include "tests/TestAttrs.h"
+#include "tests/mlir/CudaFixtures.h"
+#include "tools/lib/Capture.h"
+#include "tools/lib/Compile.h"
+#include "tools/lib/Inputs.h"
+
+#include "mlir/IR/MLIRContext.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace plumb {
+namespace {
+
+using cudatest::fixture;
+using cudatest::kModels;
+
+struct Case {
+  const char *model;
+  const char *dtype; // the plan's storage type
+};
+
+std::string caseName(const ::testing::TestParamInfo<Case> &p) {
+  return std::string(p.param.model) + "_" + p.param.dtype;
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> v;
+  for (const char *m : kModels)
+    for (const char *t : {"f32", "f16", "bf16"})
+      v.push_back({m, t});
+  return v;
+}
+
+// Largest tolerated |candidate - truth| for a tensor whose truth peaks at `peak`. f32 plans:
+// a few ulps of f32 accumulated through the step (1e-4 relative to the tensor's scale).
+// f16/bf16 plans: storage rounding at every step boundary, compounding through the model;
+// 8 roundings' worth of the type's unit roundoff (2^-11, 2^-8) of the peak. Outputs of
+// such plans are checked, not every boundary (the error of a deep tensor in half precision
+// depends on how many roundings came before it).
+double tolerance(const std::string &dtype, double peak) {
+  double scale = std::max(1.0, peak);
+  if (dtype == "f32")
+    return 1e-4 * scale;
+  return 8 * (dtype == "f16" ? std::ldexp(1.0, -11) : std::ldexp(1.0, -8)) * scale;
+}
+
+double peakOf(const Tensor &t) {
+  double p = 0;
+  for (int64_t i = 0; i < t.numel(); ++i)
+    if (std::isfinite(t.getAsDouble(i)))
+      p = std::max(p, std::fabs(t.getAsDouble(i)));
+  return p;
+}
+
+class EmulatedPlan : public ::testing::TestWithParam<Case> {};
+
+TEST_P(EmulatedPlan, EveryStepMatchesTheReference) {
+  const Case &c = GetParam();
+  mlir::MLIRContext ctx;
+  std::vector<Tensor> inputs;
+  auto module = importWithInputs(ctx, fixture(c.model, ".onnx"), {}, fixture(c.model, ".inputs.npz"),
+                                 0, inputs);
+  Capture truth = captureRun(mainFunction(*module), inputs, {});
+  static const std::string cache = testing_util::scratchPath("nvrtc_emulated");
+  ::setenv("PLUMB_CACHE_DIR", cache.c_str(), 1);
+  CompileSettings cs;
+  cs.backend = "cuda";
+  cs.dtype = c.dtype;
+  cs.shapeInputs = inputs;
+  Compiled compiled = compileModule(mlir::OwningOpRef<mlir::ModuleOp>(module->clone()), cs);
+  cudatest::PlanEmulator emu(compiled.plan,
+                             testing_util::scratchPath(std::string("emu_") + c.model + "_" + c.dtype));
+  std::vector<Tensor> got = emu.run(inputs);
+
+  int compared = 0;
+  bool boundaries = std::string(c.dtype) == "f32";
+  for (const Step &s : compiled.plan.steps) {
+    if (!boundaries)
+      break;
+    for (size_t i = 0; i < s.outputs.size(); ++i) {
+      if (s.outputs[i] < 0)
+        continue;
+      std::string name = i < s.outputNames.size() ? s.outputNames[i]
+                                                  : compiled.plan.buffers[size_t(s.outputs[i])].name;
+      auto it = truth.tensors.find(name);
+      if (name.empty() || it == truth.tensors.end() || !isFloat(it->second.dtype()))
+        continue;
+      const Tensor &cand = emu.buffer(s.outputs[i]);
+      parity::TensorMetrics m = parity::compareTensors(cand.cast(DType::F32), it->second);
+      double tol = tolerance(c.dtype, peakOf(it->second));
+      ASSERT_TRUE(m.shapeMatch) << c.model << ": step " << s.kernel << " [" << s.nodeNames << "] '"
+                                << name << "'";
+      ASSERT_LE(m.maxAbsErr, tol) << c.model << ": first step that differs from the reference: "
+                                  << s.kernel << " (" << s.attrs.getString("style", "") << ") ["
+                                  << s.nodeNames << "] tensor '" << name << "'";
+      ++compared;
+    }
+  }
+  ASSERT_EQ(got.size(), truth.outputs.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!isFloat(truth.outputs[i].dtype())) {
+      parity::TensorMetrics m = parity::compareTensors(got[i], truth.outputs[i]);
+      EXPECT_EQ(m.maxAbsErr, 0) << c.model << " output " << i;
+      continue;
+    }
+    parity::TensorMetrics m = parity::compareTensors(got[i].cast(DType::F32), truth.outputs[i]);
+    EXPECT_TRUE(m.shapeMatch);
+    EXPECT_LE(m.maxAbsErr, tolerance(c.dtype, peakOf(truth.outputs[i])))
+        << c.model << " (" << c.dtype << ") output " << i;
+    ++compared;
+  }
+  EXPECT_GT(compared, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cuda, EmulatedPlan, ::testing::ValuesIn(cases()), caseName);
+
+// One op as a generated kernel against its reference kernel: data inputs (loaded by the
+// kernel) and integer constants (steering a movement op, read at generation time).
+struct OpCase {
+  std::string name, op;
+  std::vector<Tensor> data;
+  std::vector<std::pair<size_t, Tensor>> constants; // operand index -> value
+  ref::Attrs attrs;
+  size_t numOutputs = 1;
+};
+
+std::vector<Tensor> runGenerated(const OpCase &c, const std::vector<Tensor> &want) {
+  cuda::KernelGraph g;
+  g.kind = c.op;
+  g.label = c.name;
+  cuda::KNode n;
+  n.op = c.op;
+  n.name = c.name;
+  n.attrs = c.attrs;
+  size_t operands = c.data.size() + c.constants.size();
+  size_t d = 0;
+  for (size_t i = 0; i < operands; ++i) {
+    auto k = std::find_if(c.constants.begin(), c.constants.end(), [&](auto &p) { return p.first == i; });
+    const Tensor &t = k != c.constants.end() ? k->second : c.data.at(d++);
+    int id = g.addValue(t.dtype(), t.shape());
+    n.operands.push_back(id);
+    if (k != c.constants.end())
+      g.intConstants[id] = t.toInts();
+    else
+      g.inputs.push_back(id);
+  }
+  for (const Tensor &w : want) {
+    n.results.push_back(g.addValue(w.dtype(), w.shape()));
+    g.outputs.push_back(n.results.back());
+  }
+  g.nodes.push_back(n);
+  cuda::GeneratedKernel k = cuda::generateKernel(g);
+  Plan plan;
+  std::vector<int> in, out;
+  for (const Tensor &t : c.data)
+    in.push_back(plan.addInput(t.dtype(), t.shape(), "in" + std::to_string(in.size())));
+  for (const Tensor &w : want)
+    out.push_back(plan.addOutput(w.dtype(), w.shape(), "out" + std::to_string(out.size())));
+  Step &s = plan.addStep("cuda.generated", in, out, c.name);
+  s.attrs.set("style", testattrs::stringAttr(k.style));
+  s.attrs.set("source", testattrs::stringAttr(k.source));
+  s.attrs.set("grid", testattrs::intsAttr({k.grid[0], k.grid[1], k.grid[2]}));
+  s.attrs.set("block", testattrs::intsAttr({k.block[0], k.block[1], k.block[2]}));
+  cudatest::PlanEmulator emu(plan, testing_util::scratchPath("emu_op_" + c.name));
+  return emu.run(c.data);
+}
+
+Tensor iota(DType t, Shape shape) {
+  std::vector<double> v(size_t(numElements(shape)));
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = double(i) * 0.5 - 3;
+  return Tensor::fromVector(DType::F64, shape, v).cast(t);
+}
+
+Tensor ints(std::vector<int64_t> v) {
+  Shape s = {int64_t(v.size())};
+  return Tensor::fromVector(DType::I64, s, v);
+}
+
+std::vector<OpCase> opCases() {
+  using namespace testattrs;
+  std::vector<OpCase> v;
+  auto add = [&](std::string name, std::string op, std::vector<Tensor> data,
+                 std::vector<std::pair<size_t, Tensor>> consts = {},
+                 std::vector<std::pair<std::string, ref::AttrValue>> attrs = {}, size_t outs = 1) {
+    OpCase c{std::move(name), std::move(op), std::move(data), std::move(consts), {}, outs};
+    for (auto &[k, a] : attrs)
+      c.attrs.set(k, a);
+    v.push_back(std::move(c));
+  };
+  Tensor x = iota(DType::F32, {2, 3, 4, 5});
+  add("transpose_0231", "Transpose", {x}, {}, {{"perm", intsAttr({0, 2, 3, 1})}});
+  add("transpose_default", "Transpose", {x});
+  add("transpose_f16", "Transpose", {x.cast(DType::F16)}, {}, {{"perm", intsAttr({3, 1, 0, 2})}});
+  add("slice_steps", "Slice", {x}, {{1, ints({1, -1})}, {2, ints({3, 0})}, {3, ints({1, 3})},
+                                    {4, ints({1, -2})}});
+  add("slice_clamped", "Slice", {x}, {{1, ints({-100, 2})}, {2, ints({100, 4})}, {3, ints({-1, 2})}});
+  add("concat_axis1", "Concat", {x, iota(DType::F32, {2, 1, 4, 5}), iota(DType::F32, {2, 2, 4, 5})},
+      {}, {{"axis", intAttr(1)}});
+  add("concat_last_i64", "Concat", {ints({1, 2, 3}), ints({4}), ints({5, 6})}, {},
+      {{"axis", intAttr(-1)}});
+  Tensor idx = Tensor::fromVector(DType::I64, {2, 2}, std::vector<int64_t>{0, -1, 2, 1});
+  add("gather_axis0_2d", "Gather", {iota(DType::F32, {5, 6}), idx});
+  add("gather_axis2", "Gather", {x, idx}, {}, {{"axis", intAttr(2)}});
+  add("gather_scalar_index", "Gather", {x, Tensor::scalarI64(-2)}, {}, {{"axis", intAttr(3)}});
+  add("expand_rank_up", "Expand", {iota(DType::F32, {3, 1})}, {{1, ints({2, 3, 4})}});
+  add("tile", "Tile", {iota(DType::F32, {2, 3})}, {{1, ints({2, 3})}});
+  add("split_axis1", "Split", {x}, {{1, ints({1, 2})}}, {{"axis", intAttr(1)}}, 2);
+  add("split_last_three", "Split", {x}, {}, {{"axis", intAttr(-1)}, {"num_outputs", intAttr(3)}}, 3);
+  Tensor pads = ints({0, 1, 2, 0, 0, 2, 1, 3});
+  add("pad_constant_default", "Pad", {x}, {{1, pads}});
+  add("pad_constant_value", "Pad", {x, Tensor::scalarF32(7.5f)}, {{1, pads}});
+  add("pad_edge", "Pad", {x}, {{1, pads}}, {{"mode", stringAttr("edge")}});
+  add("pad_reflect", "Pad", {x}, {{1, pads}}, {{"mode", stringAttr("reflect")}});
+  Tensor scale = iota(DType::F32, {5}), bias = iota(DType::F32, {5}).cast(DType::F32);
+  add("layernorm", "LayerNormalization", {x, scale, bias}, {},
+      {{"axis", intAttr(-1)}, {"epsilon", floatAttr(1e-3)}});
+  add("rmsnorm", "RMSNormalization", {x, scale}, {}, {{"epsilon", floatAttr(1e-6)}});
+  return v;
+}
+
+class GeneratedOp : public ::testing::TestWithParam<OpCase> {};
+
+TEST_P(GeneratedOp, MatchesTheReferenceKernel) {
+  const OpCase &c = GetParam();
+  std::vector<const Tensor *> args(c.data.size() + c.constants.size(), nullptr);
+  size_t d = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto k = std::find_if(c.constants.begin(), c.constants.end(), [&](auto &p) { return p.first == i; });
+    args[i] = k != c.constants.end() ? &k->second : &c.data[d++];
+  }
+  ref::KernelCall call;
+  call.opType = c.op;
+  call.nodeName = c.name;
+  call.opset = c.op == "RMSNormalization" || c.attrs.has("num_outputs") ? 23 : 17;
+  call.inputs = args;
+  call.attrs = &c.attrs;
+  call.numOutputs = c.numOutputs;
+  std::vector<Tensor> want = ref::runKernel(call);
+  want.resize(c.numOutputs); // LayerNormalization's statistics are not asked for
+  std::vector<Tensor> got = runGenerated(c, want);
+  ASSERT_EQ(got.size(), want.size());
+  bool movement = cuda::isMovement(c.op);
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(got[i].shape(), want[i].shape()) << c.name;
+    ASSERT_EQ(got[i].dtype(), want[i].dtype()) << c.name;
+    for (int64_t e = 0; e < want[i].numel(); ++e) {
+      double g = got[i].getAsDouble(e), w = want[i].getAsDouble(e);
+      // Movement copies bits; a norm is f32 arithmetic in another order.
+      if (movement)
+        ASSERT_EQ(g, w) << c.name << " output " << i << " element " << e;
+      else
+        ASSERT_NEAR(g, w, 1e-5 * std::max(1.0, std::fabs(w))) << c.name << " element " << e;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cuda, GeneratedOp, ::testing::ValuesIn(opCases()),
+                         [](const ::testing::TestParamInfo<OpCase> &p) { return p.param.name; });
+
+} // namespace
+} // namespace plumb
