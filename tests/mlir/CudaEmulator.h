@@ -6,8 +6,9 @@
 // one at a time; __syncthreads() waits until every live thread of the block reaches it, and
 // __shfl_xor_sync() exchanges values through a slot per lane with a barrier of its warp, so
 // the row kernels' block reductions and the attention kernel's shared key/value tiles behave
-// as on a device. Elementwise and movement kernels are launched as one block of one thread:
-// their grid-stride loop then covers the whole iteration space, without a fiber per element.
+// as on a device. Elementwise, movement and window kernels are launched as one block of one
+// thread: their grid-stride loop then covers the whole iteration space, without a fiber per
+// element.
 // cuda.matmul and cuda.conv follow the step's attrs the way the runtime configures cuBLASLt
 // and cuDNN (row-major m×k by k×n per batch at the given strides, trans, alpha/beta, bias and
 // ReLU/GELU-tanh epilogue; NCHW convolution with 2-D pads/strides/dilations and groups, bias,
@@ -231,7 +232,7 @@ public:
     std::vector<int64_t> grid = s.attrs.getInts("grid", {1, 1, 1});
     std::vector<int64_t> block = s.attrs.getInts("block", {1, 1, 1});
     std::string style = s.attrs.getString("style", "");
-    if (style == "elementwise" || style == "movement")
+    if (style == "elementwise" || style == "movement" || style == "window")
       grid = block = {1, 1, 1}; // the grid-stride loop covers every element
     long long g[3] = {grid[0], grid[1], grid[2]}, b[3] = {block[0], block[1], block[2]};
     fn(g, b, args.data());

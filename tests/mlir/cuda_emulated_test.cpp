@@ -232,6 +232,32 @@ std::vector<OpCase> opCases() {
   add("pad_constant_value", "Pad", {x, Tensor::scalarF32(7.5f)}, {{1, pads}});
   add("pad_edge", "Pad", {x}, {{1, pads}}, {{"mode", stringAttr("edge")}});
   add("pad_reflect", "Pad", {x}, {{1, pads}}, {{"mode", stringAttr("reflect")}});
+  Tensor img = iota(DType::F32, {2, 3, 7, 6});
+  add("maxpool_pad_stride_dilation", "MaxPool", {img}, {},
+      {{"kernel_shape", intsAttr({3, 2})}, {"strides", intsAttr({2, 1})},
+       {"pads", intsAttr({1, 0, 1, 1})}, {"dilations", intsAttr({1, 2})}});
+  add("averagepool_exclude_pad", "AveragePool", {img}, {},
+      {{"kernel_shape", intsAttr({3, 3})}, {"strides", intsAttr({2, 2})},
+       {"pads", intsAttr({1, 1, 1, 1})}});
+  add("averagepool_include_pad_ceil", "AveragePool", {img}, {},
+      {{"kernel_shape", intsAttr({3, 3})}, {"strides", intsAttr({2, 2})},
+       {"pads", intsAttr({1, 1, 1, 1})}, {"count_include_pad", intAttr(1)},
+       {"ceil_mode", intAttr(1)}});
+  add("averagepool_same_upper", "AveragePool", {img}, {},
+      {{"kernel_shape", intsAttr({2, 3})}, {"auto_pad", stringAttr("SAME_UPPER")}});
+  add("global_averagepool", "GlobalAveragePool", {img});
+  add("global_maxpool_1d", "GlobalMaxPool", {iota(DType::F32, {2, 3, 5})});
+  add("cumsum_axis2", "CumSum", {x}, {{1, ints({2})}});
+  add("cumsum_exclusive_reverse", "CumSum", {x}, {{1, ints({-1})}},
+      {{"exclusive", intAttr(1)}, {"reverse", intAttr(1)}});
+  add("cumsum_i64", "CumSum", {ints({3, -1, 4, 1, -5})}, {{1, ints({0})}});
+  add("einsum_matmul", "Einsum", {iota(DType::F32, {3, 4}), iota(DType::F32, {4, 5})}, {},
+      {{"equation", stringAttr("ij,jk->ik")}});
+  add("einsum_three_operands", "Einsum",
+      {iota(DType::F32, {2, 3, 4}), iota(DType::F32, {2, 4}), iota(DType::F32, {2, 3, 5})}, {},
+      {{"equation", stringAttr("bcl, bl ,bcp->bpl")}});
+  add("einsum_implicit_diagonal", "Einsum", {iota(DType::F32, {4, 4, 3})}, {},
+      {{"equation", stringAttr("iij")}});
   Tensor scale = iota(DType::F32, {5}), bias = iota(DType::F32, {5}).cast(DType::F32);
   add("layernorm", "LayerNormalization", {x, scale, bias}, {},
       {{"axis", intAttr(-1)}, {"epsilon", floatAttr(1e-3)}});
@@ -260,13 +286,13 @@ TEST_P(GeneratedOp, MatchesTheReferenceKernel) {
   want.resize(c.numOutputs); // LayerNormalization's statistics are not asked for
   std::vector<Tensor> got = runGenerated(c, want);
   ASSERT_EQ(got.size(), want.size());
-  bool movement = cuda::isMovement(c.op);
+  bool movement = cuda::isMovement(c.op) || c.op == "MaxPool" || c.op == "GlobalMaxPool";
   for (size_t i = 0; i < got.size(); ++i) {
     ASSERT_EQ(got[i].shape(), want[i].shape()) << c.name;
     ASSERT_EQ(got[i].dtype(), want[i].dtype()) << c.name;
     for (int64_t e = 0; e < want[i].numel(); ++e) {
       double g = got[i].getAsDouble(e), w = want[i].getAsDouble(e);
-      // Movement copies bits; a norm is f32 arithmetic in another order.
+      // Movement and max pools copy bits; sums are f32 arithmetic in another order.
       if (movement)
         ASSERT_EQ(g, w) << c.name << " output " << i << " element " << e;
       else

@@ -300,6 +300,8 @@ std::string kernelStyle(const KernelGraph &g) {
     return "attention";
   if (g.nodes.size() == 1 && isMovement(g.nodes[0].op))
     return "movement";
+  if (g.nodes.size() == 1 && isWindowOp(g.nodes[0].op))
+    return "window";
   checkOps(g);
   return hasOp(g, isRowReduction) || hasOp(g, isSoftmax) || hasOp(g, isNorm) ? "row"
                                                                               : "elementwise";
@@ -311,7 +313,7 @@ GeneratedKernel generateKernel(const KernelGraph &g) {
   std::string style = kernelStyle(g);
   if (style == "attention")
     return generateAttention(g);
-  if (style == "movement")
+  if (style == "movement" || style == "window")
     return generateMovement(g);
   if (style == "row")
     return generateRow(expandSoftmax(expandNorms(g)));

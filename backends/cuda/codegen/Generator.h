@@ -5,9 +5,11 @@
 //                keepdims, Softmax, LogSoftmax): one block per row, one pass over the row per
 //                reduction (recomputing the elementwise ops feeding it), then the outputs;
 //                LayerNorm, RMSNorm and Softmax bodies are of this shape;
-//   movement     one data-movement op (Transpose, Slice, Concat, Gather, Expand, Tile, Split):
-//                one thread per output element, its source element's offset computed from its
-//                coordinates;
+//   movement     one data-movement op (Transpose, Slice, Concat, Gather, Expand, Tile, Split,
+//                Pad): one thread per output element, its source element's offset computed
+//                from its coordinates;
+//   window       one pool (one thread per output element over its window), CumSum (one
+//                thread per line) or Einsum (one thread per output element, summed labels looped);
 //   attention    MatMul(Q, K^T) -> elementwise score ops (scale, mask) -> Softmax -> MatMul(., V):
 //                a flash-attention-style kernel (key tiles in shared memory, online softmax,
 //                f32 accumulation whatever the storage type), the score ops generated from
@@ -49,6 +51,11 @@ bool isRowOp(const std::string &op);
 // one thread per output element copying the source element in its storage type. Transpose,
 // Slice, Concat, Gather, Expand, Tile, Split, Pad.
 bool isMovement(const std::string &op);
+// Ops generated as a "window" kernel (Movement.cpp), also a body of one op: MaxPool,
+// AveragePool, GlobalMaxPool, GlobalAveragePool (one thread per output element walking its
+// window), CumSum (one thread per line along the axis; its axis must be a constant) and
+// Einsum (one thread per output element looping over the summed labels; no ellipsis).
+bool isWindowOp(const std::string &op);
 // Whether operand `index` of a movement op is data the kernel loads (Pad's constant_value
 // included); the others (Slice's starts/ends/axes/steps, Expand's shape, Tile's repeats,
 // Split's sizes, Pad's pads and axes) must be integer constants (KernelGraph::intConstants).

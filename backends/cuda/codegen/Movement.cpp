@@ -11,6 +11,8 @@
 #include "backends/cuda/codegen/Writer.h"
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -20,6 +22,11 @@ bool isMovement(const std::string &op) {
   static const std::set<std::string> ops = {"Transpose", "Slice", "Concat", "Gather",
                                             "Expand",    "Tile",  "Split",  "Pad"};
   return ops.count(op) != 0;
+}
+
+bool isWindowOp(const std::string &op) {
+  return op == "MaxPool" || op == "AveragePool" || op == "GlobalMaxPool" ||
+         op == "GlobalAveragePool" || op == "CumSum" || op == "Einsum";
 }
 
 bool movementReadsOperand(const std::string &op, size_t index) {
@@ -86,6 +93,8 @@ public:
         });
         offset += g_.values[size_t(r)].shape[size_t(axis)];
       }
+    } else if (n_.op == "CumSum") {
+      cumSum();
     } else {
       loop(n_.results.at(0), [&](std::vector<std::string> c) { body(c); });
     }
@@ -153,6 +162,10 @@ private:
       return gather(c);
     if (n_.op == "Pad")
       return pad(c);
+    if (n_.op == "Einsum")
+      return einsum(c);
+    if (isWindowOp(n_.op))
+      return pool(c);
     codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") has no movement rule");
   }
 
@@ -266,6 +279,197 @@ private:
         << offsetOf(in, s) << "] : " << value << ";\n";
   }
 
+  // Pools over N×C×spatial: each output element walks its window (kernel_shape, strides,
+  // pads or auto_pad, dilations), skipping taps outside the input; AveragePool divides by the
+  // taps inside the input, or inside the padded input with count_include_pad. Global pools
+  // have the whole plane as window. Arithmetic in the compute type.
+  void pool(const std::vector<std::string> &c) {
+    int r = n_.results.at(0), x = n_.operands.at(0);
+    for (size_t k = 1; k < n_.results.size(); ++k)
+      if (!w_.paramName(n_.results[k]).empty())
+        codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") has its Indices output used");
+    const Shape &in = shapeOf(x), &out = shapeOf(r);
+    size_t sp = in.size() < 2 ? 0 : in.size() - 2;
+    if (sp == 0)
+      codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") pools a tensor without spatial dims");
+    bool global = n_.op.rfind("Global", 0) == 0, isMax = n_.op.find("Max") != std::string::npos;
+    std::vector<int64_t> k(in.begin() + 2, in.end()), st(sp, 1), dil(sp, 1), pb(sp, 0), pe(sp, 0);
+    if (!global) {
+      k = n_.attrs.getInts("kernel_shape");
+      st = n_.attrs.getInts("strides", st);
+      dil = n_.attrs.getInts("dilations", dil);
+      std::vector<int64_t> pads = n_.attrs.getInts("pads", std::vector<int64_t>(2 * sp, 0));
+      if (k.size() != sp || st.size() != sp || dil.size() != sp || pads.size() != 2 * sp)
+        codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") has window attributes of the wrong rank");
+      std::string autoPad = n_.attrs.getString("auto_pad", "NOTSET");
+      for (size_t j = 0; j < sp; ++j) {
+        pb[j] = pads[j], pe[j] = pads[j + sp];
+        if (autoPad == "VALID")
+          pb[j] = pe[j] = 0;
+        else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+          int64_t total = std::max<int64_t>(
+              0, (out[j + 2] - 1) * st[j] + (k[j] - 1) * dil[j] + 1 - in[j + 2]);
+          pb[j] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+          pe[j] = total - pb[j];
+        }
+      }
+    }
+    DType t = g_.values[size_t(r)].dtype;
+    std::string ct = computeType(t);
+    os_ << "    " << ct << " acc = " << (isMax ? literal(t, -INFINITY) : literal(t, 0)) << ";\n"
+        << "    long long valid = 0, padded = 0;\n";
+    std::vector<std::string> s;
+    std::string inside = "true", indent = "    ";
+    for (size_t j = 0; j < sp; ++j) {
+      std::string pj = "p" + std::to_string(j), kj = "k" + std::to_string(j);
+      os_ << indent << "for (long long " << kj << " = 0; " << kj << " < " << k[j] << "LL; ++" << kj
+          << ") {\n";
+      indent += "  ";
+      os_ << indent << "const long long " << pj << " = " << c[j + 2] << " * " << st[j] << "LL - "
+          << pb[j] << "LL + " << kj << " * " << dil[j] << "LL;\n"
+          << indent << "if (" << pj << " < -" << pb[j] << "LL || " << pj << " >= " << in[j + 2] + pe[j]
+          << "LL) continue;\n";
+      inside += " && " + pj + " >= 0 && " + pj + " < " + std::to_string(in[j + 2]) + "LL";
+      s.push_back(pj);
+    }
+    std::vector<std::string> src = {c[0], c[1]};
+    src.insert(src.end(), s.begin(), s.end());
+    os_ << indent << "++padded;\n"
+        << indent << "if (!(" << inside << ")) continue;\n"
+        << indent << "const " << ct << " v = "
+        << loadAs(g_.values[size_t(x)].dtype, w_.paramName(x) + "[" + offsetOf(in, src) + "]")
+        << ";\n"
+        << indent << "++valid;\n"
+        << indent << (isMax ? "acc = v > acc || v != v ? v : acc;\n" : "acc += v;\n");
+    for (size_t j = 0; j < sp; ++j) {
+      indent.resize(indent.size() - 2);
+      os_ << indent << "}\n";
+    }
+    std::string result = "acc";
+    if (!isMax)
+      result = "acc / (" + ct + ")" +
+               (n_.attrs.getInt("count_include_pad", 0) ? "padded" : "valid");
+    os_ << "    (void)valid; (void)padded;\n"
+        << "    " << w_.paramName(r) << "[e] = " << storeAs(t, result) << ";\n";
+  }
+
+  // Einsum, any number of operands, explicit or implicit output (no ellipsis): each output
+  // element loops over the labels summed away and adds the product of the operands' elements;
+  // a label repeated within one term (a diagonal) indexes each of its dims with one counter.
+  void einsum(const std::vector<std::string> &c) {
+    std::string eq;
+    for (char ch : n_.attrs.getString("equation", ""))
+      if (ch != ' ')
+        eq += ch;
+    if (eq.find('.') != std::string::npos)
+      codegenError(g_, "node '" + n_.name + "' (Einsum) uses an ellipsis");
+    size_t arrow = eq.find("->");
+    std::string lhs = eq.substr(0, arrow);
+    std::vector<std::string> terms(1);
+    for (char ch : lhs) {
+      if (ch == ',')
+        terms.emplace_back();
+      else
+        terms.back().push_back(ch);
+    }
+    if (terms.size() != n_.operands.size())
+      codegenError(g_, "node '" + n_.name + "' (Einsum) has " + std::to_string(terms.size()) +
+                           " terms for " + std::to_string(n_.operands.size()) + " operands");
+    std::map<char, int64_t> dims, count;
+    for (size_t i = 0; i < terms.size(); ++i) {
+      const Shape &sh = shapeOf(n_.operands[i]);
+      if (sh.size() != terms[i].size())
+        codegenError(g_, "node '" + n_.name + "' (Einsum) term '" + terms[i] + "' does not match " +
+                             shapeToString(sh));
+      for (size_t k = 0; k < sh.size(); ++k) {
+        dims[terms[i][k]] = sh[k];
+        ++count[terms[i][k]];
+      }
+    }
+    std::string rhs;
+    if (arrow != std::string::npos)
+      rhs = eq.substr(arrow + 2);
+    else // implicit: the labels that appear once, alphabetically
+      for (auto &[label, n] : count)
+        if (n == 1)
+          rhs += label;
+    int r = n_.results.at(0);
+    if (rhs.size() != c.size())
+      codegenError(g_, "node '" + n_.name + "' (Einsum) output '" + rhs + "' does not match " +
+                           shapeToString(shapeOf(r)));
+    auto counter = [&](char label) {
+      size_t p = rhs.find(label);
+      return p != std::string::npos ? c[p] : std::string("l_") + label;
+    };
+    DType t = g_.values[size_t(r)].dtype;
+    std::string ct = computeType(t), indent = "    ";
+    os_ << indent << ct << " acc = " << literal(t, 0) << ";\n";
+    std::string summed;
+    for (const std::string &term : terms)
+      for (char label : term)
+        if (rhs.find(label) == std::string::npos && summed.find(label) == std::string::npos)
+          summed += label;
+    for (char label : summed) {
+      os_ << indent << "for (long long l_" << label << " = 0; l_" << label << " < " << dims[label]
+          << "LL; ++l_" << label << ") {\n";
+      indent += "  ";
+    }
+    std::string product;
+    for (size_t i = 0; i < terms.size(); ++i) {
+      std::vector<std::string> coords;
+      for (char label : terms[i])
+        coords.push_back(counter(label));
+      int x = n_.operands[i];
+      product += (product.empty() ? "" : " * ") +
+                 loadAs(g_.values[size_t(x)].dtype,
+                        w_.paramName(x) + "[" + offsetOf(shapeOf(x), coords) + "]");
+    }
+    os_ << indent << "acc += " << product << ";\n";
+    for (size_t k = 0; k < summed.size(); ++k) {
+      indent.resize(indent.size() - 2);
+      os_ << indent << "}\n";
+    }
+    os_ << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
+  }
+
+  // CumSum along a constant axis: one thread per line along the axis, summing in order
+  // (exclusive: the sum before the element; reverse: from the end).
+  void cumSum() {
+    int r = n_.results.at(0), x = n_.operands.at(0);
+    if (w_.paramName(r).empty())
+      return;
+    const Shape &in = shapeOf(x);
+    std::vector<int64_t> ax = intOperand(g_, n_, 1);
+    if (ax.size() != 1)
+      codegenError(g_, "node '" + n_.name + "' (CumSum) needs one axis");
+    int64_t rank = int64_t(in.size()), axis = normalizeAxis(g_, n_, ax[0], rank);
+    int64_t len = in[size_t(axis)], inner = 1;
+    for (int64_t k = axis + 1; k < rank; ++k)
+      inner *= in[size_t(k)];
+    int64_t lines = len == 0 ? 0 : numElements(in) / len;
+    largest_ = std::max(largest_, lines);
+    bool exclusive = n_.attrs.getInt("exclusive", 0), reverse = n_.attrs.getInt("reverse", 0);
+    DType t = g_.values[size_t(r)].dtype;
+    std::string ct = computeType(t);
+    os_ << "  for (long long line = blockIdx.x * (long long)blockDim.x + threadIdx.x; line < "
+        << lines << "LL; line += (long long)gridDim.x * blockDim.x) {\n"
+        << "    const long long base = (line / " << inner << "LL) * " << len * inner
+        << "LL + line % " << inner << "LL;\n"
+        << "    " << ct << " acc = " << literal(t, 0) << ";\n"
+        << "    for (long long i = 0; i < " << len << "LL; ++i) {\n"
+        << "      const long long e = base + " << (reverse ? "(" + std::to_string(len - 1) + "LL - i)" : "i")
+        << " * " << inner << "LL;\n"
+        << "      const " << ct << " v = "
+        << loadAs(g_.values[size_t(x)].dtype, w_.paramName(x) + "[e]") << ";\n";
+    if (exclusive)
+      os_ << "      " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n"
+          << "      acc += v;\n";
+    else
+      os_ << "      acc += v;\n"
+          << "      " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
+    os_ << "    }\n  }\n";
+  }
+
   const KernelGraph &g_;
   const KNode &n_;
   ElementWriter w_;
@@ -276,12 +480,12 @@ private:
 } // namespace
 
 GeneratedKernel generateMovement(const KernelGraph &g) {
-  if (g.nodes.size() != 1 || !isMovement(g.nodes[0].op))
-    codegenError(g, "a movement kernel is one Transpose, Slice, Concat, Gather, Expand, Tile or "
-                    "Split");
+  if (g.nodes.size() != 1 || !(isMovement(g.nodes[0].op) || isWindowOp(g.nodes[0].op)))
+    codegenError(g, "a movement kernel is one Transpose, Slice, Concat, Gather, Expand, Tile, "
+                    "Split, Pad, pool or CumSum");
   MovementWriter w(g);
   GeneratedKernel k;
-  k.style = "movement";
+  k.style = isWindowOp(g.nodes[0].op) ? "window" : "movement";
   k.source = w.source();
   k.block = {256, 1, 1};
   k.grid = {std::max<int64_t>(1, std::min<int64_t>((w.largestOutput() + 255) / 256, 65536)), 1, 1};

@@ -53,7 +53,7 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
       bool known = ids.count(v);
       int id = valueOf(v);
       n.operands.push_back(id);
-      if (isMovement(n.op) && !movementReadsOperand(n.op, index)) {
+      if ((isMovement(n.op) || n.op == "CumSum") && !movementReadsOperand(n.op, index)) {
         // Steers the copy (starts, shape, repeats...): must be known now, never loaded.
         std::optional<Tensor> c = constantTensor(v);
         if (!c || !isInteger(c->dtype()))

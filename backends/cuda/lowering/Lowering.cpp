@@ -239,10 +239,10 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind) {
 }
 
 // An op outside any generated group: a movement kernel for a data-movement op (Transpose,
-// Slice, Concat, Gather...), else a byte copy or the host.
+// Slice, Concat, Gather...), a window kernel for a pool or CumSum, else a byte copy or the host.
 void Lowerer::lowerAlone(Operation *op) {
   std::string t = onnxOpType(op).str();
-  if (isMovement(t) && lowerGenerated({op}, t))
+  if ((isMovement(t) || isWindowOp(t)) && lowerGenerated({op}, t))
     return;
   lowerHost(op);
 }
