@@ -21,6 +21,7 @@
 // need a GPU run (backends/cuda/README.md).
 #pragma once
 
+#include "backends/cuda/runtime/CudaBackend.h"
 #include "backends/reference/Kernel.h"
 #include "runtime/Error.h"
 #include "runtime/Plan.h"
@@ -363,17 +364,10 @@ private:
     } else if (s.kernel == "cuda.conv") {
       out.push_back(emulateConv(s, in, plan_.buffers[size_t(s.outputs.at(0))]));
     } else if (s.kernel == "cuda.host") {
-      ref::KernelCall call;
-      call.opType = s.attrs.getString("plumb.op", "");
-      call.nodeName = s.nodeNames;
-      call.opset = s.opset;
-      call.inputs = in;
-      call.attrs = &s.attrs;
-      call.numOutputs = s.outputs.size();
-      out = ref::runKernel(call);
-      for (size_t i = 0; i < out.size() && i < s.outputs.size(); ++i)
-        if (s.outputs[i] >= 0 && out[i].dtype() != plan_.buffers[size_t(s.outputs[i])].dtype)
-          out[i] = out[i].cast(plan_.buffers[size_t(s.outputs[i])].dtype);
+      std::vector<DType> types;
+      for (int id : s.outputs) // an unused output keeps the reference's type
+        types.push_back(id < 0 ? DType::F32 : plan_.buffers[size_t(id)].dtype);
+      out = cuda::runHostStep(s, in, types);
     } else {
       throw Error("emulator: no host emulation of step kernel '" + s.kernel + "'");
     }

@@ -45,6 +45,25 @@ void requireLastAxis(const KernelGraph &g, const KNode &n) {
                         ") reduces other than the last axis; generated kernels reduce rows only");
 }
 
+// Appends a node of an expansion (named after the node it expands; a reduction is over the
+// last axis) and returns its result.
+int appendNode(KernelGraph &g, const std::string &name, const std::string &op,
+               std::vector<int> operands, int result) {
+  KNode k;
+  k.op = op;
+  k.name = name;
+  k.operands = std::move(operands);
+  k.results = {result};
+  if (isRowReduction(op)) {
+    ref::AttrValue axes;
+    axes.kind = ref::AttrValue::Kind::Ints;
+    axes.ints = {-1};
+    k.attrs.set("axes", axes);
+  }
+  g.nodes.push_back(std::move(k));
+  return result;
+}
+
 // Softmax/LogSoftmax become max, exp and sum reductions plus elementwise ops, so the row
 // kernel only knows four reductions.
 KernelGraph expandSoftmax(const KernelGraph &in) {
@@ -61,19 +80,7 @@ KernelGraph expandSoftmax(const KernelGraph &in) {
     Shape rowShape = xv.shape;
     rowShape.back() = 1;
     auto node = [&](const std::string &op, std::vector<int> operands, int result) {
-      KNode k;
-      k.op = op;
-      k.name = n.name;
-      k.operands = std::move(operands);
-      k.results = {result};
-      if (isRowReduction(op)) {
-        ref::AttrValue axes;
-        axes.kind = ref::AttrValue::Kind::Ints;
-        axes.ints = {-1};
-        k.attrs.set("axes", axes);
-      }
-      g.nodes.push_back(k);
-      return result;
+      return appendNode(g, n.name, op, std::move(operands), result);
     };
     int m = node("ReduceMax", {x}, g.addValue(xv.dtype, rowShape));
     int d = node("Sub", {x, m}, g.addValue(xv.dtype, xv.shape));
@@ -116,19 +123,7 @@ KernelGraph expandNorms(const KernelGraph &in) {
     Shape rowShape = xv.shape;
     rowShape.back() = 1;
     auto node = [&](const std::string &op, std::vector<int> operands, int result) {
-      KNode k;
-      k.op = op;
-      k.name = n.name;
-      k.operands = std::move(operands);
-      k.results = {result};
-      if (isRowReduction(op)) {
-        ref::AttrValue axes;
-        axes.kind = ref::AttrValue::Kind::Ints;
-        axes.ints = {-1};
-        k.attrs.set("axes", axes);
-      }
-      g.nodes.push_back(k);
-      return result;
+      return appendNode(g, n.name, op, std::move(operands), result);
     };
     auto row = [&] { return g.addValue(xv.dtype, rowShape); };
     auto full = [&] { return g.addValue(xv.dtype, xv.shape); };

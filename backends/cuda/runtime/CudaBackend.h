@@ -76,4 +76,10 @@ struct MatMulGeometry {
 };
 MatMulGeometry matmulGeometry(const Shape &a, const Shape &b, bool transA, bool transB);
 
+// What a cuda.host step computes from host copies of its inputs (nullptr: absent): the
+// reference kernel of its "plumb.op", each result narrowed to `outTypes[i]` (the plan's
+// storage type) where it differs.
+std::vector<Tensor> runHostStep(const Step &s, const std::vector<const Tensor *> &inputs,
+                                const std::vector<DType> &outTypes);
+
 } // namespace plumb::cuda

@@ -2,6 +2,7 @@
 // libcuda link), cuda.copy and the cuda.host fallback.
 #include "backends/cuda/runtime/DeviceKernel.h"
 
+#include "backends/cuda/runtime/CudaBackend.h"
 #include "backends/reference/Kernel.h"
 #include "runtime/Error.h"
 
@@ -92,18 +93,14 @@ public:
       args.push_back(&host.back());
     }
     check(cudaStreamSynchronize(ctx.stream), "cuda.host");
-    ref::KernelCall call;
-    call.opType = step_.attrs.getString("plumb.op", "");
-    call.nodeName = step_.nodeNames;
-    call.opset = step_.opset;
-    call.inputs = args;
-    call.attrs = &step_.attrs;
-    call.numOutputs = out_.size();
-    std::vector<Tensor> results = ref::runKernel(call);
+    std::vector<DType> types;
+    for (const BufferInfo &b : out_)
+      types.push_back(b.dtype);
+    std::vector<Tensor> results = runHostStep(step_, args, types);
     for (size_t i = 0; i < out.size(); ++i) {
       if (!out[i])
         continue;
-      Tensor r = results.at(i).dtype() == out_[i].dtype ? results[i] : results[i].cast(out_[i].dtype);
+      const Tensor &r = results.at(i);
       check(cudaMemcpyAsync(out[i], r.raw(), r.nbytes(), cudaMemcpyHostToDevice, ctx.stream),
             "cuda.host output copy");
       check(cudaStreamSynchronize(ctx.stream), "cuda.host");
@@ -116,6 +113,22 @@ private:
 };
 
 } // namespace
+
+std::vector<Tensor> runHostStep(const Step &s, const std::vector<const Tensor *> &inputs,
+                                const std::vector<DType> &outTypes) {
+  ref::KernelCall call;
+  call.opType = s.attrs.getString("plumb.op", "");
+  call.nodeName = s.nodeNames;
+  call.opset = s.opset;
+  call.inputs = inputs;
+  call.attrs = &s.attrs;
+  call.numOutputs = outTypes.size();
+  std::vector<Tensor> results = ref::runKernel(call);
+  for (size_t i = 0; i < results.size() && i < outTypes.size(); ++i)
+    if (results[i].dtype() != outTypes[i])
+      results[i] = results[i].cast(outTypes[i]);
+  return results;
+}
 
 std::unique_ptr<DeviceKernel> makeGeneratedKernel(const Step &s, const std::vector<BufferInfo> &,
                                                   const std::vector<BufferInfo> &,
