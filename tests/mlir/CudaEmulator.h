@@ -13,8 +13,8 @@
 // and cuDNN (row-major m×k by k×n per batch at the given strides, trans, alpha/beta, bias and
 // ReLU/GELU-tanh epilogue; NCHW convolution with 2-D pads/strides/dilations and groups, bias,
 // ReLU), in f32 on f32 copies of the operands, stored back in the buffer's type. cuda.copy
-// and cuda.host run as the device executor runs them. Every buffer has its own storage (no
-// arena): buffer placement is the BufferPlanner's, tested on its own.
+// and cuda.host run as the device executor runs them. Intermediates share one arena placed
+// by the same planner as on the device.
 //
 // What this cannot tell: how the device's math library rounds (expf, tanhf, erff on the host
 // are glibc's), and whether cuBLASLt/cuDNN read our descriptors as we mean them. Those still
@@ -23,6 +23,7 @@
 
 #include "backends/cuda/runtime/CudaBackend.h"
 #include "backends/reference/Kernel.h"
+#include "runtime/BufferPlanner.h"
 #include "runtime/Error.h"
 #include "runtime/Plan.h"
 
@@ -30,6 +31,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -319,16 +321,31 @@ inline Tensor emulateConv(const Step &s, const std::vector<const Tensor *> &in, 
   return y.cast(out.dtype);
 }
 
-// The plan run step by step on host buffers. buffer(id) holds each buffer's value after run().
+// The plan run step by step on the host, its intermediates placed in one arena exactly as
+// CudaExecutor places them on the device (planBuffers, 256-byte alignment), so a buffer that
+// the planner lets another overwrite while still needed shows up here too. The arena starts
+// filled with NaN bytes (0xFF): a read of never-written memory is not silently zero.
+// buffer(id) is the buffer's value right after the step that wrote it.
 class PlanEmulator {
 public:
-  PlanEmulator(const Plan &plan, const std::string &dir) : plan_(plan), kernels_(plan, dir) {}
+  PlanEmulator(const Plan &plan, const std::string &dir)
+      : plan_(plan), kernels_(plan, dir), arena_(planBuffers(plan, 256)) {}
 
   std::vector<Tensor> run(const std::vector<Tensor> &inputs) {
+    auto storage = std::make_shared<std::vector<double>>(arena_.peakIntermediateBytes / 8 + 1);
+    std::memset(storage->data(), 0xFF, storage->size() * sizeof(double));
+    char *base = reinterpret_cast<char *>(storage->data());
     values_.assign(plan_.buffers.size(), Tensor());
-    for (const Buffer &b : plan_.buffers)
+    written_.assign(plan_.buffers.size(), Tensor());
+    for (const Buffer &b : plan_.buffers) {
       if (b.kind == BufferKind::Constant)
         values_[size_t(b.id)] = b.constant;
+      else if (b.kind == BufferKind::Intermediate)
+        values_[size_t(b.id)] = Tensor::borrow(b.dtype, b.shape, base + arena_.offsets[size_t(b.id)],
+                                               storage);
+      else if (b.kind == BufferKind::Output)
+        values_[size_t(b.id)] = Tensor::zeros(b.dtype, b.shape);
+    }
     for (size_t i = 0; i < plan_.inputs.size(); ++i)
       values_[size_t(plan_.inputs[i])] = inputs.at(i);
     for (const Step &s : plan_.steps)
@@ -338,23 +355,20 @@ public:
       outs.push_back(values_[size_t(id)]);
     return outs;
   }
-  const Tensor &buffer(int id) const { return values_.at(size_t(id)); }
+  const Tensor &buffer(int id) const { return written_.at(size_t(id)); }
 
 private:
   void runStep(const Step &s) {
     std::vector<const Tensor *> in;
     for (int id : s.inputs)
       in.push_back(id < 0 ? nullptr : &values_[size_t(id)]);
-    std::vector<Tensor> out;
+    std::vector<Tensor> out; // results computed off the arena, copied into it below
     if (s.kernel == "cuda.generated") {
       std::vector<void *> args;
       for (const Tensor *t : in)
         args.push_back(const_cast<void *>(t->raw()));
-      for (int id : s.outputs) {
-        const Buffer &b = plan_.buffers[size_t(id)];
-        out.push_back(Tensor::zeros(b.dtype, b.shape));
-        args.push_back(out.back().mutableRaw());
-      }
+      for (int id : s.outputs)
+        args.push_back(values_.at(size_t(id)).mutableRaw()); // in place, as on the device
       kernels_.launch(s, args);
     } else if (s.kernel == "cuda.copy") {
       const Buffer &b = plan_.buffers[size_t(s.outputs.at(0))];
@@ -371,14 +385,21 @@ private:
     } else {
       throw Error("emulator: no host emulation of step kernel '" + s.kernel + "'");
     }
-    for (size_t i = 0; i < s.outputs.size() && i < out.size(); ++i)
-      if (s.outputs[i] >= 0)
-        values_[size_t(s.outputs[i])] = out[i];
+    for (size_t i = 0; i < s.outputs.size(); ++i) {
+      int id = s.outputs[i];
+      if (id < 0)
+        continue;
+      Tensor &dst = values_[size_t(id)];
+      if (i < out.size())
+        std::memcpy(dst.mutableRaw(), out[i].raw(), dst.nbytes());
+      written_[size_t(id)] = dst.clone();
+    }
   }
 
   const Plan &plan_;
   HostKernels kernels_;
-  std::vector<Tensor> values_;
+  ArenaAssignment arena_;
+  std::vector<Tensor> values_, written_;
 };
 
 } // namespace plumb::cudatest
