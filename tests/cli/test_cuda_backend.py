@@ -142,3 +142,71 @@ def test_check_half_plan_on_the_device(plumb, repo, name, dtype):
                "--inputs", os.path.join(repo, "tests", "models", name + ".inputs.npz"))
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr
     assert f"cuda backend in {dtype}" in proc.stdout
+
+
+# plumb-cuda-run: cuda artifacts on a GPU machine without the compiler.
+
+def cuda_runner(plumb):
+    path = os.path.join(os.path.dirname(plumb), "plumb-cuda-run")
+    if not os.path.exists(path):
+        pytest.skip("plumb-cuda-run not built (PLUMB_CUDA off)")
+    return path
+
+
+@pytest.fixture
+def cuda_artifact(plumb, repo, tmp_path):
+    env = dict(os.environ, PLUMB_CACHE_DIR=str(tmp_path / "cache"))
+    out = tmp_path / "gpt2.plumb"
+    inputs = os.path.join(repo, "tests", "models", "gpt2_tiny.inputs.npz")
+    proc = run(plumb, "compile", model(repo, "gpt2_tiny"), "--backend", "cuda", "--inputs", inputs,
+               "-o", str(out), env=env)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_cuda_runner_links_no_compiler(plumb):
+    deps = subprocess.run(["ldd", cuda_runner(plumb)], capture_output=True, text=True).stdout
+    assert "libcudart" in deps, deps
+    for lib in ("libMLIR", "libLLVM", "libclang"):
+        assert lib not in deps, deps
+    assert "not found" not in deps, deps
+
+
+def test_cuda_runner_runs_or_says_no_device(plumb, repo, tmp_path, cuda_artifact):
+    inputs = os.path.join(repo, "tests", "models", "gpt2_tiny.inputs.npz")
+    out = tmp_path / "out.npz"
+    proc = run(cuda_runner(plumb), str(cuda_artifact), "--inputs", inputs, "-o", str(out),
+               "--iters", "3")
+    if not has_device(plumb, repo):
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "no CUDA device (" in lines[0], proc.stderr
+        assert not out.exists()
+        return
+    # With a device: the outputs match the reference interpreter's.
+    assert proc.returncode == 0, proc.stderr
+    ref = tmp_path / "ref.npz"
+    assert run(plumb, "run", model(repo, "gpt2_tiny"), "--inputs", inputs, "-o",
+               str(ref)).returncode == 0
+    import numpy as np
+    got, want = np.load(out), np.load(ref)
+    for name in want.files:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-3, atol=1e-3)
+
+
+def test_cuda_runner_bad_inputs_are_one_line_exit_2(plumb, repo, tmp_path, cuda_artifact):
+    runner = cuda_runner(plumb)
+    cpu = tmp_path / "cpu.plumb"
+    assert run(plumb, "compile", model(repo, "gpt2_tiny"), "-o", str(cpu)).returncode == 0
+    truncated = tmp_path / "cut.plumb"
+    truncated.write_bytes(cuda_artifact.read_bytes()[:1000])
+    inputs = os.path.join(repo, "tests", "models", "gpt2_tiny.inputs.npz")
+    wrong = os.path.join(repo, "tests", "models", "resnet_tiny.inputs.npz")
+    cases = [([str(cpu), "--inputs", inputs], "not a cuda plan"),
+             ([str(truncated), "--inputs", inputs], str(truncated)),
+             ([str(cuda_artifact), "--inputs", wrong], "no array for input")]
+    for args, needle in cases:
+        proc = run(runner, *args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and needle in lines[0], (args, proc.stderr)
