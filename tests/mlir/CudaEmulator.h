@@ -203,7 +203,11 @@ public:
          << "::" << entry << ", static_cast<void **>(a)); }, args);\n}\n";
     }
     std::filesystem::create_directories(dir);
-    std::string cpp = dir + "/kernels.cpp", so = dir + "/kernels.so", log = dir + "/cxx.log";
+    // A fresh name per instance: dlopen hands back an already loaded library for a path it has
+    // seen, whatever the file holds now.
+    static int instances = 0;
+    std::string stem = dir + "/kernels" + std::to_string(instances++);
+    std::string cpp = stem + ".cpp", so = stem + ".so", log = stem + ".log";
     std::ofstream(cpp) << tu.str();
     if (const char *keep = std::getenv("PLUMB_EMU_KEEP")) // a folder to keep the sources in
       std::ofstream(std::string(keep) + "/" + std::filesystem::path(dir).filename().string() +

@@ -301,6 +301,29 @@ TEST_P(GeneratedOp, MatchesTheReferenceKernel) {
   }
 }
 
+// An index outside [-dim, dim) fails in the reference; the kernel cannot fail, so it must
+// neither read out of bounds nor invent a value: NaN for floats, 0 for integers.
+TEST(CudaGeneratedOp, GatherOutOfRangeWritesNaNNotMemory) {
+  Tensor idx = Tensor::fromVector(DType::I64, {4}, std::vector<int64_t>{1, 5, -6, -5});
+  for (DType t : {DType::F32, DType::I64}) {
+    Tensor data = iota(t, {5, 2});
+    OpCase c{std::string("gather_out_of_range_") + dtypeName(t), "Gather", {data, idx}, {}, {}, 1};
+    std::vector<Tensor> got = runGenerated(c, {Tensor::zeros(t, {4, 2})});
+    ASSERT_EQ(got.size(), 1u);
+    for (int64_t e = 0; e < 8; ++e) {
+      // Output rows 0 and 3 take data rows 1 and -5 (= 0); rows 1 and 2 are out of range.
+      double v = got[0].getAsDouble(e), want = data.getAsDouble((e < 2 ? 1 : 0) * 2 + e % 2);
+      bool valid = e < 2 || e >= 6;
+      if (valid)
+        EXPECT_EQ(v, want) << e;
+      else if (t == DType::F32)
+        EXPECT_TRUE(std::isnan(v)) << e;
+      else
+        EXPECT_EQ(v, 0) << e;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Cuda, GeneratedOp, ::testing::ValuesIn(opCases()),
                          [](const ::testing::TestParamInfo<OpCase> &p) { return p.param.name; });
 

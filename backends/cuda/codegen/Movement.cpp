@@ -231,7 +231,13 @@ private:
     std::vector<std::string> s;
     for (int64_t k = 0; k < int64_t(in.size()); ++k)
       s.push_back(k < axis ? c[size_t(k)] : k == axis ? "idx" : c[size_t(k - 1 + int64_t(is.size()))]);
-    copy(r, x, s);
+    // An index outside [-dim, dim) is an error in ONNX (the reference fails); a kernel cannot
+    // fail, so it reads nothing and writes NaN (0 for integers): visible to every parity
+    // check, never an out-of-bounds read.
+    DType t = g_.values[size_t(r)].dtype;
+    os_ << "    " << w_.paramName(r) << "[e] = idx >= 0 && idx < " << dim << "LL ? "
+        << w_.paramName(x) << "[" << offsetOf(in, s) << "] : "
+        << storeAs(t, literal(t, isFloat(t) ? NAN : 0.0)) << ";\n";
   }
 
   // Pad: the source coordinate is the output's less the leading pad; outside the data a
