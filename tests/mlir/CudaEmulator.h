@@ -11,10 +11,10 @@
 // element.
 // cuda.matmul and cuda.conv follow the step's attrs the way the runtime configures cuBLASLt
 // and cuDNN (row-major m×k by k×n per batch at the given strides, trans, alpha/beta, bias and
-// ReLU/GELU-tanh epilogue; NCHW convolution with 2-D pads/strides/dilations and groups, bias,
-// ReLU), in f32 on f32 copies of the operands, stored back in the buffer's type. cuda.copy
-// and cuda.host run as the device executor runs them. Intermediates share one arena placed
-// by the same planner as on the device.
+// ReLU/GELU-tanh epilogue; the reference Conv kernel on the step's 2-D pads/strides/dilations
+// and groups, bias, ReLU), in f32 on f32 copies of the operands, stored back in the buffer's
+// type. cuda.copy and cuda.host run as the device executor runs them. Intermediates share
+// one arena placed by the same planner as on the device.
 //
 // What this cannot tell: how the device's math library rounds (expf, tanhf, erff on the host
 // are glibc's), and whether cuBLASLt/cuDNN read our descriptors as we mean them. Those still
@@ -286,42 +286,43 @@ inline Tensor emulateMatMul(const Step &s, const std::vector<const Tensor *> &in
   return r.cast(out.dtype);
 }
 
-// cuda.conv as ConvKernel (backends/cuda/runtime/Dnn.cpp) configures cuDNN: NCHW (a 1-D conv
-// as H = 1), 2-D attrs, groups, bias, ReLU.
+// cuda.conv as ConvKernel (backends/cuda/runtime/Dnn.cpp) configures cuDNN: the step's 2-D
+// attrs (a 1-D conv as H = 1) given to the reference Conv kernel on f32 copies, then ReLU.
 inline Tensor emulateConv(const Step &s, const std::vector<const Tensor *> &in, const Buffer &out) {
-  std::vector<int64_t> pads = s.attrs.getInts("pads"), strides = s.attrs.getInts("strides"),
-                       dil = s.attrs.getInts("dilations");
-  int64_t group = s.attrs.getInt("group", 1);
-  bool relu = s.attrs.getString("activation", "none") == "relu";
-  Tensor X = in[0]->cast(DType::F32), W = in[1]->cast(DType::F32);
-  Tensor Bias = in.size() > 2 && in[2] ? in[2]->cast(DType::F32) : Tensor();
-  auto hw = [](const Shape &sh, size_t d) { return sh.size() == 3 ? (d == 0 ? 1 : sh[2]) : sh[2 + d]; };
-  const Shape &xs = X.shape(), &ws = W.shape(), &ys = out.shape;
-  int64_t N = xs[0], C = xs[1], H = hw(xs, 0), Wd = hw(xs, 1), M = ws[0], CG = ws[1];
-  int64_t KH = hw(ws, 0), KW = hw(ws, 1), OH = hw(ys, 0), OW = hw(ys, 1), MG = M / group;
-  if (CG * group != C)
-    throw Error("emulated cuda.conv: channels do not match the groups");
-  Tensor y = Tensor::zeros(DType::F32, ys);
-  const float *px = X.data<float>(), *pw = W.data<float>();
-  float *py = y.mutableData<float>();
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t oh = 0; oh < OH; ++oh)
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          double acc = Bias.defined() ? Bias.data<float>()[m] : 0.0;
-          int64_t g = m / MG;
-          for (int64_t c = 0; c < CG; ++c)
-            for (int64_t kh = 0; kh < KH; ++kh)
-              for (int64_t kw = 0; kw < KW; ++kw) {
-                int64_t ih = oh * strides[0] - pads[0] + kh * dil[0];
-                int64_t iw = ow * strides[1] - pads[1] + kw * dil[1];
-                if (ih < 0 || ih >= H || iw < 0 || iw >= Wd)
-                  continue;
-                acc += double(px[((n * C + g * CG + c) * H + ih) * Wd + iw]) *
-                       double(pw[((m * CG + c) * KH + kh) * KW + kw]);
-              }
-          py[((n * M + m) * OH + oh) * OW + ow] = float(relu && acc < 0 ? 0 : acc);
-        }
+  std::vector<int64_t> pads = s.attrs.getInts("pads");
+  auto as2d = [](const Tensor &t) { // N×C×L -> N×C×1×L
+    Shape sh = t.shape();
+    if (sh.size() == 3)
+      sh.insert(sh.begin() + 2, 1);
+    return t.cast(DType::F32).reshaped(sh);
+  };
+  Tensor x = as2d(*in.at(0)), w = as2d(*in.at(1));
+  Tensor b = in.size() > 2 && in[2] ? in[2]->cast(DType::F32) : Tensor();
+  ref::Attrs attrs;
+  auto ints = [](std::vector<int64_t> v) {
+    ref::AttrValue a;
+    a.kind = ref::AttrValue::Kind::Ints;
+    a.ints = std::move(v);
+    return a;
+  };
+  attrs.set("pads", ints({pads.at(0), pads.at(1), pads.at(0), pads.at(1)}));
+  attrs.set("strides", ints(s.attrs.getInts("strides")));
+  attrs.set("dilations", ints(s.attrs.getInts("dilations")));
+  ref::AttrValue group;
+  group.kind = ref::AttrValue::Kind::Int;
+  group.i = s.attrs.getInt("group", 1);
+  attrs.set("group", group);
+  ref::KernelCall call;
+  call.opType = "Conv";
+  call.nodeName = s.nodeNames;
+  call.inputs = {&x, &w, b.defined() ? &b : nullptr};
+  call.attrs = &attrs;
+  Tensor y = ref::runKernel(call).at(0).reshaped(out.shape);
+  if (s.attrs.getString("activation", "none") == "relu") {
+    y = y.clone();
+    for (int64_t i = 0; i < y.numel(); ++i)
+      y.mutableData<float>()[i] = std::max(0.f, y.data<float>()[i]);
+  }
   return y.cast(out.dtype);
 }
 

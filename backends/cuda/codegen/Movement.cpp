@@ -9,6 +9,7 @@
 
 #include "backends/cuda/codegen/Emit.h"
 #include "backends/cuda/codegen/Writer.h"
+#include "backends/reference/kernels/Common.h"
 
 #include <algorithm>
 #include <cmath>
@@ -36,19 +37,9 @@ bool movementReadsOperand(const std::string &op, size_t index) {
 
 namespace {
 
-std::vector<int64_t> stridesOf(const Shape &s) {
-  std::vector<int64_t> st(s.size());
-  int64_t stride = 1;
-  for (size_t k = s.size(); k-- > 0;) {
-    st[k] = stride;
-    stride *= s[k];
-  }
-  return st;
-}
-
 // The flat offset into a tensor of `shape` of the element at coordinates `coords`.
 std::string offsetOf(const Shape &shape, const std::vector<std::string> &coords) {
-  std::vector<int64_t> st = stridesOf(shape);
+  std::vector<int64_t> st = ref::stridesOf(shape);
   std::string e;
   for (size_t k = 0; k < shape.size(); ++k)
     if (shape[k] != 1)
@@ -115,7 +106,7 @@ private:
     const Shape &s = shapeOf(r);
     int64_t n = numElements(s);
     largest_ = std::max(largest_, n);
-    std::vector<int64_t> st = stridesOf(s);
+    std::vector<int64_t> st = ref::stridesOf(s);
     os_ << "  for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < " << n
         << "LL; e += (long long)gridDim.x * blockDim.x) {\n";
     std::vector<std::string> c;
