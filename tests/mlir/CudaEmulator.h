@@ -286,17 +286,18 @@ inline Tensor emulateMatMul(const Step &s, const std::vector<const Tensor *> &in
   return r.cast(out.dtype);
 }
 
-// cuda.conv as ConvKernel (backends/cuda/runtime/Dnn.cpp) configures cuDNN: the step's 2-D
-// attrs (a 1-D conv as H = 1) given to the reference Conv kernel on f32 copies, then ReLU.
+// cuda.conv as ConvKernel (backends/cuda/runtime/Dnn.cpp) configures cuDNN: the step's
+// per-dim attrs (a 1-D conv as 2-D with H = 1; a 3-D conv as is) given to the reference Conv
+// kernel on f32 copies, then ReLU.
 inline Tensor emulateConv(const Step &s, const std::vector<const Tensor *> &in, const Buffer &out) {
   std::vector<int64_t> pads = s.attrs.getInts("pads");
-  auto as2d = [](const Tensor &t) { // N×C×L -> N×C×1×L
+  auto asCudnn = [](const Tensor &t) { // N×C×L -> N×C×1×L
     Shape sh = t.shape();
     if (sh.size() == 3)
       sh.insert(sh.begin() + 2, 1);
     return t.cast(DType::F32).reshaped(sh);
   };
-  Tensor x = as2d(*in.at(0)), w = as2d(*in.at(1));
+  Tensor x = asCudnn(*in.at(0)), w = asCudnn(*in.at(1));
   Tensor b = in.size() > 2 && in[2] ? in[2]->cast(DType::F32) : Tensor();
   ref::Attrs attrs;
   auto ints = [](std::vector<int64_t> v) {
@@ -305,7 +306,9 @@ inline Tensor emulateConv(const Step &s, const std::vector<const Tensor *> &in, 
     a.ints = std::move(v);
     return a;
   };
-  attrs.set("pads", ints({pads.at(0), pads.at(1), pads.at(0), pads.at(1)}));
+  std::vector<int64_t> beginEnd = pads;
+  beginEnd.insert(beginEnd.end(), pads.begin(), pads.end());
+  attrs.set("pads", ints(beginEnd));
   attrs.set("strides", ints(s.attrs.getInts("strides")));
   attrs.set("dilations", ints(s.attrs.getInts("dilations")));
   ref::AttrValue group;

@@ -24,9 +24,11 @@
 #include "mlir/IR/MLIRContext.h"
 
 #include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 
 namespace plumb {
 namespace {
@@ -91,6 +93,10 @@ TEST_P(EmulatedPlan, EveryStepMatchesTheReference) {
   cudatest::PlanEmulator emu(compiled.plan,
                              testing_util::scratchPath(std::string("emu_") + c.model + "_" + c.dtype));
   std::vector<Tensor> got = emu.run(inputs);
+  // Every fixture lowers entirely to device kernels, so its plan is captured as one CUDA Graph
+  // (a cuda.host step makes the executor run the plan step by step).
+  for (const Step &s : compiled.plan.steps)
+    EXPECT_NE(s.kernel, "cuda.host") << c.model << ": [" << s.nodeNames << "] runs on the host";
 
   int compared = 0;
   bool boundaries = std::string(c.dtype) == "f32";
@@ -133,6 +139,131 @@ TEST_P(EmulatedPlan, EveryStepMatchesTheReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cuda, EmulatedPlan, ::testing::ValuesIn(cases()), caseName);
+
+// Conv geometry as the lowering hands it to cuDNN: 1-D (as 2-D with H = 1), 2-D and 3-D
+// convs with per-dim pads, strides, dilations, groups, bias and a fused ReLU, each a one-node
+// ONNX model whose output the emulated plan must reproduce; asymmetric pads (which cuDNN's
+// descriptor cannot say) must go to the host and still be right.
+struct ConvCase {
+  std::string name;
+  std::vector<int64_t> x, w; // NC(D)HW input, M×C/group×k... weights
+  std::vector<int64_t> pads, strides, dilations;
+  int64_t group;
+  bool bias, relu;
+  const char *expectKernel;
+};
+
+void PrintTo(const ConvCase &c, std::ostream *os) { *os << c.name; }
+
+std::string writeConvModel(const ConvCase &c) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(17);
+  onnx::GraphProto *g = m.mutable_graph();
+  g->set_name(c.name);
+  auto valueInfo = [](onnx::ValueInfoProto *v, const std::string &name, const std::vector<int64_t> &dims) {
+    v->set_name(name);
+    onnx::TypeProto::Tensor *t = v->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : dims)
+      t->mutable_shape()->add_dim()->set_dim_value(d);
+  };
+  valueInfo(g->add_input(), "x", c.x);
+  auto init = [&](const std::string &name, const std::vector<int64_t> &dims) {
+    onnx::TensorProto *t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    int64_t n = 1;
+    for (int64_t d : dims) {
+      t->add_dims(d);
+      n *= d;
+    }
+    for (int64_t i = 0; i < n; ++i) // deterministic, sign-mixed, not symmetric under flips
+      t->add_float_data(float(std::sin(0.7 * double(i) + double(name.size()))));
+  };
+  init("w", c.w);
+  onnx::NodeProto *conv = g->add_node();
+  conv->set_op_type("Conv");
+  conv->set_name(c.name + "_conv");
+  conv->add_input("x");
+  conv->add_input("w");
+  if (c.bias) {
+    init("b", {c.w[0]});
+    conv->add_input("b");
+  }
+  conv->add_output(c.relu ? "y" : "out");
+  auto ints = [&](const char *name, const std::vector<int64_t> &v) {
+    onnx::AttributeProto *a = conv->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    for (int64_t i : v)
+      a->add_ints(i);
+  };
+  ints("pads", c.pads);
+  ints("strides", c.strides);
+  ints("dilations", c.dilations);
+  onnx::AttributeProto *group = conv->add_attribute();
+  group->set_name("group");
+  group->set_type(onnx::AttributeProto::INT);
+  group->set_i(c.group);
+  if (c.relu) {
+    onnx::NodeProto *relu = g->add_node();
+    relu->set_op_type("Relu");
+    relu->set_name(c.name + "_relu");
+    relu->add_input("y");
+    relu->add_output("out");
+  }
+  onnx::ValueInfoProto *out = g->add_output();
+  out->set_name("out");
+  out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  std::string path = testing_util::scratchPath("conv_" + c.name + ".onnx");
+  std::ofstream f(path, std::ios::binary);
+  m.SerializeToOstream(&f);
+  return path;
+}
+
+class ConvGeometry : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(ConvGeometry, EmulatedPlanMatchesTheReference) {
+  const ConvCase &c = GetParam();
+  std::string path = writeConvModel(c);
+  mlir::MLIRContext ctx;
+  std::vector<Tensor> inputs;
+  auto module = importWithInputs(ctx, path, {}, "", 3, inputs);
+  Capture truth = captureRun(mainFunction(*module), inputs, {});
+  static const std::string cache = testing_util::scratchPath("nvrtc_conv");
+  ::setenv("PLUMB_CACHE_DIR", cache.c_str(), 1);
+  CompileSettings cs;
+  cs.backend = "cuda";
+  cs.shapeInputs = inputs;
+  Compiled compiled = compileModule(mlir::OwningOpRef<mlir::ModuleOp>(module->clone()), cs);
+  ASSERT_FALSE(compiled.plan.steps.empty());
+  EXPECT_EQ(compiled.plan.steps.front().kernel, c.expectKernel) << c.name;
+  if (std::string(c.expectKernel) == "cuda.conv")
+    EXPECT_EQ(compiled.plan.steps.front().attrs.getString("activation", "none"),
+              c.relu ? "relu" : "none");
+  cudatest::PlanEmulator emu(compiled.plan, testing_util::scratchPath("emu_conv_" + c.name));
+  std::vector<Tensor> got = emu.run(inputs);
+  ASSERT_EQ(got.size(), 1u);
+  parity::TensorMetrics m = parity::compareTensors(got[0], truth.outputs.at(0));
+  ASSERT_TRUE(m.shapeMatch) << c.name;
+  EXPECT_LE(m.maxAbsErr, 1e-4 * std::max(1.0, peakOf(truth.outputs[0]))) << c.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cuda, ConvGeometry,
+    ::testing::Values(
+        ConvCase{"conv1d_pad_stride_dilation", {2, 3, 17}, {4, 3, 3}, {2, 2}, {2}, {2}, 1, false,
+                 false, "cuda.conv"},
+        ConvCase{"conv2d_grouped_bias_relu", {1, 4, 9, 11}, {6, 2, 3, 2}, {1, 0, 1, 0}, {2, 1},
+                 {1, 2}, 2, true, true, "cuda.conv"},
+        ConvCase{"conv3d_per_dim_geometry", {1, 2, 5, 7, 6}, {4, 1, 2, 3, 2}, {0, 1, 2, 0, 1, 2},
+                 {2, 1, 1}, {2, 1, 2}, 2, true, true, "cuda.conv"},
+        ConvCase{"conv3d_patch_embed", {1, 4, 4, 8, 8}, {8, 4, 1, 2, 2}, {0, 0, 0, 0, 0, 0},
+                 {1, 2, 2}, {1, 1, 1}, 1, true, false, "cuda.conv"},
+        ConvCase{"conv3d_asymmetric_pads_on_host", {1, 2, 4, 5, 5}, {3, 2, 2, 2, 2},
+                 {0, 1, 0, 1, 0, 1}, {1, 1, 1}, {1, 1, 1}, 1, true, false, "cuda.host"}),
+    [](const ::testing::TestParamInfo<ConvCase> &p) { return p.param.name; });
 
 // One op as a generated kernel against its reference kernel: data inputs (loaded by the
 // kernel) and integer constants (steering a movement op, read at generation time).

@@ -350,23 +350,28 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
   std::vector<int> in;
   for (Value v : conv->getOperands())
     in.push_back(operand(v));
-  bool ok = allDeviceFloat(conv) && (spatial == 1 || spatial == 2) && autoPad == "NOTSET" &&
+  bool ok = allDeviceFloat(conv) && spatial >= 1 && spatial <= 3 && autoPad == "NOTSET" &&
             pads.size() == 2 * spatial && allStoredAs(in, storedType(conv->getResult(0)));
   for (size_t d = 0; ok && d < spatial; ++d)
     ok = pads[d] == pads[d + spatial];
   if (!ok) {
     stats_->fallbacks.push_back(joinedNodeNames(conv) +
-                                ": cuda.conv takes 1-D/2-D f32/f16/bf16 convs with symmetric "
+                                ": cuda.conv takes 1-D/2-D/3-D f32/f16/bf16 convs with symmetric "
                                 "explicit pads and operands stored in one type");
     lowerHost(conv);
     return i + 1;
   }
-  auto two = [&](const char *name, int64_t def) {
+  // One value per cuDNN spatial dim: a 1-D conv runs as 2-D with H = 1 (pad 0, stride and
+  // dilation 1 on H); pads are the begin pads (checked symmetric above).
+  auto perDim = [&](const char *name, int64_t def) {
     std::vector<int64_t> v = a.getInts(name, std::vector<int64_t>(spatial, def));
-    return spatial == 1 ? std::vector<int64_t>{def == 0 ? 0 : 1, v[0]} : v;
+    if (spatial == 1)
+      v.insert(v.begin(), def == 0 ? 0 : 1);
+    return v;
   };
-  std::vector<int64_t> p2 = spatial == 1 ? std::vector<int64_t>{0, pads[0]}
-                                         : std::vector<int64_t>{pads[0], pads[1]};
+  std::vector<int64_t> begins(pads.begin(), pads.begin() + int64_t(spatial));
+  if (spatial == 1)
+    begins.insert(begins.begin(), 0);
   Value cur = conv->getResult(0);
   std::string nodes = joinedNodeNames(conv), activation = "none";
   size_t next = i + 1;
@@ -378,9 +383,9 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
     ++next;
   }
   Step &s = emit("cuda.conv", nodes, in, {cur});
-  s.attrs.set("pads", intsAttr(p2));
-  s.attrs.set("strides", intsAttr(two("strides", 1)));
-  s.attrs.set("dilations", intsAttr(two("dilations", 1)));
+  s.attrs.set("pads", intsAttr(begins));
+  s.attrs.set("strides", intsAttr(perDim("strides", 1)));
+  s.attrs.set("dilations", intsAttr(perDim("dilations", 1)));
   s.attrs.set("group", intAttr(a.getInt("group", 1)));
   s.attrs.set("activation", strAttr(activation));
   s.attrs.set("tf32", intAttr(opts_.tf32));

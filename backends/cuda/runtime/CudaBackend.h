@@ -10,8 +10,9 @@
 //                   stride_b, stride_c (elements; 0 broadcasts), trans_a, trans_b, alpha,
 //                   beta, bias (1: input 2 is a per-column bias vector for the epilogue),
 //                   epilogue = none | relu | gelu_tanh, tf32 (0 by default: f32 parity).
-//   cuda.conv       cuDNN, 2-D NCHW (1-D as H = 1). Inputs X, W, [B]. attrs: pads[2] (h, w;
-//                   symmetric), strides[2], dilations[2], group, activation = none | relu, tf32.
+//   cuda.conv       cuDNN, 2-D NCHW or 3-D NCDHW (1-D as 2-D with H = 1). Inputs X, W, [B].
+//                   attrs, one value per spatial dim (2 or 3): pads (begin = end), strides,
+//                   dilations; group, activation = none | relu, tf32.
 //   cuda.copy       byte copy (Reshape, Flatten, Squeeze, Unsqueeze, Identity).
 //   cuda.host       anything else: inputs copied to the host, the reference kernel of
 //                   attrs "plumb.op" runs there (f16/bf16 inputs widened to f32), outputs

@@ -1,4 +1,4 @@
-// cuda.conv: cuDNN convolution (NCHW), bias and ReLU fused through
+// cuda.conv: cuDNN convolution (NCHW / NCDHW), bias and ReLU fused through
 // cudnnConvolutionBiasActivationForward when there is a bias, else separate calls.
 // f32 uses CUDNN_FMA_MATH (no TF32) unless the step says tf32 = 1. f16/bf16 plans use the
 // legacy API's PSEUDO_HALF_CONFIG / PSEUDO_BFLOAT16_CONFIG: x, w, y and bias in the storage
@@ -20,14 +20,16 @@ cudnnDataType_t dnnType(DType t, const std::string &label) {
   }
 }
 
-// [N, C, L] -> [N, C, 1, L]; 2-D shapes unchanged.
-std::vector<int> as4d(const Shape &s, const std::string &label) {
+// The tensor's dims as cuDNN takes them: [N, C, L] -> [N, C, 1, L]; 4-D and 5-D unchanged.
+std::vector<int> cudnnDims(const Shape &s, const std::string &label) {
   if (s.size() == 3)
     return {int(s[0]), int(s[1]), 1, int(s[2])};
-  if (s.size() == 4)
-    return {int(s[0]), int(s[1]), int(s[2]), int(s[3])};
-  throw Error("cuda.conv for '" + label + "': only 1-D and 2-D convolutions run on cuDNN here");
+  if (s.size() == 4 || s.size() == 5)
+    return std::vector<int>(s.begin(), s.end());
+  throw Error("cuda.conv for '" + label + "': only 1-D, 2-D and 3-D convolutions run on cuDNN");
 }
+
+std::vector<int> narrow(const std::vector<int64_t> &v) { return std::vector<int>(v.begin(), v.end()); }
 
 class ConvKernel : public DeviceKernel {
 public:
@@ -35,24 +37,31 @@ public:
              DeviceContext &ctx)
       : label_(s.nodeNames) {
     cudnnDataType_t t = dnnType(out.at(0).dtype, label_);
-    std::vector<int> x = as4d(in.at(0).shape, label_), w = as4d(in.at(1).shape, label_),
-                     y = as4d(out[0].shape, label_);
-    std::vector<int64_t> pads = s.attrs.getInts("pads", {0, 0, 0, 0});
-    std::vector<int64_t> strides = s.attrs.getInts("strides", {1, 1});
-    std::vector<int64_t> dil = s.attrs.getInts("dilations", {1, 1});
+    std::vector<int> x = cudnnDims(in.at(0).shape, label_), w = cudnnDims(in.at(1).shape, label_),
+                     y = cudnnDims(out.at(0).shape, label_);
+    int nd = int(x.size()), spatial = nd - 2;
+    std::vector<int> pads = narrow(s.attrs.getInts("pads", std::vector<int64_t>(spatial, 0)));
+    std::vector<int> strides = narrow(s.attrs.getInts("strides", std::vector<int64_t>(spatial, 1)));
+    std::vector<int> dil = narrow(s.attrs.getInts("dilations", std::vector<int64_t>(spatial, 1)));
+    if (w.size() != x.size() || y.size() != x.size() || pads.size() != size_t(spatial) ||
+        strides.size() != size_t(spatial) || dil.size() != size_t(spatial))
+      throw Error("cuda.conv for '" + label_ + "': step attrs do not match its " +
+                  std::to_string(spatial) + " spatial dims");
+    std::vector<int> bias(size_t(nd), 1);
+    bias[1] = y[1];
     check(cudnnCreateTensorDescriptor(&xd_), "x desc");
     check(cudnnCreateTensorDescriptor(&yd_), "y desc");
     check(cudnnCreateTensorDescriptor(&bd_), "bias desc");
     check(cudnnCreateFilterDescriptor(&wd_), "w desc");
     check(cudnnCreateConvolutionDescriptor(&cd_), "conv desc");
     check(cudnnCreateActivationDescriptor(&ad_), "act desc");
-    check(cudnnSetTensor4dDescriptor(xd_, CUDNN_TENSOR_NCHW, t, x[0], x[1], x[2], x[3]), "x desc");
-    check(cudnnSetTensor4dDescriptor(yd_, CUDNN_TENSOR_NCHW, t, y[0], y[1], y[2], y[3]), "y desc");
-    check(cudnnSetTensor4dDescriptor(bd_, CUDNN_TENSOR_NCHW, t, 1, y[1], 1, 1), "bias desc");
-    check(cudnnSetFilter4dDescriptor(wd_, t, CUDNN_TENSOR_NCHW, w[0], w[1], w[2], w[3]), "w desc");
-    check(cudnnSetConvolution2dDescriptor(cd_, int(pads.at(0)), int(pads.at(1)),
-                                          int(strides.at(0)), int(strides.at(1)), int(dil.at(0)),
-                                          int(dil.at(1)), CUDNN_CROSS_CORRELATION,
+    // The Nd forms take 2-D (4 dims) and 3-D (5 dims) alike; packed NCHW / NCDHW strides.
+    check(cudnnSetTensorNdDescriptorEx(xd_, CUDNN_TENSOR_NCHW, t, nd, x.data()), "x desc");
+    check(cudnnSetTensorNdDescriptorEx(yd_, CUDNN_TENSOR_NCHW, t, nd, y.data()), "y desc");
+    check(cudnnSetTensorNdDescriptorEx(bd_, CUDNN_TENSOR_NCHW, t, nd, bias.data()), "bias desc");
+    check(cudnnSetFilterNdDescriptor(wd_, t, CUDNN_TENSOR_NCHW, nd, w.data()), "w desc");
+    check(cudnnSetConvolutionNdDescriptor(cd_, spatial, pads.data(), strides.data(), dil.data(),
+                                          CUDNN_CROSS_CORRELATION,
                                           CUDNN_DATA_FLOAT), // f32 accumulation for every storage type
           "conv desc");
     check(cudnnSetConvolutionGroupCount(cd_, int(s.attrs.getInt("group", 1))), "group");
