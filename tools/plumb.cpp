@@ -14,6 +14,13 @@ void addDtype(CLI::App *cmd, std::string &dtype, const std::string &help) {
   cmd->add_option("--dtype", dtype, help)->check(CLI::IsMember({"f32", "f16", "bf16"}));
 }
 
+// `--keep-f32` next to `--dtype`: nodes left in f32 inside an f16/bf16 plan.
+void addKeepF32(CLI::App *cmd, std::string &spec) {
+  cmd->add_option("--keep-f32", spec,
+                  "with --dtype f16|bf16: nodes kept in f32, as a,b,c or @FILE (the JSON "
+                  "report of plumb bisect --dtype)");
+}
+
 const char *kPlanDtype = "cuda plan storage: f32 (default), f16 or bf16 (f32 arithmetic)";
 
 void addInputShape(CLI::App *cmd, std::vector<std::string> &specs) {
@@ -46,6 +53,7 @@ int main(int argc, char **argv) {
   runCmd->add_flag("--f64", run.f64, "compute every float tensor in double (the truth run)");
   runCmd->add_option("-o,--output", run.output, "write outputs to this .npz");
   addDtype(runCmd, run.dtype, kPlanDtype);
+  addKeepF32(runCmd, run.keepF32);
   addInputShape(runCmd, runShapes);
 
   plumb::InspectCommandOptions inspect;
@@ -78,6 +86,7 @@ int main(int argc, char **argv) {
   checkCmd->add_option("--backend", check.backend, "candidate backend: reference, cpu or cuda");
   addDtype(checkCmd, check.dtype,
            "f16 or bf16: the cuda plan's storage type, or simulated by --backend reference");
+  addKeepF32(checkCmd, check.keepF32);
   checkCmd->add_option("--inputs", check.inputs, ".npz of inputs keyed by graph input name");
   checkCmd->add_option("--seed", check.seed, "seed for random inputs (default 0)");
   checkCmd->add_option("--tolerance", check.tolerance,
@@ -116,6 +125,7 @@ int main(int argc, char **argv) {
   compCmd->add_flag("--plain-weights", comp.plainWeights,
                     "cpu: store weights plain instead of pre-packed for this machine's kernels");
   addDtype(compCmd, comp.dtype, kPlanDtype);
+  addKeepF32(compCmd, comp.keepF32);
   compCmd->add_flag("--stats", comp.stats, "nodes before/after, fusions by kind, steps, memory");
   compCmd->add_flag("--verify-each", comp.verifyEach,
                     "interpret the module after every pass; fail naming a pass that breaks parity");
@@ -136,6 +146,7 @@ int main(int argc, char **argv) {
   benchCmd->add_option("--inputs", bench.inputs, ".npz of inputs");
   benchCmd->add_option("--seed", bench.seed, "seed for random inputs");
   addDtype(benchCmd, bench.dtype, kPlanDtype);
+  addKeepF32(benchCmd, bench.keepF32);
   benchCmd->add_flag("--profile", bench.profile, "time per step, summed by kernel");
   benchCmd->add_flag("--per-op", bench.perOp,
                      "with --profile (implied): each conv/matmul step against its oneDNN "

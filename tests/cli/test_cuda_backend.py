@@ -210,3 +210,71 @@ def test_cuda_runner_bad_inputs_are_one_line_exit_2(plumb, repo, tmp_path, cuda_
         assert proc.returncode == 2, (args, proc.stderr)
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and needle in lines[0], (args, proc.stderr)
+
+
+# --keep-f32: nodes left in f32 inside an f16/bf16 plan, as `plumb bisect --dtype` finds them.
+
+def overflow_model(repo):
+    # ((x @ W1) / 1e4) @ W2: the projection passes f16's largest value (tests/data/parity).
+    return os.path.join(repo, "tests", "data", "parity", "f16_overflow_matmul.onnx")
+
+
+@pytest.fixture
+def keep_report(plumb, repo, tmp_path):
+    report = tmp_path / "keep.json"
+    proc = run(plumb, "bisect", overflow_model(repo), "--dtype", "f16", "--json", str(report))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    import json
+    assert json.load(open(report))["keep_f32"] == ["project", "scale_down"]
+    return report
+
+
+def test_bisect_list_fixes_the_half_simulation(plumb, repo, keep_report):
+    # The reference's f16 simulation fails at the projection, and passes with the list.
+    proc = run(plumb, "check", overflow_model(repo), "--dtype", "f16", "--no-extra-checks")
+    assert proc.returncode == 1, proc.stdout
+    assert "first failure at 'projected' (node 'project', MatMul)" in proc.stdout
+    for spec in ("@" + str(keep_report), "project,scale_down"):
+        proc = run(plumb, "check", overflow_model(repo), "--dtype", "f16", "--no-extra-checks",
+                   "--keep-f32", spec)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "rounded to f16, 2 nodes kept in f32" in proc.stdout
+
+
+def test_compile_half_plan_with_kept_nodes(plumb, repo, tmp_path, keep_report):
+    env = dict(os.environ, PLUMB_CACHE_DIR=str(tmp_path / "cache"))
+    plain, kept = tmp_path / "plain.plumb", tmp_path / "kept.plumb"
+    proc = run(plumb, "compile", overflow_model(repo), "--backend", "cuda", "--dtype", "f16",
+               "--stats", "-o", str(plain), env=env)
+    assert proc.returncode == 0, proc.stderr
+    # Without the list: the input is cast to f16 and both matmuls run in f16.
+    assert "cuda.generated:cast                      2" in proc.stdout, proc.stdout
+    proc = run(plumb, "compile", overflow_model(repo), "--backend", "cuda", "--dtype", "f16",
+               "--keep-f32", "@" + str(keep_report), "--stats", "-o", str(kept), env=env)
+    assert proc.returncode == 0, proc.stderr
+    # With it: x stays f32 (project reads it), the kept result is cast once for the f16
+    # readout, the output is cast back: still two casts, no host step.
+    assert "0 host fallback" in proc.stdout and "cuda.matmul                              2" in proc.stdout
+    assert kept.stat().st_size > 0
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--dtype", "f16", "--keep-f32", "project,nope"], "--keep-f32: the model has no node named 'nope'"),
+    (["--keep-f32", "project"], "--keep-f32 needs --dtype f16 or bf16"),
+    (["--dtype", "f16", "--keep-f32", "@/nonexistent/keep.json"], "/nonexistent/keep.json: --keep-f32 @FILE"),
+])
+def test_keep_f32_errors_are_one_line_exit_2(plumb, repo, tmp_path, args, message):
+    out = tmp_path / "m.plumb"
+    proc = run(plumb, "compile", overflow_model(repo), "--backend", "cuda", *args, "-o", str(out))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert not out.exists()
+
+
+def test_check_kept_half_plan_on_the_device(plumb, repo, keep_report):
+    if not has_device(plumb, repo):
+        pytest.skip("no CUDA device: `plumb check --backend cuda --dtype f16 --keep-f32` not tested")
+    proc = run(plumb, "check", overflow_model(repo), "--backend", "cuda", "--dtype", "f16",
+               "--no-extra-checks", "--keep-f32", "@" + str(keep_report))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr

@@ -381,10 +381,15 @@ private:
     } else if (s.kernel == "cuda.copy") {
       const Buffer &b = plan_.buffers[size_t(s.outputs.at(0))];
       out.push_back(Tensor::copyOf(b.dtype, b.shape, in.at(0)->raw()));
-    } else if (s.kernel == "cuda.matmul") {
-      out.push_back(emulateMatMul(s, in, plan_.buffers[size_t(s.outputs.at(0))]));
-    } else if (s.kernel == "cuda.conv") {
-      out.push_back(emulateConv(s, in, plan_.buffers[size_t(s.outputs.at(0))]));
+    } else if (s.kernel == "cuda.matmul" || s.kernel == "cuda.conv") {
+      // As the runtime: cuBLASLt/cuDNN read every operand in the output's type.
+      const Buffer &o = plan_.buffers[size_t(s.outputs.at(0))];
+      std::vector<DType> types;
+      for (const Tensor *t : in)
+        if (t)
+          types.push_back(t->dtype());
+      cuda::requireOneType(s, types, o.dtype);
+      out.push_back(s.kernel == "cuda.matmul" ? emulateMatMul(s, in, o) : emulateConv(s, in, o));
     } else if (s.kernel == "cuda.host") {
       std::vector<DType> types;
       for (int id : s.outputs) // an unused output keeps the reference's type

@@ -29,6 +29,8 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
+#include <set>
 
 namespace plumb {
 namespace {
@@ -40,6 +42,8 @@ struct Case {
   const char *model;
   const char *dtype; // the plan's storage type
 };
+
+void PrintTo(const Case &c, std::ostream *os) { *os << c.model << " " << c.dtype; }
 
 std::string caseName(const ::testing::TestParamInfo<Case> &p) {
   return std::string(p.param.model) + "_" + p.param.dtype;
@@ -140,6 +144,115 @@ TEST_P(EmulatedPlan, EveryStepMatchesTheReference) {
 
 INSTANTIATE_TEST_SUITE_P(Cuda, EmulatedPlan, ::testing::ValuesIn(cases()), caseName);
 
+// --keep-f32 (CudaLoweringOptions::keepF32) in f16/bf16 plans.
+struct KeptPlan {
+  Compiled compiled;
+  std::vector<Tensor> got;
+  Capture truth;
+};
+
+KeptPlan runKept(const std::string &model, const std::string &npz, const char *dtype,
+                 const std::function<std::set<std::string>(mlir::Operation *)> &keep,
+                 const std::string &tag) {
+  mlir::MLIRContext ctx;
+  std::vector<Tensor> inputs;
+  auto module = importWithInputs(ctx, model, {}, npz, 0, inputs);
+  KeptPlan k;
+  k.truth = captureRun(mainFunction(*module), inputs, {});
+  static const std::string cache = testing_util::scratchPath("nvrtc_kept");
+  ::setenv("PLUMB_CACHE_DIR", cache.c_str(), 1);
+  CompileSettings cs;
+  cs.backend = "cuda";
+  cs.dtype = dtype;
+  cs.keepF32 = keep(mainFunction(*module));
+  cs.shapeInputs = inputs;
+  k.compiled = compileModule(mlir::OwningOpRef<mlir::ModuleOp>(module->clone()), cs);
+  k.compiled.module = {}; // it belongs to `ctx`; the plan is what the tests read
+  cudatest::PlanEmulator emu(k.compiled.plan, testing_util::scratchPath("emu_kept_" + tag));
+  k.got = emu.run(inputs);
+  return k;
+}
+
+const Buffer *bufferNamed(const Plan &plan, const std::string &name) {
+  for (const Buffer &b : plan.buffers)
+    if (b.name == name)
+      return &b;
+  return nullptr;
+}
+
+// The projection reaches ~1e5: stored in f16 it is inf, and the output with it; with the
+// nodes `plumb bisect --dtype f16` names kept (tests/cli/test_parity.py checks that list),
+// the projection is stored in f32 and the output is right.
+TEST(CudaKeepF32, OverflowingProjectionIsRightOnlyWhenKept) {
+  std::string model = std::string(PLUMB_SOURCE_DIR) + "/tests/data/parity/f16_overflow_matmul.onnx";
+  auto none = [](mlir::Operation *) { return std::set<std::string>(); };
+  auto pair = [](mlir::Operation *) { return std::set<std::string>{"project", "scale_down"}; };
+  KeptPlan plain = runKept(model, "", "f16", none, "overflow_plain");
+  KeptPlan kept = runKept(model, "", "f16", pair, "overflow_kept");
+  const Tensor &truth = plain.truth.outputs.at(0);
+  int nonFinite = 0;
+  for (int64_t i = 0; i < plain.got.at(0).numel(); ++i)
+    nonFinite += !std::isfinite(plain.got[0].getAsDouble(i));
+  EXPECT_GT(nonFinite, 0) << "the f16 plan was expected to overflow";
+  ASSERT_EQ(bufferNamed(kept.compiled.plan, "projected")->dtype, DType::F32);
+  ASSERT_EQ(bufferNamed(kept.compiled.plan, "scaled")->dtype, DType::F32);
+  ASSERT_EQ(bufferNamed(plain.compiled.plan, "projected")->dtype, DType::F16);
+  parity::TensorMetrics m = parity::compareTensors(kept.got.at(0), truth);
+  EXPECT_EQ(m.nanMismatch + m.infMismatch, 0);
+  EXPECT_LE(m.maxAbsErr, tolerance("f16", peakOf(truth)));
+}
+
+// Keeping nodes must not change what the plan computes beyond rounding: every node kept
+// gives an f32 plan's numbers (every float intermediate in f32); every other node kept mixes
+// the types at every kind of step (generated, movement, library, casts) and stays within the
+// half type's tolerance. Neither sends a step to the host.
+class KeptHalfPlan : public ::testing::TestWithParam<Case> {};
+
+TEST_P(KeptHalfPlan, AllOrAlternateNodesKept) {
+  const Case &c = GetParam();
+  auto every = [](int stride) {
+    return [stride](mlir::Operation *fn) {
+      std::set<std::string> keep;
+      int i = 0;
+      fn->walk([&](mlir::Operation *op) {
+        for (const std::string &n : nodeNamesOf(op))
+          if (i++ % stride == 0)
+            keep.insert(n);
+      });
+      return keep;
+    };
+  };
+  for (int stride : {1, 2}) {
+    KeptPlan k = runKept(fixture(c.model, ".onnx"), fixture(c.model, ".inputs.npz"), c.dtype,
+                         every(stride), std::string(c.model) + "_" + c.dtype + std::to_string(stride));
+    int f32 = 0, half = 0;
+    for (const Buffer &b : k.compiled.plan.buffers)
+      if (b.kind == BufferKind::Intermediate && isFloat(b.dtype))
+        (b.dtype == DType::F32 ? f32 : half)++;
+    for (const Step &s : k.compiled.plan.steps)
+      EXPECT_NE(s.kernel, "cuda.host") << c.model << ": [" << s.nodeNames << "]";
+    EXPECT_GT(f32, 0) << c.model;
+    if (stride == 1)
+      EXPECT_EQ(half, 0) << c.model << ": every node kept, yet a buffer is stored in " << c.dtype;
+    else
+      EXPECT_GT(half, 0) << c.model;
+    ASSERT_EQ(k.got.size(), k.truth.outputs.size());
+    for (size_t i = 0; i < k.got.size(); ++i) {
+      if (!isFloat(k.truth.outputs[i].dtype()))
+        continue;
+      parity::TensorMetrics m = parity::compareTensors(k.got[i].cast(DType::F32), k.truth.outputs[i]);
+      EXPECT_LE(m.maxAbsErr, tolerance(stride == 1 ? "f32" : c.dtype, peakOf(k.truth.outputs[i])))
+          << c.model << " (" << c.dtype << ", every " << stride << " node kept) output " << i;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cuda, KeptHalfPlan,
+                         ::testing::Values(Case{"resnet_tiny", "f16"}, Case{"bert_tiny", "bf16"},
+                                           Case{"gpt2_tiny", "f16"}, Case{"llama_tiny", "bf16"},
+                                           Case{"mamba2_tiny", "f16"}, Case{"dit_tiny", "bf16"}),
+                         caseName);
+
 // Conv geometry as the lowering hands it to cuDNN: 1-D (as 2-D with H = 1), 2-D and 3-D
 // convs with per-dim pads, strides, dilations, groups, bias and a fused ReLU, each a one-node
 // ONNX model whose output the emulated plan must reproduce; asymmetric pads (which cuDNN's
@@ -239,9 +352,10 @@ TEST_P(ConvGeometry, EmulatedPlanMatchesTheReference) {
   Compiled compiled = compileModule(mlir::OwningOpRef<mlir::ModuleOp>(module->clone()), cs);
   ASSERT_FALSE(compiled.plan.steps.empty());
   EXPECT_EQ(compiled.plan.steps.front().kernel, c.expectKernel) << c.name;
-  if (std::string(c.expectKernel) == "cuda.conv")
+  if (std::string(c.expectKernel) == "cuda.conv") {
     EXPECT_EQ(compiled.plan.steps.front().attrs.getString("activation", "none"),
               c.relu ? "relu" : "none");
+  }
   cudatest::PlanEmulator emu(compiled.plan, testing_util::scratchPath("emu_conv_" + c.name));
   std::vector<Tensor> got = emu.run(inputs);
   ASSERT_EQ(got.size(), 1u);

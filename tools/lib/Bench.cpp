@@ -262,6 +262,7 @@ int benchCommand(const BenchCommandOptions &opts) {
     cs.backend = opts.backend;
     cs.releaseWeights = true;
     cs.dtype = opts.dtype;
+    cs.keepF32 = keepF32Nodes(opts.keepF32, opts.dtype, mainFunction(*module));
     backend = std::make_unique<BackendRun>(std::move(module), cs);
     once = [&] { backend->runOutputs(inputs); };
   } else if (opts.backend == "reference") {

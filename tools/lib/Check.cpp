@@ -35,9 +35,12 @@ struct Runs {
 
 class Checker {
 public:
-  // `opts.dtype` is "" for f32 (reducedDtype).
-  Checker(const CheckCommandOptions &opts, Operation *fn, BackendRun *backend)
-      : opts_(opts), fn_(fn), backend_(backend), rule_(ruleFor(opts.dtype, opts.tolerance)) {}
+  // `opts.dtype` is "" for f32 (reducedDtype); `keep`: nodes the f16/bf16 simulation leaves
+  // in f32 (--keep-f32).
+  Checker(const CheckCommandOptions &opts, Operation *fn, BackendRun *backend,
+          std::set<std::string> keep)
+      : opts_(opts), fn_(fn), backend_(backend), rule_(ruleFor(opts.dtype, opts.tolerance)),
+        keep_(std::move(keep)) {}
 
   Runs runAll(const std::vector<Tensor> &inputs, bool keepAll) const;
   parity::LayerComparison forward(const Runs &runs) const;
@@ -45,10 +48,12 @@ public:
   std::vector<CheckResult> edgeInputs() const;
   const parity::ToleranceRule &rule() const { return *rule_; }
   std::string candidateName() const {
+    std::string kept =
+        keep_.empty() ? "" : ", " + std::to_string(keep_.size()) + " nodes kept in f32";
     if (backend_)
       return opts_.backend + " backend" + (opts_.dtype.empty() ? "" : " in " + opts_.dtype) +
-             " (fusion boundaries)";
-    return opts_.dtype.empty() ? "reference f32" : "reference f32 rounded to " + opts_.dtype;
+             kept + " (fusion boundaries)";
+    return opts_.dtype.empty() ? "reference f32" : "reference f32 rounded to " + opts_.dtype + kept;
   }
   BackendRun *backend() const { return backend_; }
 
@@ -59,6 +64,7 @@ private:
   Operation *fn_;
   BackendRun *backend_;
   std::unique_ptr<parity::ToleranceRule> rule_;
+  std::set<std::string> keep_;
 };
 
 Runs Checker::runAll(const std::vector<Tensor> &inputs, bool keepAll) const {
@@ -73,6 +79,7 @@ Runs Checker::runAll(const std::vector<Tensor> &inputs, bool keepAll) const {
     r.candidate = r.floor; // without a backend the candidate is the f32 reference itself
   } else {
     cand.roundTo = opts_.dtype == "f16" ? DType::F16 : DType::BF16;
+    cand.keepF32 = keep_;
     r.candidate = captureRun(fn_, inputs, cand);
   }
   if (!keepAll) // edge and batch checks compare outputs only
@@ -213,15 +220,17 @@ int checkCommand(const CheckCommandOptions &given) {
     module = importWithInputs(ctx, opts.model, opts.inputShapes, opts.inputs, opts.seed, inputs);
   }
   Operation *fn = mainFunction(*module);
+  std::set<std::string> keep = keepF32Nodes(opts.keepF32, opts.dtype, fn);
   std::unique_ptr<BackendRun> backend;
   if (opts.backend != "reference") {
     CompileSettings cs;
     cs.backend = opts.backend;
     cs.dtype = opts.dtype;
+    cs.keepF32 = keep;
     cs.shapeInputs = inputs;
     backend = std::make_unique<BackendRun>(OwningOpRef<ModuleOp>(module->clone()), cs);
   }
-  Checker checker(opts, fn, backend.get());
+  Checker checker(opts, fn, backend.get(), keep);
   Runs runs = checker.runAll(inputs, true);
   parity::LayerComparison layers = checker.forward(runs);
 

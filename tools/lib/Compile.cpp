@@ -18,6 +18,10 @@
 #include "mlir/Pass/PassManager.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
 
 #include <iostream>
 
@@ -36,6 +40,43 @@ void requireDtypeForBackend(const std::string &backend, const std::string &dtype
   if (backend != "cuda")
     throw Error("--dtype " + d + " needs --backend cuda: the " + backend +
                 " backend computes in f32 only");
+}
+
+std::set<std::string> keepF32Nodes(const std::string &spec, const std::string &dtype,
+                                   Operation *fn) {
+  if (spec.empty())
+    return {};
+  if (reducedDtype(dtype).empty())
+    throw Error("--keep-f32 needs --dtype f16 or bf16 (an f32 plan keeps every node in f32)");
+  std::vector<std::string> names;
+  if (spec[0] == '@') {
+    std::string path = spec.substr(1);
+    std::ifstream f(path);
+    nlohmann::json j = f ? nlohmann::json::parse(f, nullptr, false) : nlohmann::json();
+    if (!f || j.is_discarded() || !j.is_object() || !j.contains("keep_f32") ||
+        !j["keep_f32"].is_array())
+      throw Error(path + ": --keep-f32 @FILE takes the JSON report of plumb bisect --dtype "
+                         "(an object with a keep_f32 list)");
+    for (const auto &n : j["keep_f32"]) {
+      if (!n.is_string())
+        throw Error(path + ": keep_f32 holds a non-string entry");
+      names.push_back(n.get<std::string>());
+    }
+  } else {
+    std::stringstream ss(spec);
+    for (std::string n; std::getline(ss, n, ',');)
+      if (!n.empty())
+        names.push_back(n);
+  }
+  std::set<std::string> nodes;
+  fn->walk([&](Operation *op) {
+    for (const std::string &n : nodeNamesOf(op))
+      nodes.insert(n);
+  });
+  for (const std::string &n : names)
+    if (!nodes.count(n))
+      throw Error("--keep-f32: the model has no node named '" + n + "'");
+  return std::set<std::string>(names.begin(), names.end());
 }
 
 Compiled compileModule(OwningOpRef<ModuleOp> module, const CompileSettings &s) {
@@ -103,6 +144,7 @@ Compiled compileModule(OwningOpRef<ModuleOp> module, const CompileSettings &s) {
     // Kernels are generated and compiled here, GPU or not; they travel in the plan.
     cuda::CudaLoweringOptions co;
     co.dtype = cuda::cudaStorageType(reducedDtype(s.dtype));
+    co.keepF32 = s.keepF32;
     c.plan = cuda::lowerToCudaPlan(*module, co, &c.cudaLowering, &hints);
     c.module = std::move(module);
     return c;
@@ -162,6 +204,7 @@ int compileCommand(const CompileCommandOptions &opts) {
   CompileSettings cs;
   cs.backend = opts.backend;
   cs.dtype = opts.dtype;
+  cs.keepF32 = keepF32Nodes(opts.keepF32, opts.dtype, mainFunction(*module));
   cs.verifyEach = opts.verifyEach;
   cs.printIrAfterAll = opts.printIrAfterAll;
   cs.inputs = opts.inputs;

@@ -34,7 +34,17 @@ struct CompileSettings {
   // Storage type of the plan's f32 tensors ("", "f32", "f16", "bf16"); only cuda takes
   // f16/bf16 (cuda::CudaLoweringOptions::dtype).
   std::string dtype;
+  // Nodes kept in f32 inside an f16/bf16 cuda plan (cuda::CudaLoweringOptions::keepF32).
+  std::set<std::string> keepF32;
 };
+
+// `--keep-f32 SPEC`: node names kept in f32 inside an f16/bf16 plan or the reference's
+// f16/bf16 simulation. SPEC is "a,b,c", or "@FILE": the keep_f32 list of a
+// `plumb bisect --dtype T --json FILE` report. Throws plumb::Error (one line) when SPEC is
+// given without --dtype f16|bf16, when FILE is unreadable or has no keep_f32 list, or when a
+// name is not a node of `fn` (the imported @main).
+std::set<std::string> keepF32Nodes(const std::string &spec, const std::string &dtype,
+                                   mlir::Operation *fn);
 
 // Throws plumb::Error (one line) unless `dtype` ("" meaning f32) is f32, f16 or bf16 and the
 // backend can compile it: f16/bf16 plans are cuda's only.

@@ -23,6 +23,7 @@ struct RunCommandOptions {
   std::string output; // .npz to write; empty: print a summary only
   InputShapes inputShapes;
   std::string dtype; // "", "f32", "f16" or "bf16": the cuda plan's storage type
+  std::string keepF32; // --keep-f32 (keepF32Nodes in tools/lib/Compile.h)
 };
 int runCommand(const RunCommandOptions &opts);
 
@@ -51,6 +52,7 @@ struct CheckCommandOptions {
   // "", "f32", "f16" or "bf16": with --backend reference, simulate that precision in the
   // candidate; with --backend cuda, the plan's storage type.
   std::string dtype;
+  std::string keepF32; // --keep-f32: for the simulation and the cuda plan alike
   std::string tolerance; // parity::parseToleranceRule syntax; empty: the mode's default
   std::string json, html;
   std::string scatterTensor; // tensor for the HTML scatter plot (default: first output)
@@ -82,6 +84,7 @@ struct CompileCommandOptions {
   uint64_t seed = 0;
   bool stats = false, verifyEach = false, printIrAfterAll = false;
   std::string dtype; // "", "f32", "f16" or "bf16": the cuda plan's storage type
+  std::string keepF32;
   // cpu artifacts store conv/matmul weights pre-packed (cpu::prepackWeights) unless set.
   bool plainWeights = false;
 };
@@ -97,6 +100,7 @@ struct BenchCommandOptions {
   InputShapes inputShapes;
   std::string json;
   std::string dtype;    // "", "f32", "f16" or "bf16": the cuda plan's storage type
+  std::string keepF32;
   bool profile = false; // time per step, summed by kernel, after the timed runs
   // With profile: each conv/matmul step against its oneDNN primitive timed alone (implies
   // profile).

@@ -158,6 +158,8 @@ int runCommand(const RunCommandOptions &opts) {
     names = outputNames(fn);
   }
   if (artifact) {
+    if (!opts.keepF32.empty())
+      throw Error(opts.model + ": --keep-f32 applies when compiling; this artifact is compiled");
     runArtifact(opts, names, outputs);
   } else if (opts.backend == "cpu" || opts.backend == "cuda") {
     CompileSettings cs;
@@ -165,6 +167,7 @@ int runCommand(const RunCommandOptions &opts) {
     cs.backend = opts.backend;
     cs.releaseWeights = true; // the module is not used after compiling
     cs.dtype = opts.dtype;
+    cs.keepF32 = keepF32Nodes(opts.keepF32, opts.dtype, fn);
     BackendRun backend(std::move(module), cs);
     outputs = backend.runOutputs(inputs);
   } else {

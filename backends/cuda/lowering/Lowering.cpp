@@ -61,7 +61,16 @@ public:
 private:
   // How a tensor of type `t` is stored in this plan: f32 becomes opts_.dtype.
   DType stored(DType t) const { return t == DType::F32 ? opts_.dtype : t; }
+  // How `v` is stored: stored(its type), except f32 results of nodes kept in f32, and the
+  // results of reshapes and movement ops, which take their data operand's buffer type.
   DType storedType(Value v) const;
+  // Whether `op` is one of the nodes opts_.keepF32 names / `v` is read by one (through
+  // fusion bodies).
+  bool kept(Operation *op) const;
+  bool feedsKept(Value v) const;
+  // Buffer `id` as type `t` for a library step: itself, or a copy through a cast kernel
+  // (constants: a second constant, cast once here). Memoized.
+  int asType(int id, DType t);
   // Whether every buffer in `ids` (-1: absent) is stored as `t`.
   bool allStoredAs(const std::vector<int> &ids, DType t) const;
   Shape shapeOf(Value v);
@@ -90,6 +99,7 @@ private:
   const std::map<std::string, Shape> *hints_;
   Plan plan_;
   llvm::DenseMap<Value, int> ids_;
+  std::map<std::pair<int, DType>, int> converted_;
   int64_t opset_ = 17;
 };
 
@@ -116,7 +126,66 @@ DType Lowerer::storedType(Value v) const {
       name = tensorNameOf(def, cast<OpResult>(v).getResultNumber());
     throw Error("value '" + name + "' has an element type the CUDA backend does not support");
   }
-  return stored(*dt);
+  if (*dt != DType::F32 || opts_.keepF32.empty())
+    return stored(*dt);
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return stored(*dt);
+  std::string t = onnxOpType(def).str();
+  if (isCopyOp(t) || isMovement(t)) {
+    // No arithmetic: the data keeps the widest type among its float operands' buffers.
+    DType widest = DType::F32;
+    bool any = false;
+    for (Value o : def->getOperands())
+      if (auto it = ids_.find(o); it != ids_.end() && it->second >= 0 &&
+                                  isFloat(plan_.buffers[size_t(it->second)].dtype)) {
+        DType b = plan_.buffers[size_t(it->second)].dtype;
+        widest = !any || b == DType::F32 ? b : widest;
+        any = true;
+      }
+    if (any)
+      return widest;
+  }
+  return kept(def) ? DType::F32 : stored(*dt);
+}
+
+bool Lowerer::kept(Operation *op) const {
+  if (opts_.keepF32.empty())
+    return false;
+  for (const std::string &n : nodeNamesOf(op))
+    if (opts_.keepF32.count(n))
+      return true;
+  return false;
+}
+
+bool Lowerer::feedsKept(Value v) const {
+  for (OpOperand &use : v.getUses()) {
+    Operation *user = use.getOwner();
+    if (auto fusion = dyn_cast<FusionOp>(user)) {
+      if (feedsKept(fusion.getBody().front().getArgument(use.getOperandNumber())))
+        return true;
+    } else if (kept(user)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+int Lowerer::asType(int id, DType t) {
+  if (id < 0 || plan_.buffers[size_t(id)].dtype == t || !isFloat(plan_.buffers[size_t(id)].dtype))
+    return id;
+  auto [it, fresh] = converted_.try_emplace({id, t}, -1);
+  if (!fresh)
+    return it->second;
+  Buffer b = plan_.buffers[size_t(id)]; // a copy: adding a buffer may move the vector
+  std::string name = b.name + "." + dtypeName(t);
+  int to = b.kind == BufferKind::Constant
+               ? plan_.addConstant(name, b.constant.cast(t))
+               : plan_.addBuffer(BufferKind::Intermediate, t, b.shape, name);
+  if (b.kind != BufferKind::Constant)
+    castStep(id, to, "cast " + b.name, "");
+  converted_[{id, t}] = to;
+  return to;
 }
 
 bool Lowerer::allStoredAs(const std::vector<int> &ids, DType t) const {
@@ -224,6 +293,8 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind) {
     for (size_t i = 0; i < gg.inputs.size(); ++i)
       gg.graph.values[size_t(gg.graph.inputs[i])].dtype =
           plan_.buffers[size_t(operand(gg.inputs[i]))].dtype;
+    for (size_t i = 0; i < gg.outputs.size(); ++i) // f32 where a kept node makes them
+      gg.graph.values[size_t(gg.graph.outputs[i])].dtype = storedType(gg.outputs[i]);
     k = generateKernel(gg.graph);
     bin = compileKernel(k.source, "[" + gg.graph.label + "]", opts_.nvrtc);
   } catch (const Error &e) {
@@ -264,20 +335,19 @@ size_t Lowerer::lowerMatMul(ArrayRef<Operation *> ops, size_t i) {
   ref::Attrs a = gemm ? ref::attrsOf(mm) : ref::Attrs();
   bool ta = a.getInt("transA", 0), tb = a.getInt("transB", 0);
   MatMulGeometry geo;
+  // One type for A, B, C/D and the bias: the result's (f32 when the node is kept).
+  DType t = storedType(mm->getResult(0));
   try {
     if (!allDeviceFloat(mm))
       throw Error("cuda.matmul takes f32, f16 and bf16");
-    if (!allStoredAs({operand(mm->getOperand(0)), operand(mm->getOperand(1)),
-                      gemm ? operand(mm->getOperand(2)) : -1},
-                     storedType(mm->getResult(0))))
-      throw Error("cuda.matmul takes operands stored in one type");
     geo = matmulGeometry(shapeOf(mm->getOperand(0)), shapeOf(mm->getOperand(1)), ta, tb);
   } catch (const Error &e) {
     stats_->fallbacks.push_back(joinedNodeNames(mm) + ": " + e.what());
     lowerHost(mm);
     return i + 1;
   }
-  std::vector<int> in = {operand(mm->getOperand(0)), operand(mm->getOperand(1))};
+  std::vector<int> in = {asType(operand(mm->getOperand(0)), t),
+                         asType(operand(mm->getOperand(1)), t)};
   Value cur = mm->getResult(0);
   bool bias = false;
   double beta = a.getFloat("beta", 1.0);
@@ -290,17 +360,18 @@ size_t Lowerer::lowerMatMul(ArrayRef<Operation *> ops, size_t i) {
       lowerHost(mm);
       return i + 1;
     }
-    in.push_back(operand(mm->getOperand(2)));
+    in.push_back(asType(operand(mm->getOperand(2)), t));
   }
   size_t next = i + 1;
   std::string nodes = joinedNodeNames(mm);
+  // An epilogue op joins the step only when it is kept in f32 exactly when the MatMul is.
   if (!gemm && next < ops.size() && isa<AddOp>(ops[next]) && cur.hasOneUse() &&
-      *cur.user_begin() == ops[next]) {
+      *cur.user_begin() == ops[next] && kept(ops[next]) == kept(mm)) {
     Value b = ops[next]->getOperand(0) == cur ? ops[next]->getOperand(1) : ops[next]->getOperand(0);
     Shape bs = shapeOf(b);
     if (!bs.empty() && bs.back() == geo.n && numElements(bs) == geo.n &&
-        b.getType() != cur.getType() && allStoredAs({operand(b)}, storedType(cur))) {
-      in.push_back(operand(b));
+        b.getType() != cur.getType() && isFloat(plan_.buffers[size_t(operand(b))].dtype)) {
+      in.push_back(asType(operand(b), t));
       bias = true;
       cur = ops[next]->getResult(0);
       nodes += ", " + joinedNodeNames(ops[next]);
@@ -308,7 +379,8 @@ size_t Lowerer::lowerMatMul(ArrayRef<Operation *> ops, size_t i) {
     }
   }
   std::string epilogue = "none";
-  if (next < ops.size() && cur.hasOneUse() && *cur.user_begin() == ops[next]) {
+  if (next < ops.size() && cur.hasOneUse() && *cur.user_begin() == ops[next] &&
+      kept(ops[next]) == kept(mm)) {
     Operation *act = ops[next];
     auto approx = act->getAttrOfType<StringAttr>("approximate");
     if (isa<ReluOp>(act))
@@ -347,17 +419,14 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
   size_t spatial = w.size() - 2;
   std::vector<int64_t> pads = a.getInts("pads", std::vector<int64_t>(2 * spatial, 0));
   std::string autoPad = a.getString("auto_pad", "NOTSET");
-  std::vector<int> in;
-  for (Value v : conv->getOperands())
-    in.push_back(operand(v));
   bool ok = allDeviceFloat(conv) && spatial >= 1 && spatial <= 3 && autoPad == "NOTSET" &&
-            pads.size() == 2 * spatial && allStoredAs(in, storedType(conv->getResult(0)));
+            pads.size() == 2 * spatial;
   for (size_t d = 0; ok && d < spatial; ++d)
     ok = pads[d] == pads[d + spatial];
   if (!ok) {
     stats_->fallbacks.push_back(joinedNodeNames(conv) +
                                 ": cuda.conv takes 1-D/2-D/3-D f32/f16/bf16 convs with symmetric "
-                                "explicit pads and operands stored in one type");
+                                "explicit pads");
     lowerHost(conv);
     return i + 1;
   }
@@ -372,11 +441,16 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
   std::vector<int64_t> begins(pads.begin(), pads.begin() + int64_t(spatial));
   if (spatial == 1)
     begins.insert(begins.begin(), 0);
+  // x, w, bias and y in one type: the result's (f32 when the node is kept).
+  DType t = storedType(conv->getResult(0));
+  std::vector<int> in;
+  for (Value v : conv->getOperands())
+    in.push_back(asType(operand(v), t));
   Value cur = conv->getResult(0);
   std::string nodes = joinedNodeNames(conv), activation = "none";
   size_t next = i + 1;
   if (next < ops.size() && isa<ReluOp>(ops[next]) && cur.hasOneUse() &&
-      *cur.user_begin() == ops[next]) {
+      *cur.user_begin() == ops[next] && kept(ops[next]) == kept(conv)) {
     activation = "relu";
     cur = ops[next]->getResult(0);
     nodes += ", " + joinedNodeNames(ops[next]);
@@ -433,7 +507,7 @@ void Lowerer::lowerOp(Operation *op) {
   if (auto c = dyn_cast<ConstantOp>(op)) {
     Tensor v = ref::evaluateOp(op, {})[0];
     // Weights in the storage type, rounded once here (to nearest even, Tensor::cast).
-    if (stored(v.dtype()) != v.dtype() && !decidesShape(c.getResult()))
+    if (stored(v.dtype()) != v.dtype() && !decidesShape(c.getResult()) && !feedsKept(c.getResult()))
       v = v.cast(stored(v.dtype()));
     ids_[c.getResult()] = plan_.addConstant(tensorNameOf(op, 0), v);
     return;
@@ -465,7 +539,8 @@ Plan Lowerer::run(func::FuncOp fn) {
     DType dt = *dtypeOf(type.getElementType());
     Shape shape(type.getShape().begin(), type.getShape().end());
     int id = plan_.addInput(dt, shape, n);
-    if (stored(dt) != dt) {
+    // A graph input read by a kept node stays f32 (for every reader: less rounding).
+    if (stored(dt) != dt && !feedsKept(fn.getArgument(i))) {
       int low = plan_.addBuffer(BufferKind::Intermediate, stored(dt), shape,
                                 n + "." + dtypeName(stored(dt)));
       castStep(id, low, "input " + n, "");

@@ -13,6 +13,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,11 @@ struct CudaLoweringOptions {
   // cuDNN with a FLOAT convolution type. Integer and bool tensors are untouched. Every step
   // records the choice in its attr "plumb.dtype", so artifacts carry it.
   DType dtype = DType::F32;
+  // ONNX node names kept in f32 inside an f16/bf16 plan (what `plumb bisect --dtype` finds):
+  // their results are stored in f32, the weights they read stay f32, a MatMul/Gemm/Conv among
+  // them runs in f32, and graph inputs they read are not narrowed. Operands stored in the
+  // other type reach a library step through a cast kernel (a second copy for weights).
+  std::set<std::string> keepF32;
 };
 
 // "f32", "f16" or "bf16" -> the storage type; throws plumb::Error (one line) otherwise.

@@ -54,6 +54,7 @@ public:
     beta_ = float(a.getFloat("beta", 0.0));
     hasBias_ = a.getInt("bias", 0) != 0;
     hasC_ = !hasBias_ && in.size() > 2 && in[2].present;
+    requireOneType(s, in, out);
     cudaDataType_t t = cudaType(out.at(0).dtype, label_);
     bool f32 = t == CUDA_R_32F;
     cublasComputeType_t compute = f32 && a.getInt("tf32", 0) ? CUBLAS_COMPUTE_32F_FAST_TF32

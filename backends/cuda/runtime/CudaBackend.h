@@ -83,4 +83,9 @@ MatMulGeometry matmulGeometry(const Shape &a, const Shape &b, bool transA, bool 
 std::vector<Tensor> runHostStep(const Step &s, const std::vector<const Tensor *> &inputs,
                                 const std::vector<DType> &outTypes);
 
+// cuBLASLt and cuDNN steps describe every operand in the output's type: throws plumb::Error
+// (one line) when a present input of a cuda.matmul/cuda.conv step (`in`, in step order; absent
+// inputs left out) is stored in another type. The lowering casts such operands first.
+void requireOneType(const Step &s, const std::vector<DType> &in, DType out);
+
 } // namespace plumb::cuda

@@ -50,6 +50,9 @@ std::unique_ptr<DeviceKernel> makeCopyKernel(const Step &, const std::vector<Buf
                                              const std::vector<BufferInfo> &, DeviceContext &);
 std::unique_ptr<DeviceKernel> makeHostKernel(const Step &, const std::vector<BufferInfo> &,
                                              const std::vector<BufferInfo> &, DeviceContext &);
+// requireOneType (CudaBackend.h) over a library step's present inputs and its output 0.
+void requireOneType(const Step &s, const std::vector<BufferInfo> &in,
+                    const std::vector<BufferInfo> &out);
 std::unique_ptr<DeviceKernel> makeMatMulKernel(const Step &, const std::vector<BufferInfo> &,
                                                const std::vector<BufferInfo> &, DeviceContext &);
 std::unique_ptr<DeviceKernel> makeConvKernel(const Step &, const std::vector<BufferInfo> &,

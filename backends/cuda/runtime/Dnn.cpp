@@ -36,6 +36,7 @@ public:
   ConvKernel(const Step &s, const std::vector<BufferInfo> &in, const std::vector<BufferInfo> &out,
              DeviceContext &ctx)
       : label_(s.nodeNames) {
+    requireOneType(s, in, out);
     cudnnDataType_t t = dnnType(out.at(0).dtype, label_);
     std::vector<int> x = cudnnDims(in.at(0).shape, label_), w = cudnnDims(in.at(1).shape, label_),
                      y = cudnnDims(out.at(0).shape, label_);

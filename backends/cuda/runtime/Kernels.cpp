@@ -130,6 +130,23 @@ std::vector<Tensor> runHostStep(const Step &s, const std::vector<const Tensor *>
   return results;
 }
 
+void requireOneType(const Step &s, const std::vector<DType> &in, DType out) {
+  for (size_t i = 0; i < in.size(); ++i)
+    if (in[i] != out)
+      throw Error(s.kernel + " for '" + s.nodeNames + "': input " + std::to_string(i) + " is " +
+                  dtypeName(in[i]) + ", the step computes in " + dtypeName(out) +
+                  " (the plan should have cast it)");
+}
+
+void requireOneType(const Step &s, const std::vector<BufferInfo> &in,
+                    const std::vector<BufferInfo> &out) {
+  std::vector<DType> types;
+  for (const BufferInfo &b : in)
+    if (b.present)
+      types.push_back(b.dtype);
+  requireOneType(s, types, out.at(0).dtype);
+}
+
 std::unique_ptr<DeviceKernel> makeGeneratedKernel(const Step &s, const std::vector<BufferInfo> &,
                                                   const std::vector<BufferInfo> &,
                                                   DeviceContext &ctx) {

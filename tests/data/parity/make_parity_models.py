@@ -29,3 +29,24 @@ model = helper.make_model(helper.make_graph(nodes, "f16_overflow", [x], [y], ini
                           producer_name="plumb-tests")
 onnx.checker.check_model(model)
 onnx.save(model, os.path.join(HERE, "f16_overflow.onnx"))
+
+# f16_overflow_matmul.onnx: y = ((x @ W1) / 1e4) @ W2 with |W1| <= 20000 (representable in
+# f16): the projection's result (~3e4 typical, past 65504 often) overflows f16 when a plan stores it in f16 between two library steps.
+# `plumb bisect --dtype f16` keeps "project" (which makes it) and "scale_down" (which reads
+# it); a cuda plan compiled with that list stores the projection in f32.
+rng = np.random.default_rng(7)
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 8])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 6])
+inits = [numpy_helper.from_array((20000 * rng.uniform(-1, 1, (8, 16))).astype(np.float32), "w1"),
+         numpy_helper.from_array(np.array(1e4, np.float32), "m"),
+         numpy_helper.from_array(rng.standard_normal((16, 6)).astype(np.float32), "w2")]
+nodes = [
+    helper.make_node("MatMul", ["x", "w1"], ["projected"], name="project"),
+    helper.make_node("Div", ["projected", "m"], ["scaled"], name="scale_down"),
+    helper.make_node("MatMul", ["scaled", "w2"], ["y"], name="readout"),
+]
+model = helper.make_model(helper.make_graph(nodes, "f16_overflow_matmul", [x], [y], inits),
+                          opset_imports=[helper.make_opsetid("", 17)],
+                          producer_name="plumb-tests")
+onnx.checker.check_model(model)
+onnx.save(model, os.path.join(HERE, "f16_overflow_matmul.onnx"))
