@@ -202,6 +202,26 @@ TEST(CudaKeepF32, OverflowingProjectionIsRightOnlyWhenKept) {
   EXPECT_LE(m.maxAbsErr, tolerance("f16", peakOf(truth)));
 }
 
+// Norms over several trailing dims (GroupNormalization, InstanceNormalization, ReduceMean
+// over H and W with constant axes) as generated row kernels, in f32 and bf16 plans: no host
+// step, and the outputs within the storage type's tolerance of the reference.
+TEST(CudaNorms, GroupAndInstanceNormsRunAsRowKernels) {
+  std::string model = std::string(PLUMB_SOURCE_DIR) + "/tests/data/cuda/norms.onnx";
+  auto none = [](mlir::Operation *) { return std::set<std::string>(); };
+  for (const char *dtype : {"f32", "bf16"}) {
+    KeptPlan k = runKept(model, "", dtype, none, std::string("norms_") + dtype);
+    int rows = 0;
+    for (const Step &s : k.compiled.plan.steps) {
+      EXPECT_NE(s.kernel, "cuda.host") << "[" << s.nodeNames << "]";
+      rows += s.attrs.getString("style", "") == "row";
+    }
+    EXPECT_EQ(rows, 3) << dtype; // group norm, instance norm, the spatial mean
+    const Tensor &truth = k.truth.outputs.at(0);
+    parity::TensorMetrics m = parity::compareTensors(k.got.at(0).cast(DType::F32), truth);
+    EXPECT_LE(m.maxAbsErr, tolerance(dtype, peakOf(truth))) << dtype;
+  }
+}
+
 // Keeping nodes must not change what the plan computes beyond rounding: every node kept
 // gives an f32 plan's numbers (every float intermediate in f32); every other node kept mixes
 // the types at every kind of step (generated, movement, library, casts) and stays within the
@@ -387,12 +407,22 @@ struct OpCase {
   std::vector<std::pair<size_t, Tensor>> constants; // operand index -> value
   ref::Attrs attrs;
   size_t numOutputs = 1;
+  int64_t opset = 0; // 0: 17 (23 for RMSNormalization and Split's num_outputs)
 };
+
+void PrintTo(const OpCase &c, std::ostream *os) { *os << c.name; }
+
+int64_t opsetOf(const OpCase &c) {
+  if (c.opset)
+    return c.opset;
+  return c.op == "RMSNormalization" || c.attrs.has("num_outputs") ? 23 : 17;
+}
 
 std::vector<Tensor> runGenerated(const OpCase &c, const std::vector<Tensor> &want) {
   cuda::KernelGraph g;
   g.kind = c.op;
   g.label = c.name;
+  g.opset = opsetOf(c);
   cuda::KNode n;
   n.op = c.op;
   n.name = c.name;
@@ -507,6 +537,31 @@ std::vector<OpCase> opCases() {
   add("layernorm", "LayerNormalization", {x, scale, bias}, {},
       {{"axis", intAttr(-1)}, {"epsilon", floatAttr(1e-3)}});
   add("rmsnorm", "RMSNormalization", {x, scale}, {}, {{"epsilon", floatAttr(1e-6)}});
+  // Rows of several trailing dims.
+  add("layernorm_axis1", "LayerNormalization",
+      {x, iota(DType::F32, {3, 4, 5}), iota(DType::F32, {3, 4, 5})}, {}, {{"axis", intAttr(1)}});
+  add("rmsnorm_axis_minus2", "RMSNormalization", {x, iota(DType::F32, {4, 5})}, {},
+      {{"axis", intAttr(-2)}});
+  Tensor ch = iota(DType::F32, {3}), chb = iota(DType::F32, {3}).cast(DType::F32);
+  add("instancenorm", "InstanceNormalization", {img, ch, chb}, {}, {{"epsilon", floatAttr(1e-4)}});
+  add("instancenorm_1d_f16", "InstanceNormalization",
+      {iota(DType::F16, {2, 3, 9}), ch.cast(DType::F16), chb.cast(DType::F16)});
+  Tensor wide = iota(DType::F32, {2, 6, 5, 4});
+  add("reducemean_axes_attr", "ReduceMean", {wide}, {}, {{"axes", intsAttr({2, 3})}});
+  add("reducemax_all", "ReduceMax", {wide});
+  v.push_back(OpCase{"reducesum_axes_input", "ReduceSum", {wide}, {{1, ints({-1, -2})}}, {}, 1, 13});
+  {
+    OpCase c{"softmax_opset11_flattens", "Softmax", {x}, {}, {}, 1, 11};
+    c.attrs.set("axis", intAttr(1));
+    v.push_back(c);
+  }
+  for (int64_t opset : {18, 21}) { // scale/bias per group (18), per channel (21)
+    int64_t n = opset >= 21 ? 6 : 3;
+    OpCase c{"groupnorm_opset" + std::to_string(opset), "GroupNormalization",
+             {wide, iota(DType::F32, {n}), iota(DType::F32, {n}).cast(DType::F32)}, {}, {}, 1, opset};
+    c.attrs.set("num_groups", intAttr(3));
+    v.push_back(c);
+  }
   return v;
 }
 
@@ -523,7 +578,7 @@ TEST_P(GeneratedOp, MatchesTheReferenceKernel) {
   ref::KernelCall call;
   call.opType = c.op;
   call.nodeName = c.name;
-  call.opset = c.op == "RMSNormalization" || c.attrs.has("num_outputs") ? 23 : 17;
+  call.opset = opsetOf(c);
   call.inputs = args;
   call.attrs = &c.attrs;
   call.numOutputs = c.numOutputs;

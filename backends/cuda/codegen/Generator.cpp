@@ -22,33 +22,61 @@ namespace {
 
 bool isSoftmax(const std::string &op) { return op == "Softmax" || op == "LogSoftmax"; }
 
-// The (normalised) axis a Reduce*/Softmax node works on; must be the operand's last axis.
-void requireLastAxis(const KernelGraph &g, const KNode &n) {
+// Rows are the contiguous trailing dims of a tensor: a Reduce* node may reduce axes
+// [a, rank) (all of them when it has none), Softmax/LogSoftmax its axis when it is the last
+// (opset >= 13) or, before opset 13, the dims from its axis on (they flattened them). Returns
+// a, normalised; throws (codegen error) for any other set of axes.
+int64_t rowAxisOf(const KernelGraph &g, const KNode &n) {
   const Shape &in = g.values[size_t(n.operands[0])].shape;
   int64_t rank = int64_t(in.size());
   std::vector<int64_t> axes;
   if (isSoftmax(n.op)) {
-    axes = {n.attrs.getInt("axis", g.opset >= 13 ? -1 : 1)};
+    int64_t a = n.attrs.getInt("axis", g.opset >= 13 ? -1 : 1);
+    a = a < 0 ? a + rank : a;
+    if (g.opset < 13 && a >= 0 && a < rank)
+      return a;
+    axes = {a};
   } else {
     axes = n.attrs.getInts("axes");
     if (axes.empty() && n.operands.size() > 1 && n.operands[1] >= 0) {
-      auto s = g.scalars.find(n.operands[1]);
-      if (s == g.scalars.end())
+      if (auto s = g.scalars.find(n.operands[1]); s != g.scalars.end())
+        axes = {int64_t(s->second)};
+      else if (auto c = g.intConstants.find(n.operands[1]); c != g.intConstants.end())
+        axes = c->second;
+      else
         codegenError(g, "node '" + n.name + "' (" + n.op + ") has non-constant axes");
-      axes = {int64_t(s->second)};
     }
     if (n.attrs.getInt("keepdims", 1) != 1)
       codegenError(g, "node '" + n.name + "' (" + n.op + ") drops the reduced axis (keepdims=0)");
+    if (axes.empty()) {
+      if (n.attrs.getInt("noop_with_empty_axes", 0))
+        codegenError(g, "node '" + n.name + "' (" + n.op + ") reduces nothing (noop_with_empty_axes)");
+      return 0;
+    }
   }
-  if (rank == 0 || axes.size() != 1 || (axes[0] != -1 && axes[0] != rank - 1))
+  for (int64_t &a : axes)
+    a = a < 0 ? a + rank : a;
+  std::sort(axes.begin(), axes.end());
+  bool trailing = rank > 0 && axes.back() == rank - 1;
+  for (size_t i = 0; trailing && i < axes.size(); ++i)
+    trailing = axes[i] == rank - int64_t(axes.size()) + int64_t(i);
+  if (!trailing)
     codegenError(g, "node '" + n.name + "' (" + n.op +
-                        ") reduces other than the last axis; generated kernels reduce rows only");
+                        ") reduces other than trailing axes; generated kernels reduce rows only");
+  return axes.front();
+}
+
+// `shape` with its last `trailing` dims set to 1: a per-row tensor.
+Shape perRow(Shape shape, size_t trailing) {
+  for (size_t k = shape.size() - std::min(trailing, shape.size()); k < shape.size(); ++k)
+    shape[k] = 1;
+  return shape;
 }
 
 // Appends a node of an expansion (named after the node it expands; a reduction is over the
-// last axis) and returns its result.
+// last `trailing` axes) and returns its result.
 int appendNode(KernelGraph &g, const std::string &name, const std::string &op,
-               std::vector<int> operands, int result) {
+               std::vector<int> operands, int result, size_t trailing = 1) {
   KNode k;
   k.op = op;
   k.name = name;
@@ -57,7 +85,8 @@ int appendNode(KernelGraph &g, const std::string &name, const std::string &op,
   if (isRowReduction(op)) {
     ref::AttrValue axes;
     axes.kind = ref::AttrValue::Kind::Ints;
-    axes.ints = {-1};
+    for (size_t i = trailing; i > 0; --i)
+      axes.ints.push_back(-int64_t(i));
     k.attrs.set("axes", axes);
   }
   g.nodes.push_back(std::move(k));
@@ -74,13 +103,12 @@ KernelGraph expandSoftmax(const KernelGraph &in) {
       g.nodes.push_back(n);
       continue;
     }
-    requireLastAxis(in, n);
     int x = n.operands[0];
     KValue xv = in.values[size_t(x)];
-    Shape rowShape = xv.shape;
-    rowShape.back() = 1;
+    size_t trailing = xv.shape.size() - size_t(rowAxisOf(in, n));
+    Shape rowShape = perRow(xv.shape, trailing);
     auto node = [&](const std::string &op, std::vector<int> operands, int result) {
-      return appendNode(g, n.name, op, std::move(operands), result);
+      return appendNode(g, n.name, op, std::move(operands), result, trailing);
     };
     int m = node("ReduceMax", {x}, g.addValue(xv.dtype, rowShape));
     int d = node("Sub", {x, m}, g.addValue(xv.dtype, xv.shape));
@@ -96,12 +124,31 @@ KernelGraph expandSoftmax(const KernelGraph &in) {
   return g;
 }
 
-bool isNorm(const std::string &op) { return op == "LayerNormalization" || op == "RMSNormalization"; }
+bool isNorm(const std::string &op) {
+  return op == "LayerNormalization" || op == "RMSNormalization" ||
+         op == "InstanceNormalization" || op == "GroupNormalization";
+}
 
-// LayerNormalization/RMSNormalization over the last axis become the ops of their ONNX
-// definition (mean, deviation, variance, epsilon, square root, scale, bias), so a row kernel
-// computes them with two reductions (one for RMS). Their optional Mean/InvStdDev results
-// must be unused.
+// Declares graph input `v` of `g` (a scale or bias read only by `n`) with `shape`, the same
+// elements viewed so that they broadcast against the normalised tensor.
+void viewInput(KernelGraph &g, const KNode &n, int v, Shape shape) {
+  bool input = std::find(g.inputs.begin(), g.inputs.end(), v) != g.inputs.end();
+  bool shared = std::any_of(g.nodes.begin(), g.nodes.end(), [&](const KNode &o) {
+    return &o != &n && std::find(o.operands.begin(), o.operands.end(), v) != o.operands.end();
+  });
+  if (!input || shared || numElements(g.values[size_t(v)].shape) != numElements(shape))
+    codegenError(g, "node '" + n.name + "' (" + n.op + ") takes a scale or bias that is not a "
+                    "kernel input of its own");
+  g.values[size_t(v)].shape = std::move(shape);
+}
+
+// The norms become the ops of their ONNX definition (mean, deviation, variance, epsilon,
+// square root, scale, bias) over rows of trailing dims, so a row kernel computes them with two
+// reductions (one for RMS): LayerNormalization/RMSNormalization over dims [axis, rank),
+// InstanceNormalization over the spatial dims, GroupNormalization over (channels of a group ×
+// spatial) by viewing x as [N, G, C/G, spatial...] (alone in its kernel; scale and bias viewed
+// per channel, or per group before opset 21). Their optional Mean/InvStdDev results must be
+// unused.
 KernelGraph expandNorms(const KernelGraph &in) {
   KernelGraph g = in;
   g.nodes.clear();
@@ -111,30 +158,64 @@ KernelGraph expandNorms(const KernelGraph &in) {
       continue;
     }
     int x = n.operands.at(0);
-    KValue xv = in.values[size_t(x)];
-    int64_t rank = int64_t(xv.shape.size()), axis = n.attrs.getInt("axis", -1);
-    if (rank == 0 || (axis != -1 && axis != rank - 1))
-      codegenError(in, "node '" + n.name + "' (" + n.op +
-                           ") normalizes over more than the last axis; generated kernels reduce "
-                           "rows only");
+    Shape xs = in.values[size_t(x)].shape;
+    DType xt = in.values[size_t(x)].dtype;
+    int64_t rank = int64_t(xs.size());
     for (size_t r = 1; r < n.results.size(); ++r)
       if (std::find(in.outputs.begin(), in.outputs.end(), n.results[r]) != in.outputs.end())
         codegenError(in, "node '" + n.name + "' (" + n.op + ") has its statistics outputs used");
-    Shape rowShape = xv.shape;
-    rowShape.back() = 1;
+    int scale = n.operands.at(1), bias = n.operands.size() > 2 ? n.operands[2] : -1;
+    size_t trailing = 0;
+    if (n.op == "LayerNormalization" || n.op == "RMSNormalization") {
+      int64_t axis = n.attrs.getInt("axis", -1);
+      axis = axis < 0 ? axis + rank : axis;
+      if (rank == 0 || axis < 0 || axis >= rank)
+        codegenError(in, "node '" + n.name + "' (" + n.op + ") has axis out of range");
+      trailing = size_t(rank - axis);
+    } else {
+      if (rank < 3)
+        codegenError(in, "node '" + n.name + "' (" + n.op + ") takes [N, C, spatial...]");
+      int64_t c = xs[1];
+      Shape ones(size_t(rank - 2), 1);
+      if (n.op == "InstanceNormalization") {
+        trailing = size_t(rank - 2);
+        Shape perChannel = {c};
+        perChannel.insert(perChannel.end(), ones.begin(), ones.end());
+        viewInput(g, n, scale, perChannel);
+        viewInput(g, n, bias, perChannel);
+      } else {
+        int64_t groups = n.attrs.getInt("num_groups", 0);
+        if (in.nodes.size() != 1)
+          codegenError(in, "node '" + n.name + "' (GroupNormalization) views its tensors per "
+                           "group: it takes a kernel of its own");
+        if (groups <= 0 || c % groups != 0)
+          codegenError(in, "node '" + n.name + "' (GroupNormalization): num_groups must divide C");
+        Shape grouped = {xs[0], groups, c / groups};
+        grouped.insert(grouped.end(), xs.begin() + 2, xs.end());
+        g.values[size_t(x)].shape = grouped;
+        g.values[size_t(n.results[0])].shape = grouped;
+        xs = grouped;
+        trailing = size_t(rank - 1);
+        // One scale per channel from opset 21, one per group before (as the reference).
+        Shape view = {groups, in.opset >= 21 ? c / groups : 1};
+        view.insert(view.end(), ones.begin(), ones.end());
+        viewInput(g, n, scale, view);
+        viewInput(g, n, bias, view);
+      }
+    }
+    Shape rowShape = perRow(xs, trailing);
     auto node = [&](const std::string &op, std::vector<int> operands, int result) {
-      return appendNode(g, n.name, op, std::move(operands), result);
+      return appendNode(g, n.name, op, std::move(operands), result, trailing);
     };
-    auto row = [&] { return g.addValue(xv.dtype, rowShape); };
-    auto full = [&] { return g.addValue(xv.dtype, xv.shape); };
-    int eps = g.addValue(xv.dtype, {});
+    auto row = [&] { return g.addValue(xt, rowShape); };
+    auto full = [&] { return g.addValue(xt, xs); };
+    int eps = g.addValue(xt, {});
     g.scalars[eps] = n.attrs.getFloat("epsilon", 1e-5);
     int centred = x;
-    if (n.op == "LayerNormalization")
+    if (n.op != "RMSNormalization")
       centred = node("Sub", {x, node("ReduceMean", {x}, row())}, full());
     int var = node("ReduceMean", {node("Mul", {centred, centred}, full())}, row());
     int sd = node("Sqrt", {node("Add", {var, eps}, row())}, row());
-    int scale = n.operands.at(1), bias = n.operands.size() > 2 ? n.operands[2] : -1;
     int normed = node("Div", {centred, sd}, full());
     if (bias < 0) {
       node("Mul", {normed, scale}, n.results[0]);
@@ -160,8 +241,9 @@ void checkOps(const KernelGraph &g) {
 
 Shape iterationShape(const KernelGraph &g) {
   std::vector<Shape> shapes;
-  for (const KValue &v : g.values)
-    shapes.push_back(v.shape);
+  for (size_t i = 0; i < g.values.size(); ++i)
+    if (!g.intConstants.count(int(i))) // steering operands (axes) are not iterated over
+      shapes.push_back(g.values[i].shape);
   return broadcastAll(g, shapes);
 }
 
@@ -222,9 +304,25 @@ GeneratedKernel generateRow(const KernelGraph &g) {
   Shape iter = iterationShape(g);
   if (iter.empty())
     codegenError(g, "a row reduction over a scalar");
-  int64_t d = iter.back(), rows = numElements(iter) / std::max<int64_t>(d, 1);
-  Shape rowShape = iter;
-  rowShape.back() = 1;
+  // Rows are the trailing dims the reductions reduce (rowAxisOf): all reductions of one
+  // kernel must reduce the same ones.
+  size_t trailing = 0;
+  for (const KNode &n : g.nodes) {
+    if (!isRowReduction(n.op))
+      continue;
+    const Shape &in = g.values[size_t(n.operands[0])].shape;
+    size_t t = in.size() - size_t(rowAxisOf(g, n));
+    if (trailing != 0 && t != trailing)
+      codegenError(g, "node '" + n.name + "' reduces " + std::to_string(t) +
+                          " trailing dims in a kernel whose rows span " + std::to_string(trailing));
+    trailing = t;
+    if (t > iter.size() || !std::equal(in.end() - long(t), in.end(), iter.end() - long(t)))
+      codegenError(g, "node '" + n.name + "' reduces rows of " + shapeToString(in) +
+                          " in a kernel iterating over " + shapeToString(iter));
+  }
+  trailing = std::max<size_t>(trailing, 1);
+  Shape rowShape = perRow(iter, trailing);
+  int64_t rows = numElements(rowShape), d = numElements(iter) / std::max<int64_t>(rows, 1);
   for (int o : g.outputs) {
     const Shape &s = g.values[size_t(o)].shape;
     if (s != iter && s != rowShape)
@@ -239,14 +337,6 @@ GeneratedKernel generateRow(const KernelGraph &g) {
   os << includes(g) << kReducePrelude << "extern \"C\" __global__ void plumb_kernel("
      << paramList(g) << ") {\n"
      << "  __shared__ double smem_raw[32];\n";
-  for (const KNode &n : g.nodes)
-    if (isRowReduction(n.op)) {
-      requireLastAxis(g, n);
-      if (g.values[size_t(n.operands[0])].shape.back() != d)
-        codegenError(g, "node '" + n.name + "' reduces a row of " +
-                            std::to_string(g.values[size_t(n.operands[0])].shape.back()) +
-                            " elements in a kernel whose rows have " + std::to_string(d));
-    }
   os << "  for (long long row = blockIdx.x; row < " << rows << "LL; row += gridDim.x) {\n";
   for (const KNode &n : g.nodes) {
     if (!isRowReduction(n.op))

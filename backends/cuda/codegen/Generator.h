@@ -1,10 +1,12 @@
 // The CUDA kernel generator: walks a fusion body (KernelGraph) and writes one CUDA C++
 // kernel for it. Three shapes of kernel come out of the same walk:
 //   elementwise  every op is elementwise (numpy broadcasting): one thread per output element;
-//   row          the body also reduces over the last axis (ReduceMean/Sum/Max/Min with
-//                keepdims, Softmax, LogSoftmax): one block per row, one pass over the row per
-//                reduction (recomputing the elementwise ops feeding it), then the outputs;
-//                LayerNorm, RMSNorm and Softmax bodies are of this shape;
+//   row          the body also reduces rows, a row being the trailing dims [a, rank)
+//                (ReduceMean/Sum/Max/Min with keepdims over exactly those axes, Softmax and
+//                LogSoftmax over the last axis, or from their axis on before opset 13): one
+//                block per row, one pass over the row per reduction (recomputing the
+//                elementwise ops feeding it), then the outputs; LayerNorm, RMSNorm,
+//                InstanceNorm, GroupNorm and Softmax bodies are of this shape;
 //   movement     one data-movement op (Transpose, Slice, Concat, Gather, Expand, Tile, Split,
 //                Pad): one thread per output element, its source element's offset computed
 //                from its coordinates;
@@ -41,10 +43,11 @@ GeneratedKernel generateKernel(const KernelGraph &g);
 // Which style generateKernel would pick (without generating); throws like it.
 std::string kernelStyle(const KernelGraph &g);
 
-// Ops the row kernel reduces over the last axis.
+// Ops the row kernel reduces over trailing axes.
 bool isRowReduction(const std::string &op);
 // Whole ops the row kernel also takes, expanded into their ONNX definition first:
-// LayerNormalization and RMSNormalization over the last axis.
+// LayerNormalization and RMSNormalization (any axis), InstanceNormalization and
+// GroupNormalization (x viewed as [N, G, C/G, spatial...]; alone in its kernel).
 bool isRowOp(const std::string &op);
 
 // Data-movement ops generated as a "movement" kernel (Movement.cpp): a body of one such op,

@@ -53,8 +53,10 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
       bool known = ids.count(v);
       int id = valueOf(v);
       n.operands.push_back(id);
-      if ((isMovement(n.op) || n.op == "CumSum") && !movementReadsOperand(n.op, index)) {
-        // Steers the copy (starts, shape, repeats...): must be known now, never loaded.
+      if (((isMovement(n.op) || n.op == "CumSum") && !movementReadsOperand(n.op, index)) ||
+          (isRowReduction(n.op) && index == 1)) {
+        // Steers the copy (starts, shape, repeats...) or the reduction (axes): must be known
+        // now, never loaded.
         std::optional<Tensor> c = constantTensor(v);
         if (!c || !isInteger(c->dtype()))
           throw Error("cuda lowering: " + n.op + " '" + n.name + "' has a non-constant operand " +
