@@ -108,6 +108,25 @@ int64_t sliceAxis(int64_t dim, int64_t &start, int64_t end, int64_t &step);
 // with the CPU backend's cpu.pad.
 int64_t padSourceIndex(const std::string &mode, int64_t j, int64_t len);
 
+// ONNX Resize/Upsample as separable taps: per axis and output coordinate, the input indices
+// and their weights (an output element is the sum over every combination of one tap per axis
+// of the weights' product times that input element), or `outside` (a tf_crop_and_resize
+// sample off the input, which takes extrapolation_value). `call` holds the op's attrs and its
+// roi/scales/sizes inputs; of input 0 only the shape `in` is read. Fails like the kernel.
+// Shared with the CUDA backend's generated resize.
+struct ResizeTaps {
+  struct Axis {
+    std::vector<std::vector<int64_t>> index; // per output coordinate
+    std::vector<std::vector<double>> weight;
+    std::vector<bool> outside;
+    bool resized = false; // false: index = coordinate, weight 1
+  };
+  std::vector<Axis> axes;
+  Shape outShape;
+  double extrapolation = 0;
+};
+ResizeTaps resizeTaps(const KernelCall &call, const Shape &in);
+
 // Per-family registration functions (kernels/*.cpp); KernelRegistry::instance() calls them.
 void registerElementwiseKernels(KernelRegistry &r); // unary/binary math, activations, compare, logic, Where, Cast, Clip
 void registerReductionKernels(KernelRegistry &r);   // Reduce*, ArgMax/ArgMin, CumSum, Softmax/LogSoftmax, TopK

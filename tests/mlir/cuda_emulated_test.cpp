@@ -222,6 +222,140 @@ TEST(CudaNorms, GroupAndInstanceNormsRunAsRowKernels) {
   }
 }
 
+// Resize as a generated window kernel whose sampling tables are the reference's own taps:
+// one-node models over modes, coordinate transforms, nearest roundings, antialias, cubic with
+// exclude_outside, tf_crop_and_resize with extrapolation, axes; f32 and f16 plans against the
+// reference interpreter.
+struct ResizeCase {
+  std::string name;
+  std::vector<int64_t> x;
+  std::vector<float> scales; // one of scales and sizes
+  std::vector<int64_t> sizes;
+  std::vector<float> roi;
+  std::vector<std::pair<std::string, std::string>> strings;
+  std::vector<std::pair<std::string, double>> numbers; // floats; names ending in '#' are ints
+  std::vector<int64_t> axes;
+};
+
+void PrintTo(const ResizeCase &c, std::ostream *os) { *os << c.name; }
+
+std::string writeResizeModel(const ResizeCase &c) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(18);
+  onnx::GraphProto *g = m.mutable_graph();
+  g->set_name(c.name);
+  onnx::ValueInfoProto *x = g->add_input();
+  x->set_name("x");
+  x->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : c.x)
+    x->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(d);
+  onnx::NodeProto *n = g->add_node();
+  n->set_op_type("Resize");
+  n->set_name(c.name);
+  n->add_input("x");
+  auto floats = [&](const std::string &name, const std::vector<float> &v) {
+    if (v.empty())
+      return n->add_input("");
+    onnx::TensorProto *t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    t->add_dims(int64_t(v.size()));
+    for (float f : v)
+      t->add_float_data(f);
+    n->add_input(name);
+  };
+  floats("roi", c.roi);
+  floats("scales", c.scales);
+  if (!c.sizes.empty()) {
+    onnx::TensorProto *t = g->add_initializer();
+    t->set_name("sizes");
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_dims(int64_t(c.sizes.size()));
+    for (int64_t v : c.sizes)
+      t->add_int64_data(v);
+    n->add_input("sizes");
+  }
+  n->add_output("y");
+  for (auto &[k, v] : c.strings) {
+    onnx::AttributeProto *a = n->add_attribute();
+    a->set_name(k);
+    a->set_type(onnx::AttributeProto::STRING);
+    a->set_s(v);
+  }
+  for (auto &[k, v] : c.numbers) {
+    onnx::AttributeProto *a = n->add_attribute();
+    bool integer = k.back() == '#';
+    a->set_name(integer ? k.substr(0, k.size() - 1) : k);
+    a->set_type(integer ? onnx::AttributeProto::INT : onnx::AttributeProto::FLOAT);
+    if (integer)
+      a->set_i(int64_t(v));
+    else
+      a->set_f(float(v));
+  }
+  if (!c.axes.empty()) {
+    onnx::AttributeProto *a = n->add_attribute();
+    a->set_name("axes");
+    a->set_type(onnx::AttributeProto::INTS);
+    for (int64_t v : c.axes)
+      a->add_ints(v);
+  }
+  onnx::ValueInfoProto *y = g->add_output();
+  y->set_name("y");
+  y->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  std::string path = testing_util::scratchPath("resize_" + c.name + ".onnx");
+  std::ofstream f(path, std::ios::binary);
+  m.SerializeToOstream(&f);
+  return path;
+}
+
+class ResizeKernel : public ::testing::TestWithParam<ResizeCase> {};
+
+TEST_P(ResizeKernel, EmulatedPlanMatchesTheReference) {
+  const ResizeCase &c = GetParam();
+  std::string path = writeResizeModel(c);
+  auto none = [](mlir::Operation *) { return std::set<std::string>(); };
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(path, "", dtype, none, c.name + "_" + dtype);
+    int windows = 0;
+    for (const Step &s : k.compiled.plan.steps) {
+      EXPECT_NE(s.kernel, "cuda.host") << c.name;
+      windows += s.attrs.getString("style", "") == "window";
+    }
+    EXPECT_EQ(windows, 1) << c.name;
+    const Tensor &truth = k.truth.outputs.at(0);
+    parity::TensorMetrics m = parity::compareTensors(k.got.at(0).cast(DType::F32), truth);
+    ASSERT_TRUE(m.shapeMatch) << c.name;
+    EXPECT_LE(m.maxAbsErr, std::string(dtype) == "f32" ? 1e-5 * std::max(1.0, peakOf(truth))
+                                                         : tolerance(dtype, peakOf(truth)))
+        << c.name << " (" << dtype << ")";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cuda, ResizeKernel,
+    ::testing::Values(
+        ResizeCase{"nearest_asymmetric_floor_x2", {1, 2, 3, 4}, {1, 1, 2, 2}, {}, {},
+                   {{"mode", "nearest"}, {"coordinate_transformation_mode", "asymmetric"},
+                    {"nearest_mode", "floor"}}, {}, {}},
+        ResizeCase{"nearest_half_pixel_sizes", {1, 3, 4, 6}, {}, {1, 3, 7, 5}, {},
+                   {{"mode", "nearest"}}, {}, {}},
+        ResizeCase{"linear_half_pixel", {2, 2, 5, 4}, {1, 1, 2, 1.5f}, {}, {}, {{"mode", "linear"}}, {}, {}},
+        ResizeCase{"linear_align_corners_sizes", {1, 1, 4, 5}, {}, {1, 1, 7, 3}, {},
+                   {{"mode", "linear"}, {"coordinate_transformation_mode", "align_corners"}}, {}, {}},
+        ResizeCase{"linear_antialias_down", {1, 2, 9, 8}, {1, 1, 0.5f, 0.4f}, {}, {},
+                   {{"mode", "linear"}, {"coordinate_transformation_mode", "pytorch_half_pixel"}},
+                   {{"antialias#", 1}}, {}},
+        ResizeCase{"cubic_exclude_outside", {1, 1, 6, 5}, {1, 1, 1.7f, 2}, {}, {},
+                   {{"mode", "cubic"}}, {{"cubic_coeff_a", -0.5}, {"exclude_outside#", 1}}, {}},
+        ResizeCase{"tf_crop_and_resize_extrapolation", {1, 1, 5, 5}, {}, {1, 1, 4, 6},
+                   {0, 0, -0.2f, 0.3f, 1, 1, 0.8f, 1.4f},
+                   {{"mode", "linear"}, {"coordinate_transformation_mode", "tf_crop_and_resize"}},
+                   {{"extrapolation_value", 10}}, {}},
+        ResizeCase{"nearest_axes_ceil", {2, 3, 4, 5}, {3, 2}, {}, {},
+                   {{"mode", "nearest"}, {"nearest_mode", "ceil"}}, {}, {2, 3}}),
+    [](const ::testing::TestParamInfo<ResizeCase> &p) { return p.param.name; });
+
 // Keeping nodes must not change what the plan computes beyond rounding: every node kept
 // gives an f32 plan's numbers (every float intermediate in f32); every other node kept mixes
 // the types at every kind of step (generated, movement, library, casts) and stays within the

@@ -11,7 +11,9 @@
 //                Pad): one thread per output element, its source element's offset computed
 //                from its coordinates;
 //   window       one pool (one thread per output element over its window), CumSum (one
-//                thread per line) or Einsum (one thread per output element, summed labels looped);
+//                thread per line), Einsum (one thread per output element, summed labels
+//                looped) or Resize (one thread per output element over the tap tables the
+//                lowering stored in the node's "taps.*" attrs, ref::resizeTaps);
 //   attention    MatMul(Q, K^T) -> elementwise score ops (scale, mask) -> Softmax -> MatMul(., V):
 //                a flash-attention-style kernel (key tiles in shared memory, online softmax,
 //                f32 accumulation whatever the storage type), the score ops generated from

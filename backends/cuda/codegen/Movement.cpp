@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <sstream>
@@ -27,7 +28,7 @@ bool isMovement(const std::string &op) {
 
 bool isWindowOp(const std::string &op) {
   return op == "MaxPool" || op == "AveragePool" || op == "GlobalMaxPool" ||
-         op == "GlobalAveragePool" || op == "CumSum" || op == "Einsum";
+         op == "GlobalAveragePool" || op == "CumSum" || op == "Einsum" || op == "Resize";
 }
 
 bool movementReadsOperand(const std::string &op, size_t index) {
@@ -73,7 +74,10 @@ public:
   MovementWriter(const KernelGraph &g) : g_(g), n_(g.nodes.at(0)), w_(g, {}) {}
 
   std::string source() {
-    os_ << includes(g_) << "extern \"C\" __global__ void plumb_kernel(" << paramList(g_) << ") {\n";
+    os_ << includes(g_);
+    if (n_.op == "Resize")
+      resizeTables();
+    os_ << "extern \"C\" __global__ void plumb_kernel(" << paramList(g_) << ") {\n";
     if (n_.op == "Split") {
       int64_t axis = normalizeAxis(g_, n_, n_.attrs.getInt("axis", 0), rankOf(n_.operands[0]));
       int64_t offset = 0;
@@ -155,6 +159,8 @@ private:
       return pad(c);
     if (n_.op == "Einsum")
       return einsum(c);
+    if (n_.op == "Resize")
+      return resize(c);
     if (isWindowOp(n_.op))
       return pool(c);
     codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") has no movement rule");
@@ -467,9 +473,101 @@ private:
     os_ << "    }\n  }\n";
   }
 
+  // Resize: the taps the lowering stored (ref::resizeTaps, the reference's own sampling) as
+  // one index and one weight table per resized axis, at file scope.
+  void resizeTables() {
+    std::vector<int64_t> count = n_.attrs.getInts("taps.count"), index = n_.attrs.getInts("taps.index"),
+                         outside = n_.attrs.getInts("taps.outside");
+    std::vector<double> weight = n_.attrs.getFloats("taps.weight");
+    const Shape &out = shapeOf(n_.results.at(0));
+    if (count.size() != out.size())
+      codegenError(g_, "node '" + n_.name + "' (Resize) has no sampling taps for its rank");
+    if (!isFloat(g_.values[size_t(n_.operands.at(0))].dtype))
+      codegenError(g_, "node '" + n_.name + "' (Resize) of integers (rounded and saturated) "
+                       "is not generated");
+    size_t at = 0, atOut = 0;
+    for (size_t d = 0; d < count.size(); ++d) {
+      if (count[d] == 0)
+        continue;
+      size_t n = size_t(out[d] * count[d]);
+      if (at + n > index.size() || at + n > weight.size() || atOut + size_t(out[d]) > outside.size())
+        codegenError(g_, "node '" + n_.name + "' (Resize) has truncated sampling taps");
+      auto table = [&](const char *type, const char *name, auto value) {
+        os_ << "__device__ const " << type << " " << name << d << "[] = {";
+        for (size_t i = 0; i < n; ++i)
+          os_ << (i ? "," : "") << value(at + i);
+        os_ << "};\n";
+      };
+      table("long long", "plumb_rindex", [&](size_t i) { return std::to_string(index[i]) + "LL"; });
+      // A constant initializer (no __int_as_float: __device__ variables take no dynamic
+      // initialization); 9 significant digits give the f32 value back exactly.
+      table("float", "plumb_rweight", [&](size_t i) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.8ef", double(float(weight[i]))); // d.dddddddde±xx
+        return std::string(buf);
+      });
+      bool anyOutside = false;
+      for (size_t o = 0; o < size_t(out[d]); ++o)
+        anyOutside = anyOutside || outside[atOut + o];
+      if (anyOutside) {
+        os_ << "__device__ const bool plumb_routside" << d << "[] = {";
+        for (size_t o = 0; o < size_t(out[d]); ++o)
+          os_ << (o ? "," : "") << (outside[atOut + o] ? "true" : "false");
+        os_ << "};\n";
+        outsideAxes_.push_back(d);
+      }
+      at += n;
+      atOut += size_t(out[d]);
+    }
+  }
+
+  // One output element: the sum over every combination of one tap per resized axis of the
+  // weights' product times the input element (axes not resized read their own coordinate).
+  void resize(const std::vector<std::string> &c) {
+    int r = n_.results.at(0), x = n_.operands.at(0);
+    std::vector<int64_t> count = n_.attrs.getInts("taps.count");
+    DType t = g_.values[size_t(r)].dtype;
+    std::string ct = computeType(t), indent = "    ";
+    if (!outsideAxes_.empty()) {
+      os_ << "    if (";
+      for (size_t i = 0; i < outsideAxes_.size(); ++i)
+        os_ << (i ? " || " : "") << "plumb_routside" << outsideAxes_[i] << "[" << c[outsideAxes_[i]] << "]";
+      os_ << ") { " << w_.paramName(r) << "[e] = "
+          << storeAs(t, literal(t, n_.attrs.getFloat("taps.extrapolation", 0.0))) << "; continue; }\n";
+    }
+    os_ << "    " << ct << " acc = " << literal(t, 0) << ";\n";
+    std::vector<std::string> src(c.size()), w;
+    for (size_t d = 0; d < count.size(); ++d) {
+      if (count[d] == 0) {
+        src[d] = c[d];
+        continue;
+      }
+      std::string k = "k" + std::to_string(d), slot = c[d] + " * " + std::to_string(count[d]) + "LL + " + k;
+      os_ << indent << "for (int " << k << " = 0; " << k << " < " << count[d] << "; ++" << k << ") {\n";
+      indent += "  ";
+      os_ << indent << "const long long i" << d << " = plumb_rindex" << d << "[" << slot << "];\n"
+          << indent << "const float w" << d << " = plumb_rweight" << d << "[" << slot << "];\n";
+      src[d] = "i" + std::to_string(d);
+      w.push_back("w" + std::to_string(d));
+    }
+    std::string product;
+    for (const std::string &f : w)
+      product += (product.empty() ? "" : " * ") + f;
+    os_ << indent << "acc += " << (product.empty() ? "" : "(" + ct + ")(" + product + ") * ")
+        << loadAs(g_.values[size_t(x)].dtype, w_.paramName(x) + "[" + offsetOf(shapeOf(x), src) + "]")
+        << ";\n";
+    for (size_t d = 0; d < count.size(); ++d)
+      if (count[d] != 0) {
+        indent.resize(indent.size() - 2);
+        os_ << indent << "}\n";
+      }
+    os_ << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
+  }
+
   const KernelGraph &g_;
   const KNode &n_;
   ElementWriter w_;
+  std::vector<size_t> outsideAxes_;
   std::ostringstream os_;
   int64_t largest_ = 0;
 };

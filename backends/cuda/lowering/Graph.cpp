@@ -15,6 +15,74 @@ using namespace mlir;
 namespace plumb::cuda {
 namespace {
 
+ref::AttrValue intsValue(std::vector<int64_t> v) {
+  ref::AttrValue a;
+  a.kind = ref::AttrValue::Kind::Ints;
+  a.ints = std::move(v);
+  return a;
+}
+
+// Resize's sampling as the reference computes it (ref::resizeTaps, from its constant roi,
+// scales and sizes), stored in the node's attrs for the generated kernel: per axis "taps.count"
+// (taps per output coordinate; 0 for an axis not resized), then for the resized axes, axis by
+// axis, "taps.index"/"taps.weight" (count entries per output coordinate, padded with weight 0)
+// and "taps.outside" (1 where a tf_crop_and_resize sample is off the input), and
+// "taps.extrapolation".
+void resizeTapsInto(KNode &n, Operation *op, const Shape &in, const Shape &out, int64_t opset) {
+  std::vector<Tensor> held;
+  std::vector<const Tensor *> inputs = {nullptr};
+  held.reserve(op->getNumOperands());
+  for (unsigned i = 1; i < op->getNumOperands(); ++i) {
+    Value v = op->getOperand(i);
+    if (isa<NoneType>(v.getType())) {
+      inputs.push_back(nullptr);
+      continue;
+    }
+    std::optional<Tensor> c = constantTensor(v);
+    if (!c)
+      throw Error("cuda lowering: Resize '" + n.name + "' has a non-constant operand " +
+                  std::to_string(i));
+    held.push_back(*c);
+    inputs.push_back(&held.back());
+  }
+  ref::KernelCall call;
+  call.opType = n.op;
+  call.nodeName = n.name;
+  call.opset = opset;
+  call.inputs = inputs;
+  call.attrs = &n.attrs;
+  ref::ResizeTaps taps = ref::resizeTaps(call, in);
+  if (taps.outShape != out)
+    throw Error("cuda lowering: Resize '" + n.name + "' samples " + shapeToString(taps.outShape) +
+                " but its result is " + shapeToString(out));
+  std::vector<int64_t> count, index, outside;
+  ref::AttrValue weight;
+  weight.kind = ref::AttrValue::Kind::Floats;
+  for (const ref::ResizeTaps::Axis &a : taps.axes) {
+    size_t t = 0;
+    for (const auto &idx : a.index)
+      t = std::max(t, idx.size());
+    count.push_back(a.resized ? int64_t(std::max<size_t>(t, 1)) : 0);
+    if (!a.resized)
+      continue;
+    for (size_t o = 0; o < a.index.size(); ++o) {
+      for (size_t k = 0; k < size_t(count.back()); ++k) {
+        bool tap = k < a.index[o].size();
+        index.push_back(tap ? a.index[o][k] : 0);
+        weight.floats.push_back(tap ? a.weight[o][k] : 0.0);
+      }
+      outside.push_back(a.outside[o] ? 1 : 0);
+    }
+  }
+  n.attrs.set("taps.count", intsValue(count));
+  n.attrs.set("taps.index", intsValue(index));
+  n.attrs.set("taps.weight", weight);
+  n.attrs.set("taps.outside", intsValue(outside));
+  ref::AttrValue extrapolation;
+  extrapolation.kind = ref::AttrValue::Kind::Float;
+  extrapolation.f = taps.extrapolation;
+  n.attrs.set("taps.extrapolation", extrapolation);
+}
 
 } // namespace
 
@@ -53,6 +121,8 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
       bool known = ids.count(v);
       int id = valueOf(v);
       n.operands.push_back(id);
+      if (n.op == "Resize" && index > 0)
+        continue; // roi, scales, sizes: read below, at generation time
       if (((isMovement(n.op) || n.op == "CumSum") && !movementReadsOperand(n.op, index)) ||
           (isRowReduction(n.op) && index == 1)) {
         // Steers the copy (starts, shape, repeats...) or the reduction (axes): must be known
@@ -73,6 +143,8 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
         gg.inputs.push_back(v);
       }
     }
+    if (n.op == "Resize")
+      resizeTapsInto(n, op, shapeOf(op->getOperand(0)), shapeOf(op->getResult(0)), opset);
     for (Value r : op->getResults()) {
       n.results.push_back(valueOf(r));
       bool usedOutside = llvm::any_of(r.getUsers(), [&](Operation *u) { return !members.count(u); });

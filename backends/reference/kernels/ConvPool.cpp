@@ -640,11 +640,7 @@ struct ResizeAxis {
   bool resized = false;
 };
 
-struct AxisTaps {
-  std::vector<std::vector<int64_t>> index; // per output coordinate
-  std::vector<std::vector<double>> weight;
-  std::vector<bool> outside; // tf_crop_and_resize sample outside the input
-};
+using AxisTaps = ResizeTaps::Axis;
 
 ResizeAttrs resizeAttrs(const KernelCall &call) {
   const Attrs &a = call.attr();
@@ -700,11 +696,11 @@ void sizesToAxes(const KernelCall &call, std::vector<ResizeAxis> &ax,
 }
 
 // Reads roi/scales/sizes (inputs or, for Upsample-7, the scales attribute) per axis.
-std::vector<ResizeAxis> resizeAxes(const KernelCall &call, const Tensor &x, const ResizeAttrs &r) {
-  int64_t rank = x.rank();
+std::vector<ResizeAxis> resizeAxes(const KernelCall &call, const Shape &x, const ResizeAttrs &r) {
+  int64_t rank = int64_t(x.size());
   std::vector<ResizeAxis> ax(static_cast<size_t>(rank));
   for (int64_t d = 0; d < rank; ++d)
-    ax[size_t(d)].in = ax[size_t(d)].out = x.dim(d);
+    ax[size_t(d)].in = ax[size_t(d)].out = x[size_t(d)];
   std::vector<int64_t> axes;
   for (int64_t a : call.attr().getInts("axes"))
     axes.push_back(normalizeAxis(call, a, rank));
@@ -874,6 +870,7 @@ void sampleTaps(const KernelCall &call, const ResizeAttrs &r, const ResizeAxis &
 
 AxisTaps axisTaps(const KernelCall &call, const ResizeAttrs &r, const ResizeAxis &a) {
   AxisTaps t;
+  t.resized = a.resized;
   for (int64_t x = 0; x < a.out; ++x) {
     std::vector<int64_t> idx;
     std::vector<double> w;
@@ -937,16 +934,9 @@ template <typename T> T storeAs(double v) {
 
 Tensor resizeKernel(const KernelCall &call) {
   const Tensor &x = call.in(0);
-  ResizeAttrs r = resizeAttrs(call);
-  std::vector<ResizeAxis> axes = resizeAxes(call, x, r);
-  std::vector<AxisTaps> taps;
-  Shape outShape;
-  for (const ResizeAxis &a : axes) {
-    if (a.in == 0 && a.out > 0)
-      call.fail("cannot resize an empty axis");
-    taps.push_back(axisTaps(call, r, a));
-    outShape.push_back(a.out);
-  }
+  ResizeTaps plan = resizeTaps(call, x.shape());
+  const std::vector<AxisTaps> &taps = plan.axes;
+  const Shape &outShape = plan.outShape;
   Tensor y = Tensor::zeros(x.dtype(), outShape);
   if (y.numel() == 0)
     return y;
@@ -959,7 +949,7 @@ Tensor resizeKernel(const KernelCall &call) {
       bool outside = false;
       for (size_t d = 0; d < o.size(); ++d)
         outside = outside || taps[d].outside[size_t(o[d])];
-      double v = outside ? r.extrapolation : resizePoint(x.data<T>(), taps, o, strides);
+      double v = outside ? plan.extrapolation : resizePoint(x.data<T>(), taps, o, strides);
       y.mutableData<T>()[n++] = storeAs<T>(v);
     } while (nextIndex(o, outShape));
   });
@@ -967,6 +957,19 @@ Tensor resizeKernel(const KernelCall &call) {
 }
 
 } // namespace
+
+ResizeTaps resizeTaps(const KernelCall &call, const Shape &in) {
+  ResizeAttrs r = resizeAttrs(call);
+  ResizeTaps t;
+  t.extrapolation = r.extrapolation;
+  for (const ResizeAxis &a : resizeAxes(call, in, r)) {
+    if (a.in == 0 && a.out > 0)
+      call.fail("cannot resize an empty axis");
+    t.axes.push_back(axisTaps(call, r, a));
+    t.outShape.push_back(a.out);
+  }
+  return t;
+}
 
 int64_t padSourceIndex(const std::string &mode, int64_t j, int64_t len) {
   if (mode == "edge")
