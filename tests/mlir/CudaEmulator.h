@@ -286,9 +286,9 @@ inline Tensor emulateMatMul(const Step &s, const std::vector<const Tensor *> &in
   return r.cast(out.dtype);
 }
 
-// cuda.conv as ConvKernel (backends/cuda/runtime/Dnn.cpp) configures cuDNN: the step's
-// per-dim attrs (a 1-D conv as 2-D with H = 1; a 3-D conv as is) given to the reference Conv
-// kernel on f32 copies, then ReLU.
+// cuda.conv / cuda.convtranspose as ConvKernel (backends/cuda/runtime/Dnn.cpp) configures
+// cuDNN: the step's per-dim attrs (a 1-D conv as 2-D with H = 1; a 3-D conv as is) given to
+// the reference Conv / ConvTranspose kernel on f32 copies, then ReLU.
 inline Tensor emulateConv(const Step &s, const std::vector<const Tensor *> &in, const Buffer &out) {
   std::vector<int64_t> pads = s.attrs.getInts("pads");
   auto asCudnn = [](const Tensor &t) { // N×C×L -> N×C×1×L
@@ -311,12 +311,15 @@ inline Tensor emulateConv(const Step &s, const std::vector<const Tensor *> &in, 
   attrs.set("pads", ints(beginEnd));
   attrs.set("strides", ints(s.attrs.getInts("strides")));
   attrs.set("dilations", ints(s.attrs.getInts("dilations")));
+  bool transposed = s.kernel == "cuda.convtranspose";
+  if (transposed)
+    attrs.set("output_padding", ints(s.attrs.getInts("output_padding")));
   ref::AttrValue group;
   group.kind = ref::AttrValue::Kind::Int;
   group.i = s.attrs.getInt("group", 1);
   attrs.set("group", group);
   ref::KernelCall call;
-  call.opType = "Conv";
+  call.opType = transposed ? "ConvTranspose" : "Conv";
   call.nodeName = s.nodeNames;
   call.inputs = {&x, &w, b.defined() ? &b : nullptr};
   call.attrs = &attrs;
@@ -381,7 +384,8 @@ private:
     } else if (s.kernel == "cuda.copy") {
       const Buffer &b = plan_.buffers[size_t(s.outputs.at(0))];
       out.push_back(Tensor::copyOf(b.dtype, b.shape, in.at(0)->raw()));
-    } else if (s.kernel == "cuda.matmul" || s.kernel == "cuda.conv") {
+    } else if (s.kernel == "cuda.matmul" || s.kernel == "cuda.conv" ||
+               s.kernel == "cuda.convtranspose") {
       // As the runtime: cuBLASLt/cuDNN read every operand in the output's type.
       const Buffer &o = plan_.buffers[size_t(s.outputs.at(0))];
       std::vector<DType> types;

@@ -418,6 +418,8 @@ struct ConvCase {
   int64_t group;
   bool bias, relu;
   const char *expectKernel;
+  std::string op = "Conv"; // or ConvTranspose (weights C_in×C_out/group×k...)
+  std::vector<int64_t> outputPadding = {};
 };
 
 void PrintTo(const ConvCase &c, std::ostream *os) { *os << c.name; }
@@ -449,13 +451,14 @@ std::string writeConvModel(const ConvCase &c) {
       t->add_float_data(float(std::sin(0.7 * double(i) + double(name.size()))));
   };
   init("w", c.w);
+  int64_t outChannels = c.op == "Conv" ? c.w[0] : c.w[1] * c.group;
   onnx::NodeProto *conv = g->add_node();
-  conv->set_op_type("Conv");
+  conv->set_op_type(c.op);
   conv->set_name(c.name + "_conv");
   conv->add_input("x");
   conv->add_input("w");
   if (c.bias) {
-    init("b", {c.w[0]});
+    init("b", {outChannels});
     conv->add_input("b");
   }
   conv->add_output(c.relu ? "y" : "out");
@@ -469,6 +472,8 @@ std::string writeConvModel(const ConvCase &c) {
   ints("pads", c.pads);
   ints("strides", c.strides);
   ints("dilations", c.dilations);
+  if (!c.outputPadding.empty())
+    ints("output_padding", c.outputPadding);
   onnx::AttributeProto *group = conv->add_attribute();
   group->set_name("group");
   group->set_type(onnx::AttributeProto::INT);
@@ -506,10 +511,14 @@ TEST_P(ConvGeometry, EmulatedPlanMatchesTheReference) {
   Compiled compiled = compileModule(mlir::OwningOpRef<mlir::ModuleOp>(module->clone()), cs);
   ASSERT_FALSE(compiled.plan.steps.empty());
   EXPECT_EQ(compiled.plan.steps.front().kernel, c.expectKernel) << c.name;
+  // The fusion passes pair Conv (not ConvTranspose) with a following Relu; the lowering
+  // makes that Relu the cuDNN step's activation.
   if (std::string(c.expectKernel) == "cuda.conv") {
     EXPECT_EQ(compiled.plan.steps.front().attrs.getString("activation", "none"),
               c.relu ? "relu" : "none");
   }
+  for (const Step &s : compiled.plan.steps)
+    EXPECT_TRUE(s.kernel != "cuda.host" || std::string(c.expectKernel) == "cuda.host") << s.nodeNames;
   cudatest::PlanEmulator emu(compiled.plan, testing_util::scratchPath("emu_conv_" + c.name));
   std::vector<Tensor> got = emu.run(inputs);
   ASSERT_EQ(got.size(), 1u);
@@ -530,7 +539,18 @@ INSTANTIATE_TEST_SUITE_P(
         ConvCase{"conv3d_patch_embed", {1, 4, 4, 8, 8}, {8, 4, 1, 2, 2}, {0, 0, 0, 0, 0, 0},
                  {1, 2, 2}, {1, 1, 1}, 1, true, false, "cuda.conv"},
         ConvCase{"conv3d_asymmetric_pads_on_host", {1, 2, 4, 5, 5}, {3, 2, 2, 2, 2},
-                 {0, 1, 0, 1, 0, 1}, {1, 1, 1}, {1, 1, 1}, 1, true, false, "cuda.host"}),
+                 {0, 1, 0, 1, 0, 1}, {1, 1, 1}, {1, 1, 1}, 1, true, false, "cuda.host"},
+        ConvCase{"convtranspose2d_upsample_x2", {1, 4, 5, 6}, {4, 3, 4, 4}, {1, 1, 1, 1}, {2, 2},
+                 {1, 1}, 1, true, false, "cuda.convtranspose", "ConvTranspose"},
+        ConvCase{"convtranspose2d_grouped_outpad_relu", {2, 4, 4, 5}, {4, 2, 3, 2},
+                 {1, 0, 1, 0}, {2, 3}, {1, 2}, 2, true, true, "cuda.convtranspose",
+                 "ConvTranspose", {1, 2}},
+        ConvCase{"convtranspose1d_dilated", {1, 3, 7}, {3, 2, 3}, {2, 2}, {2}, {2}, 1, false,
+                 false, "cuda.convtranspose", "ConvTranspose", {1}},
+        ConvCase{"convtranspose3d", {1, 2, 3, 4, 3}, {2, 3, 2, 3, 2}, {0, 1, 0, 0, 1, 0},
+                 {2, 1, 2}, {1, 1, 1}, 1, true, false, "cuda.convtranspose", "ConvTranspose"},
+        ConvCase{"convtranspose_asymmetric_pads_on_host", {1, 2, 4, 4}, {2, 2, 3, 3},
+                 {0, 1, 1, 0}, {2, 2}, {1, 1}, 1, false, false, "cuda.host", "ConvTranspose"}),
     [](const ::testing::TestParamInfo<ConvCase> &p) { return p.param.name; });
 
 // One op as a generated kernel against its reference kernel: data inputs (loaded by the

@@ -419,28 +419,43 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
   size_t spatial = w.size() - 2;
   std::vector<int64_t> pads = a.getInts("pads", std::vector<int64_t>(2 * spatial, 0));
   std::string autoPad = a.getString("auto_pad", "NOTSET");
+  bool transposed = isa<ConvTransposeOp>(conv);
+  std::vector<int64_t> outPad = a.getInts("output_padding", std::vector<int64_t>(spatial, 0));
   bool ok = allDeviceFloat(conv) && spatial >= 1 && spatial <= 3 && autoPad == "NOTSET" &&
             pads.size() == 2 * spatial;
   for (size_t d = 0; ok && d < spatial; ++d)
     ok = pads[d] == pads[d + spatial];
+  if (ok && transposed) {
+    // cuDNN derives nothing from output_shape: the result must be the size that the pads,
+    // strides, dilations and output_padding give (output_shape may only restate it).
+    Shape x = shapeOf(conv->getOperand(0)), y = shapeOf(conv->getResult(0));
+    std::vector<int64_t> st = a.getInts("strides", std::vector<int64_t>(spatial, 1)),
+                         dil = a.getInts("dilations", std::vector<int64_t>(spatial, 1));
+    ok = outPad.size() == spatial && st.size() == spatial && dil.size() == spatial;
+    for (size_t d = 0; ok && d < spatial; ++d)
+      ok = outPad[d] >= 0 && outPad[d] < std::max(st[d], dil[d]) &&
+           y[d + 2] == st[d] * (x[d + 2] - 1) + outPad[d] + (w[d + 2] - 1) * dil[d] + 1 - 2 * pads[d];
+  }
   if (!ok) {
-    stats_->fallbacks.push_back(joinedNodeNames(conv) +
-                                ": cuda.conv takes 1-D/2-D/3-D f32/f16/bf16 convs with symmetric "
-                                "explicit pads");
+    stats_->fallbacks.push_back(joinedNodeNames(conv) + ": " +
+                                (transposed ? "cuda.convtranspose" : "cuda.conv") +
+                                " takes 1-D/2-D/3-D f32/f16/bf16 convs with symmetric explicit "
+                                "pads" + (transposed ? " giving the result's shape" : ""));
     lowerHost(conv);
     return i + 1;
   }
   // One value per cuDNN spatial dim: a 1-D conv runs as 2-D with H = 1 (pad 0, stride and
   // dilation 1 on H); pads are the begin pads (checked symmetric above).
-  auto perDim = [&](const char *name, int64_t def) {
-    std::vector<int64_t> v = a.getInts(name, std::vector<int64_t>(spatial, def));
+  auto perDimOf = [&](std::vector<int64_t> v, int64_t h) {
     if (spatial == 1)
-      v.insert(v.begin(), def == 0 ? 0 : 1);
+      v.insert(v.begin(), h);
     return v;
   };
-  std::vector<int64_t> begins(pads.begin(), pads.begin() + int64_t(spatial));
-  if (spatial == 1)
-    begins.insert(begins.begin(), 0);
+  auto perDim = [&](const char *name, int64_t def) {
+    return perDimOf(a.getInts(name, std::vector<int64_t>(spatial, def)), def == 0 ? 0 : 1);
+  };
+  std::vector<int64_t> begins =
+      perDimOf(std::vector<int64_t>(pads.begin(), pads.begin() + int64_t(spatial)), 0);
   // x, w, bias and y in one type: the result's (f32 when the node is kept).
   DType t = storedType(conv->getResult(0));
   std::vector<int> in;
@@ -456,14 +471,16 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
     nodes += ", " + joinedNodeNames(ops[next]);
     ++next;
   }
-  Step &s = emit("cuda.conv", nodes, in, {cur});
+  Step &s = emit(transposed ? "cuda.convtranspose" : "cuda.conv", nodes, in, {cur});
+  if (transposed)
+    s.attrs.set("output_padding", intsAttr(perDimOf(outPad, 0)));
   s.attrs.set("pads", intsAttr(begins));
   s.attrs.set("strides", intsAttr(perDim("strides", 1)));
   s.attrs.set("dilations", intsAttr(perDim("dilations", 1)));
   s.attrs.set("group", intAttr(a.getInt("group", 1)));
   s.attrs.set("activation", strAttr(activation));
   s.attrs.set("tf32", intAttr(opts_.tf32));
-  stats_->byKernel["cuda.conv"]++;
+  stats_->byKernel[s.kernel]++;
   return next;
 }
 
@@ -473,7 +490,9 @@ void Lowerer::lowerFusion(FusionOp fusion) {
     ids_[arg] = operand(v);
   std::vector<Operation *> ops = fusionBodyOps(fusion, [&](Operation *op) { lowerOp(op); });
   bool whole = fusion.getKind() == "attention" ||
-               llvm::none_of(ops, [](Operation *op) { return isa<MatMulOp, GemmOp, ConvOp>(op); });
+               llvm::none_of(ops, [](Operation *op) {
+                 return isa<MatMulOp, GemmOp, ConvOp, ConvTransposeOp>(op);
+               });
   if (!(whole && lowerGenerated(ops, fusion.getKind()))) {
     std::vector<Operation *> group;
     for (size_t i = 0; i < ops.size();) {
@@ -487,7 +506,7 @@ void Lowerer::lowerFusion(FusionOp fusion) {
       group.clear();
       if (isa<MatMulOp, GemmOp>(op))
         i = lowerMatMul(ops, i);
-      else if (isa<ConvOp>(op))
+      else if (isa<ConvOp, ConvTransposeOp>(op))
         i = lowerConv(ops, i);
       else {
         lowerAlone(op);
@@ -517,7 +536,7 @@ void Lowerer::lowerOp(Operation *op) {
   std::vector<Operation *> one = {op};
   if (isa<MatMulOp, GemmOp>(op))
     lowerMatMul(one, 0);
-  else if (isa<ConvOp>(op))
+  else if (isa<ConvOp, ConvTransposeOp>(op))
     lowerConv(one, 0);
   else if (isGeneratable(op))
     lowerGroup(one, onnxOpType(op));

@@ -13,6 +13,9 @@
 //   cuda.conv       cuDNN, 2-D NCHW or 3-D NCDHW (1-D as 2-D with H = 1). Inputs X, W, [B].
 //                   attrs, one value per spatial dim (2 or 3): pads (begin = end), strides,
 //                   dilations; group, activation = none | relu, tf32.
+//   cuda.convtranspose  ConvTranspose as cuDNN's data gradient of that conv (X is its dy, Y its
+//                   dx), same attrs plus output_padding (Y's shape already holds it), bias
+//                   added after.
 //   cuda.copy       byte copy (Reshape, Flatten, Squeeze, Unsqueeze, Identity).
 //   cuda.host       anything else: inputs copied to the host, the reference kernel of
 //                   attrs "plumb.op" runs there (f16/bf16 inputs widened to f32), outputs

@@ -1,4 +1,5 @@
-// cuda.conv: cuDNN convolution (NCHW / NCDHW), bias and ReLU fused through
+// cuda.conv: cuDNN convolution (NCHW / NCDHW),
+// cuda.convtranspose: its data gradient (cudnnConvolutionBackwardData), then bias and ReLU, bias and ReLU fused through
 // cudnnConvolutionBiasActivationForward when there is a bias, else separate calls.
 // f32 uses CUDNN_FMA_MATH (no TF32) unless the step says tf32 = 1. f16/bf16 plans use the
 // legacy API's PSEUDO_HALF_CONFIG / PSEUDO_BFLOAT16_CONFIG: x, w, y and bias in the storage
@@ -35,7 +36,7 @@ class ConvKernel : public DeviceKernel {
 public:
   ConvKernel(const Step &s, const std::vector<BufferInfo> &in, const std::vector<BufferInfo> &out,
              DeviceContext &ctx)
-      : label_(s.nodeNames) {
+      : label_(s.nodeNames), transposed_(s.kernel == "cuda.convtranspose") {
     requireOneType(s, in, out);
     cudnnDataType_t t = dnnType(out.at(0).dtype, label_);
     std::vector<int> x = cudnnDims(in.at(0).shape, label_), w = cudnnDims(in.at(1).shape, label_),
@@ -76,6 +77,20 @@ public:
                                        CUDNN_PROPAGATE_NAN, 0.0),
           "activation");
     int found = 0;
+    if (transposed_) {
+      // ConvTranspose is the data gradient of the forward conv from y to x: cuDNN's filter
+      // [K = C_in, C = C_out/group, k...] is ONNX's ConvTranspose weight layout as it is.
+      cudnnConvolutionBwdDataAlgoPerf_t perf[8];
+      check(cudnnGetConvolutionBackwardDataAlgorithm_v7(ctx.dnn, wd_, xd_, cd_, yd_, 8, &found, perf),
+            "cuda.convtranspose algorithm for '" + label_ + "'");
+      bwdAlgo_ = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+      for (int i = 0; i < found; ++i)
+        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= ctx.workspaceBytes) {
+          bwdAlgo_ = perf[i].algo;
+          break;
+        }
+      return;
+    }
     cudnnConvolutionFwdAlgoPerf_t perf[8];
     check(cudnnGetConvolutionForwardAlgorithm_v7(ctx.dnn, xd_, wd_, cd_, yd_, 8, &found, perf),
           "cuda.conv algorithm for '" + label_ + "'");
@@ -100,7 +115,17 @@ public:
               DeviceContext &ctx) override {
     float one = 1.f, zero = 0.f;
     check(cudnnSetStream(ctx.dnn, ctx.stream), "cudnnSetStream");
-    std::string what = "cuda.conv for '" + label_ + "'";
+    std::string what = (transposed_ ? "cuda.convtranspose for '" : "cuda.conv for '") + label_ + "'";
+    if (transposed_) {
+      check(cudnnConvolutionBackwardData(ctx.dnn, &one, wd_, in[1], xd_, in[0], cd_, bwdAlgo_,
+                                         ctx.workspace, ctx.workspaceBytes, &zero, yd_, out[0]),
+            what);
+      if (hasBias_)
+        check(cudnnAddTensor(ctx.dnn, &one, bd_, in[2], &one, yd_, out[0]), what);
+      if (relu_)
+        check(cudnnActivationForward(ctx.dnn, ad_, &one, yd_, out[0], &zero, yd_, out[0]), what);
+      return;
+    }
     if (hasBias_) {
       // z = y with alpha2 = 0: the output buffer serves as the (ignored) residual input.
       check(cudnnConvolutionBiasActivationForward(ctx.dnn, &one, xd_, in[0], wd_, in[1], cd_, algo_,
@@ -118,12 +143,13 @@ public:
 
 private:
   std::string label_;
-  bool relu_ = false, hasBias_ = false;
+  bool transposed_ = false, relu_ = false, hasBias_ = false;
   cudnnTensorDescriptor_t xd_ = nullptr, yd_ = nullptr, bd_ = nullptr;
   cudnnFilterDescriptor_t wd_ = nullptr;
   cudnnConvolutionDescriptor_t cd_ = nullptr;
   cudnnActivationDescriptor_t ad_ = nullptr;
-  cudnnConvolutionFwdAlgo_t algo_;
+  cudnnConvolutionFwdAlgo_t algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
+  cudnnConvolutionBwdDataAlgo_t bwdAlgo_ = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
 };
 
 } // namespace

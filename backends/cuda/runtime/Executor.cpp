@@ -53,8 +53,8 @@ namespace {
 const std::map<std::string, DeviceKernelFactory> &factories() {
   static const std::map<std::string, DeviceKernelFactory> f = {
       {"cuda.generated", makeGeneratedKernel}, {"cuda.matmul", makeMatMulKernel},
-      {"cuda.conv", makeConvKernel},           {"cuda.copy", makeCopyKernel},
-      {"cuda.host", makeHostKernel}};
+      {"cuda.conv", makeConvKernel},           {"cuda.convtranspose", makeConvKernel},
+      {"cuda.copy", makeCopyKernel},           {"cuda.host", makeHostKernel}};
   return f;
 }
 
