@@ -144,6 +144,39 @@ TEST_P(EmulatedPlan, EveryStepMatchesTheReference) {
 
 INSTANTIATE_TEST_SUITE_P(Cuda, EmulatedPlan, ::testing::ValuesIn(cases()), caseName);
 
+// One-node ONNX models written here (tests/data holds the larger ones).
+onnx::ModelProto newModel(const std::string &name, int64_t opset) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(opset);
+  m.mutable_graph()->set_name(name);
+  return m;
+}
+
+// A float graph input or output; `dims` empty leaves the shape to inference.
+void floatValue(onnx::ValueInfoProto *v, const std::string &name, const std::vector<int64_t> &dims = {}) {
+  v->set_name(name);
+  onnx::TypeProto::Tensor *t = v->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : dims)
+    t->mutable_shape()->add_dim()->set_dim_value(d);
+}
+
+void intsAttrOf(onnx::NodeProto *n, const std::string &name, const std::vector<int64_t> &v) {
+  onnx::AttributeProto *a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t i : v)
+    a->add_ints(i);
+}
+
+std::string saveModel(const onnx::ModelProto &m, const std::string &file) {
+  std::string path = testing_util::scratchPath(file);
+  std::ofstream f(path, std::ios::binary);
+  m.SerializeToOstream(&f);
+  return path;
+}
+
 // --keep-f32 (CudaLoweringOptions::keepF32) in f16/bf16 plans.
 struct KeptPlan {
   Compiled compiled;
@@ -240,16 +273,9 @@ struct ResizeCase {
 void PrintTo(const ResizeCase &c, std::ostream *os) { *os << c.name; }
 
 std::string writeResizeModel(const ResizeCase &c) {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(18);
+  onnx::ModelProto m = newModel(c.name, 18);
   onnx::GraphProto *g = m.mutable_graph();
-  g->set_name(c.name);
-  onnx::ValueInfoProto *x = g->add_input();
-  x->set_name("x");
-  x->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-  for (int64_t d : c.x)
-    x->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(d);
+  floatValue(g->add_input(), "x", c.x);
   onnx::NodeProto *n = g->add_node();
   n->set_op_type("Resize");
   n->set_name(c.name);
@@ -293,20 +319,10 @@ std::string writeResizeModel(const ResizeCase &c) {
     else
       a->set_f(float(v));
   }
-  if (!c.axes.empty()) {
-    onnx::AttributeProto *a = n->add_attribute();
-    a->set_name("axes");
-    a->set_type(onnx::AttributeProto::INTS);
-    for (int64_t v : c.axes)
-      a->add_ints(v);
-  }
-  onnx::ValueInfoProto *y = g->add_output();
-  y->set_name("y");
-  y->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-  std::string path = testing_util::scratchPath("resize_" + c.name + ".onnx");
-  std::ofstream f(path, std::ios::binary);
-  m.SerializeToOstream(&f);
-  return path;
+  if (!c.axes.empty())
+    intsAttrOf(n, "axes", c.axes);
+  floatValue(g->add_output(), "y");
+  return saveModel(m, "resize_" + c.name + ".onnx");
 }
 
 class ResizeKernel : public ::testing::TestWithParam<ResizeCase> {};
@@ -425,19 +441,9 @@ struct ConvCase {
 void PrintTo(const ConvCase &c, std::ostream *os) { *os << c.name; }
 
 std::string writeConvModel(const ConvCase &c) {
-  onnx::ModelProto m;
-  m.set_ir_version(8);
-  m.add_opset_import()->set_version(17);
+  onnx::ModelProto m = newModel(c.name, 17);
   onnx::GraphProto *g = m.mutable_graph();
-  g->set_name(c.name);
-  auto valueInfo = [](onnx::ValueInfoProto *v, const std::string &name, const std::vector<int64_t> &dims) {
-    v->set_name(name);
-    onnx::TypeProto::Tensor *t = v->mutable_type()->mutable_tensor_type();
-    t->set_elem_type(onnx::TensorProto::FLOAT);
-    for (int64_t d : dims)
-      t->mutable_shape()->add_dim()->set_dim_value(d);
-  };
-  valueInfo(g->add_input(), "x", c.x);
+  floatValue(g->add_input(), "x", c.x);
   auto init = [&](const std::string &name, const std::vector<int64_t> &dims) {
     onnx::TensorProto *t = g->add_initializer();
     t->set_name(name);
@@ -462,18 +468,11 @@ std::string writeConvModel(const ConvCase &c) {
     conv->add_input("b");
   }
   conv->add_output(c.relu ? "y" : "out");
-  auto ints = [&](const char *name, const std::vector<int64_t> &v) {
-    onnx::AttributeProto *a = conv->add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::INTS);
-    for (int64_t i : v)
-      a->add_ints(i);
-  };
-  ints("pads", c.pads);
-  ints("strides", c.strides);
-  ints("dilations", c.dilations);
+  intsAttrOf(conv, "pads", c.pads);
+  intsAttrOf(conv, "strides", c.strides);
+  intsAttrOf(conv, "dilations", c.dilations);
   if (!c.outputPadding.empty())
-    ints("output_padding", c.outputPadding);
+    intsAttrOf(conv, "output_padding", c.outputPadding);
   onnx::AttributeProto *group = conv->add_attribute();
   group->set_name("group");
   group->set_type(onnx::AttributeProto::INT);
@@ -485,46 +484,31 @@ std::string writeConvModel(const ConvCase &c) {
     relu->add_input("y");
     relu->add_output("out");
   }
-  onnx::ValueInfoProto *out = g->add_output();
-  out->set_name("out");
-  out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-  std::string path = testing_util::scratchPath("conv_" + c.name + ".onnx");
-  std::ofstream f(path, std::ios::binary);
-  m.SerializeToOstream(&f);
-  return path;
+  floatValue(g->add_output(), "out");
+  return saveModel(m, "conv_" + c.name + ".onnx");
 }
 
 class ConvGeometry : public ::testing::TestWithParam<ConvCase> {};
 
 TEST_P(ConvGeometry, EmulatedPlanMatchesTheReference) {
   const ConvCase &c = GetParam();
-  std::string path = writeConvModel(c);
-  mlir::MLIRContext ctx;
-  std::vector<Tensor> inputs;
-  auto module = importWithInputs(ctx, path, {}, "", 3, inputs);
-  Capture truth = captureRun(mainFunction(*module), inputs, {});
-  static const std::string cache = testing_util::scratchPath("nvrtc_conv");
-  ::setenv("PLUMB_CACHE_DIR", cache.c_str(), 1);
-  CompileSettings cs;
-  cs.backend = "cuda";
-  cs.shapeInputs = inputs;
-  Compiled compiled = compileModule(mlir::OwningOpRef<mlir::ModuleOp>(module->clone()), cs);
-  ASSERT_FALSE(compiled.plan.steps.empty());
-  EXPECT_EQ(compiled.plan.steps.front().kernel, c.expectKernel) << c.name;
+  auto none = [](mlir::Operation *) { return std::set<std::string>(); };
+  KeptPlan k = runKept(writeConvModel(c), "", "f32", none, "conv_" + c.name);
+  const Plan &plan = k.compiled.plan;
+  ASSERT_FALSE(plan.steps.empty());
+  EXPECT_EQ(plan.steps.front().kernel, c.expectKernel) << c.name;
   // The fusion passes pair Conv (not ConvTranspose) with a following Relu; the lowering
   // makes that Relu the cuDNN step's activation.
   if (std::string(c.expectKernel) == "cuda.conv") {
-    EXPECT_EQ(compiled.plan.steps.front().attrs.getString("activation", "none"),
-              c.relu ? "relu" : "none");
+    EXPECT_EQ(plan.steps.front().attrs.getString("activation", "none"), c.relu ? "relu" : "none");
   }
-  for (const Step &s : compiled.plan.steps)
+  for (const Step &s : plan.steps)
     EXPECT_TRUE(s.kernel != "cuda.host" || std::string(c.expectKernel) == "cuda.host") << s.nodeNames;
-  cudatest::PlanEmulator emu(compiled.plan, testing_util::scratchPath("emu_conv_" + c.name));
-  std::vector<Tensor> got = emu.run(inputs);
-  ASSERT_EQ(got.size(), 1u);
-  parity::TensorMetrics m = parity::compareTensors(got[0], truth.outputs.at(0));
+  ASSERT_EQ(k.got.size(), 1u);
+  const Tensor &truth = k.truth.outputs.at(0);
+  parity::TensorMetrics m = parity::compareTensors(k.got[0], truth);
   ASSERT_TRUE(m.shapeMatch) << c.name;
-  EXPECT_LE(m.maxAbsErr, 1e-4 * std::max(1.0, peakOf(truth.outputs[0]))) << c.name;
+  EXPECT_LE(m.maxAbsErr, 1e-4 * std::max(1.0, peakOf(truth))) << c.name;
 }
 
 INSTANTIATE_TEST_SUITE_P(
