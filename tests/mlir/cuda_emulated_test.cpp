@@ -693,6 +693,16 @@ std::vector<OpCase> opCases() {
     c.attrs.set("axis", intAttr(1));
     v.push_back(c);
   }
+  // ArgMax/ArgMin: axes, keepdims, ties (select_last_index), NaN (the first wins), integers.
+  Tensor ties = Tensor::fromVector(DType::F64, {3, 4}, std::vector<double>{1, 3, 3, 0, 2, 2, 2, 2, 5, NAN, 7, NAN})
+                    .cast(DType::F32);
+  add("argmax_axis0", "ArgMax", {x});
+  add("argmin_last_dropped", "ArgMin", {x}, {}, {{"axis", intAttr(-1)}, {"keepdims", intAttr(0)}});
+  add("argmax_ties_first_nan", "ArgMax", {ties}, {}, {{"axis", intAttr(1)}});
+  add("argmax_ties_last", "ArgMax", {ties}, {},
+      {{"axis", intAttr(1)}, {"select_last_index", intAttr(1)}});
+  add("argmin_axis1_f16", "ArgMin", {ties.cast(DType::F16)}, {}, {{"axis", intAttr(0)}});
+  add("argmax_i64", "ArgMax", {ints({4, -1, 9, 9, 2})}, {}, {{"select_last_index", intAttr(1)}});
   for (int64_t opset : {18, 21}) { // scale/bias per group (18), per channel (21)
     int64_t n = opset >= 21 ? 6 : 3;
     OpCase c{"groupnorm_opset" + std::to_string(opset), "GroupNormalization",

@@ -12,8 +12,9 @@
 //                from its coordinates;
 //   window       one pool (one thread per output element over its window), CumSum (one
 //                thread per line), Einsum (one thread per output element, summed labels
-//                looped) or Resize (one thread per output element over the tap tables the
-//                lowering stored in the node's "taps.*" attrs, ref::resizeTaps);
+//                looped), Resize (one thread per output element over the tap tables the
+//                lowering stored in the node's "taps.*" attrs, ref::resizeTaps) or
+//                ArgMax/ArgMin (one thread per output element scanning its line);
 //   attention    MatMul(Q, K^T) -> elementwise score ops (scale, mask) -> Softmax -> MatMul(., V):
 //                a flash-attention-style kernel (key tiles in shared memory, online softmax,
 //                f32 accumulation whatever the storage type), the score ops generated from

@@ -28,7 +28,8 @@ bool isMovement(const std::string &op) {
 
 bool isWindowOp(const std::string &op) {
   return op == "MaxPool" || op == "AveragePool" || op == "GlobalMaxPool" ||
-         op == "GlobalAveragePool" || op == "CumSum" || op == "Einsum" || op == "Resize";
+         op == "GlobalAveragePool" || op == "CumSum" || op == "Einsum" || op == "Resize" ||
+         op == "ArgMax" || op == "ArgMin";
 }
 
 bool movementReadsOperand(const std::string &op, size_t index) {
@@ -161,6 +162,8 @@ private:
       return einsum(c);
     if (n_.op == "Resize")
       return resize(c);
+    if (n_.op == "ArgMax" || n_.op == "ArgMin")
+      return argExtreme(c);
     if (isWindowOp(n_.op))
       return pool(c);
     codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") has no movement rule");
@@ -471,6 +474,33 @@ private:
       os_ << "      acc += v;\n"
           << "      " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
     os_ << "    }\n  }\n";
+  }
+
+  // ArgMax/ArgMin: one thread per output element scans its line in order, as the reference:
+  // the first NaN wins; otherwise the extreme value, ties going to the first index (the last
+  // with select_last_index).
+  void argExtreme(const std::vector<std::string> &c) {
+    int r = n_.results.at(0), x = n_.operands.at(0);
+    const Shape &in = shapeOf(x);
+    int64_t rank = int64_t(in.size()), axis = normalizeAxis(g_, n_, n_.attrs.getInt("axis", 0), rank);
+    bool keep = n_.attrs.getInt("keepdims", 1) != 0, last = n_.attrs.getInt("select_last_index", 0);
+    if (in[size_t(axis)] == 0)
+      codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") over an empty axis");
+    std::vector<std::string> src;
+    for (int64_t k = 0; k < rank; ++k)
+      src.push_back(k == axis ? "k" : c[size_t(keep || k < axis ? k : k - 1)]);
+    DType t = g_.values[size_t(x)].dtype;
+    std::string ct = computeType(t), load = loadAs(t, w_.paramName(x) + "[" + offsetOf(in, src) + "]");
+    os_ << "    long long best = 0;\n"
+        << "    " << ct << " bv;\n"
+        << "    for (long long k = 0; k < " << in[size_t(axis)] << "LL; ++k) {\n"
+        << "      const " << ct << " v = " << load << ";\n"
+        << "      if (k == 0) { bv = v; continue; }\n"
+        << "      if (bv != bv) break;\n"
+        << "      if (v != v || v " << (n_.op == "ArgMax" ? ">" : "<") << " bv"
+        << (last ? " || v == bv" : "") << ") { best = k; bv = v; }\n"
+        << "    }\n"
+        << "    " << w_.paramName(r) << "[e] = best;\n";
   }
 
   // Resize: the taps the lowering stored (ref::resizeTaps, the reference's own sampling) as
