@@ -11,6 +11,7 @@
 #include "backends/cuda/codegen/Generator.h"
 
 #include "frontend/onnx/Importer.h"
+#include "frontend/tensorio/TensorIO.h"
 #include "ir/PlumbDialect.h"
 #include "parity/Metrics.h"
 #include "runtime/Error.h"
@@ -28,7 +29,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <functional>
 #include <set>
 
@@ -774,6 +778,125 @@ TEST(CudaGeneratedOp, GatherOutOfRangeWritesNaNNotMemory) {
 
 INSTANTIATE_TEST_SUITE_P(Cuda, GeneratedOp, ::testing::ValuesIn(opCases()),
                          [](const ::testing::TestParamInfo<OpCase> &p) { return p.param.name; });
+
+} // namespace
+} // namespace plumb
+
+namespace plumb {
+namespace {
+
+// Opt-in sweep (--gtest_also_run_disabled_tests): every ONNX backend node test case under
+// $PLUMB_CONFORMANCE_DIR (default: Debian's libonnx-testdata node cases) compiled for cuda and
+// run on the emulator against ONNX's expected outputs (rtol 1e-3, atol 1e-5), less the cases
+// the reference's expected-failures list explains. Cases that do not import or compile (sequences, dynamic shapes the cuda backend refuses) are counted, not
+// failed. Minutes long: not in CI; for finding generator bugs against independent data.
+TEST(CudaConformance, DISABLED_NodeCasesOnTheEmulator) {
+  namespace fs = std::filesystem;
+  const char *env = std::getenv("PLUMB_CONFORMANCE_DIR");
+  fs::path root = env ? env : "/usr/share/libonnx-testdata/data/node";
+  if (!fs::is_directory(root))
+    GTEST_SKIP() << root << " not found";
+  const char *filter = std::getenv("PLUMB_CONFORMANCE_FILTER");
+  // Cases whose data the reference itself disagrees with, with the reason (the conformance
+  // suite's expected-failures list for Debian's data; $PLUMB_CONFORMANCE_EXPECTED otherwise).
+  const char *expectedEnv = std::getenv("PLUMB_CONFORMANCE_EXPECTED");
+  std::string expectedPath = expectedEnv ? expectedEnv
+                             : env      ? ""
+                                        : std::string(PLUMB_SOURCE_DIR) + "/tests/conformance/onnx112_node.txt";
+  std::set<std::string> known;
+  if (!expectedPath.empty()) {
+    std::ifstream f(expectedPath);
+    for (std::string line; std::getline(f, line);)
+      if (!line.empty() && line[0] != '#')
+        known.insert(line.substr(0, line.find_first_of(" \t")));
+  }
+  std::vector<fs::path> cases;
+  for (const auto &e : fs::directory_iterator(root))
+    if (fs::exists(e.path() / "model.onnx") &&
+        !known.count(e.path().filename().string()) &&
+        (!filter || e.path().filename().string().find(filter) != std::string::npos))
+      cases.push_back(e.path());
+  std::sort(cases.begin(), cases.end());
+  int passed = 0, skipped = 0, failed = 0;
+  for (const fs::path &dir : cases) {
+    std::string name = dir.filename().string();
+    fs::path set = dir / "test_data_set_0";
+    std::vector<Tensor> inputs, want;
+    try {
+      for (int i = 0; fs::exists(set / ("input_" + std::to_string(i) + ".pb")); ++i)
+        inputs.push_back(readTensorProtoFile((set / ("input_" + std::to_string(i) + ".pb")).string()).second);
+      for (int i = 0; fs::exists(set / ("output_" + std::to_string(i) + ".pb")); ++i)
+        want.push_back(readTensorProtoFile((set / ("output_" + std::to_string(i) + ".pb")).string()).second);
+    } catch (const std::exception &) {
+      ++skipped; // sequences, optionals
+      continue;
+    }
+    Compiled compiled;
+    try {
+      mlir::MLIRContext ctx;
+      ImportOptions io;
+      auto module = importOnnxFile(ctx, (dir / "model.onnx").string(), io);
+      static const std::string cache = testing_util::scratchPath("nvrtc_conformance");
+      ::setenv("PLUMB_CACHE_DIR", cache.c_str(), 1);
+      CompileSettings cs;
+      cs.backend = "cuda";
+      cs.shapeInputs = inputs;
+      compiled = compileModule(mlir::OwningOpRef<mlir::ModuleOp>(module->clone()), cs);
+      compiled.module = {};
+    } catch (const std::exception &) {
+      ++skipped;
+      continue;
+    }
+    bool host = std::all_of(compiled.plan.steps.begin(), compiled.plan.steps.end(), [](const Step &s) {
+      return s.kernel == "cuda.host" || s.kernel == "cuda.copy";
+    });
+    if (host) { // nothing of the generator or the libraries to check
+      ++skipped;
+      continue;
+    }
+    std::string failure;
+    try {
+      cudatest::PlanEmulator emu(compiled.plan, testing_util::scratchPath("emu_onnx_" + name));
+      std::vector<Tensor> got = emu.run(inputs);
+      if (got.size() != want.size())
+        failure = std::to_string(got.size()) + " outputs, expected " + std::to_string(want.size());
+      for (size_t i = 0; failure.empty() && i < got.size(); ++i) {
+        if (got[i].shape() != want[i].shape()) {
+          failure = "output " + std::to_string(i) + " shape " + shapeToString(got[i].shape());
+          break;
+        }
+        // Older test data stores bfloat16 outputs as their raw 16 bits in an integer type.
+        if (got[i].dtype() == DType::BF16 && !isFloat(want[i].dtype())) {
+          Tensor bits = want[i].cast(DType::U16);
+          want[i] = Tensor::copyOf(DType::BF16, bits.shape(), bits.raw());
+        }
+        for (int64_t e = 0; e < want[i].numel(); ++e) {
+          double g = got[i].getAsDouble(e), w = want[i].getAsDouble(e);
+          bool same = (std::isnan(g) && std::isnan(w)) || g == w ||
+                      std::fabs(g - w) <= 1e-5 + 1e-3 * std::fabs(w);
+          if (!same) {
+            failure = "output " + std::to_string(i) + " element " + std::to_string(e) + ": " +
+                      std::to_string(g) + " vs " + std::to_string(w);
+            break;
+          }
+        }
+      }
+    } catch (const std::exception &ex) {
+      failure = ex.what();
+    }
+    if (failure.empty()) {
+      ++passed;
+    } else {
+      ++failed;
+      std::string kernels;
+      for (const Step &s : compiled.plan.steps)
+        kernels += " " + s.kernel + (s.attrs.has("style") ? ":" + s.attrs.getString("style", "") : "");
+      ADD_FAILURE() << name << ": " << failure << " [" << kernels << " ]";
+    }
+  }
+  std::cout << "conformance on the emulator: " << passed << " passed, " << failed << " failed, "
+            << skipped << " skipped (not compiled for cuda, or host/copy steps only)\n";
+}
 
 } // namespace
 } // namespace plumb

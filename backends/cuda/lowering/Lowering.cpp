@@ -251,6 +251,15 @@ void Lowerer::castStep(int src, int dst, const std::string &nodes, const std::st
 }
 
 void Lowerer::lowerHost(Operation *op) {
+  // A host step runs one reference kernel on tensors: control-flow bodies and sequence or
+  // optional values have no place in a plan (as in the CPU backend): say so at compile time.
+  auto isTensor = [](Type t) { return isa<TensorType, NoneType>(t); };
+  if (op->getNumRegions() != 0 || !llvm::all_of(op->getOperandTypes(), isTensor) ||
+      !llvm::all_of(op->getResultTypes(), isTensor))
+    throw Error("node '" + nodeNameOf(op) + "' (" + onnxOpType(op).str() + ", opset " +
+                std::to_string(opset_) +
+                "): control flow and sequence/optional values are not supported by the CUDA "
+                "backend; run the model with --backend reference");
   std::vector<int> in;
   for (Value v : op->getOperands())
     in.push_back(operand(v));
