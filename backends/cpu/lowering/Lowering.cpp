@@ -232,15 +232,7 @@ void Lowerer::lowerOp(Operation *op) {
     lowerFusion(fusion);
     return;
   }
-  // A Plan is a straight list of kernel calls over tensor buffers: bodies that run a
-  // data-dependent number of times, and sequence/optional values, have no place in it.
-  auto isTensor = [](Type t) { return isa<TensorType, NoneType>(t); };
-  if (op->getNumRegions() != 0 || !llvm::all_of(op->getOperandTypes(), isTensor) ||
-      !llvm::all_of(op->getResultTypes(), isTensor))
-    throw Error("node '" + nodeNameOf(op) + "' (" + onnxOpType(op).str() +
-                ", opset " + std::to_string(opset_) +
-                "): control flow and sequence/optional values are not supported by the CPU "
-                "backend; run the model with --backend reference");
+  requireStraightLineOp(op, opset_, "CPU");
   ref::Attrs attrs = ref::attrsOf(op);
   std::string kernel = kernelFor(op, attrs);
   if (kernel.rfind("ref.", 0) == 0 && chainInstrFor(op, opset_) && lowerChain({op}))
@@ -658,6 +650,17 @@ Plan lowerToCpuPlan(ModuleOp module, LoweringStats *stats,
     throw Error("the module has no @main function");
   Lowerer l(stats, shapeHints, releasableWeights);
   return l.run(fn);
+}
+
+void requireStraightLineOp(Operation *op, int64_t opset, const std::string &backend) {
+  // Bodies that run a data-dependent number of times, and sequence/optional values, have no
+  // place in a plan.
+  auto isTensor = [](Type t) { return isa<TensorType, NoneType>(t); };
+  if (op->getNumRegions() != 0 || !llvm::all_of(op->getOperandTypes(), isTensor) ||
+      !llvm::all_of(op->getResultTypes(), isTensor))
+    throw Error("node '" + nodeNameOf(op) + "' (" + onnxOpType(op).str() + ", opset " +
+                std::to_string(opset) + "): control flow and sequence/optional values are not "
+                "supported by the " + backend + " backend; run the model with --backend reference");
 }
 
 } // namespace plumb::cpu

@@ -40,4 +40,9 @@ Plan lowerToCpuPlan(mlir::ModuleOp module, LoweringStats *stats = nullptr,
 // the number of buffers changed.
 int64_t chooseLayouts(Plan &plan);
 
+// A Plan is a straight list of kernel calls over tensor buffers: throws plumb::Error (one
+// line naming node, op and opset) for an op with regions (control flow) or with sequence /
+// optional operands or results, which `backend` ("CPU", "CUDA") cannot lower.
+void requireStraightLineOp(mlir::Operation *op, int64_t opset, const std::string &backend);
+
 } // namespace plumb::cpu

@@ -2,6 +2,7 @@
 #include "backends/cuda/lowering/Lowering.h"
 
 #include "backends/cuda/codegen/Generator.h"
+#include "backends/cuda/lowering/StepAttrs.h"
 
 #include "backends/reference/Interpreter.h"
 #include "ir/PlumbDialect.h"
@@ -14,13 +15,6 @@ using namespace mlir;
 
 namespace plumb::cuda {
 namespace {
-
-ref::AttrValue intsValue(std::vector<int64_t> v) {
-  ref::AttrValue a;
-  a.kind = ref::AttrValue::Kind::Ints;
-  a.ints = std::move(v);
-  return a;
-}
 
 // Resize's sampling as the reference computes it (ref::resizeTaps, from its constant roi,
 // scales and sizes), stored in the node's attrs for the generated kernel: per axis "taps.count"
@@ -56,8 +50,7 @@ void resizeTapsInto(KNode &n, Operation *op, const Shape &in, const Shape &out, 
     throw Error("cuda lowering: Resize '" + n.name + "' samples " + shapeToString(taps.outShape) +
                 " but its result is " + shapeToString(out));
   std::vector<int64_t> count, index, outside;
-  ref::AttrValue weight;
-  weight.kind = ref::AttrValue::Kind::Floats;
+  std::vector<double> weight;
   for (const ref::ResizeTaps::Axis &a : taps.axes) {
     size_t t = 0;
     for (const auto &idx : a.index)
@@ -69,19 +62,16 @@ void resizeTapsInto(KNode &n, Operation *op, const Shape &in, const Shape &out, 
       for (size_t k = 0; k < size_t(count.back()); ++k) {
         bool tap = k < a.index[o].size();
         index.push_back(tap ? a.index[o][k] : 0);
-        weight.floats.push_back(tap ? a.weight[o][k] : 0.0);
+        weight.push_back(tap ? a.weight[o][k] : 0.0);
       }
       outside.push_back(a.outside[o] ? 1 : 0);
     }
   }
-  n.attrs.set("taps.count", intsValue(count));
-  n.attrs.set("taps.index", intsValue(index));
-  n.attrs.set("taps.weight", weight);
-  n.attrs.set("taps.outside", intsValue(outside));
-  ref::AttrValue extrapolation;
-  extrapolation.kind = ref::AttrValue::Kind::Float;
-  extrapolation.f = taps.extrapolation;
-  n.attrs.set("taps.extrapolation", extrapolation);
+  n.attrs.set("taps.count", intsAttr(count));
+  n.attrs.set("taps.index", intsAttr(index));
+  n.attrs.set("taps.weight", floatsAttr(weight));
+  n.attrs.set("taps.outside", intsAttr(outside));
+  n.attrs.set("taps.extrapolation", floatAttr(taps.extrapolation));
 }
 
 } // namespace

@@ -133,18 +133,16 @@ DType Lowerer::storedType(Value v) const {
     return stored(*dt);
   std::string t = onnxOpType(def).str();
   if (isCopyOp(t) || isMovement(t)) {
-    // No arithmetic: the data keeps the widest type among its float operands' buffers.
-    DType widest = DType::F32;
-    bool any = false;
+    // No arithmetic: the data keeps its type, f32 if any float operand's buffer is f32 (a
+    // plan holds one half type besides f32).
+    std::optional<DType> data;
     for (Value o : def->getOperands())
       if (auto it = ids_.find(o); it != ids_.end() && it->second >= 0 &&
-                                  isFloat(plan_.buffers[size_t(it->second)].dtype)) {
-        DType b = plan_.buffers[size_t(it->second)].dtype;
-        widest = !any || b == DType::F32 ? b : widest;
-        any = true;
-      }
-    if (any)
-      return widest;
+                                  isFloat(plan_.buffers[size_t(it->second)].dtype))
+        if (!data || *data != DType::F32)
+          data = plan_.buffers[size_t(it->second)].dtype;
+    if (data)
+      return *data;
   }
   return kept(def) ? DType::F32 : stored(*dt);
 }
@@ -174,8 +172,7 @@ bool Lowerer::feedsKept(Value v) const {
 int Lowerer::asType(int id, DType t) {
   if (id < 0 || plan_.buffers[size_t(id)].dtype == t || !isFloat(plan_.buffers[size_t(id)].dtype))
     return id;
-  auto [it, fresh] = converted_.try_emplace({id, t}, -1);
-  if (!fresh)
+  if (auto it = converted_.find({id, t}); it != converted_.end())
     return it->second;
   Buffer b = plan_.buffers[size_t(id)]; // a copy: adding a buffer may move the vector
   std::string name = b.name + "." + dtypeName(t);
@@ -251,15 +248,8 @@ void Lowerer::castStep(int src, int dst, const std::string &nodes, const std::st
 }
 
 void Lowerer::lowerHost(Operation *op) {
-  // A host step runs one reference kernel on tensors: control-flow bodies and sequence or
-  // optional values have no place in a plan (as in the CPU backend): say so at compile time.
-  auto isTensor = [](Type t) { return isa<TensorType, NoneType>(t); };
-  if (op->getNumRegions() != 0 || !llvm::all_of(op->getOperandTypes(), isTensor) ||
-      !llvm::all_of(op->getResultTypes(), isTensor))
-    throw Error("node '" + nodeNameOf(op) + "' (" + onnxOpType(op).str() + ", opset " +
-                std::to_string(opset_) +
-                "): control flow and sequence/optional values are not supported by the CUDA "
-                "backend; run the model with --backend reference");
+  // A host step runs one reference kernel on tensors: say so at compile time otherwise.
+  cpu::requireStraightLineOp(op, opset_, "CUDA");
   std::vector<int> in;
   for (Value v : op->getOperands())
     in.push_back(operand(v));

@@ -27,6 +27,9 @@ inline ref::AttrValue intAttr(int64_t i) {
 inline ref::AttrValue intsAttr(std::vector<int64_t> i) {
   return attrWith(ref::AttrValue::Kind::Ints, &ref::AttrValue::ints, std::move(i));
 }
+inline ref::AttrValue floatsAttr(std::vector<double> f) {
+  return attrWith(ref::AttrValue::Kind::Floats, &ref::AttrValue::floats, std::move(f));
+}
 inline ref::AttrValue floatAttr(double f) {
   return attrWith(ref::AttrValue::Kind::Float, &ref::AttrValue::f, f);
 }
