@@ -174,6 +174,13 @@ void intsAttrOf(onnx::NodeProto *n, const std::string &name, const std::vector<i
     a->add_ints(i);
 }
 
+void stringAttrOf(onnx::NodeProto *n, const std::string &name, const std::string &v) {
+  onnx::AttributeProto *a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(v);
+}
+
 std::string saveModel(const onnx::ModelProto &m, const std::string &file) {
   std::string path = testing_util::scratchPath(file);
   std::ofstream f(path, std::ios::binary);
@@ -307,12 +314,8 @@ std::string writeResizeModel(const ResizeCase &c) {
     n->add_input("sizes");
   }
   n->add_output("y");
-  for (auto &[k, v] : c.strings) {
-    onnx::AttributeProto *a = n->add_attribute();
-    a->set_name(k);
-    a->set_type(onnx::AttributeProto::STRING);
-    a->set_s(v);
-  }
+  for (auto &[k, v] : c.strings)
+    stringAttrOf(n, k, v);
   for (auto &[k, v] : c.numbers) {
     onnx::AttributeProto *a = n->add_attribute();
     bool integer = k.back() == '#';
@@ -429,8 +432,10 @@ INSTANTIATE_TEST_SUITE_P(Cuda, KeptHalfPlan,
 
 // Conv geometry as the lowering hands it to cuDNN: 1-D (as 2-D with H = 1), 2-D and 3-D
 // convs with per-dim pads, strides, dilations, groups, bias and a fused ReLU, each a one-node
-// ONNX model whose output the emulated plan must reproduce; asymmetric pads (which cuDNN's
-// descriptor cannot say) must go to the host and still be right.
+// ONNX model whose output the emulated plan must reproduce. A forward conv whose pads cuDNN's
+// symmetric descriptor cannot say (explicit asymmetric pads, an odd SAME_UPPER/SAME_LOWER
+// total) runs as a Pad kernel by the difference and then cuDNN; a ConvTranspose with
+// asymmetric pads goes to the host. Both must still be right.
 struct ConvCase {
   std::string name;
   std::vector<int64_t> x, w; // NC(D)HW input, M×C/group×k... weights
@@ -440,6 +445,8 @@ struct ConvCase {
   const char *expectKernel;
   std::string op = "Conv"; // or ConvTranspose (weights C_in×C_out/group×k...)
   std::vector<int64_t> outputPadding = {};
+  std::string autoPad = ""; // set: auto_pad instead of pads
+  std::vector<int64_t> prePad = {}; // the Pad kernel's pads (begin..., end...), when one
 };
 
 void PrintTo(const ConvCase &c, std::ostream *os) { *os << c.name; }
@@ -472,7 +479,10 @@ std::string writeConvModel(const ConvCase &c) {
     conv->add_input("b");
   }
   conv->add_output(c.relu ? "y" : "out");
-  intsAttrOf(conv, "pads", c.pads);
+  if (c.autoPad.empty())
+    intsAttrOf(conv, "pads", c.pads);
+  else
+    stringAttrOf(conv, "auto_pad", c.autoPad);
   intsAttrOf(conv, "strides", c.strides);
   intsAttrOf(conv, "dilations", c.dilations);
   if (!c.outputPadding.empty())
@@ -499,12 +509,26 @@ TEST_P(ConvGeometry, EmulatedPlanMatchesTheReference) {
   auto none = [](mlir::Operation *) { return std::set<std::string>(); };
   KeptPlan k = runKept(writeConvModel(c), "", "f32", none, "conv_" + c.name);
   const Plan &plan = k.compiled.plan;
-  ASSERT_FALSE(plan.steps.empty());
-  EXPECT_EQ(plan.steps.front().kernel, c.expectKernel) << c.name;
+  // The conv step comes first, or second after the Pad kernel making its input.
+  size_t at = c.prePad.empty() ? 0 : 1;
+  ASSERT_GT(plan.steps.size(), at) << c.name;
+  const Step &step = plan.steps[at];
+  EXPECT_EQ(step.kernel, c.expectKernel) << c.name;
+  if (!c.prePad.empty()) {
+    // The padded input: its shape is the input's grown by the pads, and cuDNN gets the rest.
+    const Step &pad = plan.steps.front();
+    EXPECT_EQ(pad.kernel, "cuda.generated");
+    Shape want = c.x;
+    size_t sp = c.x.size() - 2;
+    for (size_t d = 0; d < sp; ++d)
+      want[d + 2] += c.prePad[d] + c.prePad[d + sp];
+    EXPECT_EQ(plan.buffers[size_t(pad.outputs.at(0))].shape, want) << c.name;
+    EXPECT_EQ(step.inputs.at(0), pad.outputs.at(0));
+  }
   // The fusion passes pair Conv (not ConvTranspose) with a following Relu; the lowering
   // makes that Relu the cuDNN step's activation.
   if (std::string(c.expectKernel) == "cuda.conv") {
-    EXPECT_EQ(plan.steps.front().attrs.getString("activation", "none"), c.relu ? "relu" : "none");
+    EXPECT_EQ(step.attrs.getString("activation", "none"), c.relu ? "relu" : "none");
   }
   for (const Step &s : plan.steps)
     EXPECT_TRUE(s.kernel != "cuda.host" || std::string(c.expectKernel) == "cuda.host") << s.nodeNames;
@@ -526,8 +550,19 @@ INSTANTIATE_TEST_SUITE_P(
                  {2, 1, 1}, {2, 1, 2}, 2, true, true, "cuda.conv"},
         ConvCase{"conv3d_patch_embed", {1, 4, 4, 8, 8}, {8, 4, 1, 2, 2}, {0, 0, 0, 0, 0, 0},
                  {1, 2, 2}, {1, 1, 1}, 1, true, false, "cuda.conv"},
-        ConvCase{"conv3d_asymmetric_pads_on_host", {1, 2, 4, 5, 5}, {3, 2, 2, 2, 2},
-                 {0, 1, 0, 1, 0, 1}, {1, 1, 1}, {1, 1, 1}, 1, true, false, "cuda.host"},
+        ConvCase{"conv3d_asymmetric_pads", {1, 2, 4, 5, 5}, {3, 2, 2, 2, 2},
+                 {0, 1, 0, 1, 0, 1}, {1, 1, 1}, {1, 1, 1}, 1, true, false, "cuda.conv", "Conv",
+                 {}, "", {0, 1, 0, 1, 0, 1}},
+        ConvCase{"conv2d_asymmetric_pads_relu", {1, 3, 7, 6}, {5, 3, 3, 3}, {2, 0, 1, 1},
+                 {2, 1}, {1, 1}, 1, true, true, "cuda.conv", "Conv", {}, "", {1, 0, 0, 1}},
+        ConvCase{"conv2d_same_upper_stride2", {1, 3, 8, 9}, {4, 3, 3, 3}, {}, {2, 2}, {1, 1}, 1,
+                 true, false, "cuda.conv", "Conv", {}, "SAME_UPPER", {0, 0, 1, 0}},
+        ConvCase{"conv2d_same_lower_even_kernel", {1, 2, 6, 5}, {3, 2, 2, 4}, {}, {1, 1},
+                 {1, 1}, 1, false, false, "cuda.conv", "Conv", {}, "SAME_LOWER", {1, 1, 0, 0}},
+        ConvCase{"conv1d_same_upper_symmetric", {2, 3, 10}, {4, 3, 3}, {}, {1}, {1}, 1, true,
+                 false, "cuda.conv", "Conv", {}, "SAME_UPPER"},
+        ConvCase{"conv2d_valid", {1, 2, 7, 7}, {3, 2, 3, 2}, {}, {2, 1}, {1, 2}, 1, true, true,
+                 "cuda.conv", "Conv", {}, "VALID"},
         ConvCase{"convtranspose2d_upsample_x2", {1, 4, 5, 6}, {4, 3, 4, 4}, {1, 1, 1, 1}, {2, 2},
                  {1, 1}, 1, true, false, "cuda.convtranspose", "ConvTranspose"},
         ConvCase{"convtranspose2d_grouped_outpad_relu", {2, 4, 4, 5}, {4, 2, 3, 2},

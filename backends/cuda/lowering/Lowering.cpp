@@ -84,6 +84,8 @@ private:
   void setKernel(Step &s, const KernelGraph &g, const GeneratedKernel &k,
                  const CompiledKernel &bin);
   void castStep(int src, int dst, const std::string &nodes, const std::string &outputName);
+  int padStep(int src, const std::vector<int64_t> &begin, const std::vector<int64_t> &end,
+              const std::string &nodes);
   void lowerOp(Operation *op);
   void lowerFusion(FusionOp fusion);
   void lowerHost(Operation *op);
@@ -411,23 +413,92 @@ size_t Lowerer::lowerMatMul(ArrayRef<Operation *> ops, size_t i) {
   return next;
 }
 
+// Zero padding of buffer `src` by `begin`/`end` elements per dim into a new buffer: one
+// generated Pad kernel (a conv whose pads cuDNN cannot take pads its input first).
+int Lowerer::padStep(int src, const std::vector<int64_t> &begin, const std::vector<int64_t> &end,
+                     const std::string &nodes) {
+  Buffer b = plan_.buffers[size_t(src)]; // a copy: adding a buffer may move the vector
+  Shape padded = b.shape;
+  std::vector<int64_t> pads = begin;
+  pads.insert(pads.end(), end.begin(), end.end());
+  for (size_t d = 0; d < padded.size(); ++d)
+    padded[d] += begin[d] + end[d];
+  KernelGraph g;
+  g.kind = "Pad";
+  g.label = nodes;
+  g.opset = opset_;
+  int x = g.addValue(b.dtype, b.shape), p = g.addValue(DType::I64, {int64_t(pads.size())}),
+      y = g.addValue(b.dtype, padded);
+  g.intConstants[p] = pads;
+  g.inputs = {x};
+  g.outputs = {y};
+  g.nodes.push_back({"Pad", {}, {x, p}, {y}, nodes});
+  GeneratedKernel k = generateKernel(g);
+  CompiledKernel bin = compileKernel(k.source, "[" + nodes + "]", opts_.nvrtc);
+  int dst = plan_.addBuffer(BufferKind::Intermediate, b.dtype, padded, b.name + ".padded");
+  Step &s = addStep("cuda.generated", {src}, {dst}, nodes);
+  s.outputNames = {""};
+  setKernel(s, g, k, bin);
+  return dst;
+}
+
+// A forward conv's begin and end pads, one per spatial dim each, with auto_pad resolved as
+// ONNX defines it from the shapes (SAME_UPPER puts the odd one at the end); nullopt for an
+// auto_pad ONNX does not define or pads of the wrong rank.
+std::optional<std::vector<int64_t>> convPads(const ref::Attrs &a, const Shape &x, const Shape &w,
+                                             const Shape &y) {
+  size_t spatial = w.size() - 2;
+  std::vector<int64_t> pads = a.getInts("pads", std::vector<int64_t>(2 * spatial, 0)),
+                       st = a.getInts("strides", std::vector<int64_t>(spatial, 1)),
+                       dil = a.getInts("dilations", std::vector<int64_t>(spatial, 1));
+  std::string autoPad = a.getString("auto_pad", "NOTSET");
+  if (pads.size() != 2 * spatial || st.size() != spatial || dil.size() != spatial ||
+      x.size() != w.size() || y.size() != w.size())
+    return std::nullopt;
+  if (autoPad == "NOTSET")
+    return pads;
+  bool same = autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER";
+  if (!same && autoPad != "VALID")
+    return std::nullopt;
+  for (size_t d = 0; d < spatial; ++d) {
+    int64_t total = same ? std::max<int64_t>(0, (y[d + 2] - 1) * st[d] +
+                                                    (w[d + 2] - 1) * dil[d] + 1 - x[d + 2])
+                         : 0;
+    pads[d] = autoPad == "SAME_LOWER" ? total - total / 2 : total / 2;
+    pads[d + spatial] = total - pads[d];
+  }
+  return pads;
+}
+
 size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
   Operation *conv = ops[i];
   ref::Attrs a = ref::attrsOf(conv);
-  Shape w = shapeOf(conv->getOperand(1));
+  Shape w = shapeOf(conv->getOperand(1)), x = shapeOf(conv->getOperand(0)),
+        y = shapeOf(conv->getResult(0));
   size_t spatial = w.size() - 2;
-  std::vector<int64_t> pads = a.getInts("pads", std::vector<int64_t>(2 * spatial, 0));
-  std::string autoPad = a.getString("auto_pad", "NOTSET");
   bool transposed = isa<ConvTransposeOp>(conv);
   std::vector<int64_t> outPad = a.getInts("output_padding", std::vector<int64_t>(spatial, 0));
-  bool ok = allDeviceFloat(conv) && spatial >= 1 && spatial <= 3 && autoPad == "NOTSET" &&
-            pads.size() == 2 * spatial;
-  for (size_t d = 0; ok && d < spatial; ++d)
-    ok = pads[d] == pads[d + spatial];
+  // Forward convs: cuDNN pads symmetrically, so a conv with more padding on one side (an
+  // odd SAME total, explicit asymmetric pads) pads its input by the difference first.
+  std::optional<std::vector<int64_t>> resolved =
+      transposed ? std::optional<std::vector<int64_t>>() : convPads(a, x, w, y);
+  std::vector<int64_t> pads = resolved ? *resolved
+                                       : a.getInts("pads", std::vector<int64_t>(2 * spatial, 0));
+  bool ok = allDeviceFloat(conv) && spatial >= 1 && spatial <= 3 && pads.size() == 2 * spatial &&
+            (transposed ? a.getString("auto_pad", "NOTSET") == "NOTSET" : bool(resolved));
+  std::vector<int64_t> extraBegin(spatial + 2, 0), extraEnd(spatial + 2, 0);
+  bool extra = false;
+  for (size_t d = 0; ok && d < spatial; ++d) {
+    int64_t common = std::min(pads[d], pads[d + spatial]);
+    ok = common >= 0 && (!transposed || pads[d] == pads[d + spatial]);
+    extraBegin[d + 2] = pads[d] - common;
+    extraEnd[d + 2] = pads[d + spatial] - common;
+    extra = extra || extraBegin[d + 2] || extraEnd[d + 2];
+    pads[d] = pads[d + spatial] = common;
+  }
   if (ok && transposed) {
     // cuDNN derives nothing from output_shape: the result must be the size that the pads,
     // strides, dilations and output_padding give (output_shape may only restate it).
-    Shape x = shapeOf(conv->getOperand(0)), y = shapeOf(conv->getResult(0));
     std::vector<int64_t> st = a.getInts("strides", std::vector<int64_t>(spatial, 1)),
                          dil = a.getInts("dilations", std::vector<int64_t>(spatial, 1));
     ok = outPad.size() == spatial && st.size() == spatial && dil.size() == spatial;
@@ -437,9 +508,11 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
   }
   if (!ok) {
     stats_->fallbacks.push_back(joinedNodeNames(conv) + ": " +
-                                (transposed ? "cuda.convtranspose" : "cuda.conv") +
-                                " takes 1-D/2-D/3-D f32/f16/bf16 convs with symmetric explicit "
-                                "pads" + (transposed ? " giving the result's shape" : ""));
+                                (transposed ? "cuda.convtranspose takes 1-D/2-D/3-D f32/f16/bf16 "
+                                              "convs with symmetric explicit pads giving the "
+                                              "result's shape"
+                                            : "cuda.conv takes 1-D/2-D/3-D f32/f16/bf16 convs "
+                                              "with non-negative pads or auto_pad"));
     lowerHost(conv);
     return i + 1;
   }
@@ -460,6 +533,8 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
   std::vector<int> in;
   for (Value v : conv->getOperands())
     in.push_back(asType(operand(v), t));
+  if (extra)
+    in[0] = padStep(in[0], extraBegin, extraEnd, "pad " + joinedNodeNames(conv));
   Value cur = conv->getResult(0);
   std::string nodes = joinedNodeNames(conv), activation = "none";
   size_t next = i + 1;
