@@ -266,6 +266,51 @@ TEST(CudaNorms, GroupAndInstanceNormsRunAsRowKernels) {
   }
 }
 
+// TopK with a constant K through the lowering: one window kernel writing both results (no
+// host step, so the plan can be one CUDA Graph), values and indices as the reference's in an
+// f32 plan, values within f16 rounding in an f16 plan.
+TEST(CudaTopK, ConstantKIsOneWindowKernel) {
+  onnx::ModelProto m = newModel("topk", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {3, 7, 50});
+  onnx::TensorProto *k = g->add_initializer();
+  k->set_name("k");
+  k->set_data_type(onnx::TensorProto::INT64);
+  k->add_dims(1);
+  k->add_int64_data(5);
+  onnx::NodeProto *n = g->add_node();
+  n->set_op_type("TopK");
+  n->set_name("top5");
+  n->add_input("x");
+  n->add_input("k");
+  n->add_output("values");
+  n->add_output("indices");
+  floatValue(g->add_output(), "values");
+  onnx::ValueInfoProto *idx = g->add_output();
+  idx->set_name("indices");
+  idx->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
+  std::string model = saveModel(m, "topk.onnx");
+  auto none = [](mlir::Operation *) { return std::set<std::string>(); };
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan kp = runKept(model, "", dtype, none, std::string("topk_") + dtype);
+    int windows = 0;
+    for (const Step &s : kp.compiled.plan.steps) {
+      EXPECT_NE(s.kernel, "cuda.host") << "[" << s.nodeNames << "]";
+      windows += s.attrs.getString("style", "") == "window";
+    }
+    EXPECT_EQ(windows, 1) << dtype;
+    ASSERT_EQ(kp.got.size(), 2u);
+    const Tensor &values = kp.truth.outputs.at(0), &indices = kp.truth.outputs.at(1);
+    ASSERT_EQ(kp.got[0].shape(), (Shape{3, 7, 5}));
+    parity::TensorMetrics mv = parity::compareTensors(kp.got[0].cast(DType::F32), values);
+    EXPECT_LE(mv.maxAbsErr, std::string(dtype) == "f32" ? 0.0 : tolerance(dtype, peakOf(values)))
+        << dtype;
+    if (std::string(dtype) == "f32") // f16 rounding may tie values and reorder equal ones
+      for (int64_t e = 0; e < indices.numel(); ++e)
+        ASSERT_EQ(kp.got[1].getAsInt(e), indices.getAsInt(e)) << "element " << e;
+  }
+}
+
 // Resize as a generated window kernel whose sampling tables are the reference's own taps:
 // one-node models over modes, coordinate transforms, nearest roundings, antialias, cubic with
 // exclude_outside, tf_crop_and_resize with extrapolation, axes; f32 and f16 plans against the
@@ -742,6 +787,23 @@ std::vector<OpCase> opCases() {
       {{"axis", intAttr(1)}, {"select_last_index", intAttr(1)}});
   add("argmin_axis1_f16", "ArgMin", {ties.cast(DType::F16)}, {}, {{"axis", intAttr(0)}});
   add("argmax_i64", "ArgMax", {ints({4, -1, 9, 9, 2})}, {}, {{"select_last_index", intAttr(1)}});
+  // TopK: the reference's order (NaN the largest, ties by index) for largest and smallest,
+  // K from 1 to the whole line, inner axes, halves, integers, and K as an attribute (opset 9).
+  Tensor mixed = Tensor::fromVector(DType::F64, {4, 6},
+                                    std::vector<double>{1, 3, 3, NAN, 0, 3,   2, 2, 2, 2, 2, 2,
+                                                        5, NAN, 7, NAN, -1, 5, -2, 4, 4, -2, 9, 0})
+                     .cast(DType::F32);
+  add("topk_largest_ties_nan", "TopK", {mixed}, {{1, ints({3})}}, {}, 2);
+  add("topk_smallest_whole_line", "TopK", {mixed}, {{1, ints({6})}}, {{"largest", intAttr(0)}}, 2);
+  add("topk_axis0_inner", "TopK", {mixed}, {{1, ints({2})}}, {{"axis", intAttr(0)}}, 2);
+  add("topk_middle_axis_f16", "TopK", {iota(DType::F32, {2, 5, 3}).cast(DType::F16)},
+      {{1, ints({4})}}, {{"axis", intAttr(1)}, {"largest", intAttr(0)}}, 2);
+  add("topk_i64", "TopK", {ints({4, -1, 9, 9, 2, 9})}, {{1, ints({4})}}, {}, 2);
+  {
+    OpCase c{"topk_opset9_k_attr", "TopK", {mixed}, {}, {}, 2, 9};
+    c.attrs.set("k", intAttr(2));
+    v.push_back(c);
+  }
   for (int64_t opset : {18, 21}) { // scale/bias per group (18), per channel (21)
     int64_t n = opset >= 21 ? 6 : 3;
     OpCase c{"groupnorm_opset" + std::to_string(opset), "GroupNormalization",
@@ -773,15 +835,17 @@ TEST_P(GeneratedOp, MatchesTheReferenceKernel) {
   want.resize(c.numOutputs); // LayerNormalization's statistics are not asked for
   std::vector<Tensor> got = runGenerated(c, want);
   ASSERT_EQ(got.size(), want.size());
-  bool movement = cuda::isMovement(c.op) || c.op == "MaxPool" || c.op == "GlobalMaxPool";
+  bool movement = cuda::isMovement(c.op) || c.op == "MaxPool" || c.op == "GlobalMaxPool" ||
+                  c.op == "TopK";
   for (size_t i = 0; i < got.size(); ++i) {
     ASSERT_EQ(got[i].shape(), want[i].shape()) << c.name;
     ASSERT_EQ(got[i].dtype(), want[i].dtype()) << c.name;
     for (int64_t e = 0; e < want[i].numel(); ++e) {
       double g = got[i].getAsDouble(e), w = want[i].getAsDouble(e);
       // Movement and max pools copy bits; sums are f32 arithmetic in another order.
-      if (movement)
-        ASSERT_EQ(g, w) << c.name << " output " << i << " element " << e;
+      if (movement) // NaN moves as NaN
+        ASSERT_TRUE(g == w || (std::isnan(g) && std::isnan(w)))
+            << c.name << " output " << i << " element " << e << ": " << g << " vs " << w;
       else
         ASSERT_NEAR(g, w, 1e-5 * std::max(1.0, std::fabs(w))) << c.name << " element " << e;
     }

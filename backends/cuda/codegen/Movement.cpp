@@ -29,7 +29,7 @@ bool isMovement(const std::string &op) {
 bool isWindowOp(const std::string &op) {
   return op == "MaxPool" || op == "AveragePool" || op == "GlobalMaxPool" ||
          op == "GlobalAveragePool" || op == "CumSum" || op == "Einsum" || op == "Resize" ||
-         op == "ArgMax" || op == "ArgMin";
+         op == "ArgMax" || op == "ArgMin" || op == "TopK";
 }
 
 bool movementReadsOperand(const std::string &op, size_t index) {
@@ -91,6 +91,8 @@ public:
       }
     } else if (n_.op == "CumSum") {
       cumSum();
+    } else if (n_.op == "TopK") {
+      topK();
     } else {
       loop(n_.results.at(0), [&](std::vector<std::string> c) { body(c); });
     }
@@ -474,6 +476,58 @@ private:
       os_ << "      acc += v;\n"
           << "      " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
     os_ << "    }\n  }\n";
+  }
+
+  // TopK: one thread per input element counts the elements of its line ordered before it
+  // (the reference's order: by value, NaN the largest, ties by index), stopping at K; an
+  // element with fewer than K before it is the result at that rank. O(len) per element at
+  // worst, far less for a small K, since most elements find K larger ones early.
+  void topK() {
+    int x = n_.operands.at(0), values = n_.results.at(0), indices = n_.results.at(1);
+    const Shape &in = shapeOf(x);
+    int64_t rank = int64_t(in.size());
+    if (rank == 0)
+      codegenError(g_, "node '" + n_.name + "' (TopK) of a scalar");
+    int64_t axis = normalizeAxis(g_, n_, n_.attrs.getInt("axis", -1), rank);
+    std::vector<int64_t> kv = g_.opset < 10 ? std::vector<int64_t>{n_.attrs.getInt("k", -1)}
+                                            : intOperand(g_, n_, 1);
+    int64_t len = in[size_t(axis)], inner = 1;
+    for (int64_t d = axis + 1; d < rank; ++d)
+      inner *= in[size_t(d)];
+    if (kv.size() != 1 || kv[0] < 0 || kv[0] > len)
+      codegenError(g_, "node '" + n_.name + "' (TopK) needs one constant K in [0, " +
+                           std::to_string(len) + "]");
+    int64_t k = kv[0], n = numElements(in);
+    largest_ = std::max(largest_, n);
+    bool largest = n_.attrs.getInt("largest", 1) != 0;
+    DType t = g_.values[size_t(x)].dtype;
+    std::string ct = computeType(t), px = w_.paramName(x);
+    // before(a, b): a comes first. NaN is the largest value, so it leads when largest and
+    // trails otherwise.
+    std::string a = largest ? "a" : "b", b = largest ? "b" : "a";
+    os_ << "  auto before = [](" << ct << " a, " << ct << " b) { return " << a << " != " << a
+        << " ? " << b << " == " << b << " : (" << b << " == " << b << " && " << a << " > " << b
+        << "); };\n"
+        << "  for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < " << n
+        << "LL; e += (long long)gridDim.x * blockDim.x) {\n"
+        << "    const long long p = (e / " << inner << "LL) % " << len << "LL, i = e % " << inner
+        << "LL, o = e / " << len * inner << "LL;\n"
+        << "    const long long base = o * " << len * inner << "LL + i;\n"
+        << "    const " << ct << " v = " << loadAs(t, px + "[e]") << ";\n"
+        << "    long long r = 0;\n"
+        << "    for (long long q = 0; q < " << len << "LL && r < " << k << "LL; ++q) {\n"
+        << "      const " << ct << " u = " << loadAs(t, px + "[base + q * " + std::to_string(inner) + "LL]") << ";\n"
+        << "      r += before(u, v) || (q < p && !before(v, u));\n"
+        << "    }\n"
+        << "    if (r >= " << k << "LL) continue;\n"
+        << "    const long long at = o * " << k * inner << "LL + r * " << inner << "LL + i;\n";
+    DType tv = g_.values[size_t(values)].dtype; // f32 or half beside x with --keep-f32
+    if (!w_.paramName(values).empty())
+      os_ << "    " << w_.paramName(values) << "[at] = "
+          << (tv == t ? px + "[e]" : storeAs(tv, "v")) << ";\n";
+    if (!w_.paramName(indices).empty())
+      os_ << "    " << w_.paramName(indices) << "[at] = p;\n";
+    os_ << "  }\n";
   }
 
   // ArgMax/ArgMin: one thread per output element scans its line in order, as the reference:

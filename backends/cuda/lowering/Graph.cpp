@@ -113,7 +113,7 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
       n.operands.push_back(id);
       if (n.op == "Resize" && index > 0)
         continue; // roi, scales, sizes: read below, at generation time
-      if (((isMovement(n.op) || n.op == "CumSum") && !movementReadsOperand(n.op, index)) ||
+      if (((isMovement(n.op) || n.op == "CumSum" || n.op == "TopK") && !movementReadsOperand(n.op, index)) ||
           (isRowReduction(n.op) && index == 1)) {
         // Steers the copy (starts, shape, repeats...) or the reduction (axes): must be known
         // now, never loaded.
