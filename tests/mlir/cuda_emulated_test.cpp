@@ -804,6 +804,27 @@ std::vector<OpCase> opCases() {
     c.attrs.set("k", intAttr(2));
     v.push_back(c);
   }
+  // ScatterND: slices and elements, duplicate and negative indices applied in order for
+  // every reduction (NaN through max/min as std::max/min), f16 rounding per update, integers,
+  // a KV-cache-like write of one position per head.
+  auto scatter = [&](std::string name, std::vector<Tensor> data, std::string reduction) {
+    OpCase c{std::move(name), "ScatterND", std::move(data), {}, {}, 1, 18};
+    c.attrs.set("reduction", stringAttr(reduction));
+    v.push_back(c);
+  };
+  auto i64 = [](Shape s, std::vector<int64_t> v) { return Tensor::fromVector(DType::I64, s, v); };
+  Tensor rows = iota(DType::F32, {5, 3});
+  scatter("scatternd_rows", {rows, i64({2, 1}, {1, -1}), iota(DType::F32, {2, 3}).cast(DType::F32)}, "none");
+  Tensor dup = i64({4, 2}, {0, 1, 2, 2, 0, 1, -5, -2});
+  Tensor upd = Tensor::fromVector(DType::F64, {4}, std::vector<double>{1.5, NAN, -2.25, 8}).cast(DType::F32);
+  for (const char *red : {"none", "add", "mul", "max", "min"})
+    scatter(std::string("scatternd_dup_") + red, {rows, dup, upd}, red);
+  scatter("scatternd_add_f16", {rows.cast(DType::F16), dup, upd.cast(DType::F16)}, "add");
+  scatter("scatternd_mul_i64", {i64({2, 3}, {1, 2, 3, 4, 5, 6}), i64({3, 1}, {1, 0, 1}),
+                                i64({3, 3}, {2, 2, 2, -1, 0, 1, 3, 3, 3})}, "mul");
+  scatter("scatternd_kv_cache_write", {iota(DType::F32, {1, 2, 6, 4}),
+                                       i64({1, 2, 1, 3}, {0, 0, 4, 0, 1, 4}),
+                                       iota(DType::F32, {1, 2, 1, 4})}, "none");
   for (int64_t opset : {18, 21}) { // scale/bias per group (18), per channel (21)
     int64_t n = opset >= 21 ? 6 : 3;
     OpCase c{"groupnorm_opset" + std::to_string(opset), "GroupNormalization",
@@ -836,7 +857,7 @@ TEST_P(GeneratedOp, MatchesTheReferenceKernel) {
   std::vector<Tensor> got = runGenerated(c, want);
   ASSERT_EQ(got.size(), want.size());
   bool movement = cuda::isMovement(c.op) || c.op == "MaxPool" || c.op == "GlobalMaxPool" ||
-                  c.op == "TopK";
+                  c.op == "TopK" || c.op == "ScatterND"; // scatter: the same roundings in order
   for (size_t i = 0; i < got.size(); ++i) {
     ASSERT_EQ(got[i].shape(), want[i].shape()) << c.name;
     ASSERT_EQ(got[i].dtype(), want[i].dtype()) << c.name;

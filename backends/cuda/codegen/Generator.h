@@ -16,7 +16,9 @@
 //                lowering stored in the node's "taps.*" attrs, ref::resizeTaps) or
 //                ArgMax/ArgMin (one thread per output element scanning its line) or TopK
 //                with a constant K (one thread per input element counting the elements
-//                ordered before it, up to K, and writing itself at that rank);
+//                ordered before it, up to K, and writing itself at that rank) or ScatterND
+//                (one thread per output element applying, in order, the updates whose
+//                index tuple names its slice);
 //   attention    MatMul(Q, K^T) -> elementwise score ops (scale, mask) -> Softmax -> MatMul(., V):
 //                a flash-attention-style kernel (key tiles in shared memory, online softmax,
 //                f32 accumulation whatever the storage type), the score ops generated from
@@ -63,7 +65,7 @@ bool isMovement(const std::string &op);
 // AveragePool, GlobalMaxPool, GlobalAveragePool (one thread per output element walking its
 // window), CumSum (one thread per line along the axis; its axis must be a constant),
 // Einsum (one thread per output element looping over the summed labels; no ellipsis),
-// Resize, ArgMax/ArgMin and TopK (K must be a constant).
+// Resize, ArgMax/ArgMin, TopK (K must be a constant) and ScatterND.
 bool isWindowOp(const std::string &op);
 // Whether operand `index` of a movement op is data the kernel loads (Pad's constant_value
 // included); the others (Slice's starts/ends/axes/steps, Expand's shape, Tile's repeats,

@@ -29,7 +29,7 @@ bool isMovement(const std::string &op) {
 bool isWindowOp(const std::string &op) {
   return op == "MaxPool" || op == "AveragePool" || op == "GlobalMaxPool" ||
          op == "GlobalAveragePool" || op == "CumSum" || op == "Einsum" || op == "Resize" ||
-         op == "ArgMax" || op == "ArgMin" || op == "TopK";
+         op == "ArgMax" || op == "ArgMin" || op == "TopK" || op == "ScatterND";
 }
 
 bool movementReadsOperand(const std::string &op, size_t index) {
@@ -93,6 +93,8 @@ public:
       cumSum();
     } else if (n_.op == "TopK") {
       topK();
+    } else if (n_.op == "ScatterND") {
+      scatterND();
     } else {
       loop(n_.results.at(0), [&](std::vector<std::string> c) { body(c); });
     }
@@ -528,6 +530,80 @@ private:
     if (!w_.paramName(indices).empty())
       os_ << "    " << w_.paramName(indices) << "[at] = p;\n";
     os_ << "  }\n";
+  }
+
+  // ScatterND: one thread per output element starts from the data element and applies, in
+  // the reference's order, every update whose index tuple names its slice (reduction none:
+  // the last one wins; add/mul/max/min: each combined in turn, rounded to the storage type
+  // at each step as the reference's arithmetic in that type is). Deterministic with
+  // duplicate indices, unlike a scatter of threads per update; the price is every thread
+  // reading every tuple: outputs × tuples index checks, cheap for the usual few tuples (a
+  // KV-cache write) and slow for large scatters. An index outside [-dim, dim) (an error in
+  // ONNX) makes its tuple write nothing.
+  void scatterND() {
+    int r = n_.results.at(0), data = n_.operands.at(0), ind = n_.operands.at(1),
+        upd = n_.operands.at(2);
+    const Shape &ds = shapeOf(data), &is = shapeOf(ind);
+    if (is.empty() || is.back() < 1 || is.back() > int64_t(ds.size()))
+      codegenError(g_, "node '" + n_.name + "' (ScatterND) has indices " + shapeToString(is) +
+                           " for data of rank " + std::to_string(ds.size()));
+    int64_t k = is.back(), tuples = numElements(is) / k, slice = 1;
+    for (size_t d = size_t(k); d < ds.size(); ++d)
+      slice *= ds[d];
+    std::string red = n_.attrs.getString("reduction", "none");
+    DType t = g_.values[size_t(r)].dtype;
+    if (red != "none" && red != "add" && red != "mul" && red != "max" && red != "min")
+      codegenError(g_, "node '" + n_.name + "' (ScatterND) has reduction '" + red + "'");
+    if (red != "none" && t == DType::Bool)
+      codegenError(g_, "node '" + n_.name + "' (ScatterND) reduces bools");
+    // An operand's element `i`: loaded from its buffer, or its constant folded into the source.
+    auto element = [&](int v, const std::string &i) {
+      DType vt = g_.values[size_t(v)].dtype;
+      if (auto c = g_.scalars.find(v); c != g_.scalars.end())
+        return literal(vt, c->second);
+      return loadAs(vt, w_.paramName(v) + "[" + i + "]");
+    };
+    int64_t n = numElements(ds);
+    largest_ = std::max(largest_, n);
+    std::string ct = computeType(t), u = element(upd, "t * " + std::to_string(slice) + "LL + j"),
+                combined = u;
+    bool integer = ct == "long long";
+    if (red == "add" || red == "mul") {
+      std::string op = red == "add" ? " + " : " * ";
+      combined = integer ? "(long long)((unsigned long long)v" + op + "(unsigned long long)(" + u + "))"
+                         : "v" + op + u;
+    } else if (red == "max") {
+      combined = "v < (" + u + ") ? (" + u + ") : v"; // std::max: NaN in v stays, in u is dropped
+    } else if (red == "min") {
+      combined = "(" + u + ") < v ? (" + u + ") : v";
+    }
+    os_ << "  for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < " << n
+        << "LL; e += (long long)gridDim.x * blockDim.x) {\n"
+        << "    const long long p = e / " << slice << "LL, j = e % " << slice << "LL;\n"
+        << "    " << ct << " v = " << element(data, "e") << ";\n"
+        << "    for (long long t = 0; t < " << tuples << "LL; ++t) {\n"
+        << "      long long at = 0;\n"
+        << "      bool inside = true;\n";
+    int64_t stride = 1; // of the indexed dims, in slices
+    std::vector<int64_t> strides(static_cast<size_t>(k));
+    for (int64_t d = k; d-- > 0;) {
+      strides[size_t(d)] = stride;
+      stride *= ds[size_t(d)];
+    }
+    for (int64_t d = 0; d < k; ++d) {
+      std::string dim = std::to_string(ds[size_t(d)]) + "LL";
+      os_ << "      {\n"
+          << "        long long i = " << element(ind, "t * " + std::to_string(k) + "LL + " + std::to_string(d)) << ";\n"
+          << "        i = i < 0 ? i + " << dim << " : i;\n"
+          << "        inside = inside && i >= 0 && i < " << dim << ";\n"
+          << "        at += i * " << strides[size_t(d)] << "LL;\n"
+          << "      }\n";
+    }
+    // Each step stored and reloaded: the reference rounds to the storage type per update.
+    os_ << "      if (inside && at == p) v = " << loadAs(t, storeAs(t, combined)) << ";\n"
+        << "    }\n"
+        << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "v") << ";\n"
+        << "  }\n";
   }
 
   // ArgMax/ArgMin: one thread per output element scans its line in order, as the reference:
