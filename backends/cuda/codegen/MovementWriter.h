@@ -1,0 +1,88 @@
+// Internal to the generator: the writer of movement kernels (Movement.cpp: Transpose,
+// Slice, Concat, Gather, Expand, Tile, Split, Pad) and window kernels (Window.cpp: pools,
+// Einsum, CumSum, TopK, ScatterND, ArgMax/ArgMin, Resize), both a body of one op. Each
+// output element (or line, or input element) is one thread of a grid-stride loop.
+#pragma once
+
+#include "backends/cuda/codegen/KernelIR.h"
+#include "backends/cuda/codegen/Writer.h"
+#include "backends/reference/kernels/Common.h"
+
+#include <algorithm>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace plumb::cuda {
+
+// The flat offset into a tensor of `shape` of the element at coordinates `coords`.
+std::string offsetOf(const Shape &shape, const std::vector<std::string> &coords);
+
+// `axis` in [-rank, rank) made non-negative; a codegen error naming the node otherwise.
+int64_t normalizeAxis(const KernelGraph &g, const KNode &n, int64_t axis, int64_t rank);
+
+// An integer operand's values: a steering constant, or a one-element constant folded into
+// the source; empty for an absent optional operand.
+std::vector<int64_t> intOperand(const KernelGraph &g, const KNode &n, size_t index);
+
+class MovementWriter {
+public:
+  explicit MovementWriter(const KernelGraph &g) : g_(g), n_(g.nodes.at(0)), w_(g, {}) {}
+
+  std::string source();
+  int64_t largestOutput() const { return largest_; }
+
+private:
+  int64_t rankOf(int v) const { return int64_t(g_.values[size_t(v)].shape.size()); }
+  const Shape &shapeOf(int v) const { return g_.values[size_t(v)].shape; }
+
+  // A grid-stride loop over result `r` (skipped when the graph does not output it), with
+  // `inner` writing the statements for one element given the coordinate names.
+  template <class F> void loop(int r, F inner) {
+    if (w_.paramName(r).empty())
+      return;
+    const Shape &s = shapeOf(r);
+    int64_t n = numElements(s);
+    largest_ = std::max(largest_, n);
+    std::vector<int64_t> st = ref::stridesOf(s);
+    os_ << "  for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < " << n
+        << "LL; e += (long long)gridDim.x * blockDim.x) {\n";
+    std::vector<std::string> c;
+    for (size_t k = 0; k < s.size(); ++k) {
+      os_ << "    const long long c" << k << " = (e / " << st[k] << "LL) % " << s[k] << "LL;\n";
+      c.push_back("c" + std::to_string(k));
+    }
+    inner(c);
+    os_ << "  }\n";
+  }
+
+  void copy(int r, int src, const std::vector<std::string> &srcCoords, const std::string &indent = "    ") {
+    os_ << indent << w_.paramName(r) << "[e] = " << w_.paramName(src) << "["
+        << offsetOf(shapeOf(src), srcCoords) << "];\n";
+  }
+
+  // The movement ops (Movement.cpp).
+  void body(const std::vector<std::string> &c);
+  void slice(std::vector<std::string> s);
+  void concat(const std::vector<std::string> &c);
+  void gather(const std::vector<std::string> &c);
+  void pad(const std::vector<std::string> &c);
+  // The window ops (Window.cpp).
+  void pool(const std::vector<std::string> &c);
+  void einsum(const std::vector<std::string> &c);
+  void cumSum();
+  void topK();
+  void scatterND();
+  void argExtreme(const std::vector<std::string> &c);
+  void resizeTables();
+  void resize(const std::vector<std::string> &c);
+
+  const KernelGraph &g_;
+  const KNode &n_;
+  ElementWriter w_;
+  std::vector<size_t> outsideAxes_;
+  std::ostringstream os_;
+  int64_t largest_ = 0;
+};
+
+} // namespace plumb::cuda

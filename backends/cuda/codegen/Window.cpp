@@ -1,0 +1,452 @@
+// Window kernels (MovementWriter, see MovementWriter.h): a body of one op whose output
+// elements each read a window or a line of the input rather than one element: pools,
+// Einsum, CumSum, TopK, ScatterND, ArgMax/ArgMin and Resize.
+#include "backends/cuda/codegen/Emit.h"
+#include "backends/cuda/codegen/MovementWriter.h"
+
+#include "backends/reference/kernels/Common.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+namespace plumb::cuda {
+
+// Pools over N×C×spatial: each output element walks its window (kernel_shape, strides,
+// pads or auto_pad, dilations), skipping taps outside the input; AveragePool divides by the
+// taps inside the input, or inside the padded input with count_include_pad. Global pools
+// have the whole plane as window. Arithmetic in the compute type.
+void MovementWriter::pool(const std::vector<std::string> &c) {
+  int r = n_.results.at(0), x = n_.operands.at(0);
+  for (size_t k = 1; k < n_.results.size(); ++k)
+    if (!w_.paramName(n_.results[k]).empty())
+      codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") has its Indices output used");
+  const Shape &in = shapeOf(x), &out = shapeOf(r);
+  size_t sp = in.size() < 2 ? 0 : in.size() - 2;
+  if (sp == 0)
+    codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") pools a tensor without spatial dims");
+  bool global = n_.op.rfind("Global", 0) == 0, isMax = n_.op.find("Max") != std::string::npos;
+  std::vector<int64_t> k(in.begin() + 2, in.end()), st(sp, 1), dil(sp, 1), pb(sp, 0), pe(sp, 0);
+  if (!global) {
+    k = n_.attrs.getInts("kernel_shape");
+    st = n_.attrs.getInts("strides", st);
+    dil = n_.attrs.getInts("dilations", dil);
+    std::vector<int64_t> pads = n_.attrs.getInts("pads", std::vector<int64_t>(2 * sp, 0));
+    if (k.size() != sp || st.size() != sp || dil.size() != sp || pads.size() != 2 * sp)
+      codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") has window attributes of the wrong rank");
+    std::string autoPad = n_.attrs.getString("auto_pad", "NOTSET");
+    for (size_t j = 0; j < sp; ++j) {
+      pb[j] = pads[j], pe[j] = pads[j + sp];
+      if (autoPad == "VALID")
+        pb[j] = pe[j] = 0;
+      else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+        int64_t total = std::max<int64_t>(
+            0, (out[j + 2] - 1) * st[j] + (k[j] - 1) * dil[j] + 1 - in[j + 2]);
+        pb[j] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+        pe[j] = total - pb[j];
+      }
+    }
+  }
+  DType t = g_.values[size_t(r)].dtype;
+  std::string ct = computeType(t);
+  os_ << "    " << ct << " acc = " << (isMax ? literal(t, -INFINITY) : literal(t, 0)) << ";\n"
+      << "    long long valid = 0, padded = 0;\n";
+  std::vector<std::string> s;
+  std::string inside = "true", indent = "    ";
+  for (size_t j = 0; j < sp; ++j) {
+    std::string pj = "p" + std::to_string(j), kj = "k" + std::to_string(j);
+    os_ << indent << "for (long long " << kj << " = 0; " << kj << " < " << k[j] << "LL; ++" << kj
+        << ") {\n";
+    indent += "  ";
+    os_ << indent << "const long long " << pj << " = " << c[j + 2] << " * " << st[j] << "LL - "
+        << pb[j] << "LL + " << kj << " * " << dil[j] << "LL;\n"
+        << indent << "if (" << pj << " < -" << pb[j] << "LL || " << pj << " >= " << in[j + 2] + pe[j]
+        << "LL) continue;\n";
+    inside += " && " + pj + " >= 0 && " + pj + " < " + std::to_string(in[j + 2]) + "LL";
+    s.push_back(pj);
+  }
+  std::vector<std::string> src = {c[0], c[1]};
+  src.insert(src.end(), s.begin(), s.end());
+  os_ << indent << "++padded;\n"
+      << indent << "if (!(" << inside << ")) continue;\n"
+      << indent << "const " << ct << " v = "
+      << loadAs(g_.values[size_t(x)].dtype, w_.paramName(x) + "[" + offsetOf(in, src) + "]")
+      << ";\n"
+      << indent << "++valid;\n"
+      << indent << (isMax ? "acc = v > acc || v != v ? v : acc;\n" : "acc += v;\n");
+  for (size_t j = 0; j < sp; ++j) {
+    indent.resize(indent.size() - 2);
+    os_ << indent << "}\n";
+  }
+  std::string result = "acc";
+  if (!isMax)
+    result = "acc / (" + ct + ")" +
+             (n_.attrs.getInt("count_include_pad", 0) ? "padded" : "valid");
+  os_ << "    (void)valid; (void)padded;\n"
+      << "    " << w_.paramName(r) << "[e] = " << storeAs(t, result) << ";\n";
+}
+
+// Einsum, any number of operands, explicit or implicit output (no ellipsis): each output
+// element loops over the labels summed away and adds the product of the operands' elements;
+// a label repeated within one term (a diagonal) indexes each of its dims with one counter.
+void MovementWriter::einsum(const std::vector<std::string> &c) {
+  std::string eq;
+  for (char ch : n_.attrs.getString("equation", ""))
+    if (ch != ' ')
+      eq += ch;
+  if (eq.find('.') != std::string::npos)
+    codegenError(g_, "node '" + n_.name + "' (Einsum) uses an ellipsis");
+  size_t arrow = eq.find("->");
+  std::string lhs = eq.substr(0, arrow);
+  std::vector<std::string> terms(1);
+  for (char ch : lhs) {
+    if (ch == ',')
+      terms.emplace_back();
+    else
+      terms.back().push_back(ch);
+  }
+  if (terms.size() != n_.operands.size())
+    codegenError(g_, "node '" + n_.name + "' (Einsum) has " + std::to_string(terms.size()) +
+                         " terms for " + std::to_string(n_.operands.size()) + " operands");
+  std::map<char, int64_t> dims, count;
+  for (size_t i = 0; i < terms.size(); ++i) {
+    const Shape &sh = shapeOf(n_.operands[i]);
+    if (sh.size() != terms[i].size())
+      codegenError(g_, "node '" + n_.name + "' (Einsum) term '" + terms[i] + "' does not match " +
+                           shapeToString(sh));
+    for (size_t k = 0; k < sh.size(); ++k) {
+      dims[terms[i][k]] = sh[k];
+      ++count[terms[i][k]];
+    }
+  }
+  std::string rhs;
+  if (arrow != std::string::npos)
+    rhs = eq.substr(arrow + 2);
+  else // implicit: the labels that appear once, alphabetically
+    for (auto &[label, n] : count)
+      if (n == 1)
+        rhs += label;
+  int r = n_.results.at(0);
+  if (rhs.size() != c.size())
+    codegenError(g_, "node '" + n_.name + "' (Einsum) output '" + rhs + "' does not match " +
+                         shapeToString(shapeOf(r)));
+  auto counter = [&](char label) {
+    size_t p = rhs.find(label);
+    return p != std::string::npos ? c[p] : std::string("l_") + label;
+  };
+  DType t = g_.values[size_t(r)].dtype;
+  std::string ct = computeType(t), indent = "    ";
+  os_ << indent << ct << " acc = " << literal(t, 0) << ";\n";
+  std::string summed;
+  for (const std::string &term : terms)
+    for (char label : term)
+      if (rhs.find(label) == std::string::npos && summed.find(label) == std::string::npos)
+        summed += label;
+  for (char label : summed) {
+    os_ << indent << "for (long long l_" << label << " = 0; l_" << label << " < " << dims[label]
+        << "LL; ++l_" << label << ") {\n";
+    indent += "  ";
+  }
+  std::string product;
+  for (size_t i = 0; i < terms.size(); ++i) {
+    std::vector<std::string> coords;
+    for (char label : terms[i])
+      coords.push_back(counter(label));
+    int x = n_.operands[i];
+    product += (product.empty() ? "" : " * ") +
+               loadAs(g_.values[size_t(x)].dtype,
+                      w_.paramName(x) + "[" + offsetOf(shapeOf(x), coords) + "]");
+  }
+  os_ << indent << "acc += " << product << ";\n";
+  for (size_t k = 0; k < summed.size(); ++k) {
+    indent.resize(indent.size() - 2);
+    os_ << indent << "}\n";
+  }
+  os_ << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
+}
+
+// CumSum along a constant axis: one thread per line along the axis, summing in order
+// (exclusive: the sum before the element; reverse: from the end).
+void MovementWriter::cumSum() {
+  int r = n_.results.at(0), x = n_.operands.at(0);
+  if (w_.paramName(r).empty())
+    return;
+  const Shape &in = shapeOf(x);
+  std::vector<int64_t> ax = intOperand(g_, n_, 1);
+  if (ax.size() != 1)
+    codegenError(g_, "node '" + n_.name + "' (CumSum) needs one axis");
+  int64_t rank = int64_t(in.size()), axis = normalizeAxis(g_, n_, ax[0], rank);
+  int64_t len = in[size_t(axis)], inner = 1;
+  for (int64_t k = axis + 1; k < rank; ++k)
+    inner *= in[size_t(k)];
+  int64_t lines = len == 0 ? 0 : numElements(in) / len;
+  largest_ = std::max(largest_, lines);
+  bool exclusive = n_.attrs.getInt("exclusive", 0), reverse = n_.attrs.getInt("reverse", 0);
+  DType t = g_.values[size_t(r)].dtype;
+  std::string ct = computeType(t);
+  os_ << "  for (long long line = blockIdx.x * (long long)blockDim.x + threadIdx.x; line < "
+      << lines << "LL; line += (long long)gridDim.x * blockDim.x) {\n"
+      << "    const long long base = (line / " << inner << "LL) * " << len * inner
+      << "LL + line % " << inner << "LL;\n"
+      << "    " << ct << " acc = " << literal(t, 0) << ";\n"
+      << "    for (long long i = 0; i < " << len << "LL; ++i) {\n"
+      << "      const long long e = base + " << (reverse ? "(" + std::to_string(len - 1) + "LL - i)" : "i")
+      << " * " << inner << "LL;\n"
+      << "      const " << ct << " v = "
+      << loadAs(g_.values[size_t(x)].dtype, w_.paramName(x) + "[e]") << ";\n";
+  if (exclusive)
+    os_ << "      " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n"
+        << "      acc += v;\n";
+  else
+    os_ << "      acc += v;\n"
+        << "      " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
+  os_ << "    }\n  }\n";
+}
+
+// TopK: one thread per input element counts the elements of its line ordered before it
+// (the reference's order: by value, NaN the largest, ties by index), stopping at K; an
+// element with fewer than K before it is the result at that rank. O(len) per element at
+// worst, far less for a small K, since most elements find K larger ones early.
+void MovementWriter::topK() {
+  int x = n_.operands.at(0), values = n_.results.at(0), indices = n_.results.at(1);
+  const Shape &in = shapeOf(x);
+  int64_t rank = int64_t(in.size());
+  if (rank == 0)
+    codegenError(g_, "node '" + n_.name + "' (TopK) of a scalar");
+  int64_t axis = normalizeAxis(g_, n_, n_.attrs.getInt("axis", -1), rank);
+  std::vector<int64_t> kv = g_.opset < 10 ? std::vector<int64_t>{n_.attrs.getInt("k", -1)}
+                                          : intOperand(g_, n_, 1);
+  int64_t len = in[size_t(axis)], inner = 1;
+  for (int64_t d = axis + 1; d < rank; ++d)
+    inner *= in[size_t(d)];
+  if (kv.size() != 1 || kv[0] < 0 || kv[0] > len)
+    codegenError(g_, "node '" + n_.name + "' (TopK) needs one constant K in [0, " +
+                         std::to_string(len) + "]");
+  int64_t k = kv[0], n = numElements(in);
+  largest_ = std::max(largest_, n);
+  bool largest = n_.attrs.getInt("largest", 1) != 0;
+  DType t = g_.values[size_t(x)].dtype;
+  std::string ct = computeType(t), px = w_.paramName(x);
+  // before(a, b): a comes first. NaN is the largest value, so it leads when largest and
+  // trails otherwise.
+  std::string a = largest ? "a" : "b", b = largest ? "b" : "a";
+  os_ << "  auto before = [](" << ct << " a, " << ct << " b) { return " << a << " != " << a
+      << " ? " << b << " == " << b << " : (" << b << " == " << b << " && " << a << " > " << b
+      << "); };\n"
+      << "  for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < " << n
+      << "LL; e += (long long)gridDim.x * blockDim.x) {\n"
+      << "    const long long p = (e / " << inner << "LL) % " << len << "LL, i = e % " << inner
+      << "LL, o = e / " << len * inner << "LL;\n"
+      << "    const long long base = o * " << len * inner << "LL + i;\n"
+      << "    const " << ct << " v = " << loadAs(t, px + "[e]") << ";\n"
+      << "    long long r = 0;\n"
+      << "    for (long long q = 0; q < " << len << "LL && r < " << k << "LL; ++q) {\n"
+      << "      const " << ct << " u = " << loadAs(t, px + "[base + q * " + std::to_string(inner) + "LL]") << ";\n"
+      << "      r += before(u, v) || (q < p && !before(v, u));\n"
+      << "    }\n"
+      << "    if (r >= " << k << "LL) continue;\n"
+      << "    const long long at = o * " << k * inner << "LL + r * " << inner << "LL + i;\n";
+  DType tv = g_.values[size_t(values)].dtype; // f32 or half beside x with --keep-f32
+  if (!w_.paramName(values).empty())
+    os_ << "    " << w_.paramName(values) << "[at] = "
+        << (tv == t ? px + "[e]" : storeAs(tv, "v")) << ";\n";
+  if (!w_.paramName(indices).empty())
+    os_ << "    " << w_.paramName(indices) << "[at] = p;\n";
+  os_ << "  }\n";
+}
+
+// ScatterND: one thread per output element starts from the data element and applies, in
+// the reference's order, every update whose index tuple names its slice (reduction none:
+// the last one wins; add/mul/max/min: each combined in turn, rounded to the storage type
+// at each step as the reference's arithmetic in that type is). Deterministic with
+// duplicate indices, unlike a scatter of threads per update; the price is every thread
+// reading every tuple: outputs × tuples index checks, cheap for the usual few tuples (a
+// KV-cache write) and slow for large scatters. An index outside [-dim, dim) (an error in
+// ONNX) makes its tuple write nothing.
+void MovementWriter::scatterND() {
+  int r = n_.results.at(0), data = n_.operands.at(0), ind = n_.operands.at(1),
+      upd = n_.operands.at(2);
+  const Shape &ds = shapeOf(data), &is = shapeOf(ind);
+  if (is.empty() || is.back() < 1 || is.back() > int64_t(ds.size()))
+    codegenError(g_, "node '" + n_.name + "' (ScatterND) has indices " + shapeToString(is) +
+                         " for data of rank " + std::to_string(ds.size()));
+  int64_t k = is.back(), tuples = numElements(is) / k, slice = 1;
+  for (size_t d = size_t(k); d < ds.size(); ++d)
+    slice *= ds[d];
+  std::string red = n_.attrs.getString("reduction", "none");
+  DType t = g_.values[size_t(r)].dtype;
+  if (red != "none" && red != "add" && red != "mul" && red != "max" && red != "min")
+    codegenError(g_, "node '" + n_.name + "' (ScatterND) has reduction '" + red + "'");
+  if (red != "none" && t == DType::Bool)
+    codegenError(g_, "node '" + n_.name + "' (ScatterND) reduces bools");
+  // An operand's element `i`: loaded from its buffer, or its constant folded into the source.
+  auto element = [&](int v, const std::string &i) {
+    DType vt = g_.values[size_t(v)].dtype;
+    if (auto c = g_.scalars.find(v); c != g_.scalars.end())
+      return literal(vt, c->second);
+    return loadAs(vt, w_.paramName(v) + "[" + i + "]");
+  };
+  int64_t n = numElements(ds);
+  largest_ = std::max(largest_, n);
+  std::string ct = computeType(t), u = element(upd, "t * " + std::to_string(slice) + "LL + j"),
+              combined = u;
+  bool integer = ct == "long long";
+  if (red == "add" || red == "mul") {
+    std::string op = red == "add" ? " + " : " * ";
+    combined = integer ? "(long long)((unsigned long long)v" + op + "(unsigned long long)(" + u + "))"
+                       : "v" + op + u;
+  } else if (red == "max") {
+    combined = "v < (" + u + ") ? (" + u + ") : v"; // std::max: NaN in v stays, in u is dropped
+  } else if (red == "min") {
+    combined = "(" + u + ") < v ? (" + u + ") : v";
+  }
+  os_ << "  for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < " << n
+      << "LL; e += (long long)gridDim.x * blockDim.x) {\n"
+      << "    const long long p = e / " << slice << "LL, j = e % " << slice << "LL;\n"
+      << "    " << ct << " v = " << element(data, "e") << ";\n"
+      << "    for (long long t = 0; t < " << tuples << "LL; ++t) {\n"
+      << "      long long at = 0;\n"
+      << "      bool inside = true;\n";
+  int64_t stride = 1; // of the indexed dims, in slices
+  std::vector<int64_t> strides(static_cast<size_t>(k));
+  for (int64_t d = k; d-- > 0;) {
+    strides[size_t(d)] = stride;
+    stride *= ds[size_t(d)];
+  }
+  for (int64_t d = 0; d < k; ++d) {
+    std::string dim = std::to_string(ds[size_t(d)]) + "LL";
+    os_ << "      {\n"
+        << "        long long i = " << element(ind, "t * " + std::to_string(k) + "LL + " + std::to_string(d)) << ";\n"
+        << "        i = i < 0 ? i + " << dim << " : i;\n"
+        << "        inside = inside && i >= 0 && i < " << dim << ";\n"
+        << "        at += i * " << strides[size_t(d)] << "LL;\n"
+        << "      }\n";
+  }
+  // Each step stored and reloaded: the reference rounds to the storage type per update.
+  os_ << "      if (inside && at == p) v = " << loadAs(t, storeAs(t, combined)) << ";\n"
+      << "    }\n"
+      << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "v") << ";\n"
+      << "  }\n";
+}
+
+// ArgMax/ArgMin: one thread per output element scans its line in order, as the reference:
+// the first NaN wins; otherwise the extreme value, ties going to the first index (the last
+// with select_last_index).
+void MovementWriter::argExtreme(const std::vector<std::string> &c) {
+  int r = n_.results.at(0), x = n_.operands.at(0);
+  const Shape &in = shapeOf(x);
+  int64_t rank = int64_t(in.size()), axis = normalizeAxis(g_, n_, n_.attrs.getInt("axis", 0), rank);
+  bool keep = n_.attrs.getInt("keepdims", 1) != 0, last = n_.attrs.getInt("select_last_index", 0);
+  if (in[size_t(axis)] == 0)
+    codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") over an empty axis");
+  std::vector<std::string> src;
+  for (int64_t k = 0; k < rank; ++k)
+    src.push_back(k == axis ? "k" : c[size_t(keep || k < axis ? k : k - 1)]);
+  DType t = g_.values[size_t(x)].dtype;
+  std::string ct = computeType(t), load = loadAs(t, w_.paramName(x) + "[" + offsetOf(in, src) + "]");
+  os_ << "    long long best = 0;\n"
+      << "    " << ct << " bv;\n"
+      << "    for (long long k = 0; k < " << in[size_t(axis)] << "LL; ++k) {\n"
+      << "      const " << ct << " v = " << load << ";\n"
+      << "      if (k == 0) { bv = v; continue; }\n"
+      << "      if (bv != bv) break;\n"
+      << "      if (v != v || v " << (n_.op == "ArgMax" ? ">" : "<") << " bv"
+      << (last ? " || v == bv" : "") << ") { best = k; bv = v; }\n"
+      << "    }\n"
+      << "    " << w_.paramName(r) << "[e] = best;\n";
+}
+
+// Resize: the taps the lowering stored (ref::resizeTaps, the reference's own sampling) as
+// one index and one weight table per resized axis, at file scope.
+void MovementWriter::resizeTables() {
+  std::vector<int64_t> count = n_.attrs.getInts("taps.count"), index = n_.attrs.getInts("taps.index"),
+                       outside = n_.attrs.getInts("taps.outside");
+  std::vector<double> weight = n_.attrs.getFloats("taps.weight");
+  const Shape &out = shapeOf(n_.results.at(0));
+  if (count.size() != out.size())
+    codegenError(g_, "node '" + n_.name + "' (Resize) has no sampling taps for its rank");
+  if (!isFloat(g_.values[size_t(n_.operands.at(0))].dtype))
+    codegenError(g_, "node '" + n_.name + "' (Resize) of integers (rounded and saturated) "
+                     "is not generated");
+  size_t at = 0, atOut = 0;
+  for (size_t d = 0; d < count.size(); ++d) {
+    if (count[d] == 0)
+      continue;
+    size_t n = size_t(out[d] * count[d]);
+    if (at + n > index.size() || at + n > weight.size() || atOut + size_t(out[d]) > outside.size())
+      codegenError(g_, "node '" + n_.name + "' (Resize) has truncated sampling taps");
+    auto table = [&](const char *type, const char *name, auto value) {
+      os_ << "__device__ const " << type << " " << name << d << "[] = {";
+      for (size_t i = 0; i < n; ++i)
+        os_ << (i ? "," : "") << value(at + i);
+      os_ << "};\n";
+    };
+    table("long long", "plumb_rindex", [&](size_t i) { return std::to_string(index[i]) + "LL"; });
+    // A constant initializer (no __int_as_float: __device__ variables take no dynamic
+    // initialization); 9 significant digits give the f32 value back exactly.
+    table("float", "plumb_rweight", [&](size_t i) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.8ef", double(float(weight[i]))); // d.dddddddde±xx
+      return std::string(buf);
+    });
+    bool anyOutside = false;
+    for (size_t o = 0; o < size_t(out[d]); ++o)
+      anyOutside = anyOutside || outside[atOut + o];
+    if (anyOutside) {
+      os_ << "__device__ const bool plumb_routside" << d << "[] = {";
+      for (size_t o = 0; o < size_t(out[d]); ++o)
+        os_ << (o ? "," : "") << (outside[atOut + o] ? "true" : "false");
+      os_ << "};\n";
+      outsideAxes_.push_back(d);
+    }
+    at += n;
+    atOut += size_t(out[d]);
+  }
+}
+
+// One output element: the sum over every combination of one tap per resized axis of the
+// weights' product times the input element (axes not resized read their own coordinate).
+void MovementWriter::resize(const std::vector<std::string> &c) {
+  int r = n_.results.at(0), x = n_.operands.at(0);
+  std::vector<int64_t> count = n_.attrs.getInts("taps.count");
+  DType t = g_.values[size_t(r)].dtype;
+  std::string ct = computeType(t), indent = "    ";
+  if (!outsideAxes_.empty()) {
+    os_ << "    if (";
+    for (size_t i = 0; i < outsideAxes_.size(); ++i)
+      os_ << (i ? " || " : "") << "plumb_routside" << outsideAxes_[i] << "[" << c[outsideAxes_[i]] << "]";
+    os_ << ") { " << w_.paramName(r) << "[e] = "
+        << storeAs(t, literal(t, n_.attrs.getFloat("taps.extrapolation", 0.0))) << "; continue; }\n";
+  }
+  os_ << "    " << ct << " acc = " << literal(t, 0) << ";\n";
+  std::vector<std::string> src(c.size()), w;
+  for (size_t d = 0; d < count.size(); ++d) {
+    if (count[d] == 0) {
+      src[d] = c[d];
+      continue;
+    }
+    std::string k = "k" + std::to_string(d), slot = c[d] + " * " + std::to_string(count[d]) + "LL + " + k;
+    os_ << indent << "for (int " << k << " = 0; " << k << " < " << count[d] << "; ++" << k << ") {\n";
+    indent += "  ";
+    os_ << indent << "const long long i" << d << " = plumb_rindex" << d << "[" << slot << "];\n"
+        << indent << "const float w" << d << " = plumb_rweight" << d << "[" << slot << "];\n";
+    src[d] = "i" + std::to_string(d);
+    w.push_back("w" + std::to_string(d));
+  }
+  std::string product;
+  for (const std::string &f : w)
+    product += (product.empty() ? "" : " * ") + f;
+  os_ << indent << "acc += " << (product.empty() ? "" : "(" + ct + ")(" + product + ") * ")
+      << loadAs(g_.values[size_t(x)].dtype, w_.paramName(x) + "[" + offsetOf(shapeOf(x), src) + "]")
+      << ";\n";
+  for (size_t d = 0; d < count.size(); ++d)
+    if (count[d] != 0) {
+      indent.resize(indent.size() - 2);
+      os_ << indent << "}\n";
+    }
+  os_ << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
+}
+
+} // namespace plumb::cuda
