@@ -64,6 +64,7 @@ KernelRegistry &KernelRegistry::instance() {
     registerNormKernels(*r);
     registerLinalgKernels(*r);
     registerConvPoolKernels(*r);
+    registerResizeKernels(*r);
     registerShapeKernels(*r);
     registerIndexKernels(*r);
     registerLossKernels(*r);

@@ -132,7 +132,8 @@ void registerElementwiseKernels(KernelRegistry &r); // unary/binary math, activa
 void registerReductionKernels(KernelRegistry &r);   // Reduce*, ArgMax/ArgMin, CumSum, Softmax/LogSoftmax, TopK
 void registerNormKernels(KernelRegistry &r);        // BatchNorm, LayerNorm, InstanceNorm, GroupNorm, RMSNorm, Dropout
 void registerLinalgKernels(KernelRegistry &r);      // MatMul, Gemm, Einsum
-void registerConvPoolKernels(KernelRegistry &r);    // Conv, ConvTranspose, pools, Resize, Pad
+void registerConvPoolKernels(KernelRegistry &r);    // Conv, ConvTranspose, pools, Pad
+void registerResizeKernels(KernelRegistry &r);      // Resize, Upsample
 void registerShapeKernels(KernelRegistry &r);       // Reshape, Transpose, Slice, Concat, Split, Squeeze, ...
 void registerIndexKernels(KernelRegistry &r);       // Gather, GatherElements, ScatterND, Trilu, Range, Tile, Expand, ...
 void registerLossKernels(KernelRegistry &r);        // NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss

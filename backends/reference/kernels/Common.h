@@ -12,6 +12,10 @@
 
 namespace plumb::ref {
 
+// The largest kernel extent or output size an attribute or input may ask for (2^31):
+// larger is a corrupt or hostile model, refused before anything is allocated.
+constexpr int64_t kAttrLimit = int64_t(1) << 31;
+
 // Normalise a possibly negative axis against `rank`; fails the call when out of range.
 inline int64_t normalizeAxis(const KernelCall &call, int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= (rank == 0 ? 1 : rank))

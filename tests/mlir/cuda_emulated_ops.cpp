@@ -1,0 +1,644 @@
+// One-node models and single generated ops on the CUDA plan emulator (part of
+// cuda_emulated_test): conv geometry handed to cuDNN, Resize taps, norms over trailing dims,
+// TopK, and each movement/window/row op against its reference kernel.
+#include "tests/mlir/CudaEmulator.h"
+#include "tests/mlir/CudaEmulatedModels.h"
+
+#include "backends/cuda/codegen/Generator.h"
+
+#include "frontend/onnx/Importer.h"
+#include "frontend/tensorio/TensorIO.h"
+#include "ir/PlumbDialect.h"
+#include "parity/Metrics.h"
+#include "runtime/Error.h"
+#include "tests/TempFiles.h"
+#include "tests/TestAttrs.h"
+#include "tests/mlir/CudaFixtures.h"
+#include "tools/lib/Capture.h"
+#include "tools/lib/Compile.h"
+#include "tools/lib/Inputs.h"
+
+#include "mlir/IR/MLIRContext.h"
+
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <functional>
+#include <set>
+
+namespace plumb {
+namespace {
+
+using namespace cudatest;
+
+// Norms over several trailing dims (GroupNormalization, InstanceNormalization, ReduceMean
+// over H and W with constant axes) as generated row kernels, in f32 and bf16 plans: no host
+// step, and the outputs within the storage type's tolerance of the reference.
+TEST(CudaNorms, GroupAndInstanceNormsRunAsRowKernels) {
+  std::string model = std::string(PLUMB_SOURCE_DIR) + "/tests/data/cuda/norms.onnx";
+  auto none = [](mlir::Operation *) { return std::set<std::string>(); };
+  for (const char *dtype : {"f32", "bf16"}) {
+    KeptPlan k = runKept(model, "", dtype, none, std::string("norms_") + dtype);
+    int rows = 0;
+    for (const Step &s : k.compiled.plan.steps) {
+      EXPECT_NE(s.kernel, "cuda.host") << "[" << s.nodeNames << "]";
+      rows += s.attrs.getString("style", "") == "row";
+    }
+    EXPECT_EQ(rows, 3) << dtype; // group norm, instance norm, the spatial mean
+    const Tensor &truth = k.truth.outputs.at(0);
+    parity::TensorMetrics m = parity::compareTensors(k.got.at(0).cast(DType::F32), truth);
+    EXPECT_LE(m.maxAbsErr, tolerance(dtype, peakOf(truth))) << dtype;
+  }
+}
+
+// TopK with a constant K through the lowering: one window kernel writing both results (no
+// host step, so the plan can be one CUDA Graph), values and indices as the reference's in an
+// f32 plan, values within f16 rounding in an f16 plan.
+TEST(CudaTopK, ConstantKIsOneWindowKernel) {
+  onnx::ModelProto m = newModel("topk", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {3, 7, 50});
+  onnx::TensorProto *k = g->add_initializer();
+  k->set_name("k");
+  k->set_data_type(onnx::TensorProto::INT64);
+  k->add_dims(1);
+  k->add_int64_data(5);
+  onnx::NodeProto *n = g->add_node();
+  n->set_op_type("TopK");
+  n->set_name("top5");
+  n->add_input("x");
+  n->add_input("k");
+  n->add_output("values");
+  n->add_output("indices");
+  floatValue(g->add_output(), "values");
+  onnx::ValueInfoProto *idx = g->add_output();
+  idx->set_name("indices");
+  idx->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
+  std::string model = saveModel(m, "topk.onnx");
+  auto none = [](mlir::Operation *) { return std::set<std::string>(); };
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan kp = runKept(model, "", dtype, none, std::string("topk_") + dtype);
+    int windows = 0;
+    for (const Step &s : kp.compiled.plan.steps) {
+      EXPECT_NE(s.kernel, "cuda.host") << "[" << s.nodeNames << "]";
+      windows += s.attrs.getString("style", "") == "window";
+    }
+    EXPECT_EQ(windows, 1) << dtype;
+    ASSERT_EQ(kp.got.size(), 2u);
+    const Tensor &values = kp.truth.outputs.at(0), &indices = kp.truth.outputs.at(1);
+    ASSERT_EQ(kp.got[0].shape(), (Shape{3, 7, 5}));
+    parity::TensorMetrics mv = parity::compareTensors(kp.got[0].cast(DType::F32), values);
+    EXPECT_LE(mv.maxAbsErr, std::string(dtype) == "f32" ? 0.0 : tolerance(dtype, peakOf(values)))
+        << dtype;
+    if (std::string(dtype) == "f32") { // f16 rounding may tie values and reorder equal ones
+      for (int64_t e = 0; e < indices.numel(); ++e)
+        ASSERT_EQ(kp.got[1].getAsInt(e), indices.getAsInt(e)) << "element " << e;
+    }
+  }
+}
+
+// Resize as a generated window kernel whose sampling tables are the reference's own taps:
+// one-node models over modes, coordinate transforms, nearest roundings, antialias, cubic with
+// exclude_outside, tf_crop_and_resize with extrapolation, axes; f32 and f16 plans against the
+// reference interpreter.
+struct ResizeCase {
+  std::string name;
+  std::vector<int64_t> x;
+  std::vector<float> scales; // one of scales and sizes
+  std::vector<int64_t> sizes;
+  std::vector<float> roi;
+  std::vector<std::pair<std::string, std::string>> strings;
+  std::vector<std::pair<std::string, double>> numbers; // floats; names ending in '#' are ints
+  std::vector<int64_t> axes;
+};
+
+void PrintTo(const ResizeCase &c, std::ostream *os) { *os << c.name; }
+
+std::string writeResizeModel(const ResizeCase &c) {
+  onnx::ModelProto m = newModel(c.name, 18);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", c.x);
+  onnx::NodeProto *n = g->add_node();
+  n->set_op_type("Resize");
+  n->set_name(c.name);
+  n->add_input("x");
+  auto floats = [&](const std::string &name, const std::vector<float> &v) {
+    if (v.empty())
+      return n->add_input("");
+    onnx::TensorProto *t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    t->add_dims(int64_t(v.size()));
+    for (float f : v)
+      t->add_float_data(f);
+    n->add_input(name);
+  };
+  floats("roi", c.roi);
+  floats("scales", c.scales);
+  if (!c.sizes.empty()) {
+    onnx::TensorProto *t = g->add_initializer();
+    t->set_name("sizes");
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_dims(int64_t(c.sizes.size()));
+    for (int64_t v : c.sizes)
+      t->add_int64_data(v);
+    n->add_input("sizes");
+  }
+  n->add_output("y");
+  for (auto &[k, v] : c.strings)
+    stringAttrOf(n, k, v);
+  for (auto &[k, v] : c.numbers) {
+    onnx::AttributeProto *a = n->add_attribute();
+    bool integer = k.back() == '#';
+    a->set_name(integer ? k.substr(0, k.size() - 1) : k);
+    a->set_type(integer ? onnx::AttributeProto::INT : onnx::AttributeProto::FLOAT);
+    if (integer)
+      a->set_i(int64_t(v));
+    else
+      a->set_f(float(v));
+  }
+  if (!c.axes.empty())
+    intsAttrOf(n, "axes", c.axes);
+  floatValue(g->add_output(), "y");
+  return saveModel(m, "resize_" + c.name + ".onnx");
+}
+
+class ResizeKernel : public ::testing::TestWithParam<ResizeCase> {};
+
+TEST_P(ResizeKernel, EmulatedPlanMatchesTheReference) {
+  const ResizeCase &c = GetParam();
+  std::string path = writeResizeModel(c);
+  auto none = [](mlir::Operation *) { return std::set<std::string>(); };
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(path, "", dtype, none, c.name + "_" + dtype);
+    int windows = 0;
+    for (const Step &s : k.compiled.plan.steps) {
+      EXPECT_NE(s.kernel, "cuda.host") << c.name;
+      windows += s.attrs.getString("style", "") == "window";
+    }
+    EXPECT_EQ(windows, 1) << c.name;
+    const Tensor &truth = k.truth.outputs.at(0);
+    parity::TensorMetrics m = parity::compareTensors(k.got.at(0).cast(DType::F32), truth);
+    ASSERT_TRUE(m.shapeMatch) << c.name;
+    EXPECT_LE(m.maxAbsErr, std::string(dtype) == "f32" ? 1e-5 * std::max(1.0, peakOf(truth))
+                                                         : tolerance(dtype, peakOf(truth)))
+        << c.name << " (" << dtype << ")";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cuda, ResizeKernel,
+    ::testing::Values(
+        ResizeCase{"nearest_asymmetric_floor_x2", {1, 2, 3, 4}, {1, 1, 2, 2}, {}, {},
+                   {{"mode", "nearest"}, {"coordinate_transformation_mode", "asymmetric"},
+                    {"nearest_mode", "floor"}}, {}, {}},
+        ResizeCase{"nearest_half_pixel_sizes", {1, 3, 4, 6}, {}, {1, 3, 7, 5}, {},
+                   {{"mode", "nearest"}}, {}, {}},
+        ResizeCase{"linear_half_pixel", {2, 2, 5, 4}, {1, 1, 2, 1.5f}, {}, {}, {{"mode", "linear"}}, {}, {}},
+        ResizeCase{"linear_align_corners_sizes", {1, 1, 4, 5}, {}, {1, 1, 7, 3}, {},
+                   {{"mode", "linear"}, {"coordinate_transformation_mode", "align_corners"}}, {}, {}},
+        ResizeCase{"linear_antialias_down", {1, 2, 9, 8}, {1, 1, 0.5f, 0.4f}, {}, {},
+                   {{"mode", "linear"}, {"coordinate_transformation_mode", "pytorch_half_pixel"}},
+                   {{"antialias#", 1}}, {}},
+        ResizeCase{"cubic_exclude_outside", {1, 1, 6, 5}, {1, 1, 1.7f, 2}, {}, {},
+                   {{"mode", "cubic"}}, {{"cubic_coeff_a", -0.5}, {"exclude_outside#", 1}}, {}},
+        ResizeCase{"tf_crop_and_resize_extrapolation", {1, 1, 5, 5}, {}, {1, 1, 4, 6},
+                   {0, 0, -0.2f, 0.3f, 1, 1, 0.8f, 1.4f},
+                   {{"mode", "linear"}, {"coordinate_transformation_mode", "tf_crop_and_resize"}},
+                   {{"extrapolation_value", 10}}, {}},
+        ResizeCase{"nearest_axes_ceil", {2, 3, 4, 5}, {3, 2}, {}, {},
+                   {{"mode", "nearest"}, {"nearest_mode", "ceil"}}, {}, {2, 3}}),
+    [](const ::testing::TestParamInfo<ResizeCase> &p) { return p.param.name; });
+
+// Conv geometry as the lowering hands it to cuDNN: 1-D (as 2-D with H = 1), 2-D and 3-D
+// convs with per-dim pads, strides, dilations, groups, bias and a fused ReLU, each a one-node
+// ONNX model whose output the emulated plan must reproduce. A forward conv whose pads cuDNN's
+// symmetric descriptor cannot say (explicit asymmetric pads, an odd SAME_UPPER/SAME_LOWER
+// total) runs as a Pad kernel by the difference and then cuDNN; a ConvTranspose with
+// asymmetric pads goes to the host. Both must still be right.
+struct ConvCase {
+  std::string name;
+  std::vector<int64_t> x, w; // NC(D)HW input, M×C/group×k... weights
+  std::vector<int64_t> pads, strides, dilations;
+  int64_t group;
+  bool bias, relu;
+  const char *expectKernel;
+  std::string op = "Conv"; // or ConvTranspose (weights C_in×C_out/group×k...)
+  std::vector<int64_t> outputPadding = {};
+  std::string autoPad = ""; // set: auto_pad instead of pads
+  std::vector<int64_t> prePad = {}; // the Pad kernel's pads (begin..., end...), when one
+};
+
+void PrintTo(const ConvCase &c, std::ostream *os) { *os << c.name; }
+
+std::string writeConvModel(const ConvCase &c) {
+  onnx::ModelProto m = newModel(c.name, 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", c.x);
+  auto init = [&](const std::string &name, const std::vector<int64_t> &dims) {
+    onnx::TensorProto *t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    int64_t n = 1;
+    for (int64_t d : dims) {
+      t->add_dims(d);
+      n *= d;
+    }
+    for (int64_t i = 0; i < n; ++i) // deterministic, sign-mixed, not symmetric under flips
+      t->add_float_data(float(std::sin(0.7 * double(i) + double(name.size()))));
+  };
+  init("w", c.w);
+  int64_t outChannels = c.op == "Conv" ? c.w[0] : c.w[1] * c.group;
+  onnx::NodeProto *conv = g->add_node();
+  conv->set_op_type(c.op);
+  conv->set_name(c.name + "_conv");
+  conv->add_input("x");
+  conv->add_input("w");
+  if (c.bias) {
+    init("b", {outChannels});
+    conv->add_input("b");
+  }
+  conv->add_output(c.relu ? "y" : "out");
+  if (c.autoPad.empty())
+    intsAttrOf(conv, "pads", c.pads);
+  else
+    stringAttrOf(conv, "auto_pad", c.autoPad);
+  intsAttrOf(conv, "strides", c.strides);
+  intsAttrOf(conv, "dilations", c.dilations);
+  if (!c.outputPadding.empty())
+    intsAttrOf(conv, "output_padding", c.outputPadding);
+  onnx::AttributeProto *group = conv->add_attribute();
+  group->set_name("group");
+  group->set_type(onnx::AttributeProto::INT);
+  group->set_i(c.group);
+  if (c.relu) {
+    onnx::NodeProto *relu = g->add_node();
+    relu->set_op_type("Relu");
+    relu->set_name(c.name + "_relu");
+    relu->add_input("y");
+    relu->add_output("out");
+  }
+  floatValue(g->add_output(), "out");
+  return saveModel(m, "conv_" + c.name + ".onnx");
+}
+
+class ConvGeometry : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(ConvGeometry, EmulatedPlanMatchesTheReference) {
+  const ConvCase &c = GetParam();
+  auto none = [](mlir::Operation *) { return std::set<std::string>(); };
+  KeptPlan k = runKept(writeConvModel(c), "", "f32", none, "conv_" + c.name);
+  const Plan &plan = k.compiled.plan;
+  // The conv step comes first, or second after the Pad kernel making its input.
+  size_t at = c.prePad.empty() ? 0 : 1;
+  ASSERT_GT(plan.steps.size(), at) << c.name;
+  const Step &step = plan.steps[at];
+  EXPECT_EQ(step.kernel, c.expectKernel) << c.name;
+  if (!c.prePad.empty()) {
+    // The padded input: its shape is the input's grown by the pads, and cuDNN gets the rest.
+    const Step &pad = plan.steps.front();
+    EXPECT_EQ(pad.kernel, "cuda.generated");
+    Shape want = c.x;
+    size_t sp = c.x.size() - 2;
+    for (size_t d = 0; d < sp; ++d)
+      want[d + 2] += c.prePad[d] + c.prePad[d + sp];
+    EXPECT_EQ(plan.buffers[size_t(pad.outputs.at(0))].shape, want) << c.name;
+    EXPECT_EQ(step.inputs.at(0), pad.outputs.at(0));
+  }
+  // The fusion passes pair Conv (not ConvTranspose) with a following Relu; the lowering
+  // makes that Relu the cuDNN step's activation.
+  if (std::string(c.expectKernel) == "cuda.conv") {
+    EXPECT_EQ(step.attrs.getString("activation", "none"), c.relu ? "relu" : "none");
+  }
+  for (const Step &s : plan.steps)
+    EXPECT_TRUE(s.kernel != "cuda.host" || std::string(c.expectKernel) == "cuda.host") << s.nodeNames;
+  ASSERT_EQ(k.got.size(), 1u);
+  const Tensor &truth = k.truth.outputs.at(0);
+  parity::TensorMetrics m = parity::compareTensors(k.got[0], truth);
+  ASSERT_TRUE(m.shapeMatch) << c.name;
+  EXPECT_LE(m.maxAbsErr, 1e-4 * std::max(1.0, peakOf(truth))) << c.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cuda, ConvGeometry,
+    ::testing::Values(
+        ConvCase{"conv1d_pad_stride_dilation", {2, 3, 17}, {4, 3, 3}, {2, 2}, {2}, {2}, 1, false,
+                 false, "cuda.conv"},
+        ConvCase{"conv2d_grouped_bias_relu", {1, 4, 9, 11}, {6, 2, 3, 2}, {1, 0, 1, 0}, {2, 1},
+                 {1, 2}, 2, true, true, "cuda.conv"},
+        ConvCase{"conv3d_per_dim_geometry", {1, 2, 5, 7, 6}, {4, 1, 2, 3, 2}, {0, 1, 2, 0, 1, 2},
+                 {2, 1, 1}, {2, 1, 2}, 2, true, true, "cuda.conv"},
+        ConvCase{"conv3d_patch_embed", {1, 4, 4, 8, 8}, {8, 4, 1, 2, 2}, {0, 0, 0, 0, 0, 0},
+                 {1, 2, 2}, {1, 1, 1}, 1, true, false, "cuda.conv"},
+        ConvCase{"conv3d_asymmetric_pads", {1, 2, 4, 5, 5}, {3, 2, 2, 2, 2},
+                 {0, 1, 0, 1, 0, 1}, {1, 1, 1}, {1, 1, 1}, 1, true, false, "cuda.conv", "Conv",
+                 {}, "", {0, 1, 0, 1, 0, 1}},
+        ConvCase{"conv2d_asymmetric_pads_relu", {1, 3, 7, 6}, {5, 3, 3, 3}, {2, 0, 1, 1},
+                 {2, 1}, {1, 1}, 1, true, true, "cuda.conv", "Conv", {}, "", {1, 0, 0, 1}},
+        ConvCase{"conv2d_same_upper_stride2", {1, 3, 8, 9}, {4, 3, 3, 3}, {}, {2, 2}, {1, 1}, 1,
+                 true, false, "cuda.conv", "Conv", {}, "SAME_UPPER", {0, 0, 1, 0}},
+        ConvCase{"conv2d_same_lower_even_kernel", {1, 2, 6, 5}, {3, 2, 2, 4}, {}, {1, 1},
+                 {1, 1}, 1, false, false, "cuda.conv", "Conv", {}, "SAME_LOWER", {1, 1, 0, 0}},
+        ConvCase{"conv1d_same_upper_symmetric", {2, 3, 10}, {4, 3, 3}, {}, {1}, {1}, 1, true,
+                 false, "cuda.conv", "Conv", {}, "SAME_UPPER"},
+        ConvCase{"conv2d_valid", {1, 2, 7, 7}, {3, 2, 3, 2}, {}, {2, 1}, {1, 2}, 1, true, true,
+                 "cuda.conv", "Conv", {}, "VALID"},
+        ConvCase{"convtranspose2d_upsample_x2", {1, 4, 5, 6}, {4, 3, 4, 4}, {1, 1, 1, 1}, {2, 2},
+                 {1, 1}, 1, true, false, "cuda.convtranspose", "ConvTranspose"},
+        ConvCase{"convtranspose2d_grouped_outpad_relu", {2, 4, 4, 5}, {4, 2, 3, 2},
+                 {1, 0, 1, 0}, {2, 3}, {1, 2}, 2, true, true, "cuda.convtranspose",
+                 "ConvTranspose", {1, 2}},
+        ConvCase{"convtranspose1d_dilated", {1, 3, 7}, {3, 2, 3}, {2, 2}, {2}, {2}, 1, false,
+                 false, "cuda.convtranspose", "ConvTranspose", {1}},
+        ConvCase{"convtranspose3d", {1, 2, 3, 4, 3}, {2, 3, 2, 3, 2}, {0, 1, 0, 0, 1, 0},
+                 {2, 1, 2}, {1, 1, 1}, 1, true, false, "cuda.convtranspose", "ConvTranspose"},
+        ConvCase{"convtranspose_asymmetric_pads_on_host", {1, 2, 4, 4}, {2, 2, 3, 3},
+                 {0, 1, 1, 0}, {2, 2}, {1, 1}, 1, false, false, "cuda.host", "ConvTranspose"}),
+    [](const ::testing::TestParamInfo<ConvCase> &p) { return p.param.name; });
+
+// One op as a generated kernel against its reference kernel: data inputs (loaded by the
+// kernel) and integer constants (steering a movement op, read at generation time).
+struct OpCase {
+  std::string name, op;
+  std::vector<Tensor> data;
+  std::vector<std::pair<size_t, Tensor>> constants; // operand index -> value
+  ref::Attrs attrs;
+  size_t numOutputs = 1;
+  int64_t opset = 0; // 0: 17 (23 for RMSNormalization and Split's num_outputs)
+};
+
+void PrintTo(const OpCase &c, std::ostream *os) { *os << c.name; }
+
+int64_t opsetOf(const OpCase &c) {
+  if (c.opset)
+    return c.opset;
+  return c.op == "RMSNormalization" || c.attrs.has("num_outputs") ? 23 : 17;
+}
+
+std::vector<Tensor> runGenerated(const OpCase &c, const std::vector<Tensor> &want) {
+  cuda::KernelGraph g;
+  g.kind = c.op;
+  g.label = c.name;
+  g.opset = opsetOf(c);
+  cuda::KNode n;
+  n.op = c.op;
+  n.name = c.name;
+  n.attrs = c.attrs;
+  size_t operands = c.data.size() + c.constants.size();
+  size_t d = 0;
+  for (size_t i = 0; i < operands; ++i) {
+    auto k = std::find_if(c.constants.begin(), c.constants.end(), [&](auto &p) { return p.first == i; });
+    const Tensor &t = k != c.constants.end() ? k->second : c.data.at(d++);
+    int id = g.addValue(t.dtype(), t.shape());
+    n.operands.push_back(id);
+    if (k != c.constants.end())
+      g.intConstants[id] = t.toInts();
+    else
+      g.inputs.push_back(id);
+  }
+  for (const Tensor &w : want) {
+    n.results.push_back(g.addValue(w.dtype(), w.shape()));
+    g.outputs.push_back(n.results.back());
+  }
+  g.nodes.push_back(n);
+  cuda::GeneratedKernel k = cuda::generateKernel(g);
+  Plan plan;
+  std::vector<int> in, out;
+  for (const Tensor &t : c.data)
+    in.push_back(plan.addInput(t.dtype(), t.shape(), "in" + std::to_string(in.size())));
+  for (const Tensor &w : want)
+    out.push_back(plan.addOutput(w.dtype(), w.shape(), "out" + std::to_string(out.size())));
+  Step &s = plan.addStep("cuda.generated", in, out, c.name);
+  s.attrs.set("style", testattrs::stringAttr(k.style));
+  s.attrs.set("source", testattrs::stringAttr(k.source));
+  s.attrs.set("grid", testattrs::intsAttr({k.grid[0], k.grid[1], k.grid[2]}));
+  s.attrs.set("block", testattrs::intsAttr({k.block[0], k.block[1], k.block[2]}));
+  cudatest::PlanEmulator emu(plan, testing_util::scratchPath("emu_op_" + c.name));
+  return emu.run(c.data);
+}
+
+Tensor iota(DType t, Shape shape) {
+  std::vector<double> v(size_t(numElements(shape)));
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = double(i) * 0.5 - 3;
+  return Tensor::fromVector(DType::F64, shape, v).cast(t);
+}
+
+Tensor ints(std::vector<int64_t> v) {
+  Shape s = {int64_t(v.size())};
+  return Tensor::fromVector(DType::I64, s, v);
+}
+
+std::vector<OpCase> opCases() {
+  using namespace testattrs;
+  std::vector<OpCase> v;
+  auto add = [&](std::string name, std::string op, std::vector<Tensor> data,
+                 std::vector<std::pair<size_t, Tensor>> consts = {},
+                 std::vector<std::pair<std::string, ref::AttrValue>> attrs = {}, size_t outs = 1) {
+    OpCase c{std::move(name), std::move(op), std::move(data), std::move(consts), {}, outs};
+    for (auto &[k, a] : attrs)
+      c.attrs.set(k, a);
+    v.push_back(std::move(c));
+  };
+  Tensor x = iota(DType::F32, {2, 3, 4, 5});
+  add("transpose_0231", "Transpose", {x}, {}, {{"perm", intsAttr({0, 2, 3, 1})}});
+  add("transpose_default", "Transpose", {x});
+  add("transpose_f16", "Transpose", {x.cast(DType::F16)}, {}, {{"perm", intsAttr({3, 1, 0, 2})}});
+  add("slice_steps", "Slice", {x}, {{1, ints({1, -1})}, {2, ints({3, 0})}, {3, ints({1, 3})},
+                                    {4, ints({1, -2})}});
+  add("slice_clamped", "Slice", {x}, {{1, ints({-100, 2})}, {2, ints({100, 4})}, {3, ints({-1, 2})}});
+  add("concat_axis1", "Concat", {x, iota(DType::F32, {2, 1, 4, 5}), iota(DType::F32, {2, 2, 4, 5})},
+      {}, {{"axis", intAttr(1)}});
+  add("concat_last_i64", "Concat", {ints({1, 2, 3}), ints({4}), ints({5, 6})}, {},
+      {{"axis", intAttr(-1)}});
+  Tensor idx = Tensor::fromVector(DType::I64, {2, 2}, std::vector<int64_t>{0, -1, 2, 1});
+  add("gather_axis0_2d", "Gather", {iota(DType::F32, {5, 6}), idx});
+  add("gather_axis2", "Gather", {x, idx}, {}, {{"axis", intAttr(2)}});
+  add("gather_scalar_index", "Gather", {x, Tensor::scalarI64(-2)}, {}, {{"axis", intAttr(3)}});
+  add("expand_rank_up", "Expand", {iota(DType::F32, {3, 1})}, {{1, ints({2, 3, 4})}});
+  add("tile", "Tile", {iota(DType::F32, {2, 3})}, {{1, ints({2, 3})}});
+  add("split_axis1", "Split", {x}, {{1, ints({1, 2})}}, {{"axis", intAttr(1)}}, 2);
+  add("split_last_three", "Split", {x}, {}, {{"axis", intAttr(-1)}, {"num_outputs", intAttr(3)}}, 3);
+  Tensor pads = ints({0, 1, 2, 0, 0, 2, 1, 3});
+  add("pad_constant_default", "Pad", {x}, {{1, pads}});
+  add("pad_constant_value", "Pad", {x, Tensor::scalarF32(7.5f)}, {{1, pads}});
+  add("pad_edge", "Pad", {x}, {{1, pads}}, {{"mode", stringAttr("edge")}});
+  add("pad_reflect", "Pad", {x}, {{1, pads}}, {{"mode", stringAttr("reflect")}});
+  Tensor img = iota(DType::F32, {2, 3, 7, 6});
+  add("maxpool_pad_stride_dilation", "MaxPool", {img}, {},
+      {{"kernel_shape", intsAttr({3, 2})}, {"strides", intsAttr({2, 1})},
+       {"pads", intsAttr({1, 0, 1, 1})}, {"dilations", intsAttr({1, 2})}});
+  add("averagepool_exclude_pad", "AveragePool", {img}, {},
+      {{"kernel_shape", intsAttr({3, 3})}, {"strides", intsAttr({2, 2})},
+       {"pads", intsAttr({1, 1, 1, 1})}});
+  add("averagepool_include_pad_ceil", "AveragePool", {img}, {},
+      {{"kernel_shape", intsAttr({3, 3})}, {"strides", intsAttr({2, 2})},
+       {"pads", intsAttr({1, 1, 1, 1})}, {"count_include_pad", intAttr(1)},
+       {"ceil_mode", intAttr(1)}});
+  add("averagepool_same_upper", "AveragePool", {img}, {},
+      {{"kernel_shape", intsAttr({2, 3})}, {"auto_pad", stringAttr("SAME_UPPER")}});
+  add("global_averagepool", "GlobalAveragePool", {img});
+  add("global_maxpool_1d", "GlobalMaxPool", {iota(DType::F32, {2, 3, 5})});
+  add("cumsum_axis2", "CumSum", {x}, {{1, ints({2})}});
+  add("cumsum_exclusive_reverse", "CumSum", {x}, {{1, ints({-1})}},
+      {{"exclusive", intAttr(1)}, {"reverse", intAttr(1)}});
+  add("cumsum_i64", "CumSum", {ints({3, -1, 4, 1, -5})}, {{1, ints({0})}});
+  add("einsum_matmul", "Einsum", {iota(DType::F32, {3, 4}), iota(DType::F32, {4, 5})}, {},
+      {{"equation", stringAttr("ij,jk->ik")}});
+  add("einsum_three_operands", "Einsum",
+      {iota(DType::F32, {2, 3, 4}), iota(DType::F32, {2, 4}), iota(DType::F32, {2, 3, 5})}, {},
+      {{"equation", stringAttr("bcl, bl ,bcp->bpl")}});
+  add("einsum_implicit_diagonal", "Einsum", {iota(DType::F32, {4, 4, 3})}, {},
+      {{"equation", stringAttr("iij")}});
+  Tensor scale = iota(DType::F32, {5}), bias = iota(DType::F32, {5}).cast(DType::F32);
+  add("layernorm", "LayerNormalization", {x, scale, bias}, {},
+      {{"axis", intAttr(-1)}, {"epsilon", floatAttr(1e-3)}});
+  add("rmsnorm", "RMSNormalization", {x, scale}, {}, {{"epsilon", floatAttr(1e-6)}});
+  // Rows of several trailing dims.
+  add("layernorm_axis1", "LayerNormalization",
+      {x, iota(DType::F32, {3, 4, 5}), iota(DType::F32, {3, 4, 5})}, {}, {{"axis", intAttr(1)}});
+  add("rmsnorm_axis_minus2", "RMSNormalization", {x, iota(DType::F32, {4, 5})}, {},
+      {{"axis", intAttr(-2)}});
+  Tensor ch = iota(DType::F32, {3}), chb = iota(DType::F32, {3}).cast(DType::F32);
+  add("instancenorm", "InstanceNormalization", {img, ch, chb}, {}, {{"epsilon", floatAttr(1e-4)}});
+  add("instancenorm_1d_f16", "InstanceNormalization",
+      {iota(DType::F16, {2, 3, 9}), ch.cast(DType::F16), chb.cast(DType::F16)});
+  Tensor wide = iota(DType::F32, {2, 6, 5, 4});
+  add("reducemean_axes_attr", "ReduceMean", {wide}, {}, {{"axes", intsAttr({2, 3})}});
+  add("reducemax_all", "ReduceMax", {wide});
+  v.push_back(OpCase{"reducesum_axes_input", "ReduceSum", {wide}, {{1, ints({-1, -2})}}, {}, 1, 13});
+  {
+    OpCase c{"softmax_opset11_flattens", "Softmax", {x}, {}, {}, 1, 11};
+    c.attrs.set("axis", intAttr(1));
+    v.push_back(c);
+  }
+  // ArgMax/ArgMin: axes, keepdims, ties (select_last_index), NaN (the first wins), integers.
+  Tensor ties = Tensor::fromVector(DType::F64, {3, 4}, std::vector<double>{1, 3, 3, 0, 2, 2, 2, 2, 5, NAN, 7, NAN})
+                    .cast(DType::F32);
+  add("argmax_axis0", "ArgMax", {x});
+  add("argmin_last_dropped", "ArgMin", {x}, {}, {{"axis", intAttr(-1)}, {"keepdims", intAttr(0)}});
+  add("argmax_ties_first_nan", "ArgMax", {ties}, {}, {{"axis", intAttr(1)}});
+  add("argmax_ties_last", "ArgMax", {ties}, {},
+      {{"axis", intAttr(1)}, {"select_last_index", intAttr(1)}});
+  add("argmin_axis1_f16", "ArgMin", {ties.cast(DType::F16)}, {}, {{"axis", intAttr(0)}});
+  add("argmax_i64", "ArgMax", {ints({4, -1, 9, 9, 2})}, {}, {{"select_last_index", intAttr(1)}});
+  // TopK: the reference's order (NaN the largest, ties by index) for largest and smallest,
+  // K from 1 to the whole line, inner axes, halves, integers, and K as an attribute (opset 9).
+  Tensor mixed = Tensor::fromVector(DType::F64, {4, 6},
+                                    std::vector<double>{1, 3, 3, NAN, 0, 3,   2, 2, 2, 2, 2, 2,
+                                                        5, NAN, 7, NAN, -1, 5, -2, 4, 4, -2, 9, 0})
+                     .cast(DType::F32);
+  add("topk_largest_ties_nan", "TopK", {mixed}, {{1, ints({3})}}, {}, 2);
+  add("topk_smallest_whole_line", "TopK", {mixed}, {{1, ints({6})}}, {{"largest", intAttr(0)}}, 2);
+  add("topk_axis0_inner", "TopK", {mixed}, {{1, ints({2})}}, {{"axis", intAttr(0)}}, 2);
+  add("topk_middle_axis_f16", "TopK", {iota(DType::F32, {2, 5, 3}).cast(DType::F16)},
+      {{1, ints({4})}}, {{"axis", intAttr(1)}, {"largest", intAttr(0)}}, 2);
+  add("topk_i64", "TopK", {ints({4, -1, 9, 9, 2, 9})}, {{1, ints({4})}}, {}, 2);
+  {
+    OpCase c{"topk_opset9_k_attr", "TopK", {mixed}, {}, {}, 2, 9};
+    c.attrs.set("k", intAttr(2));
+    v.push_back(c);
+  }
+  // ScatterND: slices and elements, duplicate and negative indices applied in order for
+  // every reduction (NaN through max/min as std::max/min), f16 rounding per update, integers,
+  // a KV-cache-like write of one position per head.
+  auto scatter = [&](std::string name, std::vector<Tensor> data, std::string reduction) {
+    OpCase c{std::move(name), "ScatterND", std::move(data), {}, {}, 1, 18};
+    c.attrs.set("reduction", stringAttr(reduction));
+    v.push_back(c);
+  };
+  auto i64 = [](Shape s, std::vector<int64_t> v) { return Tensor::fromVector(DType::I64, s, v); };
+  Tensor rows = iota(DType::F32, {5, 3});
+  scatter("scatternd_rows", {rows, i64({2, 1}, {1, -1}), iota(DType::F32, {2, 3}).cast(DType::F32)}, "none");
+  Tensor dup = i64({4, 2}, {0, 1, 2, 2, 0, 1, -5, -2});
+  Tensor upd = Tensor::fromVector(DType::F64, {4}, std::vector<double>{1.5, NAN, -2.25, 8}).cast(DType::F32);
+  for (const char *red : {"none", "add", "mul", "max", "min"})
+    scatter(std::string("scatternd_dup_") + red, {rows, dup, upd}, red);
+  scatter("scatternd_add_f16", {rows.cast(DType::F16), dup, upd.cast(DType::F16)}, "add");
+  scatter("scatternd_mul_i64", {i64({2, 3}, {1, 2, 3, 4, 5, 6}), i64({3, 1}, {1, 0, 1}),
+                                i64({3, 3}, {2, 2, 2, -1, 0, 1, 3, 3, 3})}, "mul");
+  scatter("scatternd_kv_cache_write", {iota(DType::F32, {1, 2, 6, 4}),
+                                       i64({1, 2, 1, 3}, {0, 0, 4, 0, 1, 4}),
+                                       iota(DType::F32, {1, 2, 1, 4})}, "none");
+  for (int64_t opset : {18, 21}) { // scale/bias per group (18), per channel (21)
+    int64_t n = opset >= 21 ? 6 : 3;
+    OpCase c{"groupnorm_opset" + std::to_string(opset), "GroupNormalization",
+             {wide, iota(DType::F32, {n}), iota(DType::F32, {n}).cast(DType::F32)}, {}, {}, 1, opset};
+    c.attrs.set("num_groups", intAttr(3));
+    v.push_back(c);
+  }
+  return v;
+}
+
+class GeneratedOp : public ::testing::TestWithParam<OpCase> {};
+
+TEST_P(GeneratedOp, MatchesTheReferenceKernel) {
+  const OpCase &c = GetParam();
+  std::vector<const Tensor *> args(c.data.size() + c.constants.size(), nullptr);
+  size_t d = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto k = std::find_if(c.constants.begin(), c.constants.end(), [&](auto &p) { return p.first == i; });
+    args[i] = k != c.constants.end() ? &k->second : &c.data[d++];
+  }
+  ref::KernelCall call;
+  call.opType = c.op;
+  call.nodeName = c.name;
+  call.opset = opsetOf(c);
+  call.inputs = args;
+  call.attrs = &c.attrs;
+  call.numOutputs = c.numOutputs;
+  std::vector<Tensor> want = ref::runKernel(call);
+  want.resize(c.numOutputs); // LayerNormalization's statistics are not asked for
+  std::vector<Tensor> got = runGenerated(c, want);
+  ASSERT_EQ(got.size(), want.size());
+  bool movement = cuda::isMovement(c.op) || c.op == "MaxPool" || c.op == "GlobalMaxPool" ||
+                  c.op == "TopK" || c.op == "ScatterND"; // scatter: the same roundings in order
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(got[i].shape(), want[i].shape()) << c.name;
+    ASSERT_EQ(got[i].dtype(), want[i].dtype()) << c.name;
+    for (int64_t e = 0; e < want[i].numel(); ++e) {
+      double g = got[i].getAsDouble(e), w = want[i].getAsDouble(e);
+      // Movement and max pools copy bits; sums are f32 arithmetic in another order.
+      if (movement) // NaN moves as NaN
+        ASSERT_TRUE(g == w || (std::isnan(g) && std::isnan(w)))
+            << c.name << " output " << i << " element " << e << ": " << g << " vs " << w;
+      else
+        ASSERT_NEAR(g, w, 1e-5 * std::max(1.0, std::fabs(w))) << c.name << " element " << e;
+    }
+  }
+}
+
+// An index outside [-dim, dim) fails in the reference; the kernel cannot fail, so it must
+// neither read out of bounds nor invent a value: NaN for floats, 0 for integers.
+TEST(CudaGeneratedOp, GatherOutOfRangeWritesNaNNotMemory) {
+  Tensor idx = Tensor::fromVector(DType::I64, {4}, std::vector<int64_t>{1, 5, -6, -5});
+  for (DType t : {DType::F32, DType::I64}) {
+    Tensor data = iota(t, {5, 2});
+    OpCase c{std::string("gather_out_of_range_") + dtypeName(t), "Gather", {data, idx}, {}, {}, 1};
+    std::vector<Tensor> got = runGenerated(c, {Tensor::zeros(t, {4, 2})});
+    ASSERT_EQ(got.size(), 1u);
+    for (int64_t e = 0; e < 8; ++e) {
+      // Output rows 0 and 3 take data rows 1 and -5 (= 0); rows 1 and 2 are out of range.
+      double v = got[0].getAsDouble(e), want = data.getAsDouble((e < 2 ? 1 : 0) * 2 + e % 2);
+      bool valid = e < 2 || e >= 6;
+      if (valid)
+        EXPECT_EQ(v, want) << e;
+      else if (t == DType::F32)
+        EXPECT_TRUE(std::isnan(v)) << e;
+      else
+        EXPECT_EQ(v, 0) << e;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cuda, GeneratedOp, ::testing::ValuesIn(opCases()),
+                         [](const ::testing::TestParamInfo<OpCase> &p) { return p.param.name; });
+
+} // namespace
+} // namespace plumb
