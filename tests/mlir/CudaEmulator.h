@@ -288,7 +288,7 @@ inline Tensor emulateMatMul(const Step &s, const std::vector<const Tensor *> &in
 
 // cuda.conv / cuda.convtranspose as ConvKernel (backends/cuda/runtime/Dnn.cpp) configures
 // cuDNN: the step's per-dim attrs (a 1-D conv as 2-D with H = 1; a 3-D conv as is) given to
-// the reference Conv / ConvTranspose kernel on f32 copies, then ReLU.
+// the reference Conv / ConvTranspose kernel on f32 copies, plus the residual z, then ReLU.
 inline Tensor emulateConv(const Step &s, const std::vector<const Tensor *> &in, const Buffer &out) {
   std::vector<int64_t> pads = s.attrs.getInts("pads");
   auto asCudnn = [](const Tensor &t) { // N×C×L -> N×C×1×L
@@ -323,12 +323,17 @@ inline Tensor emulateConv(const Step &s, const std::vector<const Tensor *> &in, 
   call.nodeName = s.nodeNames;
   call.inputs = {&x, &w, b.defined() ? &b : nullptr};
   call.attrs = &attrs;
-  Tensor y = ref::runKernel(call).at(0).reshaped(out.shape);
-  if (s.attrs.getString("activation", "none") == "relu") {
-    y = y.clone();
+  Tensor y = ref::runKernel(call).at(0).reshaped(out.shape).clone();
+  if (in.size() > 3 && in[3]) { // the residual z, added before the activation
+    Tensor z = in[3]->cast(DType::F32);
+    if (z.shape() != y.shape())
+      throw Error("cuda.conv for '" + s.nodeNames + "': residual " + z.describe() + " is not the result's shape");
+    for (int64_t i = 0; i < y.numel(); ++i)
+      y.mutableData<float>()[i] += z.data<float>()[i];
+  }
+  if (s.attrs.getString("activation", "none") == "relu")
     for (int64_t i = 0; i < y.numel(); ++i)
       y.mutableData<float>()[i] = std::max(0.f, y.data<float>()[i]);
-  }
   return y.cast(out.dtype);
 }
 

@@ -233,6 +233,7 @@ struct ConvCase {
   std::vector<int64_t> outputPadding = {};
   std::string autoPad = ""; // set: auto_pad instead of pads
   std::vector<int64_t> prePad = {}; // the Pad kernel's pads (begin..., end...), when one
+  std::vector<int64_t> skip = {};   // set: a graph input of this shape added to the conv (before the Relu)
 };
 
 void PrintTo(const ConvCase &c, std::ostream *os) { *os << c.name; }
@@ -264,7 +265,16 @@ std::string writeConvModel(const ConvCase &c) {
     init("b", {outChannels});
     conv->add_input("b");
   }
-  conv->add_output(c.relu ? "y" : "out");
+  conv->add_output(c.relu || !c.skip.empty() ? "y" : "out");
+  if (!c.skip.empty()) { // a residual connection: Add(conv, skip) (skip first, as exporters vary)
+    floatValue(g->add_input(), "skip", c.skip);
+    onnx::NodeProto *add = g->add_node();
+    add->set_op_type("Add");
+    add->set_name(c.name + "_add");
+    add->add_input("skip");
+    add->add_input("y");
+    add->add_output(c.relu ? "sum" : "out");
+  }
   if (c.autoPad.empty())
     intsAttrOf(conv, "pads", c.pads);
   else
@@ -281,7 +291,7 @@ std::string writeConvModel(const ConvCase &c) {
     onnx::NodeProto *relu = g->add_node();
     relu->set_op_type("Relu");
     relu->set_name(c.name + "_relu");
-    relu->add_input("y");
+    relu->add_input(c.skip.empty() ? "y" : "sum");
     relu->add_output("out");
   }
   floatValue(g->add_output(), "out");
@@ -314,7 +324,20 @@ TEST_P(ConvGeometry, EmulatedPlanMatchesTheReference) {
   // The fusion passes pair Conv (not ConvTranspose) with a following Relu; the lowering
   // makes that Relu the cuDNN step's activation.
   if (std::string(c.expectKernel) == "cuda.conv") {
-    EXPECT_EQ(step.attrs.getString("activation", "none"), c.relu ? "relu" : "none");
+    // The residual joins the cuDNN call (its z) when the conv has a bias; else Add and Relu
+    // are one generated kernel after it.
+    bool joined = !c.skip.empty() && c.bias;
+    EXPECT_EQ(step.attrs.getString("activation", "none"),
+              c.relu && (c.skip.empty() || joined) ? "relu" : "none");
+    if (joined) {
+      ASSERT_EQ(step.inputs.size(), 4u) << c.name;
+      EXPECT_EQ(plan.buffers[size_t(step.inputs[3])].name, "skip") << c.name;
+    } else {
+      EXPECT_LE(step.inputs.size(), 3u) << c.name;
+    }
+    if (!c.skip.empty() && !c.bias) {
+      EXPECT_EQ(plan.steps.at(at + 1).attrs.getString("style", ""), "elementwise") << c.name;
+    }
   }
   for (const Step &s : plan.steps)
     EXPECT_TRUE(s.kernel != "cuda.host" || std::string(c.expectKernel) == "cuda.host") << s.nodeNames;
@@ -347,6 +370,12 @@ INSTANTIATE_TEST_SUITE_P(
                  {1, 1}, 1, false, false, "cuda.conv", "Conv", {}, "SAME_LOWER", {1, 1, 0, 0}},
         ConvCase{"conv1d_same_upper_symmetric", {2, 3, 10}, {4, 3, 3}, {}, {1}, {1}, 1, true,
                  false, "cuda.conv", "Conv", {}, "SAME_UPPER"},
+        ConvCase{"conv2d_residual_bias_relu", {2, 4, 6, 5}, {4, 4, 3, 3}, {1, 1, 1, 1}, {1, 1},
+                 {1, 1}, 1, true, true, "cuda.conv", "Conv", {}, "", {}, {2, 4, 6, 5}},
+        ConvCase{"conv2d_residual_stride2_no_relu", {1, 3, 8, 8}, {6, 3, 1, 1}, {0, 0, 0, 0},
+                 {2, 2}, {1, 1}, 1, true, false, "cuda.conv", "Conv", {}, "", {}, {1, 6, 4, 4}},
+        ConvCase{"conv2d_residual_without_bias", {1, 4, 5, 5}, {4, 4, 3, 3}, {1, 1, 1, 1}, {1, 1},
+                 {1, 1}, 1, false, true, "cuda.conv", "Conv", {}, "", {}, {1, 4, 5, 5}},
         ConvCase{"conv2d_valid", {1, 2, 7, 7}, {3, 2, 3, 2}, {}, {2, 1}, {1, 2}, 1, true, true,
                  "cuda.conv", "Conv", {}, "VALID"},
         ConvCase{"convtranspose2d_upsample_x2", {1, 4, 5, 6}, {4, 3, 4, 4}, {1, 1, 1, 1}, {2, 2},
@@ -528,6 +557,24 @@ std::vector<OpCase> opCases() {
       {{"axis", intAttr(1)}, {"select_last_index", intAttr(1)}});
   add("argmin_axis1_f16", "ArgMin", {ties.cast(DType::F16)}, {}, {{"axis", intAttr(0)}});
   add("argmax_i64", "ArgMax", {ints({4, -1, 9, 9, 2})}, {}, {{"select_last_index", intAttr(1)}});
+  // Lines of at least cuda::kArgBlockLine contiguous elements run a block per line: ties
+  // across threads' strided shares (first, or last with select_last_index), NaN in two
+  // threads' shares (the lower index wins), keepdims 0, f16.
+  {
+    std::vector<double> line(3 * 3000);
+    for (size_t i = 0; i < line.size(); ++i)
+      line[i] = std::round(std::sin(0.37 * double(i)) * 10) / 10; // many ties at +-1
+    Tensor longLines = Tensor::fromVector(DType::F64, {3, 3000}, line).cast(DType::F32);
+    line[3000 + 2500] = NAN;
+    line[3000 + 1700] = NAN;
+    Tensor withNaN = Tensor::fromVector(DType::F64, {3, 3000}, line).cast(DType::F32);
+    add("argmax_long_ties_first", "ArgMax", {longLines}, {}, {{"axis", intAttr(1)}});
+    add("argmax_long_ties_last", "ArgMax", {longLines}, {},
+        {{"axis", intAttr(-1)}, {"select_last_index", intAttr(1)}});
+    add("argmin_long_nan", "ArgMin", {withNaN}, {}, {{"axis", intAttr(1)}, {"keepdims", intAttr(0)}});
+    add("argmax_long_f16", "ArgMax", {withNaN.cast(DType::F16).reshaped({3, 1, 3000, 1})}, {},
+        {{"axis", intAttr(2)}});
+  }
   // TopK: the reference's order (NaN the largest, ties by index) for largest and smallest,
   // K from 1 to the whole line, inner axes, halves, integers, and K as an attribute (opset 9).
   Tensor mixed = Tensor::fromVector(DType::F64, {4, 6},

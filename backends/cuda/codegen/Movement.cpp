@@ -85,6 +85,8 @@ std::string MovementWriter::source() {
       });
       offset += g_.values[size_t(r)].shape[size_t(axis)];
     }
+  } else if ((n_.op == "ArgMax" || n_.op == "ArgMin") && argByBlocks()) {
+    argRows();
   } else if (n_.op == "CumSum") {
     cumSum();
   } else if (n_.op == "TopK") {
@@ -266,6 +268,10 @@ GeneratedKernel generateMovement(const KernelGraph &g) {
   k.source = w.source();
   k.block = {256, 1, 1};
   k.grid = {std::max<int64_t>(1, std::min<int64_t>((w.largestOutput() + 255) / 256, 65536)), 1, 1};
+  if (w.blockRows() > 0) { // a block per line, reduced across the block as row kernels are
+    k.style = "row";
+    k.grid = {std::min<int64_t>(w.blockRows(), 65536), 1, 1};
+  }
   return k;
 }
 

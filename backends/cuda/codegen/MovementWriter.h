@@ -31,6 +31,8 @@ public:
 
   std::string source();
   int64_t largestOutput() const { return largest_; }
+  // Lines a block each (block-parallel ArgMax/ArgMin), 0 when one thread per element.
+  int64_t blockRows() const { return blockRows_; }
 
 private:
   int64_t rankOf(int v) const { return int64_t(g_.values[size_t(v)].shape.size()); }
@@ -74,6 +76,8 @@ private:
   void topK();
   void scatterND();
   void argExtreme(const std::vector<std::string> &c);
+  bool argByBlocks() const;
+  void argRows();
   void resizeTables();
   void resize(const std::vector<std::string> &c);
 
@@ -83,6 +87,10 @@ private:
   std::vector<size_t> outsideAxes_;
   std::ostringstream os_;
   int64_t largest_ = 0;
+  int64_t blockRows_ = 0;
 };
+
+// ArgMax/ArgMin lines at least this long (and contiguous) run a block per line.
+constexpr int64_t kArgBlockLine = 1024;
 
 } // namespace plumb::cuda

@@ -358,6 +358,66 @@ void MovementWriter::argExtreme(const std::vector<std::string> &c) {
       << "    " << w_.paramName(r) << "[e] = best;\n";
 }
 
+// Whether ArgMax/ArgMin runs block-parallel: its axis is the innermost non-trivial dim (a
+// line is contiguous) and long enough that one thread scanning it is the slow part (a
+// batch-1 LM head's argmax over the vocabulary).
+bool MovementWriter::argByBlocks() const {
+  const Shape &in = shapeOf(n_.operands.at(0));
+  int64_t rank = int64_t(in.size()), axis = normalizeAxis(g_, n_, n_.attrs.getInt("axis", 0), rank);
+  int64_t inner = 1;
+  for (int64_t d = axis + 1; d < rank; ++d)
+    inner *= in[size_t(d)];
+  return inner == 1 && in[size_t(axis)] >= kArgBlockLine;
+}
+
+// ArgMax/ArgMin over long contiguous lines: one block of 256 per line; each thread keeps the
+// best (value, index) of its strided share, then warps and the block combine. "Better" is a
+// total order, so the combining order does not matter: a NaN beats any number and the
+// lower-indexed NaN another NaN (the reference's first NaN), else the larger (smaller) value,
+// equal values going to the lower index (the higher with select_last_index).
+void MovementWriter::argRows() {
+  int r = n_.results.at(0), x = n_.operands.at(0);
+  const Shape &in = shapeOf(x);
+  int64_t rank = int64_t(in.size()), axis = normalizeAxis(g_, n_, n_.attrs.getInt("axis", 0), rank);
+  int64_t len = in[size_t(axis)], rows = numElements(in) / len;
+  bool last = n_.attrs.getInt("select_last_index", 0);
+  DType t = g_.values[size_t(x)].dtype;
+  std::string ct = computeType(t);
+  blockRows_ = rows;
+  os_ << "  auto better = [](" << ct << " v, long long i, " << ct << " bv, long long bi) {\n"
+      << "    if (bi < 0) return i >= 0;\n"
+      << "    if (i < 0) return false;\n"
+      << "    if (v != v || bv != bv) return v != v && (bv == bv || i < bi);\n"
+      << "    if (v != bv) return v " << (n_.op == "ArgMax" ? ">" : "<") << " bv;\n"
+      << "    return i " << (last ? ">" : "<") << " bi;\n"
+      << "  };\n"
+      << "  __shared__ " << ct << " sv[32];\n"
+      << "  __shared__ long long si[32];\n"
+      << "  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;\n"
+      << "  for (long long row = blockIdx.x; row < " << rows << "LL; row += gridDim.x) {\n"
+      << "    " << ct << " bv = " << literal(t, 0) << ";\n"
+      << "    long long bi = -1;\n"
+      << "    for (long long j = threadIdx.x; j < " << len << "LL; j += blockDim.x) {\n"
+      << "      const " << ct << " v = " << loadAs(t, w_.paramName(x) + "[row * " + std::to_string(len) + "LL + j]") << ";\n"
+      << "      if (better(v, j, bv, bi)) { bv = v; bi = j; }\n"
+      << "    }\n"
+      << "    for (int pass = 0; pass < 2; ++pass) {\n"
+      << "      for (int o = 16; o > 0; o >>= 1) {\n"
+      << "        const " << ct << " ov = __shfl_xor_sync(0xffffffffu, bv, o);\n"
+      << "        const long long oi = __shfl_xor_sync(0xffffffffu, bi, o);\n"
+      << "        if (better(ov, oi, bv, bi)) { bv = ov; bi = oi; }\n"
+      << "      }\n"
+      << "      if (pass == 1) break;\n"
+      << "      __syncthreads();\n"
+      << "      if (lane == 0) { sv[warp] = bv; si[warp] = bi; }\n"
+      << "      __syncthreads();\n"
+      << "      bv = lane < warps ? sv[lane] : bv;\n"
+      << "      bi = lane < warps ? si[lane] : -1;\n"
+      << "    }\n"
+      << "    if (threadIdx.x == 0) " << w_.paramName(r) << "[row] = bi;\n"
+      << "  }\n";
+}
+
 // Resize: the taps the lowering stored (ref::resizeTaps, the reference's own sampling) as
 // one index and one weight table per resized axis, at file scope.
 void MovementWriter::resizeTables() {

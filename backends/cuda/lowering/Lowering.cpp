@@ -538,8 +538,25 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
   Value cur = conv->getResult(0);
   std::string nodes = joinedNodeNames(conv), activation = "none";
   size_t next = i + 1;
-  if (next < ops.size() && isa<ReluOp>(ops[next]) && cur.hasOneUse() &&
-      *cur.user_begin() == ops[next] && kept(ops[next]) == kept(conv)) {
+  auto onlyUser = [&](Value v, size_t at) {
+    return at < ops.size() && v.hasOneUse() && *v.user_begin() == ops[at] &&
+           kept(ops[at]) == kept(conv);
+  };
+  // A residual Add of a tensor shaped like the result (ResNet's skip connection) joins the
+  // cuDNN call as its z input: cudnnConvolutionBiasActivationForward computes
+  // act(conv + z + bias) with alpha2 = 1, the ReLU (if one follows) after the sum, as ONNX
+  // does. That call always reads a bias, so a conv without one keeps its Add separate.
+  if (!transposed && in.size() == 3 && in[2] >= 0 && onlyUser(cur, next) && isa<AddOp>(ops[next])) {
+    Operation *add = ops[next];
+    Value z = add->getOperand(0) == cur ? add->getOperand(1) : add->getOperand(0);
+    if (z != cur && ids_.count(z) && deviceFloat(z.getType()) && shapeOf(z) == shapeOf(cur)) {
+      in.push_back(asType(operand(z), t));
+      cur = add->getResult(0);
+      nodes += ", " + joinedNodeNames(add);
+      ++next;
+    }
+  }
+  if (onlyUser(cur, next) && isa<ReluOp>(ops[next])) {
     activation = "relu";
     cur = ops[next]->getResult(0);
     nodes += ", " + joinedNodeNames(ops[next]);

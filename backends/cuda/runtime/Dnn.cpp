@@ -1,5 +1,6 @@
 // cuda.conv: cuDNN convolution (NCHW / NCDHW),
-// cuda.convtranspose: its data gradient (cudnnConvolutionBackwardData), then bias and ReLU, bias and ReLU fused through
+// cuda.convtranspose: its data gradient (cudnnConvolutionBackwardData), then bias and ReLU.
+// cuda.conv's bias, residual (z) and ReLU are fused through
 // cudnnConvolutionBiasActivationForward when there is a bias, else separate calls.
 // f32 uses CUDNN_FMA_MATH (no TF32) unless the step says tf32 = 1. f16/bf16 plans use the
 // legacy API's PSEUDO_HALF_CONFIG / PSEUDO_BFLOAT16_CONFIG: x, w, y and bias in the storage
@@ -73,6 +74,12 @@ public:
           "math type");
     relu_ = s.attrs.getString("activation", "none") == "relu";
     hasBias_ = in.size() > 2 && in[2].present;
+    // The residual z (a skip connection's Add, joined by the lowering): y's shape and type,
+    // and only with a bias, which the fused call always reads.
+    residual_ = in.size() > 3 && in[3].present;
+    if (residual_ && (transposed_ || !hasBias_ || in[3].shape != out.at(0).shape))
+      throw Error("cuda.conv for '" + label_ + "': a residual input needs a forward conv with a "
+                  "bias and the result's shape");
     check(cudnnSetActivationDescriptor(ad_, relu_ ? CUDNN_ACTIVATION_RELU : CUDNN_ACTIVATION_IDENTITY,
                                        CUDNN_PROPAGATE_NAN, 0.0),
           "activation");
@@ -127,10 +134,12 @@ public:
       return;
     }
     if (hasBias_) {
-      // z = y with alpha2 = 0: the output buffer serves as the (ignored) residual input.
-      check(cudnnConvolutionBiasActivationForward(ctx.dnn, &one, xd_, in[0], wd_, in[1], cd_, algo_,
-                                                  ctx.workspace, ctx.workspaceBytes, &zero, yd_,
-                                                  out[0], bd_, in[2], ad_, yd_, out[0]),
+      // act(conv + alpha2 * z + bias): z is the residual with alpha2 = 1, else the output
+      // buffer with alpha2 = 0 (read, ignored).
+      check(cudnnConvolutionBiasActivationForward(
+                ctx.dnn, &one, xd_, in[0], wd_, in[1], cd_, algo_, ctx.workspace,
+                ctx.workspaceBytes, residual_ ? &one : &zero, yd_, residual_ ? in[3] : out[0],
+                bd_, in[2], ad_, yd_, out[0]),
             what);
       return;
     }
@@ -143,7 +152,7 @@ public:
 
 private:
   std::string label_;
-  bool transposed_ = false, relu_ = false, hasBias_ = false;
+  bool transposed_ = false, relu_ = false, hasBias_ = false, residual_ = false;
   cudnnTensorDescriptor_t xd_ = nullptr, yd_ = nullptr, bd_ = nullptr;
   cudnnFilterDescriptor_t wd_ = nullptr;
   cudnnConvolutionDescriptor_t cd_ = nullptr;
