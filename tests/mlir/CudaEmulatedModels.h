@@ -14,6 +14,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 
+#include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
@@ -115,6 +116,20 @@ inline KeptPlan runKept(const std::string &model, const std::string &npz, const 
   cudatest::PlanEmulator emu(k.compiled.plan, testing_util::scratchPath("emu_kept_" + tag));
   k.got = emu.run(inputs);
   return k;
+}
+
+// runKept's `keep` for plans that keep no node in f32.
+inline std::set<std::string> keepNone(mlir::Operation *) { return {}; }
+
+// How many of the plan's steps are generated kernels of `style`; fails the test (naming the
+// nodes) for every step left on the host.
+inline int stepsOfStyle(const Plan &plan, const std::string &style) {
+  int n = 0;
+  for (const Step &s : plan.steps) {
+    EXPECT_NE(s.kernel, "cuda.host") << "[" << s.nodeNames << "] runs on the host";
+    n += s.attrs.getString("style", "") == style;
+  }
+  return n;
 }
 
 inline const Buffer *bufferNamed(const Plan &plan, const std::string &name) {

@@ -42,15 +42,10 @@ using namespace cudatest;
 // step, and the outputs within the storage type's tolerance of the reference.
 TEST(CudaNorms, GroupAndInstanceNormsRunAsRowKernels) {
   std::string model = std::string(PLUMB_SOURCE_DIR) + "/tests/data/cuda/norms.onnx";
-  auto none = [](mlir::Operation *) { return std::set<std::string>(); };
   for (const char *dtype : {"f32", "bf16"}) {
-    KeptPlan k = runKept(model, "", dtype, none, std::string("norms_") + dtype);
-    int rows = 0;
-    for (const Step &s : k.compiled.plan.steps) {
-      EXPECT_NE(s.kernel, "cuda.host") << "[" << s.nodeNames << "]";
-      rows += s.attrs.getString("style", "") == "row";
-    }
-    EXPECT_EQ(rows, 3) << dtype; // group norm, instance norm, the spatial mean
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("norms_") + dtype);
+    // group norm, instance norm, the spatial mean
+    EXPECT_EQ(stepsOfStyle(k.compiled.plan, "row"), 3) << dtype;
     const Tensor &truth = k.truth.outputs.at(0);
     parity::TensorMetrics m = parity::compareTensors(k.got.at(0).cast(DType::F32), truth);
     EXPECT_LE(m.maxAbsErr, tolerance(dtype, peakOf(truth))) << dtype;
@@ -81,15 +76,9 @@ TEST(CudaTopK, ConstantKIsOneWindowKernel) {
   idx->set_name("indices");
   idx->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
   std::string model = saveModel(m, "topk.onnx");
-  auto none = [](mlir::Operation *) { return std::set<std::string>(); };
   for (const char *dtype : {"f32", "f16"}) {
-    KeptPlan kp = runKept(model, "", dtype, none, std::string("topk_") + dtype);
-    int windows = 0;
-    for (const Step &s : kp.compiled.plan.steps) {
-      EXPECT_NE(s.kernel, "cuda.host") << "[" << s.nodeNames << "]";
-      windows += s.attrs.getString("style", "") == "window";
-    }
-    EXPECT_EQ(windows, 1) << dtype;
+    KeptPlan kp = runKept(model, "", dtype, keepNone, std::string("topk_") + dtype);
+    EXPECT_EQ(stepsOfStyle(kp.compiled.plan, "window"), 1) << dtype;
     ASSERT_EQ(kp.got.size(), 2u);
     const Tensor &values = kp.truth.outputs.at(0), &indices = kp.truth.outputs.at(1);
     ASSERT_EQ(kp.got[0].shape(), (Shape{3, 7, 5}));
@@ -174,9 +163,8 @@ class ResizeKernel : public ::testing::TestWithParam<ResizeCase> {};
 TEST_P(ResizeKernel, EmulatedPlanMatchesTheReference) {
   const ResizeCase &c = GetParam();
   std::string path = writeResizeModel(c);
-  auto none = [](mlir::Operation *) { return std::set<std::string>(); };
   for (const char *dtype : {"f32", "f16"}) {
-    KeptPlan k = runKept(path, "", dtype, none, c.name + "_" + dtype);
+    KeptPlan k = runKept(path, "", dtype, keepNone, c.name + "_" + dtype);
     int windows = 0;
     for (const Step &s : k.compiled.plan.steps) {
       EXPECT_NE(s.kernel, "cuda.host") << c.name;
@@ -302,8 +290,7 @@ class ConvGeometry : public ::testing::TestWithParam<ConvCase> {};
 
 TEST_P(ConvGeometry, EmulatedPlanMatchesTheReference) {
   const ConvCase &c = GetParam();
-  auto none = [](mlir::Operation *) { return std::set<std::string>(); };
-  KeptPlan k = runKept(writeConvModel(c), "", "f32", none, "conv_" + c.name);
+  KeptPlan k = runKept(writeConvModel(c), "", "f32", keepNone, "conv_" + c.name);
   const Plan &plan = k.compiled.plan;
   // The conv step comes first, or second after the Pad kernel making its input.
   size_t at = c.prePad.empty() ? 0 : 1;

@@ -132,9 +132,8 @@ INSTANTIATE_TEST_SUITE_P(Cuda, EmulatedPlan, ::testing::ValuesIn(cases()), caseN
 // the projection is stored in f32 and the output is right.
 TEST(CudaKeepF32, OverflowingProjectionIsRightOnlyWhenKept) {
   std::string model = std::string(PLUMB_SOURCE_DIR) + "/tests/data/parity/f16_overflow_matmul.onnx";
-  auto none = [](mlir::Operation *) { return std::set<std::string>(); };
   auto pair = [](mlir::Operation *) { return std::set<std::string>{"project", "scale_down"}; };
-  KeptPlan plain = runKept(model, "", "f16", none, "overflow_plain");
+  KeptPlan plain = runKept(model, "", "f16", keepNone, "overflow_plain");
   KeptPlan kept = runKept(model, "", "f16", pair, "overflow_kept");
   const Tensor &truth = plain.truth.outputs.at(0);
   int nonFinite = 0;
