@@ -477,6 +477,22 @@ std::vector<OpCase> opCases() {
   add("gather_axis0_2d", "Gather", {iota(DType::F32, {5, 6}), idx});
   add("gather_axis2", "Gather", {x, idx}, {}, {{"axis", intAttr(2)}});
   add("gather_scalar_index", "Gather", {x, Tensor::scalarI64(-2)}, {}, {{"axis", intAttr(3)}});
+  add("gatherelements_axis1_negative", "GatherElements",
+      {iota(DType::F32, {3, 4}), Tensor::fromVector(DType::I64, {3, 2}, std::vector<int64_t>{0, -1, 3, 2, -4, 1})},
+      {}, {{"axis", intAttr(1)}});
+  {
+    std::vector<int64_t> rowsOf(24);
+    for (size_t i = 0; i < rowsOf.size(); ++i)
+      rowsOf[i] = int64_t(i * 7 % 4) - 2; // -2..1 over a dim of 2
+    add("gatherelements_axis0_i32", "GatherElements",
+        {x, Tensor::fromVector(DType::I64, {1, 3, 4, 2}, rowsOf).cast(DType::I32)});
+  }
+  add("gathernd_elements", "GatherND",
+      {iota(DType::F32, {3, 4}), Tensor::fromVector(DType::I64, {2, 2, 2}, std::vector<int64_t>{0, 0, 2, -1, 1, 3, -3, 2})});
+  add("gathernd_rows", "GatherND", {x, Tensor::fromVector(DType::I64, {3, 1}, std::vector<int64_t>{1, 0, -1})});
+  add("gathernd_batch_dims", "GatherND",
+      {x, Tensor::fromVector(DType::I64, {2, 2, 2}, std::vector<int64_t>{0, 1, 2, 3, 1, 0, 0, 3})},
+      {}, {{"batch_dims", intAttr(1)}});
   add("expand_rank_up", "Expand", {iota(DType::F32, {3, 1})}, {{1, ints({2, 3, 4})}});
   add("tile", "Tile", {iota(DType::F32, {2, 3})}, {{1, ints({2, 3})}});
   add("split_axis1", "Split", {x}, {{1, ints({1, 2})}}, {{"axis", intAttr(1)}}, 2);

@@ -7,7 +7,8 @@
 //                block per row, one pass over the row per reduction (recomputing the
 //                elementwise ops feeding it), then the outputs; LayerNorm, RMSNorm,
 //                InstanceNorm, GroupNorm and Softmax bodies are of this shape;
-//   movement     one data-movement op (Transpose, Slice, Concat, Gather, Expand, Tile, Split,
+//   movement     one data-movement op (Transpose, Slice, Concat, Gather, GatherElements,
+//                GatherND, Expand, Tile, Split,
 //                Pad): one thread per output element, its source element's offset computed
 //                from its coordinates;
 //   window       one pool (one thread per output element over its window), CumSum (one
@@ -59,7 +60,7 @@ bool isRowOp(const std::string &op);
 
 // Data-movement ops generated as a "movement" kernel (Movement.cpp): a body of one such op,
 // one thread per output element copying the source element in its storage type. Transpose,
-// Slice, Concat, Gather, Expand, Tile, Split, Pad.
+// Slice, Concat, Gather, GatherElements, GatherND, Expand, Tile, Split, Pad.
 bool isMovement(const std::string &op);
 // Ops generated as a "window" kernel (Movement.cpp), also a body of one op: MaxPool,
 // AveragePool, GlobalMaxPool, GlobalAveragePool (one thread per output element walking its

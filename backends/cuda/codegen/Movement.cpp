@@ -23,8 +23,10 @@
 namespace plumb::cuda {
 
 bool isMovement(const std::string &op) {
-  static const std::set<std::string> ops = {"Transpose", "Slice", "Concat", "Gather",
-                                            "Expand",    "Tile",  "Split",  "Pad"};
+  static const std::set<std::string> ops = {"Transpose", "Slice",          "Concat",
+                                            "Gather",    "GatherElements", "GatherND",
+                                            "Expand",    "Tile",           "Split",
+                                            "Pad"};
   return ops.count(op) != 0;
 }
 
@@ -35,7 +37,8 @@ bool isWindowOp(const std::string &op) {
 }
 
 bool movementReadsOperand(const std::string &op, size_t index) {
-  return index == 0 || op == "Concat" || (op == "Gather" && index == 1) ||
+  return index == 0 || op == "Concat" ||
+         ((op == "Gather" || op == "GatherElements" || op == "GatherND") && index == 1) ||
          (op == "Pad" && index == 2); // Pad's constant_value
 }
 
@@ -128,6 +131,10 @@ void MovementWriter::body(const std::vector<std::string> &c) {
     return concat(c);
   if (n_.op == "Gather")
     return gather(c);
+  if (n_.op == "GatherElements")
+    return gatherElements(c);
+  if (n_.op == "GatherND")
+    return gatherND(c);
   if (n_.op == "Pad")
     return pad(c);
   if (n_.op == "Einsum")
@@ -189,27 +196,81 @@ void MovementWriter::concat(const std::vector<std::string> &c) {
 
 // Gather: output coordinates are the data's before the axis, the indices', then the data's
 // after the axis; a negative index counts from the end.
+// Declares `name`: the index at `offset` of index operand `ix` (or its folded constant),
+// made non-negative against `dim`; returns the condition that it is inside [0, dim).
+std::string MovementWriter::loadIndex(int ix, const std::string &offset, int64_t dim,
+                                      const std::string &name) {
+  std::string idx = g_.scalars.count(ix) ? std::to_string(int64_t(g_.scalars.at(ix))) + "LL"
+                                         : "(long long)" + w_.paramName(ix) + "[" + offset + "]";
+  os_ << "    long long " << name << " = " << idx << ";\n"
+      << "    if (" << name << " < 0) " << name << " += " << dim << "LL;\n";
+  return name + " >= 0 && " + name + " < " + std::to_string(dim) + "LL";
+}
+
+// The element of `x` at `src` where `inside` holds. An index outside [-dim, dim) is an
+// error in ONNX (the reference fails); a kernel cannot fail, so it reads nothing and writes
+// NaN (0 for integers): visible to every parity check, never an out-of-bounds read.
+void MovementWriter::copyIndexed(int r, int x, const std::vector<std::string> &src,
+                                 const std::string &inside) {
+  DType t = g_.values[size_t(r)].dtype;
+  os_ << "    " << w_.paramName(r) << "[e] = " << inside << " ? " << w_.paramName(x) << "["
+      << offsetOf(shapeOf(x), src) << "] : " << storeAs(t, literal(t, isFloat(t) ? NAN : 0.0))
+      << ";\n";
+}
+
 void MovementWriter::gather(const std::vector<std::string> &c) {
   int r = n_.results.at(0), x = n_.operands.at(0), ix = n_.operands.at(1);
   const Shape &in = shapeOf(x), &is = shapeOf(ix);
   int64_t axis = normalizeAxis(g_, n_, n_.attrs.getInt("axis", 0), rankOf(x));
   std::vector<std::string> icoords(c.begin() + axis, c.begin() + axis + int64_t(is.size()));
-  std::string idx = g_.scalars.count(ix)
-                        ? std::to_string(int64_t(g_.scalars.at(ix))) + "LL"
-                        : "(long long)" + w_.paramName(ix) + "[" + offsetOf(is, icoords) + "]";
-  int64_t dim = in[size_t(axis)];
-  os_ << "    long long idx = " << idx << ";\n"
-      << "    if (idx < 0) idx += " << dim << "LL;\n";
+  std::string inside = loadIndex(ix, offsetOf(is, icoords), in[size_t(axis)], "idx");
   std::vector<std::string> s;
   for (int64_t k = 0; k < int64_t(in.size()); ++k)
     s.push_back(k < axis ? c[size_t(k)] : k == axis ? "idx" : c[size_t(k - 1 + int64_t(is.size()))]);
-  // An index outside [-dim, dim) is an error in ONNX (the reference fails); a kernel cannot
-  // fail, so it reads nothing and writes NaN (0 for integers): visible to every parity
-  // check, never an out-of-bounds read.
-  DType t = g_.values[size_t(r)].dtype;
-  os_ << "    " << w_.paramName(r) << "[e] = idx >= 0 && idx < " << dim << "LL ? "
-      << w_.paramName(x) << "[" << offsetOf(in, s) << "] : "
-      << storeAs(t, literal(t, isFloat(t) ? NAN : 0.0)) << ";\n";
+  copyIndexed(r, x, s, inside);
+}
+
+// GatherElements: the output has the indices' shape; its element reads the data at its own
+// coordinates with the axis coordinate replaced by the index there.
+void MovementWriter::gatherElements(const std::vector<std::string> &c) {
+  int r = n_.results.at(0), x = n_.operands.at(0), ix = n_.operands.at(1);
+  const Shape &in = shapeOf(x);
+  int64_t axis = normalizeAxis(g_, n_, n_.attrs.getInt("axis", 0), rankOf(x));
+  if (shapeOf(ix).size() != in.size())
+    codegenError(g_, "node '" + n_.name + "' (GatherElements) has indices of another rank");
+  std::string inside = loadIndex(ix, offsetOf(shapeOf(ix), c), in[size_t(axis)], "idx");
+  std::vector<std::string> s = c;
+  s[size_t(axis)] = "idx";
+  copyIndexed(r, x, s, inside);
+}
+
+// GatherND: output coordinates are (indices' leading dims..., slice dims...); the first
+// batch_dims of them also index the data, the tuple at indices[leading...] the next k data
+// dims, and the slice coordinates the rest.
+void MovementWriter::gatherND(const std::vector<std::string> &c) {
+  int r = n_.results.at(0), x = n_.operands.at(0), ix = n_.operands.at(1);
+  const Shape &in = shapeOf(x), &is = shapeOf(ix);
+  int64_t b = n_.attrs.getInt("batch_dims", 0), q = int64_t(is.size());
+  int64_t k = q == 0 ? 0 : is.back();
+  if (q < 1 || b < 0 || k < 1 || b + k > int64_t(in.size()))
+    codegenError(g_, "node '" + n_.name + "' (GatherND) has indices " + shapeToString(is) +
+                         " for data " + shapeToString(in) + " and batch_dims " + std::to_string(b));
+  std::vector<std::string> lead(c.begin(), c.begin() + (q - 1)), s, inside;
+  for (int64_t d = 0; d < b; ++d)
+    s.push_back(c[size_t(d)]);
+  for (int64_t j = 0; j < k; ++j) {
+    std::vector<std::string> at = lead;
+    at.push_back(std::to_string(j));
+    std::string name = "i" + std::to_string(j);
+    inside.push_back(loadIndex(ix, offsetOf(is, at), in[size_t(b + j)], name));
+    s.push_back(name);
+  }
+  for (size_t d = size_t(q - 1); d < c.size(); ++d)
+    s.push_back(c[d]);
+  std::string all;
+  for (const std::string &i : inside)
+    all += (all.empty() ? "" : " && ") + ("(" + i + ")");
+  copyIndexed(r, x, s, all);
 }
 
 // Pad: the source coordinate is the output's less the leading pad; outside the data a

@@ -1,5 +1,5 @@
 // Internal to the generator: the writer of movement kernels (Movement.cpp: Transpose,
-// Slice, Concat, Gather, Expand, Tile, Split, Pad) and window kernels (Window.cpp: pools,
+// Slice, Concat, Gather, GatherElements, GatherND, Expand, Tile, Split, Pad) and window kernels (Window.cpp: pools,
 // Einsum, CumSum, TopK, ScatterND, ArgMax/ArgMin, Resize), both a body of one op. Each
 // output element (or line, or input element) is one thread of a grid-stride loop.
 #pragma once
@@ -67,7 +67,11 @@ private:
   void body(const std::vector<std::string> &c);
   void slice(std::vector<std::string> s);
   void concat(const std::vector<std::string> &c);
+  std::string loadIndex(int ix, const std::string &offset, int64_t dim, const std::string &name);
+  void copyIndexed(int r, int x, const std::vector<std::string> &src, const std::string &inside);
   void gather(const std::vector<std::string> &c);
+  void gatherElements(const std::vector<std::string> &c);
+  void gatherND(const std::vector<std::string> &c);
   void pad(const std::vector<std::string> &c);
   // The window ops (Window.cpp).
   void pool(const std::vector<std::string> &c);
