@@ -208,8 +208,8 @@ INSTANTIATE_TEST_SUITE_P(
 // convs with per-dim pads, strides, dilations, groups, bias and a fused ReLU, each a one-node
 // ONNX model whose output the emulated plan must reproduce. A forward conv whose pads cuDNN's
 // symmetric descriptor cannot say (explicit asymmetric pads, an odd SAME_UPPER/SAME_LOWER
-// total) runs as a Pad kernel by the difference and then cuDNN; a ConvTranspose with
-// asymmetric pads goes to the host. Both must still be right.
+// total) runs as a Pad kernel by the difference and then cuDNN; a ConvTranspose runs with the
+// smaller pads and a Slice kernel crops the difference off cuDNN's result.
 struct ConvCase {
   std::string name;
   std::vector<int64_t> x, w; // NC(D)HW input, M×C/group×k... weights
@@ -308,6 +308,16 @@ TEST_P(ConvGeometry, EmulatedPlanMatchesTheReference) {
     EXPECT_EQ(plan.buffers[size_t(pad.outputs.at(0))].shape, want) << c.name;
     EXPECT_EQ(step.inputs.at(0), pad.outputs.at(0));
   }
+  // A ConvTranspose with more padding on one side: cuDNN's larger result, then a Slice
+  // kernel cropping it to the output.
+  if (std::string(c.expectKernel) == "cuda.convtranspose") {
+    const Shape &full = plan.buffers[size_t(step.outputs.at(0))].shape;
+    if (full != k.truth.outputs.at(0).shape()) {
+      ASSERT_GT(plan.steps.size(), at + 1) << c.name;
+      EXPECT_EQ(plan.steps[at + 1].attrs.getString("style", ""), "movement") << c.name;
+      EXPECT_EQ(plan.steps[at + 1].inputs.at(0), step.outputs.at(0)) << c.name;
+    }
+  }
   // The fusion passes pair Conv (not ConvTranspose) with a following Relu; the lowering
   // makes that Relu the cuDNN step's activation.
   if (std::string(c.expectKernel) == "cuda.conv") {
@@ -374,8 +384,14 @@ INSTANTIATE_TEST_SUITE_P(
                  false, "cuda.convtranspose", "ConvTranspose", {1}},
         ConvCase{"convtranspose3d", {1, 2, 3, 4, 3}, {2, 3, 2, 3, 2}, {0, 1, 0, 0, 1, 0},
                  {2, 1, 2}, {1, 1, 1}, 1, true, false, "cuda.convtranspose", "ConvTranspose"},
-        ConvCase{"convtranspose_asymmetric_pads_on_host", {1, 2, 4, 4}, {2, 2, 3, 3},
-                 {0, 1, 1, 0}, {2, 2}, {1, 1}, 1, false, false, "cuda.host", "ConvTranspose"}),
+        ConvCase{"convtranspose_asymmetric_pads_cropped", {1, 2, 4, 4}, {2, 2, 3, 3},
+                 {0, 1, 1, 0}, {2, 2}, {1, 1}, 1, false, false, "cuda.convtranspose",
+                 "ConvTranspose"},
+        ConvCase{"convtranspose_same_upper_stride2", {1, 3, 5, 4}, {3, 2, 3, 3}, {}, {2, 2},
+                 {1, 1}, 1, true, false, "cuda.convtranspose", "ConvTranspose", {}, "SAME_UPPER"},
+        ConvCase{"convtranspose_same_lower_outpad", {2, 2, 3, 5}, {2, 2, 2, 3}, {}, {3, 2},
+                 {1, 1}, 1, true, false, "cuda.convtranspose", "ConvTranspose", {1, 0},
+                 "SAME_LOWER"}),
     [](const ::testing::TestParamInfo<ConvCase> &p) { return p.param.name; });
 
 // One op as a generated kernel against its reference kernel: data inputs (loaded by the

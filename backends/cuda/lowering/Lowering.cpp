@@ -86,6 +86,7 @@ private:
   void castStep(int src, int dst, const std::string &nodes, const std::string &outputName);
   int padStep(int src, const std::vector<int64_t> &begin, const std::vector<int64_t> &end,
               const std::string &nodes);
+  void cropStep(int src, const std::vector<int64_t> &begin, Value out, const std::string &nodes);
   void lowerOp(Operation *op);
   void lowerFusion(FusionOp fusion);
   void lowerHost(Operation *op);
@@ -413,6 +414,30 @@ size_t Lowerer::lowerMatMul(ArrayRef<Operation *> ops, size_t i) {
   return next;
 }
 
+// The kernel graph of one movement op on a tensor of `shape` and `dtype` giving `outShape`,
+// its integer operands (Pad's pads, Slice's starts/ends/axes) constants.
+KernelGraph movementGraph(const std::string &op, DType dtype, const Shape &shape,
+                          const Shape &outShape, const std::vector<std::vector<int64_t>> &ints,
+                          const std::string &label, int64_t opset) {
+  KernelGraph g;
+  g.kind = op;
+  g.label = label;
+  g.opset = opset;
+  int x = g.addValue(dtype, shape);
+  KNode n{op, {}, {x}, {}, label};
+  for (const std::vector<int64_t> &v : ints) {
+    int c = g.addValue(DType::I64, {int64_t(v.size())});
+    g.intConstants[c] = v;
+    n.operands.push_back(c);
+  }
+  int y = g.addValue(dtype, outShape);
+  n.results = {y};
+  g.inputs = {x};
+  g.outputs = {y};
+  g.nodes.push_back(std::move(n));
+  return g;
+}
+
 // Zero padding of buffer `src` by `begin`/`end` elements per dim into a new buffer: one
 // generated Pad kernel (a conv whose pads cuDNN cannot take pads its input first).
 int Lowerer::padStep(int src, const std::vector<int64_t> &begin, const std::vector<int64_t> &end,
@@ -423,16 +448,7 @@ int Lowerer::padStep(int src, const std::vector<int64_t> &begin, const std::vect
   pads.insert(pads.end(), end.begin(), end.end());
   for (size_t d = 0; d < padded.size(); ++d)
     padded[d] += begin[d] + end[d];
-  KernelGraph g;
-  g.kind = "Pad";
-  g.label = nodes;
-  g.opset = opset_;
-  int x = g.addValue(b.dtype, b.shape), p = g.addValue(DType::I64, {int64_t(pads.size())}),
-      y = g.addValue(b.dtype, padded);
-  g.intConstants[p] = pads;
-  g.inputs = {x};
-  g.outputs = {y};
-  g.nodes.push_back({"Pad", {}, {x, p}, {y}, nodes});
+  KernelGraph g = movementGraph("Pad", b.dtype, b.shape, padded, {pads}, nodes, opset_);
   GeneratedKernel k = generateKernel(g);
   CompiledKernel bin = compileKernel(k.source, "[" + nodes + "]", opts_.nvrtc);
   int dst = plan_.addBuffer(BufferKind::Intermediate, b.dtype, padded, b.name + ".padded");
@@ -440,6 +456,24 @@ int Lowerer::padStep(int src, const std::vector<int64_t> &begin, const std::vect
   s.outputNames = {""};
   setKernel(s, g, k, bin);
   return dst;
+}
+
+// `out` as the part of buffer `src` starting at `begin` (one per dim): one generated Slice
+// kernel (a ConvTranspose with more padding on one side crops cuDNN's result).
+void Lowerer::cropStep(int src, const std::vector<int64_t> &begin, Value out,
+                       const std::string &nodes) {
+  Buffer b = plan_.buffers[size_t(src)];
+  Shape shape = shapeOf(out);
+  std::vector<int64_t> ends = begin, axes;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    ends[d] += shape[d];
+    axes.push_back(int64_t(d));
+  }
+  KernelGraph g = movementGraph("Slice", b.dtype, b.shape, shape, {begin, ends, axes}, nodes, opset_);
+  GeneratedKernel k = generateKernel(g);
+  CompiledKernel bin = compileKernel(k.source, "[" + nodes + "]", opts_.nvrtc);
+  Step &s = emit("cuda.generated", nodes, {src}, {out});
+  setKernel(s, g, k, bin);
 }
 
 // A forward conv's begin and end pads, one per spatial dim each, with auto_pad resolved as
@@ -470,6 +504,34 @@ std::optional<std::vector<int64_t>> convPads(const ref::Attrs &a, const Shape &x
   return pads;
 }
 
+// A ConvTranspose's begin and end pads (one per spatial dim each) as the reference resolves
+// them: from the total padding (full size less the result's) when output_shape or SAME
+// auto_pad decides the result (SAME_UPPER: the smaller half first), else the explicit pads
+// (VALID: none). nullopt for an auto_pad ONNX does not define or attrs of the wrong rank.
+std::optional<std::vector<int64_t>> transposedPads(const ref::Attrs &a, const Shape &x,
+                                                   const Shape &w, const Shape &y) {
+  size_t spatial = w.size() - 2;
+  std::vector<int64_t> pads = a.getInts("pads", std::vector<int64_t>(2 * spatial, 0)),
+                       st = a.getInts("strides", std::vector<int64_t>(spatial, 1)),
+                       dil = a.getInts("dilations", std::vector<int64_t>(spatial, 1)),
+                       outPad = a.getInts("output_padding", std::vector<int64_t>(spatial, 0));
+  std::string autoPad = a.getString("auto_pad", "NOTSET");
+  bool same = autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER";
+  if (pads.size() != 2 * spatial || st.size() != spatial || dil.size() != spatial ||
+      outPad.size() != spatial || x.size() != w.size() || y.size() != w.size() ||
+      (!same && autoPad != "NOTSET" && autoPad != "VALID"))
+    return std::nullopt;
+  if (!same && !a.has("output_shape"))
+    return autoPad == "VALID" ? std::vector<int64_t>(2 * spatial, 0) : pads;
+  for (size_t d = 0; d < spatial; ++d) {
+    int64_t full = st[d] * (x[d + 2] - 1) + outPad[d] + (w[d + 2] - 1) * dil[d] + 1;
+    int64_t total = full - y[d + 2], half = total >= 0 ? total / 2 : -((1 - total) / 2);
+    pads[d] = autoPad == "SAME_UPPER" ? half : total - half; // half: floor(total / 2)
+    pads[d + spatial] = total - pads[d];
+  }
+  return pads;
+}
+
 size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
   Operation *conv = ops[i];
   ref::Attrs a = ref::attrsOf(conv);
@@ -478,41 +540,41 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
   size_t spatial = w.size() - 2;
   bool transposed = isa<ConvTransposeOp>(conv);
   std::vector<int64_t> outPad = a.getInts("output_padding", std::vector<int64_t>(spatial, 0));
-  // Forward convs: cuDNN pads symmetrically, so a conv with more padding on one side (an
-  // odd SAME total, explicit asymmetric pads) pads its input by the difference first.
+  // cuDNN pads symmetrically. A conv with more padding on one side (explicit asymmetric
+  // pads, an odd SAME total) pads its input by the difference first; a ConvTranspose runs
+  // with the smaller pads and crops the difference off its result.
   std::optional<std::vector<int64_t>> resolved =
-      transposed ? std::optional<std::vector<int64_t>>() : convPads(a, x, w, y);
-  std::vector<int64_t> pads = resolved ? *resolved
-                                       : a.getInts("pads", std::vector<int64_t>(2 * spatial, 0));
-  bool ok = allDeviceFloat(conv) && spatial >= 1 && spatial <= 3 && pads.size() == 2 * spatial &&
-            (transposed ? a.getString("auto_pad", "NOTSET") == "NOTSET" : bool(resolved));
+      transposed ? transposedPads(a, x, w, y) : convPads(a, x, w, y);
+  bool ok = allDeviceFloat(conv) && spatial >= 1 && spatial <= 3 && resolved;
+  std::vector<int64_t> pads = resolved ? *resolved : std::vector<int64_t>();
   std::vector<int64_t> extraBegin(spatial + 2, 0), extraEnd(spatial + 2, 0);
   bool extra = false;
   for (size_t d = 0; ok && d < spatial; ++d) {
     int64_t common = std::min(pads[d], pads[d + spatial]);
-    ok = common >= 0 && (!transposed || pads[d] == pads[d + spatial]);
+    ok = common >= 0;
     extraBegin[d + 2] = pads[d] - common;
     extraEnd[d + 2] = pads[d + spatial] - common;
     extra = extra || extraBegin[d + 2] || extraEnd[d + 2];
     pads[d] = pads[d + spatial] = common;
   }
+  Shape cudnnOut = y; // what cuDNN writes: the result, or more of it to crop
   if (ok && transposed) {
-    // cuDNN derives nothing from output_shape: the result must be the size that the pads,
-    // strides, dilations and output_padding give (output_shape may only restate it).
+    // cuDNN derives the result's size from its descriptor: the full size less the symmetric
+    // pads, which output_padding may extend by less than a stride (or dilation).
     std::vector<int64_t> st = a.getInts("strides", std::vector<int64_t>(spatial, 1)),
                          dil = a.getInts("dilations", std::vector<int64_t>(spatial, 1));
-    ok = outPad.size() == spatial && st.size() == spatial && dil.size() == spatial;
-    for (size_t d = 0; ok && d < spatial; ++d)
+    for (size_t d = 0; ok && d < spatial; ++d) {
+      cudnnOut[d + 2] += extraBegin[d + 2] + extraEnd[d + 2];
       ok = outPad[d] >= 0 && outPad[d] < std::max(st[d], dil[d]) &&
-           y[d + 2] == st[d] * (x[d + 2] - 1) + outPad[d] + (w[d + 2] - 1) * dil[d] + 1 - 2 * pads[d];
+           cudnnOut[d + 2] ==
+               st[d] * (x[d + 2] - 1) + outPad[d] + (w[d + 2] - 1) * dil[d] + 1 - 2 * pads[d];
+    }
   }
   if (!ok) {
     stats_->fallbacks.push_back(joinedNodeNames(conv) + ": " +
-                                (transposed ? "cuda.convtranspose takes 1-D/2-D/3-D f32/f16/bf16 "
-                                              "convs with symmetric explicit pads giving the "
-                                              "result's shape"
-                                            : "cuda.conv takes 1-D/2-D/3-D f32/f16/bf16 convs "
-                                              "with non-negative pads or auto_pad"));
+                                (transposed ? "cuda.convtranspose" : "cuda.conv") +
+                                " takes 1-D/2-D/3-D f32/f16/bf16 convs with non-negative pads "
+                                "or auto_pad");
     lowerHost(conv);
     return i + 1;
   }
@@ -533,7 +595,7 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
   std::vector<int> in;
   for (Value v : conv->getOperands())
     in.push_back(asType(operand(v), t));
-  if (extra)
+  if (extra && !transposed)
     in[0] = padStep(in[0], extraBegin, extraEnd, "pad " + joinedNodeNames(conv));
   Value cur = conv->getResult(0);
   std::string nodes = joinedNodeNames(conv), activation = "none";
@@ -562,7 +624,17 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
     nodes += ", " + joinedNodeNames(ops[next]);
     ++next;
   }
-  Step &s = emit(transposed ? "cuda.convtranspose" : "cuda.conv", nodes, in, {cur});
+  std::string kernel = transposed ? "cuda.convtranspose" : "cuda.conv";
+  Step *sp = nullptr;
+  if (extra && transposed) { // cuDNN's result into a larger buffer, then the crop
+    int full = plan_.addBuffer(BufferKind::Intermediate, storedType(cur), cudnnOut,
+                               joinedNodeNames(conv) + ".uncropped");
+    sp = &addStep(kernel, in, {full}, nodes);
+    sp->outputNames = {""};
+  } else {
+    sp = &emit(kernel, nodes, in, {cur});
+  }
+  Step &s = *sp;
   if (transposed)
     s.attrs.set("output_padding", intsAttr(perDimOf(outPad, 0)));
   s.attrs.set("pads", intsAttr(begins));
@@ -572,6 +644,8 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
   s.attrs.set("activation", strAttr(activation));
   s.attrs.set("tf32", intAttr(opts_.tf32));
   stats_->byKernel[s.kernel]++;
+  if (extra && transposed)
+    cropStep(s.outputs[0], extraBegin, cur, nodes);
   return next;
 }
 
