@@ -13,6 +13,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -44,6 +45,20 @@ DType planStorageType(const Plan &plan);
 // The kernel graph converting a tensor of `shape` from one float type to another (a plan's
 // input and output boundaries): one Identity node, loaded as `from` and stored as `to`.
 KernelGraph castGraph(DType from, DType to, const Shape &shape, const std::string &label);
+
+// The kernel graph of one movement op (Pad, Slice) on a tensor of `shape` and `dtype` giving
+// `outShape`, its integer operands (pads; starts, ends, axes) constants (ConvPads.cpp).
+KernelGraph movementGraph(const std::string &op, DType dtype, const Shape &shape,
+                          const Shape &outShape, const std::vector<std::vector<int64_t>> &ints,
+                          const std::string &label, int64_t opset);
+
+// A Conv's / ConvTranspose's begin and end pads (one per spatial dim each, begins first) for
+// input `x`, weights `w` and result `y`, with auto_pad (and ConvTranspose's output_shape)
+// resolved as the reference resolves them; nullopt for attrs ONNX does not define.
+std::optional<std::vector<int64_t>> convPads(const ref::Attrs &a, const Shape &x, const Shape &w,
+                                             const Shape &y);
+std::optional<std::vector<int64_t>> transposedPads(const ref::Attrs &a, const Shape &x,
+                                                   const Shape &w, const Shape &y);
 
 // Whether a float value decides a shape rather than carrying data: it feeds Resize's or
 // Upsample's scales or Range's bounds (looking into fusion bodies). Such constants stay f32
