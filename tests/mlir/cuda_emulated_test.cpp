@@ -15,6 +15,7 @@
 #include "frontend/tensorio/TensorIO.h"
 #include "ir/PlumbDialect.h"
 #include "parity/Metrics.h"
+#include "runtime/BufferPlanner.h"
 #include "runtime/Error.h"
 #include "tests/TempFiles.h"
 #include "tests/TestAttrs.h"
@@ -84,6 +85,28 @@ TEST_P(EmulatedPlan, EveryStepMatchesTheReference) {
   // (a cuda.host step makes the executor run the plan step by step).
   for (const Step &s : compiled.plan.steps)
     EXPECT_NE(s.kernel, "cuda.host") << c.model << ": [" << s.nodeNames << "] runs on the host";
+  // A reshape (cuda.copy) whose input is an intermediate it reads last takes that input's
+  // memory: the same arena offset, so the device skips the copy. The emulator runs with
+  // this placement, so the parity checks below cover it.
+  {
+    const Plan &plan = compiled.plan;
+    ArenaAssignment arena = planBuffers(plan, 256);
+    std::vector<int> lastReader(plan.buffers.size(), -1);
+    for (size_t i = 0; i < plan.steps.size(); ++i)
+      for (int id : plan.steps[i].inputs)
+        if (id >= 0)
+          lastReader[size_t(id)] = int(i);
+    for (size_t i = 0; i < plan.steps.size(); ++i) {
+      const Step &s = plan.steps[i];
+      int in = s.inputs.at(0), out = s.outputs.at(0);
+      if (s.kernel != "cuda.copy" || out < 0 || lastReader[size_t(in)] != int(i) ||
+          plan.buffers[size_t(in)].kind != BufferKind::Intermediate ||
+          plan.buffers[size_t(out)].kind != BufferKind::Intermediate)
+        continue;
+      EXPECT_EQ(arena.offsets[size_t(out)], arena.offsets[size_t(in)])
+          << c.model << ": [" << s.nodeNames << "] copies a dying input";
+    }
+  }
 
   int compared = 0;
   bool boundaries = std::string(c.dtype) == "f32";

@@ -268,6 +268,10 @@ void Lowerer::lowerHost(Operation *op) {
     in.resize(1); // the data; shape operands are not read
   }
   Step &s = emit(kernel, joinedNodeNames(op), in, outs);
+  // A reshape whose input dies here takes the input's memory (the planner aliases them) and
+  // the copy becomes a no-op: the runtime skips a copy onto itself.
+  if (kernel == "cuda.copy")
+    s.inPlaceInput = 0;
   // Unused secondary results (Dropout's mask...) still get buffers: the reference kernel
   // produces them anyway.
   s.attrs = ref::attrsOf(op);
