@@ -160,6 +160,9 @@ void printCompileStats(std::ostream &os, const Compiled &c, size_t peakIntermedi
   os << "fusions:\n";
   for (const auto &[kind, n] : c.fusionsByKind)
     os << fmt::format("  {:<36} {:>5}\n", kind, n);
+  int64_t inPlace = 0;
+  for (int alias : inPlaceAliases(c.plan))
+    inPlace += alias >= 0;
 #ifdef PLUMB_HAVE_CUDA
   if (!c.plan.steps.empty() && c.plan.steps.back().kernel.rfind("cuda.", 0) == 0) {
     const cuda::CudaLoweringStats &l = c.cudaLowering;
@@ -171,6 +174,10 @@ void printCompileStats(std::ostream &os, const Compiled &c, size_t peakIntermedi
       os << fmt::format("  {:<36} {:>5}\n", kernel, n);
     os << fmt::format("generated kernels: {} compiled with NVRTC, {} from the cache\n",
                       l.kernelsCompiled, l.kernelsFromCache);
+    int64_t copies = l.byKernel.count("cuda.copy") ? l.byKernel.at("cuda.copy") : 0;
+    os << fmt::format("in-place reshapes: {} of {} copies (the dying input's memory: no copy on "
+                      "the device)\n",
+                      inPlace, copies);
     for (const std::string &f : l.fallbacks)
       os << "fallback: " << f << "\n";
   } else
@@ -184,9 +191,6 @@ void printCompileStats(std::ostream &os, const Compiled &c, size_t peakIntermedi
     os << fmt::format("channel-blocked intermediates: {} ({} bytes; kept between conv, pool and "
                       "per-element steps without reorders)\n",
                       c.lowering.blockedBuffers, c.lowering.blockedBytes);
-    int64_t inPlace = 0;
-    for (int alias : inPlaceAliases(c.plan))
-      inPlace += alias >= 0;
     os << fmt::format("in-place outputs: {} (residual sums accumulate in the residual's memory)\n",
                       inPlace);
   }
