@@ -36,6 +36,7 @@
 #include <fstream>
 #include <iostream>
 #include <functional>
+#include <map>
 #include <set>
 
 namespace plumb {
@@ -169,6 +170,44 @@ TEST(CudaKeepF32, OverflowingProjectionIsRightOnlyWhenKept) {
   parity::TensorMetrics m = parity::compareTensors(kept.got.at(0), truth);
   EXPECT_EQ(m.nanMismatch + m.infMismatch, 0);
   EXPECT_LE(m.maxAbsErr, tolerance("f16", peakOf(truth)));
+}
+
+// The head transposes around attention (Q, V as [B, S, H, D] -> [B, H, S, D], K to
+// [B, H, D, S], the output back) are not movement kernels: the attention kernel reads and
+// writes through them at strides. Parity of those plans is EmulatedPlan's (every step of
+// bert_tiny and gpt2_tiny against the reference); this checks the transposes are gone.
+TEST(CudaAttention, ReadsAndWritesThroughHeadTransposes) {
+  for (const char *model : {"bert_tiny", "gpt2_tiny"}) {
+    mlir::MLIRContext ctx;
+    std::vector<Tensor> inputs;
+    auto module = importWithInputs(ctx, fixture(model, ".onnx"), {}, fixture(model, ".inputs.npz"),
+                                   0, inputs);
+    static const std::string cache = testing_util::scratchPath("nvrtc_views");
+    ::setenv("PLUMB_CACHE_DIR", cache.c_str(), 1);
+    CompileSettings cs;
+    cs.backend = "cuda";
+    cs.shapeInputs = inputs;
+    Compiled compiled = compileModule(mlir::OwningOpRef<mlir::ModuleOp>(module->clone()), cs);
+    const Plan &plan = compiled.plan;
+    std::map<int, const Step *> writer;
+    int attention = 0;
+    for (const Step &s : plan.steps) {
+      if (s.attrs.getString("style", "") == "attention") {
+        ++attention;
+        for (int id : s.inputs) {
+          if (writer.count(id)) {
+            EXPECT_NE(writer[id]->attrs.getString("style", ""), "movement")
+                << model << ": [" << s.nodeNames << "] reads a transpose kernel's result";
+          }
+        }
+        EXPECT_NE(s.nodeNames.find("Transpose"), std::string::npos)
+            << model << ": [" << s.nodeNames << "] does not write through the output transpose";
+      }
+      for (int id : s.outputs)
+        writer[id] = &s;
+    }
+    EXPECT_EQ(attention, 2) << model;
+  }
 }
 
 // Keeping nodes must not change what the plan computes beyond rounding: every node kept

@@ -7,6 +7,7 @@
 #include "backends/cuda/codegen/Emit.h"
 #include "backends/cuda/codegen/Generator.h"
 #include "backends/cuda/codegen/Writer.h"
+#include "backends/reference/kernels/Common.h"
 
 #include <algorithm>
 #include <set>
@@ -100,17 +101,27 @@ AttentionParts split(const KernelGraph &g) {
   return p;
 }
 
-// Batch dims (all but the last two) right-aligned into `batch`.
-std::string batchOffset(const Shape &s, const Shape &batch, int64_t matrixElems) {
+// The element strides of value `v` as it lies in memory: a strided view's, else row-major.
+std::vector<int64_t> memoryStrides(const KernelGraph &g, int v) {
+  auto it = g.strides.find(v);
+  const Shape &s = g.values[size_t(v)].shape;
+  if (it == g.strides.end())
+    return ref::stridesOf(s);
+  if (it->second.size() != s.size())
+    codegenError(g, "a strided view of rank " + std::to_string(it->second.size()) +
+                        " for a value of shape " + shapeToString(s));
+  return it->second;
+}
+
+// Batch dims (all but the last two) right-aligned into `batch`, at strides `st`.
+std::string batchOffset(const Shape &s, const std::vector<int64_t> &st, const Shape &batch) {
   std::string expr;
-  int64_t stride = matrixElems;
   size_t rank = s.size() - 2;
   for (size_t k = rank; k-- > 0;) {
     size_t bk = batch.size() - rank + k;
     if (s[k] != 1)
       expr += (expr.empty() ? "" : " + ") + std::string("b") + std::to_string(bk) + " * " +
-              std::to_string(stride) + "LL";
-    stride *= s[k];
+              std::to_string(st[k]) + "LL";
   }
   return expr.empty() ? "0" : expr;
 }
@@ -167,14 +178,21 @@ GeneratedKernel generateAttention(const KernelGraph &g) {
     o << "  const long long b" << k << " = (bflat / " << stride << "LL) % " << batch[k] << "LL;\n";
     stride *= batch[k];
   }
-  o << "  const long long qoff = " << batchOffset(qs, batch, S * D) << ";\n"
-    << "  const long long koff = " << batchOffset(ks, batch, T * D) << ";\n"
-    << "  const long long voff = " << batchOffset(vs, batch, T * DV) << ";\n"
+  // Q [.., S, D], K [.., D, T] (or [.., T, D] under the body's Transpose), V [.., T, DV] and
+  // the output [.., S, DV], each at its strides: contiguous, or a view through a transpose.
+  std::vector<int64_t> sq = memoryStrides(g, p.q), sk = memoryStrides(g, p.k), sv = memoryStrides(g, p.v),
+                       so = memoryStrides(g, g.outputs[0]);
+  auto at = [](const std::vector<int64_t> &st, size_t fromEnd) {
+    return std::to_string(st[st.size() - fromEnd]) + "LL";
+  };
+  o << "  const long long qoff = " << batchOffset(qs, sq, batch) << ";\n"
+    << "  const long long koff = " << batchOffset(ks, sk, batch) << ";\n"
+    << "  const long long voff = " << batchOffset(vs, sv, batch) << ";\n"
     << "  const bool active = i < " << S << "LL;\n"
     << "  float q[" << dpl << "], acc[" << dvpl << "];\n"
     << "  for (int p = 0; p < " << dpl << "; ++p) {\n"
     << "    const int d = lane + 32 * p;\n"
-    << "    q[p] = active && d < " << D << " ? " << loadAs(qt, param(p.q) + "[qoff + i * " + std::to_string(D) + "LL + d]") << " : 0.f;\n"
+    << "    q[p] = active && d < " << D << " ? " << loadAs(qt, param(p.q) + "[qoff + i * " + at(sq, 2) + " + d * " + at(sq, 1) + "]") << " : 0.f;\n"
     << "  }\n"
     << "  for (int p = 0; p < " << dvpl << "; ++p) acc[p] = 0.f;\n"
     << "  float m = __int_as_float(0xff800000), l = 0.f;\n"
@@ -183,8 +201,8 @@ GeneratedKernel generateAttention(const KernelGraph &g) {
     << "    for (int x = threadIdx.x; x < " << tile * D << "; x += blockDim.x) {\n"
     << "      const int tt = x / " << D << ", d = x % " << D << ";\n"
     << "      const long long t = t0 + tt;\n";
-  std::string kIndex = p.kTransposed ? "koff + t * " + std::to_string(D) + "LL + d"
-                                     : "koff + (long long)d * " + std::to_string(T) + "LL + t";
+  std::string kIndex = p.kTransposed ? "koff + t * " + at(sk, 2) + " + d * " + at(sk, 1)
+                                     : "koff + (long long)d * " + at(sk, 2) + " + t * " + at(sk, 1);
   o << "      ktile[tt][d] = t < " << T << "LL ? " << loadAs(kt, param(p.k) + "[" + kIndex + "]")
     << " : 0.f;\n"
     << "    }\n"
@@ -192,7 +210,7 @@ GeneratedKernel generateAttention(const KernelGraph &g) {
     << "      const int tt = x / " << DV << ", d = x % " << DV << ";\n"
     << "      const long long t = t0 + tt;\n"
     << "      vtile[tt][d] = t < " << T << "LL ? "
-    << loadAs(vt, param(p.v) + "[voff + t * " + std::to_string(DV) + "LL + d]") << " : 0.f;\n"
+    << loadAs(vt, param(p.v) + "[voff + t * " + at(sv, 2) + " + d * " + at(sv, 1) + "]") << " : 0.f;\n"
     << "    }\n"
     << "    __syncthreads();\n"
     << "    if (!active) continue;\n"
@@ -223,10 +241,10 @@ GeneratedKernel generateAttention(const KernelGraph &g) {
     << "    }\n"
     << "  }\n"
     << "  if (!active) return;\n"
-    << "  const long long ooff = bflat * " << S * DV << "LL + i * " << DV << "LL;\n"
+    << "  const long long ooff = " << batchOffset(os, so, batch) << " + i * " << at(so, 2) << ";\n"
     << "  for (int p = 0; p < " << dvpl << "; ++p) {\n"
     << "    const int d = lane + 32 * p;\n"
-    << "    if (d < " << DV << ") out0[ooff + d] = " << storeAs(ot, "acc[p] / l") << ";\n"
+    << "    if (d < " << DV << ") out0[ooff + d * " << at(so, 1) << "] = " << storeAs(ot, "acc[p] / l") << ";\n"
     << "  }\n}\n";
   GeneratedKernel k;
   k.style = "attention";

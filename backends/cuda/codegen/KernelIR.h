@@ -36,6 +36,10 @@ struct KernelGraph {
   // value id -> an integer constant that steers a movement op (Slice's starts/ends/axes/steps,
   // Expand's shape, Tile's repeats, Split's sizes): read at generation time, never loaded.
   std::map<int, std::vector<int64_t>> intConstants;
+  // value id -> element strides of an input or output held in memory as a strided view of
+  // its buffer (an attention body reading Q/K/V through a head transpose, writing its output
+  // through one); absent: contiguous row-major. Only the attention generator honours it.
+  std::map<int, std::vector<int64_t>> strides;
   int64_t opset = 17;
 
   int addValue(DType dtype, Shape shape) {

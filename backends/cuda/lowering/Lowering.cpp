@@ -13,6 +13,7 @@
 #include "backends/cuda/codegen/Generator.h"
 #include "backends/cuda/runtime/CudaBackend.h"
 #include "backends/reference/Interpreter.h"
+#include "backends/reference/kernels/Common.h"
 #include "ir/PlumbDialect.h"
 #include "ir/TensorAttr.h"
 #include "runtime/Error.h"
@@ -91,7 +92,9 @@ private:
   void lowerFusion(FusionOp fusion);
   void lowerHost(Operation *op);
   void lowerAlone(Operation *op);
-  bool lowerGenerated(ArrayRef<Operation *> ops, StringRef kind);
+  bool lowerGenerated(ArrayRef<Operation *> ops, StringRef kind, Operation *outTranspose = nullptr);
+  Operation *attentionTranspose(Operation *op) const;
+  void materializeViews(Block &body);
   void lowerGroup(ArrayRef<Operation *> ops, StringRef kind);
   size_t lowerMatMul(ArrayRef<Operation *> ops, size_t i);
   size_t lowerConv(ArrayRef<Operation *> ops, size_t i);
@@ -102,11 +105,25 @@ private:
   const std::map<std::string, Shape> *hints_;
   Plan plan_;
   llvm::DenseMap<Value, int> ids_;
+  // Head transposes an attention kernel reads through (its Q/K/V) or writes through (its
+  // output) instead of a movement kernel each: the deferred Transpose per result, the view
+  // (logical shape, strides over the source buffer) per attention body argument, and the
+  // output transposes the attention step already wrote.
+  struct View {
+    Shape shape;                  // the transposed (logical) shape
+    std::vector<int64_t> strides; // over the transpose's source buffer
+    Operation *transpose = nullptr;
+  };
+  llvm::DenseMap<Value, Operation *> deferred_;
+  llvm::DenseMap<Value, View> views_;
+  llvm::SmallPtrSet<Operation *, 16> absorbed_;
   std::map<std::pair<int, DType>, int> converted_;
   int64_t opset_ = 17;
 };
 
 Shape Lowerer::shapeOf(Value v) {
+  if (auto it = views_.find(v); it != views_.end()) // read through a deferred transpose
+    return it->second.shape;
   if (auto it = ids_.find(v); it != ids_.end()) // block arguments: their fusion operand's buffer
     return plan_.buffers[size_t(it->second)].shape;
   auto ranked = dyn_cast<RankedTensorType>(v.getType());
@@ -284,7 +301,8 @@ void Lowerer::lowerHost(Operation *op) {
 
 // One generated kernel for `ops`; false (with the reason recorded) when the generator or
 // NVRTC refuses it.
-bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind) {
+bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind,
+                             Operation *outTranspose) {
   GroupGraph gg;
   GeneratedKernel k;
   CompiledKernel bin;
@@ -301,6 +319,18 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind) {
           plan_.buffers[size_t(operand(gg.inputs[i]))].dtype;
     for (size_t i = 0; i < gg.outputs.size(); ++i) // f32 where a kept node makes them
       gg.graph.values[size_t(gg.graph.outputs[i])].dtype = storedType(gg.outputs[i]);
+    for (size_t i = 0; i < gg.inputs.size(); ++i)
+      if (auto it = views_.find(gg.inputs[i]); it != views_.end())
+        gg.graph.strides[gg.graph.inputs[i]] = it->second.strides;
+    if (outTranspose) {
+      // The result lands transposed: logical dim perm[j] is the buffer's dim j.
+      std::vector<int64_t> perm = ref::attrsOf(outTranspose).getInts("perm");
+      std::vector<int64_t> st = ref::stridesOf(shapeOf(outTranspose->getResult(0))),
+                           view(perm.size());
+      for (size_t j = 0; j < perm.size(); ++j)
+        view[size_t(perm[j])] = st[j];
+      gg.graph.strides[gg.graph.outputs.at(0)] = view;
+    }
     k = generateKernel(gg.graph);
     bin = compileKernel(k.source, "[" + gg.graph.label + "]", opts_.nvrtc);
   } catch (const Error &e) {
@@ -310,9 +340,53 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind) {
   std::vector<int> in;
   for (Value v : gg.inputs)
     in.push_back(operand(v));
-  Step &s = emit("cuda.generated", gg.graph.label, in, gg.outputs);
+  std::vector<Value> outs = gg.outputs;
+  std::string label = gg.graph.label;
+  if (outTranspose) { // the step writes the transpose's result; the body value maps to it
+    outs = {outTranspose->getResult(0)};
+    label += ", " + joinedNodeNames(outTranspose);
+    absorbed_.insert(outTranspose);
+  }
+  Step &s = emit("cuda.generated", label, in, outs);
+  if (outTranspose)
+    ids_[gg.outputs[0]] = s.outputs[0];
   setKernel(s, gg.graph, k, bin);
   return true;
+}
+
+// `op` (a Transpose) if an attention kernel can read or write through it instead: its data
+// has one use, across a fusion boundary into (or out of) an attention body, and the
+// transpose keeps the storage type. Else null.
+Operation *Lowerer::attentionTranspose(Operation *op) const {
+  if (!op || !isa<TransposeOp>(op) || !op->getResult(0).hasOneUse() ||
+      ref::attrsOf(op).getInts("perm").empty())
+    return nullptr;
+  auto intoAttention = [](Operation *user) {
+    auto f = dyn_cast<FusionOp>(user);
+    return f && f.getKind() == "attention";
+  };
+  Value data = op->getOperand(0);
+  if (intoAttention(*op->getResult(0).user_begin()) && ids_.count(data))
+    return op; // Q, K or V
+  auto f = data.getDefiningOp<FusionOp>();
+  if (f && f.getKind() == "attention" && data.hasOneUse() && f->getNumResults() == 1)
+    return op; // the output
+  return nullptr;
+}
+
+// The views of `body`'s arguments become real transposes (a movement kernel each), for a
+// body that is not one attention kernel after all.
+void Lowerer::materializeViews(Block &body) {
+  for (BlockArgument arg : body.getArguments()) {
+    auto it = views_.find(arg);
+    if (it == views_.end())
+      continue;
+    Operation *t = it->second.transpose;
+    views_.erase(it);
+    deferred_.erase(t->getResult(0));
+    lowerAlone(t);
+    ids_[arg] = operand(t->getResult(0));
+  }
 }
 
 // An op outside any generated group: a movement kernel for a data-movement op (Transpose,
@@ -575,14 +649,35 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
 
 void Lowerer::lowerFusion(FusionOp fusion) {
   Block &body = fusion.getBody().front();
-  for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs()))
-    ids_[arg] = operand(v);
+  for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs())) {
+    auto d = deferred_.find(v);
+    if (d == deferred_.end()) {
+      ids_[arg] = operand(v);
+      continue;
+    }
+    // Read through the head transpose: logical dim k is the source's dim perm[k].
+    Operation *t = d->second;
+    std::vector<int64_t> perm = ref::attrsOf(t).getInts("perm");
+    std::vector<int64_t> src = ref::stridesOf(shapeOf(t->getOperand(0))), st;
+    for (int64_t k : perm)
+      st.push_back(src.at(size_t(k)));
+    ids_[arg] = operand(t->getOperand(0));
+    views_[arg] = View{shapeOf(v), st, t};
+  }
   std::vector<Operation *> ops = fusionBodyOps(fusion, [&](Operation *op) { lowerOp(op); });
-  bool whole = fusion.getKind() == "attention" ||
-               llvm::none_of(ops, [](Operation *op) {
+  bool attention = fusion.getKind() == "attention";
+  bool whole = attention || llvm::none_of(ops, [](Operation *op) {
                  return isa<MatMulOp, GemmOp, ConvOp, ConvTransposeOp>(op);
                });
-  if (!(whole && lowerGenerated(ops, fusion.getKind()))) {
+  auto yield = cast<YieldOp>(body.getTerminator());
+  Operation *outTranspose = nullptr;
+  if (attention && fusion->getNumResults() == 1 && fusion->getResult(0).hasOneUse()) {
+    Operation *t = attentionTranspose(*fusion->getResult(0).user_begin());
+    if (t && storedType(t->getResult(0)) == storedType(yield.getValues()[0]))
+      outTranspose = t;
+  }
+  if (!(whole && lowerGenerated(ops, fusion.getKind(), outTranspose))) {
+    materializeViews(body);
     std::vector<Operation *> group;
     for (size_t i = 0; i < ops.size();) {
       Operation *op = ops[i];
@@ -604,7 +699,6 @@ void Lowerer::lowerFusion(FusionOp fusion) {
     }
     lowerGroup(group, fusion.getKind());
   }
-  auto yield = cast<YieldOp>(body.getTerminator());
   for (auto [r, v] : llvm::zip(fusion.getResults(), yield.getValues()))
     ids_[r] = operand(v);
 }
@@ -622,6 +716,12 @@ void Lowerer::lowerOp(Operation *op) {
   }
   if (auto fusion = dyn_cast<FusionOp>(op))
     return lowerFusion(fusion);
+  if (absorbed_.count(op)) // an attention step wrote this transpose's result
+    return;
+  if (attentionTranspose(op) && isa<FusionOp>(*op->getResult(0).user_begin())) {
+    deferred_[op->getResult(0)] = op; // the attention kernel reads through it
+    return;
+  }
   std::vector<Operation *> one = {op};
   if (isa<MatMulOp, GemmOp>(op))
     lowerMatMul(one, 0);
