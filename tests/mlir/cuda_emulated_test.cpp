@@ -210,6 +210,58 @@ TEST(CudaAttention, ReadsAndWritesThroughHeadTransposes) {
   }
 }
 
+// When the body does not become one attention kernel (here: 65536 heads, more than grid.y
+// takes), the deferred head transposes become movement kernels again, wired as before the
+// deferral: each matmul reads the transposes' results, the output transpose the second
+// matmul's. (Compiled, not emulated: 131072 softmax rows take minutes on the emulator.)
+TEST(CudaAttention, DeferredTransposesAreLoweredWhenTheKernelIsRefused) {
+  onnx::ModelProto m = newModel("many_heads", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  const int64_t heads = 65536;
+  for (const char *name : {"q", "k", "v"})
+    floatValue(g->add_input(), name, {1, 2, heads, 1});
+  auto node = [&](const char *op, std::vector<std::string> in, const std::string &out) {
+    onnx::NodeProto *n = g->add_node();
+    n->set_op_type(op);
+    n->set_name(out);
+    for (const std::string &i : in)
+      n->add_input(i);
+    n->add_output(out);
+    return n;
+  };
+  intsAttrOf(node("Transpose", {"q"}, "qt"), "perm", {0, 2, 1, 3});
+  intsAttrOf(node("Transpose", {"k"}, "kt"), "perm", {0, 2, 3, 1});
+  intsAttrOf(node("Transpose", {"v"}, "vt"), "perm", {0, 2, 1, 3});
+  node("MatMul", {"qt", "kt"}, "scores");
+  node("Softmax", {"scores"}, "probs");
+  node("MatMul", {"probs", "vt"}, "context");
+  intsAttrOf(node("Transpose", {"context"}, "out"), "perm", {0, 2, 1, 3});
+  floatValue(g->add_output(), "out", {1, 2, heads, 1});
+  mlir::MLIRContext ctx;
+  std::vector<Tensor> inputs;
+  auto module = importWithInputs(ctx, saveModel(m, "many_heads.onnx"), {}, "", 0, inputs);
+  static const std::string cache = testing_util::scratchPath("nvrtc_many_heads");
+  ::setenv("PLUMB_CACHE_DIR", cache.c_str(), 1);
+  CompileSettings cs;
+  cs.backend = "cuda";
+  cs.shapeInputs = inputs;
+  Compiled compiled = compileModule(mlir::OwningOpRef<mlir::ModuleOp>(module->clone()), cs);
+  const Plan &plan = compiled.plan;
+  EXPECT_EQ(stepsOfStyle(plan, "attention"), 0);
+  std::map<std::string, int> written; // node name -> the buffer its step writes
+  std::map<std::string, const Step *> step;
+  for (const Step &s : plan.steps) {
+    written[s.nodeNames] = s.outputs.at(0);
+    step[s.nodeNames] = &s;
+  }
+  for (const char *t : {"qt", "kt", "vt"})
+    ASSERT_TRUE(step.count(t) && step[t]->attrs.getString("style", "") == "movement") << t;
+  ASSERT_TRUE(step.count("scores") && step.count("context") && step.count("out"));
+  EXPECT_EQ(step["scores"]->inputs, (std::vector<int>{written["qt"], written["kt"]}));
+  EXPECT_EQ(step["context"]->inputs.at(1), written["vt"]);
+  EXPECT_EQ(step["out"]->inputs.at(0), written["context"]);
+}
+
 // Keeping nodes must not change what the plan computes beyond rounding: every node kept
 // gives an f32 plan's numbers (every float intermediate in f32); every other node kept mixes
 // the types at every kind of step (generated, movement, library, casts) and stays within the
