@@ -118,6 +118,23 @@ inline KeptPlan runKept(const std::string &model, const std::string &npz, const 
   return k;
 }
 
+// `model` (inputs from `npz`, or seeded random ones, returned in `inputs`) compiled for cuda
+// with storage `dtype`, not run: for tests of what the plan holds.
+inline Compiled compileForCuda(const std::string &model, const std::string &npz,
+                               const char *dtype, std::vector<Tensor> &inputs) {
+  mlir::MLIRContext ctx;
+  auto module = importWithInputs(ctx, model, {}, npz, 0, inputs);
+  static const std::string cache = testing_util::scratchPath("nvrtc_compile_only");
+  ::setenv("PLUMB_CACHE_DIR", cache.c_str(), 1);
+  CompileSettings cs;
+  cs.backend = "cuda";
+  cs.dtype = dtype;
+  cs.shapeInputs = inputs;
+  Compiled c = compileModule(mlir::OwningOpRef<mlir::ModuleOp>(module->clone()), cs);
+  c.module = {}; // it belongs to `ctx`
+  return c;
+}
+
 // runKept's `keep` for plans that keep no node in f32.
 inline std::set<std::string> keepNone(mlir::Operation *) { return {}; }
 

@@ -178,16 +178,9 @@ TEST(CudaKeepF32, OverflowingProjectionIsRightOnlyWhenKept) {
 // bert_tiny and gpt2_tiny against the reference); this checks the transposes are gone.
 TEST(CudaAttention, ReadsAndWritesThroughHeadTransposes) {
   for (const char *model : {"bert_tiny", "gpt2_tiny"}) {
-    mlir::MLIRContext ctx;
     std::vector<Tensor> inputs;
-    auto module = importWithInputs(ctx, fixture(model, ".onnx"), {}, fixture(model, ".inputs.npz"),
-                                   0, inputs);
-    static const std::string cache = testing_util::scratchPath("nvrtc_views");
-    ::setenv("PLUMB_CACHE_DIR", cache.c_str(), 1);
-    CompileSettings cs;
-    cs.backend = "cuda";
-    cs.shapeInputs = inputs;
-    Compiled compiled = compileModule(mlir::OwningOpRef<mlir::ModuleOp>(module->clone()), cs);
+    Compiled compiled =
+        compileForCuda(fixture(model, ".onnx"), fixture(model, ".inputs.npz"), "f32", inputs);
     const Plan &plan = compiled.plan;
     std::map<int, const Step *> writer;
     int attention = 0;
@@ -237,15 +230,8 @@ TEST(CudaAttention, DeferredTransposesAreLoweredWhenTheKernelIsRefused) {
   node("MatMul", {"probs", "vt"}, "context");
   intsAttrOf(node("Transpose", {"context"}, "out"), "perm", {0, 2, 1, 3});
   floatValue(g->add_output(), "out", {1, 2, heads, 1});
-  mlir::MLIRContext ctx;
   std::vector<Tensor> inputs;
-  auto module = importWithInputs(ctx, saveModel(m, "many_heads.onnx"), {}, "", 0, inputs);
-  static const std::string cache = testing_util::scratchPath("nvrtc_many_heads");
-  ::setenv("PLUMB_CACHE_DIR", cache.c_str(), 1);
-  CompileSettings cs;
-  cs.backend = "cuda";
-  cs.shapeInputs = inputs;
-  Compiled compiled = compileModule(mlir::OwningOpRef<mlir::ModuleOp>(module->clone()), cs);
+  Compiled compiled = compileForCuda(saveModel(m, "many_heads.onnx"), "", "f32", inputs);
   const Plan &plan = compiled.plan;
   EXPECT_EQ(stepsOfStyle(plan, "attention"), 0);
   std::map<std::string, int> written; // node name -> the buffer its step writes
