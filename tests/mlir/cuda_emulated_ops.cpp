@@ -629,6 +629,24 @@ std::vector<OpCase> opCases() {
   scatter("scatternd_add_f16", {rows.cast(DType::F16), dup, upd.cast(DType::F16)}, "add");
   scatter("scatternd_mul_i64", {i64({2, 3}, {1, 2, 3, 4, 5, 6}), i64({3, 1}, {1, 0, 1}),
                                 i64({3, 3}, {2, 2, 2, -1, 0, 1, 3, 3, 3})}, "mul");
+  // ScatterElements: duplicates along the axis applied in order, negative indices, indices
+  // smaller than the data off the axis, each reduction; Scatter (opset 9) as none.
+  auto scatterElements = [&](std::string name, std::vector<Tensor> data, std::string reduction,
+                             int64_t axis, const char *op = "ScatterElements", int64_t opset = 18) {
+    OpCase c{std::move(name), op, std::move(data), {}, {}, 1, opset};
+    if (opset >= 16)
+      c.attrs.set("reduction", stringAttr(reduction));
+    c.attrs.set("axis", intAttr(axis));
+    v.push_back(c);
+  };
+  Tensor along = i64({2, 3}, {1, -1, 1, 0, 2, 0});
+  Tensor alongUpd = Tensor::fromVector(DType::F64, {2, 3}, std::vector<double>{1.5, NAN, -2.25, 8, 0.5, 3})
+                        .cast(DType::F32);
+  for (const char *red : {"none", "add", "mul", "max", "min"})
+    scatterElements(std::string("scatterelements_axis1_") + red, {rows, along, alongUpd}, red, 1);
+  scatterElements("scatterelements_axis0_negative", {rows, i64({2, 3}, {4, -5, 2, -1, 0, 4}), alongUpd},
+                  "add", 0);
+  scatterElements("scatter_opset9", {rows, along, alongUpd}, "none", -1, "Scatter", 9);
   scatter("scatternd_kv_cache_write", {iota(DType::F32, {1, 2, 6, 4}),
                                        i64({1, 2, 1, 3}, {0, 0, 4, 0, 1, 4}),
                                        iota(DType::F32, {1, 2, 1, 4})}, "none");
@@ -664,7 +682,8 @@ TEST_P(GeneratedOp, MatchesTheReferenceKernel) {
   std::vector<Tensor> got = runGenerated(c, want);
   ASSERT_EQ(got.size(), want.size());
   bool movement = cuda::isMovement(c.op) || c.op == "MaxPool" || c.op == "GlobalMaxPool" ||
-                  c.op == "TopK" || c.op == "ScatterND"; // scatter: the same roundings in order
+                  c.op == "TopK" || c.op == "ScatterND" || c.op == "ScatterElements" ||
+                  c.op == "Scatter"; // scatter: the same roundings in order
   for (size_t i = 0; i < got.size(); ++i) {
     ASSERT_EQ(got[i].shape(), want[i].shape()) << c.name;
     ASSERT_EQ(got[i].dtype(), want[i].dtype()) << c.name;

@@ -66,7 +66,7 @@ bool isMovement(const std::string &op);
 // AveragePool, GlobalMaxPool, GlobalAveragePool (one thread per output element walking its
 // window), CumSum (one thread per line along the axis; its axis must be a constant),
 // Einsum (one thread per output element looping over the summed labels; no ellipsis),
-// Resize, ArgMax/ArgMin, TopK (K must be a constant) and ScatterND.
+// Resize, ArgMax/ArgMin, TopK (K must be a constant), ScatterND and ScatterElements.
 bool isWindowOp(const std::string &op);
 // Whether operand `index` of a movement op is data the kernel loads (Pad's constant_value
 // included); the others (Slice's starts/ends/axes/steps, Expand's shape, Tile's repeats,

@@ -33,7 +33,8 @@ bool isMovement(const std::string &op) {
 bool isWindowOp(const std::string &op) {
   return op == "MaxPool" || op == "AveragePool" || op == "GlobalMaxPool" ||
          op == "GlobalAveragePool" || op == "CumSum" || op == "Einsum" || op == "Resize" ||
-         op == "ArgMax" || op == "ArgMin" || op == "TopK" || op == "ScatterND";
+         op == "ArgMax" || op == "ArgMin" || op == "TopK" || op == "ScatterND" ||
+         op == "ScatterElements" || op == "Scatter";
 }
 
 bool movementReadsOperand(const std::string &op, size_t index) {
@@ -143,6 +144,8 @@ void MovementWriter::body(const std::vector<std::string> &c) {
     return resize(c);
   if (n_.op == "ArgMax" || n_.op == "ArgMin")
     return argExtreme(c);
+  if (n_.op == "ScatterElements" || n_.op == "Scatter")
+    return scatterElements(c);
   if (isWindowOp(n_.op))
     return pool(c);
   codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") has no movement rule");

@@ -1,6 +1,7 @@
 // Internal to the generator: the writer of movement kernels (Movement.cpp: Transpose,
 // Slice, Concat, Gather, GatherElements, GatherND, Expand, Tile, Split, Pad) and window kernels (Window.cpp: pools,
-// Einsum, CumSum, TopK, ScatterND, ArgMax/ArgMin, Resize), both a body of one op. Each
+// Einsum, CumSum, TopK, ScatterND, ScatterElements, ArgMax/ArgMin, Resize), both a body of
+// one op. Each
 // output element (or line, or input element) is one thread of a grid-stride loop.
 #pragma once
 
@@ -78,7 +79,10 @@ private:
   void einsum(const std::vector<std::string> &c);
   void cumSum();
   void topK();
+  std::string operandElement(int v, const std::string &i) const;
+  std::string scatterCombine(DType t, const std::string &u) const;
   void scatterND();
+  void scatterElements(const std::vector<std::string> &c);
   void argExtreme(const std::vector<std::string> &c);
   bool argByBlocks() const;
   void argRows();
