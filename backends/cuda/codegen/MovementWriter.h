@@ -1,8 +1,8 @@
-// Internal to the generator: the writer of movement kernels (Movement.cpp: Transpose,
-// Slice, Concat, Gather, GatherElements, GatherND, Expand, Tile, Split, Pad) and window kernels (Window.cpp: pools,
-// Einsum, CumSum, TopK, ScatterND, ScatterElements, ArgMax/ArgMin, Resize), both a body of
-// one op. Each
-// output element (or line, or input element) is one thread of a grid-stride loop.
+// Internal to the generator: the writer of movement kernels (Movement.cpp: Transpose, Slice,
+// Concat, Gather, GatherElements, GatherND, Expand, Tile, Split, Pad) and window kernels
+// (Window.cpp: pools, Einsum, CumSum, TopK, ScatterND, ScatterElements, ArgMax/ArgMin,
+// Resize), both a body of one op. Each output element (or line, or input element) is one
+// thread of a grid-stride loop.
 #pragma once
 
 #include "backends/cuda/codegen/KernelIR.h"
