@@ -53,7 +53,7 @@ int main(int argc, char **argv) {
                            plumb::shapeToString(b.shape) + "]");
       inputs.push_back(it->second);
     }
-    plumb::cuda::requireDevice("plumb-cuda-run");
+    plumb::cuda::requireDevice(artifact);
     std::vector<std::string> outNames;
     for (int id : plan.outputs)
       outNames.push_back(plan.buffers[size_t(id)].name);
