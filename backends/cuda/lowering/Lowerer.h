@@ -1,0 +1,118 @@
+// Internal to the CUDA lowering: the Lowerer that walks @main into a cuda Plan, shared by
+// Lowering.cpp (values, buffers, generated kernels, fusions, the walk) and LibrarySteps.cpp
+// (the cuBLASLt and cuDNN steps with their epilogues, pads and crops).
+#pragma once
+
+#include "backends/cuda/lowering/Lowering.h"
+#include "backends/cuda/lowering/StepAttrs.h"
+
+#include "backends/cuda/codegen/Emit.h"
+#include "backends/cuda/codegen/Generator.h"
+#include "ir/PlumbDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallPtrSet.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace plumb::cuda {
+
+inline bool isCopyOp(const std::string &t) {
+  return t == "Reshape" || t == "Flatten" || t == "Squeeze" || t == "Unsqueeze" || t == "Identity";
+}
+
+inline bool isGeneratable(mlir::Operation *op) {
+  std::string t = onnxOpType(op).str();
+  // LayerNormalization's Mean/InvStdDev results may exist, unused.
+  bool oneResult = op->getNumResults() == 1 ||
+                   llvm::all_of(op->getResults().drop_front(), [](mlir::Value r) { return r.use_empty(); });
+  return oneResult && (isSupportedElementwise(t) || isRowOp(t));
+}
+
+inline bool deviceFloat(mlir::Type t) {
+  auto tt = mlir::dyn_cast<mlir::TensorType>(t);
+  if (!tt)
+    return true;
+  mlir::Type e = tt.getElementType();
+  return e.isF32() || e.isF16() || e.isBF16();
+}
+
+inline bool allDeviceFloat(mlir::Operation *op) {
+  return llvm::all_of(op->getOperandTypes(), deviceFloat) &&
+         llvm::all_of(op->getResultTypes(), deviceFloat);
+}
+
+class Lowerer {
+public:
+  Lowerer(const CudaLoweringOptions &o, CudaLoweringStats *s,
+          const std::map<std::string, Shape> *hints)
+      : opts_(o), stats_(s ? s : &ownStats_), hints_(hints) {}
+  Plan run(mlir::func::FuncOp fn);
+
+private:
+  // How a tensor of type `t` is stored in this plan: f32 becomes opts_.dtype.
+  DType stored(DType t) const { return t == DType::F32 ? opts_.dtype : t; }
+  // How `v` is stored: stored(its type), except f32 results of nodes kept in f32, and the
+  // results of reshapes and movement ops, which take their data operand's buffer type.
+  DType storedType(mlir::Value v) const;
+  // Whether `op` is one of the nodes opts_.keepF32 names / `v` is read by one (through
+  // fusion bodies).
+  bool kept(mlir::Operation *op) const;
+  bool feedsKept(mlir::Value v) const;
+  // Buffer `id` as type `t` for a library step: itself, or a copy through a cast kernel
+  // (constants: a second constant, cast once here). Memoized.
+  int asType(int id, DType t);
+  // Whether every buffer in `ids` (-1: absent) is stored as `t`.
+  bool allStoredAs(const std::vector<int> &ids, DType t) const;
+  Shape shapeOf(mlir::Value v);
+  int bufferFor(mlir::Value v);
+  int operand(mlir::Value v);
+  void recordDtype(Step &s) const { s.attrs.set("plumb.dtype", strAttr(dtypeName(opts_.dtype))); }
+  Step &addStep(const std::string &kernel, std::vector<int> in, std::vector<int> out,
+                const std::string &nodes);
+  Step &emit(const std::string &kernel, const std::string &nodes, std::vector<int> in,
+             std::vector<mlir::Value> outs);
+  void setKernel(Step &s, const KernelGraph &g, const GeneratedKernel &k,
+                 const CompiledKernel &bin);
+  void castStep(int src, int dst, const std::string &nodes, const std::string &outputName);
+  int padStep(int src, const std::vector<int64_t> &begin, const std::vector<int64_t> &end,
+              const std::string &nodes);
+  void cropStep(int src, const std::vector<int64_t> &begin, mlir::Value out, const std::string &nodes);
+  void lowerOp(mlir::Operation *op);
+  void lowerFusion(FusionOp fusion); // plumb.fusion
+  void lowerHost(mlir::Operation *op);
+  void lowerAlone(mlir::Operation *op);
+  bool lowerGenerated(mlir::ArrayRef<mlir::Operation *> ops, mlir::StringRef kind, mlir::Operation *outTranspose = nullptr);
+  mlir::Operation *attentionTranspose(mlir::Operation *op) const;
+  void materializeViews(mlir::Block &body);
+  void lowerGroup(mlir::ArrayRef<mlir::Operation *> ops, mlir::StringRef kind);
+  size_t lowerMatMul(mlir::ArrayRef<mlir::Operation *> ops, size_t i);
+  size_t lowerConv(mlir::ArrayRef<mlir::Operation *> ops, size_t i);
+
+  const CudaLoweringOptions &opts_;
+  CudaLoweringStats ownStats_;
+  CudaLoweringStats *stats_;
+  const std::map<std::string, Shape> *hints_;
+  Plan plan_;
+  llvm::DenseMap<mlir::Value, int> ids_;
+  // Head transposes an attention kernel reads through (its Q/K/V) or writes through (its
+  // output) instead of a movement kernel each: the deferred Transpose per result, the view
+  // (logical shape, strides over the source buffer) per attention body argument, and the
+  // output transposes the attention step already wrote.
+  struct View {
+    Shape shape;                  // the transposed (logical) shape
+    std::vector<int64_t> strides; // over the transpose's source buffer
+    mlir::Operation *transpose = nullptr;
+  };
+  llvm::DenseMap<mlir::Value, mlir::Operation *> deferred_;
+  llvm::DenseMap<mlir::Value, View> views_;
+  llvm::SmallPtrSet<mlir::Operation *, 16> absorbed_;
+  std::map<std::pair<int, DType>, int> converted_;
+  int64_t opset_ = 17;
+};
+
+} // namespace plumb::cuda
