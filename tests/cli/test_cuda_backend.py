@@ -3,6 +3,7 @@ generated and NVRTC-compiled, stats list them), and run/check/bisect exit 2 with
 saying there is no device. With a device these skip (the device tests are in
 tests/mlir/cuda_codegen_test.cpp)."""
 import os
+import re
 import subprocess
 
 import pytest
@@ -30,6 +31,12 @@ def test_compile_for_cuda_without_gpu(plumb, repo, tmp_path):
     assert "cuda.generated:attention" in proc.stdout
     assert "cuda.generated:row" in proc.stdout
     assert "compiled with NVRTC" in proc.stdout
+    # Reshapes whose input dies there take its memory: counted against the copy steps.
+    copies = re.search(r"cuda\.copy\s+(\d+)", proc.stdout)
+    in_place = re.search(r"in-place reshapes: (\d+) of (\d+) copies", proc.stdout)
+    assert copies and in_place, proc.stdout
+    assert int(in_place.group(2)) == int(copies.group(1))
+    assert 0 < int(in_place.group(1)) <= int(in_place.group(2))
     assert out.stat().st_size > 0
 
 
