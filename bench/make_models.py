@@ -9,6 +9,7 @@ are generated, never committed. Every model has a dynamic batch axis (dim 0 of e
 
 Usage: /usr/bin/python3 bench/make_models.py [NAME ...]
 """
+import inspect
 import os
 import sys
 
@@ -76,30 +77,44 @@ def batch_axes(inputs, outputs):
 
 def export(model, args, path, inputs, outputs):
     model.eval()
+    # PyTorch 2.9 made the dynamo exporter the default; the TorchScript one gives the graphs
+    # these benchmarks were written against (Debian's PyTorch has no `dynamo` argument).
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     with torch.no_grad():
         torch.onnx.export(model, args, path, opset_version=OPSET, input_names=inputs,
                           output_names=outputs, dynamic_axes=batch_axes(inputs, outputs),
-                          do_constant_folding=True)
+                          do_constant_folding=True, **legacy)
 
 
-def resnet50(path):
+def resnet50_module():
+    """(module, example args, input names, output names); the weights depend on the seed alone."""
     torch.manual_seed(0)
     model = ResNet50()
     for m in model.modules():  # non-trivial BN statistics; EVAL export folds BN into Conv
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.copy_(torch.randn(m.num_features) * 0.1)
             m.running_var.copy_(torch.rand(m.num_features) * 0.5 + 0.75)
-    export(model, (torch.randn(1, 3, 224, 224),), path, ["input"], ["logits"])
+    return model.eval(), (torch.randn(1, 3, 224, 224),), ["input"], ["logits"]
 
 
-def bert_base(path):
+def bert_base_module():
     torch.manual_seed(0)
     model = fixtures.BertTiny(vocab=30522, hidden=768, heads=12, inter=3072, layers=12,
                               max_pos=512)
     ids = torch.randint(0, 30522, (1, 128), dtype=torch.int64)
     mask = torch.ones(1, 128, dtype=torch.int64)
-    export(model, (ids, mask), path, ["input_ids", "attention_mask"],
-           ["last_hidden_state", "pooler_output"])
+    return (model.eval(), (ids, mask), ["input_ids", "attention_mask"],
+            ["last_hidden_state", "pooler_output"])
+
+
+def resnet50(path):
+    model, args, inputs, outputs = resnet50_module()
+    export(model, args, path, inputs, outputs)
+
+
+def bert_base(path):
+    model, args, inputs, outputs = bert_base_module()
+    export(model, args, path, inputs, outputs)
 
 
 def gpt2_small(path):

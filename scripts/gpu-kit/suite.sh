@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# On a lent GPU machine, after `source scripts/gpu-kit/env.sh` unpacked both parts of
+# scripts/gpu-suite.sh: bash scripts/gpu-kit/suite.sh OUT_DIR.
+#   1. the CUDA test binaries whole (their device tests run here instead of skipping),
+#   2. the CLI's CUDA tests (tests/cli/test_cuda_backend.py),
+#   3. `plumb check --backend cuda` for every fixture in f32, f16 and bf16, and one
+#      `plumb bisect --backend cuda`.
+# Writes OUT_DIR/suite.log (everything) and OUT_DIR/checks.tar.gz (the JSON reports); the last
+# lines printed are one summary row per step. Exits 1 if any step failed.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT="${1:?usage: suite.sh OUT_DIR}"
+mkdir -p "$OUT" /tmp/plumb-checks
+summary=()
+step() {  # step NAME TIMEOUT_S CMD...: runs CMD, logs it, keeps one summary row
+  local name=$1 limit=$2; shift 2
+  local t0=$SECONDS
+  echo "== $name: $*"
+  timeout "$limit" "$@"
+  local rc=$?
+  summary+=("$(printf '%-44s rc=%-3s %4ss' "$name" "$rc" $((SECONDS - t0)))")
+  return $rc
+}
+{
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  export PLUMB_CACHE_DIR=/tmp/plumb-cache
+  step cuda_codegen_test 400 cuda_codegen_test --gtest_brief=1
+  step cuda_f16_test 400 cuda_f16_test --gtest_brief=1
+  step test_cuda_backend.py 400 python3 -m pytest tests/cli/test_cuda_backend.py \
+    --plumb "$(command -v plumb)" -p no:cacheprovider -q -rs
+  for model in tests/models/*.onnx; do
+    name=$(basename "$model" .onnx)
+    for dtype in f32 f16 bf16; do
+      step "check $name --dtype $dtype" 120 plumb check "$model" --backend cuda --dtype "$dtype" \
+        --inputs "tests/models/$name.inputs.npz" --json "/tmp/plumb-checks/$name.$dtype.json"
+    done
+  done
+  step "bisect resnet_tiny (perturbed acts)" 120 plumb bisect tests/models/resnet_tiny.onnx \
+    --backend cuda --json /tmp/plumb-checks/bisect.resnet_tiny.json
+  step "compile bert_tiny --verify-each" 120 plumb compile tests/models/bert_tiny.onnx \
+    --backend cuda --verify-each -o /tmp/plumb-checks/bert_tiny.plumb
+  tar -czf "$OUT/checks.tar.gz" -C /tmp/plumb-checks --exclude='*.plumb' .
+  echo "== summary"
+  printf '%s\n' "${summary[@]}"
+} 2>&1 | tee "$OUT/suite.log"
+! grep -E 'rc=[1-9]' "$OUT/suite.log" | grep -q .
