@@ -8,20 +8,24 @@ ResNet-50 (224x224), batch 1 and 32, f32 and f16, in one run on one device.
 The models are built from bench/make_models.py's seeds there (their weights are 100-440 MB, too
 large to travel) and exported to ONNX; plumb compiles that ONNX, PyTorch runs the module it came
 from. How each side runs:
-  plumb        `plumb bench --backend cuda --dtype D` (CUDA Graph replay of the whole plan);
-               f16 stores every tensor in f16 and computes in f32.
+  plumb        `plumb compile --backend cuda --dtype D`, then plumb-cuda-run: device time of
+               the CUDA Graph replay of the whole plan (events; inputs already on the device,
+               outputs left there), host-to-host time beside it in bench.json; f16 stores every
+               tensor in f16 and computes in f32.
   torch eager  f32 with TF32 off for matmuls and cuDNN (plumb's f32 parity contract); f16 is
                torch.autocast(float16), PyTorch's usual half-precision mode.
   torch.compile  the same, compiled with the default mode (Inductor, no CUDA Graphs).
-  ORT CUDA     onnxruntime's CUDAExecutionProvider on the same ONNX file, f32, where an
-               onnxruntime build with it is installed (the image's is the CPU build).
-Every latency is the median of timed runs after warm-up, measured with CUDA events (plumb's
-own bench does the same). Each row also gives plumb's worst relative difference from PyTorch's
+  ORT CUDA     onnxruntime's CUDAExecutionProvider on the same ONNX file, f32, TF32 off, inputs
+               and outputs bound on the device, where an onnxruntime build with it is installed
+               (the image's is the CPU build; onnxruntime-gpu's wheel is 255 MB).
+Every latency is the median of timed runs after warm-up, on the device: CUDA events for plumb
+and PyTorch, a host clock around ORT's synchronous run. Each row also gives plumb's worst relative difference from PyTorch's
 f32 eager output on the same inputs. Writes OUT_DIR/bench.json and prints a table last.
 """
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -65,24 +69,24 @@ def rel_diff(got, want):
     return float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30))
 
 
-def plumb_rows(plumb, onnx_path, npz, dtype, iters, warmup, work):
-    out = {}
-    j = os.path.join(work, "bench.json")
-    p = subprocess.run([plumb, "bench", onnx_path, "--backend", "cuda", "--dtype", dtype,
-                        "--inputs", npz, "--iters", str(iters), "--warmup", str(warmup),
-                        "--json", j], capture_output=True, text=True, timeout=900)
+def plumb_rows(plumb, runner, onnx_path, npz, dtype, iters, warmup, work):
+    """`plumb compile` there, then plumb-cuda-run: device time (CUDA events around the graph
+    replay, inputs already on the device) and host-to-host time, and the outputs."""
+    art, res = os.path.join(work, "m.plumb"), os.path.join(work, "out.npz")
+    t0 = time.time()
+    p = subprocess.run([plumb, "compile", onnx_path, "--backend", "cuda", "--dtype", dtype,
+                        "--inputs", npz, "-o", art], capture_output=True, text=True, timeout=900)
     if p.returncode != 0:
-        return {"error": p.stderr.strip()[-300:]}
-    rep = json.load(open(j))
-    out["ms"] = rep["median_ms"]
-    out["setup_s"] = rep.get("setup_s")
-    res = os.path.join(work, "out.npz")
-    p = subprocess.run([plumb, "run", onnx_path, "--backend", "cuda", "--dtype", dtype,
-                        "--inputs", npz, "-o", res], capture_output=True, text=True, timeout=900)
+        return {"error": "plumb compile: " + p.stderr.strip()[-300:]}
+    out = {"compile_s": time.time() - t0}
+    p = subprocess.run([runner, art, "--inputs", npz, "-o", res, "--iters", str(iters),
+                        "--warmup", str(warmup)], capture_output=True, text=True, timeout=900)
     if p.returncode != 0:
-        out["run_error"] = p.stderr.strip()[-300:]
-    else:
-        out["outputs"] = dict(np.load(res))
+        return dict(out, error="plumb-cuda-run: " + p.stderr.strip()[-300:])
+    for what, key in (("device", "ms"), ("host to host", "host_ms")):
+        m = re.search(what + r" median ([0-9.]+) ms", p.stdout)
+        out[key] = float(m.group(1)) if m else None
+    out["outputs"] = dict(np.load(res))
     return out
 
 
@@ -108,13 +112,18 @@ def ort_ms(onnx_path, inputs, iters, warmup):
         return None, f"onnxruntime {ort.__version__} has no CUDAExecutionProvider"
     # use_tf32 0: ORT's CUDA provider turns TF32 on by default; off keeps the f32 contract.
     sess = ort.InferenceSession(onnx_path, providers=[("CUDAExecutionProvider", {"use_tf32": 0})])
-    feeds = {k: v.numpy() for k, v in inputs.items()}
+    # Inputs and outputs on the device (I/O binding), as plumb's device time and PyTorch's.
+    io = sess.io_binding()
+    for k, v in inputs.items():
+        io.bind_ortvalue_input(k, ort.OrtValue.ortvalue_from_numpy(v.numpy(), "cuda", 0))
+    for o in sess.get_outputs():
+        io.bind_output(o.name, "cuda")
     for _ in range(warmup):
-        sess.run(None, feeds)
+        sess.run_with_iobinding(io)
     times = []
     for _ in range(iters):
         t0 = time.perf_counter()
-        sess.run(None, feeds)  # synchronous: copies in and out included
+        sess.run_with_iobinding(io)  # returns once the run finished on the device
         times.append((time.perf_counter() - t0) * 1e3)
     return float(np.median(times)), None
 
@@ -123,6 +132,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--plumb", default="plumb")
+    ap.add_argument("--runner", default="plumb-cuda-run")
     ap.add_argument("--models", default="bert_base,resnet50")
     ap.add_argument("--batches", default="1,32")
     ap.add_argument("--dtypes", default="f32,f16")
@@ -157,9 +167,11 @@ def main():
                 ref = [t.float().cpu().numpy() for t in torch_call(model, inputs, "f32")()]
             for dtype in a.dtypes.split(","):
                 row = {"model": name, "batch": batch, "dtype": dtype}
-                p = plumb_rows(a.plumb, onnx_path, npz, dtype, a.iters, a.warmup, work)
+                p = plumb_rows(a.plumb, a.runner, onnx_path, npz, dtype, a.iters, a.warmup, work)
                 row["plumb_ms"] = p.get("ms")
-                row["plumb_error"] = p.get("error") or p.get("run_error")
+                row["plumb_host_ms"] = p.get("host_ms")
+                row["plumb_compile_s"] = p.get("compile_s")
+                row["plumb_error"] = p.get("error")
                 if "outputs" in p:
                     row["plumb_vs_torch_f32"] = max(rel_diff(p["outputs"][k], r)
                                                     for k, r in zip(out_names, ref))

@@ -6,8 +6,10 @@
 //
 //   plumb-cuda-run M.plumb --inputs X.npz [-o OUT.npz] [--iters N] [--warmup N] [--no-graph]
 //
-// Prints the median and p90 latency of the timed runs (host to host: inputs uploaded,
-// outputs downloaded) and writes the outputs by name. Errors: one line, exit 2.
+// Prints the median and p90 latency of the timed runs twice: host to host (inputs uploaded,
+// outputs downloaded, a host clock) and on the device (CUDA events around the plan's launches
+// alone, inputs already there and outputs left there, as PyTorch's and ONNX Runtime's device
+// benchmarks time), and writes the outputs by name. Errors: one line, exit 2.
 #include "backends/cuda/runtime/CudaBackend.h"
 #include "frontend/tensorio/TensorIO.h"
 #include "runtime/Artifact.h"
@@ -70,10 +72,14 @@ int main(int argc, char **argv) {
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                        .count());
     }
-    std::sort(ms.begin(), ms.end());
-    auto at = [&](double q) { return ms[std::min(ms.size() - 1, size_t(q * double(ms.size())))]; };
-    std::printf("%s: median %.3f ms, p90 %.3f ms over %d runs\n", artifact.c_str(), at(0.5),
-                at(0.9), iters);
+    auto report = [&](const char *what, std::vector<double> t) {
+      std::sort(t.begin(), t.end());
+      auto at = [&](double q) { return t[std::min(t.size() - 1, size_t(q * double(t.size())))]; };
+      std::printf("%s: %s median %.3f ms, p90 %.3f ms over %d runs\n", artifact.c_str(), what,
+                  at(0.5), at(0.9), iters);
+    };
+    report("host to host", ms);
+    report("device", exec.deviceTimes(inputs, iters));
     if (!outPath.empty()) {
       plumb::NamedTensors named;
       for (size_t i = 0; i < outs.size(); ++i)

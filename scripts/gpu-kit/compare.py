@@ -60,8 +60,9 @@ def main(models, out):
         log = path[:-4] + ".log"
         latency = ""
         if os.path.exists(log):
-            m = re.search(r"median[^\n]*", open(log).read())
-            latency = m.group(0) if m else ""
+            # "host to host median A ms, ..." then "device median B ms, ...": A/B ms
+            ms = re.findall(r"median ([0-9.]+) ms", open(log).read())
+            latency = ("host/device median " + "/".join(ms) + " ms") if ms else ""
         failed += verdict == "FAIL"
         print(f"{verdict}  {name:<12} {dtype:<5} {mode:<6} {worst}  {latency}")
     print(f"{len(rows) - failed} of {len(rows)} runs match the reference")

@@ -35,8 +35,8 @@ step() {  # step NAME TIMEOUT_S CMD...: runs CMD, logs it, keeps one summary row
         --inputs "tests/models/$name.inputs.npz" --json "/tmp/plumb-checks/$name.$dtype.json"
     done
   done
-  step "bisect resnet_tiny (perturbed acts)" 120 plumb bisect tests/models/resnet_tiny.onnx \
-    --backend cuda --json /tmp/plumb-checks/bisect.resnet_tiny.json
+  step "bisect resnet_tiny" 120 plumb bisect tests/models/resnet_tiny.onnx --backend cuda \
+    --inputs tests/models/resnet_tiny.inputs.npz --json /tmp/plumb-checks/bisect.resnet_tiny.json
   step "compile bert_tiny --verify-each" 120 plumb compile tests/models/bert_tiny.onnx \
     --backend cuda --verify-each -o /tmp/plumb-checks/bert_tiny.plumb
   tar -czf "$OUT/checks.tar.gz" -C /tmp/plumb-checks --exclude='*.plumb' .

@@ -61,6 +61,10 @@ public:
   CudaExecutor &operator=(const CudaExecutor &) = delete;
 
   std::vector<Tensor> run(const std::vector<Tensor> &inputs);
+  // Milliseconds of device time per run, `iters` runs: CUDA events around the plan's launches
+  // alone (the graph replay), each run's inputs uploaded before its span and its outputs left
+  // on the device, as PyTorch's and ONNX Runtime's (I/O-bound) device benchmarks time.
+  std::vector<double> deviceTimes(const std::vector<Tensor> &inputs, int iters);
   // With an observer every step's outputs are copied back after the step (no graph replay).
   void setObserver(Executor::Observer observer);
   const Plan &plan() const;

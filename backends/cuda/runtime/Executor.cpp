@@ -152,6 +152,9 @@ struct CudaExecutor::Impl {
     }
   }
 
+  void upload(const std::vector<Tensor> &inputs);
+  void launchPlan();
+
   void launchAll() {
     for (Prepared &p : steps)
       p.kernel->launch(p.in, p.out, ctx);
@@ -197,9 +200,7 @@ void CudaExecutor::setObserver(Executor::Observer observer) { impl_->observer = 
 const Plan &CudaExecutor::plan() const { return impl_->plan; }
 size_t CudaExecutor::arenaBytes() const { return impl_->arena.peakIntermediateBytes; }
 
-std::vector<Tensor> CudaExecutor::run(const std::vector<Tensor> &inputs) {
-  Impl &m = *impl_;
-  const Plan &plan = m.plan;
+void CudaExecutor::Impl::upload(const std::vector<Tensor> &inputs) {
   if (inputs.size() != plan.inputs.size())
     throw Error("cuda plan takes " + std::to_string(plan.inputs.size()) + " inputs, got " +
                 std::to_string(inputs.size()));
@@ -209,32 +210,41 @@ std::vector<Tensor> CudaExecutor::run(const std::vector<Tensor> &inputs) {
     if (t.shape() != b.shape)
       throw Error("input '" + b.name + "' has shape " + shapeToString(t.shape()) + ", the plan " +
                   shapeToString(b.shape));
-    check(cudaMemcpyAsync(m.ptr[size_t(b.id)], t.raw(), b.bytes(), cudaMemcpyHostToDevice,
-                          m.ctx.stream),
+    check(cudaMemcpyAsync(ptr[size_t(b.id)], t.raw(), b.bytes(), cudaMemcpyHostToDevice,
+                          ctx.stream),
           "uploading input '" + b.name + "'");
   }
-  if (m.observer) {
-    for (size_t i = 0; i < m.steps.size(); ++i) {
-      m.steps[i].kernel->launch(m.steps[i].in, m.steps[i].out, m.ctx);
-      m.observeStep(i);
+}
+
+void CudaExecutor::Impl::launchPlan() {
+  if (observer) {
+    for (size_t i = 0; i < steps.size(); ++i) {
+      steps[i].kernel->launch(steps[i].in, steps[i].out, ctx);
+      observeStep(i);
     }
-  } else if (m.opts.useGraph && m.capturable) {
-    if (!m.graph) { // capture once; buffers never move, so the graph replays as is
+  } else if (opts.useGraph && capturable) {
+    if (!graph) { // capture once; buffers never move, so the graph replays as is
       cudaGraph_t g;
-      check(cudaStreamBeginCapture(m.ctx.stream, cudaStreamCaptureModeThreadLocal), "capture");
-      m.launchAll();
-      check(cudaStreamEndCapture(m.ctx.stream, &g), "capture");
-      cudaError_t e = cudaGraphInstantiate(&m.graph, g, 0);
+      check(cudaStreamBeginCapture(ctx.stream, cudaStreamCaptureModeThreadLocal), "capture");
+      launchAll();
+      check(cudaStreamEndCapture(ctx.stream, &g), "capture");
+      cudaError_t e = cudaGraphInstantiate(&graph, g, 0);
       cudaGraphDestroy(g);
       check(e, "cudaGraphInstantiate");
     }
-    check(cudaGraphLaunch(m.graph, m.ctx.stream), "cudaGraphLaunch");
+    check(cudaGraphLaunch(graph, ctx.stream), "cudaGraphLaunch");
   } else {
-    m.launchAll();
+    launchAll();
   }
+}
+
+std::vector<Tensor> CudaExecutor::run(const std::vector<Tensor> &inputs) {
+  Impl &m = *impl_;
+  m.upload(inputs);
+  m.launchPlan();
   std::vector<Tensor> outs;
-  for (int id : plan.outputs) {
-    const Buffer &b = plan.buffers[size_t(id)];
+  for (int id : m.plan.outputs) {
+    const Buffer &b = m.plan.buffers[size_t(id)];
     outs.push_back(Tensor::zeros(b.dtype, b.shape));
     check(cudaMemcpyAsync(outs.back().mutableRaw(), m.ptr[size_t(id)], b.bytes(),
                           cudaMemcpyDeviceToHost, m.ctx.stream),
@@ -242,6 +252,29 @@ std::vector<Tensor> CudaExecutor::run(const std::vector<Tensor> &inputs) {
   }
   check(cudaStreamSynchronize(m.ctx.stream), "running the cuda plan");
   return outs;
+}
+
+std::vector<double> CudaExecutor::deviceTimes(const std::vector<Tensor> &inputs, int iters) {
+  Impl &m = *impl_;
+  if (m.observer)
+    throw Error("cuda plan: device timing with a step observer set");
+  cudaEvent_t start = nullptr, stop = nullptr;
+  check(cudaEventCreate(&start), "cudaEventCreate");
+  std::unique_ptr<CUevent_st, cudaError_t (*)(cudaEvent_t)> holdStart(start, cudaEventDestroy);
+  check(cudaEventCreate(&stop), "cudaEventCreate");
+  std::unique_ptr<CUevent_st, cudaError_t (*)(cudaEvent_t)> holdStop(stop, cudaEventDestroy);
+  std::vector<double> ms;
+  for (int i = 0; i < iters; ++i) {
+    m.upload(inputs); // outside the timed span: the arena may reuse an input's memory
+    check(cudaEventRecord(start, m.ctx.stream), "cudaEventRecord");
+    m.launchPlan();
+    check(cudaEventRecord(stop, m.ctx.stream), "cudaEventRecord");
+    check(cudaEventSynchronize(stop), "running the cuda plan");
+    float t = 0;
+    check(cudaEventElapsedTime(&t, start, stop), "cudaEventElapsedTime");
+    ms.push_back(double(t));
+  }
+  return ms;
 }
 
 } // namespace plumb::cuda
