@@ -68,9 +68,11 @@ bool isMovement(const std::string &op);
 // Einsum (one thread per output element looping over the summed labels; no ellipsis),
 // Resize, ArgMax/ArgMin, TopK (K must be a constant), ScatterND and ScatterElements.
 bool isWindowOp(const std::string &op);
-// Whether operand `index` of a movement op is data the kernel loads (Pad's constant_value
-// included); the others (Slice's starts/ends/axes/steps, Expand's shape, Tile's repeats,
-// Split's sizes, Pad's pads and axes) must be integer constants (KernelGraph::intConstants).
-bool movementReadsOperand(const std::string &op, size_t index);
+// Whether operand `index` of `op` steers the kernel rather than being data it loads: read when
+// the kernel is generated, so it must be a constant. Slice's starts/ends/axes/steps, Expand's
+// shape, Tile's repeats, Split's sizes, Pad's pads and axes, CumSum's axis, TopK's K and a
+// row reduction's axes are integer constants (KernelGraph::intConstants); Resize's roi,
+// scales and sizes become the tap tables in its node's attrs.
+bool steeringOperand(const std::string &op, size_t index);
 
 } // namespace plumb::cuda

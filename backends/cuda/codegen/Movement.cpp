@@ -37,10 +37,16 @@ bool isWindowOp(const std::string &op) {
          op == "ScatterElements" || op == "Scatter";
 }
 
-bool movementReadsOperand(const std::string &op, size_t index) {
-  return index == 0 || op == "Concat" ||
-         ((op == "Gather" || op == "GatherElements" || op == "GatherND") && index == 1) ||
-         (op == "Pad" && index == 2); // Pad's constant_value
+bool steeringOperand(const std::string &op, size_t index) {
+  if (index == 0)
+    return false;
+  if (isMovement(op))
+    return !(op == "Concat" ||
+             ((op == "Gather" || op == "GatherElements" || op == "GatherND") && index == 1) ||
+             (op == "Pad" && index == 2)); // Pad's constant_value is loaded
+  if (op == "CumSum" || op == "TopK" || op == "Resize")
+    return true;
+  return isRowReduction(op) && index == 1;
 }
 
 // The flat offset into a tensor of `shape` of the element at coordinates `coords`.

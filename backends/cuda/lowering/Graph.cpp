@@ -111,12 +111,9 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
       bool known = ids.count(v);
       int id = valueOf(v);
       n.operands.push_back(id);
-      if (n.op == "Resize" && index > 0)
-        continue; // roi, scales, sizes: read below, at generation time
-      if (((isMovement(n.op) || n.op == "CumSum" || n.op == "TopK") && !movementReadsOperand(n.op, index)) ||
-          (isRowReduction(n.op) && index == 1)) {
-        // Steers the copy (starts, shape, repeats...) or the reduction (axes): must be known
-        // now, never loaded.
+      if (steeringOperand(n.op, index)) {
+        if (n.op == "Resize")
+          continue; // roi, scales, sizes: read below into the tap tables
         std::optional<Tensor> c = constantTensor(v);
         if (!c || !isInteger(c->dtype()))
           throw Error("cuda lowering: " + n.op + " '" + n.name + "' has a non-constant operand " +
