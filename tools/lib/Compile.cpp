@@ -178,6 +178,9 @@ void printCompileStats(std::ostream &os, const Compiled &c, size_t peakIntermedi
     os << fmt::format("in-place reshapes: {} of {} copies (the dying input's memory: no copy on "
                       "the device)\n",
                       inPlace, copies);
+    os << fmt::format("computed in their reader's kernel: {} ops (movement and elementwise ops "
+                      "with no step of their own)\n",
+                      l.computedInReader);
     for (const std::string &f : l.fallbacks)
       os << "fallback: " << f << "\n";
   } else

@@ -13,6 +13,7 @@ namespace plumb::cuda {
 
 GeneratedKernel generateAttention(const KernelGraph &g); // Attention.cpp
 GeneratedKernel generateMovement(const KernelGraph &g);  // Movement.cpp
+GeneratedKernel generateComposite(const KernelGraph &g); // Composite.cpp
 
 bool isRowReduction(const std::string &op) {
   return op == "ReduceMean" || op == "ReduceSum" || op == "ReduceMax" || op == "ReduceMin";
@@ -387,6 +388,8 @@ std::string kernelStyle(const KernelGraph &g) {
     return "movement";
   if (g.nodes.size() == 1 && isWindowOp(g.nodes[0].op))
     return "window";
+  if (isComposite(g))
+    return "elementwise";
   checkOps(g);
   return hasOp(g, isRowReduction) || hasOp(g, isSoftmax) || hasOp(g, isNorm) ? "row"
                                                                               : "elementwise";
@@ -402,7 +405,7 @@ GeneratedKernel generateKernel(const KernelGraph &g) {
     return generateMovement(g);
   if (style == "row")
     return generateRow(expandSoftmax(expandNorms(g)));
-  return generateElementwise(g);
+  return isComposite(g) ? generateComposite(g) : generateElementwise(g);
 }
 
 } // namespace plumb::cuda

@@ -1,6 +1,8 @@
 // The CUDA kernel generator: walks a fusion body (KernelGraph) and writes one CUDA C++
 // kernel for it. Three shapes of kernel come out of the same walk:
 //   elementwise  every op is elementwise (numpy broadcasting): one thread per output element;
+//                with Transpose/Slice/Concat/Expand/Tile/reshapes among them too (composite,
+//                isComposite), each value computed at the coordinates its readers map to;
 //   row          the body also reduces rows, a row being the trailing dims [a, rank)
 //                (ReduceMean/Sum/Max/Min with keepdims over exactly those axes, Softmax and
 //                LogSoftmax over the last axis, or from their axis on before opset 13): one
@@ -68,10 +70,19 @@ bool isMovement(const std::string &op);
 // Einsum (one thread per output element looping over the summed labels; no ellipsis),
 // Resize, ArgMax/ArgMin, TopK (K must be a constant), ScatterND and ScatterElements.
 bool isWindowOp(const std::string &op);
+// Movement a composite kernel reads through (Composite.cpp): Transpose, Slice, Concat, Expand,
+// Tile and the reshapes (Reshape, Flatten, Squeeze, Unsqueeze, Identity).
+bool isComposableMovement(const std::string &op);
+// Whether `g` is a composite body: elementwise ops and composable movement, at least one of
+// them movement, not one movement op alone (a movement kernel). Generated in the
+// "elementwise" style: one thread per output element, each value computed at the
+// coordinates its readers map the element to.
+bool isComposite(const KernelGraph &g);
+
 // Whether operand `index` of `op` steers the kernel rather than being data it loads: read when
 // the kernel is generated, so it must be a constant. Slice's starts/ends/axes/steps, Expand's
-// shape, Tile's repeats, Split's sizes, Pad's pads and axes, CumSum's axis, TopK's K and a
-// row reduction's axes are integer constants (KernelGraph::intConstants); Resize's roi,
+// shape, Tile's repeats, Split's sizes, Pad's pads and axes, Reshape's shape, Squeeze's and
+// Unsqueeze's axes, CumSum's axis, TopK's K and a row reduction's axes are integer constants (KernelGraph::intConstants); Resize's roi,
 // scales and sizes become the tap tables in its node's attrs.
 bool steeringOperand(const std::string &op, size_t index);
 

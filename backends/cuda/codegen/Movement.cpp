@@ -44,7 +44,8 @@ bool steeringOperand(const std::string &op, size_t index) {
     return !(op == "Concat" ||
              ((op == "Gather" || op == "GatherElements" || op == "GatherND") && index == 1) ||
              (op == "Pad" && index == 2)); // Pad's constant_value is loaded
-  if (op == "CumSum" || op == "TopK" || op == "Resize")
+  if (op == "CumSum" || op == "TopK" || op == "Resize" || op == "Reshape" || op == "Squeeze" ||
+      op == "Unsqueeze")
     return true;
   return isRowReduction(op) && index == 1;
 }
@@ -110,30 +111,60 @@ std::string MovementWriter::source() {
   return os_.str();
 }
 
-void MovementWriter::body(const std::vector<std::string> &c) {
-  int r = n_.results.at(0), x = n_.operands.at(0);
-  const Shape &in = shapeOf(x), &out = shapeOf(r);
+std::vector<std::string> sourceCoords(const KernelGraph &g, const KNode &n,
+                                      const std::vector<std::string> &c) {
+  const Shape &in = g.values[size_t(n.operands.at(0))].shape;
+  const Shape &out = g.values[size_t(n.results.at(0))].shape;
   std::vector<std::string> s(in.size());
-  if (n_.op == "Transpose") {
-    std::vector<int64_t> perm = n_.attrs.getInts("perm");
+  if (n.op == "Transpose") {
+    std::vector<int64_t> perm = n.attrs.getInts("perm");
     if (perm.empty())
       for (size_t k = in.size(); k-- > 0;)
         perm.push_back(int64_t(k));
     for (size_t k = 0; k < perm.size(); ++k)
       s.at(size_t(perm[k])) = c.at(k);
-    return copy(r, x, s);
+    return s;
   }
-  if (n_.op == "Expand" || n_.op == "Tile") {
+  if (n.op == "Expand" || n.op == "Tile") {
     if (in.size() > out.size())
-      codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") lowers the rank");
+      codegenError(g, "node '" + n.name + "' (" + n.op + ") lowers the rank");
     for (size_t j = 0; j < in.size(); ++j) {
       const std::string &ck = c[j + out.size() - in.size()];
-      s[j] = in[j] == 1 ? "0" : n_.op == "Tile" ? ck + " % " + std::to_string(in[j]) + "LL" : ck;
+      s[j] = in[j] == 1 ? "0" : n.op == "Tile" ? ck + " % " + std::to_string(in[j]) + "LL" : ck;
     }
-    return copy(r, x, s);
+    return s;
   }
-  if (n_.op == "Slice")
-    return slice(c);
+  if (n.op != "Slice")
+    codegenError(g, "node '" + n.name + "' (" + n.op + ") has no source-coordinate rule");
+  // ONNX Slice: per sliced axis the first element taken is start (negative counts from the
+  // end), clamped to [0, dim] for a positive step and [0, dim - 1] for a negative one.
+  s = c;
+  int64_t rank = int64_t(in.size());
+  std::vector<int64_t> starts = intOperand(g, n, 1), axes = intOperand(g, n, 3),
+                       steps = intOperand(g, n, 4);
+  if (axes.empty())
+    for (size_t i = 0; i < starts.size(); ++i)
+      axes.push_back(int64_t(i));
+  if (steps.empty())
+    steps.assign(starts.size(), 1);
+  if (axes.size() != starts.size() || steps.size() != starts.size())
+    codegenError(g, "node '" + n.name + "' (Slice) has starts, axes and steps of different lengths");
+  for (size_t i = 0; i < starts.size(); ++i) {
+    int64_t a = normalizeAxis(g, n, axes[i], rank), dim = in[size_t(a)], st = starts[i];
+    if (steps[i] == 0)
+      codegenError(g, "node '" + n.name + "' (Slice) has a zero step");
+    if (st < 0)
+      st += dim;
+    st = steps[i] > 0 ? std::clamp<int64_t>(st, 0, dim) : std::clamp<int64_t>(st, 0, dim - 1);
+    s[size_t(a)] = std::to_string(st) + "LL + " + s[size_t(a)] + " * " + std::to_string(steps[i]) + "LL";
+  }
+  return s;
+}
+
+void MovementWriter::body(const std::vector<std::string> &c) {
+  int r = n_.results.at(0), x = n_.operands.at(0);
+  if (n_.op == "Transpose" || n_.op == "Expand" || n_.op == "Tile" || n_.op == "Slice")
+    return copy(r, x, sourceCoords(g_, n_, c));
   if (n_.op == "Concat")
     return concat(c);
   if (n_.op == "Gather")
@@ -155,33 +186,6 @@ void MovementWriter::body(const std::vector<std::string> &c) {
   if (isWindowOp(n_.op))
     return pool(c);
   codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") has no movement rule");
-}
-
-// ONNX Slice: per sliced axis the first element taken is start (negative counts from the
-// end), clamped to [0, dim] for a positive step and [0, dim - 1] for a negative one.
-void MovementWriter::slice(std::vector<std::string> s) {
-  int r = n_.results.at(0), x = n_.operands.at(0);
-  const Shape &in = shapeOf(x);
-  int64_t rank = int64_t(in.size());
-  std::vector<int64_t> starts = intOperand(g_, n_, 1), axes = intOperand(g_, n_, 3),
-                       steps = intOperand(g_, n_, 4);
-  if (axes.empty())
-    for (size_t i = 0; i < starts.size(); ++i)
-      axes.push_back(int64_t(i));
-  if (steps.empty())
-    steps.assign(starts.size(), 1);
-  if (axes.size() != starts.size() || steps.size() != starts.size())
-    codegenError(g_, "node '" + n_.name + "' (Slice) has starts, axes and steps of different lengths");
-  for (size_t i = 0; i < starts.size(); ++i) {
-    int64_t a = normalizeAxis(g_, n_, axes[i], rank), dim = in[size_t(a)], st = starts[i];
-    if (steps[i] == 0)
-      codegenError(g_, "node '" + n_.name + "' (Slice) has a zero step");
-    if (st < 0)
-      st += dim;
-    st = steps[i] > 0 ? std::clamp<int64_t>(st, 0, dim) : std::clamp<int64_t>(st, 0, dim - 1);
-    s[size_t(a)] = std::to_string(st) + "LL + " + s[size_t(a)] + " * " + std::to_string(steps[i]) + "LL";
-  }
-  copy(r, x, s);
 }
 
 void MovementWriter::concat(const std::vector<std::string> &c) {

@@ -26,6 +26,11 @@ int64_t normalizeAxis(const KernelGraph &g, const KNode &n, int64_t axis, int64_
 // the source; empty for an absent optional operand.
 std::vector<int64_t> intOperand(const KernelGraph &g, const KNode &n, size_t index);
 
+// The coordinates in operand 0 of the element of `n`'s result at `c`, for the movement ops that
+// read one source element at an affine position: Transpose, Expand, Tile and Slice.
+std::vector<std::string> sourceCoords(const KernelGraph &g, const KNode &n,
+                                      const std::vector<std::string> &c);
+
 class MovementWriter {
 public:
   explicit MovementWriter(const KernelGraph &g) : g_(g), n_(g.nodes.at(0)), w_(g, {}) {}
@@ -66,7 +71,6 @@ private:
 
   // The movement ops (Movement.cpp).
   void body(const std::vector<std::string> &c);
-  void slice(std::vector<std::string> s);
   void concat(const std::vector<std::string> &c);
   std::string loadIndex(int ix, const std::string &offset, int64_t dim, const std::string &name);
   void copyIndexed(int r, int x, const std::vector<std::string> &src, const std::string &inside);

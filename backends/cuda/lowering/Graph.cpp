@@ -77,7 +77,8 @@ void resizeTapsInto(KNode &n, Operation *op, const Shape &in, const Shape &out, 
 } // namespace
 
 GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t opset,
-                           const std::function<Shape(Value)> &shapeOf) {
+                           const std::function<Shape(Value)> &shapeOf,
+                           const std::function<Value(Value)> &canonical, size_t pulled) {
   GroupGraph gg;
   KernelGraph &g = gg.graph;
   g.kind = kind.str();
@@ -96,14 +97,15 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
     ids[v] = id;
     return id;
   };
-  for (Operation *op : ops) {
+  for (auto [position, op] : llvm::enumerate(ops)) {
     KNode n;
     n.op = onnxOpType(op).str();
     n.attrs = ref::attrsOf(op);
     for (const std::string &name : nodeNamesOf(op))
       n.name += (n.name.empty() ? "" : ", ") + name;
     g.label += (g.label.empty() ? "" : ", ") + n.name;
-    for (auto [index, v] : llvm::enumerate(op->getOperands())) {
+    for (auto [index, operandValue] : llvm::enumerate(op->getOperands())) {
+      Value v = canonical ? canonical(operandValue) : operandValue;
       if (isa<NoneType>(v.getType())) {
         n.operands.push_back(-1);
         continue;
@@ -134,7 +136,9 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
       resizeTapsInto(n, op, shapeOf(op->getOperand(0)), shapeOf(op->getResult(0)), opset);
     for (Value r : op->getResults()) {
       n.results.push_back(valueOf(r));
-      bool usedOutside = llvm::any_of(r.getUsers(), [&](Operation *u) { return !members.count(u); });
+      bool usedOutside = position >= pulled && llvm::any_of(r.getUsers(), [&](Operation *u) {
+                           return !members.count(u);
+                         });
       if (usedOutside) {
         g.outputs.push_back(ids[r]);
         gg.outputs.push_back(r);

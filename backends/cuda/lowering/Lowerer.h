@@ -70,7 +70,13 @@ private:
   bool allStoredAs(const std::vector<int> &ids, DType t) const;
   Shape shapeOf(mlir::Value v);
   int bufferFor(mlir::Value v);
+  // The plan buffer of `v` (a body argument: of the fusion operand it stands for), lowering
+  // its pending producer first if it has one.
   int operand(mlir::Value v);
+  mlir::Value canonical(mlir::Value v) const {
+    auto it = aliases_.find(v);
+    return it == aliases_.end() ? v : it->second;
+  }
   void recordDtype(Step &s) const { s.attrs.set("plumb.dtype", strAttr(dtypeName(opts_.dtype))); }
   Step &addStep(const std::string &kernel, std::vector<int> in, std::vector<int> out,
                 const std::string &nodes);
@@ -83,6 +89,10 @@ private:
               const std::string &nodes);
   void cropStep(int src, const std::vector<int64_t> &begin, mlir::Value out, const std::string &nodes);
   void lowerOp(mlir::Operation *op);
+  void lowerNow(mlir::Operation *op); // lowerOp less the deferrals
+  bool deferrable(mlir::Operation *op) const;
+  // `ops` after the pending producers they read (transitively), producers first.
+  std::vector<mlir::Operation *> withPending(mlir::ArrayRef<mlir::Operation *> ops) const;
   void lowerFusion(FusionOp fusion); // plumb.fusion
   void lowerHost(mlir::Operation *op);
   void lowerAlone(mlir::Operation *op);
@@ -111,6 +121,12 @@ private:
   llvm::DenseMap<mlir::Value, mlir::Operation *> deferred_;
   llvm::DenseMap<mlir::Value, View> views_;
   llvm::SmallPtrSet<mlir::Operation *, 16> absorbed_;
+  // Ops computed by their one reader's generated kernel instead of a step of their own
+  // (composite kernels): the op per result until a kernel pulls it in, or operand() lowers
+  // it on its own because something else needs its buffer. An elementwise body's arguments
+  // that stand for such a result are aliases of it.
+  llvm::DenseMap<mlir::Value, mlir::Operation *> pending_;
+  llvm::DenseMap<mlir::Value, mlir::Value> aliases_;
   std::map<std::pair<int, DType>, int> converted_;
   int64_t opset_ = 17;
 };

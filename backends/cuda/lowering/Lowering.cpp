@@ -23,6 +23,8 @@
 
 #include "llvm/ADT/DenseMap.h"
 
+#include <functional>
+
 using namespace mlir;
 
 namespace plumb::cuda {
@@ -126,10 +128,69 @@ int Lowerer::bufferFor(Value v) {
 int Lowerer::operand(Value v) {
   if (isa<NoneType>(v.getType()))
     return -1;
+  v = canonical(v);
   auto it = ids_.find(v);
+  if (it == ids_.end()) {
+    if (auto p = pending_.find(v); p != pending_.end()) {
+      Operation *producer = p->second; // its reader's kernel did not take it in after all
+      pending_.erase(p);
+      lowerNow(producer);
+      it = ids_.find(v);
+    }
+  }
   if (it == ids_.end())
     throw Error("internal: a value is used before the CUDA lowering defined it");
   return it->second;
+}
+
+// An op its one reader's generated kernel can compute (a composite kernel): composable
+// movement (constant steering operands) or a generatable elementwise op, on floats, read once
+// by an elementwise fusion, an elementwise op or composable movement (not a head transpose an
+// attention kernel reads through: it needs its operand's buffer).
+bool Lowerer::deferrable(Operation *op) const {
+  if (op->getNumResults() != 1 || !isa<func::FuncOp>(op->getParentOp()) || kept(op))
+    return false;
+  Value r = op->getResult(0);
+  if (!r.hasOneUse() || !deviceFloat(r.getType()))
+    return false;
+  std::string t = onnxOpType(op).str();
+  bool moves = isComposableMovement(t);
+  if (!moves && !(isSupportedElementwise(t) && isGeneratable(op)))
+    return false;
+  for (auto [i, v] : llvm::enumerate(op->getOperands())) {
+    if (isa<NoneType>(v.getType()))
+      continue;
+    if (moves && steeringOperand(t, i) ? !constantTensor(v) : !deviceFloat(v.getType()))
+      return false;
+  }
+  Operation *user = *r.user_begin();
+  if (auto f = dyn_cast<FusionOp>(user))
+    return f.getKind() == "elementwise";
+  std::string u = onnxOpType(user).str();
+  if (isa<TransposeOp>(user) && user->getResult(0).hasOneUse()) {
+    auto f = dyn_cast<FusionOp>(*user->getResult(0).user_begin());
+    if (f && f.getKind() == "attention")
+      return false;
+  }
+  return isComposableMovement(u) || (isSupportedElementwise(u) && isGeneratable(user));
+}
+
+std::vector<Operation *> Lowerer::withPending(ArrayRef<Operation *> ops) const {
+  std::vector<Operation *> all;
+  llvm::SmallPtrSet<Operation *, 8> seen;
+  std::function<void(Operation *)> visit = [&](Operation *op) {
+    for (Value v : op->getOperands()) {
+      auto p = pending_.find(canonical(v));
+      if (p == pending_.end() || !seen.insert(p->second).second)
+        continue;
+      visit(p->second);
+      all.push_back(p->second); // after what it reads
+    }
+  };
+  for (Operation *op : ops)
+    visit(op);
+  all.insert(all.end(), ops.begin(), ops.end());
+  return all;
 }
 
 Step &Lowerer::addStep(const std::string &kernel, std::vector<int> in, std::vector<int> out,
@@ -212,8 +273,11 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind,
   GroupGraph gg;
   GeneratedKernel k;
   CompiledKernel bin;
+  std::vector<Operation *> all = withPending(ops);
+  size_t pulled = all.size() - ops.size();
   try {
-    gg = buildGroupGraph(ops, kind, opset_, [&](Value v) { return shapeOf(v); });
+    gg = buildGroupGraph(all, kind, opset_, [&](Value v) { return shapeOf(v); },
+                         [&](Value v) { return canonical(v); }, pulled);
     if (gg.outputs.empty())
       return true; // dead code
     // Storage as in the plan: inputs as their buffers are, f32 results in the storage type.
@@ -243,6 +307,9 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind,
     stats_->fallbacks.push_back(e.what());
     return false;
   }
+  for (size_t i = 0; i < pulled; ++i) // computed in this kernel: no step of their own
+    pending_.erase(all[i]->getResult(0));
+  stats_->computedInReader += int64_t(pulled);
   std::vector<int> in;
   for (Value v : gg.inputs)
     in.push_back(operand(v));
@@ -316,6 +383,10 @@ void Lowerer::lowerGroup(ArrayRef<Operation *> ops, StringRef kind) {
 void Lowerer::lowerFusion(FusionOp fusion) {
   Block &body = fusion.getBody().front();
   for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs())) {
+    if (fusion.getKind() == "elementwise" && pending_.count(v)) {
+      aliases_[arg] = v; // the body's kernel computes it
+      continue;
+    }
     auto d = deferred_.find(v);
     if (d == deferred_.end()) {
       ids_[arg] = operand(v);
@@ -388,6 +459,14 @@ void Lowerer::lowerOp(Operation *op) {
     deferred_[op->getResult(0)] = op; // the attention kernel reads through it
     return;
   }
+  if (deferrable(op)) {
+    pending_[op->getResult(0)] = op; // its reader's kernel computes it
+    return;
+  }
+  lowerNow(op);
+}
+
+void Lowerer::lowerNow(Operation *op) {
   std::vector<Operation *> one = {op};
   if (isa<MatMulOp, GemmOp>(op))
     lowerMatMul(one, 0);

@@ -69,6 +69,9 @@ struct CudaLoweringStats {
   int64_t deviceSteps = 0, hostSteps = 0;
   int64_t kernelsCompiled = 0, kernelsFromCache = 0;
   std::map<std::string, int64_t> byKernel; // cuda.generated:<style>, cuda.matmul, ...
+  // Ops no step computes on its own: their one reader's generated kernel computes them
+  // (composite kernels: Slice, Neg and Concat inside the rotary-embedding elementwise kernel).
+  int64_t computedInReader = 0;
   // Why a fusion (or op) did not become one generated kernel, one line each.
   std::vector<std::string> fallbacks;
 };
@@ -84,8 +87,13 @@ struct GroupGraph {
   KernelGraph graph;
   std::vector<mlir::Value> inputs, outputs; // parallel to graph.inputs / graph.outputs
 };
+// `canonical` maps a value to the one it stands for (an elementwise body's argument to its
+// fusion operand); the first `pulled` ops are producers the kernel computes for its readers
+// among `ops`: their results are never outputs.
 GroupGraph buildGroupGraph(llvm::ArrayRef<mlir::Operation *> ops, llvm::StringRef kind,
                            int64_t opset,
-                           const std::function<Shape(mlir::Value)> &shapeOf);
+                           const std::function<Shape(mlir::Value)> &shapeOf,
+                           const std::function<mlir::Value(mlir::Value)> &canonical = {},
+                           size_t pulled = 0);
 
 } // namespace plumb::cuda

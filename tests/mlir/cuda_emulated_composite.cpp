@@ -1,0 +1,199 @@
+// Composite kernels through the lowering and the emulator: movement and elementwise ops read
+// once by a generated elementwise kernel are computed inside it (no step of their own), and
+// the plan's outputs match the reference interpreter's in f32, f16 and bf16 plans.
+#include "tests/mlir/CudaEmulatedModels.h"
+
+#include "backends/cuda/codegen/Generator.h"
+#include "backends/cuda/lowering/StepAttrs.h"
+
+using namespace plumb;
+using namespace plumb::cudatest;
+
+namespace {
+
+onnx::NodeProto *node(onnx::GraphProto *g, const std::string &op, const std::string &name,
+                      const std::vector<std::string> &in, const std::string &out) {
+  onnx::NodeProto *n = g->add_node();
+  n->set_op_type(op);
+  n->set_name(name);
+  for (const std::string &i : in)
+    n->add_input(i);
+  n->add_output(out);
+  return n;
+}
+
+void ints(onnx::GraphProto *g, const std::string &name, const std::vector<int64_t> &v) {
+  onnx::TensorProto *t = g->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::INT64);
+  t->add_dims(int64_t(v.size()));
+  for (int64_t x : v)
+    t->add_int64_data(x);
+}
+
+void floats(onnx::GraphProto *g, const std::string &name, const std::vector<int64_t> &dims) {
+  onnx::TensorProto *t = g->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    t->add_dims(d);
+    n *= d;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    t->add_float_data(float(i % 7) * 0.25f - 0.6f);
+}
+
+void expectClose(const KeptPlan &k, const std::string &dtype) {
+  ASSERT_EQ(k.got.size(), k.truth.outputs.size());
+  for (size_t i = 0; i < k.got.size(); ++i) {
+    const Tensor &truth = k.truth.outputs[i];
+    ASSERT_EQ(k.got[i].shape(), truth.shape()) << dtype;
+    parity::TensorMetrics m = parity::compareTensors(k.got[i].cast(DType::F32), truth);
+    EXPECT_LE(m.maxAbsErr, tolerance(dtype, peakOf(truth))) << dtype << " output " << i;
+  }
+}
+
+int stepsRunning(const Plan &plan, const std::string &kernel) {
+  return int(std::count_if(plan.steps.begin(), plan.steps.end(),
+                           [&](const Step &s) { return s.kernel == kernel; }));
+}
+
+} // namespace
+
+// Llama's rotary embedding: q = x^T * cos + concat(-x^T[..., 4:], x^T[..., :4]) * sin. The
+// transpose has three readers, so it stays a movement kernel; the two slices, the negation
+// and the concat are computed by the elementwise kernel of the multiply-adds.
+TEST(CudaComposite, RotaryEmbeddingIsOneElementwiseKernel) {
+  onnx::ModelProto m = newModel("rope", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {1, 5, 3, 8}); // [B, S, H, D]
+  floatValue(g->add_input(), "cos", {1, 1, 5, 8});
+  floatValue(g->add_input(), "sin", {1, 1, 5, 8});
+  ints(g, "lo", {0}), ints(g, "mid", {4}), ints(g, "hi", {1000}), ints(g, "last", {-1});
+  intsAttrOf(node(g, "Transpose", "t", {"x"}, "xt"), "perm", {0, 2, 1, 3});
+  node(g, "Slice", "first_half", {"xt", "lo", "mid", "last"}, "x1");
+  node(g, "Slice", "second_half", {"xt", "mid", "hi", "last"}, "x2");
+  node(g, "Neg", "neg", {"x2"}, "nx2");
+  onnx::NodeProto *cat = node(g, "Concat", "rotate_half", {"nx2", "x1"}, "rot");
+  onnx::AttributeProto *axis = cat->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(onnx::AttributeProto::INT);
+  axis->set_i(-1);
+  node(g, "Mul", "mul_cos", {"xt", "cos"}, "a");
+  node(g, "Mul", "mul_sin", {"rot", "sin"}, "b");
+  node(g, "Add", "add", {"a", "b"}, "q");
+  floatValue(g->add_output(), "q");
+  std::string model = saveModel(m, "rope.onnx");
+  for (const char *dtype : {"f32", "f16", "bf16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("rope_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    EXPECT_EQ(stepsOfStyle(plan, "movement"), 1) << dtype; // the transpose
+    EXPECT_EQ(k.compiled.cudaLowering.computedInReader, 4) << dtype;
+    // f32: one elementwise kernel; half plans add a cast kernel per graph input and output.
+    int casts = std::string(dtype) == "f32" ? 0 : 4;
+    EXPECT_EQ(stepsOfStyle(plan, "elementwise"), 1 + casts) << dtype;
+    expectClose(k, dtype);
+  }
+}
+
+// A chain of every composable movement op ending in an elementwise op: a reshape that is not
+// a pure unsqueeze (through the flat index), a reversing slice, Tile, a three-piece concat
+// with a constant piece, Unsqueeze and Expand, then a broadcasting Mul. All of it is the Mul's
+// kernel: nothing else runs, and no intermediate tensor exists.
+TEST(CudaComposite, MovementChainIsReadThroughByOneKernel) {
+  onnx::ModelProto m = newModel("chain", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 3, 4});
+  floatValue(g->add_input(), "y", {3, 1, 8});
+  floatValue(g->add_input(), "z", {1, 8});
+  ints(g, "shape", {6, 4});
+  ints(g, "start", {-1}), ints(g, "end", {-100}), ints(g, "axis1", {1}), ints(g, "back", {-1});
+  ints(g, "reps", {1, 2});
+  ints(g, "ax0", {0});
+  ints(g, "big", {3, 9, 8});
+  floats(g, "c", {2, 8});
+  node(g, "Reshape", "reshape", {"x", "shape"}, "r");
+  node(g, "Slice", "reverse", {"r", "start", "end", "axis1", "back"}, "s");
+  node(g, "Tile", "tile", {"s", "reps"}, "t");
+  onnx::NodeProto *cat = node(g, "Concat", "cat", {"t", "c", "z"}, "k");
+  onnx::AttributeProto *axis = cat->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(onnx::AttributeProto::INT);
+  axis->set_i(0);
+  node(g, "Unsqueeze", "unsqueeze", {"k", "ax0"}, "u");
+  node(g, "Expand", "expand", {"u", "big"}, "e");
+  node(g, "Mul", "mul", {"e", "y"}, "out");
+  floatValue(g->add_output(), "out");
+  std::string model = saveModel(m, "composite_chain.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("chain_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << dtype;
+    // f32: the Mul's kernel and the copy into the graph output; f16: the Mul's kernel and a
+    // cast kernel per graph input and output.
+    bool f32 = std::string(dtype) == "f32";
+    EXPECT_EQ(stepsOfStyle(plan, "elementwise"), f32 ? 1 : 5) << dtype;
+    EXPECT_EQ(plan.steps.size(), f32 ? 2u : 5u) << dtype;
+    EXPECT_EQ(k.compiled.cudaLowering.computedInReader, 6) << dtype;
+    expectClose(k, dtype);
+    // Bit for bit in f32: the same arithmetic (one multiply) on the same elements.
+    if (f32) {
+      EXPECT_EQ(parity::compareTensors(k.got[0], k.truth.outputs[0]).maxAbsErr, 0.0);
+    }
+  }
+}
+
+// A value with a second reader keeps its own step: the slice read by the Add and by the
+// transpose the Add also reads is computed once and stored; the transpose is the Add's.
+TEST(CudaComposite, ValuesReadTwiceKeepTheirStep) {
+  onnx::ModelProto m = newModel("twice", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {4, 6});
+  ints(g, "s0", {1}), ints(g, "e0", {5}), ints(g, "a1", {1});
+  node(g, "Slice", "slice", {"x", "s0", "e0", "a1"}, "s");
+  node(g, "Transpose", "transpose", {"s"}, "t");
+  node(g, "Add", "add", {"t", "s"}, "out");
+  floatValue(g->add_output(), "out");
+  std::string model = saveModel(m, "composite_twice.onnx");
+  KeptPlan k = runKept(model, "", "f32", keepNone, "twice");
+  EXPECT_EQ(stepsOfStyle(k.compiled.plan, "movement"), 1); // the slice, stored
+  EXPECT_EQ(k.compiled.cudaLowering.computedInReader, 1);  // the transpose
+  expectClose(k, "f32");
+}
+
+// The generator on its own: a composite body's source reads each input at the coordinates
+// its movement maps to and branches per concat piece.
+TEST(CudaComposite, GeneratedSourceBranchesPerConcatPiece) {
+  cuda::KernelGraph g;
+  g.kind = "elementwise";
+  g.label = "test";
+  int x = g.addValue(DType::F32, {2, 4});
+  int lo = g.addValue(DType::F32, {2, 2});
+  int hi = g.addValue(DType::F32, {2, 2});
+  int neg = g.addValue(DType::F32, {2, 2});
+  int cat = g.addValue(DType::F32, {2, 4});
+  int out = g.addValue(DType::F32, {2, 4});
+  int st0 = g.addValue(DType::I64, {1}), st2 = g.addValue(DType::I64, {1});
+  int en2 = g.addValue(DType::I64, {1}), en4 = g.addValue(DType::I64, {1});
+  int ax = g.addValue(DType::I64, {1});
+  g.intConstants = {{st0, {0}}, {st2, {2}}, {en2, {2}}, {en4, {4}}, {ax, {1}}};
+  g.inputs = {x};
+  g.outputs = {out};
+  g.nodes.push_back({"Slice", {}, {x, st0, en2, ax}, {lo}, "lo"});
+  g.nodes.push_back({"Slice", {}, {x, st2, en4, ax}, {hi}, "hi"});
+  g.nodes.push_back({"Neg", {}, {hi}, {neg}, "neg"});
+  cuda::KNode c{"Concat", {}, {neg, lo}, {cat}, "cat"};
+  c.attrs.set("axis", cuda::intAttr(1));
+  g.nodes.push_back(c);
+  g.nodes.push_back({"Mul", {}, {cat, x}, {out}, "mul"});
+  ASSERT_TRUE(cuda::isComposite(g));
+  EXPECT_EQ(cuda::kernelStyle(g), "elementwise");
+  cuda::GeneratedKernel k = cuda::generateKernel(g);
+  EXPECT_NE(k.source.find("if (c1 < 2LL)"), std::string::npos) << k.source;
+  // The first piece (-hi) reads x at column 2 + c1, the second (lo) at c1 - 2.
+  EXPECT_NE(k.source.find("in0[(c0) * 4LL + (2LL + c1 * 1LL) * 1LL]"), std::string::npos) << k.source;
+  EXPECT_NE(k.source.find("in0[(c0) * 4LL + (0LL + (c1 - 2LL) * 1LL) * 1LL]"), std::string::npos)
+      << k.source;
+  EXPECT_EQ(k.source.find("out1"), std::string::npos) << k.source; // one output only
+}
