@@ -1,6 +1,8 @@
-// Composite kernels through the lowering and the emulator: movement and elementwise ops read
-// once by a generated elementwise kernel are computed inside it (no step of their own), and
-// the plan's outputs match the reference interpreter's in f32, f16 and bf16 plans.
+// Ops without a step of their own, through the lowering and the emulator: movement and
+// elementwise ops read once by a generated elementwise kernel are computed inside it
+// (composite kernels), and the split and reshapes of a fused QKV projection are read by the
+// attention kernel as strided views of the projection. The plans' outputs match the
+// reference interpreter's in f32, f16 and bf16 plans.
 #include "tests/mlir/CudaEmulatedModels.h"
 
 #include "backends/cuda/codegen/Generator.h"
@@ -196,4 +198,87 @@ TEST(CudaComposite, GeneratedSourceBranchesPerConcatPiece) {
   EXPECT_NE(k.source.find("in0[(c0) * 4LL + (0LL + (c1 - 2LL) * 1LL) * 1LL]"), std::string::npos)
       << k.source;
   EXPECT_EQ(k.source.find("out1"), std::string::npos) << k.source; // one output only
+}
+
+namespace {
+
+// GPT-2's attention on a fused QKV projection `x` [B, 4, 48]: Split into Q, K, V [B, 4, 16],
+// each reshaped to 2 heads of 8 (optionally after taking the first `keep` positions of each
+// and merging them with the batch, which no view of x can say), head transposes (K to
+// [.., D, S]), scaled scores, Softmax, the context transposed back and merged.
+std::string writeFusedQkv(const std::string &file, int64_t batch, int64_t keep) {
+  onnx::ModelProto m = newModel("fused_qkv", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {batch, 4, 48});
+  ints(g, "sizes", {16, 16, 16});
+  int64_t rows = batch * keep / 4;
+  ints(g, "heads", {rows > 0 ? rows : 1, 4, 2, 8});
+  ints(g, "merged", {rows > 0 ? rows : 1, 4, 16});
+  ints(g, "s0", {0}), ints(g, "sk", {keep}), ints(g, "a1", {1});
+  onnx::TensorProto *scale = g->add_initializer();
+  scale->set_name("scale");
+  scale->set_data_type(onnx::TensorProto::FLOAT);
+  scale->add_float_data(2.8284271f);
+  onnx::NodeProto *split = node(g, "Split", "split", {"x", "sizes"}, "q");
+  split->add_output("k");
+  split->add_output("v");
+  onnx::AttributeProto *axis = split->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(onnx::AttributeProto::INT);
+  axis->set_i(2);
+  for (const char *t : {"q", "k", "v"}) {
+    std::string in = t;
+    if (keep < 4) {
+      node(g, "Slice", std::string("first_") + t, {in, "s0", "sk", "a1"}, in + "_kept");
+      in += "_kept";
+    }
+    node(g, "Reshape", std::string("heads_") + t, {in, "heads"}, std::string(t) + "_h");
+  }
+  intsAttrOf(node(g, "Transpose", "qt", {"q_h"}, "qt"), "perm", {0, 2, 1, 3});
+  intsAttrOf(node(g, "Transpose", "kt", {"k_h"}, "kt"), "perm", {0, 2, 3, 1});
+  intsAttrOf(node(g, "Transpose", "vt", {"v_h"}, "vt"), "perm", {0, 2, 1, 3});
+  node(g, "MatMul", "scores", {"qt", "kt"}, "s");
+  node(g, "Div", "scaled", {"s", "scale"}, "d");
+  node(g, "Softmax", "probs", {"d"}, "p");
+  node(g, "MatMul", "context", {"p", "vt"}, "c");
+  intsAttrOf(node(g, "Transpose", "back", {"c"}, "ct"), "perm", {0, 2, 1, 3});
+  node(g, "Reshape", "merge", {"ct", "merged"}, "out");
+  floatValue(g->add_output(), "out");
+  return saveModel(m, file);
+}
+
+} // namespace
+
+// The split and the reshapes get no step: the attention kernel reads Q, K and V from the
+// projection's buffer at their offsets (0, 16, 32) and head strides, so nothing runs but it.
+TEST(CudaViews, FusedQkvSplitIsReadThroughByAttention) {
+  std::string model = writeFusedQkv("fused_qkv.onnx", 1, 4);
+  for (const char *dtype : {"f32", "f16", "bf16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("fused_qkv_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    EXPECT_EQ(stepsOfStyle(plan, "attention"), 1) << dtype;
+    EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << dtype;
+    EXPECT_EQ(k.compiled.cudaLowering.readAsViews, 4) << dtype; // the split, three reshapes
+    for (const Step &s : plan.steps)
+      if (s.attrs.getString("style", "") == "attention") {
+        std::set<int> distinct(s.inputs.begin(), s.inputs.end());
+        EXPECT_EQ(distinct.count(plan.inputs.at(0)) + (std::string(dtype) != "f32"), 1u)
+            << dtype << ": Q/K/V are views of x (of its cast in a half plan)";
+      }
+    expectClose(k, dtype);
+  }
+}
+
+// Slicing positions and merging them with the batch is not a view of the projection: the
+// split gets its movement kernel back, each slice, reshape and transpose is one composite
+// kernel reading its part, nothing runs on the host, and the answer is the same.
+TEST(CudaViews, NoViewMeansStepsAgain) {
+  std::string model = writeFusedQkv("fused_qkv_sliced.onnx", 2, 2);
+  KeptPlan k = runKept(model, "", "f32", keepNone, "fused_qkv_sliced");
+  const Plan &plan = k.compiled.plan;
+  EXPECT_EQ(k.compiled.cudaLowering.readAsViews, 0);
+  EXPECT_EQ(stepsOfStyle(plan, "movement"), 1); // the split
+  EXPECT_EQ(stepsOfStyle(plan, "attention"), 1);
+  EXPECT_EQ(k.compiled.cudaLowering.computedInReader, 6); // slices and reshapes, 3 of each
+  expectClose(k, "f32");
 }

@@ -113,9 +113,13 @@ std::vector<int64_t> memoryStrides(const KernelGraph &g, int v) {
   return it->second;
 }
 
-// Batch dims (all but the last two) right-aligned into `batch`, at strides `st`.
-std::string batchOffset(const Shape &s, const std::vector<int64_t> &st, const Shape &batch) {
-  std::string expr;
+// Where value `v`'s batch item starts: its view's offset, then its batch dims (all but the
+// last two) right-aligned into `batch`, at strides `st`.
+std::string batchOffset(const KernelGraph &g, int v, const std::vector<int64_t> &st,
+                        const Shape &batch) {
+  const Shape &s = g.values[size_t(v)].shape;
+  auto off = g.offsets.find(v);
+  std::string expr = off != g.offsets.end() && off->second != 0 ? std::to_string(off->second) + "LL" : "";
   size_t rank = s.size() - 2;
   for (size_t k = rank; k-- > 0;) {
     size_t bk = batch.size() - rank + k;
@@ -185,9 +189,9 @@ GeneratedKernel generateAttention(const KernelGraph &g) {
   auto at = [](const std::vector<int64_t> &st, size_t fromEnd) {
     return std::to_string(st[st.size() - fromEnd]) + "LL";
   };
-  o << "  const long long qoff = " << batchOffset(qs, sq, batch) << ";\n"
-    << "  const long long koff = " << batchOffset(ks, sk, batch) << ";\n"
-    << "  const long long voff = " << batchOffset(vs, sv, batch) << ";\n"
+  o << "  const long long qoff = " << batchOffset(g, p.q, sq, batch) << ";\n"
+    << "  const long long koff = " << batchOffset(g, p.k, sk, batch) << ";\n"
+    << "  const long long voff = " << batchOffset(g, p.v, sv, batch) << ";\n"
     << "  const bool active = i < " << S << "LL;\n"
     << "  float q[" << dpl << "], acc[" << dvpl << "];\n"
     << "  for (int p = 0; p < " << dpl << "; ++p) {\n"
@@ -241,7 +245,7 @@ GeneratedKernel generateAttention(const KernelGraph &g) {
     << "    }\n"
     << "  }\n"
     << "  if (!active) return;\n"
-    << "  const long long ooff = " << batchOffset(os, so, batch) << " + i * " << at(so, 2) << ";\n"
+    << "  const long long ooff = " << batchOffset(g, g.outputs[0], so, batch) << " + i * " << at(so, 2) << ";\n"
     << "  for (int p = 0; p < " << dvpl << "; ++p) {\n"
     << "    const int d = lane + 32 * p;\n"
     << "    if (d < " << DV << ") out0[ooff + d * " << at(so, 1) << "] = " << storeAs(ot, "acc[p] / l") << ";\n"

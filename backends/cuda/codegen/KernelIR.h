@@ -40,6 +40,10 @@ struct KernelGraph {
   // its buffer (an attention body reading Q/K/V through a head transpose, writing its output
   // through one); absent: contiguous row-major. Only the attention generator honours it.
   std::map<int, std::vector<int64_t>> strides;
+  // value id -> where such a view starts in its buffer, in elements (Q/K/V read through a
+  // Split or Slice of a fused QKV projection); absent: 0. Only the attention generator
+  // honours it.
+  std::map<int, int64_t> offsets;
   int64_t opset = 17;
 
   int addValue(DType dtype, Shape shape) {

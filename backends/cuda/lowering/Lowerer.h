@@ -16,6 +16,7 @@
 #include "llvm/ADT/SmallPtrSet.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -115,9 +116,19 @@ private:
   // output transposes the attention step already wrote.
   struct View {
     Shape shape;                  // the transposed (logical) shape
-    std::vector<int64_t> strides; // over the transpose's source buffer
+    std::vector<int64_t> strides; // over the buffer the view reads
+    int64_t offset = 0;           // where it starts in that buffer, in elements
     mlir::Operation *transpose = nullptr;
   };
+  // `v` as a strided view of the buffer of `root`: itself (row-major), or through pending
+  // reshapes, splits and slices (viewOnly) of one; nullopt when a reshape is not a view.
+  struct Strided {
+    mlir::Value root;
+    int64_t offset = 0;
+    std::vector<int64_t> strides;
+  };
+  std::optional<Strided> stridedOf(mlir::Value v);
+  bool viewOnly(mlir::Operation *op) const;
   llvm::DenseMap<mlir::Value, mlir::Operation *> deferred_;
   llvm::DenseMap<mlir::Value, View> views_;
   llvm::SmallPtrSet<mlir::Operation *, 16> absorbed_;

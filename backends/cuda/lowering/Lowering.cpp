@@ -23,8 +23,6 @@
 
 #include "llvm/ADT/DenseMap.h"
 
-#include <functional>
-
 using namespace mlir;
 
 namespace plumb::cuda {
@@ -133,7 +131,8 @@ int Lowerer::operand(Value v) {
   if (it == ids_.end()) {
     if (auto p = pending_.find(v); p != pending_.end()) {
       Operation *producer = p->second; // its reader's kernel did not take it in after all
-      pending_.erase(p);
+      for (Value r : producer->getResults())
+        pending_.erase(r);
       lowerNow(producer);
       it = ids_.find(v);
     }
@@ -141,56 +140,6 @@ int Lowerer::operand(Value v) {
   if (it == ids_.end())
     throw Error("internal: a value is used before the CUDA lowering defined it");
   return it->second;
-}
-
-// An op its one reader's generated kernel can compute (a composite kernel): composable
-// movement (constant steering operands) or a generatable elementwise op, on floats, read once
-// by an elementwise fusion, an elementwise op or composable movement (not a head transpose an
-// attention kernel reads through: it needs its operand's buffer).
-bool Lowerer::deferrable(Operation *op) const {
-  if (op->getNumResults() != 1 || !isa<func::FuncOp>(op->getParentOp()) || kept(op))
-    return false;
-  Value r = op->getResult(0);
-  if (!r.hasOneUse() || !deviceFloat(r.getType()))
-    return false;
-  std::string t = onnxOpType(op).str();
-  bool moves = isComposableMovement(t);
-  if (!moves && !(isSupportedElementwise(t) && isGeneratable(op)))
-    return false;
-  for (auto [i, v] : llvm::enumerate(op->getOperands())) {
-    if (isa<NoneType>(v.getType()))
-      continue;
-    if (moves && steeringOperand(t, i) ? !constantTensor(v) : !deviceFloat(v.getType()))
-      return false;
-  }
-  Operation *user = *r.user_begin();
-  if (auto f = dyn_cast<FusionOp>(user))
-    return f.getKind() == "elementwise";
-  std::string u = onnxOpType(user).str();
-  if (isa<TransposeOp>(user) && user->getResult(0).hasOneUse()) {
-    auto f = dyn_cast<FusionOp>(*user->getResult(0).user_begin());
-    if (f && f.getKind() == "attention")
-      return false;
-  }
-  return isComposableMovement(u) || (isSupportedElementwise(u) && isGeneratable(user));
-}
-
-std::vector<Operation *> Lowerer::withPending(ArrayRef<Operation *> ops) const {
-  std::vector<Operation *> all;
-  llvm::SmallPtrSet<Operation *, 8> seen;
-  std::function<void(Operation *)> visit = [&](Operation *op) {
-    for (Value v : op->getOperands()) {
-      auto p = pending_.find(canonical(v));
-      if (p == pending_.end() || !seen.insert(p->second).second)
-        continue;
-      visit(p->second);
-      all.push_back(p->second); // after what it reads
-    }
-  };
-  for (Operation *op : ops)
-    visit(op);
-  all.insert(all.end(), ops.begin(), ops.end());
-  return all;
 }
 
 Step &Lowerer::addStep(const std::string &kernel, std::vector<int> in, std::vector<int> out,
@@ -290,8 +239,10 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind,
     for (size_t i = 0; i < gg.outputs.size(); ++i) // f32 where a kept node makes them
       gg.graph.values[size_t(gg.graph.outputs[i])].dtype = storedType(gg.outputs[i]);
     for (size_t i = 0; i < gg.inputs.size(); ++i)
-      if (auto it = views_.find(gg.inputs[i]); it != views_.end())
+      if (auto it = views_.find(gg.inputs[i]); it != views_.end()) {
         gg.graph.strides[gg.graph.inputs[i]] = it->second.strides;
+        gg.graph.offsets[gg.graph.inputs[i]] = it->second.offset;
+      }
     if (outTranspose) {
       // The result lands transposed: logical dim perm[j] is the buffer's dim j.
       std::vector<int64_t> perm = ref::attrsOf(outTranspose).getInts("perm");
@@ -339,8 +290,8 @@ Operation *Lowerer::attentionTranspose(Operation *op) const {
     return f && f.getKind() == "attention";
   };
   Value data = op->getOperand(0);
-  if (intoAttention(*op->getResult(0).user_begin()) && ids_.count(data))
-    return op; // Q, K or V
+  if (intoAttention(*op->getResult(0).user_begin()) && (ids_.count(data) || pending_.count(data)))
+    return op; // Q, K or V (its data maybe a view of a fused projection: stridedOf)
   auto f = data.getDefiningOp<FusionOp>();
   if (f && f.getKind() == "attention" && data.hasOneUse() && f->getNumResults() == 1)
     return op; // the output
@@ -392,14 +343,21 @@ void Lowerer::lowerFusion(FusionOp fusion) {
       ids_[arg] = operand(v);
       continue;
     }
-    // Read through the head transpose: logical dim k is the source's dim perm[k].
+    // Read through the head transpose (logical dim k is the source's dim perm[k]), and the
+    // splits, slices and reshapes before it: all strides over one buffer.
     Operation *t = d->second;
-    std::vector<int64_t> perm = ref::attrsOf(t).getInts("perm");
-    std::vector<int64_t> src = ref::stridesOf(shapeOf(t->getOperand(0))), st;
-    for (int64_t k : perm)
-      st.push_back(src.at(size_t(k)));
-    ids_[arg] = operand(t->getOperand(0));
-    views_[arg] = View{shapeOf(v), st, t};
+    std::optional<Strided> src = stridedOf(t->getOperand(0));
+    if (!src) { // not a view after all: the transpose and what it reads get steps
+      deferred_.erase(d);
+      lowerNow(t);
+      ids_[arg] = operand(v);
+      continue;
+    }
+    std::vector<int64_t> st;
+    for (int64_t k : ref::attrsOf(t).getInts("perm"))
+      st.push_back(src->strides.at(size_t(k)));
+    ids_[arg] = operand(src->root);
+    views_[arg] = View{shapeOf(v), st, src->offset, t};
   }
   std::vector<Operation *> ops = fusionBodyOps(fusion, [&](Operation *op) { lowerOp(op); });
   bool attention = fusion.getKind() == "attention";
@@ -463,6 +421,11 @@ void Lowerer::lowerOp(Operation *op) {
     pending_[op->getResult(0)] = op; // its reader's kernel computes it
     return;
   }
+  if (viewOnly(op)) {
+    for (Value r : op->getResults())
+      pending_[r] = op; // an attention kernel reads through it (stridedOf)
+    return;
+  }
   lowerNow(op);
 }
 
@@ -503,6 +466,11 @@ Plan Lowerer::run(func::FuncOp fn) {
   }
   for (Operation &op : fn.getBody().front().without_terminator())
     lowerOp(&op);
+  llvm::SmallPtrSet<Operation *, 16> viewed; // pending to the end: read only through views
+  for (auto &[v, op] : pending_)
+    if (viewOnly(op))
+      viewed.insert(op);
+  stats_->readAsViews = int64_t(viewed.size());
   auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
   for (unsigned i = 0; i < ret.getNumOperands(); ++i) {
     auto name = fn.getResultAttrOfType<StringAttr>(i, kNameAttr);

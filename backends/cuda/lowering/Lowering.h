@@ -72,6 +72,9 @@ struct CudaLoweringStats {
   // Ops no step computes on its own: their one reader's generated kernel computes them
   // (composite kernels: Slice, Neg and Concat inside the rotary-embedding elementwise kernel).
   int64_t computedInReader = 0;
+  // Splits, slices and reshapes an attention kernel reads Q/K/V through as strided views of
+  // one buffer (a fused QKV projection's): no step either.
+  int64_t readAsViews = 0;
   // Why a fusion (or op) did not become one generated kernel, one line each.
   std::vector<std::string> fallbacks;
 };
