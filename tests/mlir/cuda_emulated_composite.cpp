@@ -282,3 +282,48 @@ TEST(CudaViews, NoViewMeansStepsAgain) {
   EXPECT_EQ(k.compiled.cudaLowering.computedInReader, 6); // slices and reshapes, 3 of each
   expectClose(k, "f32");
 }
+
+// timm's ViT/DiT attention: qkv [B, N, 3*H*D] reshaped to [B, N, 3, H, D], permuted to
+// [3, B, H, N, D] (one Transpose with three readers) and indexed by Gathers of 0, 1 and 2.
+// All of it is views of the projection: nothing runs but the attention kernel. The additive
+// mask comes through a reshape too, but is not read by the MatMuls, so it is no view (the
+// kernel reads masks contiguously): it keeps its (in-place) copy.
+TEST(CudaViews, PackedQkvGathersAreReadThroughByAttention) {
+  onnx::ModelProto m = newModel("timm_qkv", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "qkv", {2, 5, 48}); // B=2, N=5, 3 x H=2 x D=8
+  floatValue(g->add_input(), "mask", {2, 5});
+  ints(g, "packed", {2, 5, 3, 2, 8});
+  ints(g, "mask_shape", {2, 1, 1, 5});
+  onnx::TensorProto *scale = g->add_initializer();
+  scale->set_name("scale");
+  scale->set_data_type(onnx::TensorProto::FLOAT);
+  scale->add_float_data(0.35355339f);
+  node(g, "Reshape", "unpack", {"qkv", "packed"}, "r");
+  intsAttrOf(node(g, "Transpose", "permute", {"r"}, "p"), "perm", {2, 0, 3, 1, 4});
+  const char *names[] = {"q", "k", "v"};
+  for (int i = 0; i < 3; ++i) {
+    onnx::TensorProto *idx = g->add_initializer();
+    idx->set_name(std::string("i") + names[i]);
+    idx->set_data_type(onnx::TensorProto::INT64);
+    idx->add_int64_data(i); // a scalar index: the axis goes
+    node(g, "Gather", std::string("take_") + names[i], {"p", std::string("i") + names[i]}, names[i]);
+  }
+  intsAttrOf(node(g, "Transpose", "kt", {"k"}, "kt"), "perm", {0, 1, 3, 2});
+  node(g, "MatMul", "scores", {"q", "kt"}, "s");
+  node(g, "Mul", "scaled", {"s", "scale"}, "d");
+  node(g, "Reshape", "mask_view", {"mask", "mask_shape"}, "mv");
+  node(g, "Add", "masked", {"d", "mv"}, "dm");
+  node(g, "Softmax", "probs", {"dm"}, "pr");
+  node(g, "MatMul", "context", {"pr", "v"}, "out");
+  floatValue(g->add_output(), "out");
+  std::string model = saveModel(m, "timm_qkv.onnx");
+  for (const char *dtype : {"f32", "bf16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("timm_qkv_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    EXPECT_EQ(stepsOfStyle(plan, "attention"), 1) << dtype;
+    EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << dtype;
+    EXPECT_EQ(k.compiled.cudaLowering.readAsViews, 5) << dtype; // reshape, transpose, 3 gathers
+    expectClose(k, dtype);
+  }
+}

@@ -134,6 +134,14 @@ std::string batchOffset(const KernelGraph &g, int v, const std::vector<int64_t> 
 
 GeneratedKernel generateAttention(const KernelGraph &g) {
   AttentionParts p = split(g);
+  // Strided views (KernelGraph::strides, offsets) are honoured for Q, K, V and the output
+  // alone: a mask read through one would be read wrongly.
+  for (const auto &[value, offset] : g.offsets)
+    if (offset != 0 && value != p.q && value != p.k && value != p.v)
+      codegenError(g, "a strided view of an input other than Q, K and V");
+  for (const auto &[value, st] : g.strides)
+    if (value != p.q && value != p.k && value != p.v && value != g.outputs.at(0))
+      codegenError(g, "a strided view of an input other than Q, K and V");
   const Shape &qs = g.values[size_t(p.q)].shape, &ks = g.values[size_t(p.k)].shape,
               &vs = g.values[size_t(p.v)].shape;
   if (qs.size() < 2 || ks.size() < 2 || vs.size() < 2)

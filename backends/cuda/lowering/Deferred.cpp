@@ -49,6 +49,9 @@ std::vector<Operation *> Lowerer::withPending(ArrayRef<Operation *> ops) const {
   std::vector<Operation *> all;
   llvm::SmallPtrSet<Operation *, 8> seen;
   std::function<void(Operation *)> visit = [&](Operation *op) {
+    std::string t = onnxOpType(op).str();
+    if (!isComposableMovement(t) && !isSupportedElementwise(t))
+      return; // only a composite kernel computes what it reads
     for (Value v : op->getOperands()) {
       auto p = pending_.find(canonical(v));
       if (p == pending_.end() || p->second->getNumResults() != 1 || !seen.insert(p->second).second)
@@ -147,27 +150,45 @@ std::vector<int64_t> splitStarts(Operation *op, int64_t dim) {
   return at == dim && int64_t(starts.size()) == n ? starts : std::vector<int64_t>{};
 }
 
+// The one index of a Gather whose indices are a constant of one element (a scalar drops
+// the axis, a [1] keeps it), made non-negative against `dim`; nullopt otherwise.
+std::optional<int64_t> constantIndex(Operation *gather, int64_t dim) {
+  std::optional<Tensor> c = constantTensor(gather->getOperand(1));
+  if (!c || c->numel() != 1 || c->shape().size() > 1)
+    return std::nullopt;
+  int64_t i = c->toInts().at(0);
+  i = i < 0 ? i + dim : i;
+  if (i < 0 || i >= dim)
+    return std::nullopt;
+  return i;
+}
+
+bool isViewOp(Operation *op) {
+  std::string t = onnxOpType(op).str();
+  return t == "Split" || t == "Slice" || t == "Transpose" || t == "Gather" || isCopyOp(t);
+}
+
 } // namespace
 
-// Whether every result of `op` (a Split, a Slice with positive steps or a reshape, on floats,
-// at the top level) is read only through more of them into a head transpose of an attention
-// body: then no step computes it and the attention kernel reads through all of them.
+// Whether every result of `op` (a Split, a Slice with positive steps, a Transpose, a Gather
+// of one constant index or a reshape, on floats, at the top level) is read only through more
+// of them by attention bodies: then no step computes it and the attention kernel reads Q, K
+// or V through all of them (lowerFusion keeps the view only for an argument the body's
+// MatMuls read).
 bool Lowerer::viewOnly(Operation *op) const {
-  std::string t = onnxOpType(op).str();
-  if (!(t == "Split" || t == "Slice" || isCopyOp(t)) || !isa<func::FuncOp>(op->getParentOp()) ||
-      op->getNumResults() == 0)
+  if (!isViewOp(op) || !isa<func::FuncOp>(op->getParentOp()) || op->getNumResults() == 0)
     return false;
-  std::function<bool(Value)> feeds = [&](Value r) {
-    if (!r.hasOneUse() || !deviceFloat(r.getType()))
-      return false;
-    Operation *u = *r.user_begin();
-    std::string ut = onnxOpType(u).str();
-    if (isa<TransposeOp>(u))
-      return u->getResult(0).hasOneUse() && isAttention(*u->getResult(0).user_begin()) &&
-             !ref::attrsOf(u).getInts("perm").empty();
-    return (ut == "Slice" || isCopyOp(ut)) && u->getNumResults() == 1 && feeds(u->getResult(0));
+  std::function<bool(Operation *)> feeds = [&](Operation *o) {
+    for (Value r : o->getResults()) {
+      if (r.use_empty() || !deviceFloat(r.getType()))
+        return false;
+      for (Operation *u : r.getUsers())
+        if (!isAttention(u) && !(isViewOp(u) && isa<func::FuncOp>(u->getParentOp()) && feeds(u)))
+          return false;
+    }
+    return true;
   };
-  return llvm::all_of(op->getResults(), feeds);
+  return feeds(op);
 }
 
 std::optional<Lowerer::Strided> Lowerer::stridedOf(Value v) {
@@ -178,7 +199,7 @@ std::optional<Lowerer::Strided> Lowerer::stridedOf(Value v) {
     return std::nullopt;
   Operation *op = p->second;
   std::string t = onnxOpType(op).str();
-  if (!(t == "Split" || t == "Slice" || isCopyOp(t)))
+  if (!isViewOp(op))
     return std::nullopt;
   std::optional<Strided> s = stridedOf(op->getOperand(0));
   if (!s)
@@ -190,6 +211,29 @@ std::optional<Lowerer::Strided> Lowerer::stridedOf(Value v) {
     if (!st)
       return std::nullopt;
     s->strides = *st;
+    return s;
+  }
+  if (t == "Transpose") {
+    std::vector<int64_t> perm = ref::attrsOf(op).getInts("perm"), st;
+    if (perm.empty())
+      for (int64_t k = rank; k-- > 0;)
+        perm.push_back(k);
+    for (int64_t k : perm)
+      st.push_back(s->strides.at(size_t(k)));
+    s->strides = st;
+    return s;
+  }
+  if (t == "Gather") {
+    int64_t axis = ref::attrsOf(op).getInt("axis", 0);
+    axis = axis < 0 ? axis + rank : axis;
+    if (axis < 0 || axis >= rank)
+      return std::nullopt;
+    std::optional<int64_t> i = constantIndex(op, in[size_t(axis)]);
+    if (!i)
+      return std::nullopt;
+    s->offset += *i * s->strides[size_t(axis)];
+    if (out.size() + 1 == in.size()) // a scalar index drops the axis
+      s->strides.erase(s->strides.begin() + axis);
     return s;
   }
   if (t == "Split") {

@@ -259,7 +259,8 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind,
     return false;
   }
   for (size_t i = 0; i < pulled; ++i) // computed in this kernel: no step of their own
-    pending_.erase(all[i]->getResult(0));
+    if (all[i]->getResult(0).hasOneUse()) // (a view read by several kernels stays pending)
+      pending_.erase(all[i]->getResult(0));
   stats_->computedInReader += int64_t(pulled);
   std::vector<int> in;
   for (Value v : gg.inputs)
@@ -301,15 +302,18 @@ Operation *Lowerer::attentionTranspose(Operation *op) const {
 // The views of `body`'s arguments become real transposes (a movement kernel each), for a
 // body that is not one attention kernel after all.
 void Lowerer::materializeViews(Block &body) {
+  auto fusion = cast<FusionOp>(body.getParentOp());
   for (BlockArgument arg : body.getArguments()) {
     auto it = views_.find(arg);
     if (it == views_.end())
       continue;
     Operation *t = it->second.transpose;
     views_.erase(it);
-    deferred_.erase(t->getResult(0));
-    lowerAlone(t);
-    ids_[arg] = operand(t->getResult(0));
+    if (t) {
+      deferred_.erase(t->getResult(0));
+      lowerAlone(t);
+    }
+    ids_[arg] = operand(fusion.getInputs()[arg.getArgNumber()]); // lowers what it still needs
   }
 }
 
@@ -331,6 +335,19 @@ void Lowerer::lowerGroup(ArrayRef<Operation *> ops, StringRef kind) {
       lowerHost(op);
 }
 
+namespace {
+
+// Whether an attention body reads `arg` as Q, K or V: only its MatMuls do (K maybe through
+// the body's Transpose). Strided views are for those alone.
+bool readAsQkv(BlockArgument arg) {
+  auto matmul = [](Operation *u) { return isa<MatMulOp>(u); };
+  return !arg.use_empty() && llvm::all_of(arg.getUsers(), [&](Operation *u) {
+    return matmul(u) || (isa<TransposeOp>(u) && llvm::all_of(u->getUsers(), matmul));
+  });
+}
+
+} // namespace
+
 void Lowerer::lowerFusion(FusionOp fusion) {
   Block &body = fusion.getBody().front();
   for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs())) {
@@ -340,13 +357,20 @@ void Lowerer::lowerFusion(FusionOp fusion) {
     }
     auto d = deferred_.find(v);
     if (d == deferred_.end()) {
+      bool qkv = fusion.getKind() == "attention" && readAsQkv(arg);
+      std::optional<Strided> src = qkv && pending_.count(v) ? stridedOf(v) : std::nullopt;
+      if (src) { // Q/K/V gathered out of a packed projection
+        ids_[arg] = operand(src->root);
+        views_[arg] = View{shapeOf(v), src->strides, src->offset, nullptr};
+        continue;
+      }
       ids_[arg] = operand(v);
       continue;
     }
     // Read through the head transpose (logical dim k is the source's dim perm[k]), and the
     // splits, slices and reshapes before it: all strides over one buffer.
     Operation *t = d->second;
-    std::optional<Strided> src = stridedOf(t->getOperand(0));
+    std::optional<Strided> src = readAsQkv(arg) ? stridedOf(t->getOperand(0)) : std::nullopt;
     if (!src) { // not a view after all: the transpose and what it reads get steps
       deferred_.erase(d);
       lowerNow(t);
