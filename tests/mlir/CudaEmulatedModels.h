@@ -82,6 +82,32 @@ inline void stringAttrOf(onnx::NodeProto *n, const std::string &name, const std:
   a->set_s(v);
 }
 
+// A 1-D int64 initializer holding `v`.
+inline void intsInitializer(onnx::GraphProto *g, const std::string &name, const std::vector<int64_t> &v) {
+  onnx::TensorProto *t = g->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::INT64);
+  t->add_dims(int64_t(v.size()));
+  for (int64_t x : v)
+    t->add_int64_data(x);
+}
+
+// A float initializer of shape `dims` whose element i is fill(i).
+inline void floatInitializer(onnx::GraphProto *g, const std::string &name,
+                             const std::vector<int64_t> &dims,
+                             const std::function<float(int64_t)> &fill) {
+  onnx::TensorProto *t = g->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    t->add_dims(d);
+    n *= d;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    t->add_float_data(fill(i));
+}
+
 inline std::string saveModel(const onnx::ModelProto &m, const std::string &file) {
   std::string path = testing_util::scratchPath(file);
   std::ofstream f(path, std::ios::binary);

@@ -25,25 +25,11 @@ onnx::NodeProto *node(onnx::GraphProto *g, const std::string &op, const std::str
 }
 
 void ints(onnx::GraphProto *g, const std::string &name, const std::vector<int64_t> &v) {
-  onnx::TensorProto *t = g->add_initializer();
-  t->set_name(name);
-  t->set_data_type(onnx::TensorProto::INT64);
-  t->add_dims(int64_t(v.size()));
-  for (int64_t x : v)
-    t->add_int64_data(x);
+  intsInitializer(g, name, v);
 }
 
 void floats(onnx::GraphProto *g, const std::string &name, const std::vector<int64_t> &dims) {
-  onnx::TensorProto *t = g->add_initializer();
-  t->set_name(name);
-  t->set_data_type(onnx::TensorProto::FLOAT);
-  int64_t n = 1;
-  for (int64_t d : dims) {
-    t->add_dims(d);
-    n *= d;
-  }
-  for (int64_t i = 0; i < n; ++i)
-    t->add_float_data(float(i % 7) * 0.25f - 0.6f);
+  floatInitializer(g, name, dims, [](int64_t i) { return float(i % 7) * 0.25f - 0.6f; });
 }
 
 void expectClose(const KeptPlan &k, const std::string &dtype) {

@@ -232,16 +232,10 @@ std::string writeConvModel(const ConvCase &c) {
   onnx::GraphProto *g = m.mutable_graph();
   floatValue(g->add_input(), "x", c.x);
   auto init = [&](const std::string &name, const std::vector<int64_t> &dims) {
-    onnx::TensorProto *t = g->add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto::FLOAT);
-    int64_t n = 1;
-    for (int64_t d : dims) {
-      t->add_dims(d);
-      n *= d;
-    }
-    for (int64_t i = 0; i < n; ++i) // deterministic, sign-mixed, not symmetric under flips
-      t->add_float_data(float(std::sin(0.7 * double(i) + double(name.size()))));
+    // deterministic, sign-mixed, not symmetric under flips
+    floatInitializer(g, name, dims, [&](int64_t i) {
+      return float(std::sin(0.7 * double(i) + double(name.size())));
+    });
   };
   init("w", c.w);
   int64_t outChannels = c.op == "Conv" ? c.w[0] : c.w[1] * c.group;
