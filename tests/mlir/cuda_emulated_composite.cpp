@@ -313,3 +313,45 @@ TEST(CudaViews, PackedQkvGathersAreReadThroughByAttention) {
     expectClose(k, dtype);
   }
 }
+
+// Grouped-query attention as Llama exports it: each of 2 key/value heads unsqueezed,
+// expanded to 2 copies and merged into 4 heads. The attention kernel reads the 2 heads
+// directly (head h at h / 2: a view with a divisor); no expand kernel, no copy.
+TEST(CudaViews, RepeatedKeyValueHeadsAreReadInPlace) {
+  onnx::ModelProto m = newModel("gqa", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "q", {1, 4, 6, 8});
+  floatValue(g->add_input(), "k", {1, 2, 6, 8});
+  floatValue(g->add_input(), "v", {1, 2, 6, 8});
+  ints(g, "ax2", {2});
+  ints(g, "grown", {1, 2, 2, 6, 8});
+  ints(g, "heads", {1, 4, 6, 8});
+  onnx::TensorProto *scale = g->add_initializer();
+  scale->set_name("scale");
+  scale->set_data_type(onnx::TensorProto::FLOAT);
+  scale->add_float_data(0.35355339f);
+  for (const char *t : {"k", "v"}) {
+    std::string n = t;
+    node(g, "Unsqueeze", "unsqueeze_" + n, {n, "ax2"}, n + "_u");
+    node(g, "Expand", "expand_" + n, {n + "_u", "grown"}, n + "_e");
+    node(g, "Reshape", "repeat_" + n, {n + "_e", "heads"}, n + "_r");
+  }
+  intsAttrOf(node(g, "Transpose", "kt", {"k_r"}, "kt"), "perm", {0, 1, 3, 2});
+  node(g, "MatMul", "scores", {"q", "kt"}, "s");
+  node(g, "Mul", "scaled", {"s", "scale"}, "d");
+  node(g, "Softmax", "probs", {"d"}, "p");
+  node(g, "MatMul", "context", {"p", "v_r"}, "out");
+  floatValue(g->add_output(), "out");
+  std::string model = saveModel(m, "gqa.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("gqa_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    EXPECT_EQ(stepsOfStyle(plan, "attention"), 1) << dtype;
+    EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << dtype;
+    // f32: the attention step and the copy into the graph output; f16: the attention step
+    // and the casts of q, k, v and of the output.
+    EXPECT_EQ(plan.steps.size(), std::string(dtype) == "f32" ? 2u : 5u) << dtype;
+    EXPECT_EQ(k.compiled.cudaLowering.readAsViews, 6) << dtype; // unsqueeze, expand, reshape x2
+    expectClose(k, dtype);
+  }
+}

@@ -119,13 +119,17 @@ std::string batchOffset(const KernelGraph &g, int v, const std::vector<int64_t> 
                         const Shape &batch) {
   const Shape &s = g.values[size_t(v)].shape;
   auto off = g.offsets.find(v);
+  auto div = g.divisors.find(v);
   std::string expr = off != g.offsets.end() && off->second != 0 ? std::to_string(off->second) + "LL" : "";
   size_t rank = s.size() - 2;
   for (size_t k = rank; k-- > 0;) {
     size_t bk = batch.size() - rank + k;
+    int64_t d = div != g.divisors.end() ? div->second.at(k) : 1;
+    std::string index = "b" + std::to_string(bk);
+    if (d != 1) // a repeated head: d consecutive indices read one
+      index = "(" + index + " / " + std::to_string(d) + "LL)";
     if (s[k] != 1)
-      expr += (expr.empty() ? "" : " + ") + std::string("b") + std::to_string(bk) + " * " +
-              std::to_string(st[k]) + "LL";
+      expr += (expr.empty() ? "" : " + ") + index + " * " + std::to_string(st[k]) + "LL";
   }
   return expr.empty() ? "0" : expr;
 }
@@ -142,6 +146,10 @@ GeneratedKernel generateAttention(const KernelGraph &g) {
   for (const auto &[value, st] : g.strides)
     if (value != p.q && value != p.k && value != p.v && value != g.outputs.at(0))
       codegenError(g, "a strided view of an input other than Q, K and V");
+  for (const auto &[value, dv] : g.divisors) // repeats on batch dims of Q, K, V alone
+    if ((value != p.q && value != p.k && value != p.v) || dv.size() < 2 ||
+        dv[dv.size() - 1] != 1 || dv[dv.size() - 2] != 1)
+      codegenError(g, "a repeated view of other than a batch dim of Q, K or V");
   const Shape &qs = g.values[size_t(p.q)].shape, &ks = g.values[size_t(p.k)].shape,
               &vs = g.values[size_t(p.v)].shape;
   if (qs.size() < 2 || ks.size() < 2 || vs.size() < 2)

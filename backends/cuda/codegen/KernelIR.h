@@ -44,6 +44,10 @@ struct KernelGraph {
   // Split or Slice of a fused QKV projection); absent: 0. Only the attention generator
   // honours it.
   std::map<int, int64_t> offsets;
+  // value id -> per dim, the number of consecutive indices that share one element (a head
+  // repeated for grouped-query attention: index i is at (i / divisor) * stride); absent: 1.
+  // Only the attention generator honours it, on batch dims.
+  std::map<int, std::vector<int64_t>> divisors;
   int64_t opset = 17;
 
   int addValue(DType dtype, Shape shape) {

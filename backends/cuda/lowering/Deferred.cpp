@@ -8,6 +8,7 @@
 #include "ir/TensorAttr.h"
 
 #include <functional>
+#include <tuple>
 
 using namespace mlir;
 
@@ -74,18 +75,24 @@ bool isAttention(Operation *op) {
   return f && f.getKind() == "attention";
 }
 
-// The strides of `out`, a reshape of a view of shape `in` at strides `st`, if it is a view of
-// the same memory: each group of dims whose sizes multiply to the same number on both sides
-// must be contiguous within itself on the `in` side (unit dims take any stride).
-std::optional<std::vector<int64_t>> reshapeStrides(const Shape &in, const std::vector<int64_t> &st,
-                                                   const Shape &out) {
-  std::vector<int64_t> dims, strides;
+// The (strides, divisors) of `out`, a reshape of a view of shape `in` at strides `st` and
+// divisors `dv` (dim k's index i is at (i / dv[k]) * st[k]), if it is a view of the same
+// memory. Dims whose sizes multiply to the same number on both sides form a group; a group
+// must be contiguous within itself on the `in` side (unit dims take any stride), all stride 0
+// (a broadcast), or contiguous dims followed by stride-0 ones merged into one dim: a repeat
+// (GQA's key/value heads expanded and merged with the head dim), whose index is divided by
+// the repeat count.
+std::optional<std::pair<std::vector<int64_t>, std::vector<int64_t>>>
+reshapeStrides(const Shape &in, const std::vector<int64_t> &st, const std::vector<int64_t> &dv,
+               const Shape &out) {
+  std::vector<int64_t> dims, strides, divs;
   for (size_t k = 0; k < in.size(); ++k)
     if (in[k] != 1) {
       dims.push_back(in[k]);
       strides.push_back(st[k]);
+      divs.push_back(dv[k]);
     }
-  std::vector<int64_t> res(out.size(), 0);
+  std::vector<int64_t> res(out.size(), 0), resDiv(out.size(), 1);
   size_t i = 0, o = 0;
   while (o < out.size()) {
     if (out[o] == 1) {
@@ -107,20 +114,46 @@ std::optional<std::vector<int64_t>> reshapeStrides(const Shape &in, const std::v
         po *= out[o];
       }
     }
-    for (size_t k = i0; k < i; ++k)
-      if (strides[k] != strides[k + 1] * dims[k + 1])
+    // The group's in dims i0..i: contiguous ones, then (for a repeat) stride-0 ones.
+    size_t last = i + 1;
+    while (last > i0 && strides[last - 1] == 0 && divs[last - 1] == 1)
+      --last;
+    int64_t repeat = 1;
+    for (size_t k = last; k <= i; ++k)
+      repeat *= dims[k];
+    if (last == i0) { // all broadcast: stride 0 throughout
+      ++i;
+      ++o;
+      continue;
+    }
+    if (i0 == i && o0 == o) { // one dim to one dim: kept as it is
+      res[o] = strides[i];
+      resDiv[o] = divs[i];
+      ++i;
+      ++o;
+      continue;
+    }
+    for (size_t k = i0; k < last; ++k)
+      if (divs[k] != 1 || (k + 1 < last && strides[k] != strides[k + 1] * dims[k + 1]))
         return std::nullopt;
-    int64_t stride = strides[i];
-    for (size_t k = o + 1; k-- > o0;) {
-      res[k] = stride;
-      stride *= out[k];
+    if (repeat != 1) {
+      if (o0 != o) // a repeat split again: not one stride per dim
+        return std::nullopt;
+      res[o] = strides[last - 1];
+      resDiv[o] = repeat;
+    } else {
+      int64_t stride = strides[i];
+      for (size_t k = o + 1; k-- > o0;) {
+        res[k] = stride;
+        stride *= out[k];
+      }
     }
     ++i;
     ++o;
   }
   if (i != dims.size())
     return std::nullopt;
-  return res;
+  return std::make_pair(res, resDiv);
 }
 
 // Where each result of a Split starts along its axis; empty if the sizes are not constants
@@ -165,7 +198,8 @@ std::optional<int64_t> constantIndex(Operation *gather, int64_t dim) {
 
 bool isViewOp(Operation *op) {
   std::string t = onnxOpType(op).str();
-  return t == "Split" || t == "Slice" || t == "Transpose" || t == "Gather" || isCopyOp(t);
+  return t == "Split" || t == "Slice" || t == "Transpose" || t == "Gather" || t == "Expand" ||
+         isCopyOp(t);
 }
 
 } // namespace
@@ -192,8 +226,10 @@ bool Lowerer::viewOnly(Operation *op) const {
 }
 
 std::optional<Lowerer::Strided> Lowerer::stridedOf(Value v) {
-  if (ids_.count(v))
-    return Strided{v, 0, ref::stridesOf(shapeOf(v))};
+  if (ids_.count(v)) {
+    Shape shape = shapeOf(v);
+    return Strided{v, 0, ref::stridesOf(shape), std::vector<int64_t>(shape.size(), 1)};
+  }
   auto p = pending_.find(v);
   if (p == pending_.end())
     return std::nullopt;
@@ -207,20 +243,37 @@ std::optional<Lowerer::Strided> Lowerer::stridedOf(Value v) {
   Shape in = shapeOf(op->getOperand(0)), out = shapeOf(v);
   int64_t rank = int64_t(in.size());
   if (isCopyOp(t)) {
-    std::optional<std::vector<int64_t>> st = reshapeStrides(in, s->strides, out);
+    auto st = reshapeStrides(in, s->strides, s->divisors, out);
     if (!st)
       return std::nullopt;
-    s->strides = *st;
+    std::tie(s->strides, s->divisors) = *st;
     return s;
   }
   if (t == "Transpose") {
-    std::vector<int64_t> perm = ref::attrsOf(op).getInts("perm"), st;
+    std::vector<int64_t> perm = ref::attrsOf(op).getInts("perm"), st, dv;
     if (perm.empty())
       for (int64_t k = rank; k-- > 0;)
         perm.push_back(k);
-    for (int64_t k : perm)
+    for (int64_t k : perm) {
       st.push_back(s->strides.at(size_t(k)));
+      dv.push_back(s->divisors.at(size_t(k)));
+    }
     s->strides = st;
+    s->divisors = dv;
+    return s;
+  }
+  if (t == "Expand") { // new leading dims and grown unit dims read one element: stride 0
+    if (out.size() < in.size())
+      return std::nullopt;
+    size_t lead = out.size() - in.size();
+    std::vector<int64_t> st(lead, 0), dv(lead, 1);
+    for (size_t k = 0; k < in.size(); ++k) {
+      bool grown = in[k] == 1 && out[lead + k] != 1;
+      st.push_back(grown ? 0 : s->strides[k]);
+      dv.push_back(grown ? 1 : s->divisors[k]);
+    }
+    s->strides = st;
+    s->divisors = dv;
     return s;
   }
   if (t == "Gather") {
@@ -231,9 +284,11 @@ std::optional<Lowerer::Strided> Lowerer::stridedOf(Value v) {
     std::optional<int64_t> i = constantIndex(op, in[size_t(axis)]);
     if (!i)
       return std::nullopt;
-    s->offset += *i * s->strides[size_t(axis)];
-    if (out.size() + 1 == in.size()) // a scalar index drops the axis
+    s->offset += (*i / s->divisors[size_t(axis)]) * s->strides[size_t(axis)];
+    if (out.size() + 1 == in.size()) { // a scalar index drops the axis
       s->strides.erase(s->strides.begin() + axis);
+      s->divisors.erase(s->divisors.begin() + axis);
+    }
     return s;
   }
   if (t == "Split") {
@@ -242,7 +297,7 @@ std::optional<Lowerer::Strided> Lowerer::stridedOf(Value v) {
     if (axis < 0 || axis >= rank)
       return std::nullopt;
     std::vector<int64_t> starts = splitStarts(op, in[size_t(axis)]);
-    if (starts.empty())
+    if (starts.empty() || s->divisors[size_t(axis)] != 1)
       return std::nullopt;
     s->offset += starts[cast<OpResult>(v).getResultNumber()] * s->strides[size_t(axis)];
     return s;
@@ -263,7 +318,7 @@ std::optional<Lowerer::Strided> Lowerer::stridedOf(Value v) {
     int64_t a = axes->empty() ? int64_t(i) : axes->at(i);
     a = a < 0 ? a + rank : a;
     int64_t step = steps->empty() ? 1 : steps->at(i);
-    if (a < 0 || a >= rank || step <= 0)
+    if (a < 0 || a >= rank || step <= 0 || s->divisors[size_t(a)] != 1)
       return std::nullopt;
     int64_t st = starts->at(i), dim = in[size_t(a)];
     st = std::clamp<int64_t>(st < 0 ? st + dim : st, 0, dim);

@@ -119,6 +119,7 @@ private:
     std::vector<int64_t> strides; // over the buffer the view reads
     int64_t offset = 0;           // where it starts in that buffer, in elements
     mlir::Operation *transpose = nullptr;
+    std::vector<int64_t> divisors; // per dim: index i is at (i / divisor) * stride
   };
   // `v` as a strided view of the buffer of `root`: itself (row-major), or through pending
   // reshapes, splits and slices (viewOnly) of one; nullopt when a reshape is not a view.
@@ -126,6 +127,7 @@ private:
     mlir::Value root;
     int64_t offset = 0;
     std::vector<int64_t> strides;
+    std::vector<int64_t> divisors; // per dim, 1 but for a repeat (an expanded, merged dim)
   };
   std::optional<Strided> stridedOf(mlir::Value v);
   bool viewOnly(mlir::Operation *op) const;

@@ -242,6 +242,8 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind,
       if (auto it = views_.find(gg.inputs[i]); it != views_.end()) {
         gg.graph.strides[gg.graph.inputs[i]] = it->second.strides;
         gg.graph.offsets[gg.graph.inputs[i]] = it->second.offset;
+        if (llvm::any_of(it->second.divisors, [](int64_t d) { return d != 1; }))
+          gg.graph.divisors[gg.graph.inputs[i]] = it->second.divisors;
       }
     if (outTranspose) {
       // The result lands transposed: logical dim perm[j] is the buffer's dim j.
@@ -361,7 +363,7 @@ void Lowerer::lowerFusion(FusionOp fusion) {
       std::optional<Strided> src = qkv && pending_.count(v) ? stridedOf(v) : std::nullopt;
       if (src) { // Q/K/V gathered out of a packed projection
         ids_[arg] = operand(src->root);
-        views_[arg] = View{shapeOf(v), src->strides, src->offset, nullptr};
+        views_[arg] = View{shapeOf(v), src->strides, src->offset, nullptr, src->divisors};
         continue;
       }
       ids_[arg] = operand(v);
@@ -377,11 +379,13 @@ void Lowerer::lowerFusion(FusionOp fusion) {
       ids_[arg] = operand(v);
       continue;
     }
-    std::vector<int64_t> st;
-    for (int64_t k : ref::attrsOf(t).getInts("perm"))
+    std::vector<int64_t> st, dv;
+    for (int64_t k : ref::attrsOf(t).getInts("perm")) {
       st.push_back(src->strides.at(size_t(k)));
+      dv.push_back(src->divisors.at(size_t(k)));
+    }
     ids_[arg] = operand(src->root);
-    views_[arg] = View{shapeOf(v), st, src->offset, t};
+    views_[arg] = View{shapeOf(v), st, src->offset, t, dv};
   }
   std::vector<Operation *> ops = fusionBodyOps(fusion, [&](Operation *op) { lowerOp(op); });
   bool attention = fusion.getKind() == "attention";
