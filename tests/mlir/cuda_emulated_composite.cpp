@@ -355,3 +355,28 @@ TEST(CudaViews, RepeatedKeyValueHeadsAreReadInPlace) {
     expectClose(k, dtype);
   }
 }
+
+// An Einsum (Mamba2's chunked scan is made of them) reads its operands through a transpose
+// and an unsqueeze/expand as strided views: only the Einsum's window kernel runs.
+TEST(CudaViews, EinsumReadsItsOperandsThroughViews) {
+  onnx::ModelProto m = newModel("einsum_views", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 3, 4});
+  floatValue(g->add_input(), "y", {3, 5});
+  ints(g, "ax0", {0});
+  ints(g, "grown", {2, 3, 5});
+  intsAttrOf(node(g, "Transpose", "xt", {"x"}, "xt"), "perm", {0, 2, 1});
+  node(g, "Unsqueeze", "yu", {"y", "ax0"}, "yu");
+  node(g, "Expand", "ye", {"yu", "grown"}, "ye");
+  onnx::NodeProto *e = node(g, "Einsum", "contract", {"xt", "ye"}, "out");
+  stringAttrOf(e, "equation", "bij,bjk->bik");
+  floatValue(g->add_output(), "out");
+  std::string model = saveModel(m, "einsum_views.onnx");
+  KeptPlan k = runKept(model, "", "f32", keepNone, "einsum_views");
+  const Plan &plan = k.compiled.plan;
+  EXPECT_EQ(stepsOfStyle(plan, "window"), 1);
+  EXPECT_EQ(stepsOfStyle(plan, "movement"), 0);
+  EXPECT_EQ(plan.steps.size(), 2u); // the Einsum and the copy into the graph output
+  EXPECT_EQ(k.compiled.cudaLowering.readAsViews, 3);
+  expectClose(k, "f32");
+}

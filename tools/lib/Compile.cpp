@@ -181,8 +181,8 @@ void printCompileStats(std::ostream &os, const Compiled &c, size_t peakIntermedi
     os << fmt::format("computed in their reader's kernel: {} ops (movement and elementwise ops "
                       "with no step of their own)\n",
                       l.computedInReader);
-    os << fmt::format("read as strided views by attention kernels: {} ops (reshapes, transposes, "
-                      "splits, slices and gathers of Q/K/V)\n",
+    os << fmt::format("read as strided views by attention and Einsum kernels: {} ops (reshapes, "
+                      "transposes, expands, splits, slices, gathers)\n",
                       l.readAsViews);
     for (const std::string &f : l.fallbacks)
       os << "fallback: " << f << "\n";

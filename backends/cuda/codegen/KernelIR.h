@@ -38,15 +38,16 @@ struct KernelGraph {
   std::map<int, std::vector<int64_t>> intConstants;
   // value id -> element strides of an input or output held in memory as a strided view of
   // its buffer (an attention body reading Q/K/V through a head transpose, writing its output
-  // through one); absent: contiguous row-major. Only the attention generator honours it.
+  // through one; an Einsum reading its operands through reshapes, expands and transposes);
+  // absent: contiguous row-major. Only the attention and Einsum generators honour it.
   std::map<int, std::vector<int64_t>> strides;
   // value id -> where such a view starts in its buffer, in elements (Q/K/V read through a
-  // Split or Slice of a fused QKV projection); absent: 0. Only the attention generator
-  // honours it.
+  // Split or Slice of a fused QKV projection); absent: 0. Only the attention and Einsum
+  // generators honour it.
   std::map<int, int64_t> offsets;
   // value id -> per dim, the number of consecutive indices that share one element (a head
   // repeated for grouped-query attention: index i is at (i / divisor) * stride); absent: 1.
-  // Only the attention generator honours it, on batch dims.
+  // Only the attention generator (on batch dims) and the Einsum generator honour it.
   std::map<int, std::vector<int64_t>> divisors;
   int64_t opset = 17;
 

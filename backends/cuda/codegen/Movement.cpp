@@ -60,6 +60,24 @@ std::string offsetOf(const Shape &shape, const std::vector<std::string> &coords)
   return e.empty() ? "0" : e;
 }
 
+std::string viewOffsetOf(const KernelGraph &g, int v, const std::vector<std::string> &coords) {
+  const Shape &shape = g.values[size_t(v)].shape;
+  auto st = g.strides.find(v);
+  if (st == g.strides.end())
+    return offsetOf(shape, coords);
+  auto off = g.offsets.find(v);
+  auto div = g.divisors.find(v);
+  std::string e = off != g.offsets.end() && off->second != 0 ? std::to_string(off->second) + "LL" : "";
+  for (size_t k = 0; k < shape.size(); ++k) {
+    if (shape[k] == 1 || st->second.at(k) == 0)
+      continue;
+    int64_t d = div != g.divisors.end() ? div->second.at(k) : 1;
+    std::string c = d != 1 ? "(" + coords[k] + ") / " + std::to_string(d) + "LL" : coords[k];
+    e += (e.empty() ? "" : " + ") + ("(" + c + ") * " + std::to_string(st->second[k]) + "LL");
+  }
+  return e.empty() ? "0" : e;
+}
+
 int64_t normalizeAxis(const KernelGraph &g, const KNode &n, int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= rank)
     codegenError(g, "node '" + n.name + "' (" + n.op + ") has axis " + std::to_string(axis) +

@@ -157,7 +157,7 @@ void MovementWriter::einsum(const std::vector<std::string> &c) {
     int x = n_.operands[i];
     product += (product.empty() ? "" : " * ") +
                loadAs(g_.values[size_t(x)].dtype,
-                      w_.paramName(x) + "[" + offsetOf(shapeOf(x), coords) + "]");
+                      w_.paramName(x) + "[" + viewOffsetOf(g_, x, coords) + "]");
   }
   os_ << indent << "acc += " << product << ";\n";
   for (size_t k = 0; k < summed.size(); ++k) {

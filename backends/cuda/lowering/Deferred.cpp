@@ -196,6 +196,11 @@ std::optional<int64_t> constantIndex(Operation *gather, int64_t dim) {
   return i;
 }
 
+// An Einsum outside any fusion: one window kernel whose operands may be strided views.
+bool isTopLevelEinsum(Operation *op) {
+  return onnxOpType(op) == "Einsum" && isa<func::FuncOp>(op->getParentOp());
+}
+
 bool isViewOp(Operation *op) {
   std::string t = onnxOpType(op).str();
   return t == "Split" || t == "Slice" || t == "Transpose" || t == "Gather" || t == "Expand" ||
@@ -206,9 +211,9 @@ bool isViewOp(Operation *op) {
 
 // Whether every result of `op` (a Split, a Slice with positive steps, a Transpose, a Gather
 // of one constant index or a reshape, on floats, at the top level) is read only through more
-// of them by attention bodies: then no step computes it and the attention kernel reads Q, K
-// or V through all of them (lowerFusion keeps the view only for an argument the body's
-// MatMuls read).
+// of them by attention bodies or Einsums: then no step computes it and the attention kernel
+// reads Q, K or V through all of them (lowerFusion keeps the view only for an argument the
+// body's MatMuls read), an Einsum its operands (lowerGenerated).
 bool Lowerer::viewOnly(Operation *op) const {
   if (!isViewOp(op) || !isa<func::FuncOp>(op->getParentOp()) || op->getNumResults() == 0)
     return false;
@@ -217,7 +222,8 @@ bool Lowerer::viewOnly(Operation *op) const {
       if (r.use_empty() || !deviceFloat(r.getType()))
         return false;
       for (Operation *u : r.getUsers())
-        if (!isAttention(u) && !(isViewOp(u) && isa<func::FuncOp>(u->getParentOp()) && feeds(u)))
+        if (!isAttention(u) && !isTopLevelEinsum(u) &&
+            !(isViewOp(u) && isa<func::FuncOp>(u->getParentOp()) && feeds(u)))
           return false;
     }
     return true;

@@ -229,6 +229,21 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind,
                          [&](Value v) { return canonical(v); }, pulled);
     if (gg.outputs.empty())
       return true; // dead code
+    if (ops.size() == 1 && onnxOpType(ops[0]) == "Einsum") {
+      // Operands left pending as views (reshapes, expands, transposes of a buffer) are read
+      // through them.
+      for (size_t i = 0; i < gg.inputs.size(); ++i) {
+        std::optional<Strided> src =
+            pending_.count(gg.inputs[i]) ? stridedOf(gg.inputs[i]) : std::nullopt;
+        if (!src)
+          continue;
+        int id = gg.graph.inputs[i];
+        gg.inputs[i] = src->root;
+        gg.graph.strides[id] = src->strides;
+        gg.graph.offsets[id] = src->offset;
+        gg.graph.divisors[id] = src->divisors;
+      }
+    }
     // Storage as in the plan: inputs as their buffers are, f32 results in the storage type.
     // Arithmetic is float for f32, f16 and bf16 alike, so only loads and stores change.
     for (KValue &v : gg.graph.values)
