@@ -37,6 +37,14 @@ def test_compile_for_cuda_without_gpu(plumb, repo, tmp_path):
     assert copies and in_place, proc.stdout
     assert int(in_place.group(2)) == int(copies.group(1))
     assert 0 < int(in_place.group(1)) <= int(in_place.group(2))
+    # llama_tiny's two layers: each rotary embedding's two slices, negation and concat (for q
+    # and k) are computed inside the elementwise kernel reading them (16 ops at least), and each
+    # K/V head repeat (unsqueeze, expand, reshape) is read in place by attention (12 at least).
+    inside = re.search(r"computed in their reader's kernel: (\d+) ops", proc.stdout)
+    views = re.search(r"read as strided views by attention and Einsum kernels: (\d+) ops",
+                      proc.stdout)
+    assert inside and views, proc.stdout
+    assert int(inside.group(1)) >= 16 and int(views.group(1)) >= 12, proc.stdout
     assert out.stat().st_size > 0
 
 
