@@ -110,15 +110,14 @@ private:
   const std::map<std::string, Shape> *hints_;
   Plan plan_;
   llvm::DenseMap<mlir::Value, int> ids_;
-  // Head transposes an attention kernel reads through (its Q/K/V) or writes through (its
-  // output) instead of a movement kernel each: the deferred Transpose per result, the view
-  // (logical shape, strides over the source buffer) per attention body argument, and the
-  // output transposes the attention step already wrote.
+  // What an attention kernel reads through (its Q/K/V: head transposes, and the reshapes,
+  // splits, gathers, expands before them) or writes through (its output's transpose) instead
+  // of a kernel each: the view per attention body argument, and the output transposes the
+  // attention step already wrote.
   struct View {
-    Shape shape;                  // the transposed (logical) shape
+    Shape shape;                  // the logical shape
     std::vector<int64_t> strides; // over the buffer the view reads
     int64_t offset = 0;           // where it starts in that buffer, in elements
-    mlir::Operation *transpose = nullptr;
     std::vector<int64_t> divisors; // per dim: index i is at (i / divisor) * stride
   };
   // `v` as a strided view of the buffer of `root`: itself (row-major), or through pending
@@ -131,7 +130,6 @@ private:
   };
   std::optional<Strided> stridedOf(mlir::Value v);
   bool viewOnly(mlir::Operation *op) const;
-  llvm::DenseMap<mlir::Value, mlir::Operation *> deferred_;
   llvm::DenseMap<mlir::Value, View> views_;
   llvm::SmallPtrSet<mlir::Operation *, 16> absorbed_;
   // Ops computed by their one reader's generated kernel instead of a step of their own

@@ -28,7 +28,7 @@ using namespace mlir;
 namespace plumb::cuda {
 
 Shape Lowerer::shapeOf(Value v) {
-  if (auto it = views_.find(v); it != views_.end()) // read through a deferred transpose
+  if (auto it = views_.find(v); it != views_.end()) // read through a view (Q/K/V of an attention body)
     return it->second.shape;
   if (auto it = ids_.find(v); it != ids_.end()) // block arguments: their fusion operand's buffer
     return plan_.buffers[size_t(it->second)].shape;
@@ -296,42 +296,27 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind,
   return true;
 }
 
-// `op` (a Transpose) if an attention kernel can read or write through it instead: its data
-// has one use, across a fusion boundary into (or out of) an attention body, and the
-// transpose keeps the storage type. Else null.
+// `op` (a Transpose) if an attention kernel can write through it instead: the attention
+// body's one result, read once, by it alone. Else null. (Q, K and V are read through their
+// transposes as views: viewOnly, stridedOf.)
 Operation *Lowerer::attentionTranspose(Operation *op) const {
   if (!op || !isa<TransposeOp>(op) || !op->getResult(0).hasOneUse() ||
       ref::attrsOf(op).getInts("perm").empty())
     return nullptr;
-  auto intoAttention = [](Operation *user) {
-    auto f = dyn_cast<FusionOp>(user);
-    return f && f.getKind() == "attention";
-  };
   Value data = op->getOperand(0);
-  if (intoAttention(*op->getResult(0).user_begin()) && (ids_.count(data) || pending_.count(data)))
-    return op; // Q, K or V (its data maybe a view of a fused projection: stridedOf)
   auto f = data.getDefiningOp<FusionOp>();
   if (f && f.getKind() == "attention" && data.hasOneUse() && f->getNumResults() == 1)
-    return op; // the output
+    return op;
   return nullptr;
 }
 
-// The views of `body`'s arguments become real transposes (a movement kernel each), for a
-// body that is not one attention kernel after all.
+// The views of `body`'s arguments become real tensors (the transposes, reshapes... they read
+// through get steps), for a body that is not one attention kernel after all.
 void Lowerer::materializeViews(Block &body) {
   auto fusion = cast<FusionOp>(body.getParentOp());
-  for (BlockArgument arg : body.getArguments()) {
-    auto it = views_.find(arg);
-    if (it == views_.end())
-      continue;
-    Operation *t = it->second.transpose;
-    views_.erase(it);
-    if (t) {
-      deferred_.erase(t->getResult(0));
-      lowerAlone(t);
-    }
-    ids_[arg] = operand(fusion.getInputs()[arg.getArgNumber()]); // lowers what it still needs
-  }
+  for (BlockArgument arg : body.getArguments())
+    if (views_.erase(arg))
+      ids_[arg] = operand(fusion.getInputs()[arg.getArgNumber()]); // lowers what it needs
 }
 
 // An op outside any generated group: a movement kernel for a data-movement op (Transpose,
@@ -372,35 +357,16 @@ void Lowerer::lowerFusion(FusionOp fusion) {
       aliases_[arg] = v; // the body's kernel computes it
       continue;
     }
-    auto d = deferred_.find(v);
-    if (d == deferred_.end()) {
-      bool qkv = fusion.getKind() == "attention" && readAsQkv(arg);
-      std::optional<Strided> src = qkv && pending_.count(v) ? stridedOf(v) : std::nullopt;
-      if (src) { // Q/K/V gathered out of a packed projection
-        ids_[arg] = operand(src->root);
-        views_[arg] = View{shapeOf(v), src->strides, src->offset, nullptr, src->divisors};
-        continue;
-      }
-      ids_[arg] = operand(v);
+    // Q, K and V read through their head transposes, and the splits, slices, gathers,
+    // expands and reshapes before them: all strides over one buffer.
+    bool qkv = fusion.getKind() == "attention" && readAsQkv(arg);
+    std::optional<Strided> src = qkv && pending_.count(v) ? stridedOf(v) : std::nullopt;
+    if (src) {
+      ids_[arg] = operand(src->root);
+      views_[arg] = View{shapeOf(v), src->strides, src->offset, src->divisors};
       continue;
     }
-    // Read through the head transpose (logical dim k is the source's dim perm[k]), and the
-    // splits, slices and reshapes before it: all strides over one buffer.
-    Operation *t = d->second;
-    std::optional<Strided> src = readAsQkv(arg) ? stridedOf(t->getOperand(0)) : std::nullopt;
-    if (!src) { // not a view after all: the transpose and what it reads get steps
-      deferred_.erase(d);
-      lowerNow(t);
-      ids_[arg] = operand(v);
-      continue;
-    }
-    std::vector<int64_t> st, dv;
-    for (int64_t k : ref::attrsOf(t).getInts("perm")) {
-      st.push_back(src->strides.at(size_t(k)));
-      dv.push_back(src->divisors.at(size_t(k)));
-    }
-    ids_[arg] = operand(src->root);
-    views_[arg] = View{shapeOf(v), st, src->offset, t, dv};
+    ids_[arg] = operand(v); // lowers what it reads if that is no view after all
   }
   std::vector<Operation *> ops = fusionBodyOps(fusion, [&](Operation *op) { lowerOp(op); });
   bool attention = fusion.getKind() == "attention";
@@ -456,10 +422,6 @@ void Lowerer::lowerOp(Operation *op) {
     return lowerFusion(fusion);
   if (absorbed_.count(op)) // an attention step wrote this transpose's result
     return;
-  if (attentionTranspose(op) && isa<FusionOp>(*op->getResult(0).user_begin())) {
-    deferred_[op->getResult(0)] = op; // the attention kernel reads through it
-    return;
-  }
   if (deferrable(op)) {
     pending_[op->getResult(0)] = op; // its reader's kernel computes it
     return;
