@@ -63,6 +63,8 @@ int main(int argc, char **argv) {
                                     "what a compiled MODEL.plumb holds");
   inspectCmd->add_option("model", inspect.model, "ONNX model or MODEL.plumb")->required();
   inspectCmd->add_option("--json", inspect.json, "also write the report as JSON");
+  inspectCmd->add_flag("--steps", inspect.steps,
+                       "MODEL.plumb: every step in execution order (kernel, ONNX nodes, outputs)");
   addInputShape(inspectCmd, inspectShapes);
 
   plumb::ImportCommandOptions imp;

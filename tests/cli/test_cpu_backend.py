@@ -132,6 +132,34 @@ def test_inspect_lists_what_an_artifact_holds(plumb, repo, tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_inspect_steps_lists_the_plan_in_order(plumb, repo, tmp_path):
+    """`plumb inspect MODEL.plumb --steps`: every step in execution order with its kernel, the
+    ONNX nodes it implements and what it writes; the same list in the JSON report. On an ONNX
+    model the flag is a clean error (there is no plan yet)."""
+    import onnx
+    art, report = tmp_path / "m.plumb", tmp_path / "m.json"
+    onnx_path = fx(repo, "resnet_tiny", ".onnx")
+    assert run(plumb, "compile", onnx_path, "-o", str(art)).returncode == 0
+    proc = run(plumb, "inspect", str(art), "--steps", "--json", str(report))
+    assert proc.returncode == 0, proc.stderr
+    j = json.load(open(report))
+    steps = j["steps_in_order"]
+    assert len(steps) == sum(j["steps"].values())
+    assert [s["step"] for s in steps] == list(range(len(steps)))
+    assert steps[-1]["outputs"][0]["name"] == "logits"
+    assert steps[-1]["outputs"][0]["type"] == "f32[1x10]"
+    # Every Conv node of the model is implemented by exactly one listed step.
+    convs = [n.name for n in onnx.load(onnx_path).graph.node if n.op_type == "Conv"]
+    for c in convs:
+        owners = [s for s in steps if c in s["nodes"].split(", ")]
+        assert len(owners) == 1 and owners[0]["kernel"] == "cpu.conv", (c, owners)
+    lines = proc.stdout.split("steps in order\n")[1].strip().splitlines()
+    assert len(lines) == len(steps) and "cpu.conv" in lines[0]
+    proc = run(plumb, "inspect", onnx_path, "--steps")
+    assert proc.returncode == 2 and "--steps" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip", "version", "garbage"])
 def test_bad_artifacts_are_clean_errors(plumb, repo, tmp_path, damage):
     art = tmp_path / "m.plumb"

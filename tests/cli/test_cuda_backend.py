@@ -2,6 +2,7 @@
 generated and NVRTC-compiled, stats list them), and run/check/bisect exit 2 with one line
 saying there is no device. With a device these skip (the device tests are in
 tests/mlir/cuda_codegen_test.cpp)."""
+import json
 import os
 import re
 import subprocess
@@ -41,11 +42,31 @@ def test_compile_for_cuda_without_gpu(plumb, repo, tmp_path):
     # and k) are computed inside the elementwise kernel reading them (16 ops at least), and each
     # K/V head repeat (unsqueeze, expand, reshape) is read in place by attention (12 at least).
     inside = re.search(r"computed in their reader's kernel: (\d+) ops", proc.stdout)
-    views = re.search(r"read as strided views by attention and Einsum kernels: (\d+) ops",
+    views = re.search(r"read as strided views by the kernels reading them: (\d+) ops",
                       proc.stdout)
     assert inside and views, proc.stdout
     assert int(inside.group(1)) >= 16 and int(views.group(1)) >= 12, proc.stdout
     assert out.stat().st_size > 0
+
+
+def test_inspect_steps_of_a_cuda_plan(plumb, repo, tmp_path):
+    """`inspect --steps` on a CUDA artifact names each generated kernel's style. Mamba2's two
+    Splits per layer (in_proj into z/xBC/dt, xBC into x/B/C) have no step: every reader loads
+    its piece in place, and the whole plan is the 60 steps of --stats."""
+    env = dict(os.environ, PLUMB_CACHE_DIR=str(tmp_path / "cache"))
+    art, report = tmp_path / "m.plumb", tmp_path / "m.json"
+    proc = run(plumb, "compile", model(repo, "mamba2_tiny"), "--backend", "cuda", "--stats",
+               "-o", str(art), env=env)
+    assert proc.returncode == 0, proc.stderr
+    total = int(re.search(r"^steps: (\d+)", proc.stdout, re.M).group(1))
+    proc = run(plumb, "inspect", str(art), "--steps", "--json", str(report))
+    assert proc.returncode == 0, proc.stderr
+    steps = json.load(open(report))["steps_in_order"]
+    assert len(steps) == total
+    kernels = {s["kernel"] for s in steps}
+    assert {"cuda.generated:window", "cuda.generated:row", "cuda.matmul"} <= kernels, kernels
+    splits = [s for s in steps if "Split" in s["nodes"]]
+    assert not splits, splits
 
 
 @pytest.mark.parametrize("cmd", [["run"], ["check"], ["bisect"], ["bench", "--iters", "1"]])

@@ -50,8 +50,8 @@ int stepsRunning(const Plan &plan, const std::string &kernel) {
 } // namespace
 
 // Llama's rotary embedding: q = x^T * cos + concat(-x^T[..., 4:], x^T[..., :4]) * sin. The
-// transpose has three readers, so it stays a movement kernel; the two slices, the negation
-// and the concat are computed by the elementwise kernel of the multiply-adds.
+// transpose, the two slices, the negation and the concat are all computed by the elementwise
+// kernel of the multiply-adds: the transpose has three readers, all in that kernel.
 TEST(CudaComposite, RotaryEmbeddingIsOneElementwiseKernel) {
   onnx::ModelProto m = newModel("rope", 17);
   onnx::GraphProto *g = m.mutable_graph();
@@ -76,8 +76,8 @@ TEST(CudaComposite, RotaryEmbeddingIsOneElementwiseKernel) {
   for (const char *dtype : {"f32", "f16", "bf16"}) {
     KeptPlan k = runKept(model, "", dtype, keepNone, std::string("rope_") + dtype);
     const Plan &plan = k.compiled.plan;
-    EXPECT_EQ(stepsOfStyle(plan, "movement"), 1) << dtype; // the transpose
-    EXPECT_EQ(k.compiled.cudaLowering.computedInReader, 4) << dtype;
+    EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << dtype;
+    EXPECT_EQ(k.compiled.cudaLowering.computedInReader, 5) << dtype;
     // f32: one elementwise kernel; half plans add a cast kernel per graph input and output.
     int casts = std::string(dtype) == "f32" ? 0 : 4;
     EXPECT_EQ(stepsOfStyle(plan, "elementwise"), 1 + casts) << dtype;
@@ -134,20 +134,31 @@ TEST(CudaComposite, MovementChainIsReadThroughByOneKernel) {
 
 // A value with a second reader keeps its own step: the slice read by the Add and by the
 // transpose the Add also reads is computed once and stored; the transpose is the Add's.
-TEST(CudaComposite, ValuesReadTwiceKeepTheirStep) {
-  onnx::ModelProto m = newModel("twice", 17);
-  onnx::GraphProto *g = m.mutable_graph();
-  floatValue(g->add_input(), "x", {4, 6});
-  ints(g, "s0", {1}), ints(g, "e0", {5}), ints(g, "a1", {1});
-  node(g, "Slice", "slice", {"x", "s0", "e0", "a1"}, "s");
-  node(g, "Transpose", "transpose", {"s"}, "t");
-  node(g, "Add", "add", {"t", "s"}, "out");
-  floatValue(g->add_output(), "out");
-  std::string model = saveModel(m, "composite_twice.onnx");
-  KeptPlan k = runKept(model, "", "f32", keepNone, "twice");
-  EXPECT_EQ(stepsOfStyle(k.compiled.plan, "movement"), 1); // the slice, stored
-  EXPECT_EQ(k.compiled.cudaLowering.computedInReader, 1);  // the transpose
-  expectClose(k, "f32");
+// A value read twice: arithmetic keeps its step (computing it per reader would repeat the
+// work), a slice is read in place by both readers (each reads its window of x).
+TEST(CudaComposite, ValuesReadTwiceKeepTheirStepUnlessMovement) {
+  for (const char *producer : {"Exp", "Slice"}) {
+    onnx::ModelProto m = newModel("twice", 17);
+    onnx::GraphProto *g = m.mutable_graph();
+    bool exp = std::string(producer) == "Exp";
+    floatValue(g->add_input(), "x", {4, exp ? 4 : 6});
+    ints(g, "s0", {1}), ints(g, "e0", {5}), ints(g, "a1", {1});
+    if (exp)
+      node(g, "Exp", "exp", {"x"}, "s");
+    else
+      node(g, "Slice", "slice", {"x", "s0", "e0", "a1"}, "s");
+    node(g, "Transpose", "transpose", {"s"}, "t");
+    node(g, "Add", "add", {"t", "s"}, "out");
+    floatValue(g->add_output(), "out");
+    std::string model = saveModel(m, std::string("composite_twice_") + producer + ".onnx");
+    KeptPlan k = runKept(model, "", "f32", keepNone, std::string("twice_") + producer);
+    const Plan &plan = k.compiled.plan;
+    EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << producer;
+    EXPECT_EQ(stepsOfStyle(plan, "elementwise"), exp ? 2 : 1) << producer;
+    // the transpose; for the slice also the slice
+    EXPECT_EQ(k.compiled.cudaLowering.computedInReader, exp ? 1 : 2) << producer;
+    expectClose(k, "f32");
+  }
 }
 
 // The generator on its own: a composite body's source reads each input at the coordinates
@@ -256,15 +267,17 @@ TEST(CudaViews, FusedQkvSplitIsReadThroughByAttention) {
   }
 }
 
-// Slicing positions and merging them with the batch is not a view of the projection: the
-// split gets its movement kernel back, each slice, reshape and transpose is one composite
-// kernel reading its part, nothing runs on the host, and the answer is the same.
+// Slicing positions and merging them with the batch is not a view of the projection: Q, K
+// and V get steps again, each slice, reshape and transpose one composite kernel reading its
+// part of x through the split (that much is a view), nothing runs on the host, and the
+// answer is the same.
 TEST(CudaViews, NoViewMeansStepsAgain) {
   std::string model = writeFusedQkv("fused_qkv_sliced.onnx", 2, 2);
   KeptPlan k = runKept(model, "", "f32", keepNone, "fused_qkv_sliced");
   const Plan &plan = k.compiled.plan;
-  EXPECT_EQ(k.compiled.cudaLowering.readAsViews, 0);
-  EXPECT_EQ(stepsOfStyle(plan, "movement"), 1); // the split
+  EXPECT_EQ(k.compiled.cudaLowering.readAsViews, 1); // the split
+  EXPECT_EQ(stepsOfStyle(plan, "movement"), 0);
+  EXPECT_EQ(stepsOfStyle(plan, "elementwise"), 3); // Q, K and V
   EXPECT_EQ(stepsOfStyle(plan, "attention"), 1);
   EXPECT_EQ(k.compiled.cudaLowering.computedInReader, 6); // slices and reshapes, 3 of each
   expectClose(k, "f32");
@@ -380,4 +393,73 @@ TEST(CudaViews, EinsumReadsItsOperandsThroughViews) {
   EXPECT_EQ(plan.steps.size(), 2u); // the Einsum and the copy into the graph output
   EXPECT_EQ(k.compiled.cudaLowering.readAsViews, 3);
   expectClose(k, "f32");
+}
+
+// Mamba2's in_proj output split three ways, each piece read by a different kind of kernel:
+// an elementwise kernel (dt + bias, softplus), a movement kernel (the transpose a MatMul needs
+// stored) and a CumSum through a transpose. No kernel computes the split: each reader loads
+// its piece of x at the piece's offset and strides, the CumSum through the transpose too.
+TEST(CudaViews, SplitPiecesAreReadInPlaceByEveryKindOfReader) {
+  onnx::ModelProto m = newModel("split_readers", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 6, 8});
+  ints(g, "sizes", {2, 3, 3});
+  ints(g, "axis2", {2});
+  floats(g, "bias", {2});
+  floats(g, "w", {6, 4});
+  onnx::NodeProto *split = node(g, "Split", "split", {"x", "sizes"}, "a");
+  split->add_output("b");
+  split->add_output("c");
+  onnx::AttributeProto *axis = split->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(onnx::AttributeProto::INT);
+  axis->set_i(2);
+  node(g, "Add", "dt_bias", {"a", "bias"}, "ab");
+  node(g, "Softplus", "dt", {"ab"}, "out0");
+  intsAttrOf(node(g, "Transpose", "bt", {"b"}, "bt"), "perm", {0, 2, 1});
+  node(g, "MatMul", "proj", {"bt", "w"}, "out1");
+  intsAttrOf(node(g, "Transpose", "ct", {"c"}, "ct"), "perm", {0, 2, 1});
+  node(g, "CumSum", "scan", {"ct", "axis2"}, "out2");
+  for (const char *o : {"out0", "out1", "out2"})
+    floatValue(g->add_output(), o);
+  std::string model = saveModel(m, "split_readers.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("split_readers_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    EXPECT_EQ(stepsOfStyle(plan, "movement"), 1) << dtype; // bt, for the MatMul
+    EXPECT_EQ(stepsOfStyle(plan, "window"), 1) << dtype;   // the CumSum
+    EXPECT_EQ(k.compiled.cudaLowering.readAsViews, 2) << dtype; // the split, ct
+    for (const Step &s : plan.steps)
+      EXPECT_EQ(s.nodeNames.find("split"), std::string::npos) << dtype << ": " << s.nodeNames;
+    expectClose(k, dtype);
+  }
+}
+
+// The generator refuses a view where its kernel would read the input contiguously (a row
+// kernel), so a lowering that gave one by mistake fails loudly instead of reading wrongly.
+TEST(CudaViews, GeneratorRefusesViewsItDoesNotRead) {
+  cuda::KernelGraph g;
+  g.kind = "softmax";
+  g.label = "test";
+  int x = g.addValue(DType::F32, {4, 8});
+  int y = g.addValue(DType::F32, {4, 8});
+  g.inputs = {x};
+  g.outputs = {y};
+  cuda::KNode n;
+  n.op = "Softmax";
+  n.operands = {x};
+  n.results = {y};
+  n.name = "softmax";
+  n.attrs.set("axis", ref::AttrValue{ref::AttrValue::Kind::Int, -1});
+  g.nodes = {n};
+  EXPECT_FALSE(cuda::readsViews(g, x));
+  EXPECT_NO_THROW(cuda::generateKernel(g));
+  g.strides[x] = {1, 4}; // a transposed view
+  EXPECT_THROW(cuda::generateKernel(g), Error);
+  g.kind = "elementwise";
+  g.nodes[0].op = "Exp";
+  g.nodes[0].attrs = {};
+  EXPECT_TRUE(cuda::readsViews(g, x));
+  cuda::GeneratedKernel k = cuda::generateKernel(g);
+  EXPECT_NE(k.source.find("* 4LL"), std::string::npos) << k.source; // the view's stride
 }

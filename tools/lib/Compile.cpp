@@ -181,7 +181,7 @@ void printCompileStats(std::ostream &os, const Compiled &c, size_t peakIntermedi
     os << fmt::format("computed in their reader's kernel: {} ops (movement and elementwise ops "
                       "with no step of their own)\n",
                       l.computedInReader);
-    os << fmt::format("read as strided views by attention and Einsum kernels: {} ops (reshapes, "
+    os << fmt::format("read as strided views by the kernels reading them: {} ops (reshapes, "
                       "transposes, expands, splits, slices, gathers)\n",
                       l.readAsViews);
     for (const std::string &f : l.fallbacks)

@@ -31,6 +31,7 @@ struct InspectCommandOptions {
   std::string model;
   InputShapes inputShapes;
   std::string json; // write the report as JSON here too
+  bool steps = false; // MODEL.plumb: list every step in execution order
 };
 int inspectCommand(const InspectCommandOptions &opts);
 

@@ -21,6 +21,7 @@
 #include "mlir/IR/OperationSupport.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -232,6 +233,42 @@ void writeJson(const std::string &path, const nlohmann::json &j) {
   f << j.dump(2) << "\n";
 }
 
+// A step's kernel as --stats counts it: a generated CUDA kernel names its style too.
+std::string kernelLabel(const Step &st) {
+  std::string style = st.attrs.getString("style", "");
+  return style.empty() ? st.kernel : st.kernel + ":" + style;
+}
+
+// `inspect --steps`: the plan in execution order, each step with the ONNX nodes it implements
+// and what it writes, so a user sees where the compiler fused, kept or split their nodes.
+void listSteps(const Plan &plan, nlohmann::json &j) {
+  auto typeOf = [&](int id) {
+    const Buffer &b = plan.buffers[size_t(id)];
+    return std::string(dtypeName(b.dtype)) + "[" + shapeToString(b.shape) + "]";
+  };
+  std::cout << "\nsteps in order\n";
+  nlohmann::json list = nlohmann::json::array();
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const Step &st = plan.steps[i];
+    std::vector<std::string> outs;
+    nlohmann::json jo = nlohmann::json::array();
+    for (int id : st.outputs) {
+      if (id < 0)
+        continue;
+      outs.push_back(typeOf(id));
+      jo.push_back({{"name", plan.buffers[size_t(id)].name}, {"type", outs.back()}});
+    }
+    std::cout << fmt::format("  {:>4}  {:<28} {:<24} {}\n", i, kernelLabel(st),
+                             fmt::join(outs, " "), st.nodeNames);
+    list.push_back({{"step", i},
+                    {"kernel", kernelLabel(st)},
+                    {"nodes", st.nodeNames},
+                    {"inputs", st.inputs.size()},
+                    {"outputs", jo}});
+  }
+  j["steps_in_order"] = list;
+}
+
 // `plumb inspect MODEL.plumb`: what a compiled artifact holds (read and checksum-verified as a
 // session would): its inputs and outputs, steps by kernel, constants (pre-packed or plain) and
 // the arena its temporaries need.
@@ -281,6 +318,8 @@ int inspectArtifact(const InspectCommandOptions &opts) {
     std::cout << fmt::format("  {:<28} {:>6}\n", k, n);
     j["steps"][k] = n;
   }
+  if (opts.steps)
+    listSteps(plan, j);
   writeJson(opts.json, j);
   return 0;
 }
@@ -290,6 +329,9 @@ int inspectArtifact(const InspectCommandOptions &opts) {
 int inspectCommand(const InspectCommandOptions &opts) {
   if (opts.model.size() > 6 && opts.model.substr(opts.model.size() - 6) == ".plumb")
     return inspectArtifact(opts);
+  if (opts.steps)
+    throw Error(opts.model + ": --steps lists a compiled MODEL.plumb's steps; run plumb compile "
+                             "first");
   MLIRContext ctx;
   ImportOptions io;
   io.inputShapes = opts.inputShapes;

@@ -136,6 +136,11 @@ std::string batchOffset(const KernelGraph &g, int v, const std::vector<int64_t> 
 
 } // namespace
 
+bool attentionReadsView(const KernelGraph &g, int v) {
+  AttentionParts p = split(g);
+  return v == p.q || v == p.k || v == p.v;
+}
+
 GeneratedKernel generateAttention(const KernelGraph &g) {
   AttentionParts p = split(g);
   // Strided views (KernelGraph::strides, offsets) are honoured for Q, K, V and the output

@@ -142,16 +142,9 @@ private:
     std::string param = params_.paramName(v);
     if (param.rfind("in", 0) != 0)
       codegenError(g_, "value " + std::to_string(v) + " is neither computed nor an input");
-    const Shape &s = shapeOf(v);
-    auto strided = g_.strides.find(v);
-    std::vector<int64_t> st = strided != g_.strides.end() ? strided->second : ref::stridesOf(s);
-    std::string offset;
-    for (size_t k = 0; k < s.size(); ++k)
-      if (s[k] != 1 && c[k] != "0")
-        offset += (offset.empty() ? "" : " + ") + ("(" + c[k] + ") * " + std::to_string(st[k]) + "LL");
     std::string name = fresh();
     os_ << indent << "const " << computeType(dtypeOf(v)) << " " << name << " = "
-        << loadAs(dtypeOf(v), param + "[" + (offset.empty() ? "0" : offset) + "]") << ";\n";
+        << loadAs(dtypeOf(v), param + "[" + viewOffsetOf(g_, v, c) + "]") << ";\n";
     return name;
   }
 

@@ -13,6 +13,7 @@ namespace plumb::cuda {
 
 GeneratedKernel generateAttention(const KernelGraph &g); // Attention.cpp
 GeneratedKernel generateMovement(const KernelGraph &g);  // Movement.cpp
+bool attentionReadsView(const KernelGraph &g, int v);   // Attention.cpp
 GeneratedKernel generateComposite(const KernelGraph &g); // Composite.cpp
 
 bool isRowReduction(const std::string &op) {
@@ -395,17 +396,47 @@ std::string kernelStyle(const KernelGraph &g) {
                                                                               : "elementwise";
 }
 
+bool readsViews(const KernelGraph &g, int input) {
+  std::string style = kernelStyle(g);
+  if (style == "attention")
+    return attentionReadsView(g, input);
+  if (style == "elementwise") // the composite writer loads every input at its coordinates
+    return true;
+  if (style != "movement" && style != "window")
+    return false; // row kernels load rows contiguously
+  const KNode &n = g.nodes.at(0);
+  if (n.op == "Einsum" || n.op == "Concat")
+    return true;
+  return (isMovement(n.op) || n.op == "CumSum") && !n.operands.empty() && n.operands[0] == input;
+}
+
+namespace {
+
+bool hasView(const KernelGraph &g, int v) {
+  return g.strides.count(v) || g.offsets.count(v) || g.divisors.count(v);
+}
+
+} // namespace
+
 GeneratedKernel generateKernel(const KernelGraph &g) {
   if (g.outputs.empty())
     codegenError(g, "the body has no outputs");
   std::string style = kernelStyle(g);
+  bool views = false;
+  for (int v : g.inputs)
+    if (hasView(g, v)) {
+      if (!readsViews(g, v)) // the lowering asks readsViews first: a broken invariant
+        codegenError(g, "internal: a strided view of input " + std::to_string(v) +
+                            ", which this " + style + " kernel reads contiguously");
+      views = true;
+    }
   if (style == "attention")
     return generateAttention(g);
   if (style == "movement" || style == "window")
     return generateMovement(g);
   if (style == "row")
     return generateRow(expandSoftmax(expandNorms(g)));
-  return isComposite(g) ? generateComposite(g) : generateElementwise(g);
+  return isComposite(g) || views ? generateComposite(g) : generateElementwise(g);
 }
 
 } // namespace plumb::cuda

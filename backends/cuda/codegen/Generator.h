@@ -86,4 +86,12 @@ bool isComposite(const KernelGraph &g);
 // scales and sizes become the tap tables in its node's attrs.
 bool steeringOperand(const std::string &op, size_t index);
 
+// Whether the kernel generated for `g` reads input value `input` through its strided view
+// (KernelGraph::strides, offsets, divisors) when it has one: attention its Q, K and V;
+// elementwise and composite kernels every input; movement kernels their data operand (every
+// piece of a Concat); Einsum every operand; CumSum its data. Row kernels and the other window
+// ops read their inputs contiguously. The lowering gives views only where this holds, and
+// generateKernel refuses a view anywhere else.
+bool readsViews(const KernelGraph &g, int input);
+
 } // namespace plumb::cuda

@@ -36,18 +36,16 @@ struct KernelGraph {
   // value id -> an integer constant that steers a movement op (Slice's starts/ends/axes/steps,
   // Expand's shape, Tile's repeats, Split's sizes): read at generation time, never loaded.
   std::map<int, std::vector<int64_t>> intConstants;
-  // value id -> element strides of an input or output held in memory as a strided view of
-  // its buffer (an attention body reading Q/K/V through a head transpose, writing its output
-  // through one; an Einsum reading its operands through reshapes, expands and transposes);
-  // absent: contiguous row-major. Only the attention and Einsum generators honour it.
+  // Strided views: an input (or attention's output) held in memory as a view of its buffer
+  // rather than row-major: a Split or Slice, a transpose, a reshape, an expand of it, read in
+  // place (readsViews says which inputs a kernel honours them for; generateKernel refuses
+  // the rest). value id -> element strides per dim (an attention body writes its output
+  // through its transpose so too); absent: contiguous row-major.
   std::map<int, std::vector<int64_t>> strides;
-  // value id -> where such a view starts in its buffer, in elements (Q/K/V read through a
-  // Split or Slice of a fused QKV projection); absent: 0. Only the attention and Einsum
-  // generators honour it.
+  // value id -> where such a view starts in its buffer, in elements; absent: 0.
   std::map<int, int64_t> offsets;
   // value id -> per dim, the number of consecutive indices that share one element (a head
   // repeated for grouped-query attention: index i is at (i / divisor) * stride); absent: 1.
-  // Only the attention generator (on batch dims) and the Einsum generator honour it.
   std::map<int, std::vector<int64_t>> divisors;
   int64_t opset = 17;
 

@@ -245,7 +245,7 @@ void MovementWriter::copyIndexed(int r, int x, const std::vector<std::string> &s
                                  const std::string &inside) {
   DType t = g_.values[size_t(r)].dtype;
   os_ << "    " << w_.paramName(r) << "[e] = " << inside << " ? " << w_.paramName(x) << "["
-      << offsetOf(shapeOf(x), src) << "] : " << storeAs(t, literal(t, isFloat(t) ? NAN : 0.0))
+      << viewOffsetOf(g_, x, src) << "] : " << storeAs(t, literal(t, isFloat(t) ? NAN : 0.0))
       << ";\n";
 }
 
@@ -346,7 +346,7 @@ void MovementWriter::pad(const std::vector<std::string> &c) {
                       : g_.scalars.count(cv) ? storeAs(t, literal(t, g_.scalars.at(cv)))
                                              : w_.paramName(cv) + "[0]";
   os_ << "    " << w_.paramName(r) << "[e] = " << inside << " ? " << w_.paramName(x) << "["
-      << offsetOf(in, s) << "] : " << value << ";\n";
+      << viewOffsetOf(g_, x, s) << "] : " << value << ";\n";
 }
 
 GeneratedKernel generateMovement(const KernelGraph &g) {

@@ -70,7 +70,7 @@ private:
 
   void copy(int r, int src, const std::vector<std::string> &srcCoords, const std::string &indent = "    ") {
     os_ << indent << w_.paramName(r) << "[e] = " << w_.paramName(src) << "["
-        << offsetOf(shapeOf(src), srcCoords) << "];\n";
+        << viewOffsetOf(g_, src, srcCoords) << "];\n";
   }
 
   // The movement ops (Movement.cpp).

@@ -186,6 +186,16 @@ void MovementWriter::cumSum() {
   bool exclusive = n_.attrs.getInt("exclusive", 0), reverse = n_.attrs.getInt("reverse", 0);
   DType t = g_.values[size_t(r)].dtype;
   std::string ct = computeType(t);
+  // The data element at flat index e: itself, or through its strided view decoded into
+  // coordinates.
+  std::string src = "e";
+  if (g_.strides.count(x)) {
+    std::vector<int64_t> st = ref::stridesOf(in);
+    std::vector<std::string> c;
+    for (size_t k = 0; k < in.size(); ++k)
+      c.push_back("(e / " + std::to_string(st[k]) + "LL) % " + std::to_string(in[k]) + "LL");
+    src = viewOffsetOf(g_, x, c);
+  }
   os_ << "  for (long long line = blockIdx.x * (long long)blockDim.x + threadIdx.x; line < "
       << lines << "LL; line += (long long)gridDim.x * blockDim.x) {\n"
       << "    const long long base = (line / " << inner << "LL) * " << len * inner
@@ -195,7 +205,7 @@ void MovementWriter::cumSum() {
       << "      const long long e = base + " << (reverse ? "(" + std::to_string(len - 1) + "LL - i)" : "i")
       << " * " << inner << "LL;\n"
       << "      const " << ct << " v = "
-      << loadAs(g_.values[size_t(x)].dtype, w_.paramName(x) + "[e]") << ";\n";
+      << loadAs(g_.values[size_t(x)].dtype, w_.paramName(x) + "[" + src + "]") << ";\n";
   if (exclusive)
     os_ << "      " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n"
         << "      acc += v;\n";

@@ -1,6 +1,8 @@
 // Ops lowered later or never (Lowerer::pending_): those their one reader's generated kernel
-// computes (composite kernels), and the splits, slices and reshapes an attention kernel reads
-// Q, K or V through as strided views of one buffer (a fused QKV projection).
+// computes (composite kernels), and the splits, slices, transposes, expands and reshapes the
+// kernels reading them read through as strided views of one buffer (a fused QKV projection's
+// Q, K and V; the pieces of a Split read by elementwise and movement kernels; an Einsum's
+// reshaped operands).
 #include "backends/cuda/lowering/Lowerer.h"
 
 #include "backends/reference/Interpreter.h"
@@ -14,9 +16,20 @@ using namespace mlir;
 
 namespace plumb::cuda {
 
+bool elementwiseBody(FusionOp f) {
+  if (f.getKind() == "elementwise")
+    return true;
+  if (f.getKind() == "attention")
+    return false;
+  return llvm::all_of(f.getBody().front().without_terminator(), [](Operation &op) {
+    std::string t = onnxOpType(&op).str();
+    return isComposableMovement(t) || (isSupportedElementwise(t) && isGeneratable(&op));
+  });
+}
+
 // An op its one reader's generated kernel can compute (a composite kernel): composable
 // movement (constant steering operands) or a generatable elementwise op, on floats, read once
-// by an elementwise fusion, an elementwise op or composable movement (not a head transpose an
+// by an elementwise body, an elementwise op or composable movement (not a head transpose an
 // attention kernel reads through: it needs its operand's buffer).
 bool Lowerer::deferrable(Operation *op) const {
   if (op->getNumResults() != 1 || !isa<func::FuncOp>(op->getParentOp()) || kept(op))
@@ -35,8 +48,16 @@ bool Lowerer::deferrable(Operation *op) const {
       return false;
   }
   Operation *user = *r.user_begin();
+  // Arithmetic is computed once per element read: not under movement that several kernels
+  // read (each would compute it again), only movement itself is recomputed.
+  for (Operation *u = user; !moves && isComposableMovement(onnxOpType(u).str());) {
+    Value ur = u->getResult(0);
+    if (!ur.hasOneUse())
+      return false;
+    u = *ur.user_begin();
+  }
   if (auto f = dyn_cast<FusionOp>(user))
-    return f.getKind() == "elementwise";
+    return elementwiseBody(f);
   std::string u = onnxOpType(user).str();
   if (isa<TransposeOp>(user) && user->getResult(0).hasOneUse()) {
     auto f = dyn_cast<FusionOp>(*user->getResult(0).user_begin());
@@ -55,8 +76,11 @@ std::vector<Operation *> Lowerer::withPending(ArrayRef<Operation *> ops) const {
       return; // only a composite kernel computes what it reads
     for (Value v : op->getOperands()) {
       auto p = pending_.find(canonical(v));
-      if (p == pending_.end() || p->second->getNumResults() != 1 || !seen.insert(p->second).second)
-        continue; // a Split left pending for attention views is never computed inside
+      if (p == pending_.end() || p->second->getNumResults() != 1)
+        continue; // a Split left pending as views is never computed inside
+      std::string pt = onnxOpType(p->second).str();
+      if ((!isComposableMovement(pt) && !isSupportedElementwise(pt)) || !seen.insert(p->second).second)
+        continue; // a Gather read as a view is not computed inside either
       visit(p->second);
       all.push_back(p->second); // after what it reads
     }
@@ -70,9 +94,13 @@ std::vector<Operation *> Lowerer::withPending(ArrayRef<Operation *> ops) const {
 
 namespace {
 
-bool isAttention(Operation *op) {
-  auto f = dyn_cast<FusionOp>(op);
-  return f && f.getKind() == "attention";
+// Whether an attention body reads `arg` as Q, K or V: only its MatMuls do (K maybe through
+// the body's Transpose). Strided views are for those alone.
+bool readAsQkv(BlockArgument arg) {
+  auto matmul = [](Operation *u) { return isa<MatMulOp>(u); };
+  return !arg.use_empty() && llvm::all_of(arg.getUsers(), [&](Operation *u) {
+    return matmul(u) || (isa<TransposeOp>(u) && llvm::all_of(u->getUsers(), matmul));
+  });
 }
 
 // The (strides, divisors) of `out`, a reshape of a view of shape `in` at strides `st` and
@@ -196,24 +224,46 @@ std::optional<int64_t> constantIndex(Operation *gather, int64_t dim) {
   return i;
 }
 
-// An Einsum outside any fusion: one window kernel whose operands may be strided views.
-bool isTopLevelEinsum(Operation *op) {
-  return onnxOpType(op) == "Einsum" && isa<func::FuncOp>(op->getParentOp());
-}
-
+// Whether `op` can be a strided view of its data operand (a reshape may still turn out not
+// to be one: stridedOf knows the strides it reads).
 bool isViewOp(Operation *op) {
   std::string t = onnxOpType(op).str();
+  if (t == "Gather")
+    return constantTensor(op->getOperand(1)).has_value() &&
+           constantTensor(op->getOperand(1))->numel() == 1;
+  if (t == "Slice")
+    for (unsigned i = 1; i < op->getNumOperands(); ++i)
+      if (i != 2 && !isa<NoneType>(op->getOperand(i).getType()) &&
+          !constantTensor(op->getOperand(i)))
+        return false;
   return t == "Split" || t == "Slice" || t == "Transpose" || t == "Gather" || t == "Expand" ||
          isCopyOp(t);
 }
 
 } // namespace
 
-// Whether every result of `op` (a Split, a Slice with positive steps, a Transpose, a Gather
-// of one constant index or a reshape, on floats, at the top level) is read only through more
-// of them by attention bodies or Einsums: then no step computes it and the attention kernel
-// reads Q, K or V through all of them (lowerFusion keeps the view only for an argument the
-// body's MatMuls read), an Einsum its operands (lowerGenerated).
+bool Lowerer::readsThroughView(Operation *user, unsigned index) const {
+  if (auto f = dyn_cast<FusionOp>(user)) {
+    if (f.getKind() == "attention")
+      return readAsQkv(f.getBody().front().getArgument(index));
+    return elementwiseBody(f);
+  }
+  if (!isa<func::FuncOp>(user->getParentOp()))
+    return false;
+  std::string t = onnxOpType(user).str();
+  if (t == "Einsum" || t == "Concat")
+    return true;
+  if (isMovement(t) || t == "CumSum")
+    return index == 0;
+  return isSupportedElementwise(t) && isGeneratable(user);
+}
+
+// Whether every result of `op` (a Split, a Slice with positive steps, a Transpose, an Expand,
+// a Gather of one constant index or a reshape, on floats, at the top level) is read only
+// through more of them by kernels that read views (readsThroughView): attention its Q, K and
+// V, elementwise kernels, movement kernels, Einsum and CumSum. Then no step computes it and
+// each reader's kernel loads through the strides (lowerGenerated); a reader that does not
+// become such a kernel after all gets it lowered on its own (operand()).
 bool Lowerer::viewOnly(Operation *op) const {
   if (!isViewOp(op) || !isa<func::FuncOp>(op->getParentOp()) || op->getNumResults() == 0)
     return false;
@@ -221,10 +271,12 @@ bool Lowerer::viewOnly(Operation *op) const {
     for (Value r : o->getResults()) {
       if (r.use_empty() || !deviceFloat(r.getType()))
         return false;
-      for (Operation *u : r.getUsers())
-        if (!isAttention(u) && !isTopLevelEinsum(u) &&
+      for (OpOperand &use : r.getUses()) {
+        Operation *u = use.getOwner();
+        if (!readsThroughView(u, use.getOperandNumber()) &&
             !(isViewOp(u) && isa<func::FuncOp>(u->getParentOp()) && feeds(u)))
           return false;
+      }
     }
     return true;
   };
@@ -241,8 +293,11 @@ std::optional<Lowerer::Strided> Lowerer::stridedOf(Value v) {
     return std::nullopt;
   Operation *op = p->second;
   std::string t = onnxOpType(op).str();
-  if (!isViewOp(op))
-    return std::nullopt;
+  if (!isViewOp(op)) { // computed by a kernel after all: the view starts at its buffer
+    operand(v);
+    Shape shape = shapeOf(v);
+    return Strided{v, 0, ref::stridesOf(shape), std::vector<int64_t>(shape.size(), 1)};
+  }
   std::optional<Strided> s = stridedOf(op->getOperand(0));
   if (!s)
     return std::nullopt;

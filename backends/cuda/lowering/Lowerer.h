@@ -34,6 +34,11 @@ inline bool isGeneratable(mlir::Operation *op) {
   return oneResult && (isSupportedElementwise(t) || isRowOp(t));
 }
 
+// Whether a fusion's body is elementwise ops alone (with composable movement between them):
+// "elementwise", and the activations ("silu", "gelu", ...). One elementwise or composite
+// kernel computes it, reading every input at its coordinates.
+bool elementwiseBody(FusionOp f);
+
 inline bool deviceFloat(mlir::Type t) {
   auto tt = mlir::dyn_cast<mlir::TensorType>(t);
   if (!tt)
@@ -99,7 +104,6 @@ private:
   void lowerAlone(mlir::Operation *op);
   bool lowerGenerated(mlir::ArrayRef<mlir::Operation *> ops, mlir::StringRef kind, mlir::Operation *outTranspose = nullptr);
   mlir::Operation *attentionTranspose(mlir::Operation *op) const;
-  void materializeViews(mlir::Block &body);
   void lowerGroup(mlir::ArrayRef<mlir::Operation *> ops, mlir::StringRef kind);
   size_t lowerMatMul(mlir::ArrayRef<mlir::Operation *> ops, size_t i);
   size_t lowerConv(mlir::ArrayRef<mlir::Operation *> ops, size_t i);
@@ -110,16 +114,6 @@ private:
   const std::map<std::string, Shape> *hints_;
   Plan plan_;
   llvm::DenseMap<mlir::Value, int> ids_;
-  // What an attention kernel reads through (its Q/K/V: head transposes, and the reshapes,
-  // splits, gathers, expands before them) or writes through (its output's transpose) instead
-  // of a kernel each: the view per attention body argument, and the output transposes the
-  // attention step already wrote.
-  struct View {
-    Shape shape;                  // the logical shape
-    std::vector<int64_t> strides; // over the buffer the view reads
-    int64_t offset = 0;           // where it starts in that buffer, in elements
-    std::vector<int64_t> divisors; // per dim: index i is at (i / divisor) * stride
-  };
   // `v` as a strided view of the buffer of `root`: itself (row-major), or through pending
   // reshapes, splits and slices (viewOnly) of one; nullopt when a reshape is not a view.
   struct Strided {
@@ -130,14 +124,20 @@ private:
   };
   std::optional<Strided> stridedOf(mlir::Value v);
   bool viewOnly(mlir::Operation *op) const;
-  llvm::DenseMap<mlir::Value, View> views_;
+  // Whether the kernel `user` lowers to is expected to read its operand `index` through a
+  // strided view (the generator's rule, readsViews, asked of an op before it has a graph).
+  bool readsThroughView(mlir::Operation *user, unsigned index) const;
+  // The output transposes an attention step already wrote through.
   llvm::SmallPtrSet<mlir::Operation *, 16> absorbed_;
   // Ops computed by their one reader's generated kernel instead of a step of their own
   // (composite kernels): the op per result until a kernel pulls it in, or operand() lowers
-  // it on its own because something else needs its buffer. An elementwise body's arguments
-  // that stand for such a result are aliases of it.
+  // it on its own because something else needs its buffer; and the view ops (viewOnly) a
+  // kernel reads through. The arguments of an elementwise or attention body that stand for
+  // such a result are aliases of it.
   llvm::DenseMap<mlir::Value, mlir::Operation *> pending_;
   llvm::DenseMap<mlir::Value, mlir::Value> aliases_;
+  // Pending ops a kernel computed that nothing else reads (for --stats).
+  llvm::SmallPtrSet<mlir::Operation *, 16> computedInside_;
   std::map<std::pair<int, DType>, int> converted_;
   int64_t opset_ = 17;
 };

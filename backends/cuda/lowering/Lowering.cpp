@@ -28,8 +28,7 @@ using namespace mlir;
 namespace plumb::cuda {
 
 Shape Lowerer::shapeOf(Value v) {
-  if (auto it = views_.find(v); it != views_.end()) // read through a view (Q/K/V of an attention body)
-    return it->second.shape;
+  v = canonical(v); // an argument standing for a pending value has its shape
   if (auto it = ids_.find(v); it != ids_.end()) // block arguments: their fusion operand's buffer
     return plan_.buffers[size_t(it->second)].shape;
   auto ranked = dyn_cast<RankedTensorType>(v.getType());
@@ -137,8 +136,12 @@ int Lowerer::operand(Value v) {
       it = ids_.find(v);
     }
   }
-  if (it == ids_.end())
-    throw Error("internal: a value is used before the CUDA lowering defined it");
+  if (it == ids_.end()) {
+    Operation *def = v.getDefiningOp();
+    throw Error("internal: value '" +
+                (def ? tensorNameOf(def, cast<OpResult>(v).getResultNumber()) : "(an argument)") +
+                "' is used before the CUDA lowering defined it");
+  }
   return it->second;
 }
 
@@ -222,27 +225,30 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind,
   GroupGraph gg;
   GeneratedKernel k;
   CompiledKernel bin;
-  std::vector<Operation *> all = withPending(ops);
+  // Only a composite kernel computes what it reads (an attention body's score ops and K
+  // transpose are its own).
+  std::vector<Operation *> all = kind == "attention" ? ops.vec() : withPending(ops);
   size_t pulled = all.size() - ops.size();
   try {
     gg = buildGroupGraph(all, kind, opset_, [&](Value v) { return shapeOf(v); },
                          [&](Value v) { return canonical(v); }, pulled);
     if (gg.outputs.empty())
       return true; // dead code
-    if (ops.size() == 1 && onnxOpType(ops[0]) == "Einsum") {
-      // Operands left pending as views (reshapes, expands, transposes of a buffer) are read
-      // through them.
-      for (size_t i = 0; i < gg.inputs.size(); ++i) {
-        std::optional<Strided> src =
-            pending_.count(gg.inputs[i]) ? stridedOf(gg.inputs[i]) : std::nullopt;
-        if (!src)
-          continue;
-        int id = gg.graph.inputs[i];
-        gg.inputs[i] = src->root;
-        gg.graph.strides[id] = src->strides;
-        gg.graph.offsets[id] = src->offset;
+    // Inputs left pending as views (splits, slices, transposes, reshapes, expands of one
+    // buffer) are read through them where the kernel honours views; the rest get their
+    // steps when operand() asks for their buffers below.
+    for (size_t i = 0; i < gg.inputs.size(); ++i) {
+      int id = gg.graph.inputs[i];
+      if (!pending_.count(gg.inputs[i]) || !readsViews(gg.graph, id))
+        continue;
+      std::optional<Strided> src = stridedOf(gg.inputs[i]);
+      if (!src || src->root == gg.inputs[i])
+        continue;
+      gg.inputs[i] = src->root;
+      gg.graph.strides[id] = src->strides;
+      gg.graph.offsets[id] = src->offset;
+      if (llvm::any_of(src->divisors, [](int64_t d) { return d != 1; }))
         gg.graph.divisors[id] = src->divisors;
-      }
     }
     // Storage as in the plan: inputs as their buffers are, f32 results in the storage type.
     // Arithmetic is float for f32, f16 and bf16 alike, so only loads and stores change.
@@ -253,13 +259,6 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind,
           plan_.buffers[size_t(operand(gg.inputs[i]))].dtype;
     for (size_t i = 0; i < gg.outputs.size(); ++i) // f32 where a kept node makes them
       gg.graph.values[size_t(gg.graph.outputs[i])].dtype = storedType(gg.outputs[i]);
-    for (size_t i = 0; i < gg.inputs.size(); ++i)
-      if (auto it = views_.find(gg.inputs[i]); it != views_.end()) {
-        gg.graph.strides[gg.graph.inputs[i]] = it->second.strides;
-        gg.graph.offsets[gg.graph.inputs[i]] = it->second.offset;
-        if (llvm::any_of(it->second.divisors, [](int64_t d) { return d != 1; }))
-          gg.graph.divisors[gg.graph.inputs[i]] = it->second.divisors;
-      }
     if (outTranspose) {
       // The result lands transposed: logical dim perm[j] is the buffer's dim j.
       std::vector<int64_t> perm = ref::attrsOf(outTranspose).getInts("perm");
@@ -275,10 +274,25 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind,
     stats_->fallbacks.push_back(e.what());
     return false;
   }
-  for (size_t i = 0; i < pulled; ++i) // computed in this kernel: no step of their own
-    if (all[i]->getResult(0).hasOneUse()) // (a view read by several kernels stays pending)
-      pending_.erase(all[i]->getResult(0));
-  stats_->computedInReader += int64_t(pulled);
+  // Computed in this kernel: no step of their own, unless something outside it reads them
+  // (a view read by several kernels stays pending, and so does what it is computed from).
+  // Readers before producers: `all` lists producers first.
+  llvm::SmallPtrSet<Operation *, 16> inside(all.begin() + long(pulled), all.end());
+  for (size_t i = pulled; i-- > 0;) {
+    Value r = all[i]->getResult(0);
+    bool only = llvm::all_of(r.getUses(), [&](OpOperand &use) {
+      Operation *u = use.getOwner();
+      if (auto f = dyn_cast<FusionOp>(u)) // read in a body: by this kernel's ops alone
+        return llvm::all_of(f.getBody().front().getArgument(use.getOperandNumber()).getUsers(),
+                            [&](Operation *b) { return inside.count(b) != 0; });
+      return inside.count(u) != 0;
+    });
+    if (!only)
+      continue;
+    pending_.erase(r);
+    inside.insert(all[i]);
+    computedInside_.insert(all[i]);
+  }
   std::vector<int> in;
   for (Value v : gg.inputs)
     in.push_back(operand(v));
@@ -310,15 +324,6 @@ Operation *Lowerer::attentionTranspose(Operation *op) const {
   return nullptr;
 }
 
-// The views of `body`'s arguments become real tensors (the transposes, reshapes... they read
-// through get steps), for a body that is not one attention kernel after all.
-void Lowerer::materializeViews(Block &body) {
-  auto fusion = cast<FusionOp>(body.getParentOp());
-  for (BlockArgument arg : body.getArguments())
-    if (views_.erase(arg))
-      ids_[arg] = operand(fusion.getInputs()[arg.getArgNumber()]); // lowers what it needs
-}
-
 // An op outside any generated group: a movement kernel for a data-movement op (Transpose,
 // Slice, Concat, Gather...), a window kernel for a pool or CumSum, else a byte copy or the host.
 void Lowerer::lowerAlone(Operation *op) {
@@ -337,36 +342,18 @@ void Lowerer::lowerGroup(ArrayRef<Operation *> ops, StringRef kind) {
       lowerHost(op);
 }
 
-namespace {
-
-// Whether an attention body reads `arg` as Q, K or V: only its MatMuls do (K maybe through
-// the body's Transpose). Strided views are for those alone.
-bool readAsQkv(BlockArgument arg) {
-  auto matmul = [](Operation *u) { return isa<MatMulOp>(u); };
-  return !arg.use_empty() && llvm::all_of(arg.getUsers(), [&](Operation *u) {
-    return matmul(u) || (isa<TransposeOp>(u) && llvm::all_of(u->getUsers(), matmul));
-  });
-}
-
-} // namespace
-
 void Lowerer::lowerFusion(FusionOp fusion) {
   Block &body = fusion.getBody().front();
+  // An argument standing for a pending value (computed inside, or read through a view) is
+  // its alias: the body's kernel takes it in, or operand() lowers it when a step needs its
+  // buffer. Q, K and V are read through their head transposes, and the splits, slices,
+  // gathers, expands and reshapes before them: all strides over one buffer.
+  bool reads = fusion.getKind() == "attention" || elementwiseBody(fusion);
   for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs())) {
-    if (fusion.getKind() == "elementwise" && pending_.count(v)) {
-      aliases_[arg] = v; // the body's kernel computes it
-      continue;
-    }
-    // Q, K and V read through their head transposes, and the splits, slices, gathers,
-    // expands and reshapes before them: all strides over one buffer.
-    bool qkv = fusion.getKind() == "attention" && readAsQkv(arg);
-    std::optional<Strided> src = qkv && pending_.count(v) ? stridedOf(v) : std::nullopt;
-    if (src) {
-      ids_[arg] = operand(src->root);
-      views_[arg] = View{shapeOf(v), src->strides, src->offset, src->divisors};
-      continue;
-    }
-    ids_[arg] = operand(v); // lowers what it reads if that is no view after all
+    if (reads && pending_.count(v))
+      aliases_[arg] = v;
+    else
+      ids_[arg] = operand(v);
   }
   std::vector<Operation *> ops = fusionBodyOps(fusion, [&](Operation *op) { lowerOp(op); });
   bool attention = fusion.getKind() == "attention";
@@ -381,7 +368,6 @@ void Lowerer::lowerFusion(FusionOp fusion) {
       outTranspose = t;
   }
   if (!(whole && lowerGenerated(ops, fusion.getKind(), outTranspose))) {
-    materializeViews(body);
     std::vector<Operation *> group;
     for (size_t i = 0; i < ops.size();) {
       Operation *op = ops[i];
@@ -428,7 +414,7 @@ void Lowerer::lowerOp(Operation *op) {
   }
   if (viewOnly(op)) {
     for (Value r : op->getResults())
-      pending_[r] = op; // an attention kernel reads through it (stridedOf)
+      pending_[r] = op; // its readers' kernels read through it (stridedOf)
     return;
   }
   lowerNow(op);
@@ -471,11 +457,12 @@ Plan Lowerer::run(func::FuncOp fn) {
   }
   for (Operation &op : fn.getBody().front().without_terminator())
     lowerOp(&op);
-  llvm::SmallPtrSet<Operation *, 16> viewed; // pending to the end: read only through views
+  // Pending to the end: read only through views, or computed by the kernels reading them.
+  llvm::SmallPtrSet<Operation *, 16> viewed;
   for (auto &[v, op] : pending_)
-    if (viewOnly(op))
-      viewed.insert(op);
+    (viewOnly(op) ? viewed : computedInside_).insert(op);
   stats_->readAsViews = int64_t(viewed.size());
+  stats_->computedInReader = int64_t(computedInside_.size());
   auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
   for (unsigned i = 0; i < ret.getNumOperands(); ++i) {
     auto name = fn.getResultAttrOfType<StringAttr>(i, kNameAttr);

@@ -69,11 +69,12 @@ struct CudaLoweringStats {
   int64_t deviceSteps = 0, hostSteps = 0;
   int64_t kernelsCompiled = 0, kernelsFromCache = 0;
   std::map<std::string, int64_t> byKernel; // cuda.generated:<style>, cuda.matmul, ...
-  // Ops no step computes on its own: their one reader's generated kernel computes them
+  // Ops no step computes on its own: the generated kernels reading them compute them
   // (composite kernels: Slice, Neg and Concat inside the rotary-embedding elementwise kernel).
   int64_t computedInReader = 0;
-  // Splits, slices and reshapes an attention kernel reads Q/K/V through as strided views of
-  // one buffer (a fused QKV projection's): no step either.
+  // Splits, slices, transposes, expands and reshapes the kernels reading them read through as
+  // strided views of one buffer (a fused QKV projection's Q/K/V, a Split's pieces): no step
+  // either.
   int64_t readAsViews = 0;
   // Why a fusion (or op) did not become one generated kernel, one line each.
   std::vector<std::string> fallbacks;
