@@ -435,31 +435,166 @@ TEST(CudaViews, SplitPiecesAreReadInPlaceByEveryKindOfReader) {
   }
 }
 
-// The generator refuses a view where its kernel would read the input contiguously (a row
-// kernel), so a lowering that gave one by mistake fails loudly instead of reading wrongly.
+// The generator refuses a view where its kernel would read the input contiguously (a pool),
+// so a lowering that gave one by mistake fails loudly instead of reading wrongly; row and
+// elementwise kernels load through it.
 TEST(CudaViews, GeneratorRefusesViewsItDoesNotRead) {
   cuda::KernelGraph g;
-  g.kind = "softmax";
+  g.kind = "GlobalAveragePool";
   g.label = "test";
-  int x = g.addValue(DType::F32, {4, 8});
-  int y = g.addValue(DType::F32, {4, 8});
+  int x = g.addValue(DType::F32, {1, 2, 4, 4});
+  int y = g.addValue(DType::F32, {1, 2, 1, 1});
   g.inputs = {x};
   g.outputs = {y};
   cuda::KNode n;
-  n.op = "Softmax";
+  n.op = "GlobalAveragePool";
   n.operands = {x};
   n.results = {y};
-  n.name = "softmax";
-  n.attrs.set("axis", ref::AttrValue{ref::AttrValue::Kind::Int, -1});
+  n.name = "pool";
   g.nodes = {n};
   EXPECT_FALSE(cuda::readsViews(g, x));
   EXPECT_NO_THROW(cuda::generateKernel(g));
-  g.strides[x] = {1, 4}; // a transposed view
+  g.strides[x] = {32, 1, 4, 8}; // a view with the spatial dims transposed
   EXPECT_THROW(cuda::generateKernel(g), Error);
-  g.kind = "elementwise";
-  g.nodes[0].op = "Exp";
-  g.nodes[0].attrs = {};
-  EXPECT_TRUE(cuda::readsViews(g, x));
-  cuda::GeneratedKernel k = cuda::generateKernel(g);
-  EXPECT_NE(k.source.find("* 4LL"), std::string::npos) << k.source; // the view's stride
+  for (const char *op : {"Softmax", "Exp"}) {
+    g.kind = op;
+    g.values[size_t(y)].shape = {1, 2, 4, 4};
+    g.nodes[0].op = op;
+    EXPECT_TRUE(cuda::readsViews(g, x)) << op;
+    cuda::GeneratedKernel k = cuda::generateKernel(g);
+    EXPECT_EQ(k.style, std::string(op) == "Exp" ? "elementwise" : "row");
+    EXPECT_NE(k.source.find("* 8LL"), std::string::npos) << k.source; // the view's stride
+  }
+}
+
+namespace {
+
+// s = x + r, then a norm over the last dim of s: LayerNormalization (one ONNX op) or RMSNorm
+// as PyTorch exports it (Pow, ReduceMean, Add, Sqrt, Div, Mul: a fusion). With `reuse`, s is
+// read again after the norm (out = norm(s) + s), as a pre-LN residual stream is.
+std::string writeResidualNorm(const std::string &file, bool rms, bool reuse) {
+  onnx::ModelProto m = newModel("residual_norm", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 5, 16});
+  floatValue(g->add_input(), "r", {2, 5, 16});
+  floats(g, "scale", {16});
+  node(g, "Add", "residual", {"x", "r"}, "s");
+  std::string normed = reuse ? "n" : "out";
+  if (rms) {
+    onnx::TensorProto *c = g->add_initializer();
+    c->set_name("two");
+    c->set_data_type(onnx::TensorProto::FLOAT);
+    c->add_float_data(2.0f);
+    onnx::TensorProto *eps = g->add_initializer();
+    eps->set_name("eps");
+    eps->set_data_type(onnx::TensorProto::FLOAT);
+    eps->add_float_data(1e-6f);
+    node(g, "Pow", "pow", {"s", "two"}, "sq");
+    intsAttrOf(node(g, "ReduceMean", "mean", {"sq"}, "ms"), "axes", {-1}); // opset 17
+    node(g, "Add", "add_eps", {"ms", "eps"}, "mse");
+    node(g, "Sqrt", "sqrt", {"mse"}, "rms");
+    node(g, "Div", "div", {"s", "rms"}, "unit");
+    node(g, "Mul", "mul_scale", {"unit", "scale"}, normed);
+  } else {
+    floats(g, "bias", {16});
+    node(g, "LayerNormalization", "ln", {"s", "scale", "bias"}, normed);
+  }
+  if (reuse)
+    node(g, "Add", "stream", {"n", "s"}, "out");
+  floatValue(g->add_output(), "out");
+  return saveModel(m, file);
+}
+
+} // namespace
+
+// BERT's residual Add before each LayerNorm (and an RMSNorm's, as a fusion body) is computed
+// by the norm's row kernel in its passes over the row: one kernel, no stored sum. Read again
+// after the norm (a pre-LN residual stream), the sum keeps its step.
+TEST(CudaComposite, ResidualAddIsComputedByTheNormKernel) {
+  for (bool rms : {false, true})
+    for (bool reuse : {false, true}) {
+      std::string name = std::string(rms ? "rms" : "ln") + (reuse ? "_reused" : "");
+      std::string model = writeResidualNorm("residual_" + name + ".onnx", rms, reuse);
+      for (const char *dtype : {"f32", "f16"}) {
+        KeptPlan k = runKept(model, "", dtype, keepNone, "residual_" + name + "_" + dtype);
+        const Plan &plan = k.compiled.plan;
+        int casts = std::string(dtype) == "f32" ? 0 : 3; // x, r in; out
+        EXPECT_EQ(stepsOfStyle(plan, "row"), 1) << name << " " << dtype;
+        // reused: the sum's kernel and the final Add's
+        EXPECT_EQ(stepsOfStyle(plan, "elementwise"), casts + (reuse ? 2 : 0)) << name << " " << dtype;
+        EXPECT_EQ(k.compiled.cudaLowering.computedInReader, reuse ? 0 : 1) << name << " " << dtype;
+        expectClose(k, dtype);
+      }
+    }
+}
+
+// SwiGLU as Llama exports it: silu(x Wg) * (x Wu). The fusion pass makes it one "swiglu"
+// body; its two MatMuls are cuBLASLt steps, and the up projection (which reads nothing the
+// silu computes) runs before the silu, so silu and product are one elementwise kernel.
+TEST(CudaComposite, SwiGluActivationAndProductAreOneKernel) {
+  onnx::ModelProto m = newModel("swiglu", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 4, 8});
+  floats(g, "wg", {8, 16});
+  floats(g, "wu", {8, 16});
+  node(g, "MatMul", "gate", {"x", "wg"}, "gx");
+  node(g, "Sigmoid", "sig", {"gx"}, "sg");
+  node(g, "Mul", "silu", {"gx", "sg"}, "act");
+  node(g, "MatMul", "up", {"x", "wu"}, "ux");
+  node(g, "Mul", "product", {"act", "ux"}, "out");
+  floatValue(g->add_output(), "out");
+  std::string model = saveModel(m, "swiglu.onnx");
+  for (const char *dtype : {"f32", "bf16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("swiglu_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    int casts = std::string(dtype) == "f32" ? 0 : 2; // x in, out
+    EXPECT_EQ(stepsRunning(plan, "cuda.matmul"), 2) << dtype;
+    EXPECT_EQ(stepsOfStyle(plan, "elementwise"), 1 + casts) << dtype;
+    expectClose(k, dtype);
+  }
+}
+
+// Mamba2's gated RMSNorm: x split into y and z, norm(y * silu(z)) * w. The silu is a fusion
+// of its own, read once by the product, which is read once by the norm: all of it is the
+// norm's row kernel, which reads y and z in place from x (row kernels read views too).
+TEST(CudaComposite, GatedNormIsOneRowKernelReadingSplitPieces) {
+  onnx::ModelProto m = newModel("gated_norm", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 5, 32});
+  floats(g, "w", {16});
+  onnx::TensorProto *two = g->add_initializer();
+  two->set_name("two");
+  two->set_data_type(onnx::TensorProto::FLOAT);
+  two->add_float_data(2.0f);
+  onnx::TensorProto *eps = g->add_initializer();
+  eps->set_name("eps");
+  eps->set_data_type(onnx::TensorProto::FLOAT);
+  eps->add_float_data(1e-6f);
+  onnx::NodeProto *split = node(g, "Split", "split", {"x"}, "y");
+  split->add_output("z");
+  onnx::AttributeProto *axis = split->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(onnx::AttributeProto::INT);
+  axis->set_i(-1);
+  node(g, "Sigmoid", "sig", {"z"}, "sz");
+  node(g, "Mul", "silu", {"z", "sz"}, "gate");
+  node(g, "Mul", "gated", {"y", "gate"}, "s");
+  node(g, "Pow", "pow", {"s", "two"}, "sq");
+  intsAttrOf(node(g, "ReduceMean", "mean", {"sq"}, "ms"), "axes", {-1});
+  node(g, "Add", "add_eps", {"ms", "eps"}, "mse");
+  node(g, "Sqrt", "sqrt", {"mse"}, "rms");
+  node(g, "Div", "div", {"s", "rms"}, "unit");
+  node(g, "Mul", "scale", {"unit", "w"}, "out");
+  floatValue(g->add_output(), "out");
+  std::string model = saveModel(m, "gated_norm.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("gated_norm_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    int casts = std::string(dtype) == "f32" ? 0 : 2; // x in, out
+    EXPECT_EQ(stepsOfStyle(plan, "row"), 1) << dtype;
+    EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << dtype;
+    EXPECT_EQ(stepsOfStyle(plan, "elementwise"), casts) << dtype;
+    EXPECT_EQ(k.compiled.cudaLowering.readAsViews, 1) << dtype; // the split
+    expectClose(k, dtype);
+  }
 }

@@ -400,10 +400,12 @@ bool readsViews(const KernelGraph &g, int input) {
   std::string style = kernelStyle(g);
   if (style == "attention")
     return attentionReadsView(g, input);
-  if (style == "elementwise") // the composite writer loads every input at its coordinates
-    return true;
+  if (style == "elementwise" || style == "row") // every load at its coordinates (ElementWriter)
+    return !hasOp(g, [](const std::string &op) {  // but a norm that views x per group/channel
+      return op == "GroupNormalization" || op == "InstanceNormalization";
+    });
   if (style != "movement" && style != "window")
-    return false; // row kernels load rows contiguously
+    return false;
   const KNode &n = g.nodes.at(0);
   if (n.op == "Einsum" || n.op == "Concat")
     return true;
@@ -422,21 +424,17 @@ GeneratedKernel generateKernel(const KernelGraph &g) {
   if (g.outputs.empty())
     codegenError(g, "the body has no outputs");
   std::string style = kernelStyle(g);
-  bool views = false;
   for (int v : g.inputs)
-    if (hasView(g, v)) {
-      if (!readsViews(g, v)) // the lowering asks readsViews first: a broken invariant
-        codegenError(g, "internal: a strided view of input " + std::to_string(v) +
-                            ", which this " + style + " kernel reads contiguously");
-      views = true;
-    }
+    if (hasView(g, v) && !readsViews(g, v)) // the lowering asks readsViews first
+      codegenError(g, "internal: a strided view of input " + std::to_string(v) + ", which this " +
+                          style + " kernel reads contiguously");
   if (style == "attention")
     return generateAttention(g);
   if (style == "movement" || style == "window")
     return generateMovement(g);
   if (style == "row")
     return generateRow(expandSoftmax(expandNorms(g)));
-  return isComposite(g) || views ? generateComposite(g) : generateElementwise(g);
+  return isComposite(g) ? generateComposite(g) : generateElementwise(g);
 }
 
 } // namespace plumb::cuda

@@ -88,10 +88,11 @@ bool steeringOperand(const std::string &op, size_t index);
 
 // Whether the kernel generated for `g` reads input value `input` through its strided view
 // (KernelGraph::strides, offsets, divisors) when it has one: attention its Q, K and V;
-// elementwise and composite kernels every input; movement kernels their data operand (every
-// piece of a Concat); Einsum every operand; CumSum its data. Row kernels and the other window
-// ops read their inputs contiguously. The lowering gives views only where this holds, and
-// generateKernel refuses a view anywhere else.
+// elementwise, composite and row kernels every input (but a Group/InstanceNormalization,
+// which views x per group or channel itself); movement kernels their data operand (every
+// piece of a Concat); Einsum every operand; CumSum its data. The other window ops read their
+// inputs contiguously. The lowering gives views only where this holds, and generateKernel
+// refuses a view anywhere else.
 bool readsViews(const KernelGraph &g, int input);
 
 } // namespace plumb::cuda

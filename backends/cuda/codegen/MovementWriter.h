@@ -16,13 +16,6 @@
 
 namespace plumb::cuda {
 
-// The flat offset into a tensor of `shape` of the element at coordinates `coords`.
-std::string offsetOf(const Shape &shape, const std::vector<std::string> &coords);
-
-// The offset of value `v`'s element at `coords` in the buffer it is read from: row-major, or
-// through its strided view (KernelGraph::strides, offsets, divisors) where it has one.
-std::string viewOffsetOf(const KernelGraph &g, int v, const std::vector<std::string> &coords);
-
 // `axis` in [-rank, rank) made non-negative; a codegen error naming the node otherwise.
 int64_t normalizeAxis(const KernelGraph &g, const KNode &n, int64_t axis, int64_t rank);
 

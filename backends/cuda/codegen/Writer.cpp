@@ -76,7 +76,7 @@ std::string ElementWriter::offset(const Shape &s) const {
 }
 
 void ElementWriter::coords(std::ostream &os, const std::vector<Shape> &shapes,
-                           const std::string &indent) const {
+                           const std::string &indent, const std::vector<Shape> &viewed) const {
   std::vector<bool> need(iter_.size(), false);
   for (const Shape &s : shapes) {
     if (s == iter_ || numElements(s) == 1)
@@ -85,6 +85,10 @@ void ElementWriter::coords(std::ostream &os, const std::vector<Shape> &shapes,
       if (s[k] != 1)
         need[iter_.size() - s.size() + k] = true;
   }
+  for (const Shape &s : viewed)
+    for (size_t k = 0; k < s.size(); ++k)
+      if (s[k] != 1)
+        need[iter_.size() - s.size() + k] = true;
   int64_t stride = 1;
   std::vector<int64_t> strides(iter_.size());
   for (size_t k = iter_.size(); k-- > 0;) {
@@ -119,14 +123,21 @@ void ElementWriter::emit(std::ostream &os, const std::vector<int> &targets,
     for (int o : g_.nodes[size_t(p)].operands)
       work.push_back(o);
   }
-  std::vector<Shape> shapes;
+  std::vector<Shape> shapes, viewed;
   for (int v : loads)
-    shapes.push_back(g_.values[size_t(v)].shape);
-  coords(os, shapes, indent);
+    (g_.strides.count(v) ? viewed : shapes).push_back(g_.values[size_t(v)].shape);
+  coords(os, shapes, indent, viewed);
   for (int v : loads) {
     const KValue &kv = g_.values[size_t(v)];
+    std::string at = offset(kv.shape);
+    if (g_.strides.count(v)) { // through its view, at its broadcast coordinates
+      std::vector<std::string> c;
+      for (size_t k = 0; k < kv.shape.size(); ++k)
+        c.push_back(kv.shape[k] == 1 ? "0" : "c" + std::to_string(iter_.size() - kv.shape.size() + k));
+      at = viewOffsetOf(g_, v, c);
+    }
     os << indent << "const " << computeType(kv.dtype) << " v" << v << " = "
-       << loadAs(kv.dtype, paramName(v) + "[" + offset(kv.shape) + "]") << ";\n";
+       << loadAs(kv.dtype, paramName(v) + "[" + at + "]") << ";\n";
   }
   for (int i : nodes) { // std::set: topological order is node order
     const KNode &n = g_.nodes[size_t(i)];

@@ -15,6 +15,13 @@ namespace plumb::cuda {
 
 [[noreturn]] void codegenError(const KernelGraph &g, const std::string &msg);
 
+// The flat offset into a tensor of `shape` of the element at coordinates `coords`.
+std::string offsetOf(const Shape &shape, const std::vector<std::string> &coords);
+
+// The offset of value `v`'s element at `coords` in the buffer it is read from: row-major, or
+// through its strided view (KernelGraph::strides, offsets, divisors) where it has one.
+std::string viewOffsetOf(const KernelGraph &g, int v, const std::vector<std::string> &coords);
+
 // numpy broadcast of `shapes`; throws naming the graph when they do not broadcast.
 Shape broadcastAll(const KernelGraph &g, const std::vector<Shape> &shapes);
 
@@ -35,8 +42,10 @@ public:
   // Offset into a tensor of shape `s` (broadcast into iter) at the current element; uses
   // coordinate variables declared by emit() or coords().
   std::string offset(const Shape &s) const;
-  // Declares the coordinate variables c<k> that offset(s) needs for each shape in `shapes`.
-  void coords(std::ostream &os, const std::vector<Shape> &shapes, const std::string &indent) const;
+  // Declares the coordinate variables c<k> that offset(s) needs for each shape in `shapes`,
+  // and every non-unit dim of each shape in `viewed` (inputs read through a strided view).
+  void coords(std::ostream &os, const std::vector<Shape> &shapes, const std::string &indent,
+              const std::vector<Shape> &viewed = {}) const;
   std::string paramName(int value) const; // "in<k>" for graph input k, "out<k>" for outputs
 
   const Shape &iter() const { return iter_; }

@@ -16,6 +16,14 @@ using namespace mlir;
 
 namespace plumb::cuda {
 
+bool generatedBody(FusionOp f) {
+  if (f.getKind() == "attention")
+    return false;
+  return llvm::all_of(f.getBody().front().without_terminator(), [](Operation &op) {
+    return isa<NoneOp>(op) || isComposableMovement(onnxOpType(&op).str()) || isGeneratable(&op);
+  });
+}
+
 bool elementwiseBody(FusionOp f) {
   if (f.getKind() == "elementwise")
     return true;
@@ -30,7 +38,11 @@ bool elementwiseBody(FusionOp f) {
 // An op its one reader's generated kernel can compute (a composite kernel): composable
 // movement (constant steering operands) or a generatable elementwise op, on floats, read once
 // by an elementwise body, an elementwise op or composable movement (not a head transpose an
-// attention kernel reads through: it needs its operand's buffer).
+// attention kernel reads through: it needs its operand's buffer). An elementwise op may also
+// be read by a row kernel (a LayerNorm, RMSNorm or Softmax, alone or as a fusion body), which
+// recomputes it in each pass over the row: BERT's residual Add before each LayerNorm. A
+// fusion of elementwise ops alone (an activation: SiLU, GELU) is deferred like one such op:
+// its reader's kernel computes its body.
 bool Lowerer::deferrable(Operation *op) const {
   if (op->getNumResults() != 1 || !isa<func::FuncOp>(op->getParentOp()) || kept(op))
     return false;
@@ -39,8 +51,17 @@ bool Lowerer::deferrable(Operation *op) const {
     return false;
   std::string t = onnxOpType(op).str();
   bool moves = isComposableMovement(t);
-  if (!moves && !(isSupportedElementwise(t) && isGeneratable(op)))
+  if (auto f = dyn_cast<FusionOp>(op)) {
+    bool arithmetic = f.getKind() != "attention" &&
+                      llvm::all_of(f.getBody().front().without_terminator(), [](Operation &b) {
+                        return isa<NoneOp>(b) ||
+                               (isSupportedElementwise(onnxOpType(&b).str()) && isGeneratable(&b));
+                      });
+    if (!arithmetic || !llvm::all_of(op->getOperandTypes(), deviceFloat))
+      return false;
+  } else if (!moves && !(isSupportedElementwise(t) && isGeneratable(op))) {
     return false;
+  }
   for (auto [i, v] : llvm::enumerate(op->getOperands())) {
     if (isa<NoneType>(v.getType()))
       continue;
@@ -57,8 +78,10 @@ bool Lowerer::deferrable(Operation *op) const {
     u = *ur.user_begin();
   }
   if (auto f = dyn_cast<FusionOp>(user))
-    return elementwiseBody(f);
+    return elementwiseBody(f) || (!moves && generatedBody(f));
   std::string u = onnxOpType(user).str();
+  if (!moves && isRowOp(u) && isGeneratable(user))
+    return true;
   if (isa<TransposeOp>(user) && user->getResult(0).hasOneUse()) {
     auto f = dyn_cast<FusionOp>(*user->getResult(0).user_begin());
     if (f && f.getKind() == "attention")
@@ -70,16 +93,29 @@ bool Lowerer::deferrable(Operation *op) const {
 std::vector<Operation *> Lowerer::withPending(ArrayRef<Operation *> ops) const {
   std::vector<Operation *> all;
   llvm::SmallPtrSet<Operation *, 8> seen;
+  // A row kernel computes elementwise producers in its passes, but no movement.
+  bool row = llvm::any_of(ops, [](Operation *op) { return isRowOp(onnxOpType(op).str()); });
   std::function<void(Operation *)> visit = [&](Operation *op) {
     std::string t = onnxOpType(op).str();
-    if (!isComposableMovement(t) && !isSupportedElementwise(t))
-      return; // only a composite kernel computes what it reads
+    if (!isComposableMovement(t) && !isSupportedElementwise(t) && !(row && isRowOp(t)))
+      return; // only composite and row kernels compute what they read
     for (Value v : op->getOperands()) {
       auto p = pending_.find(canonical(v));
       if (p == pending_.end() || p->second->getNumResults() != 1)
         continue; // a Split left pending as views is never computed inside
+      if (auto f = dyn_cast<FusionOp>(p->second)) { // its body, in order, after what it reads
+        if (!seen.insert(f).second)
+          continue;
+        for (Operation &b : f.getBody().front().without_terminator())
+          if (!isa<NoneOp>(b)) {
+            visit(&b);
+            all.push_back(&b);
+          }
+        continue;
+      }
       std::string pt = onnxOpType(p->second).str();
-      if ((!isComposableMovement(pt) && !isSupportedElementwise(pt)) || !seen.insert(p->second).second)
+      bool computable = isSupportedElementwise(pt) || (!row && isComposableMovement(pt));
+      if (!computable || !seen.insert(p->second).second)
         continue; // a Gather read as a view is not computed inside either
       visit(p->second);
       all.push_back(p->second); // after what it reads
@@ -243,10 +279,15 @@ bool isViewOp(Operation *op) {
 } // namespace
 
 bool Lowerer::readsThroughView(Operation *user, unsigned index) const {
+  auto viewsItself = [](Operation *op) { // x viewed per group or channel by the generator
+    return isa<GroupNormalizationOp, InstanceNormalizationOp>(op);
+  };
   if (auto f = dyn_cast<FusionOp>(user)) {
     if (f.getKind() == "attention")
       return readAsQkv(f.getBody().front().getArgument(index));
-    return elementwiseBody(f);
+    return generatedBody(f) &&
+           llvm::none_of(f.getBody().front().without_terminator(),
+                         [&](Operation &b) { return viewsItself(&b); });
   }
   if (!isa<func::FuncOp>(user->getParentOp()))
     return false;
@@ -255,7 +296,7 @@ bool Lowerer::readsThroughView(Operation *user, unsigned index) const {
     return true;
   if (isMovement(t) || t == "CumSum")
     return index == 0;
-  return isSupportedElementwise(t) && isGeneratable(user);
+  return isGeneratable(user) && !viewsItself(user); // elementwise and row kernels
 }
 
 // Whether every result of `op` (a Split, a Slice with positive steps, a Transpose, an Expand,
@@ -284,6 +325,7 @@ bool Lowerer::viewOnly(Operation *op) const {
 }
 
 std::optional<Lowerer::Strided> Lowerer::stridedOf(Value v) {
+  v = canonical(v); // a deferred fusion's result: its body's
   if (ids_.count(v)) {
     Shape shape = shapeOf(v);
     return Strided{v, 0, ref::stridesOf(shape), std::vector<int64_t>(shape.size(), 1)};

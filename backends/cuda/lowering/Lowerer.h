@@ -29,6 +29,8 @@ inline bool isCopyOp(const std::string &t) {
 inline bool isGeneratable(mlir::Operation *op) {
   std::string t = onnxOpType(op).str();
   // LayerNormalization's Mean/InvStdDev results may exist, unused.
+  if (op->getNumResults() == 0)
+    return false;
   bool oneResult = op->getNumResults() == 1 ||
                    llvm::all_of(op->getResults().drop_front(), [](mlir::Value r) { return r.use_empty(); });
   return oneResult && (isSupportedElementwise(t) || isRowOp(t));
@@ -38,6 +40,9 @@ inline bool isGeneratable(mlir::Operation *op) {
 // "elementwise", and the activations ("silu", "gelu", ...). One elementwise or composite
 // kernel computes it, reading every input at its coordinates.
 bool elementwiseBody(FusionOp f);
+// Whether one generated kernel (elementwise, composite or row) can compute a fusion's body:
+// generatable ops and composable movement, no MatMul or Conv, not attention.
+bool generatedBody(FusionOp f);
 
 inline bool deviceFloat(mlir::Type t) {
   auto tt = mlir::dyn_cast<mlir::TensorType>(t);
@@ -79,9 +84,12 @@ private:
   // The plan buffer of `v` (a body argument: of the fusion operand it stands for), lowering
   // its pending producer first if it has one.
   int operand(mlir::Value v);
+  // What `v` stands for: a body argument its fusion operand, a deferred fusion's result its
+  // body's (transitively).
   mlir::Value canonical(mlir::Value v) const {
-    auto it = aliases_.find(v);
-    return it == aliases_.end() ? v : it->second;
+    for (auto it = aliases_.find(v); it != aliases_.end(); it = aliases_.find(v))
+      v = it->second;
+    return v;
   }
   void recordDtype(Step &s) const { s.attrs.set("plumb.dtype", strAttr(dtypeName(opts_.dtype))); }
   Step &addStep(const std::string &kernel, std::vector<int> in, std::vector<int> out,

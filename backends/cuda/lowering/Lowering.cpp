@@ -130,6 +130,7 @@ int Lowerer::operand(Value v) {
   if (it == ids_.end()) {
     if (auto p = pending_.find(v); p != pending_.end()) {
       Operation *producer = p->second; // its reader's kernel did not take it in after all
+      pending_.erase(v); // (a deferred fusion's body result)
       for (Value r : producer->getResults())
         pending_.erase(r);
       lowerNow(producer);
@@ -279,8 +280,11 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind,
   // Readers before producers: `all` lists producers first.
   llvm::SmallPtrSet<Operation *, 16> inside(all.begin() + long(pulled), all.end());
   for (size_t i = pulled; i-- > 0;) {
-    Value r = all[i]->getResult(0);
-    bool only = llvm::all_of(r.getUses(), [&](OpOperand &use) {
+    Value r = all[i]->getResult(0), readers = r;
+    if (auto f = dyn_cast<FusionOp>(all[i]->getParentOp())) // a deferred fusion's body op
+      if (cast<YieldOp>(f.getBody().front().getTerminator()).getValues()[0] == r)
+        readers = f->getResult(0); // read outside as the fusion's result
+    bool only = llvm::all_of(readers.getUses(), [&](OpOperand &use) {
       Operation *u = use.getOwner();
       if (auto f = dyn_cast<FusionOp>(u)) // read in a body: by this kernel's ops alone
         return llvm::all_of(f.getBody().front().getArgument(use.getOperandNumber()).getUsers(),
@@ -348,9 +352,9 @@ void Lowerer::lowerFusion(FusionOp fusion) {
   // its alias: the body's kernel takes it in, or operand() lowers it when a step needs its
   // buffer. Q, K and V are read through their head transposes, and the splits, slices,
   // gathers, expands and reshapes before them: all strides over one buffer.
-  bool reads = fusion.getKind() == "attention" || elementwiseBody(fusion);
+  bool reads = fusion.getKind() == "attention" || generatedBody(fusion);
   for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs())) {
-    if (reads && pending_.count(v))
+    if (reads && pending_.count(canonical(v)))
       aliases_[arg] = v;
     else
       ids_[arg] = operand(v);
@@ -374,6 +378,20 @@ void Lowerer::lowerFusion(FusionOp fusion) {
       if (isGeneratable(op)) {
         group.push_back(op);
         ++i;
+        continue;
+      }
+      // A MatMul reading nothing the pending group computes (nor its bias Add) goes first,
+      // so the group can take in the ops after it: SwiGLU's silu(gate) and its product with
+      // the up projection are one kernel.
+      auto readsGroup = [&](Operation *o) {
+        return llvm::any_of(o->getOperands(), [&](Value v) {
+          Operation *d = v.getDefiningOp();
+          return d && llvm::is_contained(group, d);
+        });
+      };
+      if (isa<MatMulOp, GemmOp>(op) && !group.empty() && !readsGroup(op) &&
+          !(i + 1 < ops.size() && isa<AddOp>(ops[i + 1]) && readsGroup(ops[i + 1]))) {
+        i = lowerMatMul(ops, i);
         continue;
       }
       lowerGroup(group, fusion.getKind());
@@ -404,8 +422,22 @@ void Lowerer::lowerOp(Operation *op) {
     ids_[c.getResult()] = plan_.addConstant(tensorNameOf(op, 0), v);
     return;
   }
-  if (auto fusion = dyn_cast<FusionOp>(op))
-    return lowerFusion(fusion);
+  if (auto fusion = dyn_cast<FusionOp>(op)) {
+    if (!deferrable(op))
+      return lowerFusion(fusion);
+    // Its reader's kernel computes the body: the result stands for the body's, and the body
+    // reads its operands (pending ones through aliases).
+    for (auto [arg, v] : llvm::zip(fusion.getBody().front().getArguments(), fusion.getInputs())) {
+      if (pending_.count(canonical(v)))
+        aliases_[arg] = v;
+      else
+        ids_[arg] = operand(v);
+    }
+    Value y = cast<YieldOp>(fusion.getBody().front().getTerminator()).getValues()[0];
+    aliases_[fusion->getResult(0)] = y;
+    pending_[y] = op;
+    return;
+  }
   if (absorbed_.count(op)) // an attention step wrote this transpose's result
     return;
   if (deferrable(op)) {
@@ -422,7 +454,9 @@ void Lowerer::lowerOp(Operation *op) {
 
 void Lowerer::lowerNow(Operation *op) {
   std::vector<Operation *> one = {op};
-  if (isa<MatMulOp, GemmOp>(op))
+  if (auto fusion = dyn_cast<FusionOp>(op))
+    lowerFusion(fusion);
+  else if (isa<MatMulOp, GemmOp>(op))
     lowerMatMul(one, 0);
   else if (isa<ConvOp, ConvTransposeOp>(op))
     lowerConv(one, 0);
