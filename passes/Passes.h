@@ -21,6 +21,9 @@ namespace plumb {
 struct CpuPipelineOptions {
   int64_t constantFoldMaxBytes = 1 << 20;
   bool fuse = true;
+  // Pack projections of one input (plumb-pack-projections) before fusion: the CUDA backend,
+  // whose kernels read the Split's pieces in place.
+  bool packProjections = false;
 };
 
 // The graph cleanups every backend runs: shape refinement and folding, constant folding, Conv+BN folding,

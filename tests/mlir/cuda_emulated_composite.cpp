@@ -528,29 +528,41 @@ TEST(CudaComposite, ResidualAddIsComputedByTheNormKernel) {
     }
 }
 
-// SwiGLU as Llama exports it: silu(x Wg) * (x Wu). The fusion pass makes it one "swiglu"
-// body; its two MatMuls are cuBLASLt steps, and the up projection (which reads nothing the
-// silu computes) runs before the silu, so silu and product are one elementwise kernel.
+// SwiGLU as Llama exports it: silu(x Wg) * (x Wu). For CUDA the two projections of x are
+// packed into one GEMM by [Wg | Wu] (plumb-pack-projections) and the silu and product are
+// one elementwise kernel reading the two halves in place: two steps. Unpacked (a "swiglu"
+// fusion body, as the CPU pipeline leaves it) the up projection, which reads nothing the
+// silu computes, runs before the silu, so silu and product are one kernel there too.
 TEST(CudaComposite, SwiGluActivationAndProductAreOneKernel) {
-  onnx::ModelProto m = newModel("swiglu", 17);
-  onnx::GraphProto *g = m.mutable_graph();
-  floatValue(g->add_input(), "x", {2, 4, 8});
-  floats(g, "wg", {8, 16});
-  floats(g, "wu", {8, 16});
-  node(g, "MatMul", "gate", {"x", "wg"}, "gx");
-  node(g, "Sigmoid", "sig", {"gx"}, "sg");
-  node(g, "Mul", "silu", {"gx", "sg"}, "act");
-  node(g, "MatMul", "up", {"x", "wu"}, "ux");
-  node(g, "Mul", "product", {"act", "ux"}, "out");
-  floatValue(g->add_output(), "out");
-  std::string model = saveModel(m, "swiglu.onnx");
-  for (const char *dtype : {"f32", "bf16"}) {
-    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("swiglu_") + dtype);
-    const Plan &plan = k.compiled.plan;
-    int casts = std::string(dtype) == "f32" ? 0 : 2; // x in, out
-    EXPECT_EQ(stepsRunning(plan, "cuda.matmul"), 2) << dtype;
-    EXPECT_EQ(stepsOfStyle(plan, "elementwise"), 1 + casts) << dtype;
-    expectClose(k, dtype);
+  for (bool constantWeights : {true, false}) {
+    onnx::ModelProto m = newModel("swiglu", 17);
+    onnx::GraphProto *g = m.mutable_graph();
+    floatValue(g->add_input(), "x", {2, 4, 8});
+    if (constantWeights) {
+      floats(g, "wg", {8, 16});
+      floats(g, "wu", {8, 16});
+    } else { // weights given at run time: not packed, a "swiglu" fusion
+      floatValue(g->add_input(), "wg", {8, 16});
+      floatValue(g->add_input(), "wu", {8, 16});
+    }
+    node(g, "MatMul", "gate", {"x", "wg"}, "gx");
+    node(g, "Sigmoid", "sig", {"gx"}, "sg");
+    node(g, "Mul", "silu", {"gx", "sg"}, "act");
+    node(g, "MatMul", "up", {"x", "wu"}, "ux");
+    node(g, "Mul", "product", {"act", "ux"}, "out");
+    floatValue(g->add_output(), "out");
+    std::string tag = std::string("swiglu_") + (constantWeights ? "packed" : "inputs");
+    std::string model = saveModel(m, tag + ".onnx");
+    for (const char *dtype : {"f32", "bf16"}) {
+      KeptPlan k = runKept(model, "", dtype, keepNone, tag + "_" + dtype);
+      const Plan &plan = k.compiled.plan;
+      int casts = std::string(dtype) == "f32" ? 0 : constantWeights ? 2 : 4; // inputs, out
+      EXPECT_EQ(stepsRunning(plan, "cuda.matmul"), constantWeights ? 1 : 2) << tag << dtype;
+      EXPECT_EQ(stepsOfStyle(plan, "elementwise"), 1 + casts) << tag << dtype;
+      // the split of the packed GEMM
+      EXPECT_EQ(k.compiled.cudaLowering.readAsViews, constantWeights ? 1 : 0) << tag << dtype;
+      expectClose(k, dtype);
+    }
   }
 }
 

@@ -108,7 +108,9 @@ Compiled compileModule(OwningOpRef<ModuleOp> module, const CompileSettings &s) {
                         /*printAfterOnlyOnChange=*/false, /*printAfterOnlyOnFailure=*/false,
                         llvm::errs(), OpPrintingFlags().elideLargeElementsAttrs(16));
   }
-  buildCpuPipeline(pm, CpuPipelineOptions{});
+  CpuPipelineOptions pipeline;
+  pipeline.packProjections = s.backend == "cuda";
+  buildCpuPipeline(pm, pipeline);
   std::string diag;
   {
     ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
