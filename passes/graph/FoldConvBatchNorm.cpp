@@ -1,5 +1,6 @@
 // plumb-fold-conv-bn: folds an inference BatchNormalization into the preceding Conv.
 #include "passes/Passes.h"
+#include "passes/graph/Folding.h"
 
 #include "ir/TensorAttr.h"
 #include "runtime/Error.h"
@@ -14,15 +15,7 @@ namespace plumb {
 #define GEN_PASS_DEF_PLUMBFOLDCONVBATCHNORM
 #include "passes/Passes.h.inc"
 
-namespace {
-
-using mlir::LogicalResult;
-using mlir::PatternRewriter;
-using mlir::Value;
-
-// The tensor of a float `value` constant (viewed in place), or nullopt; also nullopt for a
-// resource whose data was not loaded (a module printed without weights).
-std::optional<Tensor> constantValue(Value v) {
+std::optional<Tensor> floatConstantOf(mlir::Value v) {
   auto c = v.getDefiningOp<ConstantOp>();
   if (!c || !c.getValueAttr())
     return std::nullopt;
@@ -36,14 +29,21 @@ std::optional<Tensor> constantValue(Value v) {
   }
 }
 
+namespace {
+
+using mlir::LogicalResult;
+using mlir::PatternRewriter;
+using mlir::Value;
+
 // Per-channel statistics of the BN, as doubles, one per output channel.
 struct ChannelParams {
   std::vector<double> scale, beta, mean, var;
 };
 
 std::optional<ChannelParams> channelParams(BatchNormalizationOp bn, int64_t channels) {
-  std::optional<Tensor> s = constantValue(bn.getScale()), b = constantValue(bn.getB()),
-                        m = constantValue(bn.getInputMean()), v = constantValue(bn.getInputVar());
+  std::optional<Tensor> s = floatConstantOf(bn.getScale()), b = floatConstantOf(bn.getB()),
+                        m = floatConstantOf(bn.getInputMean()),
+                        v = floatConstantOf(bn.getInputVar());
   if (!s || !b || !m || !v)
     return std::nullopt;
   for (const Tensor *t : {&*s, &*b, &*m, &*v})
@@ -105,8 +105,8 @@ struct FoldConvBatchNorm : mlir::OpRewritePattern<BatchNormalizationOp> {
         (bn.getTrainingModeAttr() && bn.getTrainingModeAttr().getInt() != 0) ||
         (bn.getSpatialAttr() && bn.getSpatialAttr().getInt() == 0))
       return rewriter.notifyMatchFailure(bn, "not a per-channel inference BatchNormalization");
-    std::optional<Tensor> w = constantValue(conv.getW());
-    std::optional<Tensor> b = constantValue(conv.getB());
+    std::optional<Tensor> w = floatConstantOf(conv.getW());
+    std::optional<Tensor> b = floatConstantOf(conv.getB());
     bool hasBias = !llvm::isa<mlir::NoneType>(conv.getB().getType());
     if (!w || w->rank() < 1 || (hasBias && (!b || b->numel() != w->dim(0))))
       return rewriter.notifyMatchFailure(bn, "Conv weight or bias is not a float constant");

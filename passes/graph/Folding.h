@@ -2,9 +2,12 @@
 // refinement). Each replaces `op` in place and returns true when it folded.
 #pragma once
 
+#include "runtime/Tensor.h"
+
 #include "mlir/IR/Operation.h"
 
 #include <cstdint>
+#include <optional>
 
 namespace plumb {
 
@@ -15,5 +18,9 @@ bool foldConstantOp(mlir::Operation *op, int64_t maxBytes);
 
 // Shape (the selected dims) or Size of a statically shaped tensor becomes a constant.
 bool foldShapeOp(mlir::Operation *op);
+
+// The tensor of a float plumb.Constant `v`, or nullopt; also nullopt for a resource whose
+// data was not loaded (a module printed without weights). (FoldConvBatchNorm.cpp)
+std::optional<Tensor> floatConstantOf(mlir::Value v);
 
 } // namespace plumb

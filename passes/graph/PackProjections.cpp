@@ -2,6 +2,7 @@
 // projections; SwiGLU's gate and up) become one MatMul by the weights side by side, and a
 // Split gives each projection back.
 #include "passes/Passes.h"
+#include "passes/graph/Folding.h"
 
 #include "ir/TensorAttr.h"
 #include "runtime/Error.h"
@@ -18,20 +19,6 @@ namespace {
 
 using mlir::Value;
 
-std::optional<Tensor> floatConstant(Value v) {
-  auto c = v.getDefiningOp<ConstantOp>();
-  if (!c || !c.getValueAttr())
-    return std::nullopt;
-  auto dt = dtypeOf(c.getValueAttr().getShapedType().getElementType());
-  if (!dt || !isFloat(*dt))
-    return std::nullopt;
-  try {
-    return tensorFromAttr(c.getValueAttr());
-  } catch (const plumb::Error &) {
-    return std::nullopt; // a resource whose data was not loaded
-  }
-}
-
 // One projection: x @ W (+ b), W a constant [K, N], b a constant [N] added to the product
 // alone (the product's only use).
 struct Projection {
@@ -42,7 +29,7 @@ struct Projection {
 };
 
 std::optional<Projection> projectionOf(MatMulOp mm) {
-  std::optional<Tensor> w = floatConstant(mm.getB());
+  std::optional<Tensor> w = floatConstantOf(mm.getB());
   if (!w || w->rank() != 2)
     return std::nullopt;
   Projection p{mm, nullptr, *w, Tensor()};
@@ -53,7 +40,7 @@ std::optional<Projection> projectionOf(MatMulOp mm) {
   if (!add)
     return p;
   Value other = add.getA() == y ? add.getB() : add.getA();
-  std::optional<Tensor> b = floatConstant(other);
+  std::optional<Tensor> b = floatConstantOf(other);
   if (b && b->rank() == 1 && b->dim(0) == w->dim(1) && b->dtype() == w->dtype() &&
       add.getResult().getType() == y.getType()) {
     p.bias = add;

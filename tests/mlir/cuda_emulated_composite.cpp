@@ -32,6 +32,13 @@ void floats(onnx::GraphProto *g, const std::string &name, const std::vector<int6
   floatInitializer(g, name, dims, [](int64_t i) { return float(i % 7) * 0.25f - 0.6f; });
 }
 
+void scalar(onnx::GraphProto *g, const std::string &name, float v) {
+  onnx::TensorProto *t = g->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  t->add_float_data(v);
+}
+
 void expectClose(const KeptPlan &k, const std::string &dtype) {
   ASSERT_EQ(k.got.size(), k.truth.outputs.size());
   for (size_t i = 0; i < k.got.size(); ++i) {
@@ -212,10 +219,7 @@ std::string writeFusedQkv(const std::string &file, int64_t batch, int64_t keep) 
   ints(g, "heads", {rows > 0 ? rows : 1, 4, 2, 8});
   ints(g, "merged", {rows > 0 ? rows : 1, 4, 16});
   ints(g, "s0", {0}), ints(g, "sk", {keep}), ints(g, "a1", {1});
-  onnx::TensorProto *scale = g->add_initializer();
-  scale->set_name("scale");
-  scale->set_data_type(onnx::TensorProto::FLOAT);
-  scale->add_float_data(2.8284271f);
+  scalar(g, "scale", 2.8284271f);
   onnx::NodeProto *split = node(g, "Split", "split", {"x", "sizes"}, "q");
   split->add_output("k");
   split->add_output("v");
@@ -295,10 +299,7 @@ TEST(CudaViews, PackedQkvGathersAreReadThroughByAttention) {
   floatValue(g->add_input(), "mask", {2, 5});
   ints(g, "packed", {2, 5, 3, 2, 8});
   ints(g, "mask_shape", {2, 1, 1, 5});
-  onnx::TensorProto *scale = g->add_initializer();
-  scale->set_name("scale");
-  scale->set_data_type(onnx::TensorProto::FLOAT);
-  scale->add_float_data(0.35355339f);
+  scalar(g, "scale", 0.35355339f);
   node(g, "Reshape", "unpack", {"qkv", "packed"}, "r");
   intsAttrOf(node(g, "Transpose", "permute", {"r"}, "p"), "perm", {2, 0, 3, 1, 4});
   const char *names[] = {"q", "k", "v"};
@@ -340,10 +341,7 @@ TEST(CudaViews, RepeatedKeyValueHeadsAreReadInPlace) {
   ints(g, "ax2", {2});
   ints(g, "grown", {1, 2, 2, 6, 8});
   ints(g, "heads", {1, 4, 6, 8});
-  onnx::TensorProto *scale = g->add_initializer();
-  scale->set_name("scale");
-  scale->set_data_type(onnx::TensorProto::FLOAT);
-  scale->add_float_data(0.35355339f);
+  scalar(g, "scale", 0.35355339f);
   for (const char *t : {"k", "v"}) {
     std::string n = t;
     node(g, "Unsqueeze", "unsqueeze_" + n, {n, "ax2"}, n + "_u");
@@ -481,14 +479,8 @@ std::string writeResidualNorm(const std::string &file, bool rms, bool reuse) {
   node(g, "Add", "residual", {"x", "r"}, "s");
   std::string normed = reuse ? "n" : "out";
   if (rms) {
-    onnx::TensorProto *c = g->add_initializer();
-    c->set_name("two");
-    c->set_data_type(onnx::TensorProto::FLOAT);
-    c->add_float_data(2.0f);
-    onnx::TensorProto *eps = g->add_initializer();
-    eps->set_name("eps");
-    eps->set_data_type(onnx::TensorProto::FLOAT);
-    eps->add_float_data(1e-6f);
+    scalar(g, "two", 2.0f);
+    scalar(g, "eps", 1e-6f);
     node(g, "Pow", "pow", {"s", "two"}, "sq");
     intsAttrOf(node(g, "ReduceMean", "mean", {"sq"}, "ms"), "axes", {-1}); // opset 17
     node(g, "Add", "add_eps", {"ms", "eps"}, "mse");
@@ -574,14 +566,8 @@ TEST(CudaComposite, GatedNormIsOneRowKernelReadingSplitPieces) {
   onnx::GraphProto *g = m.mutable_graph();
   floatValue(g->add_input(), "x", {2, 5, 32});
   floats(g, "w", {16});
-  onnx::TensorProto *two = g->add_initializer();
-  two->set_name("two");
-  two->set_data_type(onnx::TensorProto::FLOAT);
-  two->add_float_data(2.0f);
-  onnx::TensorProto *eps = g->add_initializer();
-  eps->set_name("eps");
-  eps->set_data_type(onnx::TensorProto::FLOAT);
-  eps->add_float_data(1e-6f);
+  scalar(g, "two", 2.0f);
+  scalar(g, "eps", 1e-6f);
   onnx::NodeProto *split = node(g, "Split", "split", {"x"}, "y");
   split->add_output("z");
   onnx::AttributeProto *axis = split->add_attribute();
