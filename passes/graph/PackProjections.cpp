@@ -76,7 +76,6 @@ Value constantOf(mlir::OpBuilder &b, mlir::Location loc, const Tensor &t) {
 // Packs `group` (at least two projections of one input, all with a bias or all without,
 // weights of one type and K) into MatMul (+ Add) + Split, at the first one's place.
 void pack(std::vector<Projection> &group, int64_t opset) {
-  mlir::MLIRContext *ctx = group[0].matmul.getContext();
   mlir::Operation *first = group[0].matmul;
   for (Projection &p : group)
     if (p.matmul->isBeforeInBlock(first))
@@ -85,23 +84,37 @@ void pack(std::vector<Projection> &group, int64_t opset) {
   std::vector<Tensor> ws, bs;
   std::vector<int64_t> sizes;
   llvm::SmallVector<mlir::Location> mmLocs, addLocs, outLocs;
-  std::vector<std::string> outNames;
+  std::vector<std::string> outNames, wNames, bNames, mmNames, addNames;
+  auto nameOf = [](Value v) {
+    mlir::Operation *d = v.getDefiningOp();
+    return d ? tensorNameOf(d, llvm::cast<mlir::OpResult>(v).getResultNumber()) : std::string();
+  };
   for (Projection &p : group) {
     ws.push_back(p.w);
     sizes.push_back(p.w.dim(1));
     mmLocs.push_back(p.matmul.getLoc());
+    wNames.push_back(nameOf(p.matmul.getB()));
+    mmNames.push_back(nameOf(p.matmul.getResult()));
     if (p.bias) {
       bs.push_back(p.b);
       addLocs.push_back(p.bias.getLoc());
+      bNames.push_back(nameOf(p.bias.getA() == p.matmul.getResult() ? p.bias.getB()
+                                                                     : p.bias.getA()));
+      addNames.push_back(nameOf(p.bias.getResult()));
     }
     mlir::Operation *out = p.bias ? p.bias.getOperation() : p.matmul.getOperation();
     outLocs.push_back(out->getLoc());
     outNames.push_back(tensorNameOf(out, 0));
   }
   // The packed weights and products are no ONNX tensors: their locations carry the nodes
-  // under a marker and no tensor names.
-  auto packedLoc = [&](llvm::ArrayRef<mlir::Location> locs) {
-    return mlir::FusedLoc::get(ctx, locs, mlir::StringAttr::get(ctx, "plumb.packed"));
+  // and a name made of the originals' ("packed(q.weight,k.weight,v.weight)"), for --stats,
+  // inspect and error messages; no parity check looks for it in the reference.
+  auto packedLoc = [&](llvm::ArrayRef<mlir::Location> locs, const std::vector<std::string> &names,
+                       const std::string &suffix = "") {
+    std::string joined;
+    for (const std::string &n : names)
+      joined += (joined.empty() ? "" : ",") + n;
+    return fuseNodeLocs(locs, {"packed(" + joined + ")" + suffix});
   };
   Value x = group[0].matmul.getA();
   auto xt = llvm::cast<mlir::RankedTensorType>(group[0].matmul.getResult().getType());
@@ -111,11 +124,11 @@ void pack(std::vector<Projection> &group, int64_t opset) {
   llvm::SmallVector<int64_t> shape(xt.getShape());
   shape.back() = total;
   auto packedType = mlir::RankedTensorType::get(shape, xt.getElementType());
-  Value w = constantOf(b, packedLoc(mmLocs), sideBySide(ws));
-  Value y = MatMulOp::create(b, packedLoc(mmLocs), packedType, x, w);
+  Value w = constantOf(b, packedLoc(mmLocs, wNames), sideBySide(ws));
+  Value y = MatMulOp::create(b, packedLoc(mmLocs, mmNames), packedType, x, w);
   if (!bs.empty()) {
-    Value bias = constantOf(b, packedLoc(addLocs), sideBySide(bs));
-    y = AddOp::create(b, packedLoc(addLocs), packedType, y, bias);
+    Value bias = constantOf(b, packedLoc(addLocs, bNames), sideBySide(bs));
+    y = AddOp::create(b, packedLoc(addLocs, addNames), packedType, y, bias);
   }
   // The Split computes the projections' tensors: it carries their nodes and names, so
   // parity checks and bisect find q, k and v where they were.
@@ -128,10 +141,10 @@ void pack(std::vector<Projection> &group, int64_t opset) {
   if (opset >= 13) { // the sizes are an input since opset 13, an attribute before
     std::vector<double> v(sizes.begin(), sizes.end());
     Tensor t = Tensor::fromVector(DType::F64, {int64_t(sizes.size())}, v).cast(DType::I64);
-    splitIn = constantOf(b, packedLoc(mmLocs), t);
+    splitIn = constantOf(b, packedLoc(mmLocs, outNames, ".sizes"), t);
   } else {
     splitAttr = b.getI64ArrayAttr(sizes);
-    splitIn = NoneOp::create(b, packedLoc(mmLocs), b.getNoneType());
+    splitIn = NoneOp::create(b, b.getUnknownLoc(), b.getNoneType());
   }
   auto split = SplitOp::create(b, fuseNodeLocs(outLocs, outNames), types, y, splitIn, axis,
                                nullptr, splitAttr);

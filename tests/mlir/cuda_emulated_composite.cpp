@@ -596,3 +596,43 @@ TEST(CudaComposite, GatedNormIsOneRowKernelReadingSplitPieces) {
     expectClose(k, dtype);
   }
 }
+
+// GPT-2's MLP activation (gelu_new) as PyTorch exports it, 0.5 x (1 + tanh(sqrt(2/pi) (x +
+// 0.044715 x^3))) after the c_fc projection and bias: the fusion pass matches it
+// ("matmul+bias+gelu_tanh") and it is cuBLASLt's GELU epilogue on the GEMM, no kernel of its
+// own.
+TEST(CudaComposite, DecomposedTanhGeluIsTheMatMulEpilogue) {
+  onnx::ModelProto m = newModel("gelu_new", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {1, 6, 8});
+  floats(g, "w", {8, 16});
+  floats(g, "b", {16});
+  scalar(g, "half", 0.5f);
+  scalar(g, "three", 3.0f);
+  scalar(g, "c", 0.044715f);
+  scalar(g, "k", 0.7978845608f);
+  scalar(g, "one", 1.0f);
+  node(g, "MatMul", "c_fc", {"x", "w"}, "h");
+  node(g, "Add", "c_fc_bias", {"h", "b"}, "hb");
+  node(g, "Mul", "half_x", {"hb", "half"}, "hx");
+  node(g, "Pow", "cube", {"hb", "three"}, "x3");
+  node(g, "Mul", "scaled_cube", {"x3", "c"}, "cx3");
+  node(g, "Add", "inner", {"hb", "cx3"}, "in");
+  node(g, "Mul", "times_k", {"in", "k"}, "kin");
+  node(g, "Tanh", "tanh", {"kin"}, "t");
+  node(g, "Add", "plus_one", {"t", "one"}, "t1");
+  node(g, "Mul", "gelu", {"hx", "t1"}, "out");
+  floatValue(g->add_output(), "out");
+  std::string model = saveModel(m, "gelu_new.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("gelu_new_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    int casts = std::string(dtype) == "f32" ? 0 : 2; // x in, out
+    EXPECT_EQ(stepsOfStyle(plan, "elementwise"), casts) << dtype;
+    int epilogues = 0;
+    for (const Step &s : plan.steps)
+      epilogues += s.kernel == "cuda.matmul" && s.attrs.getString("epilogue", "") == "gelu_tanh";
+    EXPECT_EQ(epilogues, 1) << dtype;
+    expectClose(k, dtype);
+  }
+}

@@ -81,6 +81,19 @@ size_t Lowerer::lowerMatMul(ArrayRef<Operation *> ops, size_t i) {
       ++next;
     }
   }
+  // GPT-2's gelu_new, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), exported as its ops
+  // and matched by the fusion pass (a "matmul+bias+gelu_tanh" body: the MatMul, its bias,
+  // then the activation's ops to the end): the function cuBLASLt's GELU epilogue computes.
+  auto fusion = dyn_cast<FusionOp>(mm->getParentOp());
+  if (epilogue == "none" && fusion && fusion.getKind().ends_with("+gelu_tanh") && bias &&
+      i == 0 && next < ops.size() && fusion->getNumResults() == 1 &&
+      llvm::all_of(ops.drop_front(next), [&](Operation *o) { return kept(o) == kept(mm); })) {
+    epilogue = "gelu_tanh";
+    for (Operation *o : ops.drop_front(next))
+      nodes += ", " + joinedNodeNames(o);
+    cur = cast<YieldOp>(fusion.getBody().front().getTerminator()).getValues()[0];
+    next = ops.size();
+  }
   Step &s = emit("cuda.matmul", nodes, in, {cur});
   s.attrs.set("m", intAttr(geo.m));
   s.attrs.set("n", intAttr(geo.n));

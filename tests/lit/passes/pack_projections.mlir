@@ -27,7 +27,9 @@ func.func @qkv(%x: tensor<1x3x2xf32>) -> (tensor<1x3x2xf32>, tensor<1x3x1xf32>, 
   %vb = plumb.Add(%v, %bv) : (tensor<1x3x1xf32>, tensor<1xf32>) -> tensor<1x3x1xf32> loc(fused<["v"]>["v_bias"])
   return %qb, %kb, %vb : tensor<1x3x2xf32>, tensor<1x3x1xf32>, tensor<1x3x1xf32>
 }
-// CHECK: [[SLOC]] = loc(fused<["q", "k", "v"]>
+// The packed bias Add's result is named after the tensors it packs (no ONNX tensor).
+// CHECK-DAG: loc(fused<["packed(q,k,v)"]>
+// CHECK-DAG: [[SLOC]] = loc(fused<["q", "k", "v"]>
 
 // -----
 
