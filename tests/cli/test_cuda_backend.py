@@ -69,6 +69,24 @@ def test_inspect_steps_of_a_cuda_plan(plumb, repo, tmp_path):
     assert not splits, splits
 
 
+def test_cuda_pipeline_packs_projections_and_checks_it(plumb, repo, tmp_path):
+    """For CUDA, Llama's Q/K/V and gate/up projections are packed into one GEMM each
+    (plumb-pack-projections), and --verify-each interprets the module after that pass like
+    after every other: it keeps parity with the model. The CPU pipeline does not pack."""
+    env = dict(os.environ, PLUMB_CACHE_DIR=str(tmp_path / "cache"))
+    inputs = os.path.join(repo, "tests", "models", "llama_tiny.inputs.npz")
+    proc = run(plumb, "compile", model(repo), "--backend", "cuda", "--verify-each",
+               "--inputs", inputs, "--stats", "-o", str(tmp_path / "m.plumb"), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"verify-each plumb-pack-projections\s+PASS", proc.stdout), proc.stdout
+    # 2 layers x (QKV, o_proj, gate/up, down) + lm_head: 9 GEMMs where there were 15.
+    assert re.search(r"cuda\.matmul\s+9\b", proc.stdout), proc.stdout
+    proc = run(plumb, "compile", model(repo), "--verify-each", "--inputs", inputs,
+               "-o", str(tmp_path / "c.plumb"))
+    assert proc.returncode == 0, proc.stderr
+    assert "plumb-pack-projections" not in proc.stdout
+
+
 @pytest.mark.parametrize("cmd", [["run"], ["check"], ["bisect"], ["bench", "--iters", "1"]])
 def test_cuda_without_device_is_exit_2(plumb, repo, cmd):
     if has_device(plumb, repo):
