@@ -636,3 +636,28 @@ TEST(CudaComposite, DecomposedTanhGeluIsTheMatMulEpilogue) {
     expectClose(k, dtype);
   }
 }
+
+// Mamba2's scan pads the chunk sums with a leading zero before expanding them: a constant Pad
+// is composable movement too. Padded before and after on one axis, cropped on another, a
+// constant fill: the elementwise kernel reading it computes it (one kernel, no Pad step).
+TEST(CudaComposite, ConstantPadIsComputedByItsReader) {
+  onnx::ModelProto m = newModel("pad_reader", 18);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 3, 4});
+  floatValue(g->add_input(), "y", {2, 5, 3});
+  ints(g, "pads", {0, 1, 0, 0, 1, -1}); // axis 1: one before, one after; axis 2: crop the last
+  scalar(g, "fill", 0.5f);
+  node(g, "Pad", "pad", {"x", "pads", "fill"}, "p");
+  node(g, "Mul", "mul", {"p", "y"}, "out");
+  floatValue(g->add_output(), "out");
+  std::string model = saveModel(m, "pad_reader.onnx");
+  for (const char *dtype : {"f32", "bf16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("pad_reader_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    int casts = std::string(dtype) == "f32" ? 0 : 3; // x, y in; out
+    EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << dtype;
+    EXPECT_EQ(stepsOfStyle(plan, "elementwise"), 1 + casts) << dtype;
+    EXPECT_EQ(k.compiled.cudaLowering.computedInReader, 1) << dtype;
+    expectClose(k, dtype);
+  }
+}

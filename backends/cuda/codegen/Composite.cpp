@@ -16,7 +16,7 @@ namespace plumb::cuda {
 
 bool isComposableMovement(const std::string &op) {
   return op == "Transpose" || op == "Slice" || op == "Concat" || op == "Expand" ||
-         op == "Tile" || op == "Reshape" || op == "Flatten" || op == "Squeeze" ||
+         op == "Tile" || op == "Pad" || op == "Reshape" || op == "Flatten" || op == "Squeeze" ||
          op == "Unsqueeze" || op == "Identity";
 }
 
@@ -117,6 +117,8 @@ private:
       return at(n.operands[0], sourceCoords(g_, n, c), indent);
     if (n.op == "Concat")
       return concat(n, c, indent);
+    if (n.op == "Pad")
+      return pad(n, c, indent);
     if (isComposableMovement(n.op)) // the reshapes
       return at(n.operands[0], reshaped(out, shapeOf(n.operands[0]), c, indent), indent);
     std::vector<std::string> args;
@@ -187,6 +189,60 @@ private:
       memo_.pop_back();
       os_ << indent << "}\n";
     }
+    return name;
+  }
+
+  // Pad (constant mode, a constant fill): the source element at the coordinates less the
+  // leading pads where they fall inside the data, the fill elsewhere.
+  std::string pad(const KNode &n, const std::vector<std::string> &c, const std::string &indent) {
+    int x = n.operands[0];
+    const Shape &in = shapeOf(x);
+    int64_t rank = int64_t(in.size());
+    std::vector<int64_t> pads = intOperand(g_, n, 1), axes = intOperand(g_, n, 3);
+    if (axes.empty())
+      for (int64_t a = 0; a < rank; ++a)
+        axes.push_back(a);
+    if (pads.size() != 2 * axes.size())
+      codegenError(g_, "node '" + n.name + "' (Pad) has " + std::to_string(pads.size()) +
+                           " pads for " + std::to_string(axes.size()) + " axes");
+    std::vector<int64_t> begin(size_t(rank), 0), end(size_t(rank), 0);
+    for (size_t i = 0; i < axes.size(); ++i) {
+      size_t a = size_t(normalizeAxis(g_, n, axes[i], rank));
+      begin[a] = pads[i];
+      end[a] = pads[i + axes.size()];
+    }
+    if (n.attrs.getString("mode", "constant") != "constant")
+      codegenError(g_, "node '" + n.name + "' (Pad): a composite kernel pads with a constant");
+    double fill = 0;
+    int cv = n.operands.size() > 2 ? n.operands[2] : -1;
+    if (cv >= 0) {
+      if (!g_.scalars.count(cv))
+        codegenError(g_, "node '" + n.name + "' (Pad): the fill is not a constant");
+      fill = g_.scalars.at(cv);
+    }
+    std::vector<std::string> src(c.size());
+    std::string inside;
+    for (size_t k = 0; k < c.size(); ++k) {
+      if (begin[k] == 0 && end[k] <= 0 && c[k] != "0") { // only cropped at the end, or kept
+        src[k] = in[k] == 1 ? "0" : c[k];
+        continue;
+      }
+      std::string s = begin[k] == 0 ? c[k] : "(" + c[k] + " - " + std::to_string(begin[k]) + "LL)";
+      inside += (inside.empty() ? "" : " && ") + ("(" + s + ") >= 0 && (" + s + ") < " +
+                                                  std::to_string(in[k]) + "LL");
+      src[k] = in[k] == 1 ? "0" : s;
+    }
+    if (inside.empty())
+      return at(x, src, indent);
+    DType t = dtypeOf(n.results[0]);
+    std::string name = fresh();
+    os_ << indent << computeType(t) << " " << name << " = " << literal(t, fill) << ";\n"
+        << indent << "if (" << inside << ") {\n";
+    memo_.emplace_back(); // what the branch declares is visible in it alone
+    std::string value = at(x, src, indent + "  ");
+    os_ << indent << "  " << name << " = " << value << ";\n";
+    memo_.pop_back();
+    os_ << indent << "}\n";
     return name;
   }
 

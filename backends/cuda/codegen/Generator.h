@@ -71,7 +71,8 @@ bool isMovement(const std::string &op);
 // Resize, ArgMax/ArgMin, TopK (K must be a constant), ScatterND and ScatterElements.
 bool isWindowOp(const std::string &op);
 // Movement a composite kernel reads through (Composite.cpp): Transpose, Slice, Concat, Expand,
-// Tile and the reshapes (Reshape, Flatten, Squeeze, Unsqueeze, Identity).
+// Tile, Pad (constant mode, a constant fill) and the reshapes (Reshape, Flatten, Squeeze,
+// Unsqueeze, Identity).
 bool isComposableMovement(const std::string &op);
 // Whether `g` is a composite body: elementwise ops and composable movement, at least one of
 // them movement, not one movement op alone (a movement kernel). Generated in the
