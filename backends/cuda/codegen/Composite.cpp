@@ -197,20 +197,7 @@ private:
   std::string pad(const KNode &n, const std::vector<std::string> &c, const std::string &indent) {
     int x = n.operands[0];
     const Shape &in = shapeOf(x);
-    int64_t rank = int64_t(in.size());
-    std::vector<int64_t> pads = intOperand(g_, n, 1), axes = intOperand(g_, n, 3);
-    if (axes.empty())
-      for (int64_t a = 0; a < rank; ++a)
-        axes.push_back(a);
-    if (pads.size() != 2 * axes.size())
-      codegenError(g_, "node '" + n.name + "' (Pad) has " + std::to_string(pads.size()) +
-                           " pads for " + std::to_string(axes.size()) + " axes");
-    std::vector<int64_t> begin(size_t(rank), 0), end(size_t(rank), 0);
-    for (size_t i = 0; i < axes.size(); ++i) {
-      size_t a = size_t(normalizeAxis(g_, n, axes[i], rank));
-      begin[a] = pads[i];
-      end[a] = pads[i + axes.size()];
-    }
+    auto [begin, end] = padSides(g_, n, int64_t(in.size()));
     if (n.attrs.getString("mode", "constant") != "constant")
       codegenError(g_, "node '" + n.name + "' (Pad): a composite kernel pads with a constant");
     double fill = 0;

@@ -307,20 +307,28 @@ void MovementWriter::gatherND(const std::vector<std::string> &c) {
 // Pad: the source coordinate is the output's less the leading pad; outside the data a
 // constant (constant mode), the nearest edge element (edge) or the mirror image without
 // repeating the edge (reflect).
-void MovementWriter::pad(const std::vector<std::string> &c) {
-  int r = n_.results.at(0), x = n_.operands.at(0);
-  const Shape &in = shapeOf(x);
-  int64_t rank = int64_t(in.size());
-  std::vector<int64_t> pads = intOperand(g_, n_, 1), axes = intOperand(g_, n_, 3);
+PadSides padSides(const KernelGraph &g, const KNode &n, int64_t rank) {
+  std::vector<int64_t> pads = intOperand(g, n, 1), axes = intOperand(g, n, 3);
   if (axes.empty())
     for (int64_t a = 0; a < rank; ++a)
       axes.push_back(a);
   if (pads.size() != 2 * axes.size())
-    codegenError(g_, "node '" + n_.name + "' (Pad) has " + std::to_string(pads.size()) +
-                         " pads for " + std::to_string(axes.size()) + " axes");
-  std::vector<int64_t> begin(size_t(rank), 0);
-  for (size_t i = 0; i < axes.size(); ++i)
-    begin[size_t(normalizeAxis(g_, n_, axes[i], rank))] = pads[i];
+    codegenError(g, "node '" + n.name + "' (Pad) has " + std::to_string(pads.size()) +
+                        " pads for " + std::to_string(axes.size()) + " axes");
+  PadSides p{std::vector<int64_t>(size_t(rank), 0), std::vector<int64_t>(size_t(rank), 0)};
+  for (size_t i = 0; i < axes.size(); ++i) {
+    size_t a = size_t(normalizeAxis(g, n, axes[i], rank));
+    p.begin[a] = pads[i];
+    p.end[a] = pads[i + axes.size()];
+  }
+  return p;
+}
+
+void MovementWriter::pad(const std::vector<std::string> &c) {
+  int r = n_.results.at(0), x = n_.operands.at(0);
+  const Shape &in = shapeOf(x);
+  int64_t rank = int64_t(in.size());
+  std::vector<int64_t> begin = padSides(g_, n_, rank).begin;
   std::string mode = n_.attrs.getString("mode", "constant");
   if (mode != "constant" && mode != "edge" && mode != "reflect")
     codegenError(g_, "node '" + n_.name + "' (Pad) has mode '" + mode + "'");

@@ -23,6 +23,12 @@ int64_t normalizeAxis(const KernelGraph &g, const KNode &n, int64_t axis, int64_
 // the source; empty for an absent optional operand.
 std::vector<int64_t> intOperand(const KernelGraph &g, const KNode &n, size_t index);
 
+// A Pad's leading and trailing pads per dim (its `pads` and `axes` operands, constants).
+struct PadSides {
+  std::vector<int64_t> begin, end;
+};
+PadSides padSides(const KernelGraph &g, const KNode &n, int64_t rank);
+
 // The coordinates in operand 0 of the element of `n`'s result at `c`, for the movement ops that
 // read one source element at an affine position: Transpose, Expand, Tile and Slice.
 std::vector<std::string> sourceCoords(const KernelGraph &g, const KNode &n,
