@@ -260,20 +260,27 @@ std::optional<int64_t> constantIndex(Operation *gather, int64_t dim) {
   return i;
 }
 
+// `op`'s "axis" attribute (default 0) made non-negative against `rank`; nullopt outside it.
+std::optional<int64_t> axisOf(Operation *op, int64_t rank) {
+  int64_t axis = ref::attrsOf(op).getInt("axis", 0);
+  axis = axis < 0 ? axis + rank : axis;
+  return axis >= 0 && axis < rank ? std::optional<int64_t>(axis) : std::nullopt;
+}
+
 // Whether `op` can be a strided view of its data operand (a reshape may still turn out not
 // to be one: stridedOf knows the strides it reads).
 bool isViewOp(Operation *op) {
   std::string t = onnxOpType(op).str();
-  if (t == "Gather")
-    return constantTensor(op->getOperand(1)).has_value() &&
-           constantTensor(op->getOperand(1))->numel() == 1;
+  if (t == "Gather") { // of one constant index: an offset
+    std::optional<Tensor> index = constantTensor(op->getOperand(1));
+    return index && index->numel() == 1;
+  }
   if (t == "Slice")
     for (unsigned i = 1; i < op->getNumOperands(); ++i)
       if (i != 2 && !isa<NoneType>(op->getOperand(i).getType()) &&
           !constantTensor(op->getOperand(i)))
         return false;
-  return t == "Split" || t == "Slice" || t == "Transpose" || t == "Gather" || t == "Expand" ||
-         isCopyOp(t);
+  return t == "Split" || t == "Slice" || t == "Transpose" || t == "Expand" || isCopyOp(t);
 }
 
 } // namespace
@@ -380,10 +387,10 @@ std::optional<Lowerer::Strided> Lowerer::stridedOf(Value v) {
     return s;
   }
   if (t == "Gather") {
-    int64_t axis = ref::attrsOf(op).getInt("axis", 0);
-    axis = axis < 0 ? axis + rank : axis;
-    if (axis < 0 || axis >= rank)
+    std::optional<int64_t> a = axisOf(op, rank);
+    if (!a)
       return std::nullopt;
+    int64_t axis = *a;
     std::optional<int64_t> i = constantIndex(op, in[size_t(axis)]);
     if (!i)
       return std::nullopt;
@@ -395,10 +402,10 @@ std::optional<Lowerer::Strided> Lowerer::stridedOf(Value v) {
     return s;
   }
   if (t == "Split") {
-    int64_t axis = ref::attrsOf(op).getInt("axis", 0);
-    axis = axis < 0 ? axis + rank : axis;
-    if (axis < 0 || axis >= rank)
+    std::optional<int64_t> a = axisOf(op, rank);
+    if (!a)
       return std::nullopt;
+    int64_t axis = *a;
     std::vector<int64_t> starts = splitStarts(op, in[size_t(axis)]);
     if (starts.empty() || s->divisors[size_t(axis)] != 1)
       return std::nullopt;
