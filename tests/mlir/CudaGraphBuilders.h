@@ -1,0 +1,56 @@
+// Builders and checks shared by the emulator tests of kernels without steps of their own
+// (cuda_emulated_composite.cpp, cuda_emulated_views.cpp, cuda_emulated_fusions.cpp): ONNX
+// nodes and initializers in a few words, outputs against the reference interpreter's.
+#pragma once
+
+#include "tests/mlir/CudaEmulatedModels.h"
+
+#include <algorithm>
+
+namespace plumb::cudatest::graphs {
+
+inline onnx::NodeProto *node(onnx::GraphProto *g, const std::string &op, const std::string &name,
+                             const std::vector<std::string> &in, const std::string &out) {
+  onnx::NodeProto *n = g->add_node();
+  n->set_op_type(op);
+  n->set_name(name);
+  for (const std::string &i : in)
+    n->add_input(i);
+  n->add_output(out);
+  return n;
+}
+
+// A 1-D int64 initializer; a float one of `dims` (a fixed pattern); a float scalar one.
+inline void ints(onnx::GraphProto *g, const std::string &name, const std::vector<int64_t> &v) {
+  intsInitializer(g, name, v);
+}
+
+inline void floats(onnx::GraphProto *g, const std::string &name, const std::vector<int64_t> &dims) {
+  floatInitializer(g, name, dims, [](int64_t i) { return float(i % 7) * 0.25f - 0.6f; });
+}
+
+inline void scalar(onnx::GraphProto *g, const std::string &name, float v) {
+  onnx::TensorProto *t = g->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  t->add_float_data(v);
+}
+
+// Each output of the emulated plan within the dtype's tolerance of the reference's.
+inline void expectClose(const KeptPlan &k, const std::string &dtype) {
+  ASSERT_EQ(k.got.size(), k.truth.outputs.size());
+  for (size_t i = 0; i < k.got.size(); ++i) {
+    const Tensor &truth = k.truth.outputs[i];
+    ASSERT_EQ(k.got[i].shape(), truth.shape()) << dtype;
+    parity::TensorMetrics m = parity::compareTensors(k.got[i].cast(DType::F32), truth);
+    EXPECT_LE(m.maxAbsErr, tolerance(dtype, peakOf(truth))) << dtype << " output " << i;
+  }
+}
+
+// How many steps run `kernel` (cuda.matmul, cuda.copy...).
+inline int stepsRunning(const Plan &plan, const std::string &kernel) {
+  return int(std::count_if(plan.steps.begin(), plan.steps.end(),
+                           [&](const Step &s) { return s.kernel == kernel; }));
+}
+
+} // namespace plumb::cudatest::graphs

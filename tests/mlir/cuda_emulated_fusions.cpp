@@ -1,0 +1,185 @@
+// What row kernels, deferred fusions, packed projections and library epilogues take in,
+// through the lowering and the emulator: a residual Add in its LayerNorm/RMSNorm kernel,
+// SwiGLU's activation and product in one kernel after one packed GEMM, Mamba2's gated norm in
+// one row kernel, GPT-2's tanh GELU as the GEMM's epilogue. The plans' outputs match the
+// reference interpreter's.
+#include "tests/mlir/CudaGraphBuilders.h"
+
+#include "backends/cuda/codegen/Generator.h"
+#include "backends/cuda/lowering/StepAttrs.h"
+
+using namespace plumb;
+using namespace plumb::cudatest;
+using namespace plumb::cudatest::graphs;
+
+namespace {
+
+// s = x + r, then a norm over the last dim of s: LayerNormalization (one ONNX op) or RMSNorm
+// as PyTorch exports it (Pow, ReduceMean, Add, Sqrt, Div, Mul: a fusion). With `reuse`, s is
+// read again after the norm (out = norm(s) + s), as a pre-LN residual stream is.
+std::string writeResidualNorm(const std::string &file, bool rms, bool reuse) {
+  onnx::ModelProto m = newModel("residual_norm", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 5, 16});
+  floatValue(g->add_input(), "r", {2, 5, 16});
+  floats(g, "scale", {16});
+  node(g, "Add", "residual", {"x", "r"}, "s");
+  std::string normed = reuse ? "n" : "out";
+  if (rms) {
+    scalar(g, "two", 2.0f);
+    scalar(g, "eps", 1e-6f);
+    node(g, "Pow", "pow", {"s", "two"}, "sq");
+    intsAttrOf(node(g, "ReduceMean", "mean", {"sq"}, "ms"), "axes", {-1}); // opset 17
+    node(g, "Add", "add_eps", {"ms", "eps"}, "mse");
+    node(g, "Sqrt", "sqrt", {"mse"}, "rms");
+    node(g, "Div", "div", {"s", "rms"}, "unit");
+    node(g, "Mul", "mul_scale", {"unit", "scale"}, normed);
+  } else {
+    floats(g, "bias", {16});
+    node(g, "LayerNormalization", "ln", {"s", "scale", "bias"}, normed);
+  }
+  if (reuse)
+    node(g, "Add", "stream", {"n", "s"}, "out");
+  floatValue(g->add_output(), "out");
+  return saveModel(m, file);
+}
+
+} // namespace
+
+// BERT's residual Add before each LayerNorm (and an RMSNorm's, as a fusion body) is computed
+// by the norm's row kernel in its passes over the row: one kernel, no stored sum. Read again
+// after the norm (a pre-LN residual stream), the sum keeps its step.
+TEST(CudaComposite, ResidualAddIsComputedByTheNormKernel) {
+  for (bool rms : {false, true})
+    for (bool reuse : {false, true}) {
+      std::string name = std::string(rms ? "rms" : "ln") + (reuse ? "_reused" : "");
+      std::string model = writeResidualNorm("residual_" + name + ".onnx", rms, reuse);
+      for (const char *dtype : {"f32", "f16"}) {
+        KeptPlan k = runKept(model, "", dtype, keepNone, "residual_" + name + "_" + dtype);
+        const Plan &plan = k.compiled.plan;
+        int casts = std::string(dtype) == "f32" ? 0 : 3; // x, r in; out
+        EXPECT_EQ(stepsOfStyle(plan, "row"), 1) << name << " " << dtype;
+        // reused: the sum's kernel and the final Add's
+        EXPECT_EQ(stepsOfStyle(plan, "elementwise"), casts + (reuse ? 2 : 0)) << name << " " << dtype;
+        EXPECT_EQ(k.compiled.cudaLowering.computedInReader, reuse ? 0 : 1) << name << " " << dtype;
+        expectClose(k, dtype);
+      }
+    }
+}
+
+// SwiGLU as Llama exports it: silu(x Wg) * (x Wu). For CUDA the two projections of x are
+// packed into one GEMM by [Wg | Wu] (plumb-pack-projections) and the silu and product are
+// one elementwise kernel reading the two halves in place: two steps. Unpacked (a "swiglu"
+// fusion body, as the CPU pipeline leaves it) the up projection, which reads nothing the
+// silu computes, runs before the silu, so silu and product are one kernel there too.
+TEST(CudaComposite, SwiGluActivationAndProductAreOneKernel) {
+  for (bool constantWeights : {true, false}) {
+    onnx::ModelProto m = newModel("swiglu", 17);
+    onnx::GraphProto *g = m.mutable_graph();
+    floatValue(g->add_input(), "x", {2, 4, 8});
+    if (constantWeights) {
+      floats(g, "wg", {8, 16});
+      floats(g, "wu", {8, 16});
+    } else { // weights given at run time: not packed, a "swiglu" fusion
+      floatValue(g->add_input(), "wg", {8, 16});
+      floatValue(g->add_input(), "wu", {8, 16});
+    }
+    node(g, "MatMul", "gate", {"x", "wg"}, "gx");
+    node(g, "Sigmoid", "sig", {"gx"}, "sg");
+    node(g, "Mul", "silu", {"gx", "sg"}, "act");
+    node(g, "MatMul", "up", {"x", "wu"}, "ux");
+    node(g, "Mul", "product", {"act", "ux"}, "out");
+    floatValue(g->add_output(), "out");
+    std::string tag = std::string("swiglu_") + (constantWeights ? "packed" : "inputs");
+    std::string model = saveModel(m, tag + ".onnx");
+    for (const char *dtype : {"f32", "bf16"}) {
+      KeptPlan k = runKept(model, "", dtype, keepNone, tag + "_" + dtype);
+      const Plan &plan = k.compiled.plan;
+      int casts = std::string(dtype) == "f32" ? 0 : constantWeights ? 2 : 4; // inputs, out
+      EXPECT_EQ(stepsRunning(plan, "cuda.matmul"), constantWeights ? 1 : 2) << tag << dtype;
+      EXPECT_EQ(stepsOfStyle(plan, "elementwise"), 1 + casts) << tag << dtype;
+      // the split of the packed GEMM
+      EXPECT_EQ(k.compiled.cudaLowering.readAsViews, constantWeights ? 1 : 0) << tag << dtype;
+      expectClose(k, dtype);
+    }
+  }
+}
+
+// Mamba2's gated RMSNorm: x split into y and z, norm(y * silu(z)) * w. The silu is a fusion
+// of its own, read once by the product, which is read once by the norm: all of it is the
+// norm's row kernel, which reads y and z in place from x (row kernels read views too).
+TEST(CudaComposite, GatedNormIsOneRowKernelReadingSplitPieces) {
+  onnx::ModelProto m = newModel("gated_norm", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 5, 32});
+  floats(g, "w", {16});
+  scalar(g, "two", 2.0f);
+  scalar(g, "eps", 1e-6f);
+  onnx::NodeProto *split = node(g, "Split", "split", {"x"}, "y");
+  split->add_output("z");
+  onnx::AttributeProto *axis = split->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(onnx::AttributeProto::INT);
+  axis->set_i(-1);
+  node(g, "Sigmoid", "sig", {"z"}, "sz");
+  node(g, "Mul", "silu", {"z", "sz"}, "gate");
+  node(g, "Mul", "gated", {"y", "gate"}, "s");
+  node(g, "Pow", "pow", {"s", "two"}, "sq");
+  intsAttrOf(node(g, "ReduceMean", "mean", {"sq"}, "ms"), "axes", {-1});
+  node(g, "Add", "add_eps", {"ms", "eps"}, "mse");
+  node(g, "Sqrt", "sqrt", {"mse"}, "rms");
+  node(g, "Div", "div", {"s", "rms"}, "unit");
+  node(g, "Mul", "scale", {"unit", "w"}, "out");
+  floatValue(g->add_output(), "out");
+  std::string model = saveModel(m, "gated_norm.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("gated_norm_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    int casts = std::string(dtype) == "f32" ? 0 : 2; // x in, out
+    EXPECT_EQ(stepsOfStyle(plan, "row"), 1) << dtype;
+    EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << dtype;
+    EXPECT_EQ(stepsOfStyle(plan, "elementwise"), casts) << dtype;
+    EXPECT_EQ(k.compiled.cudaLowering.readAsViews, 1) << dtype; // the split
+    expectClose(k, dtype);
+  }
+}
+
+// GPT-2's MLP activation (gelu_new) as PyTorch exports it, 0.5 x (1 + tanh(sqrt(2/pi) (x +
+// 0.044715 x^3))) after the c_fc projection and bias: the fusion pass matches it
+// ("matmul+bias+gelu_tanh") and it is cuBLASLt's GELU epilogue on the GEMM, no kernel of its
+// own.
+TEST(CudaComposite, DecomposedTanhGeluIsTheMatMulEpilogue) {
+  onnx::ModelProto m = newModel("gelu_new", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {1, 6, 8});
+  floats(g, "w", {8, 16});
+  floats(g, "b", {16});
+  scalar(g, "half", 0.5f);
+  scalar(g, "three", 3.0f);
+  scalar(g, "c", 0.044715f);
+  scalar(g, "k", 0.7978845608f);
+  scalar(g, "one", 1.0f);
+  node(g, "MatMul", "c_fc", {"x", "w"}, "h");
+  node(g, "Add", "c_fc_bias", {"h", "b"}, "hb");
+  node(g, "Mul", "half_x", {"hb", "half"}, "hx");
+  node(g, "Pow", "cube", {"hb", "three"}, "x3");
+  node(g, "Mul", "scaled_cube", {"x3", "c"}, "cx3");
+  node(g, "Add", "inner", {"hb", "cx3"}, "in");
+  node(g, "Mul", "times_k", {"in", "k"}, "kin");
+  node(g, "Tanh", "tanh", {"kin"}, "t");
+  node(g, "Add", "plus_one", {"t", "one"}, "t1");
+  node(g, "Mul", "gelu", {"hx", "t1"}, "out");
+  floatValue(g->add_output(), "out");
+  std::string model = saveModel(m, "gelu_new.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("gelu_new_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    int casts = std::string(dtype) == "f32" ? 0 : 2; // x in, out
+    EXPECT_EQ(stepsOfStyle(plan, "elementwise"), casts) << dtype;
+    int epilogues = 0;
+    for (const Step &s : plan.steps)
+      epilogues += s.kernel == "cuda.matmul" && s.attrs.getString("epilogue", "") == "gelu_tanh";
+    EXPECT_EQ(epilogues, 1) << dtype;
+    expectClose(k, dtype);
+  }
+}
