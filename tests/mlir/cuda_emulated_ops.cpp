@@ -121,23 +121,13 @@ std::string writeResizeModel(const ResizeCase &c) {
   auto floats = [&](const std::string &name, const std::vector<float> &v) {
     if (v.empty())
       return n->add_input("");
-    onnx::TensorProto *t = g->add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto::FLOAT);
-    t->add_dims(int64_t(v.size()));
-    for (float f : v)
-      t->add_float_data(f);
+    floatInitializer(g, name, {int64_t(v.size())}, [&](int64_t i) { return v[size_t(i)]; });
     n->add_input(name);
   };
   floats("roi", c.roi);
   floats("scales", c.scales);
   if (!c.sizes.empty()) {
-    onnx::TensorProto *t = g->add_initializer();
-    t->set_name("sizes");
-    t->set_data_type(onnx::TensorProto::INT64);
-    t->add_dims(int64_t(c.sizes.size()));
-    for (int64_t v : c.sizes)
-      t->add_int64_data(v);
+    intsInitializer(g, "sizes", c.sizes);
     n->add_input("sizes");
   }
   n->add_output("y");
