@@ -63,12 +63,14 @@ def PlumbFoldConvBatchNorm : Pass<"plumb-fold-conv-bn", "mlir::func::FuncOp"> {
 }
 
 def PlumbPackProjections : Pass<"plumb-pack-projections", "mlir::func::FuncOp"> {
-  let summary = "Pack MatMuls of one input by constant weights into one MatMul and a Split";
+  let summary = "Pack MatMuls (Gemms) of one input by constant weights into one and a Split";
   let description = [{
     Two or more MatMuls of the same input by constant 2-D weights of one type and K (each
     maybe followed by the Add of a constant bias, all or none) become one MatMul by the weights
     side by side (and one Add of the biases), then a Split into the original results, which
-    carries their nodes and tensor names. Attention's Q, K and V projections and SwiGLU's gate
+    carries their nodes and tensor names. Gemms (A not transposed, alpha 1; a constant [N] or
+    [1, N] C with beta 1, all or none) of one input and one transB are packed the same way
+    into one Gemm, the weights side by side ([K, N]) or one under another ([N, K]). Attention's Q, K and V projections and SwiGLU's gate
     and up projections are one GEMM; a backend that reads the Split's pieces in place (the
     CUDA lowering's views) pays no copy for them.
   }];

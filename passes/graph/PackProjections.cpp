@@ -1,6 +1,6 @@
-// plumb-pack-projections: MatMuls of one input by constant weights (attention's Q, K and V
-// projections; SwiGLU's gate and up) become one MatMul by the weights side by side, and a
-// Split gives each projection back.
+// plumb-pack-projections: MatMuls (or Gemms) of one input by constant weights (attention's Q,
+// K and V projections; SwiGLU's gate and up) become one MatMul (Gemm) by the weights side by
+// side, and a Split gives each projection back.
 #include "passes/Passes.h"
 #include "passes/graph/Folding.h"
 
@@ -19,21 +19,55 @@ namespace {
 
 using mlir::Value;
 
-// One projection: x @ W (+ b), W a constant [K, N], b a constant [N] added to the product
-// alone (the product's only use).
+// How a projection holds its weights: MatMul's W [K, N]; Gemm's B as [K, N] (transB 0) or
+// [N, K] (transB 1). Only projections of one layout are packed together, so the packed op is
+// the op the exporter wrote, with its weights laid out as the originals were.
+enum class Layout { MatMul, GemmKN, GemmNK };
+
+// One projection: x @ W (+ b), W a constant 2-D weight, b a constant [N] added to the product
+// alone: a MatMul's only user Add, or a Gemm's C (alpha and beta 1, A not transposed).
 struct Projection {
-  MatMulOp matmul;
-  AddOp bias; // null: none
+  mlir::Operation *op; // MatMulOp or GemmOp
+  Layout layout;
+  AddOp bias;       // a MatMul's bias Add; null: none (a Gemm's bias is its C)
+  Value biasValue;  // the constant b; null: none
   Tensor w, b;
-  Value result() { return bias ? bias.getResult() : matmul.getResult(); }
+  Value x() { return op->getOperand(0); }
+  Value weights() { return op->getOperand(1); }
+  Value product() { return op->getResult(0); }
+  Value result() { return bias ? bias.getResult() : product(); }
+  int64_t k() { return layout == Layout::GemmNK ? w.dim(1) : w.dim(0); }
+  int64_t n() { return layout == Layout::GemmNK ? w.dim(0) : w.dim(1); }
 };
 
-std::optional<Projection> projectionOf(MatMulOp mm) {
-  std::optional<Tensor> w = floatConstantOf(mm.getB());
+bool isOne(std::optional<llvm::APFloat> f) { return !f || f->convertToDouble() == 1.0; }
+
+std::optional<Projection> projectionOf(mlir::Operation *op) {
+  auto gemm = llvm::dyn_cast<GemmOp>(op);
+  if (gemm && (gemm.getTransA().value_or(0) != 0 || !isOne(gemm.getAlpha())))
+    return std::nullopt;
+  std::optional<Tensor> w = floatConstantOf(op->getOperand(1));
   if (!w || w->rank() != 2)
     return std::nullopt;
-  Projection p{mm, nullptr, *w, Tensor()};
-  Value y = mm.getResult();
+  Layout layout = !gemm ? Layout::MatMul
+                  : gemm.getTransB().value_or(0) ? Layout::GemmNK
+                                                 : Layout::GemmKN;
+  Projection p{op, layout, nullptr, Value(), *w, Tensor()};
+  auto isBias = [&](const std::optional<Tensor> &b) {
+    return b && b->rank() >= 1 && b->rank() <= 2 && b->numel() == p.n() &&
+           b->dim(b->rank() - 1) == p.n() && b->dtype() == w->dtype();
+  };
+  if (gemm) {
+    if (!gemm.getC() || llvm::isa<mlir::NoneType>(gemm.getC().getType()))
+      return p;
+    std::optional<Tensor> b = floatConstantOf(gemm.getC());
+    if (!isBias(b) || !isOne(gemm.getBeta()))
+      return std::nullopt; // a C over rows, or a scaled one: not a projection's bias
+    p.biasValue = gemm.getC();
+    p.b = b->reshaped({p.n()});
+    return p;
+  }
+  Value y = p.product();
   if (!y.hasOneUse())
     return p;
   auto add = llvm::dyn_cast<AddOp>(*y.user_begin());
@@ -41,17 +75,19 @@ std::optional<Projection> projectionOf(MatMulOp mm) {
     return p;
   Value other = add.getA() == y ? add.getB() : add.getA();
   std::optional<Tensor> b = floatConstantOf(other);
-  if (b && b->rank() == 1 && b->dim(0) == w->dim(1) && b->dtype() == w->dtype() &&
-      add.getResult().getType() == y.getType()) {
+  if (isBias(b) && b->rank() == 1 && add.getResult().getType() == y.getType()) {
     p.bias = add;
+    p.biasValue = other;
     p.b = *b;
   }
   return p;
 }
 
-// [K, N1] ... [K, Nn] side by side: [K, N1 + ... + Nn]; or 1-D pieces one after another.
-Tensor sideBySide(const std::vector<Tensor> &parts) {
-  int64_t rows = parts[0].rank() == 2 ? parts[0].dim(0) : 1, cols = 0;
+// [K, N1] ... [K, Nn] side by side: [K, N1 + ... + Nn]; [N1, K] ... [Nn, K] one under another:
+// [N1 + ... + Nn, K]; 1-D pieces one after another.
+Tensor packed(const std::vector<Tensor> &parts, Layout layout) {
+  bool stacked = layout == Layout::GemmNK || parts[0].rank() == 1;
+  int64_t rows = stacked ? 1 : parts[0].dim(0), cols = 0;
   for (const Tensor &t : parts)
     cols += t.numel() / rows;
   std::vector<double> all(size_t(rows * cols));
@@ -64,7 +100,9 @@ Tensor sideBySide(const std::vector<Tensor> &parts) {
         all[size_t(r * cols + at + c)] = v[size_t(r * n + c)];
     at += n;
   }
-  Shape shape = parts[0].rank() == 2 ? Shape{rows, cols} : Shape{cols};
+  Shape shape = parts[0].rank() == 1       ? Shape{cols}
+                : layout == Layout::GemmNK ? Shape{cols / parts[0].dim(1), parts[0].dim(1)}
+                                           : Shape{rows, cols};
   return Tensor::fromVector(DType::F64, shape, all).cast(parts[0].dtype());
 }
 
@@ -73,13 +111,14 @@ Value constantOf(mlir::OpBuilder &b, mlir::Location loc, const Tensor &t) {
   return ConstantOp::create(b, loc, attr.getType(), attr, nullptr, nullptr, nullptr, nullptr);
 }
 
-// Packs `group` (at least two projections of one input, all with a bias or all without,
-// weights of one type and K) into MatMul (+ Add) + Split, at the first one's place.
+// Packs `group` (at least two projections of one input and layout, all with a bias or all
+// without, weights of one type and K) into one MatMul (+ Add) or Gemm, and a Split, at the
+// first one's place.
 void pack(std::vector<Projection> &group, int64_t opset) {
-  mlir::Operation *first = group[0].matmul;
+  mlir::Operation *first = group[0].op;
   for (Projection &p : group)
-    if (p.matmul->isBeforeInBlock(first))
-      first = p.matmul;
+    if (p.op->isBeforeInBlock(first))
+      first = p.op;
   mlir::OpBuilder b(first);
   std::vector<Tensor> ws, bs;
   std::vector<int64_t> sizes;
@@ -91,18 +130,19 @@ void pack(std::vector<Projection> &group, int64_t opset) {
   };
   for (Projection &p : group) {
     ws.push_back(p.w);
-    sizes.push_back(p.w.dim(1));
-    mmLocs.push_back(p.matmul.getLoc());
-    wNames.push_back(nameOf(p.matmul.getB()));
-    mmNames.push_back(nameOf(p.matmul.getResult()));
-    if (p.bias) {
+    sizes.push_back(p.n());
+    mmLocs.push_back(p.op->getLoc());
+    wNames.push_back(nameOf(p.weights()));
+    mmNames.push_back(nameOf(p.product()));
+    if (p.biasValue) {
       bs.push_back(p.b);
+      bNames.push_back(nameOf(p.biasValue));
+    }
+    if (p.bias) {
       addLocs.push_back(p.bias.getLoc());
-      bNames.push_back(nameOf(p.bias.getA() == p.matmul.getResult() ? p.bias.getB()
-                                                                     : p.bias.getA()));
       addNames.push_back(nameOf(p.bias.getResult()));
     }
-    mlir::Operation *out = p.bias ? p.bias.getOperation() : p.matmul.getOperation();
+    mlir::Operation *out = p.bias ? p.bias.getOperation() : p.op;
     outLocs.push_back(out->getLoc());
     outNames.push_back(tensorNameOf(out, 0));
   }
@@ -116,19 +156,30 @@ void pack(std::vector<Projection> &group, int64_t opset) {
       joined += (joined.empty() ? "" : ",") + n;
     return fuseNodeLocs(locs, {"packed(" + joined + ")" + suffix});
   };
-  Value x = group[0].matmul.getA();
-  auto xt = llvm::cast<mlir::RankedTensorType>(group[0].matmul.getResult().getType());
+  Layout layout = group[0].layout;
+  Value x = group[0].x();
+  auto xt = llvm::cast<mlir::RankedTensorType>(group[0].product().getType());
   int64_t total = 0;
   for (int64_t s : sizes)
     total += s;
   llvm::SmallVector<int64_t> shape(xt.getShape());
   shape.back() = total;
   auto packedType = mlir::RankedTensorType::get(shape, xt.getElementType());
-  Value w = constantOf(b, packedLoc(mmLocs, wNames), sideBySide(ws));
-  Value y = MatMulOp::create(b, packedLoc(mmLocs, mmNames), packedType, x, w);
-  if (!bs.empty()) {
-    Value bias = constantOf(b, packedLoc(addLocs, bNames), sideBySide(bs));
-    y = AddOp::create(b, packedLoc(addLocs, addNames), packedType, y, bias);
+  Value w = constantOf(b, packedLoc(mmLocs, wNames), packed(ws, layout));
+  auto packedBias = [&] {
+    return constantOf(b, packedLoc(addLocs.empty() ? mmLocs : addLocs, bNames), packed(bs, layout));
+  };
+  Value y;
+  if (layout == Layout::MatMul) {
+    y = MatMulOp::create(b, packedLoc(mmLocs, mmNames), packedType, x, w);
+    if (!bs.empty())
+      y = AddOp::create(b, packedLoc(addLocs, addNames), packedType, y, packedBias());
+  } else {
+    Value c = !bs.empty() ? packedBias()
+                          : NoneOp::create(b, b.getUnknownLoc(), b.getNoneType()).getResult();
+    mlir::IntegerAttr transB = layout == Layout::GemmNK ? b.getI64IntegerAttr(1) : nullptr;
+    y = GemmOp::create(b, packedLoc(mmLocs, mmNames), packedType, x, w, c, nullptr, nullptr,
+                       nullptr, transB);
   }
   // The Split computes the projections' tensors: it carries their nodes and names, so
   // parity checks and bisect find q, k and v where they were.
@@ -150,16 +201,14 @@ void pack(std::vector<Projection> &group, int64_t opset) {
                                nullptr, splitAttr);
   for (auto [i, p] : llvm::enumerate(group)) {
     p.result().replaceAllUsesWith(split.getResult(unsigned(i)));
-    Value oldW = p.matmul.getB(), oldB;
-    if (p.bias) {
-      oldB = p.bias.getA() == p.matmul.getResult() ? p.bias.getB() : p.bias.getA();
+    Value oldW = p.weights(), oldB = p.biasValue;
+    if (p.bias)
       p.bias.erase();
-    }
-    p.matmul.erase();
+    p.op->erase();
     for (Value c : {oldW, oldB})
       if (c && c.use_empty())
-        if (auto op = c.getDefiningOp<ConstantOp>())
-          op.erase();
+        if (mlir::Operation *d = c.getDefiningOp(); d && llvm::isa<ConstantOp, NoneOp>(d))
+          d->erase();
   }
 }
 
@@ -169,21 +218,21 @@ struct PackProjectionsPass : impl::PlumbPackProjectionsBase<PackProjectionsPass>
     if (auto module = getOperation()->getParentOfType<mlir::ModuleOp>())
       if (auto a = module->getAttrOfType<mlir::IntegerAttr>(kOpsetAttr))
         opset = a.getInt();
-    // Projections by input, then by (bias or not, weight type, K): the groups to pack.
+    // Projections by input, then by (layout, bias or not, weight type, K): the groups to pack.
     std::vector<std::vector<Projection>> groups;
-    llvm::DenseMap<Value, std::map<std::tuple<bool, int, int64_t>, size_t>> index;
-    getOperation().walk([&](MatMulOp mm) {
-      if (!llvm::isa<mlir::func::FuncOp>(mm->getParentOp()))
+    llvm::DenseMap<Value, std::map<std::tuple<int, bool, int, int64_t>, size_t>> index;
+    getOperation().walk([&](mlir::Operation *op) {
+      if (!llvm::isa<MatMulOp, GemmOp>(op) || !llvm::isa<mlir::func::FuncOp>(op->getParentOp()))
         return;
-      auto at = llvm::dyn_cast<mlir::RankedTensorType>(mm.getA().getType());
-      auto yt = llvm::dyn_cast<mlir::RankedTensorType>(mm.getResult().getType());
+      auto at = llvm::dyn_cast<mlir::RankedTensorType>(op->getOperand(0).getType());
+      auto yt = llvm::dyn_cast<mlir::RankedTensorType>(op->getResult(0).getType());
       if (!at || !yt || !yt.hasStaticShape() || at.getRank() < 2)
         return;
-      std::optional<Projection> p = projectionOf(mm);
-      if (!p || p->w.dim(0) != at.getShape().back())
+      std::optional<Projection> p = projectionOf(op);
+      if (!p || p->k() != at.getShape().back())
         return;
-      auto key = std::make_tuple(bool(p->bias), int(p->w.dtype()), p->w.dim(0));
-      auto &byKey = index[mm.getA()];
+      auto key = std::make_tuple(int(p->layout), bool(p->biasValue), int(p->w.dtype()), p->k());
+      auto &byKey = index[p->x()];
       auto it = byKey.find(key);
       if (it == byKey.end()) {
         byKey[key] = groups.size();

@@ -183,3 +183,42 @@ TEST(CudaComposite, DecomposedTanhGeluIsTheMatMulEpilogue) {
     expectClose(k, dtype);
   }
 }
+
+// Q, K and V projections as torch.onnx exports nn.Linear on 2-D input: Gemm(x, W, b) with
+// transB 1, W [N, K]. The CUDA pipeline packs them into one GEMM by the weights one under
+// another (plumb-pack-projections), whose Split costs no step: q * q and k - v are elementwise
+// kernels reading their pieces in place.
+TEST(CudaComposite, GemmProjectionsArePackedIntoOneGemm) {
+  onnx::ModelProto m = newModel("gemm_qkv", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {6, 8});
+  // Different weights per projection, so a piece read from the wrong place shows.
+  floatInitializer(g, "wq", {8, 8}, [](int64_t i) { return float(i % 7) * 0.25f - 0.6f; });
+  floatInitializer(g, "wk", {4, 8}, [](int64_t i) { return float(i % 5) * -0.3f + 0.5f; });
+  floatInitializer(g, "wv", {4, 8}, [](int64_t i) { return float(i % 3) * 0.4f - 0.2f; });
+  floatInitializer(g, "bq", {8}, [](int64_t i) { return 0.1f * float(i); });
+  floatInitializer(g, "bk", {4}, [](int64_t i) { return -0.2f * float(i); });
+  floatInitializer(g, "bv", {4}, [](int64_t i) { return 1.0f + float(i); });
+  for (const char *p : {"q", "k", "v"}) {
+    onnx::NodeProto *n = node(g, "Gemm", p, {"x", std::string("w") + p, std::string("b") + p}, p);
+    onnx::AttributeProto *a = n->add_attribute();
+    a->set_name("transB");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(1);
+  }
+  node(g, "Mul", "qq", {"q", "q"}, "q2");
+  node(g, "Sub", "kv", {"k", "v"}, "s");
+  floatValue(g->add_output(), "q2");
+  floatValue(g->add_output(), "s");
+  std::string model = saveModel(m, "gemm_qkv.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("gemm_qkv_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    int casts = std::string(dtype) == "f32" ? 0 : 3; // x in, q2 and s out
+    EXPECT_EQ(stepsRunning(plan, "cuda.matmul"), 1) << dtype;
+    EXPECT_EQ(stepsOfStyle(plan, "elementwise"), 2 + casts) << dtype;
+    EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << dtype;
+    EXPECT_EQ(k.compiled.cudaLowering.readAsViews, 1) << dtype; // the split
+    expectClose(k, dtype);
+  }
+}

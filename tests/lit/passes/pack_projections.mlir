@@ -65,3 +65,38 @@ func.func @mixed(%x: tensor<4x2xf32>) -> (tensor<4x3xf32>, tensor<4x3xf32>) {
   %c = plumb.MatMul(%x, %wb) : (tensor<4x2xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>
   return %ab, %c : tensor<4x3xf32>, tensor<4x3xf32>
 }
+
+// -----
+
+// Gemms as torch.onnx exports nn.Linear on 2-D inputs (transB 1, B [N, K], C [N]): one Gemm
+// by the weights one under another and the biases one after another, then the Split. A Gemm
+// with alpha 2 and one with transB 0 are not packed with them; two Gemms with transB 0 and a
+// [1, N] C are packed side by side.
+// CHECK-LABEL: func @gemm
+func.func @gemm(%x: tensor<3x2xf32>) -> (tensor<3x2xf32>, tensor<3x1xf32>, tensor<3x1xf32>, tensor<3x1xf32>, tensor<3x1xf32>) {
+  // CHECK-DAG: [[W:%.+]] = plumb.Constant() {value = dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00], [5.000000e+00, 6.000000e+00]]> : tensor<3x2xf32>}
+  // CHECK-DAG: [[B:%.+]] = plumb.Constant() {value = dense<[1.000000e-01, 2.000000e-01, 3.000000e-01]> : tensor<3xf32>}
+  // CHECK: [[P:%.+]] = plumb.Gemm(%arg0, [[W]], [[B]]) {transB = 1 : i64} : (tensor<3x2xf32>, tensor<3x2xf32>, tensor<3xf32>) -> tensor<3x3xf32>
+  // CHECK: [[Q:%.+]]:2 = plumb.Split([[P]], {{%.+}}) {axis = -1 : i64} : (tensor<3x3xf32>, tensor<2xi64>) -> (tensor<3x2xf32>, tensor<3x1xf32>)
+  // CHECK-DAG: [[W2:%.+]] = plumb.Constant() {value = dense<{{\[}}[7.000000e+00, 9.000000e+00], [8.000000e+00, 1.000000e+01]]> : tensor<2x2xf32>}
+  // CHECK-DAG: [[B2:%.+]] = plumb.Constant() {value = dense<[4.000000e-01, 5.000000e-01]> : tensor<2xf32>}
+  // CHECK: [[P2:%.+]] = plumb.Gemm(%arg0, [[W2]], [[B2]]) : (tensor<3x2xf32>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
+  // CHECK: [[R:%.+]]:2 = plumb.Split([[P2]]
+  // CHECK: [[A:%.+]] = plumb.Gemm(%arg0, {{%.+}}, {{%.+}}) {alpha = 2.000000e+00 : f32, transB = 1 : i64}
+  // CHECK: return [[Q]]#0, [[Q]]#1, [[R]]#0, [[R]]#1, [[A]]
+  %wq = plumb.Constant() {value = dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>} : () -> tensor<2x2xf32>
+  %wk = plumb.Constant() {value = dense<[[5.0, 6.0]]> : tensor<1x2xf32>} : () -> tensor<1x2xf32>
+  %bq = plumb.Constant() {value = dense<[0.1, 0.2]> : tensor<2xf32>} : () -> tensor<2xf32>
+  %bk = plumb.Constant() {value = dense<[0.3]> : tensor<1xf32>} : () -> tensor<1xf32>
+  %q = plumb.Gemm(%x, %wq, %bq) {transB = 1 : i64} : (tensor<3x2xf32>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
+  %k = plumb.Gemm(%x, %wk, %bk) {transB = 1 : i64} : (tensor<3x2xf32>, tensor<1x2xf32>, tensor<1xf32>) -> tensor<3x1xf32>
+  %wa = plumb.Constant() {value = dense<[[7.0], [8.0]]> : tensor<2x1xf32>} : () -> tensor<2x1xf32>
+  %wb = plumb.Constant() {value = dense<[[9.0], [10.0]]> : tensor<2x1xf32>} : () -> tensor<2x1xf32>
+  %ba = plumb.Constant() {value = dense<[[0.4]]> : tensor<1x1xf32>} : () -> tensor<1x1xf32>
+  %bb = plumb.Constant() {value = dense<[[0.5]]> : tensor<1x1xf32>} : () -> tensor<1x1xf32>
+  %a = plumb.Gemm(%x, %wa, %ba) : (tensor<3x2xf32>, tensor<2x1xf32>, tensor<1x1xf32>) -> tensor<3x1xf32>
+  %bo = plumb.Gemm(%x, %wb, %bb) : (tensor<3x2xf32>, tensor<2x1xf32>, tensor<1x1xf32>) -> tensor<3x1xf32>
+  %wc = plumb.Constant() {value = dense<[[1.0, 1.0]]> : tensor<1x2xf32>} : () -> tensor<1x2xf32>
+  %c = plumb.Gemm(%x, %wc, %bk) {alpha = 2.0 : f32, transB = 1 : i64} : (tensor<3x2xf32>, tensor<1x2xf32>, tensor<1xf32>) -> tensor<3x1xf32>
+  return %q, %k, %a, %bo, %c : tensor<3x2xf32>, tensor<3x1xf32>, tensor<3x1xf32>, tensor<3x1xf32>, tensor<3x1xf32>
+}
