@@ -15,9 +15,12 @@ from. How each side runs:
   torch eager  f32 with TF32 off for matmuls and cuDNN (plumb's f32 parity contract); f16 is
                torch.autocast(float16), PyTorch's usual half-precision mode.
   torch.compile  the same, compiled with the default mode (Inductor, no CUDA Graphs).
-  ORT CUDA     onnxruntime's CUDAExecutionProvider on the same ONNX file, f32, TF32 off, inputs
-               and outputs bound on the device, where an onnxruntime build with it is installed
-               (the image's is the CPU build; onnxruntime-gpu's wheel is 255 MB).
+  ORT CUDA     onnxruntime's CUDAExecutionProvider on the same ONNX file, TF32 off, inputs
+               and outputs bound on the device; f16 on the file converted by ORT's own
+               float16 converter (onnxruntime.transformers.float16, inputs and outputs kept
+               f32), ORT's usual half-precision route. Needs an onnxruntime build with CUDA:
+               the image's is the CPU build; scripts/gpu-ort.sh carries onnxruntime-gpu (255
+               MB) in five calls' parts, which env.sh puts on PYTHONPATH.
 Every latency is the median of timed runs after warm-up, on the device: CUDA events for plumb
 and PyTorch, a host clock around ORT's synchronous run. Each row also gives plumb's worst relative difference from PyTorch's
 f32 eager output on the same inputs. Writes OUT_DIR/bench.json and prints a table last.
@@ -103,15 +106,32 @@ def torch_call(model, inputs, dtype):
     return fn
 
 
-def ort_ms(onnx_path, inputs, iters, warmup):
+def ort_ms(onnx_path, inputs, iters, warmup, dtype):
     try:
         import onnxruntime as ort
     except ImportError as e:
         return None, f"onnxruntime not importable ({e})"
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         return None, f"onnxruntime {ort.__version__} has no CUDAExecutionProvider"
+    if hasattr(ort, "preload_dlls"):  # cuDNN/cuBLAS from the image's nvidia-* wheels
+        ort.preload_dlls()
+    if dtype == "f16":
+        try:
+            import onnx
+            from onnxruntime.transformers.float16 import convert_float_to_float16
+            half = convert_float_to_float16(onnx.load(onnx_path), keep_io_types=True)
+            onnx_path = onnx_path[:-len(".onnx")] + ".ort_f16.onnx"
+            onnx.save(half, onnx_path)
+        except Exception as e:  # noqa: BLE001 - reported in the row, the run goes on
+            return None, f"ORT float16 conversion failed ({type(e).__name__}: {e})"
     # use_tf32 0: ORT's CUDA provider turns TF32 on by default; off keeps the f32 contract.
-    sess = ort.InferenceSession(onnx_path, providers=[("CUDAExecutionProvider", {"use_tf32": 0})])
+    try:
+        sess = ort.InferenceSession(onnx_path,
+                                    providers=[("CUDAExecutionProvider", {"use_tf32": 0})])
+    except Exception as e:  # noqa: BLE001
+        return None, f"ORT session failed ({type(e).__name__}: {str(e)[:200]})"
+    if "CUDAExecutionProvider" not in sess.get_providers():
+        return None, "ORT fell back to the CPU (CUDA provider libraries not found)"
     # Inputs and outputs on the device (I/O binding), as plumb's device time and PyTorch's.
     io = sess.io_binding()
     for k, v in inputs.items():
@@ -181,8 +201,8 @@ def main():
                     row["compile_ms"] = median_ms(torch_call(compiled, inputs, dtype),
                                                   a.warmup, a.iters)
                     row["compile_warmup_s"] = time.time() - t1
-                if dtype == "f32":
-                    row["ort_ms"], row["ort_note"] = ort_ms(onnx_path, inputs, a.iters, a.warmup)
+                row["ort_ms"], row["ort_note"] = ort_ms(onnx_path, inputs, a.iters, a.warmup,
+                                                        dtype)
                 rows.append(row)
                 save()
                 peers = [row.get(k) for k in ("eager_ms", "compile_ms", "ort_ms")]

@@ -8,6 +8,31 @@ for _t in "$_root"/.gpu-suite-a/*.tar.xz "$_root"/.gpu-suite-b/*.tar.xz; do
   _stamp="$_root/.gpu-dev/.$(basename "$_t").$(stat -c %s "$_t")"
   [[ -f "$_stamp" ]] || { tar -xJf "$_t" -C "$_root/.gpu-dev" && touch "$_stamp"; }
 done
+# ONNX Runtime's CUDA wheel in parts (scripts/gpu-ort.sh), one per call: kept in .gpu-dev/ort/,
+# unpacked into .gpu-dev/site once all are there and the wheel's sha256 matches.
+# A part carried again replaces the one kept.
+for _p in "$_root"/.gpu-ort-*/*-of-*; do
+  [[ -f "$_p" && ! -d "$_root/.gpu-dev/site/onnxruntime" ]] || continue
+  mkdir -p "$_root/.gpu-dev/ort"
+  cp -f "$_p" "$(dirname "$_p")/sha256" "$_root/.gpu-dev/ort/"
+done
+if [[ -f "$_root/.gpu-dev/ort/sha256" && ! -d "$_root/.gpu-dev/site/onnxruntime" ]]; then
+  _w=$(awk '{print $2}' "$_root/.gpu-dev/ort/sha256")
+  _n=$(ls "$_root/.gpu-dev/ort/" | grep -c -- '-of-' || true)
+  _want=$(ls "$_root/.gpu-dev/ort/" | sed -n 's/.*-of-\([0-9]*\)$/\1/p' | head -1)
+  if [[ "$_n" == "$_want" ]]; then
+    (cd "$_root/.gpu-dev/ort" && for _i in $(seq 1 "$_want"); do cat "$_w.$_i-of-$_want"; done > "$_w" &&
+      sha256sum -c --quiet sha256 && python3 -m zipfile -e "$_w" "$_root/.gpu-dev/site" &&
+      rm -f "$_w" "$_w".*-of-*) ||
+      { rm -f "$_root/.gpu-dev/ort/$_w"
+        echo "env.sh: the onnxruntime-gpu parts do not make the wheel (sha256 differs): carry them again" >&2; }
+  else
+    echo "env.sh: onnxruntime-gpu: $_n of $_want parts here" >&2
+  fi
+fi
+if [[ -d "$_root/.gpu-dev/site/onnxruntime" ]]; then
+  export PYTHONPATH="$_root/.gpu-dev/site${PYTHONPATH:+:$PYTHONPATH}"
+fi
 _nvidia=$(python3 -c 'import nvidia, os; print(":".join(sorted({r for p in nvidia.__path__ for r, _, fs in os.walk(p) if any(".so" in f for f in fs)})))' 2>/dev/null)
 export LD_LIBRARY_PATH="$_root/.gpu-dev/lib:${_nvidia}:${LD_LIBRARY_PATH:-}"
 export PATH="$_root/.gpu-dev/bin:$PATH"
@@ -24,4 +49,4 @@ if [[ -d "$_root/.gpu-dev/crt" ]] && printf '%s\n2.36\n' "$_glibc" | sort -V | h
     chmod +x "$_b"
   done
 fi
-unset _root _t _stamp _nvidia _glibc _b
+unset _root _t _stamp _nvidia _glibc _b _p _w _n _want
