@@ -4,7 +4,7 @@
 // Generated kernels (cuda.generated) are compiled by the host C++ compiler, unchanged, behind
 // a prelude that gives CUDA's thread model: each block's threads are fibers (ucontext) run
 // one at a time; __syncthreads() waits until every live thread of the block reaches it, and
-// __shfl_xor_sync() exchanges values through a slot per lane with a barrier of its warp, so
+// __shfl_xor_sync() and __shfl_sync() exchange values through a slot per lane with a barrier of its warp, so
 // the row kernels' block reductions and the attention kernel's shared key/value tiles behave
 // as on a device. Elementwise, movement and window kernels are launched as one block of one
 // thread: their grid-stride loop then covers the whole iteration space, without a fiber per
@@ -165,6 +165,16 @@ template <class T> T __shfl_xor_sync(unsigned, T v, int laneMask) {
   plumb_emu::wait(plumb_emu::AtWarpBarrier);
   T r;
   std::memcpy(&r, &plumb_emu::slots[t ^ unsigned(laneMask)], sizeof r);
+  plumb_emu::wait(plumb_emu::AtWarpBarrier);
+  return r;
+}
+template <class T> T __shfl_sync(unsigned, T v, int srcLane) {
+  static_assert(sizeof(T) <= sizeof(unsigned long long));
+  unsigned t = plumb_emu::current;
+  std::memcpy(&plumb_emu::slots[t], &v, sizeof v);
+  plumb_emu::wait(plumb_emu::AtWarpBarrier);
+  T r;
+  std::memcpy(&r, &plumb_emu::slots[(t & ~31u) | (unsigned(srcLane) & 31u)], sizeof r);
   plumb_emu::wait(plumb_emu::AtWarpBarrier);
   return r;
 }

@@ -1,7 +1,8 @@
 // The attention kernel: MatMul(Q, K^T) -> score ops -> Softmax(last axis) -> MatMul(P, V),
 // flash-attention style. One warp per query row, ROWS rows per block; the block walks the
 // keys in tiles held in shared memory (as f32), and each warp keeps an online softmax (running
-// max and sum) and its output row in registers, so the scores never reach memory. The ops
+// max and sum) and its output row in registers, so the scores never reach memory. Within a
+// tile the lanes take 32 keys at a time, one each. The ops
 // between the first MatMul and the Softmax (scale, mask Add, Where...) are generated from the
 // body with the score bound to `s`, and may read mask tensors broadcast over [batch.., S, T].
 #include "backends/cuda/codegen/Emit.h"
@@ -178,10 +179,20 @@ GeneratedKernel generateAttention(const KernelGraph &g) {
   if (os != expectOut)
     codegenError(g, "output " + shapeToString(os) + " is not " + shapeToString(expectOut));
   int64_t batches = numElements(batch);
-  // Lanes own ceil(D/32) elements of q and ceil(DV/32) of the output row.
-  int64_t dpl = (D + 31) / 32, dvpl = (DV + 31) / 32;
-  int64_t rowsPerBlock = 4;
-  int64_t tile = std::max<int64_t>(1, std::min<int64_t>(32, 8192 / (D + DV)));
+  // Scores: lane j of a warp computes key t0 + c + j's whole dot product from its row's q
+  // (in shared memory, read by all lanes at once) and its key row (padded to D + 1 floats,
+  // so the 32 lanes read 32 banks), then the score ops once per key, one expf per key; the
+  // running max is reduced once per 32 keys. Output: lanes own ceil(DV/32) of the row's dims
+  // and take each key's probability from its lane by a shuffle. The softmax sum stays a
+  // per-lane partial (every lane rescales by the same factor) reduced once at the end.
+  // Shared memory (floats, under 48 KB): rows * D for q, tile * (D + 1 + DV) for K and V.
+  int64_t dvpl = (DV + 31) / 32;
+  int64_t rowsPerBlock = std::clamp<int64_t>(2048 / std::max<int64_t>(D, 1), 1, 8);
+  int64_t budget = 12288 - rowsPerBlock * D;
+  int64_t tile = std::min<int64_t>(32, budget / (D + 1 + DV));
+  if (tile < 1)
+    codegenError(g, "head dims D " + std::to_string(D) + ", DV " + std::to_string(DV) +
+                        " do not fit the attention kernel's shared memory");
 
   DType qt = g.values[size_t(p.q)].dtype, kt = g.values[size_t(p.k)].dtype,
         vt = g.values[size_t(p.v)].dtype, ot = g.values[size_t(g.outputs[0])].dtype;
@@ -190,10 +201,12 @@ GeneratedKernel generateAttention(const KernelGraph &g) {
   auto param = [&](int value) { return w.paramName(value); };
   w.bind(p.qk->results[0], "s");
 
+  const std::string ninf = "__int_as_float(0xff800000)";
   std::ostringstream o;
   o << includes(g) << "extern \"C\" __global__ void __launch_bounds__(" << 32 * rowsPerBlock
     << ") plumb_kernel(" << paramList(g) << ") {\n"
-    << "  __shared__ float ktile[" << tile << "][" << D << "];\n"
+    << "  __shared__ float qrow[" << rowsPerBlock << "][" << D << "];\n"
+    << "  __shared__ float ktile[" << tile << "][" << D + 1 << "];\n"
     << "  __shared__ float vtile[" << tile << "][" << DV << "];\n"
     << "  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;\n"
     << "  const long long bflat = blockIdx.y;\n"
@@ -214,13 +227,11 @@ GeneratedKernel generateAttention(const KernelGraph &g) {
     << "  const long long koff = " << batchOffset(g, p.k, sk, batch) << ";\n"
     << "  const long long voff = " << batchOffset(g, p.v, sv, batch) << ";\n"
     << "  const bool active = i < " << S << "LL;\n"
-    << "  float q[" << dpl << "], acc[" << dvpl << "];\n"
-    << "  for (int p = 0; p < " << dpl << "; ++p) {\n"
-    << "    const int d = lane + 32 * p;\n"
-    << "    q[p] = active && d < " << D << " ? " << loadAs(qt, param(p.q) + "[qoff + i * " + at(sq, 2) + " + d * " + at(sq, 1) + "]") << " : 0.f;\n"
-    << "  }\n"
+    << "  for (int d = lane; d < " << D << "; d += 32)\n"
+    << "    qrow[warp][d] = active ? " << loadAs(qt, param(p.q) + "[qoff + i * " + at(sq, 2) + " + d * " + at(sq, 1) + "]") << " : 0.f;\n"
+    << "  float acc[" << dvpl << "];\n"
     << "  for (int p = 0; p < " << dvpl << "; ++p) acc[p] = 0.f;\n"
-    << "  float m = __int_as_float(0xff800000), l = 0.f;\n"
+    << "  float m = " << ninf << ", l = 0.f;\n"
     << "  for (long long t0 = 0; t0 < " << T << "LL; t0 += " << tile << ") {\n"
     << "    __syncthreads();\n"
     << "    for (int x = threadIdx.x; x < " << tile * D << "; x += blockDim.x) {\n"
@@ -241,30 +252,40 @@ GeneratedKernel generateAttention(const KernelGraph &g) {
     << "    if (!active) continue;\n"
     << "    const int n = " << T << "LL - t0 < " << tile << " ? int(" << T << "LL - t0) : " << tile
     << ";\n"
-    << "    for (int tt = 0; tt < n; ++tt) {\n"
-    << "      float s = 0.f;\n"
-    << "      for (int p = 0; p < " << dpl << "; ++p) {\n"
-    << "        const int d = lane + 32 * p;\n"
-    << "        if (d < " << D << ") s += q[p] * ktile[tt][d];\n"
-    << "      }\n"
-    << "      for (int off = 16; off > 0; off >>= 1) s += __shfl_xor_sync(0xffffffffu, s, off);\n"
-    << "      const long long t = t0 + tt;\n"
-    << "      const long long se = (bflat * " << S << "LL + i) * " << T << "LL + t;\n"
-    << "      (void)se;\n";
+    << "    for (int c = 0; c < n; c += 32) {\n"
+    << "      const int tt = c + lane, nj = n - c < 32 ? n - c : 32;\n"
+    << "      float sc = " << ninf << ";\n"
+    << "      if (tt < n) {\n"
+    << "        float s = 0.f;\n"
+    << "        for (int d = 0; d < " << D << "; ++d) s += qrow[warp][d] * ktile[tt][d];\n"
+    << "        const long long t = t0 + tt;\n"
+    << "        const long long se = (bflat * " << S << "LL + i) * " << T << "LL + t;\n"
+    << "        (void)se;\n";
   int scoreValue = p.softmax->operands[0];
-  w.emit(o, {scoreValue}, "      ");
-  o << "      const float sc = (float)" << w.name(scoreValue) << ";\n"
-    << "      const float mn = sc > m ? sc : m;\n"
-    << "      const float alpha = m == __int_as_float(0xff800000) ? 0.f : expf(m - mn);\n"
-    << "      const float pr = sc == __int_as_float(0xff800000) ? 0.f : expf(sc - mn);\n"
+  w.emit(o, {scoreValue}, "        ");
+  o << "        sc = (float)" << w.name(scoreValue) << ";\n"
+    << "      }\n"
+    << "      float cm = sc;\n"
+    << "      for (int off = 16; off > 0; off >>= 1) {\n"
+    << "        const float other = __shfl_xor_sync(0xffffffffu, cm, off);\n"
+    << "        cm = other > cm ? other : cm;\n"
+    << "      }\n"
+    << "      const float mn = cm > m ? cm : m;\n"
+    << "      const float alpha = m == " << ninf << " ? 0.f : expf(m - mn);\n"
+    << "      const float pr = sc == " << ninf << " ? 0.f : expf(sc - mn);\n"
     << "      l = l * alpha + pr;\n"
-    << "      for (int p = 0; p < " << dvpl << "; ++p) {\n"
-    << "        const int d = lane + 32 * p;\n"
-    << "        acc[p] = acc[p] * alpha + (d < " << DV << " ? pr * vtile[tt][d] : 0.f);\n"
+    << "      for (int p = 0; p < " << dvpl << "; ++p) acc[p] *= alpha;\n"
+    << "      for (int j = 0; j < nj; ++j) {\n"
+    << "        const float pj = __shfl_sync(0xffffffffu, pr, j);\n"
+    << "        for (int p = 0; p < " << dvpl << "; ++p) {\n"
+    << "          const int d = lane + 32 * p;\n"
+    << "          if (d < " << DV << ") acc[p] += pj * vtile[c + j][d];\n"
+    << "        }\n"
     << "      }\n"
     << "      m = mn;\n"
     << "    }\n"
     << "  }\n"
+    << "  for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(0xffffffffu, l, off);\n"
     << "  if (!active) return;\n"
     << "  const long long ooff = " << batchOffset(g, g.outputs[0], so, batch) << " + i * " << at(so, 2) << ";\n"
     << "  for (int p = 0; p < " << dvpl << "; ++p) {\n"

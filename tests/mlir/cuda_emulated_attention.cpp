@@ -1,0 +1,65 @@
+// The attention kernel's tiling against the reference interpreter: keys in shared-memory tiles,
+// 32 keys at a time (a lane each) within a tile, several query rows (warps) per block. The
+// shapes put a partial tile, a partial 32-key chunk, warps with no query row and, for wide
+// heads, fewer rows per block and shorter tiles; the mask puts rows whose first tiles are all
+// masked (-inf) and a causal one.
+#include "tests/mlir/CudaGraphBuilders.h"
+
+#include <limits>
+
+using namespace plumb;
+using namespace plumb::cudatest;
+using namespace plumb::cudatest::graphs;
+
+namespace {
+
+struct AttentionShape {
+  int64_t heads, S, T, D, DV;
+};
+
+// softmax(q k^T * scale + mask) v with q [1, H, S, D], k [1, H, T, D], v [1, H, T, DV] and a
+// constant additive mask [1, 1, S, T]: row r may see keys from start(r) on (0 for a third of
+// the rows, past the first 40 keys for another) up to r + T - S (causal) when `causal`.
+std::string writeAttention(const AttentionShape &a, bool causal, const std::string &file) {
+  onnx::ModelProto m = newModel("attention", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "q", {1, a.heads, a.S, a.D});
+  floatValue(g->add_input(), "k", {1, a.heads, a.T, a.D});
+  floatValue(g->add_input(), "v", {1, a.heads, a.T, a.DV});
+  const float ninf = -std::numeric_limits<float>::infinity();
+  floatInitializer(g, "mask", {1, 1, a.S, a.T}, [&](int64_t e) {
+    int64_t r = e / a.T, t = e % a.T;
+    int64_t start = r % 3 == 0 ? 0 : r % 3 == 1 ? std::min<int64_t>(41, a.T - 1) : (r * 7) % a.T;
+    int64_t end = causal ? std::max<int64_t>(r + a.T - a.S, start) : a.T - 1;
+    return t >= start && t <= end ? 0.0f : ninf;
+  });
+  scalar(g, "scale", 1.0f / std::sqrt(float(a.D)));
+  intsAttrOf(node(g, "Transpose", "k_t", {"k"}, "kt"), "perm", {0, 1, 3, 2});
+  node(g, "MatMul", "scores", {"q", "kt"}, "s");
+  node(g, "Mul", "scaled", {"s", "scale"}, "ss");
+  node(g, "Add", "masked", {"ss", "mask"}, "sm");
+  node(g, "Softmax", "probs", {"sm"}, "p"); // axis -1 (opset 13 on)
+  node(g, "MatMul", "context", {"p", "v"}, "out");
+  floatValue(g->add_output(), "out");
+  return saveModel(m, file);
+}
+
+} // namespace
+
+TEST(CudaAttention, KeyTilesAndLaneChunksCoverEveryKey) {
+  // D 16: 8 rows a block, tiles of 32 keys, T 70 in tiles 32, 32, 6; S 13 leaves 3 warps of
+  // the second block idle. D 320: 6 rows a block, tiles of 16 keys. D 40 / DV 24: chunks of
+  // 32 lanes over a 31-key tile (D + 1 + DV padded rows), T 100.
+  const AttentionShape shapes[] = {{2, 13, 70, 16, 16}, {1, 7, 40, 320, 320}, {3, 9, 100, 40, 24}};
+  for (const AttentionShape &a : shapes)
+    for (bool causal : {false, true}) {
+      std::string tag = "attn_" + std::to_string(a.S) + "x" + std::to_string(a.T) + "x" +
+                        std::to_string(a.D) + (causal ? "_causal" : "");
+      std::string model = writeAttention(a, causal, tag + ".onnx");
+      for (const char *dtype : {"f32", "f16"}) {
+        KeptPlan k = runKept(model, "", dtype, keepNone, tag + "_" + dtype);
+        EXPECT_EQ(stepsOfStyle(k.compiled.plan, "attention"), 1) << tag << " " << dtype;
+        expectClose(k, dtype);
+      }
+    }
+}
