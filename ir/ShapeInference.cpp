@@ -227,9 +227,27 @@ bool inferExtraOps(Operation *op, StringRef t) {
   } else if (t == "Unique") {
     inferUnique(op);
   } else if (t == "Attention") {
-    // Y, present_key, present_value, qk_matmul_output: all Q's element type.
+    // Y, present_key, present_value, qk_matmul_output: all Q's element type. 4-D heads:
+    // Y [B, Hq, S, Dv], present [B, Hkv, past + T, D|Dv], qk [B, Hq, S, past + T]; 3-D
+    // [B, S, hidden]: Y [B, S, Hq * Dv] with the heads from q_num_heads/kv_num_heads.
+    std::optional<Dims> q = dimsOf(op->getOperand(0)), k = dimsOf(op->getOperand(1)),
+                        v = dimsOf(op->getOperand(2)), past = dimsOf(op->getOperand(4));
+    std::optional<Dims> shapes[4];
+    auto plus = [](int64_t a, int64_t b) { return a == kDyn || b == kDyn ? kDyn : a + b; };
+    if (q && k && v && q->size() == 4 && k->size() == 4 && v->size() == 4) {
+      int64_t total = past && past->size() == 4 ? plus((*past)[2], (*k)[2])
+                      : llvm::isa<mlir::NoneType>(op->getOperand(4).getType()) ? (*k)[2] : kDyn;
+      shapes[0] = Dims{(*q)[0], (*q)[1], (*q)[2], (*v)[3]};
+      shapes[1] = Dims{(*k)[0], (*k)[1], total, (*k)[3]};
+      shapes[2] = Dims{(*v)[0], (*v)[1], total, (*v)[3]};
+      shapes[3] = Dims{(*q)[0], (*q)[1], (*q)[2], total};
+    } else if (q && v && q->size() == 3 && v->size() == 3) {
+      int64_t hq = attrInt(op, "q_num_heads", 0), hkv = attrInt(op, "kv_num_heads", 0);
+      if (hq > 0 && hkv > 0 && (*v)[2] != kDyn)
+        shapes[0] = Dims{(*q)[0], (*q)[1], hq * ((*v)[2] / hkv)};
+    }
     for (unsigned i = 0; i < op->getNumResults(); ++i)
-      setResult(op, i, std::nullopt, e0);
+      setResult(op, i, i < 4 ? shapes[i] : std::nullopt, e0);
   } else if (inferQuantize(op, t)) {
     return true;
   } else if (t == "NonMaxSuppression") {

@@ -24,6 +24,10 @@ struct CpuPipelineOptions {
   // Pack projections of one input (plumb-pack-projections) before fusion: the CUDA backend,
   // whose kernels read the Split's pieces in place.
   bool packProjections = false;
+  // Opset-23 Attention ops as the ops they stand for (plumb-decompose-attention), so the
+  // fusion passes make them attention bodies: the CUDA backend, which has an attention kernel
+  // and would otherwise run the op on the host.
+  bool decomposeAttention = false;
 };
 
 // The graph cleanups every backend runs: shape refinement and folding, constant folding, Conv+BN folding,

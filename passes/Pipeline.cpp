@@ -25,6 +25,8 @@ void buildGraphPipeline(mlir::OpPassManager &pm, int64_t constantFoldMaxBytes) {
 
 void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &opts) {
   buildGraphPipeline(pm, opts.constantFoldMaxBytes);
+  if (opts.decomposeAttention)
+    pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeAttention());
   if (opts.packProjections)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbPackProjections());
   if (opts.fuse)

@@ -4,6 +4,7 @@
 
 #include "runtime/Tensor.h"
 
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/Operation.h"
 
 #include <cstdint>
@@ -22,5 +23,8 @@ bool foldShapeOp(mlir::Operation *op);
 // The tensor of a float plumb.Constant `v`, or nullopt; also nullopt for a resource whose
 // data was not loaded (a module printed without weights). (FoldConvBatchNorm.cpp)
 std::optional<Tensor> floatConstantOf(mlir::Value v);
+
+// A new plumb.Constant holding `t`. (PackProjections.cpp)
+mlir::Value constantOf(mlir::OpBuilder &b, mlir::Location loc, const Tensor &t);
 
 } // namespace plumb

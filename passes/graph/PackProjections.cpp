@@ -106,10 +106,6 @@ Tensor packed(const std::vector<Tensor> &parts, Layout layout) {
   return Tensor::fromVector(DType::F64, shape, all).cast(parts[0].dtype());
 }
 
-Value constantOf(mlir::OpBuilder &b, mlir::Location loc, const Tensor &t) {
-  mlir::DenseElementsAttr attr = attrFromTensor(b.getContext(), t);
-  return ConstantOp::create(b, loc, attr.getType(), attr, nullptr, nullptr, nullptr, nullptr);
-}
 
 // Packs `group` (at least two projections of one input and layout, all with a bias or all
 // without, weights of one type and K) into one MatMul (+ Add) or Gemm, and a Split, at the
@@ -248,4 +244,10 @@ struct PackProjectionsPass : impl::PlumbPackProjectionsBase<PackProjectionsPass>
 };
 
 } // namespace
+
+Value constantOf(mlir::OpBuilder &b, mlir::Location loc, const Tensor &t) {
+  mlir::DenseElementsAttr attr = attrFromTensor(b.getContext(), t);
+  return ConstantOp::create(b, loc, attr.getType(), attr, nullptr, nullptr, nullptr, nullptr);
+}
+
 } // namespace plumb

@@ -63,3 +63,52 @@ TEST(CudaAttention, KeyTilesAndLaneChunksCoverEveryKey) {
       }
     }
 }
+
+// The opset-23 Attention op (as torch.onnx exports scaled_dot_product_attention) is decomposed
+// for CUDA (plumb-decompose-attention) and runs as the attention kernel, not on the host:
+// grouped query heads (4 query heads on 2 key/value heads), an additive mask with the causal
+// triangle, an explicit scale; and a boolean mask. The K/V head repeat is read in place.
+TEST(CudaAttention, Opset23AttentionIsTheAttentionKernel) {
+  for (bool boolean : {false, true}) {
+    onnx::ModelProto m = newModel("sdpa", 23);
+    onnx::GraphProto *g = m.mutable_graph();
+    floatValue(g->add_input(), "q", {1, 4, 5, 16});
+    floatValue(g->add_input(), "k", {1, 2, 7, 16});
+    floatValue(g->add_input(), "v", {1, 2, 7, 8});
+    if (boolean) {
+      onnx::TensorProto *t = g->add_initializer();
+      t->set_name("mask");
+      t->set_data_type(onnx::TensorProto::BOOL);
+      t->add_dims(5);
+      t->add_dims(7);
+      for (int64_t e = 0; e < 35; ++e)
+        t->add_int32_data((e % 7) != (e / 7) % 3); // each row sees all keys but one
+    } else {
+      floatInitializer(g, "mask", {5, 7}, [](int64_t e) { return 0.1f * float(e % 4) - 0.2f; });
+    }
+    onnx::NodeProto *n = node(g, "Attention", "sdpa", {"q", "k", "v", "mask"}, "y");
+    if (!boolean) {
+      onnx::AttributeProto *c = n->add_attribute();
+      c->set_name("is_causal");
+      c->set_type(onnx::AttributeProto::INT);
+      c->set_i(1);
+      onnx::AttributeProto *sc = n->add_attribute();
+      sc->set_name("scale");
+      sc->set_type(onnx::AttributeProto::FLOAT);
+      sc->set_f(0.3f);
+    }
+    floatValue(g->add_output(), "y");
+    std::string tag = std::string("sdpa_") + (boolean ? "bool" : "causal");
+    std::string model = saveModel(m, tag + ".onnx");
+    for (const char *dtype : {"f32", "f16"}) {
+      KeptPlan k = runKept(model, "", dtype, keepNone, tag + "_" + dtype);
+      const Plan &plan = k.compiled.plan;
+      EXPECT_EQ(stepsOfStyle(plan, "attention"), 1) << tag << " " << dtype;
+      EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << tag << " " << dtype;
+      // the constant mask and triangle are one constant: no kernel but the casts (q, k, v, y)
+      EXPECT_EQ(stepsOfStyle(plan, "elementwise"), std::string(dtype) == "f32" ? 0 : 4)
+          << tag << " " << dtype;
+      expectClose(k, dtype);
+    }
+  }
+}

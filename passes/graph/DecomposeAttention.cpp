@@ -1,0 +1,153 @@
+// plumb-decompose-attention: the opset-23 Attention op, in the form a fusion pass and a fused
+// kernel take (4-D heads, no KV cache, only Y read), becomes the ops it stands for:
+// MatMul(Q, K^T) * scale (+ mask, + causal triangle) -> Softmax -> MatMul(., V), K and V
+// repeated over grouped query heads by Unsqueeze-like Reshape + Expand + Reshape as Llama
+// exports write it. The fusion passes then see the attention pattern models exported before
+// opset 23 have, and the CUDA backend runs it as its attention kernel instead of on the host.
+#include "passes/Passes.h"
+#include "passes/graph/Folding.h"
+
+#include "ir/TensorAttr.h"
+
+#include "mlir/IR/Builders.h"
+
+#include <cmath>
+#include <limits>
+
+namespace plumb {
+#define GEN_PASS_DEF_PLUMBDECOMPOSEATTENTION
+#include "passes/Passes.h.inc"
+
+namespace {
+
+using mlir::Value;
+
+bool absent(Value v) { return !v || llvm::isa<mlir::NoneType>(v.getType()); }
+
+mlir::RankedTensorType rank4(Value v) {
+  auto t = llvm::dyn_cast<mlir::RankedTensorType>(v.getType());
+  return t && t.getRank() == 4 && t.hasStaticShape() ? t : nullptr;
+}
+
+// Why `op` is left to its own kernel, or "" when it decomposes.
+std::string whyNot(AttentionOp op) {
+  for (unsigned i = 1; i < op->getNumResults(); ++i)
+    if (!op->getResult(i).use_empty())
+      return "present_key/present_value/qk_matmul_output are read";
+  if (!absent(op.getPastKey()) || !absent(op.getPastValue()) || !absent(op.getNonpadKvSeqlen()))
+    return "a KV cache or nonpad_kv_seqlen";
+  if (op.getSoftcap() && op.getSoftcap()->convertToDouble() != 0.0)
+    return "softcap";
+  auto q = rank4(op.getQ()), k = rank4(op.getK()), v = rank4(op.getV());
+  auto y = llvm::dyn_cast<mlir::RankedTensorType>(op->getResult(0).getType());
+  if (!q || !k || !v || !y || !y.hasStaticShape())
+    return "Q, K and V are not 4-D and static";
+  std::optional<DType> dt = dtypeOf(q.getElementType());
+  if (!dt || !isFloat(*dt))
+    return "Q is not a float tensor";
+  if (k.getDimSize(1) != v.getDimSize(1) || q.getDimSize(1) % k.getDimSize(1) != 0)
+    return "heads";
+  if (!absent(op.getAttnMask())) {
+    auto m = llvm::dyn_cast<mlir::RankedTensorType>(op.getAttnMask().getType());
+    if (!m || !m.hasStaticShape() || m.getRank() < 1 || m.getShape().back() != k.getDimSize(2))
+      return "a mask shorter than the keys";
+  }
+  return "";
+}
+
+void decompose(AttentionOp op) {
+  mlir::OpBuilder b(op);
+  std::string y = tensorNameOf(op, 0);
+  auto loc = [&](const std::string &suffix) {
+    return fuseNodeLocs({op.getLoc()}, {suffix.empty() ? y : y + "/" + suffix});
+  };
+  auto q = rank4(op.getQ()), k = rank4(op.getK()), v = rank4(op.getV());
+  mlir::Type elt = q.getElementType();
+  DType dt = *dtypeOf(elt);
+  int64_t B = q.getDimSize(0), H = q.getDimSize(1), S = q.getDimSize(2), D = q.getDimSize(3);
+  int64_t Hkv = k.getDimSize(1), T = k.getDimSize(2);
+  auto type = [&](llvm::ArrayRef<int64_t> shape) { return mlir::RankedTensorType::get(shape, elt); };
+  auto ints = [&](const std::vector<int64_t> &v, const std::string &what) {
+    std::vector<double> d(v.begin(), v.end());
+    return constantOf(b, loc(what), Tensor::fromVector(DType::F64, {int64_t(v.size())}, d).cast(DType::I64));
+  };
+  auto scalar = [&](double x, const std::string &what) {
+    return constantOf(b, loc(what), Tensor::fromVector(DType::F64, Shape{}, std::vector<double>{x}).cast(dt));
+  };
+  // Grouped query heads: [B, Hkv, T, d] -> [B, Hkv, 1, T, d] -> [B, Hkv, H/Hkv, T, d] -> [B, H, T, d].
+  auto repeated = [&](Value x, mlir::RankedTensorType t, const std::string &what) -> Value {
+    if (Hkv == H)
+      return x;
+    int64_t d = t.getDimSize(3), rep = H / Hkv;
+    Value r = ReshapeOp::create(b, loc(what + "_heads"), type({B, Hkv, 1, T, d}), x,
+                                ints({B, Hkv, 1, T, d}, what + "_heads.shape"), nullptr);
+    r = ExpandOp::create(b, loc(what + "_repeated"), type({B, Hkv, rep, T, d}), r,
+                         ints({B, Hkv, rep, T, d}, what + "_repeated.shape"));
+    return ReshapeOp::create(b, loc(what + "_grouped"), type({B, H, T, d}), r,
+                             ints({B, H, T, d}, what + "_grouped.shape"), nullptr);
+  };
+  Value kr = repeated(op.getK(), k, "k"), vr = repeated(op.getV(), v, "v");
+  Value kt = TransposeOp::create(b, loc("k_t"), type({B, H, D, T}), kr,
+                                 b.getI64ArrayAttr({0, 1, 3, 2}));
+  Value s = MatMulOp::create(b, loc("scores"), type({B, H, S, T}), op.getQ(), kt);
+  double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt(double(D));
+  s = MulOp::create(b, loc("scaled"), type({B, H, S, T}), s, scalar(scale, "scale"));
+  // The mask and the causal triangle (key j after query i, upper-left aligned) as one operand
+  // of one op on the scores (the attention fusion takes one): a float mask plus the -inf
+  // triangle, or a boolean mask and the allowed triangle.
+  const double ninf = -std::numeric_limits<double>::infinity();
+  Value mask = op.getAttnMask();
+  bool causal = op.getIsCausal().value_or(0) != 0;
+  bool boolean = !absent(mask) && llvm::cast<mlir::RankedTensorType>(mask.getType())
+                                      .getElementType().isInteger(1);
+  mlir::Operation *combined = nullptr;
+  if (causal) {
+    std::vector<double> tri(size_t(S * T));
+    for (int64_t i = 0; i < S; ++i)
+      for (int64_t j = 0; j < T; ++j)
+        tri[size_t(i * T + j)] = j <= i ? (boolean ? 1.0 : 0.0) : (boolean ? 0.0 : ninf);
+    Tensor t = Tensor::fromVector(DType::F64, {S, T}, tri).cast(boolean ? DType::Bool : dt);
+    Value c = constantOf(b, loc("causal_mask"), t);
+    if (absent(mask)) {
+      mask = c;
+    } else {
+      // [.., S, T] broadcast with [S, T]: the mask's shape, its last two dims S and T.
+      auto mt = llvm::cast<mlir::RankedTensorType>(mask.getType());
+      llvm::SmallVector<int64_t> shape(mt.getShape());
+      while (shape.size() < 2)
+        shape.insert(shape.begin(), 1);
+      shape[shape.size() - 2] = S;
+      shape.back() = T;
+      auto both = mlir::RankedTensorType::get(shape, mt.getElementType());
+      combined = boolean ? AndOp::create(b, loc("mask_and_causal"), both, mask, c).getOperation()
+                         : AddOp::create(b, loc("mask_and_causal"), both, mask, c).getOperation();
+      mask = combined->getResult(0);
+    }
+  }
+  if (!absent(mask))
+    s = boolean ? Value(WhereOp::create(b, loc("masked"), type({B, H, S, T}), mask, s,
+                                        scalar(ninf, "mask_fill")))
+                : Value(AddOp::create(b, loc("masked"), type({B, H, S, T}), s, mask));
+  // A constant mask and the triangle: one constant (folding ran before this pass).
+  if (combined)
+    foldConstantOp(combined, int64_t(1) << 24);
+  Value p = SoftmaxOp::create(b, loc("probs"), type({B, H, S, T}), s, b.getI64IntegerAttr(-1));
+  Value out = MatMulOp::create(b, loc(""), op->getResult(0).getType(), p, vr);
+  op->getResult(0).replaceAllUsesWith(out);
+  op.erase();
+}
+
+struct DecomposeAttentionPass : impl::PlumbDecomposeAttentionBase<DecomposeAttentionPass> {
+  void runOnOperation() override {
+    llvm::SmallVector<AttentionOp> ops;
+    getOperation().walk([&](AttentionOp op) {
+      if (whyNot(op).empty())
+        ops.push_back(op);
+    });
+    for (AttentionOp op : ops)
+      decompose(op);
+  }
+};
+
+} // namespace
+} // namespace plumb
