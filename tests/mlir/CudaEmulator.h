@@ -158,25 +158,24 @@ using plumb_emu::blockIdx;
 using plumb_emu::gridDim;
 using plumb_emu::threadIdx;
 inline void __syncthreads() { plumb_emu::wait(plumb_emu::AtBlockBarrier); }
-template <class T> T __shfl_xor_sync(unsigned, T v, int laneMask) {
+namespace plumb_emu {
+// Every lane of the warp leaves `v` in its slot; each takes the slot of lane `from(lane)`.
+template <class T, class From> T exchange(T v, From from) {
   static_assert(sizeof(T) <= sizeof(unsigned long long));
-  unsigned t = plumb_emu::current;
-  std::memcpy(&plumb_emu::slots[t], &v, sizeof v);
-  plumb_emu::wait(plumb_emu::AtWarpBarrier);
+  unsigned t = current;
+  std::memcpy(&slots[t], &v, sizeof v);
+  wait(AtWarpBarrier);
   T r;
-  std::memcpy(&r, &plumb_emu::slots[t ^ unsigned(laneMask)], sizeof r);
-  plumb_emu::wait(plumb_emu::AtWarpBarrier);
+  std::memcpy(&r, &slots[(t & ~31u) | (from(t & 31u) & 31u)], sizeof r);
+  wait(AtWarpBarrier);
   return r;
 }
+} // namespace plumb_emu
+template <class T> T __shfl_xor_sync(unsigned, T v, int laneMask) {
+  return plumb_emu::exchange(v, [&](unsigned lane) { return lane ^ unsigned(laneMask); });
+}
 template <class T> T __shfl_sync(unsigned, T v, int srcLane) {
-  static_assert(sizeof(T) <= sizeof(unsigned long long));
-  unsigned t = plumb_emu::current;
-  std::memcpy(&plumb_emu::slots[t], &v, sizeof v);
-  plumb_emu::wait(plumb_emu::AtWarpBarrier);
-  T r;
-  std::memcpy(&r, &plumb_emu::slots[(t & ~31u) | (unsigned(srcLane) & 31u)], sizeof r);
-  plumb_emu::wait(plumb_emu::AtWarpBarrier);
-  return r;
+  return plumb_emu::exchange(v, [&](unsigned) { return unsigned(srcLane); });
 }
 inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
 inline double __longlong_as_double(long long i) { double d; std::memcpy(&d, &i, 8); return d; }
