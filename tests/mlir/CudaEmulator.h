@@ -17,7 +17,9 @@
 // one arena placed by the same planner as on the device.
 //
 // What this cannot tell: how the device's math library rounds (expf, tanhf, erff on the host
-// are glibc's), and whether cuBLASLt/cuDNN read our descriptors as we mean them. Those still
+// are glibc's), in what order tensor cores accumulate (wmma fragments are multiplied here in
+// f32, each lane holding the whole tile), and whether cuBLASLt/cuDNN read our descriptors as
+// we mean them. Those still
 // need a GPU run (backends/cuda/README.md).
 #pragma once
 
@@ -49,6 +51,7 @@ inline const char *kEmulationPrelude = R"EMU(
 #include <math.h>
 #include <stdexcept>
 #include <ucontext.h>
+#include <type_traits>
 #include <utility>
 #include <vector>
 #include <cuda_fp16.h>
@@ -58,6 +61,7 @@ inline const char *kEmulationPrelude = R"EMU(
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
 namespace plumb_emu {
 struct Idx { unsigned x = 0, y = 0, z = 0; };
 inline Idx threadIdx, blockIdx, blockDim, gridDim;
@@ -177,6 +181,66 @@ template <class T> T __shfl_xor_sync(unsigned, T v, int laneMask) {
 template <class T> T __shfl_sync(unsigned, T v, int srcLane) {
   return plumb_emu::exchange(v, [&](unsigned) { return unsigned(srcLane); });
 }
+inline void __syncwarp(unsigned = 0xffffffffu) { plumb_emu::wait(plumb_emu::AtWarpBarrier); }
+// wmma (m16n16k16) as the tensor-core attention kernel uses it. A fragment here is the whole
+// 16x16 tile in every lane (on a device each lane holds a part, in a layout CUDA does not
+// specify, so kernels go through load/store/mma only): each lane loads, multiplies and
+// stores all of it, in f32. Loads end at a barrier of the warp, as the collective load does
+// on a device (no lane stores over a tile another has yet to read); the kernel's __syncwarp()
+// orders the rest as on a device.
+namespace nvcuda::wmma {
+struct matrix_a {};
+struct matrix_b {};
+struct accumulator {};
+struct row_major {};
+struct col_major {};
+enum layout_t { mem_row_major, mem_col_major };
+template <class Use, int M, int N, int K, class T, class Layout = void> struct fragment {
+  float x[256];
+  static constexpr int num_elements = 256;
+};
+inline float toFloat(float v) { return v; }
+inline float toFloat(__half v) { return __half2float(v); }
+inline float toFloat(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <class Use, class T, class Layout, class P>
+void load_matrix_sync(fragment<Use, 16, 16, 16, T, Layout> &f, const P *p, unsigned ldm) {
+  bool col = std::is_same_v<Layout, col_major>;
+  for (int r = 0; r < 16; ++r)
+    for (int c = 0; c < 16; ++c)
+      f.x[r * 16 + c] = toFloat(col ? p[c * ldm + r] : p[r * ldm + c]);
+  plumb_emu::wait(plumb_emu::AtWarpBarrier);
+}
+inline void load_matrix_sync(fragment<accumulator, 16, 16, 16, float> &f, const float *p,
+                             unsigned ldm, layout_t l) {
+  for (int r = 0; r < 16; ++r)
+    for (int c = 0; c < 16; ++c)
+      f.x[r * 16 + c] = l == mem_col_major ? p[c * ldm + r] : p[r * ldm + c];
+  plumb_emu::wait(plumb_emu::AtWarpBarrier);
+}
+inline void store_matrix_sync(float *p, const fragment<accumulator, 16, 16, 16, float> &f,
+                              unsigned ldm, layout_t l) {
+  for (int r = 0; r < 16; ++r)
+    for (int c = 0; c < 16; ++c)
+      (l == mem_col_major ? p[c * ldm + r] : p[r * ldm + c]) = f.x[r * 16 + c];
+}
+template <class F> void fill_fragment(F &f, float v) {
+  for (float &e : f.x)
+    e = v;
+}
+template <class A, class B>
+void mma_sync(fragment<accumulator, 16, 16, 16, float> &d, const A &a, const B &b,
+              const fragment<accumulator, 16, 16, 16, float> &c) {
+  float out[256];
+  for (int r = 0; r < 16; ++r)
+    for (int n = 0; n < 16; ++n) {
+      float acc = c.x[r * 16 + n];
+      for (int k = 0; k < 16; ++k)
+        acc += a.x[r * 16 + k] * b.x[k * 16 + n];
+      out[r * 16 + n] = acc;
+    }
+  std::memcpy(d.x, out, sizeof out);
+}
+} // namespace nvcuda::wmma
 inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
 inline double __longlong_as_double(long long i) { double d; std::memcpy(&d, &i, 8); return d; }
 )EMU";

@@ -64,6 +64,34 @@ TEST(CudaAttention, KeyTilesAndLaneChunksCoverEveryKey) {
     }
 }
 
+// Q, K and V stored in f16 or bf16 with head dims multiples of 16 and at least 16 query rows
+// take the tensor-core kernel (wmma, f32 accumulation; the emulator multiplies its fragments
+// in f32): 64 query rows a block with a partial last block and idle warps, a partial key tile,
+// D 128 (two warps a block for shared memory), an exact fit; masked first tiles, causal.
+// In f32, or with 13 query rows, the FMA kernel.
+TEST(CudaAttention, HalfHeadsTakeTheTensorCoreKernel) {
+  const AttentionShape shapes[] = {{2, 37, 70, 16, 32}, {1, 20, 45, 128, 128}, {1, 64, 64, 64, 64},
+                                   {2, 13, 70, 16, 16}};
+  for (const AttentionShape &a : shapes)
+    for (bool causal : {false, true}) {
+      std::string tag = "mma_" + std::to_string(a.S) + "x" + std::to_string(a.T) + "x" +
+                        std::to_string(a.D) + (causal ? "_causal" : "");
+      std::string model = writeAttention(a, causal, tag + ".onnx");
+      for (const char *dtype : {"f32", "f16", "bf16"}) {
+        KeptPlan k = runKept(model, "", dtype, keepNone, tag + "_" + dtype);
+        int mma = 0, attention = 0;
+        for (const Step &s : k.compiled.plan.steps)
+          if (s.attrs.getString("style", "") == "attention") {
+            ++attention;
+            mma += s.attrs.getString("source", "").find("wmma::mma_sync") != std::string::npos;
+          }
+        EXPECT_EQ(attention, 1) << tag << " " << dtype;
+        EXPECT_EQ(mma, std::string(dtype) != "f32" && a.S >= 16 ? 1 : 0) << tag << " " << dtype;
+        expectClose(k, dtype);
+      }
+    }
+}
+
 // The opset-23 Attention op (as torch.onnx exports scaled_dot_product_attention) is decomposed
 // for CUDA (plumb-decompose-attention) and runs as the attention kernel, not on the host:
 // grouped query heads (4 query heads on 2 key/value heads), an additive mask with the causal

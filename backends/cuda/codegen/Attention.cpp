@@ -11,6 +11,7 @@
 #include "backends/reference/kernels/Common.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -135,6 +136,179 @@ std::string batchOffset(const KernelGraph &g, int v, const std::vector<int64_t> 
   return expr.empty() ? "0" : expr;
 }
 
+
+// The tensor-core kernel, for Q, K and V stored in one half type (f16 or bf16) with head dims
+// multiples of 16 and at least 16 query rows: WARPS warps of 16 query rows each per block,
+// keys in tiles of 32 in shared memory. Per tile, each warp computes its 16 x 32 scores with
+// wmma (m16n16k16, f32 accumulation) from Q fragments held in registers, applies the score
+// ops and the online softmax in shared memory (two lanes a row), and adds P V to its output
+// rows, kept in f32 in shared memory and rescaled there, with wmma again. Nothing else of the
+// FMA kernel changes: the score ops, views and masks are the same code.
+std::optional<GeneratedKernel> tensorCoreAttention(const KernelGraph &g, const AttentionParts &p,
+                                                   const Shape &batch, const Shape &scores,
+                                                   int64_t S, int64_t T, int64_t D, int64_t DV) {
+  DType qt = g.values[size_t(p.q)].dtype, kt = g.values[size_t(p.k)].dtype,
+        vt = g.values[size_t(p.v)].dtype, ot = g.values[size_t(g.outputs[0])].dtype;
+  if (qt != kt || qt != vt || (qt != DType::F16 && qt != DType::BF16) || D % 16 != 0 ||
+      DV % 16 != 0 || S < 16)
+    return std::nullopt;
+  const int64_t KT = 32;
+  // Shared memory: the Q rows (used once, to load the fragments) share their bytes with the
+  // output rows; then the K and V tiles, each warp's scores (f32) and probabilities (half).
+  // Leading dims padded (half +8, f32 +4) keep every fragment pointer 32-byte aligned.
+  auto bytes = [&](int64_t warps) {
+    int64_t q = warps * 16 * (D + 8) * 2, o = warps * 16 * (DV + 4) * 4;
+    return std::max(q, o) + KT * (D + 8) * 2 + KT * (DV + 8) * 2 + warps * 16 * (KT + 4) * 4 +
+           warps * 16 * (KT + 8) * 2;
+  };
+  int64_t warps = 4;
+  while (warps > 1 && bytes(warps) > 48 * 1024)
+    warps /= 2;
+  if (bytes(warps) > 48 * 1024)
+    return std::nullopt;
+  int64_t rows = 16 * warps;
+  std::string ht = qt == DType::F16 ? "__half" : "__nv_bfloat16";
+  std::string toHalf = qt == DType::F16 ? "__float2half_rn" : "__float2bfloat16_rn";
+  int64_t ldq = D + 8, ldk = D + 8, ldv = DV + 8, lds = KT + 4, ldp = KT + 8, ldo = DV + 4;
+  int64_t regionA = std::max(warps * 16 * ldq * 2, warps * 16 * ldo * 4);
+  int64_t offK = regionA, offV = offK + KT * ldk * 2, offS = offV + KT * ldv * 2,
+          offP = offS + warps * 16 * lds * 4, total = offP + warps * 16 * ldp * 2;
+
+  ElementWriter w(g, scores, "se");
+  auto param = [&](int value) { return w.paramName(value); };
+  w.bind(p.qk->results[0], "s");
+  std::vector<int64_t> sq = memoryStrides(g, p.q), sk = memoryStrides(g, p.k),
+                       sv = memoryStrides(g, p.v), so = memoryStrides(g, g.outputs[0]);
+  auto at = [](const std::vector<int64_t> &st, size_t fromEnd) {
+    return std::to_string(st[st.size() - fromEnd]) + "LL";
+  };
+  const std::string ninf = "__int_as_float(0xff800000)";
+  std::ostringstream o;
+  o << includes(g) << "#include <mma.h>\n"
+    << "using namespace nvcuda;\n"
+    << "extern \"C\" __global__ void __launch_bounds__(" << 32 * warps << ") plumb_kernel("
+    << paramList(g) << ") {\n"
+    << "  __shared__ __align__(128) unsigned char smem[" << total << "];\n"
+    << "  " << ht << " *qs = (" << ht << " *)smem;\n"
+    << "  float *os = (float *)smem;\n"
+    << "  " << ht << " *ks = (" << ht << " *)(smem + " << offK << ");\n"
+    << "  " << ht << " *vs = (" << ht << " *)(smem + " << offV << ");\n"
+    << "  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;\n"
+    << "  float *sc = (float *)(smem + " << offS << ") + warp * " << 16 * lds << ";\n"
+    << "  " << ht << " *ps = (" << ht << " *)(smem + " << offP << ") + warp * " << 16 * ldp << ";\n"
+    << "  float *ow = os + warp * " << 16 * ldo << ";\n"
+    << "  const long long bflat = blockIdx.y;\n"
+    << "  const long long row0 = (long long)blockIdx.x * " << rows << ";\n";
+  int64_t stride = 1;
+  for (size_t k = batch.size(); k-- > 0;) {
+    o << "  const long long b" << k << " = (bflat / " << stride << "LL) % " << batch[k] << "LL;\n";
+    stride *= batch[k];
+  }
+  o << "  const long long qoff = " << batchOffset(g, p.q, sq, batch) << ";\n"
+    << "  const long long koff = " << batchOffset(g, p.k, sk, batch) << ";\n"
+    << "  const long long voff = " << batchOffset(g, p.v, sv, batch) << ";\n"
+    << "  const " << ht << " zero = " << toHalf << "(0.f);\n"
+    << "  for (int x = threadIdx.x; x < " << rows * D << "; x += blockDim.x) {\n"
+    << "    const int r = x / " << D << ", d = x % " << D << ";\n"
+    << "    const long long i = row0 + r;\n"
+    << "    qs[r * " << ldq << " + d] = i < " << S << "LL ? " << param(p.q) << "[qoff + i * "
+    << at(sq, 2) << " + d * " << at(sq, 1) << "] : zero;\n"
+    << "  }\n"
+    << "  __syncthreads();\n"
+    << "  wmma::fragment<wmma::matrix_a, 16, 16, 16, " << ht << ", wmma::row_major> aq[" << D / 16 << "];\n"
+    << "  for (int kb = 0; kb < " << D / 16 << "; ++kb)\n"
+    << "    wmma::load_matrix_sync(aq[kb], qs + warp * " << 16 * ldq << " + kb * 16, " << ldq << ");\n"
+    << "  __syncthreads();\n"
+    << "  for (int x = lane; x < " << 16 * ldo << "; x += 32) ow[x] = 0.f;\n"
+    << "  // Two lanes a row: row r, columns h * 16 .. h * 16 + 15 of the scores.\n"
+    << "  const int r = lane >> 1, h = lane & 1;\n"
+    << "  const long long i = row0 + warp * 16 + r;\n"
+    << "  float m = " << ninf << ", l = 0.f;\n"
+    << "  for (long long t0 = 0; t0 < " << T << "LL; t0 += " << KT << ") {\n"
+    << "    __syncthreads();\n"
+    << "    for (int x = threadIdx.x; x < " << KT * D << "; x += blockDim.x) {\n"
+    << "      const int tt = x / " << D << ", d = x % " << D << ";\n"
+    << "      const long long t = t0 + tt;\n";
+  std::string kIndex = p.kTransposed ? "koff + t * " + at(sk, 2) + " + d * " + at(sk, 1)
+                                     : "koff + (long long)d * " + at(sk, 2) + " + t * " + at(sk, 1);
+  o << "      ks[tt * " << ldk << " + d] = t < " << T << "LL ? " << param(p.k) << "[" << kIndex
+    << "] : zero;\n"
+    << "    }\n"
+    << "    for (int x = threadIdx.x; x < " << KT * DV << "; x += blockDim.x) {\n"
+    << "      const int tt = x / " << DV << ", d = x % " << DV << ";\n"
+    << "      const long long t = t0 + tt;\n"
+    << "      vs[tt * " << ldv << " + d] = t < " << T << "LL ? " << param(p.v) << "[voff + t * "
+    << at(sv, 2) << " + d * " << at(sv, 1) << "] : zero;\n"
+    << "    }\n"
+    << "    __syncthreads();\n"
+    << "    for (int nb = 0; nb < " << KT / 16 << "; ++nb) {\n"
+    << "      wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;\n"
+    << "      wmma::fill_fragment(acc, 0.f);\n"
+    << "      for (int kb = 0; kb < " << D / 16 << "; ++kb) {\n"
+    << "        wmma::fragment<wmma::matrix_b, 16, 16, 16, " << ht << ", wmma::col_major> bk;\n"
+    << "        wmma::load_matrix_sync(bk, ks + nb * " << 16 * ldk << " + kb * 16, " << ldk << ");\n"
+    << "        wmma::mma_sync(acc, aq[kb], bk, acc);\n"
+    << "      }\n"
+    << "      wmma::store_matrix_sync(sc + nb * 16, acc, " << lds << ", wmma::mem_row_major);\n"
+    << "    }\n"
+    << "    __syncwarp();\n"
+    << "    float cm = " << ninf << ";\n"
+    << "    for (int c = h * 16; c < h * 16 + 16; ++c) {\n"
+    << "      const long long t = t0 + c;\n"
+    << "      float v = " << ninf << ";\n"
+    << "      if (t < " << T << "LL && i < " << S << "LL) {\n"
+    << "        const float s = sc[r * " << lds << " + c];\n"
+    << "        const long long se = (bflat * " << S << "LL + i) * " << T << "LL + t;\n"
+    << "        (void)se;\n";
+  int scoreValue = p.softmax->operands[0];
+  w.emit(o, {scoreValue}, "        ");
+  o << "        v = (float)" << w.name(scoreValue) << ";\n"
+    << "      }\n"
+    << "      sc[r * " << lds << " + c] = v;\n"
+    << "      cm = v > cm ? v : cm;\n"
+    << "    }\n"
+    << "    const float other = __shfl_xor_sync(0xffffffffu, cm, 1);\n"
+    << "    cm = other > cm ? other : cm;\n"
+    << "    const float mn = cm > m ? cm : m;\n"
+    << "    const float alpha = m == " << ninf << " ? 0.f : expf(m - mn);\n"
+    << "    l *= alpha;\n"
+    << "    for (int c = h * 16; c < h * 16 + 16; ++c) {\n"
+    << "      const float v = sc[r * " << lds << " + c];\n"
+    << "      const float pr = v == " << ninf << " ? 0.f : expf(v - mn);\n"
+    << "      l += pr;\n"
+    << "      ps[r * " << ldp << " + c] = " << toHalf << "(pr);\n"
+    << "    }\n"
+    << "    for (int d = h * " << DV / 2 << "; d < (h + 1) * " << DV / 2 << "; ++d) ow[r * " << ldo
+    << " + d] *= alpha;\n"
+    << "    m = mn;\n"
+    << "    __syncwarp();\n"
+    << "    for (int nb = 0; nb < " << DV / 16 << "; ++nb) {\n"
+    << "      wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;\n"
+    << "      wmma::load_matrix_sync(acc, ow + nb * 16, " << ldo << ", wmma::mem_row_major);\n"
+    << "      for (int kb = 0; kb < " << KT / 16 << "; ++kb) {\n"
+    << "        wmma::fragment<wmma::matrix_a, 16, 16, 16, " << ht << ", wmma::row_major> ap;\n"
+    << "        wmma::fragment<wmma::matrix_b, 16, 16, 16, " << ht << ", wmma::row_major> bv;\n"
+    << "        wmma::load_matrix_sync(ap, ps + kb * 16, " << ldp << ");\n"
+    << "        wmma::load_matrix_sync(bv, vs + kb * " << 16 * ldv << " + nb * 16, " << ldv << ");\n"
+    << "        wmma::mma_sync(acc, ap, bv, acc);\n"
+    << "      }\n"
+    << "      wmma::store_matrix_sync(ow + nb * 16, acc, " << ldo << ", wmma::mem_row_major);\n"
+    << "    }\n"
+    << "    __syncwarp();\n"
+    << "  }\n"
+    << "  l += __shfl_xor_sync(0xffffffffu, l, 1);\n"
+    << "  if (i >= " << S << "LL) return;\n"
+    << "  const long long ooff = " << batchOffset(g, g.outputs[0], so, batch) << " + i * " << at(so, 2) << ";\n"
+    << "  for (int d = h * " << DV / 2 << "; d < (h + 1) * " << DV / 2 << "; ++d)\n"
+    << "    out0[ooff + d * " << at(so, 1) << "] = " << storeAs(ot, "ow[r * " + std::to_string(ldo) + " + d] / l") << ";\n"
+    << "}\n";
+  GeneratedKernel k;
+  k.style = "attention";
+  k.source = o.str();
+  k.block = {32 * warps, 1, 1};
+  k.grid = {(S + rows - 1) / rows, numElements(batch), 1};
+  return k;
+}
 } // namespace
 
 bool attentionReadsView(const KernelGraph &g, int v) {
@@ -179,6 +353,10 @@ GeneratedKernel generateAttention(const KernelGraph &g) {
   if (os != expectOut)
     codegenError(g, "output " + shapeToString(os) + " is not " + shapeToString(expectOut));
   int64_t batches = numElements(batch);
+  if (batches > 65535)
+    codegenError(g, "more than 65535 attention batches (grid.y)");
+  if (std::optional<GeneratedKernel> k = tensorCoreAttention(g, p, batch, scores, S, T, D, DV))
+    return *k;
   // Scores: lane j of a warp computes key t0 + c + j's whole dot product from its row's q
   // (in shared memory, read by all lanes at once) and its key row (padded to D + 1 floats,
   // so the 32 lanes read 32 banks), then the score ops once per key, one expf per key; the
@@ -297,8 +475,6 @@ GeneratedKernel generateAttention(const KernelGraph &g) {
   k.source = o.str();
   k.block = {32 * rowsPerBlock, 1, 1};
   k.grid = {(S + rowsPerBlock - 1) / rowsPerBlock, batches, 1};
-  if (batches > 65535)
-    codegenError(g, "more than 65535 attention batches (grid.y)");
   return k;
 }
 
