@@ -28,11 +28,12 @@ step() {  # step NAME TIMEOUT_S CMD...: runs CMD, logs it, keeps one summary row
   step cuda_f16_test 400 cuda_f16_test --gtest_brief=1
   step test_cuda_backend.py 400 python3 -m pytest tests/cli/test_cuda_backend.py \
     --plumb "$(command -v plumb)" -p no:cacheprovider -q -rs
-  for model in tests/models/*.onnx; do
+  # attention64: 64-dim heads, the tensor-core attention kernel's path in f16/bf16.
+  for model in tests/models/*.onnx tests/data/cuda/attention64.onnx; do
     name=$(basename "$model" .onnx)
     for dtype in f32 f16 bf16; do
       step "check $name --dtype $dtype" 120 plumb check "$model" --backend cuda --dtype "$dtype" \
-        --inputs "tests/models/$name.inputs.npz" --json "/tmp/plumb-checks/$name.$dtype.json"
+        --inputs "${model%.onnx}.inputs.npz" --json "/tmp/plumb-checks/$name.$dtype.json"
     done
   done
   step "bisect resnet_tiny" 120 plumb bisect tests/models/resnet_tiny.onnx --backend cuda \
