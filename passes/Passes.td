@@ -65,10 +65,11 @@ def PlumbFoldConvBatchNorm : Pass<"plumb-fold-conv-bn", "mlir::func::FuncOp"> {
 def PlumbDecomposeAttention : Pass<"plumb-decompose-attention", "mlir::func::FuncOp"> {
   let summary = "Opset-23 Attention as MatMul, scale, masks, Softmax and MatMul";
   let description = [{
-    An Attention op with 4-D static Q, K and V, no KV cache, no softcap and only Y read
-    becomes MatMul(Q, Transpose(K)) * scale, + attn_mask (Where for a boolean one), + the
-    causal triangle, Softmax, MatMul(., V); K and V heads repeated for grouped queries by
-    Reshape + Expand + Reshape. The ops carry the Attention node (Y on the last MatMul), so
+    An Attention op with 4-D static Q, K and V (and past_key/past_value, if any) whose
+    qk_matmul_output is not read becomes Concat(past, new) for a KV cache (the present
+    outputs), MatMul(Q, Transpose(K)) * scale, + attn_mask (Where for a boolean one) and the
+    causal triangle offset by the past as one operand, softcap * Tanh(. / softcap), Softmax,
+    MatMul(., V); K and V heads repeated for grouped queries by Reshape + Expand + Reshape. The ops carry the Attention node (Y on the last MatMul), so
     parity checks and bisect find Y where it was. The fusion passes then take it as the
     attention bodies of older exports; others stay one Attention op.
   }];

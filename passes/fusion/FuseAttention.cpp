@@ -78,6 +78,29 @@ bool matchMaskedScores(Value v, SmallVectorImpl<Operation *> &ops) {
   return matchScaledScores(v, ops);
 }
 
+// The Softmax input: masked scores, then an optional softcap c * tanh(x / c) (Gemma 2; the
+// Attention op's softcap, decomposed): Mul(Tanh(Div(x, c)), c), the Mul either way round.
+bool matchCappedScores(Value v, SmallVectorImpl<Operation *> &ops) {
+  auto mul = v.hasOneUse() ? v.getDefiningOp<MulOp>() : nullptr;
+  for (unsigned i = 0; mul && isFusible(mul) && i < 2; ++i) {
+    Value c = mul->getOperand(1 - i);
+    auto tanh = mul->getOperand(i).getDefiningOp<TanhOp>();
+    if (!scalarConstant(c) || !tanh || !isFusible(tanh) || !tanh.getResult().hasOneUse())
+      continue;
+    auto div = tanh->getOperand(0).getDefiningOp<DivOp>();
+    if (!div || !isFusible(div) || !div.getResult().hasOneUse() ||
+        !scalarConstant(div.getB()))
+      continue;
+    SmallVector<Operation *> scores;
+    if (matchMaskedScores(div.getA(), scores)) {
+      ops.append({mul, tanh, div});
+      ops.append(scores);
+      return true;
+    }
+  }
+  return matchMaskedScores(v, ops);
+}
+
 // Softmax's axis; without the attribute it is -1 from opset 13 on and 1 before.
 int64_t softmaxAxis(SoftmaxOp softmax) {
   if (IntegerAttr axis = softmax.getAxisAttr())
@@ -94,7 +117,7 @@ std::optional<FusionMatch> matchAttention(SoftmaxOp softmax) {
   if (!pv || pv.getA() != softmax.getResult())
     return std::nullopt;
   FusionMatch m{{softmax, pv}, "attention"};
-  if (!matchMaskedScores(softmax.getInput(), m.ops))
+  if (!matchCappedScores(softmax.getInput(), m.ops))
     return std::nullopt;
   return m;
 }

@@ -1,6 +1,7 @@
 // plumb-decompose-attention: the opset-23 Attention op, in the form a fusion pass and a fused
-// kernel take (4-D heads, no KV cache, only Y read), becomes the ops it stands for:
-// MatMul(Q, K^T) * scale (+ mask, + causal triangle) -> Softmax -> MatMul(., V), K and V
+// kernel take (4-D heads, qk_matmul_output not read), becomes the ops it stands for: a KV
+// cache's Concat (the present outputs), MatMul(Q, K^T) * scale (+ mask, + causal triangle,
+// softcap) -> Softmax -> MatMul(., V), K and V
 // repeated over grouped query heads by Unsqueeze-like Reshape + Expand + Reshape as Llama
 // exports write it. The fusion passes then see the attention pattern models exported before
 // opset 23 have, and the CUDA backend runs it as its attention kernel instead of on the host.
@@ -31,13 +32,12 @@ mlir::RankedTensorType rank4(Value v) {
 
 // Why `op` is left to its own kernel, or "" when it decomposes.
 std::string whyNot(AttentionOp op) {
-  for (unsigned i = 1; i < op->getNumResults(); ++i)
-    if (!op->getResult(i).use_empty())
-      return "present_key/present_value/qk_matmul_output are read";
-  if (!absent(op.getPastKey()) || !absent(op.getPastValue()) || !absent(op.getNonpadKvSeqlen()))
-    return "a KV cache or nonpad_kv_seqlen";
-  if (op.getSoftcap() && op.getSoftcap()->convertToDouble() != 0.0)
-    return "softcap";
+  if (op->getNumResults() > 3 && !op->getResult(3).use_empty())
+    return "qk_matmul_output is read";
+  if (absent(op.getPastKey()) != absent(op.getPastValue()) || !absent(op.getNonpadKvSeqlen()))
+    return "past_key without past_value, or nonpad_kv_seqlen";
+  if (!absent(op.getPastKey()) && (!rank4(op.getPastKey()) || !rank4(op.getPastValue())))
+    return "a KV cache that is not 4-D and static";
   auto q = rank4(op.getQ()), k = rank4(op.getK()), v = rank4(op.getV());
   auto y = llvm::dyn_cast<mlir::RankedTensorType>(op->getResult(0).getType());
   if (!q || !k || !v || !y || !y.hasStaticShape())
@@ -47,9 +47,11 @@ std::string whyNot(AttentionOp op) {
     return "Q is not a float tensor";
   if (k.getDimSize(1) != v.getDimSize(1) || q.getDimSize(1) % k.getDimSize(1) != 0)
     return "heads";
+  int64_t past = absent(op.getPastKey()) ? 0 : rank4(op.getPastKey()).getDimSize(2);
   if (!absent(op.getAttnMask())) {
     auto m = llvm::dyn_cast<mlir::RankedTensorType>(op.getAttnMask().getType());
-    if (!m || !m.hasStaticShape() || m.getRank() < 1 || m.getShape().back() != k.getDimSize(2))
+    if (!m || !m.hasStaticShape() || m.getRank() < 1 ||
+        m.getShape().back() != past + k.getDimSize(2))
       return "a mask shorter than the keys";
   }
   return "";
@@ -65,8 +67,28 @@ void decompose(AttentionOp op) {
   mlir::Type elt = q.getElementType();
   DType dt = *dtypeOf(elt);
   int64_t B = q.getDimSize(0), H = q.getDimSize(1), S = q.getDimSize(2), D = q.getDimSize(3);
-  int64_t Hkv = k.getDimSize(1), T = k.getDimSize(2);
   auto type = [&](llvm::ArrayRef<int64_t> shape) { return mlir::RankedTensorType::get(shape, elt); };
+  // A KV cache: the keys and values are the past ones then the new ones, which are also the
+  // present_key/present_value outputs (the new ones alone without a past).
+  Value keys = op.getK(), values = op.getV();
+  int64_t past = 0;
+  if (!absent(op.getPastKey())) {
+    past = rank4(op.getPastKey()).getDimSize(2);
+    // Named as the node's present outputs, so parity checks find them.
+    auto grown = [&](Value p, Value x, mlir::RankedTensorType t, unsigned result,
+                     const char *what) -> Value {
+      std::string name = op->getNumResults() > result ? tensorNameOf(op, result) : "";
+      mlir::Location l = name.empty() ? loc(what) : fuseNodeLocs({op.getLoc()}, {name});
+      return ConcatOp::create(b, l, type({t.getDimSize(0), t.getDimSize(1), past + t.getDimSize(2), t.getDimSize(3)}),
+                              mlir::ValueRange{p, x}, b.getI64IntegerAttr(2));
+    };
+    keys = grown(op.getPastKey(), op.getK(), k, 1, "present_key");
+    values = grown(op.getPastValue(), op.getV(), v, 2, "present_value");
+  }
+  for (unsigned i : {1u, 2u})
+    if (op->getNumResults() > i)
+      op->getResult(i).replaceAllUsesWith(i == 1 ? keys : values);
+  int64_t Hkv = k.getDimSize(1), T = past + k.getDimSize(2);
   auto ints = [&](const std::vector<int64_t> &v, const std::string &what) {
     std::vector<double> d(v.begin(), v.end());
     return constantOf(b, loc(what), Tensor::fromVector(DType::F64, {int64_t(v.size())}, d).cast(DType::I64));
@@ -86,7 +108,7 @@ void decompose(AttentionOp op) {
     return ReshapeOp::create(b, loc(what + "_grouped"), type({B, H, T, d}), r,
                              ints({B, H, T, d}, what + "_grouped.shape"), nullptr);
   };
-  Value kr = repeated(op.getK(), k, "k"), vr = repeated(op.getV(), v, "v");
+  Value kr = repeated(keys, k, "k"), vr = repeated(values, v, "v");
   Value kt = TransposeOp::create(b, loc("k_t"), type({B, H, D, T}), kr,
                                  b.getI64ArrayAttr({0, 1, 3, 2}));
   Value s = MatMulOp::create(b, loc("scores"), type({B, H, S, T}), op.getQ(), kt);
@@ -105,7 +127,7 @@ void decompose(AttentionOp op) {
     std::vector<double> tri(size_t(S * T));
     for (int64_t i = 0; i < S; ++i)
       for (int64_t j = 0; j < T; ++j)
-        tri[size_t(i * T + j)] = j <= i ? (boolean ? 1.0 : 0.0) : (boolean ? 0.0 : ninf);
+        tri[size_t(i * T + j)] = j <= i + past ? (boolean ? 1.0 : 0.0) : (boolean ? 0.0 : ninf);
     Tensor t = Tensor::fromVector(DType::F64, {S, T}, tri).cast(boolean ? DType::Bool : dt);
     Value c = constantOf(b, loc("causal_mask"), t);
     if (absent(mask)) {
@@ -128,6 +150,13 @@ void decompose(AttentionOp op) {
     s = boolean ? Value(WhereOp::create(b, loc("masked"), type({B, H, S, T}), mask, s,
                                         scalar(ninf, "mask_fill")))
                 : Value(AddOp::create(b, loc("masked"), type({B, H, S, T}), s, mask));
+  // softcap * tanh(scores / softcap), after the mask (a -inf stays -inf).
+  if (double cap = op.getSoftcap() ? op.getSoftcap()->convertToDouble() : 0.0; cap > 0) {
+    Value c = scalar(cap, "softcap");
+    s = DivOp::create(b, loc("capped_in"), type({B, H, S, T}), s, c);
+    s = TanhOp::create(b, loc("capped_tanh"), type({B, H, S, T}), s);
+    s = MulOp::create(b, loc("capped"), type({B, H, S, T}), s, c);
+  }
   // A constant mask and the triangle: one constant (folding ran before this pass).
   if (combined)
     foldConstantOp(combined, int64_t(1) << 24);

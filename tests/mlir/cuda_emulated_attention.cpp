@@ -92,18 +92,40 @@ TEST(CudaAttention, HalfHeadsTakeTheTensorCoreKernel) {
     }
 }
 
+namespace {
+
+onnx::AttributeProto *attr(onnx::NodeProto *n, const char *name) {
+  onnx::AttributeProto *a = n->add_attribute();
+  a->set_name(name);
+  return a;
+}
+
+} // namespace
+
 // The opset-23 Attention op (as torch.onnx exports scaled_dot_product_attention) is decomposed
 // for CUDA (plumb-decompose-attention) and runs as the attention kernel, not on the host:
 // grouped query heads (4 query heads on 2 key/value heads), an additive mask with the causal
-// triangle, an explicit scale; and a boolean mask. The K/V head repeat is read in place.
+// triangle, an explicit scale; a boolean mask; a KV cache (3 past positions, the present
+// keys/values graph outputs) with the triangle offset by the past, and a softcap. The K/V
+// head repeat is read in place.
 TEST(CudaAttention, Opset23AttentionIsTheAttentionKernel) {
-  for (bool boolean : {false, true}) {
+  for (const char *form : {"causal", "bool", "cache"}) {
+    std::string f = form;
     onnx::ModelProto m = newModel("sdpa", 23);
     onnx::GraphProto *g = m.mutable_graph();
     floatValue(g->add_input(), "q", {1, 4, 5, 16});
     floatValue(g->add_input(), "k", {1, 2, 7, 16});
     floatValue(g->add_input(), "v", {1, 2, 7, 8});
-    if (boolean) {
+    int64_t keys = 7;
+    std::vector<std::string> in{"q", "k", "v", "mask"}, out{"y"};
+    if (f == "cache") {
+      floatValue(g->add_input(), "past_k", {1, 2, 3, 16});
+      floatValue(g->add_input(), "past_v", {1, 2, 3, 8});
+      keys = 10;
+      in.insert(in.end(), {"past_k", "past_v"});
+      out.insert(out.end(), {"present_k", "present_v"});
+    }
+    if (f == "bool") {
       onnx::TensorProto *t = g->add_initializer();
       t->set_name("mask");
       t->set_data_type(onnx::TensorProto::BOOL);
@@ -112,29 +134,32 @@ TEST(CudaAttention, Opset23AttentionIsTheAttentionKernel) {
       for (int64_t e = 0; e < 35; ++e)
         t->add_int32_data((e % 7) != (e / 7) % 3); // each row sees all keys but one
     } else {
-      floatInitializer(g, "mask", {5, 7}, [](int64_t e) { return 0.1f * float(e % 4) - 0.2f; });
+      floatInitializer(g, "mask", {5, keys}, [](int64_t e) { return 0.1f * float(e % 4) - 0.2f; });
     }
-    onnx::NodeProto *n = node(g, "Attention", "sdpa", {"q", "k", "v", "mask"}, "y");
-    if (!boolean) {
-      onnx::AttributeProto *c = n->add_attribute();
-      c->set_name("is_causal");
+    onnx::NodeProto *n = node(g, "Attention", "sdpa", in, "y");
+    for (size_t i = 1; i < out.size(); ++i)
+      n->add_output(out[i]);
+    if (f != "bool") {
+      onnx::AttributeProto *c = attr(n, "is_causal");
       c->set_type(onnx::AttributeProto::INT);
       c->set_i(1);
-      onnx::AttributeProto *sc = n->add_attribute();
-      sc->set_name("scale");
+      onnx::AttributeProto *sc = attr(n, f == "cache" ? "softcap" : "scale");
       sc->set_type(onnx::AttributeProto::FLOAT);
-      sc->set_f(0.3f);
+      sc->set_f(f == "cache" ? 2.0f : 0.3f);
     }
-    floatValue(g->add_output(), "y");
-    std::string tag = std::string("sdpa_") + (boolean ? "bool" : "causal");
+    for (const std::string &o : out)
+      floatValue(g->add_output(), o);
+    std::string tag = "sdpa_" + f;
     std::string model = saveModel(m, tag + ".onnx");
     for (const char *dtype : {"f32", "f16"}) {
       KeptPlan k = runKept(model, "", dtype, keepNone, tag + "_" + dtype);
       const Plan &plan = k.compiled.plan;
+      bool half = std::string(dtype) != "f32";
       EXPECT_EQ(stepsOfStyle(plan, "attention"), 1) << tag << " " << dtype;
-      EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << tag << " " << dtype;
-      // the constant mask and triangle are one constant: no kernel but the casts (q, k, v, y)
-      EXPECT_EQ(stepsOfStyle(plan, "elementwise"), std::string(dtype) == "f32" ? 0 : 4)
+      // the cache's Concats are the present outputs, stored
+      EXPECT_EQ(stepsOfStyle(plan, "movement"), f == "cache" ? 2 : 0) << tag << " " << dtype;
+      // the constant mask and triangle are one constant: no kernel but the casts (inputs, outputs)
+      EXPECT_EQ(stepsOfStyle(plan, "elementwise"), half ? int(in.size() - 1 + out.size()) : 0)
           << tag << " " << dtype;
       expectClose(k, dtype);
     }

@@ -34,12 +34,18 @@ Shape Lowerer::shapeOf(Value v) {
   auto ranked = dyn_cast<RankedTensorType>(v.getType());
   if (ranked && ranked.hasStaticShape())
     return Shape(ranked.getShape().begin(), ranked.getShape().end());
-  std::string name;
-  if (Operation *def = v.getDefiningOp())
-    name = tensorNameOf(def, cast<OpResult>(v).getResultNumber());
-  if (hints_ && hints_->count(name))
+  std::string name, what = "a value";
+  if (Operation *def = v.getDefiningOp()) {
+    unsigned i = cast<OpResult>(v).getResultNumber();
+    name = tensorNameOf(def, i);
+    // An output the model does not name (one of several an op has) is named by its node.
+    what = !name.empty() ? "value '" + name + "'"
+                         : "result " + std::to_string(i) + " of node '" + joinedNodeNames(def) +
+                               "' (" + onnxOpType(def).str() + ")";
+  }
+  if (hints_ && !name.empty() && hints_->count(name))
     return hints_->at(name);
-  throw Error("value '" + name + "' has no static shape: the CUDA backend needs static shapes; "
+  throw Error(what + " has no static shape: the CUDA backend needs static shapes; "
               "pin graph inputs with --input-shape");
 }
 

@@ -27,13 +27,34 @@ func.func @gqa_causal(%q: tensor<1x4x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tens
 
 // -----
 
-// A KV cache (past_key/past_value) and softcap stay one Attention op each.
+// A KV cache: the past and new keys/values concatenated are the present outputs and what
+// the scores read; the causal triangle is offset by the past length (query i sees keys up to
+// past + i). Softcap after it: Div, Tanh, Mul.
+// CHECK-LABEL: func @kv_cache
+// CHECK: [[PK:%.+]] = plumb.Concat(%arg3, %arg1) {axis = 2 : i64} : (tensor<1x2x4x8xf32>, tensor<1x2x3x8xf32>) -> tensor<1x2x7x8xf32>
+// CHECK: [[PV:%.+]] = plumb.Concat(%arg4, %arg2) {axis = 2 : i64}
+// CHECK: plumb.Transpose([[PK]])
+// CHECK: plumb.Constant() {value = dense<{{\[}}[0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0xFF800000, 0xFF800000], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0xFF800000], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]]> : tensor<3x7xf32>}
+// CHECK: plumb.Div
+// CHECK-NEXT: plumb.Tanh
+// CHECK-NEXT: plumb.Mul
+// CHECK: [[Y:%.+]] = plumb.MatMul({{%.+}}, [[PV]])
+// CHECK: return [[Y]], [[PK]], [[PV]]
+func.func @kv_cache(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>, %pk: tensor<1x2x4x8xf32>, %pv: tensor<1x2x4x8xf32>) -> (tensor<1x2x3x8xf32>, tensor<1x2x7x8xf32>, tensor<1x2x7x8xf32>) {
+  %none = plumb.none
+  %y, %presentK, %presentV = plumb.Attention(%q, %k, %v, %none, %pk, %pv, %none) {is_causal = 1 : i64, softcap = 2.0 : f32} : (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, none, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, none) -> (tensor<1x2x3x8xf32>, tensor<1x2x7x8xf32>, tensor<1x2x7x8xf32>)
+  return %y, %presentK, %presentV : tensor<1x2x3x8xf32>, tensor<1x2x7x8xf32>, tensor<1x2x7x8xf32>
+}
+
+// -----
+
+// qk_matmul_output read, or a past_key without its past_value: left one Attention op.
 // CHECK-LABEL: func @kept
-func.func @kept(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>, %pk: tensor<1x2x4x8xf32>) -> (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>) {
+func.func @kept(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>, %pk: tensor<1x2x4x8xf32>) -> (tensor<1x2x3x8xf32>, tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32>) {
   // CHECK-COUNT-2: plumb.Attention
   // CHECK-NOT: plumb.Softmax
   %none = plumb.none
-  %a = plumb.Attention(%q, %k, %v, %none, %pk, %pk, %none) : (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, none, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, none) -> tensor<1x2x3x8xf32>
-  %b = plumb.Attention(%q, %k, %v, %none, %none, %none, %none) {softcap = 2.0 : f32} : (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, none, none, none, none) -> tensor<1x2x3x8xf32>
-  return %a, %b : tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>
+  %y, %pk1, %pv1, %qk = plumb.Attention(%q, %k, %v, %none, %none, %none, %none) : (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, none, none, none, none) -> (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x3xf32>)
+  %b = plumb.Attention(%q, %k, %v, %none, %pk, %none, %none) : (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, none, tensor<1x2x4x8xf32>, none, none) -> tensor<1x2x3x8xf32>
+  return %y, %qk, %b : tensor<1x2x3x8xf32>, tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32>
 }

@@ -102,6 +102,30 @@ func.func @dit_attention(%q: tensor<1x4x64x8xf32>, %k: tensor<1x4x64x8xf32>, %v:
 
 // -----
 
+// Gemma 2's softcap, c * tanh(x / c), between the mask and the Softmax: part of the body.
+// CHECK-LABEL: func @softcap_attention
+// CHECK: plumb.fusion "attention"
+// CHECK: plumb.Add
+// CHECK-NEXT: plumb.Div
+// CHECK-NEXT: plumb.Tanh
+// CHECK-NEXT: plumb.Mul
+// CHECK-NEXT: plumb.Softmax
+func.func @softcap_attention(%q: tensor<1x2x4x8xf32>, %kt: tensor<1x2x8x4xf32>, %v: tensor<1x2x4x8xf32>, %mask: tensor<4x4xf32>) -> tensor<1x2x4x8xf32> {
+  %scale = plumb.Constant() {value = dense<0.35> : tensor<f32>} : () -> tensor<f32>
+  %cap = plumb.Constant() {value = dense<50.0> : tensor<f32>} : () -> tensor<f32>
+  %qk = plumb.MatMul(%q, %kt) : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %s = plumb.Mul(%qk, %scale) : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %sm = plumb.Add(%s, %mask) : (tensor<1x2x4x4xf32>, tensor<4x4xf32>) -> tensor<1x2x4x4xf32>
+  %d = plumb.Div(%sm, %cap) : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %t = plumb.Tanh(%d) : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %c = plumb.Mul(%cap, %t) : (tensor<f32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %p = plumb.Softmax(%c) {axis = -1 : i64} : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %o = plumb.MatMul(%p, %v) : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// -----
+
 // Left alone: a Softmax over another axis, and attention probabilities that are also
 // returned (they would leave the kernel).
 // CHECK-LABEL: func @no_fusion
