@@ -65,8 +65,9 @@ def PlumbFoldConvBatchNorm : Pass<"plumb-fold-conv-bn", "mlir::func::FuncOp"> {
 def PlumbDecomposeAttention : Pass<"plumb-decompose-attention", "mlir::func::FuncOp"> {
   let summary = "Opset-23 Attention as MatMul, scale, masks, Softmax and MatMul";
   let description = [{
-    An Attention op with 4-D static Q, K and V (and past_key/past_value, if any) whose
-    qk_matmul_output is not read becomes Concat(past, new) for a KV cache (the present
+    An Attention op with static Q, K and V, 4-D or 3-D with q_num_heads/kv_num_heads (those
+    split into heads by Reshape + Transpose, Y merged back), and past_key/past_value, if any,
+    4-D, whose qk_matmul_output is not read becomes Concat(past, new) for a KV cache (the present
     outputs), MatMul(Q, Transpose(K)) * scale, + attn_mask (Where for a boolean one) and the
     causal triangle offset by the past as one operand, softcap * Tanh(. / softcap), Softmax,
     MatMul(., V); K and V heads repeated for grouped queries by Reshape + Expand + Reshape. The ops carry the Attention node (Y on the last MatMul), so

@@ -1,5 +1,5 @@
 // plumb-decompose-attention: the opset-23 Attention op, in the form a fusion pass and a fused
-// kernel take (4-D heads, qk_matmul_output not read), becomes the ops it stands for: a KV
+// kernel take (static 4-D heads or 3-D with head counts, qk_matmul_output not read), becomes the ops it stands for: a KV
 // cache's Concat (the present outputs), MatMul(Q, K^T) * scale (+ mask, + causal triangle,
 // softcap) -> Softmax -> MatMul(., V), K and V
 // repeated over grouped query heads by Unsqueeze-like Reshape + Expand + Reshape as Llama
@@ -12,6 +12,7 @@
 
 #include "mlir/IR/Builders.h"
 
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -30,6 +31,24 @@ mlir::RankedTensorType rank4(Value v) {
   return t && t.getRank() == 4 && t.hasStaticShape() ? t : nullptr;
 }
 
+// Q, K or V as [B, heads, S, d]: a 4-D static input's shape, or a 3-D static [B, S, hidden]
+// one split into `heads` (q_num_heads or kv_num_heads) heads.
+std::optional<std::array<int64_t, 4>> headShape(Value x, int64_t heads) {
+  auto t = llvm::dyn_cast<mlir::RankedTensorType>(x.getType());
+  if (!t || !t.hasStaticShape())
+    return std::nullopt;
+  if (t.getRank() == 4)
+    return std::array<int64_t, 4>{t.getDimSize(0), t.getDimSize(1), t.getDimSize(2), t.getDimSize(3)};
+  if (t.getRank() != 3 || heads <= 0 || t.getDimSize(2) % heads != 0)
+    return std::nullopt;
+  return std::array<int64_t, 4>{t.getDimSize(0), heads, t.getDimSize(1), t.getDimSize(2) / heads};
+}
+
+std::optional<std::array<int64_t, 4>> shapeOf(AttentionOp op, unsigned operand) {
+  int64_t heads = int64_t(operand == 0 ? op.getQNumHeads().value_or(0) : op.getKvNumHeads().value_or(0));
+  return headShape(op->getOperand(operand), heads);
+}
+
 // Why `op` is left to its own kernel, or "" when it decomposes.
 std::string whyNot(AttentionOp op) {
   if (op->getNumResults() > 3 && !op->getResult(3).use_empty())
@@ -38,20 +57,23 @@ std::string whyNot(AttentionOp op) {
     return "past_key without past_value, or nonpad_kv_seqlen";
   if (!absent(op.getPastKey()) && (!rank4(op.getPastKey()) || !rank4(op.getPastValue())))
     return "a KV cache that is not 4-D and static";
-  auto q = rank4(op.getQ()), k = rank4(op.getK()), v = rank4(op.getV());
+  auto q = shapeOf(op, 0), k = shapeOf(op, 1), v = shapeOf(op, 2);
   auto y = llvm::dyn_cast<mlir::RankedTensorType>(op->getResult(0).getType());
   if (!q || !k || !v || !y || !y.hasStaticShape())
-    return "Q, K and V are not 4-D and static";
-  std::optional<DType> dt = dtypeOf(q.getElementType());
+    return "Q, K and V are not static 4-D, or 3-D with their head counts";
+  auto qt = llvm::cast<mlir::RankedTensorType>(op.getQ().getType());
+  if (qt.getRank() != llvm::cast<mlir::RankedTensorType>(op.getK().getType()).getRank() ||
+      qt.getRank() != llvm::cast<mlir::RankedTensorType>(op.getV().getType()).getRank())
+    return "Q, K and V of different ranks";
+  std::optional<DType> dt = dtypeOf(qt.getElementType());
   if (!dt || !isFloat(*dt))
     return "Q is not a float tensor";
-  if (k.getDimSize(1) != v.getDimSize(1) || q.getDimSize(1) % k.getDimSize(1) != 0)
+  if ((*k)[1] != (*v)[1] || (*q)[1] % (*k)[1] != 0 || (*k)[2] != (*v)[2] || (*q)[3] != (*k)[3])
     return "heads";
   int64_t past = absent(op.getPastKey()) ? 0 : rank4(op.getPastKey()).getDimSize(2);
   if (!absent(op.getAttnMask())) {
     auto m = llvm::dyn_cast<mlir::RankedTensorType>(op.getAttnMask().getType());
-    if (!m || !m.hasStaticShape() || m.getRank() < 1 ||
-        m.getShape().back() != past + k.getDimSize(2))
+    if (!m || !m.hasStaticShape() || m.getRank() < 1 || m.getShape().back() != past + (*k)[2])
       return "a mask shorter than the keys";
   }
   return "";
@@ -63,44 +85,56 @@ void decompose(AttentionOp op) {
   auto loc = [&](const std::string &suffix) {
     return fuseNodeLocs({op.getLoc()}, {suffix.empty() ? y : y + "/" + suffix});
   };
-  auto q = rank4(op.getQ()), k = rank4(op.getK()), v = rank4(op.getV());
-  mlir::Type elt = q.getElementType();
+  std::array<int64_t, 4> q = *shapeOf(op, 0), k = *shapeOf(op, 1), v = *shapeOf(op, 2);
+  mlir::Type elt = llvm::cast<mlir::RankedTensorType>(op.getQ().getType()).getElementType();
   DType dt = *dtypeOf(elt);
-  int64_t B = q.getDimSize(0), H = q.getDimSize(1), S = q.getDimSize(2), D = q.getDimSize(3);
+  int64_t B = q[0], H = q[1], S = q[2], D = q[3];
   auto type = [&](llvm::ArrayRef<int64_t> shape) { return mlir::RankedTensorType::get(shape, elt); };
-  // A KV cache: the keys and values are the past ones then the new ones, which are also the
-  // present_key/present_value outputs (the new ones alone without a past).
-  Value keys = op.getK(), values = op.getV();
-  int64_t past = 0;
-  if (!absent(op.getPastKey())) {
-    past = rank4(op.getPastKey()).getDimSize(2);
-    // Named as the node's present outputs, so parity checks find them.
-    auto grown = [&](Value p, Value x, mlir::RankedTensorType t, unsigned result,
-                     const char *what) -> Value {
-      std::string name = op->getNumResults() > result ? tensorNameOf(op, result) : "";
-      mlir::Location l = name.empty() ? loc(what) : fuseNodeLocs({op.getLoc()}, {name});
-      return ConcatOp::create(b, l, type({t.getDimSize(0), t.getDimSize(1), past + t.getDimSize(2), t.getDimSize(3)}),
-                              mlir::ValueRange{p, x}, b.getI64IntegerAttr(2));
-    };
-    keys = grown(op.getPastKey(), op.getK(), k, 1, "present_key");
-    values = grown(op.getPastValue(), op.getV(), v, 2, "present_value");
-  }
-  for (unsigned i : {1u, 2u})
-    if (op->getNumResults() > i)
-      op->getResult(i).replaceAllUsesWith(i == 1 ? keys : values);
-  int64_t Hkv = k.getDimSize(1), T = past + k.getDimSize(2);
   auto ints = [&](const std::vector<int64_t> &v, const std::string &what) {
     std::vector<double> d(v.begin(), v.end());
     return constantOf(b, loc(what), Tensor::fromVector(DType::F64, {int64_t(v.size())}, d).cast(DType::I64));
   };
+  // 3-D [B, S, heads * d] inputs as heads: Reshape to [B, S, heads, d], Transpose to
+  // [B, heads, S, d] (views the attention kernel reads in place).
+  bool threeD = llvm::cast<mlir::RankedTensorType>(op.getQ().getType()).getRank() == 3;
+  auto heads = [&](Value x, const std::array<int64_t, 4> &h, const std::string &what) -> Value {
+    if (!threeD)
+      return x;
+    Value r = ReshapeOp::create(b, loc(what + "_split"), type({h[0], h[2], h[1], h[3]}), x,
+                                ints({h[0], h[2], h[1], h[3]}, what + "_split.shape"), nullptr);
+    return TransposeOp::create(b, loc(what + "_heads"), type({h[0], h[1], h[2], h[3]}), r,
+                               b.getI64ArrayAttr({0, 2, 1, 3}));
+  };
+  Value query = heads(op.getQ(), q, "q");
+  // A KV cache: the keys and values are the past ones then the new ones, which are also the
+  // present_key/present_value outputs (the new ones alone without a past).
+  Value keys = heads(op.getK(), k, "k"), values = heads(op.getV(), v, "v");
+  int64_t past = 0;
+  if (!absent(op.getPastKey())) {
+    past = rank4(op.getPastKey()).getDimSize(2);
+    // Named as the node's present outputs, so parity checks find them.
+    auto grown = [&](Value p, Value x, const std::array<int64_t, 4> &t, unsigned result,
+                     const char *what) -> Value {
+      std::string name = op->getNumResults() > result ? tensorNameOf(op, result) : "";
+      mlir::Location l = name.empty() ? loc(what) : fuseNodeLocs({op.getLoc()}, {name});
+      return ConcatOp::create(b, l, type({t[0], t[1], past + t[2], t[3]}),
+                              mlir::ValueRange{p, x}, b.getI64IntegerAttr(2));
+    };
+    keys = grown(op.getPastKey(), keys, k, 1, "present_key");
+    values = grown(op.getPastValue(), values, v, 2, "present_value");
+  }
+  for (unsigned i : {1u, 2u})
+    if (op->getNumResults() > i)
+      op->getResult(i).replaceAllUsesWith(i == 1 ? keys : values);
+  int64_t Hkv = k[1], T = past + k[2], DV = v[3];
   auto scalar = [&](double x, const std::string &what) {
     return constantOf(b, loc(what), Tensor::fromVector(DType::F64, Shape{}, std::vector<double>{x}).cast(dt));
   };
   // Grouped query heads: [B, Hkv, T, d] -> [B, Hkv, 1, T, d] -> [B, Hkv, H/Hkv, T, d] -> [B, H, T, d].
-  auto repeated = [&](Value x, mlir::RankedTensorType t, const std::string &what) -> Value {
+  auto repeated = [&](Value x, const std::array<int64_t, 4> &t, const std::string &what) -> Value {
     if (Hkv == H)
       return x;
-    int64_t d = t.getDimSize(3), rep = H / Hkv;
+    int64_t d = t[3], rep = H / Hkv;
     Value r = ReshapeOp::create(b, loc(what + "_heads"), type({B, Hkv, 1, T, d}), x,
                                 ints({B, Hkv, 1, T, d}, what + "_heads.shape"), nullptr);
     r = ExpandOp::create(b, loc(what + "_repeated"), type({B, Hkv, rep, T, d}), r,
@@ -111,7 +145,7 @@ void decompose(AttentionOp op) {
   Value kr = repeated(keys, k, "k"), vr = repeated(values, v, "v");
   Value kt = TransposeOp::create(b, loc("k_t"), type({B, H, D, T}), kr,
                                  b.getI64ArrayAttr({0, 1, 3, 2}));
-  Value s = MatMulOp::create(b, loc("scores"), type({B, H, S, T}), op.getQ(), kt);
+  Value s = MatMulOp::create(b, loc("scores"), type({B, H, S, T}), query, kt);
   double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt(double(D));
   s = MulOp::create(b, loc("scaled"), type({B, H, S, T}), s, scalar(scale, "scale"));
   // The mask and the causal triangle (key j after query i, upper-left aligned) as one operand
@@ -161,7 +195,16 @@ void decompose(AttentionOp op) {
   if (combined)
     foldConstantOp(combined, int64_t(1) << 24);
   Value p = SoftmaxOp::create(b, loc("probs"), type({B, H, S, T}), s, b.getI64IntegerAttr(-1));
-  Value out = MatMulOp::create(b, loc(""), op->getResult(0).getType(), p, vr);
+  Value out;
+  if (!threeD) {
+    out = MatMulOp::create(b, loc(""), op->getResult(0).getType(), p, vr);
+  } else { // back to [B, S, heads * DV]
+    out = MatMulOp::create(b, loc("context"), type({B, H, S, DV}), p, vr);
+    out = TransposeOp::create(b, loc("context_t"), type({B, S, H, DV}), out,
+                              b.getI64ArrayAttr({0, 2, 1, 3}));
+    out = ReshapeOp::create(b, loc(""), op->getResult(0).getType(), out,
+                            ints({B, S, H * DV}, "merge.shape"), nullptr);
+  }
   op->getResult(0).replaceAllUsesWith(out);
   op.erase();
 }

@@ -106,16 +106,22 @@ onnx::AttributeProto *attr(onnx::NodeProto *n, const char *name) {
 // for CUDA (plumb-decompose-attention) and runs as the attention kernel, not on the host:
 // grouped query heads (4 query heads on 2 key/value heads), an additive mask with the causal
 // triangle, an explicit scale; a boolean mask; a KV cache (3 past positions, the present
-// keys/values graph outputs) with the triangle offset by the past, and a softcap. The K/V
-// head repeat is read in place.
+// keys/values graph outputs) with the triangle offset by the past, and a softcap; 3-D
+// inputs with their head counts. The K/V head repeat and the 3-D head split are read in place.
 TEST(CudaAttention, Opset23AttentionIsTheAttentionKernel) {
-  for (const char *form : {"causal", "bool", "cache"}) {
+  for (const char *form : {"causal", "bool", "cache", "3d"}) {
     std::string f = form;
     onnx::ModelProto m = newModel("sdpa", 23);
     onnx::GraphProto *g = m.mutable_graph();
-    floatValue(g->add_input(), "q", {1, 4, 5, 16});
-    floatValue(g->add_input(), "k", {1, 2, 7, 16});
-    floatValue(g->add_input(), "v", {1, 2, 7, 8});
+    if (f == "3d") { // [B, S, heads * d]
+      floatValue(g->add_input(), "q", {1, 5, 4 * 16});
+      floatValue(g->add_input(), "k", {1, 7, 2 * 16});
+      floatValue(g->add_input(), "v", {1, 7, 2 * 8});
+    } else {
+      floatValue(g->add_input(), "q", {1, 4, 5, 16});
+      floatValue(g->add_input(), "k", {1, 2, 7, 16});
+      floatValue(g->add_input(), "v", {1, 2, 7, 8});
+    }
     int64_t keys = 7;
     std::vector<std::string> in{"q", "k", "v", "mask"}, out{"y"};
     if (f == "cache") {
@@ -139,6 +145,12 @@ TEST(CudaAttention, Opset23AttentionIsTheAttentionKernel) {
     onnx::NodeProto *n = node(g, "Attention", "sdpa", in, "y");
     for (size_t i = 1; i < out.size(); ++i)
       n->add_output(out[i]);
+    if (f == "3d")
+      for (auto [name, heads] : {std::pair{"q_num_heads", 4}, std::pair{"kv_num_heads", 2}}) {
+        onnx::AttributeProto *h = attr(n, name);
+        h->set_type(onnx::AttributeProto::INT);
+        h->set_i(heads);
+      }
     if (f != "bool") {
       onnx::AttributeProto *c = attr(n, "is_causal");
       c->set_type(onnx::AttributeProto::INT);

@@ -58,3 +58,22 @@ func.func @kept(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2
   %b = plumb.Attention(%q, %k, %v, %none, %pk, %none, %none) : (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, none, tensor<1x2x4x8xf32>, none, none) -> tensor<1x2x3x8xf32>
   return %y, %qk, %b : tensor<1x2x3x8xf32>, tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32>
 }
+
+// -----
+
+// 3-D inputs [B, S, heads * d] with q_num_heads 2 and kv_num_heads 1: each split into heads
+// (Reshape, Transpose to [B, heads, S, d]), the output merged back (Transpose, Reshape).
+// CHECK-LABEL: func @three_d
+// CHECK: [[QS:%.+]] = plumb.Reshape(%arg0, {{%.+}}) : (tensor<1x3x16xf32>, tensor<4xi64>) -> tensor<1x3x2x8xf32>
+// CHECK: [[Q:%.+]] = plumb.Transpose([[QS]]) {perm = [0, 2, 1, 3]} : (tensor<1x3x2x8xf32>) -> tensor<1x2x3x8xf32>
+// CHECK: plumb.Reshape(%arg1, {{%.+}}) : (tensor<1x4x8xf32>, tensor<4xi64>) -> tensor<1x4x1x8xf32>
+// CHECK: plumb.MatMul([[Q]],
+// CHECK: [[O:%.+]] = plumb.MatMul({{%.+}}) : (tensor<1x2x3x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x3x8xf32>
+// CHECK: [[OT:%.+]] = plumb.Transpose([[O]]) {perm = [0, 2, 1, 3]} : (tensor<1x2x3x8xf32>) -> tensor<1x3x2x8xf32>
+// CHECK: [[Y:%.+]] = plumb.Reshape([[OT]], {{%.+}}) : (tensor<1x3x2x8xf32>, tensor<3xi64>) -> tensor<1x3x16xf32>
+// CHECK: return [[Y]]
+func.func @three_d(%q: tensor<1x3x16xf32>, %k: tensor<1x4x8xf32>, %v: tensor<1x4x8xf32>) -> tensor<1x3x16xf32> {
+  %none = plumb.none
+  %y = plumb.Attention(%q, %k, %v, %none, %none, %none, %none) {q_num_heads = 2 : i64, kv_num_heads = 1 : i64} : (tensor<1x3x16xf32>, tensor<1x4x8xf32>, tensor<1x4x8xf32>, none, none, none, none) -> tensor<1x3x16xf32>
+  return %y : tensor<1x3x16xf32>
+}
