@@ -137,6 +137,70 @@ std::string batchOffset(const KernelGraph &g, int v, const std::vector<int64_t> 
 }
 
 
+// Where both attention kernels read and write: Q [.., S, D], K [.., D, T] (or [.., T, D] under
+// the body's Transpose), V [.., T, DV] and the output [.., S, DV], each at its strides
+// (contiguous, or a view through a transpose), in the batch item of blockIdx.y.
+struct AttentionIo {
+  const KernelGraph &g;
+  const AttentionParts &p;
+  const Shape &batch;
+  std::vector<int64_t> sq, sk, sv, so;
+  AttentionIo(const KernelGraph &g, const AttentionParts &p, const Shape &batch)
+      : g(g), p(p), batch(batch), sq(memoryStrides(g, p.q)), sk(memoryStrides(g, p.k)),
+        sv(memoryStrides(g, p.v)), so(memoryStrides(g, g.outputs[0])) {}
+  static std::string at(const std::vector<int64_t> &st, size_t fromEnd) {
+    return std::to_string(st[st.size() - fromEnd]) + "LL";
+  }
+  // bflat (blockIdx.y), its batch indices b0.., and where Q, K and V start in it.
+  void emitOffsets(std::ostream &o) const {
+    o << "  const long long bflat = blockIdx.y;\n";
+    int64_t stride = 1;
+    for (size_t k = batch.size(); k-- > 0;) {
+      o << "  const long long b" << k << " = (bflat / " << stride << "LL) % " << batch[k] << "LL;\n";
+      stride *= batch[k];
+    }
+    o << "  const long long qoff = " << batchOffset(g, p.q, sq, batch) << ";\n"
+      << "  const long long koff = " << batchOffset(g, p.k, sk, batch) << ";\n"
+      << "  const long long voff = " << batchOffset(g, p.v, sv, batch) << ";\n";
+  }
+  // Element indices: Q at row `i`, dim d; K and V at key t, dim d; the output at row `i`
+  // (then + outDim()).
+  std::string q(const std::string &i) const {
+    return "qoff + " + i + " * " + at(sq, 2) + " + d * " + at(sq, 1);
+  }
+  std::string k() const {
+    return p.kTransposed ? "koff + t * " + at(sk, 2) + " + d * " + at(sk, 1)
+                         : "koff + (long long)d * " + at(sk, 2) + " + t * " + at(sk, 1);
+  }
+  std::string v() const { return "voff + t * " + at(sv, 2) + " + d * " + at(sv, 1); }
+  std::string outRow(const std::string &i) const {
+    return batchOffset(g, g.outputs[0], so, batch) + " + " + i + " * " + at(so, 2);
+  }
+  std::string outDim() const { return "d * " + at(so, 1); }
+};
+
+// The block's threads storing keys t0 .. t0 + rows - 1 of K or V (`cols` dims) into a shared
+// tile: `dest` (in tt and d) gets `src` (in t and d) for keys before T, `fill` after.
+void emitTileLoad(std::ostream &o, int64_t rows, int64_t cols, int64_t T, const std::string &dest,
+                  const std::string &src, const std::string &fill) {
+  o << "    for (int x = threadIdx.x; x < " << rows * cols << "; x += blockDim.x) {\n"
+    << "      const int tt = x / " << cols << ", d = x % " << cols << ";\n"
+    << "      const long long t = t0 + tt;\n"
+    << "      " << dest << " = t < " << T << "LL ? " << src << " : " << fill << ";\n"
+    << "    }\n";
+}
+
+// The body's ops between the scores and the Softmax on the score `s` of row i and key t (a
+// mask read at element se of [batch.., S, T]), the result assigned to `target`.
+void emitScoreOps(std::ostream &o, ElementWriter &w, const AttentionParts &p, int64_t S,
+                  int64_t T, const std::string &indent, const std::string &target) {
+  o << indent << "const long long se = (bflat * " << S << "LL + i) * " << T << "LL + t;\n"
+    << indent << "(void)se;\n";
+  int scoreValue = p.softmax->operands[0];
+  w.emit(o, {scoreValue}, indent);
+  o << indent << target << " = (float)" << w.name(scoreValue) << ";\n";
+}
+
 // The tensor-core kernel, for Q, K and V stored in one half type (f16 or bf16) with head dims
 // multiples of 16 and at least 16 query rows: WARPS warps of 16 query rows each per block,
 // keys in tiles of 32 in shared memory. Per tile, each warp computes its 16 x 32 scores with
@@ -177,11 +241,7 @@ std::optional<GeneratedKernel> tensorCoreAttention(const KernelGraph &g, const A
   ElementWriter w(g, scores, "se");
   auto param = [&](int value) { return w.paramName(value); };
   w.bind(p.qk->results[0], "s");
-  std::vector<int64_t> sq = memoryStrides(g, p.q), sk = memoryStrides(g, p.k),
-                       sv = memoryStrides(g, p.v), so = memoryStrides(g, g.outputs[0]);
-  auto at = [](const std::vector<int64_t> &st, size_t fromEnd) {
-    return std::to_string(st[st.size() - fromEnd]) + "LL";
-  };
+  AttentionIo io(g, p, batch);
   const std::string ninf = "__int_as_float(0xff800000)";
   std::ostringstream o;
   o << includes(g) << "#include <mma.h>\n"
@@ -197,22 +257,14 @@ std::optional<GeneratedKernel> tensorCoreAttention(const KernelGraph &g, const A
     << "  float *sc = (float *)(smem + " << offS << ") + warp * " << 16 * lds << ";\n"
     << "  " << ht << " *ps = (" << ht << " *)(smem + " << offP << ") + warp * " << 16 * ldp << ";\n"
     << "  float *ow = os + warp * " << 16 * ldo << ";\n"
-    << "  const long long bflat = blockIdx.y;\n"
     << "  const long long row0 = (long long)blockIdx.x * " << rows << ";\n";
-  int64_t stride = 1;
-  for (size_t k = batch.size(); k-- > 0;) {
-    o << "  const long long b" << k << " = (bflat / " << stride << "LL) % " << batch[k] << "LL;\n";
-    stride *= batch[k];
-  }
-  o << "  const long long qoff = " << batchOffset(g, p.q, sq, batch) << ";\n"
-    << "  const long long koff = " << batchOffset(g, p.k, sk, batch) << ";\n"
-    << "  const long long voff = " << batchOffset(g, p.v, sv, batch) << ";\n"
-    << "  const " << ht << " zero = " << toHalf << "(0.f);\n"
+  io.emitOffsets(o);
+  o << "  const " << ht << " zero = " << toHalf << "(0.f);\n"
     << "  for (int x = threadIdx.x; x < " << rows * D << "; x += blockDim.x) {\n"
     << "    const int r = x / " << D << ", d = x % " << D << ";\n"
     << "    const long long i = row0 + r;\n"
-    << "    qs[r * " << ldq << " + d] = i < " << S << "LL ? " << param(p.q) << "[qoff + i * "
-    << at(sq, 2) << " + d * " << at(sq, 1) << "] : zero;\n"
+    << "    qs[r * " << ldq << " + d] = i < " << S << "LL ? " << param(p.q) << "[" << io.q("i")
+    << "] : zero;\n"
     << "  }\n"
     << "  __syncthreads();\n"
     << "  wmma::fragment<wmma::matrix_a, 16, 16, 16, " << ht << ", wmma::row_major> aq[" << D / 16 << "];\n"
@@ -225,22 +277,10 @@ std::optional<GeneratedKernel> tensorCoreAttention(const KernelGraph &g, const A
     << "  const long long i = row0 + warp * 16 + r;\n"
     << "  float m = " << ninf << ", l = 0.f;\n"
     << "  for (long long t0 = 0; t0 < " << T << "LL; t0 += " << KT << ") {\n"
-    << "    __syncthreads();\n"
-    << "    for (int x = threadIdx.x; x < " << KT * D << "; x += blockDim.x) {\n"
-    << "      const int tt = x / " << D << ", d = x % " << D << ";\n"
-    << "      const long long t = t0 + tt;\n";
-  std::string kIndex = p.kTransposed ? "koff + t * " + at(sk, 2) + " + d * " + at(sk, 1)
-                                     : "koff + (long long)d * " + at(sk, 2) + " + t * " + at(sk, 1);
-  o << "      ks[tt * " << ldk << " + d] = t < " << T << "LL ? " << param(p.k) << "[" << kIndex
-    << "] : zero;\n"
-    << "    }\n"
-    << "    for (int x = threadIdx.x; x < " << KT * DV << "; x += blockDim.x) {\n"
-    << "      const int tt = x / " << DV << ", d = x % " << DV << ";\n"
-    << "      const long long t = t0 + tt;\n"
-    << "      vs[tt * " << ldv << " + d] = t < " << T << "LL ? " << param(p.v) << "[voff + t * "
-    << at(sv, 2) << " + d * " << at(sv, 1) << "] : zero;\n"
-    << "    }\n"
-    << "    __syncthreads();\n"
+    << "    __syncthreads();\n";
+  emitTileLoad(o, KT, D, T, "ks[tt * " + std::to_string(ldk) + " + d]", param(p.k) + "[" + io.k() + "]", "zero");
+  emitTileLoad(o, KT, DV, T, "vs[tt * " + std::to_string(ldv) + " + d]", param(p.v) + "[" + io.v() + "]", "zero");
+  o << "    __syncthreads();\n"
     << "    for (int nb = 0; nb < " << KT / 16 << "; ++nb) {\n"
     << "      wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;\n"
     << "      wmma::fill_fragment(acc, 0.f);\n"
@@ -257,13 +297,9 @@ std::optional<GeneratedKernel> tensorCoreAttention(const KernelGraph &g, const A
     << "      const long long t = t0 + c;\n"
     << "      float v = " << ninf << ";\n"
     << "      if (t < " << T << "LL && i < " << S << "LL) {\n"
-    << "        const float s = sc[r * " << lds << " + c];\n"
-    << "        const long long se = (bflat * " << S << "LL + i) * " << T << "LL + t;\n"
-    << "        (void)se;\n";
-  int scoreValue = p.softmax->operands[0];
-  w.emit(o, {scoreValue}, "        ");
-  o << "        v = (float)" << w.name(scoreValue) << ";\n"
-    << "      }\n"
+    << "        const float s = sc[r * " << lds << " + c];\n";
+  emitScoreOps(o, w, p, S, T, "        ", "v");
+  o << "      }\n"
     << "      sc[r * " << lds << " + c] = v;\n"
     << "      cm = v > cm ? v : cm;\n"
     << "    }\n"
@@ -298,9 +334,9 @@ std::optional<GeneratedKernel> tensorCoreAttention(const KernelGraph &g, const A
     << "  }\n"
     << "  l += __shfl_xor_sync(0xffffffffu, l, 1);\n"
     << "  if (i >= " << S << "LL) return;\n"
-    << "  const long long ooff = " << batchOffset(g, g.outputs[0], so, batch) << " + i * " << at(so, 2) << ";\n"
+    << "  const long long ooff = " << io.outRow("i") << ";\n"
     << "  for (int d = h * " << DV / 2 << "; d < (h + 1) * " << DV / 2 << "; ++d)\n"
-    << "    out0[ooff + d * " << at(so, 1) << "] = " << storeAs(ot, "ow[r * " + std::to_string(ldo) + " + d] / l") << ";\n"
+    << "    out0[ooff + " << io.outDim() << "] = " << storeAs(ot, "ow[r * " + std::to_string(ldo) + " + d] / l") << ";\n"
     << "}\n";
   GeneratedKernel k;
   k.style = "attention";
@@ -387,46 +423,20 @@ GeneratedKernel generateAttention(const KernelGraph &g) {
     << "  __shared__ float ktile[" << tile << "][" << D + 1 << "];\n"
     << "  __shared__ float vtile[" << tile << "][" << DV << "];\n"
     << "  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;\n"
-    << "  const long long bflat = blockIdx.y;\n"
     << "  const long long i = (long long)blockIdx.x * " << rowsPerBlock << " + warp;\n";
-  int64_t stride = 1;
-  for (size_t k = batch.size(); k-- > 0;) {
-    o << "  const long long b" << k << " = (bflat / " << stride << "LL) % " << batch[k] << "LL;\n";
-    stride *= batch[k];
-  }
-  // Q [.., S, D], K [.., D, T] (or [.., T, D] under the body's Transpose), V [.., T, DV] and
-  // the output [.., S, DV], each at its strides: contiguous, or a view through a transpose.
-  std::vector<int64_t> sq = memoryStrides(g, p.q), sk = memoryStrides(g, p.k), sv = memoryStrides(g, p.v),
-                       so = memoryStrides(g, g.outputs[0]);
-  auto at = [](const std::vector<int64_t> &st, size_t fromEnd) {
-    return std::to_string(st[st.size() - fromEnd]) + "LL";
-  };
-  o << "  const long long qoff = " << batchOffset(g, p.q, sq, batch) << ";\n"
-    << "  const long long koff = " << batchOffset(g, p.k, sk, batch) << ";\n"
-    << "  const long long voff = " << batchOffset(g, p.v, sv, batch) << ";\n"
-    << "  const bool active = i < " << S << "LL;\n"
+  AttentionIo io(g, p, batch);
+  io.emitOffsets(o);
+  o << "  const bool active = i < " << S << "LL;\n"
     << "  for (int d = lane; d < " << D << "; d += 32)\n"
-    << "    qrow[warp][d] = active ? " << loadAs(qt, param(p.q) + "[qoff + i * " + at(sq, 2) + " + d * " + at(sq, 1) + "]") << " : 0.f;\n"
+    << "    qrow[warp][d] = active ? " << loadAs(qt, param(p.q) + "[" + io.q("i") + "]") << " : 0.f;\n"
     << "  float acc[" << dvpl << "];\n"
     << "  for (int p = 0; p < " << dvpl << "; ++p) acc[p] = 0.f;\n"
     << "  float m = " << ninf << ", l = 0.f;\n"
     << "  for (long long t0 = 0; t0 < " << T << "LL; t0 += " << tile << ") {\n"
-    << "    __syncthreads();\n"
-    << "    for (int x = threadIdx.x; x < " << tile * D << "; x += blockDim.x) {\n"
-    << "      const int tt = x / " << D << ", d = x % " << D << ";\n"
-    << "      const long long t = t0 + tt;\n";
-  std::string kIndex = p.kTransposed ? "koff + t * " + at(sk, 2) + " + d * " + at(sk, 1)
-                                     : "koff + (long long)d * " + at(sk, 2) + " + t * " + at(sk, 1);
-  o << "      ktile[tt][d] = t < " << T << "LL ? " << loadAs(kt, param(p.k) + "[" + kIndex + "]")
-    << " : 0.f;\n"
-    << "    }\n"
-    << "    for (int x = threadIdx.x; x < " << tile * DV << "; x += blockDim.x) {\n"
-    << "      const int tt = x / " << DV << ", d = x % " << DV << ";\n"
-    << "      const long long t = t0 + tt;\n"
-    << "      vtile[tt][d] = t < " << T << "LL ? "
-    << loadAs(vt, param(p.v) + "[voff + t * " + at(sv, 2) + " + d * " + at(sv, 1) + "]") << " : 0.f;\n"
-    << "    }\n"
-    << "    __syncthreads();\n"
+    << "    __syncthreads();\n";
+  emitTileLoad(o, tile, D, T, "ktile[tt][d]", loadAs(kt, param(p.k) + "[" + io.k() + "]"), "0.f");
+  emitTileLoad(o, tile, DV, T, "vtile[tt][d]", loadAs(vt, param(p.v) + "[" + io.v() + "]"), "0.f");
+  o << "    __syncthreads();\n"
     << "    if (!active) continue;\n"
     << "    const int n = " << T << "LL - t0 < " << tile << " ? int(" << T << "LL - t0) : " << tile
     << ";\n"
@@ -436,13 +446,9 @@ GeneratedKernel generateAttention(const KernelGraph &g) {
     << "      if (tt < n) {\n"
     << "        float s = 0.f;\n"
     << "        for (int d = 0; d < " << D << "; ++d) s += qrow[warp][d] * ktile[tt][d];\n"
-    << "        const long long t = t0 + tt;\n"
-    << "        const long long se = (bflat * " << S << "LL + i) * " << T << "LL + t;\n"
-    << "        (void)se;\n";
-  int scoreValue = p.softmax->operands[0];
-  w.emit(o, {scoreValue}, "        ");
-  o << "        sc = (float)" << w.name(scoreValue) << ";\n"
-    << "      }\n"
+    << "        const long long t = t0 + tt;\n";
+  emitScoreOps(o, w, p, S, T, "        ", "sc");
+  o << "      }\n"
     << "      float cm = sc;\n"
     << "      for (int off = 16; off > 0; off >>= 1) {\n"
     << "        const float other = __shfl_xor_sync(0xffffffffu, cm, off);\n"
@@ -465,10 +471,10 @@ GeneratedKernel generateAttention(const KernelGraph &g) {
     << "  }\n"
     << "  for (int off = 16; off > 0; off >>= 1) l += __shfl_xor_sync(0xffffffffu, l, off);\n"
     << "  if (!active) return;\n"
-    << "  const long long ooff = " << batchOffset(g, g.outputs[0], so, batch) << " + i * " << at(so, 2) << ";\n"
+    << "  const long long ooff = " << io.outRow("i") << ";\n"
     << "  for (int p = 0; p < " << dvpl << "; ++p) {\n"
     << "    const int d = lane + 32 * p;\n"
-    << "    if (d < " << DV << ") out0[ooff + d * " << at(so, 1) << "] = " << storeAs(ot, "acc[p] / l") << ";\n"
+    << "    if (d < " << DV << ") out0[ooff + " << io.outDim() << "] = " << storeAs(ot, "acc[p] / l") << ";\n"
     << "  }\n}\n";
   GeneratedKernel k;
   k.style = "attention";
