@@ -75,6 +75,20 @@ inline void intsAttrOf(onnx::NodeProto *n, const std::string &name, const std::v
     a->add_ints(i);
 }
 
+inline void intAttrOf(onnx::NodeProto *n, const std::string &name, int64_t v) {
+  onnx::AttributeProto *a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(v);
+}
+
+inline void floatAttrOf(onnx::NodeProto *n, const std::string &name, float v) {
+  onnx::AttributeProto *a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(v);
+}
+
 inline void stringAttrOf(onnx::NodeProto *n, const std::string &name, const std::string &v) {
   onnx::AttributeProto *a = n->add_attribute();
   a->set_name(name);

@@ -92,16 +92,6 @@ TEST(CudaAttention, HalfHeadsTakeTheTensorCoreKernel) {
     }
 }
 
-namespace {
-
-onnx::AttributeProto *attr(onnx::NodeProto *n, const char *name) {
-  onnx::AttributeProto *a = n->add_attribute();
-  a->set_name(name);
-  return a;
-}
-
-} // namespace
-
 // The opset-23 Attention op (as torch.onnx exports scaled_dot_product_attention) is decomposed
 // for CUDA (plumb-decompose-attention) and runs as the attention kernel, not on the host:
 // grouped query heads (4 query heads on 2 key/value heads), an additive mask with the causal
@@ -146,18 +136,11 @@ TEST(CudaAttention, Opset23AttentionIsTheAttentionKernel) {
     for (size_t i = 1; i < out.size(); ++i)
       n->add_output(out[i]);
     if (f == "3d")
-      for (auto [name, heads] : {std::pair{"q_num_heads", 4}, std::pair{"kv_num_heads", 2}}) {
-        onnx::AttributeProto *h = attr(n, name);
-        h->set_type(onnx::AttributeProto::INT);
-        h->set_i(heads);
-      }
+      for (auto [name, heads] : {std::pair{"q_num_heads", 4}, std::pair{"kv_num_heads", 2}})
+        intAttrOf(n, name, heads);
     if (f != "bool") {
-      onnx::AttributeProto *c = attr(n, "is_causal");
-      c->set_type(onnx::AttributeProto::INT);
-      c->set_i(1);
-      onnx::AttributeProto *sc = attr(n, f == "cache" ? "softcap" : "scale");
-      sc->set_type(onnx::AttributeProto::FLOAT);
-      sc->set_f(f == "cache" ? 2.0f : 0.3f);
+      intAttrOf(n, "is_causal", 1);
+      floatAttrOf(n, f == "cache" ? "softcap" : "scale", f == "cache" ? 2.0f : 0.3f);
     }
     for (const std::string &o : out)
       floatValue(g->add_output(), o);

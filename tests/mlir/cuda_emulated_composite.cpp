@@ -28,10 +28,7 @@ TEST(CudaComposite, RotaryEmbeddingIsOneElementwiseKernel) {
   node(g, "Slice", "second_half", {"xt", "mid", "hi", "last"}, "x2");
   node(g, "Neg", "neg", {"x2"}, "nx2");
   onnx::NodeProto *cat = node(g, "Concat", "rotate_half", {"nx2", "x1"}, "rot");
-  onnx::AttributeProto *axis = cat->add_attribute();
-  axis->set_name("axis");
-  axis->set_type(onnx::AttributeProto::INT);
-  axis->set_i(-1);
+  intAttrOf(cat, "axis", -1);
   node(g, "Mul", "mul_cos", {"xt", "cos"}, "a");
   node(g, "Mul", "mul_sin", {"rot", "sin"}, "b");
   node(g, "Add", "add", {"a", "b"}, "q");
@@ -69,10 +66,7 @@ TEST(CudaComposite, MovementChainIsReadThroughByOneKernel) {
   node(g, "Slice", "reverse", {"r", "start", "end", "axis1", "back"}, "s");
   node(g, "Tile", "tile", {"s", "reps"}, "t");
   onnx::NodeProto *cat = node(g, "Concat", "cat", {"t", "c", "z"}, "k");
-  onnx::AttributeProto *axis = cat->add_attribute();
-  axis->set_name("axis");
-  axis->set_type(onnx::AttributeProto::INT);
-  axis->set_i(0);
+  intAttrOf(cat, "axis", 0);
   node(g, "Unsqueeze", "unsqueeze", {"k", "ax0"}, "u");
   node(g, "Expand", "expand", {"u", "big"}, "e");
   node(g, "Mul", "mul", {"e", "y"}, "out");

@@ -117,10 +117,7 @@ TEST(CudaComposite, GatedNormIsOneRowKernelReadingSplitPieces) {
   scalar(g, "eps", 1e-6f);
   onnx::NodeProto *split = node(g, "Split", "split", {"x"}, "y");
   split->add_output("z");
-  onnx::AttributeProto *axis = split->add_attribute();
-  axis->set_name("axis");
-  axis->set_type(onnx::AttributeProto::INT);
-  axis->set_i(-1);
+  intAttrOf(split, "axis", -1);
   node(g, "Sigmoid", "sig", {"z"}, "sz");
   node(g, "Mul", "silu", {"z", "sz"}, "gate");
   node(g, "Mul", "gated", {"y", "gate"}, "s");
@@ -200,11 +197,7 @@ TEST(CudaComposite, GemmProjectionsArePackedIntoOneGemm) {
   floatInitializer(g, "bk", {4}, [](int64_t i) { return -0.2f * float(i); });
   floatInitializer(g, "bv", {4}, [](int64_t i) { return 1.0f + float(i); });
   for (const char *p : {"q", "k", "v"}) {
-    onnx::NodeProto *n = node(g, "Gemm", p, {"x", std::string("w") + p, std::string("b") + p}, p);
-    onnx::AttributeProto *a = n->add_attribute();
-    a->set_name("transB");
-    a->set_type(onnx::AttributeProto::INT);
-    a->set_i(1);
+    intAttrOf(node(g, "Gemm", p, {"x", std::string("w") + p, std::string("b") + p}, p), "transB", 1);
   }
   node(g, "Mul", "qq", {"q", "q"}, "q2");
   node(g, "Sub", "kv", {"k", "v"}, "s");

@@ -256,10 +256,7 @@ std::string writeConvModel(const ConvCase &c) {
   intsAttrOf(conv, "dilations", c.dilations);
   if (!c.outputPadding.empty())
     intsAttrOf(conv, "output_padding", c.outputPadding);
-  onnx::AttributeProto *group = conv->add_attribute();
-  group->set_name("group");
-  group->set_type(onnx::AttributeProto::INT);
-  group->set_i(c.group);
+  intAttrOf(conv, "group", c.group);
   if (c.relu) {
     onnx::NodeProto *relu = g->add_node();
     relu->set_op_type("Relu");

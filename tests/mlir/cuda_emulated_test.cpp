@@ -8,6 +8,7 @@
 // cuBLASLt/cuDNN read their descriptors.
 #include "tests/mlir/CudaEmulator.h"
 #include "tests/mlir/CudaEmulatedModels.h"
+#include "tests/mlir/CudaGraphBuilders.h"
 
 #include "backends/cuda/codegen/Generator.h"
 
@@ -213,14 +214,9 @@ TEST(CudaAttention, DeferredTransposesAreLoweredWhenTheKernelIsRefused) {
   const int64_t heads = 65536;
   for (const char *name : {"q", "k", "v"})
     floatValue(g->add_input(), name, {1, 2, heads, 1});
+  // Each node named after its output.
   auto node = [&](const char *op, std::vector<std::string> in, const std::string &out) {
-    onnx::NodeProto *n = g->add_node();
-    n->set_op_type(op);
-    n->set_name(out);
-    for (const std::string &i : in)
-      n->add_input(i);
-    n->add_output(out);
-    return n;
+    return graphs::node(g, op, out, in, out);
   };
   intsAttrOf(node("Transpose", {"q"}, "qt"), "perm", {0, 2, 1, 3});
   intsAttrOf(node("Transpose", {"k"}, "kt"), "perm", {0, 2, 3, 1});

@@ -30,10 +30,7 @@ std::string writeFusedQkv(const std::string &file, int64_t batch, int64_t keep) 
   onnx::NodeProto *split = node(g, "Split", "split", {"x", "sizes"}, "q");
   split->add_output("k");
   split->add_output("v");
-  onnx::AttributeProto *axis = split->add_attribute();
-  axis->set_name("axis");
-  axis->set_type(onnx::AttributeProto::INT);
-  axis->set_i(2);
+  intAttrOf(split, "axis", 2);
   for (const char *t : {"q", "k", "v"}) {
     std::string in = t;
     if (keep < 4) {
@@ -215,10 +212,7 @@ TEST(CudaViews, SplitPiecesAreReadInPlaceByEveryKindOfReader) {
   onnx::NodeProto *split = node(g, "Split", "split", {"x", "sizes"}, "a");
   split->add_output("b");
   split->add_output("c");
-  onnx::AttributeProto *axis = split->add_attribute();
-  axis->set_name("axis");
-  axis->set_type(onnx::AttributeProto::INT);
-  axis->set_i(2);
+  intAttrOf(split, "axis", 2);
   node(g, "Add", "dt_bias", {"a", "bias"}, "ab");
   node(g, "Softplus", "dt", {"ab"}, "out0");
   intsAttrOf(node(g, "Transpose", "bt", {"b"}, "bt"), "perm", {0, 2, 1});
