@@ -240,7 +240,7 @@ std::optional<Dims> inferWindow(Operation *op, ArrayRef<int64_t> kernel, int64_t
 // `wIndex`: the weights' operand (3 for QLinearConv).
 std::optional<Dims> inferConv(Operation *op, unsigned wIndex) {
   auto w = dimsOf(op->getOperand(wIndex));
-  if (!w)
+  if (!w || w->size() < 3) // [M, C/group, k...]: the verifier names a wrong rank
     return std::nullopt;
   SmallVector<int64_t> k = attrInts(op, "kernel_shape");
   if (k.empty())
@@ -253,19 +253,23 @@ std::optional<Dims> inferConv(Operation *op, unsigned wIndex) {
 std::optional<Dims> inferConvTranspose(Operation *op) {
   auto in = dimsOf(op->getOperand(0));
   auto w = dimsOf(op->getOperand(1));
-  if (!in || !w || in->size() < 3)
+  if (!in || !w || in->size() < 3 || w->size() != in->size())
     return std::nullopt;
   size_t sp = in->size() - 2;
   int64_t group = attrInt(op, "group", 1);
   Dims out{(*in)[0], (*w)[1] == kDyn ? kDyn : (*w)[1] * group};
   SmallVector<int64_t> outShape = attrInts(op, "output_shape");
   if (!outShape.empty()) {
+    if (outShape.size() < sp)
+      return std::nullopt;
     out.append(outShape.end() - sp, outShape.end());
     return out;
   }
   SmallVector<int64_t> k = attrInts(op, "kernel_shape");
   if (k.empty())
     k.assign(w->begin() + 2, w->end());
+  if (k.size() != sp)
+    return std::nullopt;
   SmallVector<int64_t> s = attrInts(op, "strides"), d = attrInts(op, "dilations"),
                        p = attrInts(op, "pads"), op_ = attrInts(op, "output_padding");
   s.resize(sp, 1);
