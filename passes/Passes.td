@@ -67,11 +67,13 @@ def PlumbDecomposeAttention : Pass<"plumb-decompose-attention", "mlir::func::Fun
   let description = [{
     An Attention op with static Q, K and V, 4-D or 3-D with q_num_heads/kv_num_heads (those
     split into heads by Reshape + Transpose, Y merged back), and past_key/past_value, if any,
-    4-D, whose qk_matmul_output is not read becomes Concat(past, new) for a KV cache (the present
-    outputs), MatMul(Q, Transpose(K)) * scale, + attn_mask (Where for a boolean one) and the
-    causal triangle offset by the past as one operand, softcap * Tanh(. / softcap), Softmax,
-    MatMul(., V); K and V heads repeated for grouped queries by Reshape + Expand + Reshape. The ops carry the Attention node (Y on the last MatMul), so
-    parity checks and bisect find Y where it was. The fusion passes then take it as the
+    4-D, becomes Concat(past, new) for a KV cache (the present outputs), MatMul(Q,
+    Transpose(K)) * scale, + attn_mask (Where for a boolean one; one shorter than the keys
+    padded as masked out), the keys past nonpad_kv_seqlen and the causal triangle offset by
+    the past as one operand, softcap * Tanh(. / softcap), Softmax, MatMul(., V); K and V heads
+    repeated for grouped queries by Reshape + Expand + Reshape. The ops carry the Attention
+    node (Y on the last MatMul; a read qk_matmul_output on the intermediate its mode names), so
+    parity checks and bisect find them where they were. The fusion passes then take it as the
     attention bodies of older exports; others stay one Attention op.
   }];
   let dependentDialects = ["::plumb::PlumbDialect"];

@@ -10,6 +10,7 @@
 // or, for the inner op of a composed Reshape/Transpose pair, was an intermediate that no
 // longer exists; a comparison by name simply has one tensor fewer to compare.
 #include "ir/PlumbDialect.h"
+#include "passes/graph/Folding.h"
 #include "ir/TensorAttr.h"
 #include "runtime/Error.h"
 
@@ -18,7 +19,6 @@
 using namespace mlir;
 
 namespace plumb {
-namespace {
 
 // The integers held by a constant operand (dense or resource data), or nullopt; also
 // nullopt for a resource whose data was not loaded (a module printed without weights).
@@ -32,6 +32,8 @@ std::optional<std::vector<int64_t>> constantInts(Value v) {
     return std::nullopt;
   }
 }
+
+namespace {
 
 // Replaces `op` by `input` when their types agree exactly (users such as func.return need it).
 LogicalResult forward(PatternRewriter &rewriter, Operation *op, Value input) {

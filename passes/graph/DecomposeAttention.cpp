@@ -1,10 +1,12 @@
 // plumb-decompose-attention: the opset-23 Attention op, in the form a fusion pass and a fused
-// kernel take (static 4-D heads or 3-D with head counts, qk_matmul_output not read), becomes the ops it stands for: a KV
-// cache's Concat (the present outputs), MatMul(Q, K^T) * scale (+ mask, + causal triangle,
-// softcap) -> Softmax -> MatMul(., V), K and V
+// kernel take (static 4-D heads or 3-D with head counts), becomes the ops it stands for: a KV
+// cache's Concat (the present outputs), MatMul(Q, K^T) * scale (+ mask, + key padding,
+// + causal triangle, softcap) -> Softmax -> MatMul(., V), K and V
 // repeated over grouped query heads by Unsqueeze-like Reshape + Expand + Reshape as Llama
 // exports write it. The fusion passes then see the attention pattern models exported before
 // opset 23 have, and the CUDA backend runs it as its attention kernel instead of on the host.
+// A read qk_matmul_output is the intermediate it names (the attention fusion then leaves the
+// body to be lowered op by op, still on the device).
 #include "passes/Passes.h"
 #include "passes/graph/Folding.h"
 
@@ -51,10 +53,8 @@ std::optional<std::array<int64_t, 4>> shapeOf(AttentionOp op, unsigned operand) 
 
 // Why `op` is left to its own kernel, or "" when it decomposes.
 std::string whyNot(AttentionOp op) {
-  if (op->getNumResults() > 3 && !op->getResult(3).use_empty())
-    return "qk_matmul_output is read";
-  if (absent(op.getPastKey()) != absent(op.getPastValue()) || !absent(op.getNonpadKvSeqlen()))
-    return "past_key without past_value, or nonpad_kv_seqlen";
+  if (absent(op.getPastKey()) != absent(op.getPastValue()))
+    return "past_key without past_value";
   if (!absent(op.getPastKey()) && (!rank4(op.getPastKey()) || !rank4(op.getPastValue())))
     return "a KV cache that is not 4-D and static";
   auto q = shapeOf(op, 0), k = shapeOf(op, 1), v = shapeOf(op, 2);
@@ -72,11 +72,33 @@ std::string whyNot(AttentionOp op) {
     return "heads";
   int64_t past = absent(op.getPastKey()) ? 0 : rank4(op.getPastKey()).getDimSize(2);
   if (!absent(op.getAttnMask())) {
+    // A mask shorter than the keys leaves the rest masked out (padded with -inf below).
     auto m = llvm::dyn_cast<mlir::RankedTensorType>(op.getAttnMask().getType());
-    if (!m || !m.hasStaticShape() || m.getRank() < 1 || m.getShape().back() != past + (*k)[2])
-      return "a mask shorter than the keys";
+    if (!m || !m.hasStaticShape() || m.getRank() < 1 || m.getRank() > 4 ||
+        m.getShape().back() > past + (*k)[2])
+      return "a mask that is not static, of rank 1 to 4 and at most as long as the keys";
   }
+  if (!absent(op.getNonpadKvSeqlen())) {
+    auto n = llvm::dyn_cast<mlir::RankedTensorType>(op.getNonpadKvSeqlen().getType());
+    if (!n || !n.hasStaticShape() || n.getRank() != 1 || n.getDimSize(0) != (*q)[0])
+      return "nonpad_kv_seqlen is not one length per batch";
+  }
+  int64_t mode = op.getQkMatmulOutputMode().value_or(0);
+  if (op->getNumResults() > 3 && !op->getResult(3).use_empty() && (mode < 0 || mode > 3))
+    return "qk_matmul_output_mode outside 0 to 3";
   return "";
+}
+
+// The numpy broadcast of two static shapes (their ranks may differ).
+llvm::SmallVector<int64_t> broadcastOf(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> c) {
+  size_t r = std::max(a.size(), c.size());
+  llvm::SmallVector<int64_t> out(r, 1);
+  for (size_t i = 0; i < r; ++i) {
+    int64_t x = i < r - a.size() ? 1 : a[i - (r - a.size())];
+    int64_t y = i < r - c.size() ? 1 : c[i - (r - c.size())];
+    out[i] = x == 1 ? y : x;
+  }
+  return out;
 }
 
 void decompose(AttentionOp op) {
@@ -91,8 +113,7 @@ void decompose(AttentionOp op) {
   int64_t B = q[0], H = q[1], S = q[2], D = q[3];
   auto type = [&](llvm::ArrayRef<int64_t> shape) { return mlir::RankedTensorType::get(shape, elt); };
   auto ints = [&](const std::vector<int64_t> &v, const std::string &what) {
-    std::vector<double> d(v.begin(), v.end());
-    return constantOf(b, loc(what), Tensor::fromVector(DType::F64, {int64_t(v.size())}, d).cast(DType::I64));
+    return intsConstantOf(b, loc(what), v);
   };
   // 3-D [B, S, heads * d] inputs as heads: Reshape to [B, S, heads, d], Transpose to
   // [B, heads, S, d] (views the attention kernel reads in place).
@@ -148,42 +169,88 @@ void decompose(AttentionOp op) {
   Value s = MatMulOp::create(b, loc("scores"), type({B, H, S, T}), query, kt);
   double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt(double(D));
   s = MulOp::create(b, loc("scaled"), type({B, H, S, T}), s, scalar(scale, "scale"));
-  // The mask and the causal triangle (key j after query i, upper-left aligned) as one operand
-  // of one op on the scores (the attention fusion takes one): a float mask plus the -inf
-  // triangle, or a boolean mask and the allowed triangle.
+  // qk_matmul_output, when read: the scores after the scale (mode 0), the mask (1), the
+  // softcap (2) or the softmax (3), as the reference computes them.
+  int64_t mode = op.getQkMatmulOutputMode().value_or(0);
+  bool qkRead = op->getNumResults() > 3 && !op->getResult(3).use_empty();
+  Value qk = mode == 0 ? s : Value();
+  // The mask, the key padding (nonpad_kv_seqlen) and the causal triangle (key j after query
+  // i, upper-left aligned) become one operand of one op on the scores (the attention fusion
+  // takes one): -inf/0 added, or a boolean of the allowed keys. The ops making it are folded
+  // when their operands are constants (a constant mask and the triangle: one constant).
   const double ninf = -std::numeric_limits<double>::infinity();
   Value mask = op.getAttnMask();
-  bool causal = op.getIsCausal().value_or(0) != 0;
   bool boolean = !absent(mask) && llvm::cast<mlir::RankedTensorType>(mask.getType())
                                       .getElementType().isInteger(1);
-  mlir::Operation *combined = nullptr;
-  if (causal) {
+  llvm::SmallVector<mlir::Operation *> maskOps;
+  auto shapeOfValue = [](Value x) { return llvm::cast<mlir::RankedTensorType>(x.getType()).getShape(); };
+  // mask AND allowed, or mask + allowed (float): broadcast to their joint shape.
+  auto combine = [&](Value allowed, const std::string &what) {
+    if (absent(mask)) {
+      mask = allowed;
+      return;
+    }
+    auto both = mlir::RankedTensorType::get(broadcastOf(shapeOfValue(mask), shapeOfValue(allowed)),
+                                            llvm::cast<mlir::RankedTensorType>(mask.getType()).getElementType());
+    mlir::Operation *o = boolean ? AndOp::create(b, loc(what), both, mask, allowed).getOperation()
+                                 : AddOp::create(b, loc(what), both, mask, allowed).getOperation();
+    maskOps.push_back(o);
+    mask = o->getResult(0);
+  };
+  if (!absent(mask)) {
+    // Keys past the mask's end are masked out (the reference's rule): pad the last axis.
+    auto mt = llvm::cast<mlir::RankedTensorType>(mask.getType());
+    if (int64_t m = mt.getShape().back(); m < T) {
+      int64_t r = mt.getRank();
+      std::vector<int64_t> pads(size_t(2 * r), 0);
+      pads.back() = T - m;
+      llvm::SmallVector<int64_t> shape(mt.getShape());
+      shape.back() = T;
+      Value fill = boolean ? constantOf(b, loc("mask_pad_fill"), Tensor::zeros(DType::Bool, {}))
+                           : scalar(ninf, "mask_pad_fill");
+      auto pad = PadOp::create(b, loc("mask_padded"), mlir::RankedTensorType::get(shape, mt.getElementType()),
+                               mask, ints(pads, "mask_padded.pads"), fill,
+                               NoneOp::create(b, loc("mask_padded.axes"), b.getNoneType()),
+                               b.getStringAttr("constant"), nullptr, nullptr);
+      maskOps.push_back(pad);
+      mask = pad.getResult();
+    }
+  }
+  if (Value lens = op.getNonpadKvSeqlen(); !absent(lens)) {
+    // Key j of batch b is a key when j < nonpad_kv_seqlen[b]: [1, T] iota < [B, 1] lengths.
+    std::vector<int64_t> iota(static_cast<size_t>(T));
+    for (int64_t j = 0; j < T; ++j)
+      iota[size_t(j)] = j;
+    auto i64 = [&](llvm::ArrayRef<int64_t> shape) { return mlir::RankedTensorType::get(shape, b.getI64Type()); };
+    auto i1 = [&](llvm::ArrayRef<int64_t> shape) { return mlir::RankedTensorType::get(shape, b.getI1Type()); };
+    Value len = ReshapeOp::create(b, loc("kv_lengths"), i64({B, 1}), lens,
+                                  ints({B, 1}, "kv_lengths.shape"), nullptr);
+    Value keys = constantOf(b, loc("kv_positions"), Tensor::fromVector(DType::I64, {1, T}, iota));
+    Value allowed = LessOp::create(b, loc("kv_nonpad"), i1({B, T}), keys, len);
+    allowed = ReshapeOp::create(b, loc("kv_nonpad_heads"), i1({B, 1, 1, T}), allowed,
+                                ints({B, 1, 1, T}, "kv_nonpad_heads.shape"), nullptr);
+    if (absent(mask)) {
+      boolean = true;
+    } else if (!boolean) {
+      allowed = WhereOp::create(b, loc("kv_nonpad_bias"), type({B, 1, 1, T}), allowed,
+                                scalar(0.0, "kv_nonpad_keep"), scalar(ninf, "kv_nonpad_fill"));
+    }
+    combine(allowed, "mask_and_nonpad");
+  }
+  if (op.getIsCausal().value_or(0) != 0) {
     std::vector<double> tri(size_t(S * T));
     for (int64_t i = 0; i < S; ++i)
       for (int64_t j = 0; j < T; ++j)
         tri[size_t(i * T + j)] = j <= i + past ? (boolean ? 1.0 : 0.0) : (boolean ? 0.0 : ninf);
     Tensor t = Tensor::fromVector(DType::F64, {S, T}, tri).cast(boolean ? DType::Bool : dt);
-    Value c = constantOf(b, loc("causal_mask"), t);
-    if (absent(mask)) {
-      mask = c;
-    } else {
-      // [.., S, T] broadcast with [S, T]: the mask's shape, its last two dims S and T.
-      auto mt = llvm::cast<mlir::RankedTensorType>(mask.getType());
-      llvm::SmallVector<int64_t> shape(mt.getShape());
-      while (shape.size() < 2)
-        shape.insert(shape.begin(), 1);
-      shape[shape.size() - 2] = S;
-      shape.back() = T;
-      auto both = mlir::RankedTensorType::get(shape, mt.getElementType());
-      combined = boolean ? AndOp::create(b, loc("mask_and_causal"), both, mask, c).getOperation()
-                         : AddOp::create(b, loc("mask_and_causal"), both, mask, c).getOperation();
-      mask = combined->getResult(0);
-    }
+    combine(constantOf(b, loc("causal_mask"), t), "mask_and_causal");
   }
   if (!absent(mask))
     s = boolean ? Value(WhereOp::create(b, loc("masked"), type({B, H, S, T}), mask, s,
                                         scalar(ninf, "mask_fill")))
                 : Value(AddOp::create(b, loc("masked"), type({B, H, S, T}), s, mask));
+  if (mode == 1)
+    qk = s;
   // softcap * tanh(scores / softcap), after the mask (a -inf stays -inf).
   if (double cap = op.getSoftcap() ? op.getSoftcap()->convertToDouble() : 0.0; cap > 0) {
     Value c = scalar(cap, "softcap");
@@ -191,10 +258,17 @@ void decompose(AttentionOp op) {
     s = TanhOp::create(b, loc("capped_tanh"), type({B, H, S, T}), s);
     s = MulOp::create(b, loc("capped"), type({B, H, S, T}), s, c);
   }
-  // A constant mask and the triangle: one constant (folding ran before this pass).
-  if (combined)
-    foldConstantOp(combined, int64_t(1) << 24);
+  if (mode == 2)
+    qk = s;
+  for (mlir::Operation *o : maskOps) // in order: each fold makes the next one's operand constant
+    foldConstantOp(o, int64_t(1) << 24);
   Value p = SoftmaxOp::create(b, loc("probs"), type({B, H, S, T}), s, b.getI64IntegerAttr(-1));
+  if (mode == 3)
+    qk = p;
+  if (qkRead) { // the intermediate is that output: named as it, so parity checks find it
+    qk.getDefiningOp()->setLoc(fuseNodeLocs({op.getLoc()}, {tensorNameOf(op, 3)}));
+    op->getResult(3).replaceAllUsesWith(qk);
+  }
   Value out;
   if (!threeD) {
     out = MatMulOp::create(b, loc(""), op->getResult(0).getType(), p, vr);

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace plumb {
 
@@ -24,7 +25,13 @@ bool foldShapeOp(mlir::Operation *op);
 // data was not loaded (a module printed without weights). (FoldConvBatchNorm.cpp)
 std::optional<Tensor> floatConstantOf(mlir::Value v);
 
+// The integers held by a constant operand, or nullopt. (Canonicalize.cpp, in plumb_ir)
+std::optional<std::vector<int64_t>> constantInts(mlir::Value v);
+
 // A new plumb.Constant holding `t`. (PackProjections.cpp)
 mlir::Value constantOf(mlir::OpBuilder &b, mlir::Location loc, const Tensor &t);
+
+// A new 1-D i64 plumb.Constant holding `v` (a shape, split sizes, pads). (PackProjections.cpp)
+mlir::Value intsConstantOf(mlir::OpBuilder &b, mlir::Location loc, const std::vector<int64_t> &v);
 
 } // namespace plumb

@@ -186,9 +186,7 @@ void pack(std::vector<Projection> &group, int64_t opset) {
   mlir::IntegerAttr axis = b.getI64IntegerAttr(-1);
   mlir::ArrayAttr splitAttr;
   if (opset >= 13) { // the sizes are an input since opset 13, an attribute before
-    std::vector<double> v(sizes.begin(), sizes.end());
-    Tensor t = Tensor::fromVector(DType::F64, {int64_t(sizes.size())}, v).cast(DType::I64);
-    splitIn = constantOf(b, packedLoc(mmLocs, outNames, ".sizes"), t);
+    splitIn = intsConstantOf(b, packedLoc(mmLocs, outNames, ".sizes"), sizes);
   } else {
     splitAttr = b.getI64ArrayAttr(sizes);
     splitIn = NoneOp::create(b, b.getUnknownLoc(), b.getNoneType());
@@ -248,6 +246,10 @@ struct PackProjectionsPass : impl::PlumbPackProjectionsBase<PackProjectionsPass>
 Value constantOf(mlir::OpBuilder &b, mlir::Location loc, const Tensor &t) {
   mlir::DenseElementsAttr attr = attrFromTensor(b.getContext(), t);
   return ConstantOp::create(b, loc, attr.getType(), attr, nullptr, nullptr, nullptr, nullptr);
+}
+
+Value intsConstantOf(mlir::OpBuilder &b, mlir::Location loc, const std::vector<int64_t> &v) {
+  return constantOf(b, loc, Tensor::fromVector(DType::I64, {int64_t(v.size())}, v));
 }
 
 } // namespace plumb

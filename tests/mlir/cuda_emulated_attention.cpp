@@ -5,6 +5,8 @@
 // masked (-inf) and a causal one.
 #include "tests/mlir/CudaGraphBuilders.h"
 
+#include "frontend/tensorio/TensorIO.h"
+
 #include <limits>
 
 using namespace plumb;
@@ -156,6 +158,62 @@ TEST(CudaAttention, Opset23AttentionIsTheAttentionKernel) {
       // the constant mask and triangle are one constant: no kernel but the casts (inputs, outputs)
       EXPECT_EQ(stepsOfStyle(plan, "elementwise"), half ? int(in.size() - 1 + out.size()) : 0)
           << tag << " " << dtype;
+      expectClose(k, dtype);
+    }
+  }
+}
+
+// The rest of opset 23/24's Attention on the device: a mask shorter than the keys (the rest
+// masked out), nonpad_kv_seqlen given at run time (each batch's keys from its length on
+// masked out), and a read qk_matmul_output (the scores after the softcap, mode 2: the body
+// is then lowered op by op). Values, the qk output too, against the reference.
+TEST(CudaAttention, PaddedKeysAndQkOutputStayOnTheDevice) {
+  for (const char *form : {"padded", "qk"}) {
+    std::string f = form;
+    onnx::ModelProto m = newModel("sdpa", 24);
+    onnx::GraphProto *g = m.mutable_graph();
+    floatValue(g->add_input(), "q", {2, 4, 5, 16});
+    floatValue(g->add_input(), "k", {2, 2, 7, 16});
+    floatValue(g->add_input(), "v", {2, 2, 7, 8});
+    std::vector<std::string> in{"q", "k", "v", "mask"};
+    floatInitializer(g, "mask", {5, f == "padded" ? 4 : 7},
+                     [](int64_t e) { return 0.1f * float(e % 4) - 0.2f; });
+    NamedTensors feeds;
+    for (auto [name, shape] : {std::pair<const char *, Shape>{"q", {2, 4, 5, 16}},
+                               {"k", {2, 2, 7, 16}}, {"v", {2, 2, 7, 8}}}) {
+      std::vector<float> x(size_t(numElements(shape)));
+      for (size_t e = 0; e < x.size(); ++e)
+        x[e] = std::sin(0.37f * float(e) + float(name[0]));
+      feeds.push_back({name, Tensor::fromVector(DType::F32, shape, x)});
+    }
+    if (f == "padded") {
+      onnx::ValueInfoProto *lens = g->add_input();
+      lens->set_name("lens");
+      lens->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
+      lens->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(2);
+      in.insert(in.end(), {"", "", "lens"});
+      // batch 0 sees 6 of 7 keys (the mask covers 4 of them), batch 1 the first 2
+      feeds.push_back({"lens", Tensor::fromVector(DType::I64, {2}, std::vector<int64_t>{6, 2})});
+    }
+    onnx::NodeProto *n = node(g, "Attention", "sdpa", in, "y");
+    floatValue(g->add_output(), "y");
+    if (f == "qk") {
+      for (const char *o : {"", "", "qk"})
+        n->add_output(o);
+      floatValue(g->add_output(), "qk");
+      intAttrOf(n, "is_causal", 1);
+      intAttrOf(n, "qk_matmul_output_mode", 2);
+      floatAttrOf(n, "softcap", 2.0f);
+    }
+    std::string tag = "sdpa24_" + f;
+    std::string model = saveModel(m, tag + ".onnx");
+    std::string npz = testing_util::scratchPath(tag + ".npz");
+    writeNpz(npz, feeds);
+    for (const char *dtype : {"f32", "f16"}) {
+      KeptPlan k = runKept(model, npz, dtype, keepNone, tag + "_" + dtype);
+      // stepsOfStyle fails the test for any host step
+      EXPECT_EQ(stepsOfStyle(k.compiled.plan, "attention"), f == "padded" ? 1 : 0) << tag << " " << dtype;
+      ASSERT_EQ(k.got.size(), f == "qk" ? 2u : 1u);
       expectClose(k, dtype);
     }
   }

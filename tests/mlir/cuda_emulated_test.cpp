@@ -334,6 +334,7 @@ TEST(CudaConformance, DISABLED_NodeCasesOnTheEmulator) {
       cases.push_back(e.path());
   std::sort(cases.begin(), cases.end());
   int passed = 0, skipped = 0, failed = 0;
+  std::map<std::string, int> hostOps; // cases with a host step, by op: what still leaves the device
   for (const fs::path &dir : cases) {
     std::string name = dir.filename().string();
     fs::path set = dir / "test_data_set_0";
@@ -363,6 +364,12 @@ TEST(CudaConformance, DISABLED_NodeCasesOnTheEmulator) {
       ++skipped;
       continue;
     }
+    std::set<std::string> caseHostOps;
+    for (const Step &s : compiled.plan.steps)
+      if (s.kernel == "cuda.host")
+        caseHostOps.insert(s.attrs.getString("plumb.op", "?"));
+    for (const std::string &op : caseHostOps)
+      ++hostOps[op];
     bool host = std::all_of(compiled.plan.steps.begin(), compiled.plan.steps.end(), [](const Step &s) {
       return s.kernel == "cuda.host" || s.kernel == "cuda.copy";
     });
@@ -412,6 +419,14 @@ TEST(CudaConformance, DISABLED_NodeCasesOnTheEmulator) {
   }
   std::cout << "conformance on the emulator: " << passed << " passed, " << failed << " failed, "
             << skipped << " skipped (not compiled for cuda, or host/copy steps only)\n";
+  std::vector<std::pair<int, std::string>> byCount;
+  for (const auto &[op, n] : hostOps)
+    byCount.push_back({-n, op});
+  std::sort(byCount.begin(), byCount.end());
+  std::cout << "cases with a cuda.host step, by op:";
+  for (const auto &[n, op] : byCount)
+    std::cout << " " << op << " " << -n;
+  std::cout << "\n";
 }
 
 } // namespace

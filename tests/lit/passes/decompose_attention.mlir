@@ -48,15 +48,59 @@ func.func @kv_cache(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor
 
 // -----
 
-// qk_matmul_output read, or a past_key without its past_value: left one Attention op.
+// A past_key without its past_value: left one Attention op.
 // CHECK-LABEL: func @kept
-func.func @kept(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>, %pk: tensor<1x2x4x8xf32>) -> (tensor<1x2x3x8xf32>, tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32>) {
-  // CHECK-COUNT-2: plumb.Attention
+func.func @kept(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>, %pk: tensor<1x2x4x8xf32>) -> tensor<1x2x3x8xf32> {
+  // CHECK: plumb.Attention
   // CHECK-NOT: plumb.Softmax
   %none = plumb.none
-  %y, %pk1, %pv1, %qk = plumb.Attention(%q, %k, %v, %none, %none, %none, %none) : (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, none, none, none, none) -> (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x3xf32>)
   %b = plumb.Attention(%q, %k, %v, %none, %pk, %none, %none) : (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, none, tensor<1x2x4x8xf32>, none, none) -> tensor<1x2x3x8xf32>
-  return %y, %qk, %b : tensor<1x2x3x8xf32>, tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32>
+  return %b : tensor<1x2x3x8xf32>
+}
+
+// -----
+
+// qk_matmul_output read: the intermediate its mode names is that output (mode 0: the scaled
+// scores, before the mask; mode 1: after it; mode 3: the probabilities).
+// CHECK-LABEL: func @qk_output
+// CHECK: [[S0:%.+]] = plumb.Mul
+// CHECK: [[S1:%.+]] = plumb.Add([[S0]], %arg3)
+// CHECK: plumb.Softmax([[S1]])
+// CHECK: [[T0:%.+]] = plumb.Mul
+// CHECK: [[T1:%.+]] = plumb.Add([[T0]], %arg3)
+// CHECK: plumb.Softmax([[T1]])
+// CHECK: [[U0:%.+]] = plumb.Mul
+// CHECK: [[U1:%.+]] = plumb.Add([[U0]], %arg3)
+// CHECK: [[P:%.+]] = plumb.Softmax([[U1]])
+// CHECK-NOT: plumb.Attention
+// CHECK: return {{%.+}}, [[S0]], [[T1]], [[P]]
+func.func @qk_output(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>, %m: tensor<3x3xf32>) -> (tensor<1x2x3x8xf32>, tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>) {
+  %none = plumb.none
+  %y, %pk0, %pv0, %qk0 = plumb.Attention(%q, %k, %v, %m, %none, %none, %none) : (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<3x3xf32>, none, none, none) -> (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x3xf32>)
+  %y1, %pk1, %pv1, %qk1 = plumb.Attention(%q, %k, %v, %m, %none, %none, %none) {qk_matmul_output_mode = 1 : i64} : (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<3x3xf32>, none, none, none) -> (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x3xf32>)
+  %y3, %pk3, %pv3, %qk3 = plumb.Attention(%q, %k, %v, %m, %none, %none, %none) {qk_matmul_output_mode = 3 : i64} : (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<3x3xf32>, none, none, none) -> (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x3xf32>)
+  return %y, %qk0, %qk1, %qk3 : tensor<1x2x3x8xf32>, tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>, tensor<1x2x3x3xf32>
+}
+
+// -----
+
+// A float mask shorter than the keys (2 of 4) is padded with -inf; nonpad_kv_seqlen masks
+// out each batch's keys from its length on ([1, T] positions < [B, 1] lengths, as -inf/0
+// added to the mask).
+// CHECK-LABEL: func @padded_keys
+// CHECK: [[PAD:%.+]] = plumb.Pad(%arg3, {{%.+}}, {{%.+}}, {{%.+}}) {mode = "constant"} : (tensor<3x2xf32>, tensor<4xi64>, tensor<f32>, none) -> tensor<3x4xf32>
+// CHECK: [[LEN:%.+]] = plumb.Reshape(%arg4, {{%.+}}) : (tensor<2xi64>, tensor<2xi64>) -> tensor<2x1xi64>
+// CHECK: [[POS:%.+]] = plumb.Constant() {value = dense<{{\[}}[0, 1, 2, 3]]> : tensor<1x4xi64>}
+// CHECK: [[KEEP:%.+]] = plumb.Less([[POS]], [[LEN]]) : (tensor<1x4xi64>, tensor<2x1xi64>) -> tensor<2x4xi1>
+// CHECK: [[KEEP4:%.+]] = plumb.Reshape([[KEEP]], {{%.+}}) : (tensor<2x4xi1>, tensor<4xi64>) -> tensor<2x1x1x4xi1>
+// CHECK: [[BIAS:%.+]] = plumb.Where([[KEEP4]], {{%.+}}, {{%.+}}) : (tensor<2x1x1x4xi1>, tensor<f32>, tensor<f32>) -> tensor<2x1x1x4xf32>
+// CHECK: [[M:%.+]] = plumb.Add([[PAD]], [[BIAS]]) : (tensor<3x4xf32>, tensor<2x1x1x4xf32>) -> tensor<2x1x3x4xf32>
+// CHECK: plumb.Add({{%.+}}, [[M]]) : (tensor<2x2x3x4xf32>, tensor<2x1x3x4xf32>) -> tensor<2x2x3x4xf32>
+// CHECK-NOT: plumb.Attention
+func.func @padded_keys(%q: tensor<2x2x3x8xf32>, %k: tensor<2x2x4x8xf32>, %v: tensor<2x2x4x8xf32>, %m: tensor<3x2xf32>, %n: tensor<2xi64>) -> tensor<2x2x3x8xf32> {
+  %none = plumb.none
+  %y = plumb.Attention(%q, %k, %v, %m, %none, %none, %n) : (tensor<2x2x3x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<3x2xf32>, none, none, tensor<2xi64>) -> tensor<2x2x3x8xf32>
+  return %y : tensor<2x2x3x8xf32>
 }
 
 // -----
