@@ -28,6 +28,9 @@ struct CpuPipelineOptions {
   // fusion passes make them attention bodies: the CUDA backend, which has an attention kernel
   // and would otherwise run the op on the host.
   bool decomposeAttention = false;
+  // Reductions in the form row kernels compute (plumb-reductions-as-rows): the CUDA backend,
+  // whose generated kernels reduce trailing axes only.
+  bool reductionsAsRows = false;
 };
 
 // The graph cleanups every backend runs: shape refinement and folding, constant folding, Conv+BN folding,

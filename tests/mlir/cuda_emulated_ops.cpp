@@ -15,6 +15,7 @@
 #include "tests/TempFiles.h"
 #include "tests/TestAttrs.h"
 #include "tests/mlir/CudaFixtures.h"
+#include "tests/mlir/CudaGraphBuilders.h"
 #include "tools/lib/Capture.h"
 #include "tools/lib/Compile.h"
 #include "tools/lib/Inputs.h"
@@ -37,6 +38,7 @@ namespace plumb {
 namespace {
 
 using namespace cudatest;
+using cudatest::graphs::node;
 
 // Norms over several trailing dims (GroupNormalization, InstanceNormalization, ReduceMean
 // over H and W with constant axes) as generated row kernels, in f32 and bf16 plans: no host
@@ -50,6 +52,51 @@ TEST(CudaNorms, GroupAndInstanceNormsRunAsRowKernels) {
     const Tensor &truth = k.truth.outputs.at(0);
     parity::TensorMetrics m = parity::compareTensors(k.got.at(0).cast(DType::F32), truth);
     EXPECT_LE(m.maxAbsErr, tolerance(dtype, peakOf(truth))) << dtype;
+  }
+}
+
+// Reductions in every form the row kernels do not take directly (plumb-reductions-as-rows):
+// dropped dims, axes that are not trailing (a channel, the batch, two apart), ReduceL1/L2/
+// SumSquare/LogSum by their definitions, Softmax/LogSoftmax over a leading axis. Each ran on
+// the host before; now no host step (stepsOfStyle fails on one), one row kernel per
+// reduction, and every output within the storage type's tolerance of the reference.
+TEST(CudaReductions, EveryFormIsARowKernel) {
+  onnx::ModelProto m = newModel("reductions", 18);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 8, 5, 6});
+  struct Reduction {
+    const char *op;
+    std::vector<int64_t> axes;
+    int64_t keepdims;
+  };
+  std::vector<Reduction> reductions = {
+      {"ReduceMean", {1}, 1},     {"ReduceMean", {2, 3}, 0}, {"ReduceMax", {1}, 0},
+      {"ReduceSum", {-1}, 0},     {"ReduceMin", {0, 2}, 1},  {"ReduceL2", {1, 3}, 1},
+      {"ReduceL1", {-1}, 1},      {"ReduceSumSquare", {0}, 0}, {"ReduceLogSum", {2}, 0}};
+  auto add = [&](onnx::NodeProto *n) {
+    floatValue(g->add_output(), n->output(0));
+    return n;
+  };
+  node(g, "Exp", "exp", {"x"}, "ex"); // ReduceLogSum of positive values
+  for (size_t i = 0; i < reductions.size(); ++i) {
+    const Reduction &r = reductions[i];
+    std::string id = std::to_string(i), in = std::string(r.op) == "ReduceLogSum" ? "ex" : "x";
+    intsInitializer(g, "axes" + id, r.axes);
+    intAttrOf(add(node(g, r.op, "r" + id, {in, "axes" + id}, "y" + id)), "keepdims", r.keepdims);
+  }
+  intAttrOf(add(node(g, "Softmax", "softmax", {"x"}, "channel_softmax")), "axis", 1);
+  intAttrOf(add(node(g, "LogSoftmax", "logsoftmax", {"x"}, "batch_logsoftmax")), "axis", 0);
+  std::string model = saveModel(m, "reductions.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("reductions_") + dtype);
+    EXPECT_EQ(stepsOfStyle(k.compiled.plan, "row"), int(reductions.size()) + 2) << dtype;
+    ASSERT_EQ(k.got.size(), reductions.size() + 2);
+    for (size_t i = 0; i < k.got.size(); ++i) {
+      const Tensor &truth = k.truth.outputs.at(i);
+      ASSERT_EQ(k.got[i].shape(), truth.shape()) << dtype << " output " << i;
+      parity::TensorMetrics d = parity::compareTensors(k.got[i].cast(DType::F32), truth);
+      EXPECT_LE(d.maxAbsErr, tolerance(dtype, peakOf(truth))) << dtype << " output " << i;
+    }
   }
 }
 

@@ -111,6 +111,7 @@ Compiled compileModule(OwningOpRef<ModuleOp> module, const CompileSettings &s) {
   CpuPipelineOptions pipeline;
   pipeline.packProjections = s.backend == "cuda";
   pipeline.decomposeAttention = s.backend == "cuda";
+  pipeline.reductionsAsRows = s.backend == "cuda";
   buildCpuPipeline(pm, pipeline);
   std::string diag;
   {

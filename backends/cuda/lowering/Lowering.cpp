@@ -513,6 +513,15 @@ Plan Lowerer::run(func::FuncOp fn) {
     auto type = dyn_cast<TensorType>(fn.getResultTypes()[i]);
     std::optional<DType> declared = type ? dtypeOf(type.getElementType()) : std::nullopt;
     DType dt = declared ? *declared : plan_.buffers[size_t(src)].dtype;
+    // A result some step computes into an intermediate of the output's type is the output:
+    // that step writes it there (no copy after it; the planner gives it no arena space).
+    // Inputs, constants and a value returned twice are copied.
+    if (Buffer &b = plan_.buffers[size_t(src)]; b.kind == BufferKind::Intermediate && b.dtype == dt) {
+      b.kind = BufferKind::Output;
+      b.name = n;
+      plan_.outputs.push_back(src);
+      continue;
+    }
     int dst = plan_.addOutput(dt, shape, n);
     if (plan_.buffers[size_t(src)].dtype != dt) {
       castStep(src, dst, "output " + n, n);

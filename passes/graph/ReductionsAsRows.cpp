@@ -1,0 +1,233 @@
+// plumb-reductions-as-rows: reductions in the one form a row kernel computes, a reduction over
+// the trailing axes of a tensor keeping its dims (a block per row). Other forms become it:
+// - dropped dims (keepdims = 0): the kept-dims result, then a Reshape (same elements, same
+//   order);
+// - other axes: a Transpose putting the reduced axes last (kept axes in order first), read in
+//   place by the kernel as a strided view; the reduced axes of the result are 1s, so a Reshape
+//   (not a Transpose) gives the original shape back;
+// - ReduceSumSquare, ReduceL1, ReduceL2 and ReduceLogSum: their ONNX definitions, a ReduceSum
+//   of x*x or |x| (computed in the row kernel's pass over the row), then Sqrt or Log;
+// - Softmax and LogSoftmax (opset 13 on: one axis) over an axis that is not the last: the
+//   axis swapped with the last one, the op over the last axis, swapped back.
+// The last op carries the node and its output's name, so parity checks find it. For the CUDA
+// backend, whose generated kernels reduce rows only (anything else ran on the host).
+#include "passes/Passes.h"
+#include "passes/graph/Folding.h"
+
+#include "ir/TensorAttr.h"
+
+#include "mlir/IR/Builders.h"
+
+#include <numeric>
+
+namespace plumb {
+#define GEN_PASS_DEF_PLUMBREDUCTIONSASROWS
+#include "passes/Passes.h.inc"
+
+namespace {
+
+using mlir::Operation;
+using mlir::Value;
+
+bool absent(Value v) { return !v || llvm::isa<mlir::NoneType>(v.getType()); }
+
+// A static tensor of a type the generated kernels store (f32, f16, bf16).
+mlir::RankedTensorType rowsType(Value v) {
+  auto t = llvm::dyn_cast<mlir::RankedTensorType>(v.getType());
+  if (!t || !t.hasStaticShape() || t.getRank() == 0)
+    return nullptr;
+  std::optional<DType> dt = dtypeOf(t.getElementType());
+  return dt && (*dt == DType::F32 || *dt == DType::F16 || *dt == DType::BF16) ? t : nullptr;
+}
+
+// The axes `op` (any Reduce*) reduces, normalised and sorted; nullopt when they are not
+// constant, repeat, or are empty with noop_with_empty_axes (the identity).
+std::optional<std::vector<int64_t>> reducedAxes(Operation *op, int64_t rank) {
+  Value in = op->getOperand(1);
+  std::vector<int64_t> axes;
+  if (!absent(in)) {
+    std::optional<std::vector<int64_t>> c = constantInts(in);
+    if (!c)
+      return std::nullopt;
+    axes = *c;
+    auto noop = op->getAttrOfType<mlir::IntegerAttr>("noop_with_empty_axes");
+    if (axes.empty() && noop && noop.getInt() != 0)
+      return std::nullopt;
+  } else if (auto attr = op->getAttrOfType<mlir::ArrayAttr>("axes")) {
+    for (mlir::Attribute a : attr)
+      axes.push_back(llvm::cast<mlir::IntegerAttr>(a).getInt());
+  }
+  if (axes.empty()) { // all axes
+    axes.resize(size_t(rank));
+    std::iota(axes.begin(), axes.end(), 0);
+  }
+  for (int64_t &a : axes) {
+    if (a < -rank || a >= rank)
+      return std::nullopt;
+    a = a < 0 ? a + rank : a;
+  }
+  llvm::sort(axes);
+  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
+    return std::nullopt;
+  return axes;
+}
+
+struct Rewriter {
+  mlir::OpBuilder b;
+  Operation *op;
+  int64_t opset;
+  std::string name; // the output tensor's, for the new ops' locations
+
+  Rewriter(Operation *o, int64_t opset) : b(o), op(o), opset(opset), name(tensorNameOf(o, 0)) {}
+
+  mlir::Location loc(const std::string &suffix) {
+    return fuseNodeLocs({op->getLoc()}, {name + "/" + suffix});
+  }
+  mlir::RankedTensorType like(mlir::RankedTensorType t, llvm::ArrayRef<int64_t> shape) {
+    return mlir::RankedTensorType::get(shape, t.getElementType());
+  }
+  Value transpose(Value x, const std::vector<int64_t> &perm, const std::string &suffix) {
+    auto t = llvm::cast<mlir::RankedTensorType>(x.getType());
+    llvm::SmallVector<int64_t> shape;
+    for (int64_t p : perm)
+      shape.push_back(t.getDimSize(p));
+    return TransposeOp::create(b, loc(suffix), like(t, shape), x, b.getI64ArrayAttr(perm));
+  }
+  template <typename OpT> Value unary(Value x, const std::string &suffix) {
+    return OpT::create(b, loc(suffix), x.getType(), x);
+  }
+  // A reduction over the last `k` axes of `x`, keeping dims, with the axes where this opset
+  // has them (an input from opset 13 for ReduceSum, 18 for the others; an attribute before).
+  template <typename OpT> Value reduce(Value x, int64_t k, const std::string &suffix) {
+    auto t = llvm::cast<mlir::RankedTensorType>(x.getType());
+    int64_t rank = t.getRank();
+    std::vector<int64_t> axes(static_cast<size_t>(k));
+    std::iota(axes.begin(), axes.end(), rank - k);
+    llvm::SmallVector<int64_t> shape(t.getShape());
+    for (int64_t a : axes)
+      shape[size_t(a)] = 1;
+    bool input = std::is_same_v<OpT, ReduceSumOp> ? opset >= 13 : opset >= 18;
+    Value axesIn = input ? intsConstantOf(b, loc(suffix + ".axes"), axes)
+                         : NoneOp::create(b, loc(suffix + ".axes"), b.getNoneType()).getResult();
+    return OpT::create(b, loc(suffix), like(t, shape), x, axesIn,
+                       input ? mlir::ArrayAttr() : b.getI64ArrayAttr(axes),
+                       b.getI64IntegerAttr(1), nullptr);
+  }
+  // `v` as the op's result: reshaped to its type when the shapes differ; the last op takes
+  // the node's location (its name and output tensor's).
+  void finish(Value v) {
+    auto want = llvm::cast<mlir::RankedTensorType>(op->getResult(0).getType());
+    if (v.getType() != want)
+      v = ReshapeOp::create(b, op->getLoc(), want, v,
+                            intsConstantOf(b, loc("shape"), std::vector<int64_t>(want.getShape())),
+                            nullptr);
+    else
+      v.getDefiningOp()->setLoc(op->getLoc());
+    op->getResult(0).replaceAllUsesWith(v);
+    op->erase();
+  }
+};
+
+// Rewrites a Reduce* op in row form; false (untouched) when it is one already or cannot be.
+bool rewriteReduce(Operation *op, int64_t opset) {
+  Value x = op->getOperand(0);
+  auto t = rowsType(x);
+  auto result = llvm::dyn_cast<mlir::RankedTensorType>(op->getResult(0).getType());
+  if (!t || !result || !result.hasStaticShape())
+    return false;
+  int64_t rank = t.getRank();
+  std::optional<std::vector<int64_t>> axes = reducedAxes(op, rank);
+  if (!axes)
+    return false;
+  int64_t k = int64_t(axes->size());
+  bool trailing = true;
+  for (int64_t i = 0; i < k; ++i)
+    trailing &= (*axes)[size_t(i)] == rank - k + i;
+  auto keep = op->getAttrOfType<mlir::IntegerAttr>("keepdims");
+  bool keepdims = !keep || keep.getInt() != 0;
+  bool plain = llvm::isa<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp>(op);
+  if (plain && trailing && keepdims)
+    return false; // the row form already
+  Rewriter r(op, opset);
+  if (!trailing) { // kept axes in order, then the reduced ones
+    std::vector<int64_t> perm;
+    for (int64_t d = 0; d < rank; ++d)
+      if (!std::binary_search(axes->begin(), axes->end(), d))
+        perm.push_back(d);
+    perm.insert(perm.end(), axes->begin(), axes->end());
+    x = r.transpose(x, perm, "reduced_last");
+  }
+  Value y;
+  if (llvm::isa<ReduceMeanOp>(op))
+    y = r.reduce<ReduceMeanOp>(x, k, "rows");
+  else if (llvm::isa<ReduceSumOp>(op))
+    y = r.reduce<ReduceSumOp>(x, k, "rows");
+  else if (llvm::isa<ReduceMaxOp>(op))
+    y = r.reduce<ReduceMaxOp>(x, k, "rows");
+  else if (llvm::isa<ReduceMinOp>(op))
+    y = r.reduce<ReduceMinOp>(x, k, "rows");
+  else if (llvm::isa<ReduceSumSquareOp, ReduceL2Op>(op)) {
+    Value sq = MulOp::create(r.b, r.loc("squares"), x.getType(), x, x);
+    y = r.reduce<ReduceSumOp>(sq, k, "rows");
+    if (llvm::isa<ReduceL2Op>(op))
+      y = r.unary<SqrtOp>(y, "root");
+  } else if (llvm::isa<ReduceL1Op>(op)) {
+    y = r.reduce<ReduceSumOp>(r.unary<AbsOp>(x, "magnitudes"), k, "rows");
+  } else if (llvm::isa<ReduceLogSumOp>(op)) {
+    y = r.unary<LogOp>(r.reduce<ReduceSumOp>(x, k, "rows"), "log");
+  } else {
+    return false;
+  }
+  r.finish(y);
+  return true;
+}
+
+// Softmax/LogSoftmax over one axis that is not the last (opset 13 on; before, the axis starts
+// the flattened trailing dims, rows already): the axis swapped with the last and back.
+template <typename OpT> bool rewriteSoftmax(OpT op, int64_t opset) {
+  auto t = rowsType(op->getOperand(0));
+  if (opset < 13 || !t)
+    return false;
+  int64_t rank = t.getRank();
+  int64_t axis = op.getAxis() ? int64_t(*op.getAxis()) : -1;
+  if (axis < -rank || axis >= rank)
+    return false;
+  axis = axis < 0 ? axis + rank : axis;
+  if (axis == rank - 1)
+    return false;
+  Rewriter r(op, opset);
+  std::vector<int64_t> perm(static_cast<size_t>(rank));
+  std::iota(perm.begin(), perm.end(), 0);
+  std::swap(perm[size_t(axis)], perm.back());
+  Value x = r.transpose(op->getOperand(0), perm, "axis_last");
+  Value s = OpT::create(r.b, r.loc("rows"), x.getType(), x, r.b.getI64IntegerAttr(-1));
+  r.finish(r.transpose(s, perm, "axis_back"));
+  return true;
+}
+
+struct ReductionsAsRowsPass : impl::PlumbReductionsAsRowsBase<ReductionsAsRowsPass> {
+  void runOnOperation() override {
+    int64_t opset = 17;
+    if (auto module = getOperation()->getParentOfType<mlir::ModuleOp>())
+      if (auto a = module->getAttrOfType<mlir::IntegerAttr>(kOpsetAttr))
+        opset = a.getInt();
+    llvm::SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (llvm::isa<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp, ReduceSumSquareOp,
+                    ReduceL1Op, ReduceL2Op, ReduceLogSumOp, SoftmaxOp, LogSoftmaxOp>(op) &&
+          llvm::isa<mlir::func::FuncOp>(op->getParentOp()))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      if (auto s = llvm::dyn_cast<SoftmaxOp>(op))
+        rewriteSoftmax(s, opset);
+      else if (auto l = llvm::dyn_cast<LogSoftmaxOp>(op))
+        rewriteSoftmax(l, opset);
+      else
+        rewriteReduce(op, opset);
+    }
+  }
+};
+
+} // namespace
+} // namespace plumb
