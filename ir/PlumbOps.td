@@ -155,6 +155,7 @@ def Plumb_CastLikeOp : Plumb_DocOp<"CastLike", "conversion to the element type o
   let arguments = (ins Plumb_Tensor:$input, Plumb_Tensor:$target_type,
                    OptionalAttr<I64Attr>:$saturate, OptionalAttr<StrAttr>:$round_mode);
   let results = (outs Plumb_Tensor:$output);
+  let hasCanonicalizer = 1;
 }
 
 def Plumb_ClipOp : Plumb_DocOp<"Clip", "clamp to [min, max] (inputs since opset 11, attributes before)",

@@ -78,6 +78,23 @@ struct RemoveNoopCast : OpRewritePattern<CastOp> {
   }
 };
 
+// CastLike(x, t) -> Cast(x, to = t's element type): the target is read for its type only, so
+// a backend need not treat it as an operand (a generated elementwise kernel would broadcast
+// it into its iteration space).
+struct CastLikeToCast : OpRewritePattern<CastLikeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CastLikeOp op, PatternRewriter &rewriter) const override {
+    auto type = dyn_cast<TensorType>(op.getOutput().getType());
+    std::optional<DType> dt = type ? dtypeOf(type.getElementType()) : std::nullopt;
+    if (!dt)
+      return rewriter.notifyMatchFailure(op, "no known element type");
+    rewriter.replaceOpWithNewOp<CastOp>(op, type, op.getInput(),
+                                        rewriter.getI64IntegerAttr(dtypeToOnnx(*dt)),
+                                        op.getSaturateAttr(), op.getRoundModeAttr());
+    return success();
+  }
+};
+
 // Reshape(Reshape(x, s1), s2) -> Reshape(x, s2): only the element count of the inner result
 // matters, unless s2 has a 0, which copies a dim of the inner result (allowzero = 0).
 struct ComposeReshapes : OpRewritePattern<ReshapeOp> {
@@ -220,6 +237,9 @@ void DropoutOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRCont
 }
 void CastOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
   results.add<RemoveNoopCast>(ctx);
+}
+void CastLikeOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
+  results.add<CastLikeToCast>(ctx);
 }
 void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
   results.add<ComposeReshapes, RemoveNoopReshape>(ctx);

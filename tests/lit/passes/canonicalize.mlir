@@ -44,6 +44,20 @@ func.func @cast(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf16>) {
 
 // -----
 
+// CastLike is a Cast to its target's element type (the target is not read); to its own
+// type it is then the identity.
+// CHECK-LABEL: func @cast_like
+func.func @cast_like(%x: tensor<4xf32>, %t: tensor<1xbf16>, %u: tensor<2x3xf32>) -> (tensor<4xbf16>, tensor<4xf32>) {
+  // CHECK: [[B:%.+]] = plumb.Cast(%arg0) {saturate = 1 : i64, to = 16 : i64} : (tensor<4xf32>) -> tensor<4xbf16>
+  // CHECK-NOT: plumb.CastLike
+  %a = plumb.CastLike(%x, %t) {saturate = 1 : i64} : (tensor<4xf32>, tensor<1xbf16>) -> tensor<4xbf16>
+  %b = plumb.CastLike(%x, %u) : (tensor<4xf32>, tensor<2x3xf32>) -> tensor<4xf32>
+  // CHECK: return [[B]], %arg0
+  return %a, %b : tensor<4xbf16>, tensor<4xf32>
+}
+
+// -----
+
 // Reshape of Reshape uses the outer shape directly; a 0 in it (copy a dim of the inner
 // result) blocks the rewrite. A Reshape back to the input's own static type disappears.
 // CHECK-LABEL: func @reshape
