@@ -31,6 +31,9 @@ struct CpuPipelineOptions {
   // Reductions in the form row kernels compute (plumb-reductions-as-rows): the CUDA backend,
   // whose generated kernels reduce trailing axes only.
   bool reductionsAsRows = false;
+  // DepthToSpace/SpaceToDepth as Reshape, Transpose, Reshape (plumb-space-depth-as-transpose):
+  // the CUDA backend, which has movement kernels for transposes.
+  bool spaceDepthAsTranspose = false;
 };
 
 // The graph cleanups every backend runs: shape refinement and folding, constant folding, Conv+BN folding,

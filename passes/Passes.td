@@ -83,13 +83,25 @@ def PlumbReductionsAsRows : Pass<"plumb-reductions-as-rows", "mlir::func::FuncOp
   let summary = "Reductions as reductions over trailing axes keeping dims (row kernels)";
   let description = [{
     For backends whose reduction kernels reduce the trailing axes of a tensor, keeping dims:
-    a ReduceMean/Sum/Max/Min (constant axes) that drops dims becomes that form and a Reshape;
+    a ReduceMean/Sum/Max/Min/Prod/LogSumExp (constant axes) that drops dims becomes that form
+    and a Reshape;
     one over other axes reduces a Transpose putting them last (the kept axes in order first),
     then a Reshape (the reduced axes are 1s, so no transpose back). ReduceSumSquare, ReduceL1,
     ReduceL2 and ReduceLogSum become their definitions (ReduceSum of x*x or |x|, then Sqrt or
     Log). Softmax and LogSoftmax from opset 13 over an axis that is not the last swap it with
     the last axis and back. Tensors of f32, f16 and bf16 with static shapes; the last op
     carries the node and its output's name.
+  }];
+  let dependentDialects = ["::plumb::PlumbDialect"];
+}
+
+def PlumbSpaceDepthAsTranspose : Pass<"plumb-space-depth-as-transpose", "mlir::func::FuncOp"> {
+  let summary = "DepthToSpace/SpaceToDepth as Reshape, Transpose, Reshape";
+  let description = [{
+    DepthToSpace (DCR or CRD) and SpaceToDepth with static 4-D shapes become the Reshape to
+    six dims, Transpose and Reshape back that ONNX defines them by; the last Reshape carries
+    the node and its output's name. For backends that move data by transposes and read
+    reshapes as views (CUDA: one movement kernel instead of a host step).
   }];
   let dependentDialects = ["::plumb::PlumbDialect"];
 }

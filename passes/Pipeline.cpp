@@ -29,6 +29,8 @@ void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &opts) {
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeAttention());
   if (opts.reductionsAsRows)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbReductionsAsRows());
+  if (opts.spaceDepthAsTranspose)
+    pm.nest<mlir::func::FuncOp>().addPass(createPlumbSpaceDepthAsTranspose());
   if (opts.packProjections)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbPackProjections());
   if (opts.fuse)

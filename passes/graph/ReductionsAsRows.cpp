@@ -1,5 +1,6 @@
 // plumb-reductions-as-rows: reductions in the one form a row kernel computes, a reduction over
-// the trailing axes of a tensor keeping its dims (a block per row). Other forms become it:
+// the trailing axes of a tensor keeping its dims (a block per row; ReduceMean/Sum/Max/Min/
+// Prod/LogSumExp). Other forms become it:
 // - dropped dims (keepdims = 0): the kept-dims result, then a Reshape (same elements, same
 //   order);
 // - other axes: a Transpose putting the reduced axes last (kept axes in order first), read in
@@ -145,7 +146,8 @@ bool rewriteReduce(Operation *op, int64_t opset) {
     trailing &= (*axes)[size_t(i)] == rank - k + i;
   auto keep = op->getAttrOfType<mlir::IntegerAttr>("keepdims");
   bool keepdims = !keep || keep.getInt() != 0;
-  bool plain = llvm::isa<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp>(op);
+  bool plain = llvm::isa<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp,
+                         ReduceLogSumExpOp>(op);
   if (plain && trailing && keepdims)
     return false; // the row form already
   Rewriter r(op, opset);
@@ -166,6 +168,10 @@ bool rewriteReduce(Operation *op, int64_t opset) {
     y = r.reduce<ReduceMaxOp>(x, k, "rows");
   else if (llvm::isa<ReduceMinOp>(op))
     y = r.reduce<ReduceMinOp>(x, k, "rows");
+  else if (llvm::isa<ReduceProdOp>(op))
+    y = r.reduce<ReduceProdOp>(x, k, "rows");
+  else if (llvm::isa<ReduceLogSumExpOp>(op))
+    y = r.reduce<ReduceLogSumExpOp>(x, k, "rows");
   else if (llvm::isa<ReduceSumSquareOp, ReduceL2Op>(op)) {
     Value sq = MulOp::create(r.b, r.loc("squares"), x.getType(), x, x);
     y = r.reduce<ReduceSumOp>(sq, k, "rows");
@@ -213,8 +219,9 @@ struct ReductionsAsRowsPass : impl::PlumbReductionsAsRowsBase<ReductionsAsRowsPa
         opset = a.getInt();
     llvm::SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (llvm::isa<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp, ReduceSumSquareOp,
-                    ReduceL1Op, ReduceL2Op, ReduceLogSumOp, SoftmaxOp, LogSoftmaxOp>(op) &&
+      if (llvm::isa<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp,
+                    ReduceLogSumExpOp, ReduceSumSquareOp, ReduceL1Op, ReduceL2Op, ReduceLogSumOp,
+                    SoftmaxOp, LogSoftmaxOp>(op) &&
           llvm::isa<mlir::func::FuncOp>(op->getParentOp()))
         ops.push_back(op);
     });

@@ -186,6 +186,23 @@ std::vector<OpCase> opCases() {
   add("reducemax_all", "ReduceMax", {wide});
   v.push_back(OpCase{"reducesum_axes_input", "ReduceSum", {wide}, {{1, ints({-1, -2})}}, {}, 1, 13});
   {
+    std::vector<double> near1(120);
+    for (size_t i = 0; i < near1.size(); ++i) // products of 40 factors near 1 (one negative)
+      near1[i] = i == 77 ? -1.5 : 1.0 + 0.01 * double(i % 7) - 0.03;
+    add("reduceprod_rows", "ReduceProd", {Tensor::fromVector(DType::F64, {3, 40}, near1).cast(DType::F32)},
+        {}, {{"axes", intsAttr({1})}});
+  }
+  {
+    // Rows of all -inf (log 0 = -inf), one +inf (inf), one NaN (NaN), large values (shifted
+    // by the row maximum, no overflow) and ordinary ones.
+    const double inf = INFINITY;
+    std::vector<double> rowsLse = {-inf, -inf, -inf, -inf, 1, inf, 2, 3,  0, NAN, 1, 2,
+                                   500,  501,  499,  500,  1, 2,   3, -1};
+    add("reducelogsumexp_rows", "ReduceLogSumExp",
+        {Tensor::fromVector(DType::F64, {5, 4}, rowsLse).cast(DType::F32)}, {},
+        {{"axes", intsAttr({1})}});
+  }
+  {
     OpCase c{"softmax_opset11_flattens", "Softmax", {x}, {}, {}, 1, 11};
     c.attrs.set("axis", intAttr(1));
     v.push_back(c);
@@ -317,6 +334,9 @@ TEST_P(GeneratedOp, MatchesTheReferenceKernel) {
       if (movement) // NaN moves as NaN
         ASSERT_TRUE(g == w || (std::isnan(g) && std::isnan(w)))
             << c.name << " output " << i << " element " << e << ": " << g << " vs " << w;
+      else if (std::isnan(w) || std::isinf(w)) // the same non-finite value
+        ASSERT_TRUE(g == w || (std::isnan(g) && std::isnan(w)))
+            << c.name << " element " << e << ": " << g << " vs " << w;
       else
         ASSERT_NEAR(g, w, 1e-5 * std::max(1.0, std::fabs(w))) << c.name << " element " << e;
     }

@@ -39,6 +39,7 @@ namespace {
 
 using namespace cudatest;
 using cudatest::graphs::node;
+using cudatest::graphs::stepsRunning;
 
 // Norms over several trailing dims (GroupNormalization, InstanceNormalization, ReduceMean
 // over H and W with constant axes) as generated row kernels, in f32 and bf16 plans: no host
@@ -57,8 +58,8 @@ TEST(CudaNorms, GroupAndInstanceNormsRunAsRowKernels) {
 
 // Reductions in every form the row kernels do not take directly (plumb-reductions-as-rows):
 // dropped dims, axes that are not trailing (a channel, the batch, two apart), ReduceL1/L2/
-// SumSquare/LogSum by their definitions, Softmax/LogSoftmax over a leading axis. Each ran on
-// the host before; now no host step (stepsOfStyle fails on one), one row kernel per
+// SumSquare/LogSum by their definitions, ReduceProd, ReduceLogSumExp (max-shifted, in the
+// kernel), Softmax/LogSoftmax over a leading axis. Each ran on the host before; now no host step (stepsOfStyle fails on one), one row kernel per
 // reduction, and every output within the storage type's tolerance of the reference.
 TEST(CudaReductions, EveryFormIsARowKernel) {
   onnx::ModelProto m = newModel("reductions", 18);
@@ -72,7 +73,8 @@ TEST(CudaReductions, EveryFormIsARowKernel) {
   std::vector<Reduction> reductions = {
       {"ReduceMean", {1}, 1},     {"ReduceMean", {2, 3}, 0}, {"ReduceMax", {1}, 0},
       {"ReduceSum", {-1}, 0},     {"ReduceMin", {0, 2}, 1},  {"ReduceL2", {1, 3}, 1},
-      {"ReduceL1", {-1}, 1},      {"ReduceSumSquare", {0}, 0}, {"ReduceLogSum", {2}, 0}};
+      {"ReduceL1", {-1}, 1},      {"ReduceSumSquare", {0}, 0}, {"ReduceLogSum", {2}, 0},
+      {"ReduceProd", {1}, 1},     {"ReduceLogSumExp", {-1}, 0}, {"ReduceLogSumExp", {0, 3}, 1}};
   auto add = [&](onnx::NodeProto *n) {
     floatValue(g->add_output(), n->output(0));
     return n;
@@ -97,6 +99,37 @@ TEST(CudaReductions, EveryFormIsARowKernel) {
       parity::TensorMetrics d = parity::compareTensors(k.got[i].cast(DType::F32), truth);
       EXPECT_LE(d.maxAbsErr, tolerance(dtype, peakOf(truth))) << dtype << " output " << i;
     }
+  }
+}
+
+// DepthToSpace (DCR, CRD) and SpaceToDepth through plumb-space-depth-as-transpose: each one
+// generated kernel reading its input through the reshape view (they ran on the host), and
+// computed inside its reader's kernel when an elementwise op reads it (here a Relu: one
+// kernel for both); bit for bit the reference's in f32 (data is only moved).
+TEST(CudaMovement, SpaceDepthIsATranspose) {
+  onnx::ModelProto m = newModel("space_depth", 13);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 12, 3, 6});
+  intAttrOf(node(g, "DepthToSpace", "dcr", {"x"}, "dcr"), "blocksize", 2);
+  onnx::NodeProto *crd = node(g, "DepthToSpace", "crd", {"x"}, "crd");
+  intAttrOf(crd, "blocksize", 2);
+  stringAttrOf(crd, "mode", "CRD");
+  intAttrOf(node(g, "SpaceToDepth", "s2d", {"x"}, "s2d"), "blocksize", 3);
+  intAttrOf(node(g, "DepthToSpace", "shuffle", {"x"}, "shuffled"), "blocksize", 2);
+  node(g, "Relu", "relu", {"shuffled"}, "relu");
+  for (const char *o : {"dcr", "crd", "s2d", "relu"})
+    floatValue(g->add_output(), o);
+  std::string model = saveModel(m, "space_depth.onnx");
+  KeptPlan k = runKept(model, "", "f32", keepNone, "space_depth");
+  // a composite kernel per transpose (the Relu's computes its shuffle), then the last
+  // reshape of each of the three moved outputs copied into the graph output
+  EXPECT_EQ(stepsOfStyle(k.compiled.plan, "elementwise"), 4);
+  EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.copy"), 3);
+  EXPECT_EQ(k.compiled.plan.steps.size(), 7u);
+  ASSERT_EQ(k.got.size(), 4u);
+  for (size_t i = 0; i < k.got.size(); ++i) {
+    ASSERT_EQ(k.got[i].shape(), k.truth.outputs[i].shape()) << i;
+    EXPECT_EQ(parity::compareTensors(k.got[i], k.truth.outputs[i]).maxAbsErr, 0.0) << "output " << i;
   }
 }
 

@@ -112,6 +112,7 @@ Compiled compileModule(OwningOpRef<ModuleOp> module, const CompileSettings &s) {
   pipeline.packProjections = s.backend == "cuda";
   pipeline.decomposeAttention = s.backend == "cuda";
   pipeline.reductionsAsRows = s.backend == "cuda";
+  pipeline.spaceDepthAsTranspose = s.backend == "cuda";
   buildCpuPipeline(pm, pipeline);
   std::string diag;
   {

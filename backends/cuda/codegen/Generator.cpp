@@ -17,12 +17,16 @@ bool attentionReadsView(const KernelGraph &g, int v);   // Attention.cpp
 GeneratedKernel generateComposite(const KernelGraph &g); // Composite.cpp
 
 bool isRowReduction(const std::string &op) {
-  return op == "ReduceMean" || op == "ReduceSum" || op == "ReduceMax" || op == "ReduceMin";
+  return op == "ReduceMean" || op == "ReduceSum" || op == "ReduceMax" || op == "ReduceMin" ||
+         op == "ReduceProd";
 }
 
 namespace {
 
-bool isSoftmax(const std::string &op) { return op == "Softmax" || op == "LogSoftmax"; }
+// Ops expanded into row reductions and elementwise ops (expandSoftmax).
+bool isSoftmax(const std::string &op) {
+  return op == "Softmax" || op == "LogSoftmax" || op == "ReduceLogSumExp";
+}
 
 // Rows are the contiguous trailing dims of a tensor: a Reduce* node may reduce axes
 // [a, rank) (all of them when it has none), Softmax/LogSoftmax its axis when it is the last
@@ -32,7 +36,7 @@ int64_t rowAxisOf(const KernelGraph &g, const KNode &n) {
   const Shape &in = g.values[size_t(n.operands[0])].shape;
   int64_t rank = int64_t(in.size());
   std::vector<int64_t> axes;
-  if (isSoftmax(n.op)) {
+  if (n.op == "Softmax" || n.op == "LogSoftmax") {
     int64_t a = n.attrs.getInt("axis", g.opset >= 13 ? -1 : 1);
     a = a < 0 ? a + rank : a;
     if (g.opset < 13 && a >= 0 && a < rank)
@@ -96,7 +100,9 @@ int appendNode(KernelGraph &g, const std::string &name, const std::string &op,
 }
 
 // Softmax/LogSoftmax become max, exp and sum reductions plus elementwise ops, so the row
-// kernel only knows four reductions.
+// kernel only knows five reductions. ReduceLogSumExp likewise, as the reference computes it:
+// m + log(sum(exp(x - m))) with m the row's maximum, or 0 where that is not finite (a row
+// of -inf gives log(0) = -inf, a +inf or NaN propagates).
 KernelGraph expandSoftmax(const KernelGraph &in) {
   KernelGraph g = in;
   g.nodes.clear();
@@ -113,6 +119,17 @@ KernelGraph expandSoftmax(const KernelGraph &in) {
       return appendNode(g, n.name, op, std::move(operands), result, trailing);
     };
     int m = node("ReduceMax", {x}, g.addValue(xv.dtype, rowShape));
+    if (n.op == "ReduceLogSumExp") {
+      int zero = g.addValue(xv.dtype, {});
+      g.scalars[zero] = 0.0;
+      int inf = node("IsInf", {m}, g.addValue(DType::Bool, rowShape));
+      int shift = node("Where", {inf, zero, m}, g.addValue(xv.dtype, rowShape));
+      int ex = node("Exp", {node("Sub", {x, shift}, g.addValue(xv.dtype, xv.shape))},
+                    g.addValue(xv.dtype, xv.shape));
+      int s = node("ReduceSum", {ex}, g.addValue(xv.dtype, rowShape));
+      node("Add", {node("Log", {s}, g.addValue(xv.dtype, rowShape)), shift}, n.results[0]);
+      continue;
+    }
     int d = node("Sub", {x, m}, g.addValue(xv.dtype, xv.shape));
     int ex = node("Exp", {d}, g.addValue(xv.dtype, xv.shape));
     int s = node("ReduceSum", {ex}, g.addValue(xv.dtype, rowShape));
@@ -251,8 +268,10 @@ Shape iterationShape(const KernelGraph &g) {
 
 const char *kReducePrelude = R"(
 template <class T> __device__ T plumb_combine(int op, T a, T b) {
-  // 0 sum, 1 max, 2 min; a NaN on either side wins for max/min, as in the reference.
+  // 0 sum, 1 max, 2 min, 3 product; a NaN on either side wins for max/min, as in the
+  // reference.
   if (op == 0) return a + b;
+  if (op == 3) return a * b;
   if (a != a) return a;
   if (b != b) return b;
   return op == 1 ? (a > b ? a : b) : (a < b ? a : b);
@@ -264,8 +283,9 @@ template <class T> __device__ T plumb_block_reduce(int op, T v, T *smem) {
   if (lane == 0) smem[warp] = v;
   __syncthreads();
   if (warp == 0) {
-    // Lanes past the last warp hold the identity: 0 for a sum, any partial for max/min.
-    v = lane < warps ? smem[lane] : op == 0 ? T(0) : smem[0];
+    // Lanes past the last warp hold the identity: 0 for a sum, 1 for a product, any partial
+    // for max/min.
+    v = lane < warps ? smem[lane] : op == 0 ? T(0) : op == 3 ? T(1) : smem[0];
     for (int o = 16; o > 0; o >>= 1) v = plumb_combine(op, v, __shfl_xor_sync(0xffffffffu, v, o));
     if (lane == 0) smem[0] = v;
   }
@@ -345,8 +365,10 @@ GeneratedKernel generateRow(const KernelGraph &g) {
       continue;
     int r = n.results[0], x = n.operands[0];
     std::string ct = computeType(g.values[size_t(r)].dtype);
-    int op = n.op == "ReduceMax" ? 1 : n.op == "ReduceMin" ? 2 : 0;
-    std::string init = op == 0 ? "0" : literal(g.values[size_t(r)].dtype, op == 1 ? -INFINITY : INFINITY);
+    int op = n.op == "ReduceMax" ? 1 : n.op == "ReduceMin" ? 2 : n.op == "ReduceProd" ? 3 : 0;
+    std::string init = op == 0   ? "0"
+                       : op == 3 ? "1"
+                                 : literal(g.values[size_t(r)].dtype, op == 1 ? -INFINITY : INFINITY);
     os << "    " << ct << " v" << r << " = " << init << ";\n"
        << "    for (long long j = threadIdx.x; j < " << d << "LL; j += " << block << ") {\n"
        << "      const long long e = row * " << d << "LL + j;\n";

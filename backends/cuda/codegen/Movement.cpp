@@ -47,7 +47,7 @@ bool steeringOperand(const std::string &op, size_t index) {
   if (op == "CumSum" || op == "TopK" || op == "Resize" || op == "Reshape" || op == "Squeeze" ||
       op == "Unsqueeze")
     return true;
-  return isRowReduction(op) && index == 1;
+  return (isRowReduction(op) || op == "ReduceLogSumExp") && index == 1; // axes
 }
 
 // The flat offset into a tensor of `shape` of the element at coordinates `coords`.
