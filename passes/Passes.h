@@ -34,6 +34,9 @@ struct CpuPipelineOptions {
   // DepthToSpace/SpaceToDepth as Reshape, Transpose, Reshape (plumb-space-depth-as-transpose):
   // the CUDA backend, which has movement kernels for transposes.
   bool spaceDepthAsTranspose = false;
+  // Opset-23 RotaryEmbedding as the ops it stands for (plumb-decompose-rotary): the CUDA
+  // backend, which computes them in one generated kernel.
+  bool decomposeRotary = false;
 };
 
 // The graph cleanups every backend runs: shape refinement and folding, constant folding, Conv+BN folding,

@@ -106,6 +106,20 @@ def PlumbSpaceDepthAsTranspose : Pass<"plumb-space-depth-as-transpose", "mlir::f
   let dependentDialects = ["::plumb::PlumbDialect"];
 }
 
+def PlumbDecomposeRotary : Pass<"plumb-decompose-rotary", "mlir::func::FuncOp"> {
+  let summary = "Opset-23 RotaryEmbedding as Gather, Slice, Mul, Sub/Add and Concat";
+  let description = [{
+    A RotaryEmbedding op with static shapes and a float X (4-D, or 3-D with num_heads, viewed
+    as [B, S, heads, d]) becomes the caches gathered by position_ids (as given without them),
+    broadcast over the heads, the two halves (or the even and odd features when interleaved)
+    of the first rotary_embedding_dim features rotated (x1 cos - x2 sin, x1 sin + x2 cos),
+    concatenated (pairwise when interleaved) with the features past them. The last op
+    carries the node and Y's name. Caches whose rows are longer than rotary_embedding_dim / 2
+    are left as one op.
+  }];
+  let dependentDialects = ["::plumb::PlumbDialect"];
+}
+
 def PlumbPackProjections : Pass<"plumb-pack-projections", "mlir::func::FuncOp"> {
   let summary = "Pack MatMuls (Gemms) of one input by constant weights into one and a Split";
   let description = [{

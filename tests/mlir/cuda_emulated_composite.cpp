@@ -7,6 +7,7 @@
 
 #include "backends/cuda/codegen/Generator.h"
 #include "backends/cuda/lowering/StepAttrs.h"
+#include "frontend/tensorio/TensorIO.h"
 
 using namespace plumb;
 using namespace plumb::cudatest;
@@ -43,6 +44,69 @@ TEST(CudaComposite, RotaryEmbeddingIsOneElementwiseKernel) {
     int casts = std::string(dtype) == "f32" ? 0 : 4;
     EXPECT_EQ(stepsOfStyle(plan, "elementwise"), 1 + casts) << dtype;
     expectClose(k, dtype);
+  }
+}
+
+// The opset-23 RotaryEmbedding op (plumb-decompose-rotary; it ran on the host): 4-D X with
+// position_ids given at run time (the caches gathered by a movement kernel each), 3-D X with
+// num_heads, interleaved pairs and a rotary_embedding_dim short of the head (the rest passed
+// through), and caches per position without position_ids. No host step; the rotation and
+// its slices and concats are one elementwise kernel; values against the reference in f32 and
+// f16 plans.
+TEST(CudaComposite, Opset23RotaryEmbeddingIsComposite) {
+  for (const char *form : {"positions", "3d_interleaved_partial", "no_positions"}) {
+    std::string f = form;
+    onnx::ModelProto m = newModel("rotary", 23);
+    onnx::GraphProto *g = m.mutable_graph();
+    bool threeD = f == "3d_interleaved_partial", positions = f == "positions";
+    Shape xs = threeD ? Shape{2, 5, 3 * 8} : Shape{2, 3, 5, 8};
+    int64_t half = threeD ? 3 : 4; // rotary_embedding_dim 6 of 8
+    Shape cs = positions ? Shape{16, half} : Shape{2, 5, half};
+    floatValue(g->add_input(), "x", std::vector<int64_t>(xs.begin(), xs.end()));
+    NamedTensors feeds;
+    auto wave = [](Shape s, float f) {
+      std::vector<float> v(size_t(numElements(s)));
+      for (size_t e = 0; e < v.size(); ++e)
+        v[e] = std::sin(f * float(e) + 0.3f);
+      return Tensor::fromVector(DType::F32, s, v);
+    };
+    feeds.push_back({"x", wave(xs, 0.41f)});
+    floatInitializer(g, "cos", std::vector<int64_t>(cs.begin(), cs.end()),
+                     [](int64_t e) { return std::cos(0.13f * float(e)); });
+    floatInitializer(g, "sin", std::vector<int64_t>(cs.begin(), cs.end()),
+                     [](int64_t e) { return std::sin(0.13f * float(e)); });
+    std::vector<std::string> in{"x", "cos", "sin"};
+    if (positions) {
+      onnx::ValueInfoProto *p = g->add_input();
+      p->set_name("pos");
+      auto *t = p->mutable_type()->mutable_tensor_type();
+      t->set_elem_type(onnx::TensorProto::INT64);
+      for (int64_t d : {2, 5})
+        t->mutable_shape()->add_dim()->set_dim_value(d);
+      in.push_back("pos");
+      feeds.push_back({"pos", Tensor::fromVector(DType::I64, {2, 5},
+                                                 std::vector<int64_t>{3, 4, 5, 6, 7, 15, 0, 9, 2, 2})});
+    }
+    onnx::NodeProto *n = node(g, "RotaryEmbedding", "rope", in, "y");
+    if (threeD) {
+      intAttrOf(n, "num_heads", 3);
+      intAttrOf(n, "interleaved", 1);
+      intAttrOf(n, "rotary_embedding_dim", 6);
+    }
+    floatValue(g->add_output(), "y");
+    std::string tag = "rotary23_" + f;
+    std::string model = saveModel(m, tag + ".onnx");
+    std::string npz = testing_util::scratchPath(tag + ".npz");
+    writeNpz(npz, feeds);
+    for (const char *dtype : {"f32", "f16"}) {
+      KeptPlan k = runKept(model, npz, dtype, keepNone, tag + "_" + dtype);
+      const Plan &plan = k.compiled.plan;
+      // the gathers of the two caches; half plans add the casts of x and y
+      EXPECT_EQ(stepsOfStyle(plan, "movement"), positions ? 2 : 0) << tag << " " << dtype;
+      int casts = std::string(dtype) == "f32" ? 0 : 2;
+      EXPECT_EQ(stepsOfStyle(plan, "elementwise"), 1 + casts) << tag << " " << dtype;
+      expectClose(k, dtype);
+    }
   }
 }
 

@@ -113,6 +113,7 @@ Compiled compileModule(OwningOpRef<ModuleOp> module, const CompileSettings &s) {
   pipeline.decomposeAttention = s.backend == "cuda";
   pipeline.reductionsAsRows = s.backend == "cuda";
   pipeline.spaceDepthAsTranspose = s.backend == "cuda";
+  pipeline.decomposeRotary = s.backend == "cuda";
   buildCpuPipeline(pm, pipeline);
   std::string diag;
   {
