@@ -26,8 +26,6 @@ namespace {
 
 using mlir::Value;
 
-bool absent(Value v) { return !v || llvm::isa<mlir::NoneType>(v.getType()); }
-
 mlir::RankedTensorType rank4(Value v) {
   auto t = llvm::dyn_cast<mlir::RankedTensorType>(v.getType());
   return t && t.getRank() == 4 && t.hasStaticShape() ? t : nullptr;

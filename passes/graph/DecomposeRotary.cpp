@@ -24,8 +24,6 @@ namespace {
 
 using mlir::Value;
 
-bool absent(Value v) { return !v || llvm::isa<mlir::NoneType>(v.getType()); }
-
 mlir::RankedTensorType staticType(Value v) {
   auto t = llvm::dyn_cast<mlir::RankedTensorType>(v.getType());
   return t && t.hasStaticShape() ? t : nullptr;

@@ -5,6 +5,7 @@
 #include "runtime/Tensor.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Operation.h"
 
 #include <cstdint>
@@ -24,6 +25,9 @@ bool foldShapeOp(mlir::Operation *op);
 // The tensor of a float plumb.Constant `v`, or nullopt; also nullopt for a resource whose
 // data was not loaded (a module printed without weights). (FoldConvBatchNorm.cpp)
 std::optional<Tensor> floatConstantOf(mlir::Value v);
+
+// An optional operand left out: a `none` value (or no value).
+inline bool absent(mlir::Value v) { return !v || llvm::isa<mlir::NoneType>(v.getType()); }
 
 // The integers held by a constant operand, or nullopt. (Canonicalize.cpp, in plumb_ir)
 std::optional<std::vector<int64_t>> constantInts(mlir::Value v);

@@ -30,8 +30,6 @@ namespace {
 using mlir::Operation;
 using mlir::Value;
 
-bool absent(Value v) { return !v || llvm::isa<mlir::NoneType>(v.getType()); }
-
 // A static tensor of a type the generated kernels store (f32, f16, bf16).
 mlir::RankedTensorType rowsType(Value v) {
   auto t = llvm::dyn_cast<mlir::RankedTensorType>(v.getType());
