@@ -186,6 +186,32 @@ std::vector<OpCase> opCases() {
   add("reducemax_all", "ReduceMax", {wide});
   v.push_back(OpCase{"reducesum_axes_input", "ReduceSum", {wide}, {{1, ints({-1, -2})}}, {}, 1, 13});
   {
+    // GridSample: grid points inside and outside [-1, 1] (every padding rule acts), one NaN,
+    // each mode with each padding and both corner conventions; 3 spatial dims at opset 20.
+    auto gridOf = [](Shape s) {
+      std::vector<double> v(size_t(numElements(s)));
+      for (size_t i = 0; i < v.size(); ++i)
+        v[i] = std::sin(1.7 * double(i) + 0.2) * 1.35;
+      v[5] = NAN;
+      return Tensor::fromVector(DType::F64, s, v).cast(DType::F32);
+    };
+    Tensor plane = iota(DType::F32, {2, 3, 4, 5}), grid2 = gridOf({2, 3, 6, 2});
+    int variant = 0;
+    for (const char *mode : {"bilinear", "nearest", "bicubic"})
+      for (const char *padding : {"zeros", "border", "reflection"}) {
+        OpCase c{std::string("gridsample_") + mode + "_" + padding, "GridSample", {plane, grid2},
+                 {}, {}, 1, 16};
+        c.attrs.set("mode", stringAttr(mode));
+        c.attrs.set("padding_mode", stringAttr(padding));
+        c.attrs.set("align_corners", intAttr(variant++ % 2));
+        v.push_back(c);
+      }
+    OpCase volume{"gridsample_3d_linear_opset20", "GridSample",
+                  {iota(DType::F32, {1, 2, 3, 4, 5}), gridOf({1, 2, 3, 2, 3})}, {}, {}, 1, 20};
+    volume.attrs.set("padding_mode", stringAttr("reflection"));
+    v.push_back(volume);
+  }
+  {
     std::vector<double> near1(120);
     for (size_t i = 0; i < near1.size(); ++i) // products of 40 factors near 1 (one negative)
       near1[i] = i == 77 ? -1.5 : 1.0 + 0.01 * double(i % 7) - 0.03;

@@ -34,7 +34,7 @@ bool isWindowOp(const std::string &op) {
   return op == "MaxPool" || op == "AveragePool" || op == "GlobalMaxPool" ||
          op == "GlobalAveragePool" || op == "CumSum" || op == "Einsum" || op == "Resize" ||
          op == "ArgMax" || op == "ArgMin" || op == "TopK" || op == "ScatterND" ||
-         op == "ScatterElements" || op == "Scatter";
+         op == "ScatterElements" || op == "Scatter" || op == "GridSample";
 }
 
 bool steeringOperand(const std::string &op, size_t index) {
@@ -103,6 +103,8 @@ std::string MovementWriter::source() {
   os_ << includes(g_);
   if (n_.op == "Resize")
     resizeTables();
+  if (n_.op == "GridSample")
+    gridSamplePrelude();
   os_ << "extern \"C\" __global__ void plumb_kernel(" << paramList(g_) << ") {\n";
   if (n_.op == "Split") {
     int64_t axis = normalizeAxis(g_, n_, n_.attrs.getInt("axis", 0), rankOf(n_.operands[0]));
@@ -197,6 +199,8 @@ void MovementWriter::body(const std::vector<std::string> &c) {
     return einsum(c);
   if (n_.op == "Resize")
     return resize(c);
+  if (n_.op == "GridSample")
+    return gridSample(c);
   if (n_.op == "ArgMax" || n_.op == "ArgMin")
     return argExtreme(c);
   if (n_.op == "ScatterElements" || n_.op == "Scatter")
@@ -361,7 +365,7 @@ GeneratedKernel generateMovement(const KernelGraph &g) {
   if (g.nodes.size() != 1 || !(isMovement(g.nodes[0].op) || isWindowOp(g.nodes[0].op)))
     codegenError(g, "a movement or window kernel is one Transpose, Slice, Concat, Gather, "
                     "Expand, Tile, Split, Pad, pool, Einsum, CumSum, TopK, ScatterND, "
-                    "ArgMax/ArgMin or Resize");
+                    "ArgMax/ArgMin, Resize or GridSample");
   MovementWriter w(g);
   GeneratedKernel k;
   k.style = isWindowOp(g.nodes[0].op) ? "window" : "movement";

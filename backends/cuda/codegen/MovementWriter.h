@@ -95,6 +95,8 @@ private:
   void argRows();
   void resizeTables();
   void resize(const std::vector<std::string> &c);
+  void gridSamplePrelude();
+  void gridSample(const std::vector<std::string> &c);
 
   const KernelGraph &g_;
   const KNode &n_;
