@@ -133,6 +133,27 @@ TEST(CudaMovement, SpaceDepthIsATranspose) {
   }
 }
 
+// GridSample through the lowering in every storage type: one window kernel (no host step),
+// the grid read in the plan's type, outputs within the type's tolerance of the reference.
+TEST(CudaGridSample, IsOneWindowKernelInEveryStorageType) {
+  onnx::ModelProto m = newModel("grid_sample", 16);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 3, 8, 9});
+  floatValue(g->add_input(), "grid", {2, 5, 7, 2});
+  onnx::NodeProto *n = node(g, "GridSample", "sample", {"x", "grid"}, "y");
+  stringAttrOf(n, "mode", "bicubic");
+  stringAttrOf(n, "padding_mode", "border");
+  floatValue(g->add_output(), "y");
+  std::string model = saveModel(m, "grid_sample.onnx");
+  for (const char *dtype : {"f32", "f16", "bf16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("grid_sample_") + dtype);
+    EXPECT_EQ(stepsOfStyle(k.compiled.plan, "window"), 1) << dtype;
+    const Tensor &truth = k.truth.outputs.at(0);
+    parity::TensorMetrics d = parity::compareTensors(k.got.at(0).cast(DType::F32), truth);
+    EXPECT_LE(d.maxAbsErr, tolerance(dtype, peakOf(truth))) << dtype;
+  }
+}
+
 // TopK with a constant K through the lowering: one window kernel writing both results (no
 // host step, so the plan can be one CUDA Graph), values and indices as the reference's in an
 // f32 plan, values within f16 rounding in an f16 plan.
