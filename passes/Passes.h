@@ -37,6 +37,9 @@ struct CpuPipelineOptions {
   // Opset-23 RotaryEmbedding as the ops it stands for (plumb-decompose-rotary): the CUDA
   // backend, which computes them in one generated kernel.
   bool decomposeRotary = false;
+  // QuantizeLinear/DequantizeLinear as elementwise ops (plumb-decompose-quantize): the CUDA
+  // backend, whose generated kernels then compute a QDQ model's quantize/dequantize pairs.
+  bool decomposeQuantize = false;
 };
 
 // The graph cleanups every backend runs: shape refinement and folding, constant folding, Conv+BN folding,

@@ -120,6 +120,19 @@ def PlumbDecomposeRotary : Pass<"plumb-decompose-rotary", "mlir::func::FuncOp"> 
   let dependentDialects = ["::plumb::PlumbDialect"];
 }
 
+def PlumbDecomposeQuantize : Pass<"plumb-decompose-quantize", "mlir::func::FuncOp"> {
+  let summary = "QuantizeLinear/DequantizeLinear as Cast, Sub, Mul / Div, Round, Add, Clip, Cast";
+  let description = [{
+    DequantizeLinear from 8/16-bit integers becomes (Cast(x) - Cast(zero_point)) * scale in
+    the scale's type; QuantizeLinear to them becomes Cast(Clip(Round(x / scale) + zero_point,
+    range)), Round being half to even and the Clip the saturation. Per-tensor scales and zero
+    points are used as they are, per-axis ones reshaped to broadcast along `axis`. Blocked
+    quantization, 4-bit and float8 types stay one op. The last op carries the node and its
+    output's name.
+  }];
+  let dependentDialects = ["::plumb::PlumbDialect"];
+}
+
 def PlumbPackProjections : Pass<"plumb-pack-projections", "mlir::func::FuncOp"> {
   let summary = "Pack MatMuls (Gemms) of one input by constant weights into one and a Split";
   let description = [{

@@ -27,6 +27,8 @@ void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &opts) {
   buildGraphPipeline(pm, opts.constantFoldMaxBytes);
   if (opts.decomposeAttention)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeAttention());
+  if (opts.decomposeQuantize)
+    pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeQuantize());
   if (opts.decomposeRotary)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeRotary());
   if (opts.reductionsAsRows)

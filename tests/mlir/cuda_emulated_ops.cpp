@@ -40,6 +40,7 @@ namespace {
 using namespace cudatest;
 using cudatest::graphs::node;
 using cudatest::graphs::stepsRunning;
+using cudatest::graphs::expectClose;
 
 // Norms over several trailing dims (GroupNormalization, InstanceNormalization, ReduceMean
 // over H and W with constant axes) as generated row kernels, in f32 and bf16 plans: no host
@@ -152,6 +153,60 @@ TEST(CudaGridSample, IsOneWindowKernelInEveryStorageType) {
     parity::TensorMetrics d = parity::compareTensors(k.got.at(0).cast(DType::F32), truth);
     EXPECT_LE(d.maxAbsErr, tolerance(dtype, peakOf(truth))) << dtype;
   }
+}
+
+// A QDQ model (plumb-decompose-quantize): activations quantized per tensor to uint8 and per
+// channel to int8 and int16, dequantized, and a per-column int8 weight dequantized into a
+// MatMul. Every QuantizeLinear/DequantizeLinear ran on the host; now none does, the
+// quantize/dequantize pairs are generated elementwise kernels, and the f32 plan matches the
+// reference (the same roundings: half to even, saturation at the type's range).
+TEST(CudaQuantize, QdqPairsAreGeneratedKernels) {
+  onnx::ModelProto m = newModel("qdq", 19);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 3, 4, 6});
+  auto initializer = [&](const std::string &name, int type, std::vector<int64_t> dims,
+                         std::vector<int64_t> ints, std::vector<float> floats = {}) {
+    onnx::TensorProto *t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(type);
+    for (int64_t d : dims)
+      t->add_dims(d);
+    for (int64_t v : ints)
+      t->add_int32_data(int32_t(v));
+    for (float f : floats)
+      t->add_float_data(f);
+  };
+  using TP = onnx::TensorProto;
+  initializer("s", TP::FLOAT, {}, {}, {0.02f});
+  initializer("z", TP::UINT8, {}, {128});
+  initializer("sc", TP::FLOAT, {3}, {}, {0.01f, 0.015f, 0.03f});
+  initializer("zc", TP::INT8, {3}, {5, -7, 0});
+  initializer("s16", TP::FLOAT, {3}, {}, {1e-4f, 2e-4f, 5e-5f});
+  initializer("z16", TP::INT16, {3}, {100, -3000, 0});
+  std::vector<int64_t> w(6 * 5);
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = int64_t((i * 37) % 255) - 127;
+  initializer("w", TP::INT8, {6, 5}, w);
+  initializer("ws", TP::FLOAT, {5}, {}, {0.01f, 0.02f, 0.005f, 0.03f, 0.012f});
+  node(g, "QuantizeLinear", "q", {"x", "s", "z"}, "xq");
+  node(g, "DequantizeLinear", "dq", {"xq", "s", "z"}, "xd");
+  node(g, "QuantizeLinear", "qc", {"xd", "sc", "zc"}, "xqc");
+  node(g, "DequantizeLinear", "dqc", {"xqc", "sc", "zc"}, "xdc");
+  node(g, "QuantizeLinear", "q16", {"xdc", "s16", "z16"}, "x16");
+  node(g, "DequantizeLinear", "dq16", {"x16", "s16", "z16"}, "xd16");
+  intAttrOf(node(g, "DequantizeLinear", "dqw", {"w", "ws"}, "wd"), "axis", 1);
+  node(g, "MatMul", "mm", {"xd16", "wd"}, "y");
+  floatValue(g->add_output(), "y");
+  floatValue(g->add_output(), "xqc");
+  std::string model = saveModel(m, "qdq.onnx");
+  KeptPlan k = runKept(model, "", "f32", keepNone, "qdq");
+  EXPECT_GE(stepsOfStyle(k.compiled.plan, "elementwise"), 1); // and no host step
+  EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.matmul"), 1);
+  ASSERT_EQ(k.got.size(), 2u);
+  EXPECT_EQ(k.got[1].dtype(), DType::I8);
+  // The int8 codes exactly; the MatMul of dequantized values within f32 rounding.
+  EXPECT_EQ(parity::compareTensors(k.got[1], k.truth.outputs[1]).maxAbsErr, 0.0);
+  expectClose(k, "f32");
 }
 
 // TopK with a constant K through the lowering: one window kernel writing both results (no

@@ -114,6 +114,7 @@ Compiled compileModule(OwningOpRef<ModuleOp> module, const CompileSettings &s) {
   pipeline.reductionsAsRows = s.backend == "cuda";
   pipeline.spaceDepthAsTranspose = s.backend == "cuda";
   pipeline.decomposeRotary = s.backend == "cuda";
+  pipeline.decomposeQuantize = s.backend == "cuda";
   buildCpuPipeline(pm, pipeline);
   std::string diag;
   {

@@ -1,0 +1,175 @@
+// plumb-decompose-quantize: QuantizeLinear and DequantizeLinear (per tensor or per axis, to
+// and from 8- and 16-bit integers) become the elementwise ops ONNX defines them by, so the
+// quantize/dequantize pairs of a QDQ model are computed by generated kernels:
+//   DequantizeLinear: y = (Cast(x) - Cast(zero_point)) * scale      (in the scale's type)
+//   QuantizeLinear:   y = Cast(Clip(Round(x / scale) + zero_point, lo, hi))  (Round: half to
+//                     even; [lo, hi] the output type's range: saturation)
+// A per-axis scale/zero point [C] is reshaped to [C, 1, ..., 1] to broadcast along `axis`.
+// Blocked quantization (block_size), 4-bit and float8 types stay one op. The last op carries
+// the node and its output's name. Constant weights were folded before, within the
+// constant-folding cap; a larger one is dequantized by a kernel at run time.
+#include "passes/Passes.h"
+#include "passes/graph/Folding.h"
+
+#include "ir/TensorAttr.h"
+#include "runtime/Error.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace plumb {
+#define GEN_PASS_DEF_PLUMBDECOMPOSEQUANTIZE
+#include "passes/Passes.h.inc"
+
+namespace {
+
+using mlir::Value;
+
+mlir::RankedTensorType staticOf(Value v) {
+  auto t = llvm::dyn_cast<mlir::RankedTensorType>(v.getType());
+  return t && t.hasStaticShape() ? t : nullptr;
+}
+
+std::optional<DType> elementDType(Value v) {
+  auto t = llvm::dyn_cast<mlir::RankedTensorType>(v.getType());
+  return t ? dtypeOf(t.getElementType()) : std::nullopt;
+}
+
+bool quantType(DType t) {
+  return t == DType::I8 || t == DType::U8 || t == DType::I16 || t == DType::U16;
+}
+
+bool computeType(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+
+struct Builder {
+  mlir::OpBuilder b;
+  mlir::Operation *op;
+  std::string name;
+  mlir::RankedTensorType x;
+  int64_t axis = 1;
+
+  explicit Builder(mlir::Operation *o) : b(o), op(o), name(tensorNameOf(o, 0)) {}
+
+  mlir::Location loc(const std::string &suffix) {
+    return fuseNodeLocs({op->getLoc()}, {name + "/" + suffix});
+  }
+  mlir::RankedTensorType like(mlir::RankedTensorType t, DType dt) {
+    return mlir::RankedTensorType::get(t.getShape(), elementTypeOf(b.getContext(), dt));
+  }
+  // A scale or zero point that broadcasts against x: a scalar or one value as it is, a
+  // per-axis [C] reshaped to [C, 1, ..., 1]; null when it is neither.
+  Value broadcast(Value p, const std::string &what) {
+    auto t = staticOf(p);
+    if (!t)
+      return nullptr;
+    if (t.getNumElements() == 1 && t.getRank() <= 1)
+      return p;
+    int64_t rank = x.getRank(), a = axis < 0 ? axis + rank : axis;
+    if (t.getRank() != 1 || a < 0 || a >= rank || t.getDimSize(0) != x.getDimSize(a))
+      return nullptr;
+    std::vector<int64_t> shape(size_t(rank - a), 1);
+    shape[0] = t.getDimSize(0);
+    if (auto c = p.getDefiningOp<ConstantOp>(); c && c.getValueAttr()) // reshaped here
+      try {
+        return constantOf(b, loc(what), tensorFromAttr(c.getValueAttr()).reshaped(Shape(shape.begin(), shape.end())));
+      } catch (const plumb::Error &) {
+        // data not loaded: a Reshape op below
+      }
+    return ReshapeOp::create(b, loc(what), mlir::RankedTensorType::get(shape, t.getElementType()), p,
+                             intsConstantOf(b, loc(what + ".shape"), shape), nullptr);
+  }
+  Value cast(Value v, DType to, mlir::Location l) {
+    auto t = llvm::cast<mlir::RankedTensorType>(v.getType());
+    return CastOp::create(b, l, like(t, to), v, b.getI64IntegerAttr(dtypeToOnnx(to)), nullptr, nullptr);
+  }
+  Value scalar(double v, DType dt, const std::string &what) {
+    return constantOf(b, loc(what), Tensor::fromVector(DType::F64, Shape{}, std::vector<double>{v}).cast(dt));
+  }
+};
+
+int64_t axisOf(mlir::Operation *op) {
+  auto a = op->getAttrOfType<mlir::IntegerAttr>("axis");
+  return a ? a.getInt() : 1;
+}
+
+bool blocked(mlir::Operation *op) {
+  auto a = op->getAttrOfType<mlir::IntegerAttr>("block_size");
+  return a && a.getInt() != 0;
+}
+
+void dequantize(DequantizeLinearOp op) {
+  auto xt = staticOf(op.getX());
+  std::optional<DType> xd = elementDType(op.getX()), sd = elementDType(op.getXScale()),
+                       yd = elementDType(op.getY());
+  if (!xt || blocked(op) || !xd || !quantType(*xd) || !sd || !computeType(*sd) || yd != sd ||
+      !staticOf(op.getY()))
+    return;
+  Value zp = op.getXZeroPoint();
+  if (!absent(zp) && elementDType(zp) != xd)
+    return;
+  Builder q(op);
+  q.x = xt;
+  q.axis = axisOf(op);
+  Value scale = q.broadcast(op.getXScale(), "scale");
+  Value zero = absent(zp) ? Value() : q.broadcast(zp, "zero_point");
+  if (!scale || (!absent(zp) && !zero))
+    return;
+  Value v = q.cast(op.getX(), *sd, q.loc("float"));
+  if (zero)
+    v = SubOp::create(q.b, q.loc("centred"), v.getType(), v, q.cast(zero, *sd, q.loc("zero_point_float")));
+  Value y = MulOp::create(q.b, op.getLoc(), op.getY().getType(), v, scale);
+  op.getY().replaceAllUsesWith(y);
+  op.erase();
+}
+
+void quantize(QuantizeLinearOp op) {
+  auto xt = staticOf(op.getX());
+  std::optional<DType> xd = elementDType(op.getX()), sd = elementDType(op.getYScale()),
+                       yd = elementDType(op.getY());
+  if (!xt || blocked(op) || !xd || !computeType(*xd) || sd != xd || !yd || !quantType(*yd) ||
+      !staticOf(op.getY()))
+    return;
+  // 16-bit ranges are exact only in f32 arithmetic.
+  if ((*yd == DType::I16 || *yd == DType::U16) && *xd != DType::F32)
+    return;
+  Value zp = op.getYZeroPoint();
+  if (!absent(zp) && elementDType(zp) != yd)
+    return;
+  Builder q(op);
+  q.x = xt;
+  q.axis = axisOf(op);
+  Value scale = q.broadcast(op.getYScale(), "scale");
+  Value zero = absent(zp) ? Value() : q.broadcast(zp, "zero_point");
+  if (!scale || (!absent(zp) && !zero))
+    return;
+  mlir::Type ft = xt;
+  Value v = DivOp::create(q.b, q.loc("scaled"), ft, op.getX(), scale);
+  v = RoundOp::create(q.b, q.loc("rounded"), ft, v);
+  if (zero)
+    v = AddOp::create(q.b, q.loc("shifted"), ft, v, q.cast(zero, *xd, q.loc("zero_point_float")));
+  double lo = *yd == DType::I8 ? -128 : *yd == DType::I16 ? -32768 : 0;
+  double hi = *yd == DType::I8 ? 127 : *yd == DType::U8 ? 255 : *yd == DType::I16 ? 32767 : 65535;
+  v = ClipOp::create(q.b, q.loc("saturated"), ft, v, q.scalar(lo, *xd, "low"), q.scalar(hi, *xd, "high"),
+                     nullptr, nullptr);
+  Value y = q.cast(v, *yd, op.getLoc());
+  op.getY().replaceAllUsesWith(y);
+  op.erase();
+}
+
+struct DecomposeQuantizePass : impl::PlumbDecomposeQuantizeBase<DecomposeQuantizePass> {
+  void runOnOperation() override {
+    llvm::SmallVector<mlir::Operation *> ops;
+    getOperation().walk([&](mlir::Operation *op) {
+      if (llvm::isa<QuantizeLinearOp, DequantizeLinearOp>(op))
+        ops.push_back(op);
+    });
+    for (mlir::Operation *op : ops) {
+      if (auto d = llvm::dyn_cast<DequantizeLinearOp>(op))
+        dequantize(d);
+      else
+        quantize(llvm::cast<QuantizeLinearOp>(op));
+    }
+  }
+};
+
+} // namespace
+} // namespace plumb

@@ -1,0 +1,40 @@
+// RUN: plumb-opt %s -plumb-decompose-quantize -split-input-file | FileCheck %s
+
+// Per-tensor QuantizeLinear to uint8: Div, Round (half to even), Add of the zero point, Clip
+// to [0, 255], Cast; per-axis DequantizeLinear from int8 (axis 1 of 4-D): the scale and zero
+// point reshaped to [C, 1, 1] (constants: reshaped here), Cast, Sub, Mul.
+// CHECK-LABEL: func @qdq
+// CHECK: [[D:%.+]] = plumb.Div(%arg0, {{%.+}}) : (tensor<2x3x4x5xf32>, tensor<f32>) -> tensor<2x3x4x5xf32>
+// CHECK: [[R:%.+]] = plumb.Round([[D]])
+// CHECK: [[Z:%.+]] = plumb.Cast({{%.+}}) {to = 1 : i64} : (tensor<ui8>) -> tensor<f32>
+// CHECK: [[A:%.+]] = plumb.Add([[R]], [[Z]])
+// CHECK: [[C:%.+]] = plumb.Clip([[A]], {{%.+}}, {{%.+}})
+// CHECK: [[Q:%.+]] = plumb.Cast([[C]]) {to = 2 : i64} : (tensor<2x3x4x5xf32>) -> tensor<2x3x4x5xui8>
+// CHECK: [[S:%.+]] = plumb.Constant() {value = dense<{{.+}}1.000000e-01{{.+}}2.000000e-01{{.+}}3.000000e-01{{.+}}> : tensor<3x1x1xf32>}
+// CHECK: [[ZP:%.+]] = plumb.Constant() {value = dense<{{.+}}1{{.+}}-2{{.+}}0{{.+}}> : tensor<3x1x1xi8>}
+// CHECK: [[XF:%.+]] = plumb.Cast(%arg1) {to = 1 : i64} : (tensor<2x3x4x5xi8>) -> tensor<2x3x4x5xf32>
+// CHECK: [[ZF:%.+]] = plumb.Cast([[ZP]]) {to = 1 : i64}
+// CHECK: [[SUB:%.+]] = plumb.Sub([[XF]], [[ZF]])
+// CHECK: [[DQ:%.+]] = plumb.Mul([[SUB]], [[S]])
+// CHECK-NOT: QuantizeLinear
+// CHECK: return [[Q]], [[DQ]]
+func.func @qdq(%x: tensor<2x3x4x5xf32>, %i: tensor<2x3x4x5xi8>) -> (tensor<2x3x4x5xui8>, tensor<2x3x4x5xf32>) {
+  %s = plumb.Constant() {value = dense<0.05> : tensor<f32>} : () -> tensor<f32>
+  %z = plumb.Constant() {value = dense<128> : tensor<ui8>} : () -> tensor<ui8>
+  %q = plumb.QuantizeLinear(%x, %s, %z) : (tensor<2x3x4x5xf32>, tensor<f32>, tensor<ui8>) -> tensor<2x3x4x5xui8>
+  %sc = plumb.Constant() {value = dense<[0.1, 0.2, 0.3]> : tensor<3xf32>} : () -> tensor<3xf32>
+  %zc = plumb.Constant() {value = dense<[1, -2, 0]> : tensor<3xi8>} : () -> tensor<3xi8>
+  %dq = plumb.DequantizeLinear(%i, %sc, %zc) {axis = 1 : i64} : (tensor<2x3x4x5xi8>, tensor<3xf32>, tensor<3xi8>) -> tensor<2x3x4x5xf32>
+  return %q, %dq : tensor<2x3x4x5xui8>, tensor<2x3x4x5xf32>
+}
+
+// -----
+
+// Blocked quantization stays one op.
+// CHECK-LABEL: func @blocked
+// CHECK: plumb.DequantizeLinear
+func.func @blocked(%i: tensor<4x6xi8>, %s: tensor<4x3xf32>) -> tensor<4x6xf32> {
+  %none = plumb.none
+  %dq = plumb.DequantizeLinear(%i, %s, %none) {axis = 1 : i64, block_size = 2 : i64} : (tensor<4x6xi8>, tensor<4x3xf32>, none) -> tensor<4x6xf32>
+  return %dq : tensor<4x6xf32>
+}
