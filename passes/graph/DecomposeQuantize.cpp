@@ -47,7 +47,11 @@ struct Builder {
   mlir::RankedTensorType x;
   int64_t axis = 1;
 
-  explicit Builder(mlir::Operation *o) : b(o), op(o), name(tensorNameOf(o, 0)) {}
+  Builder(mlir::Operation *o, mlir::RankedTensorType x)
+      : b(o), op(o), name(tensorNameOf(o, 0)), x(x) {
+    auto a = o->getAttrOfType<mlir::IntegerAttr>("axis");
+    axis = a ? a.getInt() : 1;
+  }
 
   mlir::Location loc(const std::string &suffix) {
     return fuseNodeLocs({op->getLoc()}, {name + "/" + suffix});
@@ -77,6 +81,13 @@ struct Builder {
     return ReshapeOp::create(b, loc(what), mlir::RankedTensorType::get(shape, t.getElementType()), p,
                              intsConstantOf(b, loc(what + ".shape"), shape), nullptr);
   }
+  // The scale and zero point broadcast against x (`z` null when there is none); false when
+  // either does not broadcast.
+  bool operands(Value scale, Value zp, Value &s, Value &z) {
+    s = broadcast(scale, "scale");
+    z = absent(zp) ? Value() : broadcast(zp, "zero_point");
+    return s && (absent(zp) || z);
+  }
   Value cast(Value v, DType to, mlir::Location l) {
     auto t = llvm::cast<mlir::RankedTensorType>(v.getType());
     return CastOp::create(b, l, like(t, to), v, b.getI64IntegerAttr(dtypeToOnnx(to)), nullptr, nullptr);
@@ -85,11 +96,6 @@ struct Builder {
     return constantOf(b, loc(what), Tensor::fromVector(DType::F64, Shape{}, std::vector<double>{v}).cast(dt));
   }
 };
-
-int64_t axisOf(mlir::Operation *op) {
-  auto a = op->getAttrOfType<mlir::IntegerAttr>("axis");
-  return a ? a.getInt() : 1;
-}
 
 bool blocked(mlir::Operation *op) {
   auto a = op->getAttrOfType<mlir::IntegerAttr>("block_size");
@@ -106,12 +112,9 @@ void dequantize(DequantizeLinearOp op) {
   Value zp = op.getXZeroPoint();
   if (!absent(zp) && elementDType(zp) != xd)
     return;
-  Builder q(op);
-  q.x = xt;
-  q.axis = axisOf(op);
-  Value scale = q.broadcast(op.getXScale(), "scale");
-  Value zero = absent(zp) ? Value() : q.broadcast(zp, "zero_point");
-  if (!scale || (!absent(zp) && !zero))
+  Builder q(op, xt);
+  Value scale, zero;
+  if (!q.operands(op.getXScale(), zp, scale, zero))
     return;
   Value v = q.cast(op.getX(), *sd, q.loc("float"));
   if (zero)
@@ -134,12 +137,9 @@ void quantize(QuantizeLinearOp op) {
   Value zp = op.getYZeroPoint();
   if (!absent(zp) && elementDType(zp) != yd)
     return;
-  Builder q(op);
-  q.x = xt;
-  q.axis = axisOf(op);
-  Value scale = q.broadcast(op.getYScale(), "scale");
-  Value zero = absent(zp) ? Value() : q.broadcast(zp, "zero_point");
-  if (!scale || (!absent(zp) && !zero))
+  Builder q(op, xt);
+  Value scale, zero;
+  if (!q.operands(op.getYScale(), zp, scale, zero))
     return;
   mlir::Type ft = xt;
   Value v = DivOp::create(q.b, q.loc("scaled"), ft, op.getX(), scale);

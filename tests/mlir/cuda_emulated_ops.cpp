@@ -60,8 +60,9 @@ TEST(CudaNorms, GroupAndInstanceNormsRunAsRowKernels) {
 // Reductions in every form the row kernels do not take directly (plumb-reductions-as-rows):
 // dropped dims, axes that are not trailing (a channel, the batch, two apart), ReduceL1/L2/
 // SumSquare/LogSum by their definitions, ReduceProd, ReduceLogSumExp (max-shifted, in the
-// kernel), Softmax/LogSoftmax over a leading axis. Each ran on the host before; now no host step (stepsOfStyle fails on one), one row kernel per
-// reduction, and every output within the storage type's tolerance of the reference.
+// kernel), Softmax/LogSoftmax over a leading axis. Each ran on the host before; now no host
+// step (stepsOfStyle fails on one), one row kernel per reduction, and every output within the
+// storage type's tolerance of the reference.
 TEST(CudaReductions, EveryFormIsARowKernel) {
   onnx::ModelProto m = newModel("reductions", 18);
   onnx::GraphProto *g = m.mutable_graph();
