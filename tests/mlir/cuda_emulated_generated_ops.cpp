@@ -168,6 +168,20 @@ std::vector<OpCase> opCases() {
       {{"equation", stringAttr("bcl, bl ,bcp->bpl")}});
   add("einsum_implicit_diagonal", "Einsum", {iota(DType::F32, {4, 4, 3})}, {},
       {{"equation", stringAttr("iij")}});
+  // "..." for the dims beyond the letters, right-aligned across operands: a batched
+  // diagonal, an implicit output (the ellipsis dims first), an ellipsis in the middle, an
+  // operand without one.
+  add("einsum_ellipsis_diagonal", "Einsum", {iota(DType::F32, {2, 3, 4, 4})}, {},
+      {{"equation", stringAttr("...ii ->...i")}});
+  add("einsum_ellipsis_implicit", "Einsum", {iota(DType::F32, {2, 3, 4}), iota(DType::F32, {2, 4, 5})},
+      {}, {{"equation", stringAttr("...ij,...jk")}});
+  add("einsum_ellipsis_middle", "Einsum", {iota(DType::F32, {2, 3, 4, 5}), iota(DType::F32, {5})}, {},
+      {{"equation", stringAttr("b...d,d->b...")}});
+  add("einsum_ellipsis_one_side", "Einsum", {iota(DType::F32, {2, 3, 4}), iota(DType::F32, {4, 5})},
+      {}, {{"equation", stringAttr("...ij,jk->...ik")}});
+  add("einsum_ellipsis_right_aligned", "Einsum",
+      {iota(DType::F32, {2, 3, 4}), iota(DType::F32, {7, 2, 4, 5})}, {},
+      {{"equation", stringAttr("...ij,...jk->...ik")}});
   Tensor scale = iota(DType::F32, {5}), bias = iota(DType::F32, {5}).cast(DType::F32);
   add("layernorm", "LayerNormalization", {x, scale, bias}, {},
       {{"axis", intAttr(-1)}, {"epsilon", floatAttr(1e-3)}});

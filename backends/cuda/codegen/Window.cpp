@@ -88,16 +88,100 @@ void MovementWriter::pool(const std::vector<std::string> &c) {
       << "    " << w_.paramName(r) << "[e] = " << storeAs(t, result) << ";\n";
 }
 
-// Einsum, any number of operands, explicit or implicit output (no ellipsis): each output
-// element loops over the labels summed away and adds the product of the operands' elements;
-// a label repeated within one term (a diagonal) indexes each of its dims with one counter.
+// An Einsum equation with "..." as one without: the dims an operand has beyond its letters,
+// right-aligned across operands as numpy broadcasts them, get letters the equation does not
+// use; an explicit output's "..." is all of them, an implicit output starts with them. Empty
+// when the ellipsis dims differ between operands (a broadcast the kernel does not do).
+static std::string explicitEinsum(const std::string &eq, const std::vector<size_t> &ranks,
+                           const std::vector<Shape> &shapes) {
+  size_t arrow = eq.find("->");
+  std::string lhs = eq.substr(0, arrow), rhs = arrow == std::string::npos ? "" : eq.substr(arrow + 2);
+  std::vector<std::string> terms(1);
+  for (char ch : lhs) {
+    if (ch == ',')
+      terms.emplace_back();
+    else
+      terms.back().push_back(ch);
+  }
+  if (terms.size() != ranks.size())
+    return "";
+  std::set<char> used(eq.begin(), eq.end());
+  std::string spare;
+  for (char ch : std::string("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
+    if (!used.count(ch))
+      spare += ch;
+  // Ellipsis dims per operand, and the widest.
+  size_t widest = 0;
+  std::vector<size_t> extra(terms.size(), 0);
+  for (size_t i = 0; i < terms.size(); ++i) {
+    size_t dots = terms[i].find("...");
+    if (dots == std::string::npos)
+      continue;
+    size_t letters = terms[i].size() - 3;
+    if (ranks[i] < letters)
+      return "";
+    extra[i] = ranks[i] - letters;
+    widest = std::max(widest, extra[i]);
+  }
+  if (widest > spare.size())
+    return "";
+  std::string all = spare.substr(0, widest);
+  std::vector<int64_t> size(widest, -1);
+  for (size_t i = 0; i < terms.size(); ++i) {
+    size_t dots = terms[i].find("...");
+    if (dots == std::string::npos)
+      continue;
+    std::string mine = all.substr(widest - extra[i]);
+    for (size_t k = 0; k < extra[i]; ++k) { // right-aligned: the same dim size in every operand
+      int64_t d = shapes[i][dots + k];
+      int64_t &want = size[widest - extra[i] + k];
+      if (want >= 0 && want != d)
+        return "";
+      want = d;
+    }
+    terms[i].replace(dots, 3, mine);
+  }
+  std::string out;
+  if (arrow != std::string::npos) {
+    out = rhs;
+    if (size_t dots = out.find("..."); dots != std::string::npos)
+      out.replace(dots, 3, all);
+  } else { // implicit: the ellipsis dims, then the letters that appear once, alphabetically
+    std::map<char, int> count;
+    for (char ch : lhs)
+      if (ch != ',' && ch != '.')
+        ++count[ch];
+    out = all;
+    for (auto &[label, n] : count)
+      if (n == 1)
+        out += label;
+  }
+  std::string result;
+  for (size_t i = 0; i < terms.size(); ++i)
+    result += (i ? "," : "") + terms[i];
+  return result + "->" + out;
+}
+
+// Einsum, any number of operands, explicit or implicit output, "..." made explicit first:
+// each output element loops over the labels summed away and adds the product of the
+// operands' elements; a label repeated within one term (a diagonal) indexes each of its dims
+// with one counter.
 void MovementWriter::einsum(const std::vector<std::string> &c) {
   std::string eq;
   for (char ch : n_.attrs.getString("equation", ""))
     if (ch != ' ')
       eq += ch;
-  if (eq.find('.') != std::string::npos)
-    codegenError(g_, "node '" + n_.name + "' (Einsum) uses an ellipsis");
+  if (eq.find('.') != std::string::npos) {
+    std::vector<size_t> ranks;
+    std::vector<Shape> shapes;
+    for (int v : n_.operands) {
+      shapes.push_back(shapeOf(v));
+      ranks.push_back(shapeOf(v).size());
+    }
+    eq = explicitEinsum(eq, ranks, shapes);
+    if (eq.empty())
+      codegenError(g_, "node '" + n_.name + "' (Einsum) broadcasts its ellipsis dims");
+  }
   size_t arrow = eq.find("->");
   std::string lhs = eq.substr(0, arrow);
   std::vector<std::string> terms(1);
