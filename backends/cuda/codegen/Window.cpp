@@ -92,10 +92,8 @@ void MovementWriter::pool(const std::vector<std::string> &c) {
 // right-aligned across operands as numpy broadcasts them, get letters the equation does not
 // use; an explicit output's "..." is all of them, an implicit output starts with them. Empty
 // when the ellipsis dims differ between operands (a broadcast the kernel does not do).
-static std::string explicitEinsum(const std::string &eq, const std::vector<size_t> &ranks,
-                           const std::vector<Shape> &shapes) {
-  size_t arrow = eq.find("->");
-  std::string lhs = eq.substr(0, arrow), rhs = arrow == std::string::npos ? "" : eq.substr(arrow + 2);
+// The terms of an Einsum equation's left-hand side, one per operand.
+static std::vector<std::string> einsumTerms(const std::string &lhs) {
   std::vector<std::string> terms(1);
   for (char ch : lhs) {
     if (ch == ',')
@@ -103,7 +101,14 @@ static std::string explicitEinsum(const std::string &eq, const std::vector<size_
     else
       terms.back().push_back(ch);
   }
-  if (terms.size() != ranks.size())
+  return terms;
+}
+
+static std::string explicitEinsum(const std::string &eq, const std::vector<Shape> &shapes) {
+  size_t arrow = eq.find("->");
+  std::string lhs = eq.substr(0, arrow), rhs = arrow == std::string::npos ? "" : eq.substr(arrow + 2);
+  std::vector<std::string> terms = einsumTerms(lhs);
+  if (terms.size() != shapes.size())
     return "";
   std::set<char> used(eq.begin(), eq.end());
   std::string spare;
@@ -118,9 +123,9 @@ static std::string explicitEinsum(const std::string &eq, const std::vector<size_
     if (dots == std::string::npos)
       continue;
     size_t letters = terms[i].size() - 3;
-    if (ranks[i] < letters)
+    if (shapes[i].size() < letters)
       return "";
-    extra[i] = ranks[i] - letters;
+    extra[i] = shapes[i].size() - letters;
     widest = std::max(widest, extra[i]);
   }
   if (widest > spare.size())
@@ -172,25 +177,16 @@ void MovementWriter::einsum(const std::vector<std::string> &c) {
     if (ch != ' ')
       eq += ch;
   if (eq.find('.') != std::string::npos) {
-    std::vector<size_t> ranks;
     std::vector<Shape> shapes;
-    for (int v : n_.operands) {
+    for (int v : n_.operands)
       shapes.push_back(shapeOf(v));
-      ranks.push_back(shapeOf(v).size());
-    }
-    eq = explicitEinsum(eq, ranks, shapes);
+    eq = explicitEinsum(eq, shapes);
     if (eq.empty())
       codegenError(g_, "node '" + n_.name + "' (Einsum) broadcasts its ellipsis dims");
   }
   size_t arrow = eq.find("->");
   std::string lhs = eq.substr(0, arrow);
-  std::vector<std::string> terms(1);
-  for (char ch : lhs) {
-    if (ch == ',')
-      terms.emplace_back();
-    else
-      terms.back().push_back(ch);
-  }
+  std::vector<std::string> terms = einsumTerms(lhs);
   if (terms.size() != n_.operands.size())
     codegenError(g_, "node '" + n_.name + "' (Einsum) has " + std::to_string(terms.size()) +
                          " terms for " + std::to_string(n_.operands.size()) + " operands");
