@@ -24,11 +24,6 @@ namespace {
 
 using mlir::Value;
 
-mlir::RankedTensorType staticOf(Value v) {
-  auto t = llvm::dyn_cast<mlir::RankedTensorType>(v.getType());
-  return t && t.hasStaticShape() ? t : nullptr;
-}
-
 std::optional<DType> elementDType(Value v) {
   auto t = llvm::dyn_cast<mlir::RankedTensorType>(v.getType());
   return t ? dtypeOf(t.getElementType()) : std::nullopt;
@@ -62,7 +57,7 @@ struct Builder {
   // A scale or zero point that broadcasts against x: a scalar or one value as it is, a
   // per-axis [C] reshaped to [C, 1, ..., 1]; null when it is neither.
   Value broadcast(Value p, const std::string &what) {
-    auto t = staticOf(p);
+    auto t = staticTensorType(p);
     if (!t)
       return nullptr;
     if (t.getNumElements() == 1 && t.getRank() <= 1)
@@ -103,11 +98,11 @@ bool blocked(mlir::Operation *op) {
 }
 
 void dequantize(DequantizeLinearOp op) {
-  auto xt = staticOf(op.getX());
+  auto xt = staticTensorType(op.getX());
   std::optional<DType> xd = elementDType(op.getX()), sd = elementDType(op.getXScale()),
                        yd = elementDType(op.getY());
   if (!xt || blocked(op) || !xd || !quantType(*xd) || !sd || !computeType(*sd) || yd != sd ||
-      !staticOf(op.getY()))
+      !staticTensorType(op.getY()))
     return;
   Value zp = op.getXZeroPoint();
   if (!absent(zp) && elementDType(zp) != xd)
@@ -125,11 +120,11 @@ void dequantize(DequantizeLinearOp op) {
 }
 
 void quantize(QuantizeLinearOp op) {
-  auto xt = staticOf(op.getX());
+  auto xt = staticTensorType(op.getX());
   std::optional<DType> xd = elementDType(op.getX()), sd = elementDType(op.getYScale()),
                        yd = elementDType(op.getY());
   if (!xt || blocked(op) || !xd || !computeType(*xd) || sd != xd || !yd || !quantType(*yd) ||
-      !staticOf(op.getY()))
+      !staticTensorType(op.getY()))
     return;
   // 16-bit ranges are exact only in f32 arithmetic.
   if ((*yd == DType::I16 || *yd == DType::U16) && *xd != DType::F32)

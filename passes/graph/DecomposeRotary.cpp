@@ -24,16 +24,11 @@ namespace {
 
 using mlir::Value;
 
-mlir::RankedTensorType staticType(Value v) {
-  auto t = llvm::dyn_cast<mlir::RankedTensorType>(v.getType());
-  return t && t.hasStaticShape() ? t : nullptr;
-}
-
 void decompose(RotaryEmbeddingOp op) {
-  auto xt = staticType(op.getX());
-  auto ct = staticType(op.getCosCache());
-  auto st = staticType(op.getSinCache());
-  auto yt = staticType(op.getY());
+  auto xt = staticTensorType(op.getX());
+  auto ct = staticTensorType(op.getCosCache());
+  auto st = staticTensorType(op.getSinCache());
+  auto yt = staticTensorType(op.getY());
   if (!xt || !ct || !st || !yt || ct != st || yt != xt)
     return;
   std::optional<DType> dt = dtypeOf(xt.getElementType());
@@ -62,7 +57,7 @@ void decompose(RotaryEmbeddingOp op) {
   if (ct.getShape().back() != half)
     return;
   if (!absent(pos)) {
-    auto pt = staticType(pos);
+    auto pt = staticTensorType(pos);
     if (!pt || ct.getRank() != 2 || pt.getNumElements() != B * S)
       return;
   } else if (ct.getNumElements() != B * S * half) {

@@ -29,6 +29,12 @@ std::optional<Tensor> floatConstantOf(mlir::Value v);
 // An optional operand left out: a `none` value (or no value).
 inline bool absent(mlir::Value v) { return !v || llvm::isa<mlir::NoneType>(v.getType()); }
 
+// `v`'s type when it is a ranked tensor of static shape, else null.
+inline mlir::RankedTensorType staticTensorType(mlir::Value v) {
+  auto t = llvm::dyn_cast<mlir::RankedTensorType>(v.getType());
+  return t && t.hasStaticShape() ? t : nullptr;
+}
+
 // The integers held by a constant operand, or nullopt. (Canonicalize.cpp, in plumb_ir)
 std::optional<std::vector<int64_t>> constantInts(mlir::Value v);
 
