@@ -40,6 +40,9 @@ struct CpuPipelineOptions {
   // QuantizeLinear/DequantizeLinear as elementwise ops (plumb-decompose-quantize): the CUDA
   // backend, whose generated kernels then compute a QDQ model's quantize/dequantize pairs.
   bool decomposeQuantize = false;
+  // Trilu as a mask and a Where (plumb-decompose-trilu): the CUDA backend, whose generated
+  // elementwise kernels then compute it.
+  bool decomposeTrilu = false;
 };
 
 // The graph cleanups every backend runs: shape refinement and folding, constant folding, Conv+BN folding,

@@ -89,7 +89,9 @@ def PlumbReductionsAsRows : Pass<"plumb-reductions-as-rows", "mlir::func::FuncOp
     then a Reshape (the reduced axes are 1s, so no transpose back). ReduceSumSquare, ReduceL1,
     ReduceL2 and ReduceLogSum become their definitions (ReduceSum of x*x or |x|, then Sqrt or
     Log). Softmax and LogSoftmax from opset 13 over an axis that is not the last swap it with
-    the last axis and back. Tensors of f32, f16 and bf16 with static shapes; the last op
+    the last axis and back. LpNormalization (p 1 or 2) becomes x / ReduceL1|L2 and
+    MeanVarianceNormalization (x - mean) / (Sqrt(ReduceMean((x - mean)^2)) + 1e-9), their
+    reductions then in row form. Tensors of f32, f16 and bf16 with static shapes; the last op
     carries the node and its output's name.
   }];
   let dependentDialects = ["::plumb::PlumbDialect"];
@@ -129,6 +131,20 @@ def PlumbDecomposeQuantize : Pass<"plumb-decompose-quantize", "mlir::func::FuncO
     points are used as they are, per-axis ones reshaped to broadcast along `axis`. Blocked
     quantization, 4-bit and float8 types stay one op. The last op carries the node and its
     output's name.
+  }];
+  let dependentDialects = ["::plumb::PlumbDialect"];
+}
+
+def PlumbDecomposeTrilu : Pass<"plumb-decompose-trilu", "mlir::func::FuncOp"> {
+  let summary = "Trilu as Where(mask, x, 0)";
+  let description = [{
+    A Trilu with a static shape and a constant (or absent) k becomes the mask it applies and a
+    Where of it, the input and a zero of the input's type (upper keeps row + k <= column,
+    lower column <= row + k, over the last two dims). The mask is a bool [rows, cols]
+    constant up to 4 MiB, else a LessOrEqual of an i64 [rows, 1] constant of row indices plus
+    k and a [1, cols] one of column indices. For backends that generate elementwise kernels
+    (CUDA: one kernel instead of a host step). The Where carries the node and its output's
+    name.
   }];
   let dependentDialects = ["::plumb::PlumbDialect"];
 }

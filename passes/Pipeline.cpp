@@ -31,6 +31,8 @@ void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &opts) {
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeQuantize());
   if (opts.decomposeRotary)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeRotary());
+  if (opts.decomposeTrilu)
+    pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeTrilu());
   if (opts.reductionsAsRows)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbReductionsAsRows());
   if (opts.spaceDepthAsTranspose)

@@ -147,7 +147,7 @@ void decompose(AttentionOp op) {
       op->getResult(i).replaceAllUsesWith(i == 1 ? keys : values);
   int64_t Hkv = k[1], T = past + k[2], DV = v[3];
   auto scalar = [&](double x, const std::string &what) {
-    return constantOf(b, loc(what), Tensor::fromVector(DType::F64, Shape{}, std::vector<double>{x}).cast(dt));
+    return scalarConstantOf(b, loc(what), x, dt);
   };
   // Grouped query heads: [B, Hkv, T, d] -> [B, Hkv, 1, T, d] -> [B, Hkv, H/Hkv, T, d] -> [B, H, T, d].
   auto repeated = [&](Value x, const std::array<int64_t, 4> &t, const std::string &what) -> Value {

@@ -88,7 +88,7 @@ struct Builder {
     return CastOp::create(b, l, like(t, to), v, b.getI64IntegerAttr(dtypeToOnnx(to)), nullptr, nullptr);
   }
   Value scalar(double v, DType dt, const std::string &what) {
-    return constantOf(b, loc(what), Tensor::fromVector(DType::F64, Shape{}, std::vector<double>{v}).cast(dt));
+    return scalarConstantOf(b, loc(what), v, dt);
   }
 };
 

@@ -41,6 +41,11 @@ std::optional<std::vector<int64_t>> constantInts(mlir::Value v);
 // A new plumb.Constant holding `t`. (PackProjections.cpp)
 mlir::Value constantOf(mlir::OpBuilder &b, mlir::Location loc, const Tensor &t);
 
+// A new 0-d plumb.Constant of type `dt` holding `v` (converted as Tensor::cast does).
+inline mlir::Value scalarConstantOf(mlir::OpBuilder &b, mlir::Location loc, double v, DType dt) {
+  return constantOf(b, loc, Tensor::fromVector(DType::F64, Shape{}, std::vector<double>{v}).cast(dt));
+}
+
 // A new 1-D i64 plumb.Constant holding `v` (a shape, split sizes, pads). (PackProjections.cpp)
 mlir::Value intsConstantOf(mlir::OpBuilder &b, mlir::Location loc, const std::vector<int64_t> &v);
 

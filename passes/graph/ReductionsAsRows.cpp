@@ -9,7 +9,9 @@
 // - ReduceSumSquare, ReduceL1, ReduceL2 and ReduceLogSum: their ONNX definitions, a ReduceSum
 //   of x*x or |x| (computed in the row kernel's pass over the row), then Sqrt or Log;
 // - Softmax and LogSoftmax (opset 13 on: one axis) over an axis that is not the last: the
-//   axis swapped with the last one, the op over the last axis, swapped back.
+//   axis swapped with the last one, the op over the last axis, swapped back;
+// - LpNormalization and MeanVarianceNormalization: their reductions (in row form) and the
+//   elementwise ops that apply them.
 // The last op carries the node and its output's name, so parity checks find it. For the CUDA
 // backend, whose generated kernels reduce rows only (anything else ran on the host).
 #include "passes/Passes.h"
@@ -95,13 +97,12 @@ struct Rewriter {
   template <typename OpT> Value unary(Value x, const std::string &suffix) {
     return OpT::create(b, loc(suffix), x.getType(), x);
   }
-  // A reduction over the last `k` axes of `x`, keeping dims, with the axes where this opset
-  // has them (an input from opset 13 for ReduceSum, 18 for the others; an attribute before).
-  template <typename OpT> Value reduce(Value x, int64_t k, const std::string &suffix) {
+  // A reduction over `axes` (normalised, sorted) of `x`, keeping dims, with the axes where
+  // this opset has them (an input from opset 13 for ReduceSum, 18 for the others; an
+  // attribute before).
+  template <typename OpT>
+  Value reduce(Value x, const std::vector<int64_t> &axes, const std::string &suffix) {
     auto t = llvm::cast<mlir::RankedTensorType>(x.getType());
-    int64_t rank = t.getRank();
-    std::vector<int64_t> axes(static_cast<size_t>(k));
-    std::iota(axes.begin(), axes.end(), rank - k);
     llvm::SmallVector<int64_t> shape(t.getShape());
     for (int64_t a : axes)
       shape[size_t(a)] = 1;
@@ -111,6 +112,13 @@ struct Rewriter {
     return OpT::create(b, loc(suffix), like(t, shape), x, axesIn,
                        input ? mlir::ArrayAttr() : b.getI64ArrayAttr(axes),
                        b.getI64IntegerAttr(1), nullptr);
+  }
+  // The same over the last `k` axes.
+  template <typename OpT> Value reduce(Value x, int64_t k, const std::string &suffix) {
+    int64_t rank = llvm::cast<mlir::RankedTensorType>(x.getType()).getRank();
+    std::vector<int64_t> axes(static_cast<size_t>(k));
+    std::iota(axes.begin(), axes.end(), rank - k);
+    return reduce<OpT>(x, axes, suffix);
   }
   // `v` as the op's result: reshaped to its type when the shapes differ; the last op takes
   // the node's location (its name and output tensor's).
@@ -209,6 +217,64 @@ template <typename OpT> bool rewriteSoftmax(OpT op, int64_t opset) {
   return true;
 }
 
+// LpNormalization (p 1 or 2) and MeanVarianceNormalization as the reductions and elementwise
+// ops they are defined by, the reductions then in row form:
+//   LpNormalization: x / ReduceL1|L2(x, axis);
+//   MVN: d = x - ReduceMean(x, axes); d / (Sqrt(ReduceMean(d * d, axes)) + 1e-9) (the
+//   reference's variance, E[(x - mean)^2], not the ONNX function's E[x^2] - E[x]^2).
+bool rewriteNormalization(Operation *op, int64_t opset) {
+  Value x = op->getOperand(0);
+  auto t = rowsType(x);
+  if (!t || op->getResult(0).getType() != t)
+    return false;
+  int64_t rank = t.getRank();
+  std::vector<int64_t> axes;
+  auto normalised = [&](int64_t a) {
+    if (a < -rank || a >= rank)
+      return false;
+    axes.push_back(a < 0 ? a + rank : a);
+    return true;
+  };
+  Rewriter r(op, opset);
+  llvm::SmallVector<Operation *, 2> reductions;
+  Value y;
+  if (auto lp = llvm::dyn_cast<LpNormalizationOp>(op)) {
+    int64_t p = lp.getP() ? int64_t(*lp.getP()) : 2;
+    if ((p != 1 && p != 2) || !normalised(lp.getAxis() ? int64_t(*lp.getAxis()) : -1))
+      return false;
+    Value norm = p == 2 ? r.reduce<ReduceL2Op>(x, axes, "norm") : r.reduce<ReduceL1Op>(x, axes, "norm");
+    reductions.push_back(norm.getDefiningOp());
+    y = DivOp::create(r.b, r.loc("normalized"), t, x, norm);
+  } else {
+    auto mvn = llvm::cast<MeanVarianceNormalizationOp>(op);
+    std::vector<int64_t> given = {0, 2, 3};
+    if (auto attr = mvn.getAxes()) {
+      given.clear();
+      for (mlir::Attribute a : *attr)
+        given.push_back(llvm::cast<mlir::IntegerAttr>(a).getInt());
+    }
+    for (int64_t a : given)
+      if (!normalised(a))
+        return false;
+    llvm::sort(axes);
+    if (axes.empty() || std::adjacent_find(axes.begin(), axes.end()) != axes.end())
+      return false;
+    Value mean = r.reduce<ReduceMeanOp>(x, axes, "mean");
+    Value d = SubOp::create(r.b, r.loc("centered"), t, x, mean);
+    Value sq = MulOp::create(r.b, r.loc("squares"), t, d, d);
+    Value var = r.reduce<ReduceMeanOp>(sq, axes, "variance");
+    Value sd = r.unary<SqrtOp>(var, "stddev");
+    Value eps = scalarConstantOf(r.b, r.loc("epsilon"), 1e-9, *dtypeOf(t.getElementType()));
+    Value den = AddOp::create(r.b, r.loc("denominator"), sd.getType(), sd, eps);
+    y = DivOp::create(r.b, r.loc("normalized"), t, d, den);
+    reductions = {mean.getDefiningOp(), var.getDefiningOp()};
+  }
+  r.finish(y);
+  for (Operation *red : reductions)
+    rewriteReduce(red, opset);
+  return true;
+}
+
 struct ReductionsAsRowsPass : impl::PlumbReductionsAsRowsBase<ReductionsAsRowsPass> {
   void runOnOperation() override {
     int64_t opset = 17;
@@ -219,7 +285,7 @@ struct ReductionsAsRowsPass : impl::PlumbReductionsAsRowsBase<ReductionsAsRowsPa
     getOperation().walk([&](Operation *op) {
       if (llvm::isa<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp,
                     ReduceLogSumExpOp, ReduceSumSquareOp, ReduceL1Op, ReduceL2Op, ReduceLogSumOp,
-                    SoftmaxOp, LogSoftmaxOp>(op) &&
+                    SoftmaxOp, LogSoftmaxOp, LpNormalizationOp, MeanVarianceNormalizationOp>(op) &&
           llvm::isa<mlir::func::FuncOp>(op->getParentOp()))
         ops.push_back(op);
     });
@@ -228,6 +294,8 @@ struct ReductionsAsRowsPass : impl::PlumbReductionsAsRowsBase<ReductionsAsRowsPa
         rewriteSoftmax(s, opset);
       else if (auto l = llvm::dyn_cast<LogSoftmaxOp>(op))
         rewriteSoftmax(l, opset);
+      else if (llvm::isa<LpNormalizationOp, MeanVarianceNormalizationOp>(op))
+        rewriteNormalization(op, opset);
       else
         rewriteReduce(op, opset);
     }

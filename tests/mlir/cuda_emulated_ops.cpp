@@ -99,6 +99,87 @@ TEST(CudaReductions, EveryFormIsARowKernel) {
   }
 }
 
+// LpNormalization (L2 over the channels, L1 over the last axis) and MeanVarianceNormalization
+// (its default axes N, H, W) as their reductions in row form and the elementwise ops that
+// apply them (plumb-reductions-as-rows): host steps before; now row kernels only (one per
+// norm, two for MVN's mean and variance), every output within the storage type's tolerance.
+TEST(CudaReductions, NormalizationsAreRowKernels) {
+  onnx::ModelProto m = newModel("normalizations", 13);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 8, 5, 6});
+  onnx::NodeProto *l2 = node(g, "LpNormalization", "l2", {"x"}, "l2");
+  intAttrOf(l2, "axis", 1);
+  onnx::NodeProto *l1 = node(g, "LpNormalization", "l1", {"x"}, "l1");
+  intAttrOf(l1, "p", 1);
+  node(g, "MeanVarianceNormalization", "mvn", {"x"}, "mvn");
+  for (const char *o : {"l2", "l1", "mvn"})
+    floatValue(g->add_output(), o);
+  std::string model = saveModel(m, "normalizations.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("normalizations_") + dtype);
+    EXPECT_EQ(stepsOfStyle(k.compiled.plan, "row"), 4) << dtype;
+    expectClose(k, dtype);
+  }
+}
+
+// Trilu (plumb-decompose-trilu) as its mask: upper with k = 1 of a batch of matrices and
+// lower with k = -1 read by a Relu, each one elementwise kernel (a host step before), bit for
+// bit the reference's (elements are kept or zeroed, nothing computed).
+TEST(CudaMovement, TriluIsAnElementwiseKernel) {
+  onnx::ModelProto m = newModel("trilu", 14);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 5, 7});
+  intsInitializer(g, "one", {1});
+  intsInitializer(g, "minus_one", {-1});
+  node(g, "Trilu", "upper", {"x", "one"}, "upper");
+  intAttrOf(node(g, "Trilu", "lower", {"x", "minus_one"}, "lower_in"), "upper", 0);
+  node(g, "Relu", "relu", {"lower_in"}, "lower");
+  for (const char *o : {"upper", "lower"})
+    floatValue(g->add_output(), o);
+  std::string model = saveModel(m, "trilu.onnx");
+  KeptPlan k = runKept(model, "", "f32", keepNone, "trilu");
+  EXPECT_EQ(stepsOfStyle(k.compiled.plan, "elementwise"), 2);
+  EXPECT_EQ(k.compiled.plan.steps.size(), 2u);
+  ASSERT_EQ(k.got.size(), 2u);
+  for (size_t i = 0; i < k.got.size(); ++i) {
+    ASSERT_EQ(k.got[i].shape(), k.truth.outputs[i].shape()) << i;
+    EXPECT_EQ(parity::compareTensors(k.got[i], k.truth.outputs[i]).maxAbsErr, 0.0) << "output " << i;
+  }
+}
+
+// Gemms whose C is not a bias cuBLASLt's epilogue adds: a scalar with alpha and beta, an
+// [M, 1] column, an [N] row scaled by beta != 1 (with transA and transB). C is broadcast to
+// [M, N] by one generated kernel and given to cuBLASLt as C with beta; each Gemm ran on the
+// host before ("Gemm's C broadcasts partially"). Outputs within the tolerance, both types.
+TEST(CudaMatMul, GemmBroadcastsAnyC) {
+  onnx::ModelProto m = newModel("gemm_c", 13);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "a", {6, 4});
+  floatValue(g->add_input(), "at", {4, 6});
+  graphs::floats(g, "b", {4, 8});
+  graphs::floats(g, "bt", {8, 4});
+  graphs::scalar(g, "c_scalar", 0.75f);
+  floatInitializer(g, "c_column", {6, 1}, [](int64_t i) { return float(i) - 2.5f; });
+  floatInitializer(g, "c_row", {8}, [](int64_t i) { return 0.5f * float(i) - 1.0f; });
+  onnx::NodeProto *s = node(g, "Gemm", "scalar_c", {"a", "b", "c_scalar"}, "scalar_c");
+  floatAttrOf(s, "alpha", 0.5f);
+  floatAttrOf(s, "beta", 2.0f);
+  node(g, "Gemm", "column_c", {"a", "b", "c_column"}, "column_c");
+  onnx::NodeProto *r = node(g, "Gemm", "scaled_row_c", {"at", "bt", "c_row"}, "scaled_row_c");
+  intAttrOf(r, "transA", 1);
+  intAttrOf(r, "transB", 1);
+  floatAttrOf(r, "beta", 0.25f);
+  for (const char *o : {"scalar_c", "column_c", "scaled_row_c"})
+    floatValue(g->add_output(), o);
+  std::string model = saveModel(m, "gemm_c.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("gemm_c_") + dtype);
+    EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.host"), 0) << dtype;
+    EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.matmul"), 3) << dtype;
+    expectClose(k, dtype);
+  }
+}
+
 // DepthToSpace (DCR, CRD) and SpaceToDepth through plumb-space-depth-as-transpose: each one
 // generated kernel reading its input through the reshape view (they ran on the host), and
 // computed inside its reader's kernel when an elementwise op reads it (here a Relu: one

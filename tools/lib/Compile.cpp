@@ -115,6 +115,7 @@ Compiled compileModule(OwningOpRef<ModuleOp> module, const CompileSettings &s) {
   pipeline.spaceDepthAsTranspose = s.backend == "cuda";
   pipeline.decomposeRotary = s.backend == "cuda";
   pipeline.decomposeQuantize = s.backend == "cuda";
+  pipeline.decomposeTrilu = s.backend == "cuda";
   buildCpuPipeline(pm, pipeline);
   std::string diag;
   {

@@ -41,14 +41,13 @@ size_t Lowerer::lowerMatMul(ArrayRef<Operation *> ops, size_t i) {
   double beta = a.getFloat("beta", 1.0);
   if (gemm && !isa<NoneType>(mm->getOperand(2).getType())) {
     Shape c = shapeOf(mm->getOperand(2));
+    int cid = asType(operand(mm->getOperand(2)), t);
     if (numElements(c) == geo.n && c.back() == geo.n && beta == 1.0)
-      bias = true;
-    else if (c != shapeOf(cur)) {
-      stats_->fallbacks.push_back(joinedNodeNames(mm) + ": Gemm's C broadcasts partially");
-      lowerHost(mm);
-      return i + 1;
-    }
-    in.push_back(asType(operand(mm->getOperand(2)), t));
+      bias = true; // cuBLASLt's bias epilogue
+    else if (c != shapeOf(cur)) // a scalar, a row, a column or a scaled bias: C is [m, n]
+      cid = movementStep("Expand", cid, shapeOf(cur), {shapeOf(cur)},
+                         "broadcast C of " + joinedNodeNames(mm), ".broadcast");
+    in.push_back(cid);
   }
   size_t next = i + 1;
   std::string nodes = joinedNodeNames(mm);
@@ -113,24 +112,32 @@ size_t Lowerer::lowerMatMul(ArrayRef<Operation *> ops, size_t i) {
   return next;
 }
 
-// Zero padding of buffer `src` by `begin`/`end` elements per dim into a new buffer: one
-// generated Pad kernel (a conv whose pads cuDNN cannot take pads its input first).
-int Lowerer::padStep(int src, const std::vector<int64_t> &begin, const std::vector<int64_t> &end,
-                     const std::string &nodes) {
+// One generated movement kernel (`op` with integer operands `ints`) from buffer `src` into
+// a new intermediate of shape `outShape` named after `src` with `suffix`.
+int Lowerer::movementStep(const std::string &op, int src, const Shape &outShape,
+                          const std::vector<std::vector<int64_t>> &ints, const std::string &nodes,
+                          const std::string &suffix) {
   Buffer b = plan_.buffers[size_t(src)]; // a copy: adding a buffer may move the vector
-  Shape padded = b.shape;
-  std::vector<int64_t> pads = begin;
-  pads.insert(pads.end(), end.begin(), end.end());
-  for (size_t d = 0; d < padded.size(); ++d)
-    padded[d] += begin[d] + end[d];
-  KernelGraph g = movementGraph("Pad", b.dtype, b.shape, padded, {pads}, nodes, opset_);
+  KernelGraph g = movementGraph(op, b.dtype, b.shape, outShape, ints, nodes, opset_);
   GeneratedKernel k = generateKernel(g);
   CompiledKernel bin = compileKernel(k.source, "[" + nodes + "]", opts_.nvrtc);
-  int dst = plan_.addBuffer(BufferKind::Intermediate, b.dtype, padded, b.name + ".padded");
+  int dst = plan_.addBuffer(BufferKind::Intermediate, b.dtype, outShape, b.name + suffix);
   Step &s = addStep("cuda.generated", {src}, {dst}, nodes);
   s.outputNames = {""};
   setKernel(s, g, k, bin);
   return dst;
+}
+
+// Zero padding of buffer `src` by `begin`/`end` elements per dim into a new buffer: one
+// generated Pad kernel (a conv whose pads cuDNN cannot take pads its input first).
+int Lowerer::padStep(int src, const std::vector<int64_t> &begin, const std::vector<int64_t> &end,
+                     const std::string &nodes) {
+  Shape padded = plan_.buffers[size_t(src)].shape;
+  std::vector<int64_t> pads = begin;
+  pads.insert(pads.end(), end.begin(), end.end());
+  for (size_t d = 0; d < padded.size(); ++d)
+    padded[d] += begin[d] + end[d];
+  return movementStep("Pad", src, padded, {pads}, nodes, ".padded");
 }
 
 // `out` as the part of buffer `src` starting at `begin` (one per dim): one generated Slice

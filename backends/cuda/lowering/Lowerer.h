@@ -101,6 +101,9 @@ private:
   void castStep(int src, int dst, const std::string &nodes, const std::string &outputName);
   int padStep(int src, const std::vector<int64_t> &begin, const std::vector<int64_t> &end,
               const std::string &nodes);
+  int movementStep(const std::string &op, int src, const Shape &outShape,
+                   const std::vector<std::vector<int64_t>> &ints, const std::string &nodes,
+                   const std::string &suffix);
   void cropStep(int src, const std::vector<int64_t> &begin, mlir::Value out, const std::string &nodes);
   void lowerOp(mlir::Operation *op);
   void lowerNow(mlir::Operation *op); // lowerOp less the deferrals

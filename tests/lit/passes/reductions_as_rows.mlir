@@ -80,3 +80,44 @@ module attributes {plumb.opset = 13 : i64} {
     return %y, %m : tensor<2x8x5x6xf32>, tensor<2x5x6xf32>
   }
 }
+
+// -----
+
+// LpNormalization: x over its L2 (or L1) norm along the axis, the norm a row reduction (the
+// axis moved last first when it is not); p = 3 (not in the spec) is left.
+// MeanVarianceNormalization over its default axes [0, 2, 3]: the mean and the mean of the
+// squared deviations as row reductions over a Transpose, then (x - mean) / (stddev + 1e-9).
+// CHECK-LABEL: func @normalizations
+// CHECK: [[T:%.+]] = plumb.Transpose(%arg0) {perm = [0, 2, 1]} : (tensor<2x3x4xf32>) -> tensor<2x4x3xf32>
+// CHECK: [[SQ:%.+]] = plumb.Mul([[T]], [[T]])
+// CHECK: [[SUM:%.+]] = plumb.ReduceSum([[SQ]], {{%.+}}) {keepdims = 1 : i64} : (tensor<2x4x3xf32>, tensor<1xi64>) -> tensor<2x4x1xf32>
+// CHECK: [[ROOT:%.+]] = plumb.Sqrt([[SUM]])
+// CHECK: [[NORM:%.+]] = plumb.Reshape([[ROOT]], {{%.+}}) : (tensor<2x4x1xf32>, tensor<3xi64>) -> tensor<2x1x4xf32>
+// CHECK: [[L2:%.+]] = plumb.Div(%arg0, [[NORM]]) : (tensor<2x3x4xf32>, tensor<2x1x4xf32>) -> tensor<2x3x4xf32>
+// CHECK: [[ABS:%.+]] = plumb.Abs(%arg0)
+// CHECK: [[L1SUM:%.+]] = plumb.ReduceSum([[ABS]], {{%.+}}) {keepdims = 1 : i64} : (tensor<2x3x4xf32>, tensor<1xi64>) -> tensor<2x3x1xf32>
+// CHECK: [[L1:%.+]] = plumb.Div(%arg0, [[L1SUM]])
+// CHECK: [[P3:%.+]] = plumb.LpNormalization(%arg0) {p = 3 : i64}
+// CHECK: [[XT:%.+]] = plumb.Transpose(%arg1) {perm = [1, 0, 2, 3]} : (tensor<2x3x4x5xf32>) -> tensor<3x2x4x5xf32>
+// CHECK: [[MEAN:%.+]] = plumb.ReduceMean([[XT]], {{%.+}}) {axes = [1, 2, 3], keepdims = 1 : i64} : (tensor<3x2x4x5xf32>, none) -> tensor<3x1x1x1xf32>
+// CHECK: [[M:%.+]] = plumb.Reshape([[MEAN]], {{%.+}}) : (tensor<3x1x1x1xf32>, tensor<4xi64>) -> tensor<1x3x1x1xf32>
+// CHECK: [[D:%.+]] = plumb.Sub(%arg1, [[M]])
+// CHECK: [[D2:%.+]] = plumb.Mul([[D]], [[D]])
+// CHECK: [[D2T:%.+]] = plumb.Transpose([[D2]]) {perm = [1, 0, 2, 3]}
+// CHECK: [[VAR:%.+]] = plumb.ReduceMean([[D2T]], {{%.+}}) {axes = [1, 2, 3], keepdims = 1 : i64}
+// CHECK: [[V:%.+]] = plumb.Reshape([[VAR]], {{%.+}}) : (tensor<3x1x1x1xf32>, tensor<4xi64>) -> tensor<1x3x1x1xf32>
+// CHECK: [[SD:%.+]] = plumb.Sqrt([[V]])
+// CHECK: [[EPS:%.+]] = plumb.Constant() {value = dense<9.99999971E-10> : tensor<f32>}
+// CHECK: [[DEN:%.+]] = plumb.Add([[SD]], [[EPS]])
+// CHECK: [[MVN:%.+]] = plumb.Div([[D]], [[DEN]]) : (tensor<2x3x4x5xf32>, tensor<1x3x1x1xf32>) -> tensor<2x3x4x5xf32>
+// CHECK-NOT: plumb.MeanVarianceNormalization
+// CHECK: return [[L2]], [[L1]], [[P3]], [[MVN]]
+module attributes {plumb.opset = 17 : i64} {
+  func.func @normalizations(%x: tensor<2x3x4xf32>, %y: tensor<2x3x4x5xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4x5xf32>) {
+    %l2 = plumb.LpNormalization(%x) {axis = 1 : i64, p = 2 : i64} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+    %l1 = plumb.LpNormalization(%x) {p = 1 : i64} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+    %p3 = plumb.LpNormalization(%x) {p = 3 : i64} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+    %mvn = plumb.MeanVarianceNormalization(%y) : (tensor<2x3x4x5xf32>) -> tensor<2x3x4x5xf32>
+    return %l2, %l1, %p3, %mvn : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4x5xf32>
+  }
+}
