@@ -138,11 +138,11 @@ def PlumbDecomposeQuantize : Pass<"plumb-decompose-quantize", "mlir::func::FuncO
 def PlumbDecomposeTrilu : Pass<"plumb-decompose-trilu", "mlir::func::FuncOp"> {
   let summary = "Trilu as Where(mask, x, 0)";
   let description = [{
-    A Trilu with a static shape and a constant (or absent) k becomes the mask it applies and a
-    Where of it, the input and a zero of the input's type (upper keeps row + k <= column,
-    lower column <= row + k, over the last two dims). The mask is a bool [rows, cols]
-    constant up to 4 MiB, else a LessOrEqual of an i64 [rows, 1] constant of row indices plus
-    k and a [1, cols] one of column indices. For backends that generate elementwise kernels
+    A Trilu with a static shape becomes the mask it applies and a Where of it, the input and a
+    zero of the input's type (upper keeps row + k <= column, lower column <= row + k, over the
+    last two dims). With a constant (or absent) k the mask is a bool [rows, cols] constant up
+    to 4 MiB; otherwise a LessOrEqual of an i64 [rows, 1] constant of row indices plus k
+    (plus an Add of a run-time k) and a [1, cols] one of column indices. For backends that generate elementwise kernels
     (CUDA: one kernel instead of a host step). The Where carries the node and its output's
     name.
   }];

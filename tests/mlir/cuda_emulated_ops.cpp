@@ -122,25 +122,36 @@ TEST(CudaReductions, NormalizationsAreRowKernels) {
   }
 }
 
-// Trilu (plumb-decompose-trilu) as its mask: upper with k = 1 of a batch of matrices and
-// lower with k = -1 read by a Relu, each one elementwise kernel (a host step before), bit for
-// bit the reference's (elements are kept or zeroed, nothing computed).
+// Trilu (plumb-decompose-trilu) as its mask: upper with k = 1 of a batch of matrices, lower
+// with k = -1 read by a Relu, each one elementwise kernel; upper with k given at run time (2)
+// adds it to the row indices in a kernel of its own, compares and masks in another. Host
+// steps before; now bit for bit the reference's (elements are kept or zeroed).
 TEST(CudaMovement, TriluIsAnElementwiseKernel) {
   onnx::ModelProto m = newModel("trilu", 14);
   onnx::GraphProto *g = m.mutable_graph();
   floatValue(g->add_input(), "x", {2, 5, 7});
+  onnx::ValueInfoProto *kin = g->add_input();
+  kin->set_name("k");
+  kin->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
+  kin->mutable_type()->mutable_tensor_type()->mutable_shape();
   intsInitializer(g, "one", {1});
   intsInitializer(g, "minus_one", {-1});
   node(g, "Trilu", "upper", {"x", "one"}, "upper");
   intAttrOf(node(g, "Trilu", "lower", {"x", "minus_one"}, "lower_in"), "upper", 0);
   node(g, "Relu", "relu", {"lower_in"}, "lower");
-  for (const char *o : {"upper", "lower"})
+  node(g, "Trilu", "run_time_k", {"x", "k"}, "run_time_k");
+  for (const char *o : {"upper", "lower", "run_time_k"})
     floatValue(g->add_output(), o);
   std::string model = saveModel(m, "trilu.onnx");
-  KeptPlan k = runKept(model, "", "f32", keepNone, "trilu");
-  EXPECT_EQ(stepsOfStyle(k.compiled.plan, "elementwise"), 2);
-  EXPECT_EQ(k.compiled.plan.steps.size(), 2u);
-  ASSERT_EQ(k.got.size(), 2u);
+  std::vector<float> x(70);
+  for (size_t e = 0; e < x.size(); ++e)
+    x[e] = std::sin(0.37f * float(e)) + 0.5f; // zeros of the mask differ from the kept values
+  std::string npz = testing_util::scratchPath("trilu.npz");
+  writeNpz(npz, {{"x", Tensor::fromVector(DType::F32, {2, 5, 7}, x)}, {"k", Tensor::scalarI64(2)}});
+  KeptPlan k = runKept(model, npz, "f32", keepNone, "trilu");
+  EXPECT_EQ(stepsOfStyle(k.compiled.plan, "elementwise"), 5);
+  EXPECT_EQ(k.compiled.plan.steps.size(), 5u);
+  ASSERT_EQ(k.got.size(), 3u);
   for (size_t i = 0; i < k.got.size(); ++i) {
     ASSERT_EQ(k.got[i].shape(), k.truth.outputs[i].shape()) << i;
     EXPECT_EQ(parity::compareTensors(k.got[i], k.truth.outputs[i]).maxAbsErr, 0.0) << "output " << i;

@@ -3,7 +3,7 @@
 // Trilu as its mask: upper keeps row + k <= column, lower column <= row + k (k absent: 0),
 // as a bool constant; Where of the mask, the input and a zero of its type (batched inputs
 // broadcast the [rows, cols] mask). A k past the matrix keeps all or nothing; a k given at
-// run time is left.
+// run time is added to the row indices (the mask computed).
 // CHECK-LABEL: func @trilu
 // CHECK: [[UM:%.+]] = plumb.Constant() {value = dense<{{\[}}[false, true, true, true], [false, false, true, true], [false, false, false, true]]> : tensor<3x4xi1>}
 // CHECK: [[Z:%.+]] = plumb.Constant() {value = dense<0.000000e+00> : tensor<f32>}
@@ -13,7 +13,12 @@
 // CHECK: [[L:%.+]] = plumb.Where([[LM]], %arg1, [[ZI]]) : (tensor<3x4xi1>, tensor<3x4xi64>, tensor<i64>) -> tensor<3x4xi64>
 // CHECK: plumb.Constant() {value = dense<false> : tensor<3x4xi1>}
 // CHECK: [[FAR:%.+]] = plumb.Where
-// CHECK: [[RT:%.+]] = plumb.Trilu(%arg1, %arg2)
+// CHECK: [[RR:%.+]] = plumb.Constant() {value = dense<{{\[}}[0], [1], [2]]> : tensor<3x1xi64>}
+// CHECK: [[RK:%.+]] = plumb.Add([[RR]], %arg2) : (tensor<3x1xi64>, tensor<i64>) -> tensor<3x1xi64>
+// CHECK: [[RC:%.+]] = plumb.Constant() {value = dense<{{\[}}[0, 1, 2, 3]]> : tensor<1x4xi64>}
+// CHECK: [[RM:%.+]] = plumb.LessOrEqual([[RK]], [[RC]])
+// CHECK: [[RT:%.+]] = plumb.Where([[RM]], %arg1, {{%.+}})
+// CHECK-NOT: plumb.Trilu
 // CHECK: return [[U]], [[L]], [[FAR]], [[RT]]
 module attributes {plumb.opset = 17 : i64} {
   func.func @trilu(%x: tensor<2x3x4xf32>, %m: tensor<3x4xi64>, %k: tensor<i64>) -> (tensor<2x3x4xf32>, tensor<3x4xi64>, tensor<3x4xi64>, tensor<3x4xi64>) {
