@@ -43,6 +43,9 @@ struct CpuPipelineOptions {
   // Trilu as a mask and a Where (plumb-decompose-trilu): the CUDA backend, whose generated
   // elementwise kernels then compute it.
   bool decomposeTrilu = false;
+  // RNN/GRU/LSTM unrolled into MatMuls and gate ops (plumb-unroll-recurrent): the CUDA
+  // backend, which has cuBLASLt and generated kernels but no recurrent kernel.
+  bool unrollRecurrent = false;
 };
 
 // The graph cleanups every backend runs: shape refinement and folding, constant folding, Conv+BN folding,

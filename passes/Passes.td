@@ -149,6 +149,23 @@ def PlumbDecomposeTrilu : Pass<"plumb-decompose-trilu", "mlir::func::FuncOp"> {
   let dependentDialects = ["::plumb::PlumbDialect"];
 }
 
+def PlumbUnrollRecurrent : Pass<"plumb-unroll-recurrent", "mlir::func::FuncOp"> {
+  let summary = "RNN, GRU and LSTM unrolled over their steps into MatMuls and gate ops";
+  let description = [{
+    A recurrent op with a static shape (at most 256 steps), constant W, R, B and P, full-length
+    sequences and Sigmoid/Tanh/Relu activations becomes, per direction, the input projection
+    of every step at once (MatMul by W transposed plus the biases outside the recurrence),
+    then per step the step's row (Gather), H R^T (MatMul), the gates as Slices, clip as Clip,
+    peepholes, the activations and the new h (and c), in the order and form of ONNX's
+    equations (GRU's linear_before_reset, LSTM's input_forget); Y is the Concat of the steps'
+    h, Y_h and Y_c of the last ones. Absent initial states are zero constants. For backends
+    with a GEMM library and generated elementwise kernels (CUDA: a library call and a gate
+    kernel per step instead of a host step). The ops producing the outputs carry the node and
+    the outputs' names.
+  }];
+  let dependentDialects = ["::plumb::PlumbDialect"];
+}
+
 def PlumbPackProjections : Pass<"plumb-pack-projections", "mlir::func::FuncOp"> {
   let summary = "Pack MatMuls (Gemms) of one input by constant weights into one and a Split";
   let description = [{

@@ -31,6 +31,8 @@ void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &opts) {
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeQuantize());
   if (opts.decomposeRotary)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeRotary());
+  if (opts.unrollRecurrent)
+    pm.nest<mlir::func::FuncOp>().addPass(createPlumbUnrollRecurrent());
   if (opts.decomposeTrilu)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeTrilu());
   if (opts.reductionsAsRows)
