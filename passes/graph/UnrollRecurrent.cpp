@@ -12,8 +12,9 @@
 // weights' pieces (a direction's W and R transposed, its biases, peepholes) are ops on W, R,
 // B and P, folded into constants here when those are constants (exported models), computed
 // at run time when they are inputs. Initial states absent are zero constants. Left as one
-// op: activations other than Sigmoid/Tanh/Relu, sequence_lens that are not all the full
-// length, more than kMaxSteps steps. The ops producing Y, Y_h and Y_c carry the node and
+// op: activations other than Sigmoid/Tanh/Relu, sequence_lens shorter than the sequence in a
+// reverse or bidirectional op, more than kMaxSteps steps. (Forward, a step past a sequence's
+// length keeps its state and gives zeros in Y.) The ops producing Y, Y_h and Y_c carry the node and
 // those outputs' names.
 #include "passes/Passes.h"
 #include "passes/graph/Folding.h"
@@ -55,6 +56,7 @@ struct Unroller {
   int64_t T = 0, B = 0, I = 0, H = 0, G = 1, dirs = 1;
   bool batchFirst = false, reverse = false, linearBeforeReset = false, inputForget = false;
   double clip = 0;
+  bool masked = false;           // sequence_lens shorter than T (forward only)
   std::vector<std::string> acts; // per direction, G's functions (1 RNN, 2 GRU, 3 LSTM)
 
   explicit Unroller(Operation *o) : b(o), op(o), name(tensorNameOf(o, 0)) {
@@ -208,6 +210,7 @@ void Unroller::run() {
       int64_t t = (reverse || d == 1) ? T - 1 - s : s;
       std::string sn = dn + "t" + std::to_string(t) + ".";
       Value xt = gather(xw, t, batchFirst ? 1 : 0, sn + "x");
+      Value h0 = h, c0 = c;
       if (G == 1) { // RNN
         h = activation(f[0], clipped(add(xt, matmul(h, rt, sn + "h_r"), sn + "pre"), sn + "pre"), sn + "h");
       } else if (G == 3) { // GRU: z, r, h
@@ -237,7 +240,23 @@ void Unroller::run() {
         Value og = activation(f[0], clipped(po, sn + "o"), sn + "o");
         h = mul(og, activation(f[2], c, sn + "c_act"), sn + "h");
       }
-      hs[size_t(d)][size_t(t)] = h;
+      if (masked) { // past its length a sequence keeps its state and outputs zeros
+        Value lens = op->getOperand(4);
+        auto lt = llvm::cast<mlir::RankedTensorType>(lens.getType());
+        Value now = constantOf(b, loc(sn + "step"), Tensor::scalarI64(t).cast(*dtypeOf(lt.getElementType())));
+        Value on = LessOp::create(b, loc(sn + "running"), mlir::RankedTensorType::get({B}, b.getI1Type()), now, lens);
+        on = ReshapeOp::create(b, loc(sn + "running_rows"), mlir::RankedTensorType::get({B, 1}, b.getI1Type()), on,
+                               ints({B, 1}, sn + "rows"), nullptr);
+        auto where = [&](Value next, Value prev, const std::string &what) -> Value {
+          return WhereOp::create(b, loc(sn + what), next.getType(), on, next, prev);
+        };
+        hs[size_t(d)][size_t(t)] = where(h, zeros({B, H}, sn + "y_zero"), "y");
+        h = where(h, h0, "h_kept");
+        if (c)
+          c = where(c, c0, "c_kept");
+      } else {
+        hs[size_t(d)][size_t(t)] = h;
+      }
     }
     lastH.push_back(h);
     lastC.push_back(c);
@@ -329,11 +348,16 @@ std::optional<Unroller> prepare(Operation *op) {
   if (!shaped(1, {u.dirs, GH, u.I}) || !shaped(2, {u.dirs, GH, u.H}) ||
       !shaped(3, {u.dirs, 2 * GH}) || (lstm && !shaped(7, {u.dirs, 3 * u.H})))
     return std::nullopt;
-  // sequence_lens: absent, or every sequence full length.
+  // sequence_lens: absent or every sequence full length; else (forward only: a reversed
+  // sequence starts at its own last step) each step masks the batch entries it is past.
   if (op->getNumOperands() > 4 && !absent(op->getOperand(4))) {
     std::optional<std::vector<int64_t>> lens = constantInts(op->getOperand(4));
-    if (!lens || llvm::any_of(*lens, [&](int64_t l) { return l != u.T; }))
-      return std::nullopt;
+    if (!lens || llvm::any_of(*lens, [&](int64_t l) { return l != u.T; })) {
+      auto lt = staticTensorType(op->getOperand(4));
+      if (!lt || Shape(lt.getShape()) != Shape{u.B} || u.reverse || u.dirs != 1)
+        return std::nullopt;
+      u.masked = true;
+    }
   }
   Shape state = u.batchFirst ? Shape{u.B, u.dirs, u.H} : Shape{u.dirs, u.B, u.H};
   for (unsigned i : {5u, 6u})

@@ -30,6 +30,8 @@ void weights(onnx::GraphProto *g, const std::string &name, const std::vector<int
 // - GRU, reverse, batch-first layout, linear_before_reset, clip: Y, Y_h;
 // - GRU, forward, the reset gate before R (linear_before_reset 0), W, R and B given at run
 //   time (graph inputs, so the weights' pieces are computed on the device): Y_h;
+// - LSTM, forward, sequence_lens 5 and 3 (the second keeps its state past step 3, its Y
+//   rows there are zeros): Y, Y_h;
 // - RNN with Relu: Y.
 // No host step; every output within the storage type's tolerance, in f32 and f16.
 TEST(CudaRecurrent, UnrolledIntoMatMulsAndGateKernels) {
@@ -44,6 +46,9 @@ TEST(CudaRecurrent, UnrolledIntoMatMulsAndGateKernels) {
   weights(g, "lstm_w", {2, 4 * H, I}, 0.1f);
   weights(g, "lstm_r", {2, 4 * H, H}, 1.3f);
   weights(g, "lstm_b", {2, 8 * H}, 2.1f, 0.2f);
+  weights(g, "fw_w", {1, 4 * H, I}, 0.1f);
+  weights(g, "fw_r", {1, 4 * H, H}, 1.3f);
+  weights(g, "fw_b", {1, 8 * H}, 2.1f, 0.2f);
   weights(g, "lstm_p", {2, 3 * H}, 3.7f);
   onnx::NodeProto *lstm = node(g, "LSTM", "lstm",
                                {"x", "lstm_w", "lstm_r", "lstm_b", "", "h0", "c0", "lstm_p"}, "lstm_y");
@@ -69,6 +74,16 @@ TEST(CudaRecurrent, UnrolledIntoMatMulsAndGateKernels) {
   onnx::NodeProto *gru2 = node(g, "GRU", "gru_inputs", {"x", "w_in", "r_in", "b_in"}, "");
   gru2->add_output("gru_inputs_y_h");
   intAttrOf(gru2, "hidden_size", H);
+  // LSTM, forward, sequences of 5 and 3 steps: the second keeps its state after step 3
+  onnx::TensorProto *lens = g->add_initializer();
+  lens->set_name("lens");
+  lens->set_data_type(onnx::TensorProto::INT32);
+  lens->add_dims(B);
+  for (int32_t l : {5, 3})
+    lens->add_int32_data(l);
+  onnx::NodeProto *ragged = node(g, "LSTM", "lstm_ragged", {"x", "fw_w", "fw_r", "fw_b", "lens"}, "ragged_y");
+  ragged->add_output("ragged_y_h");
+  intAttrOf(ragged, "hidden_size", H);
   // RNN with Relu
   weights(g, "rnn_w", {1, H, I}, 7.7f);
   weights(g, "rnn_r", {1, H, H}, 8.8f);
@@ -78,7 +93,7 @@ TEST(CudaRecurrent, UnrolledIntoMatMulsAndGateKernels) {
   acts->set_name("activations");
   acts->set_type(onnx::AttributeProto::STRINGS);
   acts->add_strings("Relu");
-  for (const char *o : {"lstm_y", "lstm_y_h", "lstm_y_c", "gru_y", "gru_y_h", "gru_inputs_y_h", "rnn_y"})
+  for (const char *o : {"lstm_y", "lstm_y_h", "lstm_y_c", "gru_y", "gru_y_h", "gru_inputs_y_h", "ragged_y", "ragged_y_h", "rnn_y"})
     floatValue(g->add_output(), o);
   std::string model = saveModel(m, "recurrent.onnx");
   for (const char *dtype : {"f32", "f16"}) {
