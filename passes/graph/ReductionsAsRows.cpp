@@ -11,7 +11,8 @@
 // - Softmax and LogSoftmax (opset 13 on: one axis) over an axis that is not the last: the
 //   axis swapped with the last one, the op over the last axis, swapped back;
 // - LpNormalization and MeanVarianceNormalization: their reductions (in row form) and the
-//   elementwise ops that apply them.
+//   elementwise ops that apply them; Hardmax: the one-hot of an ArgMax (a row-parallel
+//   kernel of its own) by an Equal with the positions and a Cast.
 // The last op carries the node and its output's name, so parity checks find it. For the CUDA
 // backend, whose generated kernels reduce rows only (anything else ran on the host).
 #include "passes/Passes.h"
@@ -217,6 +218,41 @@ template <typename OpT> bool rewriteSoftmax(OpT op, int64_t opset) {
   return true;
 }
 
+// Hardmax as the one-hot of ArgMax along its axis: Cast(Equal(positions, ArgMax(x, axis,
+// keepdims)), x's type), positions an i64 constant 0..n-1 along the axis (1s elsewhere).
+// Opset 13 on (one axis), or the last axis before (where the coerced rows are that axis).
+bool rewriteHardmax(HardmaxOp op, int64_t opset) {
+  Value x = op->getOperand(0);
+  auto t = rowsType(x);
+  if (!t || op->getResult(0).getType() != t)
+    return false;
+  int64_t rank = t.getRank();
+  int64_t axis = op.getAxis() ? int64_t(*op.getAxis()) : (opset >= 13 ? -1 : 1);
+  if (axis < -rank || axis >= rank)
+    return false;
+  axis = axis < 0 ? axis + rank : axis;
+  if (opset < 13 && axis != rank - 1)
+    return false;
+  Rewriter r(op, opset);
+  int64_t n = t.getDimSize(axis);
+  llvm::SmallVector<int64_t> kept(t.getShape());
+  kept[size_t(axis)] = 1;
+  Value argmax = ArgMaxOp::create(r.b, r.loc("argmax"), mlir::RankedTensorType::get(kept, r.b.getI64Type()),
+                                  x, r.b.getI64IntegerAttr(axis), r.b.getI64IntegerAttr(1),
+                                  r.b.getI64IntegerAttr(0));
+  Shape along(static_cast<size_t>(rank), 1);
+  along[size_t(axis)] = n;
+  std::vector<int64_t> positions(static_cast<size_t>(n));
+  std::iota(positions.begin(), positions.end(), 0);
+  Value pos = constantOf(r.b, r.loc("positions"), Tensor::fromVector(DType::I64, along, positions));
+  Value hit = EqualOp::create(r.b, r.loc("is_max"), mlir::RankedTensorType::get(t.getShape(), r.b.getI1Type()),
+                              pos, argmax);
+  r.finish(CastOp::create(r.b, r.loc("one_hot"), t, hit,
+                          r.b.getI64IntegerAttr(dtypeToOnnx(*dtypeOf(t.getElementType()))), nullptr,
+                          nullptr));
+  return true;
+}
+
 // LpNormalization (p 1 or 2) and MeanVarianceNormalization as the reductions and elementwise
 // ops they are defined by, the reductions then in row form:
 //   LpNormalization: x / ReduceL1|L2(x, axis);
@@ -285,7 +321,8 @@ struct ReductionsAsRowsPass : impl::PlumbReductionsAsRowsBase<ReductionsAsRowsPa
     getOperation().walk([&](Operation *op) {
       if (llvm::isa<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp,
                     ReduceLogSumExpOp, ReduceSumSquareOp, ReduceL1Op, ReduceL2Op, ReduceLogSumOp,
-                    SoftmaxOp, LogSoftmaxOp, LpNormalizationOp, MeanVarianceNormalizationOp>(op) &&
+                    SoftmaxOp, LogSoftmaxOp, HardmaxOp, LpNormalizationOp,
+                    MeanVarianceNormalizationOp>(op) &&
           llvm::isa<mlir::func::FuncOp>(op->getParentOp()))
         ops.push_back(op);
     });
@@ -294,6 +331,8 @@ struct ReductionsAsRowsPass : impl::PlumbReductionsAsRowsBase<ReductionsAsRowsPa
         rewriteSoftmax(s, opset);
       else if (auto l = llvm::dyn_cast<LogSoftmaxOp>(op))
         rewriteSoftmax(l, opset);
+      else if (auto h = llvm::dyn_cast<HardmaxOp>(op))
+        rewriteHardmax(h, opset);
       else if (llvm::isa<LpNormalizationOp, MeanVarianceNormalizationOp>(op))
         rewriteNormalization(op, opset);
       else

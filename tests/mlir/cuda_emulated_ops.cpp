@@ -101,8 +101,9 @@ TEST(CudaReductions, EveryFormIsARowKernel) {
 
 // LpNormalization (L2 over the channels, L1 over the last axis) and MeanVarianceNormalization
 // (its default axes N, H, W) as their reductions in row form and the elementwise ops that
-// apply them (plumb-reductions-as-rows): host steps before; now row kernels only (one per
-// norm, two for MVN's mean and variance), every output within the storage type's tolerance.
+// apply them, Hardmax over the channels as the one-hot of an ArgMax (plumb-reductions-as-rows):
+// host steps before; now row kernels for the norms (one each, two for MVN's mean and
+// variance), every output within the storage type's tolerance.
 TEST(CudaReductions, NormalizationsAreRowKernels) {
   onnx::ModelProto m = newModel("normalizations", 13);
   onnx::GraphProto *g = m.mutable_graph();
@@ -112,7 +113,8 @@ TEST(CudaReductions, NormalizationsAreRowKernels) {
   onnx::NodeProto *l1 = node(g, "LpNormalization", "l1", {"x"}, "l1");
   intAttrOf(l1, "p", 1);
   node(g, "MeanVarianceNormalization", "mvn", {"x"}, "mvn");
-  for (const char *o : {"l2", "l1", "mvn"})
+  intAttrOf(node(g, "Hardmax", "hardmax", {"x"}, "hardmax"), "axis", 1);
+  for (const char *o : {"l2", "l1", "mvn", "hardmax"})
     floatValue(g->add_output(), o);
   std::string model = saveModel(m, "normalizations.onnx");
   for (const char *dtype : {"f32", "f16"}) {

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 using namespace plumb;
 using namespace plumb::ref;
@@ -186,8 +187,12 @@ TEST(RefReduction, SoftmaxFamily) {
                {-4.1429314613342285, -0.14293162524700165, -2.1429316997528076, -0.6965104937553406,
                 -5.696510314941406, -0.6965104937553406},
                kF32Tol);
-  // Hardmax: ties go to the first maximum.
+  // Hardmax: ties go to the first maximum; a NaN is the maximum (the first NaN), as ArgMax and
+  // numpy.argmax (ONNX's reference) have it.
   expectValues(Node("Hardmax").version(13)({x}), DType::F32, {2, 3}, {0, 1, 0, 1, 0, 0});
+  float nan = std::numeric_limits<float>::quiet_NaN();
+  expectValues(Node("Hardmax").version(13)({f32({2, 3}, {1, nan, nan, nan, 5, 1})}), DType::F32,
+               {2, 3}, {0, 1, 0, 1, 0, 0});
   // Large inputs do not overflow.
   expectValues(Node("Softmax")({f64({3}, {1000, 1001, 1002})}), DType::F64, {3},
                {0.09003057317038046, 0.24472847105479764, 0.6652409557748218}, 1e-14);

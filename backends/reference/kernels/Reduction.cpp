@@ -320,22 +320,24 @@ AxisSplit softmaxSplit(const KernelCall &call, const Tensor &x) {
 }
 
 // One row of `len` elements `stride` apart. Softmax subtracts the row maximum first so exp
-// cannot overflow.
+// cannot overflow. Hardmax marks the first maximum, a NaN counting as the maximum (the first
+// NaN wins), as ArgMax and ONNX's reference (numpy.argmax) pick it.
 template <typename T> void softRow(const T *x, T *y, int64_t len, int64_t stride, SoftKind kind) {
   if (len == 0)
     return;
-  T m = x[0];
-  int64_t argmax = 0;
-  for (int64_t k = 1; k < len; ++k)
-    if (x[k * stride] > m) {
-      m = x[k * stride];
-      argmax = k;
-    }
   if (kind == SoftKind::Hardmax) {
+    int64_t argmax = 0;
+    for (int64_t k = 1; k < len && !isNaN(x[argmax * stride]); ++k)
+      if (isNaN(x[k * stride]) || x[k * stride] > x[argmax * stride])
+        argmax = k;
     for (int64_t k = 0; k < len; ++k)
       y[k * stride] = k == argmax ? T(1) : T(0);
     return;
   }
+  T m = x[0];
+  for (int64_t k = 1; k < len; ++k)
+    if (x[k * stride] > m)
+      m = x[k * stride];
   T sum = T(0);
   for (int64_t k = 0; k < len; ++k)
     sum += std::exp(x[k * stride] - m);

@@ -87,6 +87,7 @@ module attributes {plumb.opset = 13 : i64} {
 // axis moved last first when it is not); p = 3 (not in the spec) is left.
 // MeanVarianceNormalization over its default axes [0, 2, 3]: the mean and the mean of the
 // squared deviations as row reductions over a Transpose, then (x - mean) / (stddev + 1e-9).
+// Hardmax over axis 1 (opset 13 on): Cast(Equal(positions along the axis, ArgMax keeping it)).
 // CHECK-LABEL: func @normalizations
 // CHECK: [[T:%.+]] = plumb.Transpose(%arg0) {perm = [0, 2, 1]} : (tensor<2x3x4xf32>) -> tensor<2x4x3xf32>
 // CHECK: [[SQ:%.+]] = plumb.Mul([[T]], [[T]])
@@ -111,13 +112,18 @@ module attributes {plumb.opset = 13 : i64} {
 // CHECK: [[DEN:%.+]] = plumb.Add([[SD]], [[EPS]])
 // CHECK: [[MVN:%.+]] = plumb.Div([[D]], [[DEN]]) : (tensor<2x3x4x5xf32>, tensor<1x3x1x1xf32>) -> tensor<2x3x4x5xf32>
 // CHECK-NOT: plumb.MeanVarianceNormalization
-// CHECK: return [[L2]], [[L1]], [[P3]], [[MVN]]
+// CHECK: [[AM:%.+]] = plumb.ArgMax(%arg0) {axis = 1 : i64, keepdims = 1 : i64, select_last_index = 0 : i64} : (tensor<2x3x4xf32>) -> tensor<2x1x4xi64>
+// CHECK: [[POS:%.+]] = plumb.Constant() {value = dense<{{\[}}{{\[}}[0], [1], [2]]]> : tensor<1x3x1xi64>}
+// CHECK: [[HIT:%.+]] = plumb.Equal([[POS]], [[AM]]) : (tensor<1x3x1xi64>, tensor<2x1x4xi64>) -> tensor<2x3x4xi1>
+// CHECK: [[HM:%.+]] = plumb.Cast([[HIT]]) {to = 1 : i64} : (tensor<2x3x4xi1>) -> tensor<2x3x4xf32>
+// CHECK: return [[L2]], [[L1]], [[P3]], [[MVN]], [[HM]]
 module attributes {plumb.opset = 17 : i64} {
-  func.func @normalizations(%x: tensor<2x3x4xf32>, %y: tensor<2x3x4x5xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4x5xf32>) {
+  func.func @normalizations(%x: tensor<2x3x4xf32>, %y: tensor<2x3x4x5xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4x5xf32>, tensor<2x3x4xf32>) {
     %l2 = plumb.LpNormalization(%x) {axis = 1 : i64, p = 2 : i64} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
     %l1 = plumb.LpNormalization(%x) {p = 1 : i64} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
     %p3 = plumb.LpNormalization(%x) {p = 3 : i64} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
     %mvn = plumb.MeanVarianceNormalization(%y) : (tensor<2x3x4x5xf32>) -> tensor<2x3x4x5xf32>
-    return %l2, %l1, %p3, %mvn : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4x5xf32>
+    %hm = plumb.Hardmax(%x) {axis = 1 : i64} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+    return %l2, %l1, %p3, %mvn, %hm : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4x5xf32>, tensor<2x3x4xf32>
   }
 }
