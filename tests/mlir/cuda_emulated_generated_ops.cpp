@@ -155,6 +155,23 @@ std::vector<OpCase> opCases() {
        {"ceil_mode", intAttr(1)}});
   add("averagepool_same_upper", "AveragePool", {img}, {},
       {{"kernel_shape", intsAttr({2, 3})}, {"auto_pad", stringAttr("SAME_UPPER")}});
+  {
+    // LpPool: signed values (|x| matters for odd p), p 2 with pads and strides, 1 with
+    // ceil_mode, 3 (pow) with dilations; GlobalLpPool with p 3
+    std::vector<double> w(size_t(numElements(img.shape())));
+    for (size_t i = 0; i < w.size(); ++i)
+      w[i] = 2 * std::sin(0.61 * double(i));
+    Tensor wave = Tensor::fromVector(DType::F64, img.shape(), w).cast(DType::F32);
+    add("lppool_p2_pads_strides", "LpPool", {wave}, {},
+        {{"kernel_shape", intsAttr({3, 2})}, {"strides", intsAttr({2, 1})},
+         {"pads", intsAttr({1, 0, 1, 1})}});
+    add("lppool_p1_ceil", "LpPool", {wave}, {},
+        {{"kernel_shape", intsAttr({3, 3})}, {"strides", intsAttr({2, 2})}, {"p", intAttr(1)},
+         {"ceil_mode", intAttr(1)}});
+    add("lppool_p3_dilations", "LpPool", {wave}, {},
+        {{"kernel_shape", intsAttr({2, 2})}, {"dilations", intsAttr({2, 3})}, {"p", intAttr(3)}});
+    add("global_lppool_p3", "GlobalLpPool", {wave}, {}, {{"p", intAttr(3)}});
+  }
   add("global_averagepool", "GlobalAveragePool", {img});
   add("global_maxpool_1d", "GlobalMaxPool", {iota(DType::F32, {2, 3, 5})});
   add("cumsum_axis2", "CumSum", {x}, {{1, ints({2})}});

@@ -31,8 +31,8 @@ bool isMovement(const std::string &op) {
 }
 
 bool isWindowOp(const std::string &op) {
-  return op == "MaxPool" || op == "AveragePool" || op == "GlobalMaxPool" ||
-         op == "GlobalAveragePool" || op == "CumSum" || op == "Einsum" || op == "Resize" ||
+  return op == "MaxPool" || op == "AveragePool" || op == "LpPool" || op == "GlobalMaxPool" ||
+         op == "GlobalAveragePool" || op == "GlobalLpPool" || op == "CumSum" || op == "Einsum" || op == "Resize" ||
          op == "ArgMax" || op == "ArgMin" || op == "TopK" || op == "ScatterND" ||
          op == "ScatterElements" || op == "Scatter" || op == "GridSample";
 }

@@ -16,8 +16,9 @@ namespace plumb::cuda {
 
 // Pools over N×C×spatial: each output element walks its window (kernel_shape, strides,
 // pads or auto_pad, dilations), skipping taps outside the input; AveragePool divides by the
-// taps inside the input, or inside the padded input with count_include_pad. Global pools
-// have the whole plane as window. Arithmetic in the compute type.
+// taps inside the input, or inside the padded input with count_include_pad; LpPool sums
+// |x|^p and takes the p-th root. Global pools have the whole plane as window. Arithmetic in
+// the compute type.
 void MovementWriter::pool(const std::vector<std::string> &c) {
   int r = n_.results.at(0), x = n_.operands.at(0);
   for (size_t k = 1; k < n_.results.size(); ++k)
@@ -49,8 +50,19 @@ void MovementWriter::pool(const std::vector<std::string> &c) {
       }
     }
   }
+  // LpPool/GlobalLpPool: the sum of |x|^p over the window, then its p-th root (p an int
+  // attribute, a float in opset 1).
+  bool lp = n_.op.find("LpPool") != std::string::npos;
+  double p = 2;
+  if (const ref::AttrValue *pv = lp ? n_.attrs.find("p") : nullptr)
+    p = pv->kind == ref::AttrValue::Kind::Float ? pv->f : double(pv->i);
+  if (!(p > 0))
+    codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") has p <= 0");
   DType t = g_.values[size_t(r)].dtype;
   std::string ct = computeType(t);
+  std::string magnitude = "(v < 0 ? -v : v)";
+  std::string term = !lp ? "v" : p == 1 ? magnitude : p == 2 ? "v * v"
+                   : "pow(" + magnitude + ", " + literal(t, p) + ")";
   os_ << "    " << ct << " acc = " << (isMax ? literal(t, -INFINITY) : literal(t, 0)) << ";\n"
       << "    long long valid = 0, padded = 0;\n";
   std::vector<std::string> s;
@@ -75,13 +87,15 @@ void MovementWriter::pool(const std::vector<std::string> &c) {
       << loadAs(g_.values[size_t(x)].dtype, w_.paramName(x) + "[" + offsetOf(in, src) + "]")
       << ";\n"
       << indent << "++valid;\n"
-      << indent << (isMax ? "acc = v > acc || v != v ? v : acc;\n" : "acc += v;\n");
+      << indent << (isMax ? "acc = v > acc || v != v ? v : acc;\n" : "acc += " + term + ";\n");
   for (size_t j = 0; j < sp; ++j) {
     indent.resize(indent.size() - 2);
     os_ << indent << "}\n";
   }
   std::string result = "acc";
-  if (!isMax)
+  if (lp)
+    result = p == 1 ? "acc" : p == 2 ? "sqrt(acc)" : "pow(acc, " + literal(t, 1 / p) + ")";
+  else if (!isMax)
     result = "acc / (" + ct + ")" +
              (n_.attrs.getInt("count_include_pad", 0) ? "padded" : "valid");
   os_ << "    (void)valid; (void)padded;\n"
