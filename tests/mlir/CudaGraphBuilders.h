@@ -47,6 +47,16 @@ inline void expectClose(const KeptPlan &k, const std::string &dtype) {
   }
 }
 
+// Each output of the emulated plan bit for bit the reference's (plans that only move or
+// select elements).
+inline void expectBitExact(const KeptPlan &k) {
+  ASSERT_EQ(k.got.size(), k.truth.outputs.size());
+  for (size_t i = 0; i < k.got.size(); ++i) {
+    ASSERT_EQ(k.got[i].shape(), k.truth.outputs[i].shape()) << i;
+    EXPECT_EQ(parity::compareTensors(k.got[i], k.truth.outputs[i]).maxAbsErr, 0.0) << "output " << i;
+  }
+}
+
 // How many steps run `kernel` (cuda.matmul, cuda.copy...).
 inline int stepsRunning(const Plan &plan, const std::string &kernel) {
   return int(std::count_if(plan.steps.begin(), plan.steps.end(),

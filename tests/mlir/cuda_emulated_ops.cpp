@@ -40,6 +40,7 @@ namespace {
 using namespace cudatest;
 using cudatest::graphs::node;
 using cudatest::graphs::stepsRunning;
+using cudatest::graphs::expectBitExact;
 using cudatest::graphs::expectClose;
 
 // Norms over several trailing dims (GroupNormalization, InstanceNormalization, ReduceMean
@@ -154,10 +155,7 @@ TEST(CudaMovement, TriluIsAnElementwiseKernel) {
   EXPECT_EQ(stepsOfStyle(k.compiled.plan, "elementwise"), 5);
   EXPECT_EQ(k.compiled.plan.steps.size(), 5u);
   ASSERT_EQ(k.got.size(), 3u);
-  for (size_t i = 0; i < k.got.size(); ++i) {
-    ASSERT_EQ(k.got[i].shape(), k.truth.outputs[i].shape()) << i;
-    EXPECT_EQ(parity::compareTensors(k.got[i], k.truth.outputs[i]).maxAbsErr, 0.0) << "output " << i;
-  }
+  expectBitExact(k);
 }
 
 // Gemms whose C is not a bias cuBLASLt's epilogue adds: a scalar with alpha and beta, an
@@ -218,10 +216,7 @@ TEST(CudaMovement, SpaceDepthIsATranspose) {
   EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.copy"), 3);
   EXPECT_EQ(k.compiled.plan.steps.size(), 7u);
   ASSERT_EQ(k.got.size(), 4u);
-  for (size_t i = 0; i < k.got.size(); ++i) {
-    ASSERT_EQ(k.got[i].shape(), k.truth.outputs[i].shape()) << i;
-    EXPECT_EQ(parity::compareTensors(k.got[i], k.truth.outputs[i]).maxAbsErr, 0.0) << "output " << i;
-  }
+  expectBitExact(k);
 }
 
 // GridSample through the lowering in every storage type: one window kernel (no host step),
