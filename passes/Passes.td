@@ -92,7 +92,8 @@ def PlumbReductionsAsRows : Pass<"plumb-reductions-as-rows", "mlir::func::FuncOp
     the last axis and back. LpNormalization (p 1 or 2) becomes x / ReduceL1|L2 and
     MeanVarianceNormalization (x - mean) / (Sqrt(ReduceMean((x - mean)^2)) + 1e-9), their
     reductions then in row form; Hardmax the Cast of Equal(positions along the axis,
-    ArgMax(keepdims)). Tensors of f32, f16 and bf16 with static shapes; the last op
+    ArgMax(keepdims)); a LayerNormalization whose Mean/InvStdDev outputs are read its
+    function body (statistics cast to stash_type). Tensors of f32, f16 and bf16 with static shapes; the last op
     carries the node and its output's name.
   }];
   let dependentDialects = ["::plumb::PlumbDialect"];

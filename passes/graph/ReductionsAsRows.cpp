@@ -12,7 +12,8 @@
 //   axis swapped with the last one, the op over the last axis, swapped back;
 // - LpNormalization and MeanVarianceNormalization: their reductions (in row form) and the
 //   elementwise ops that apply them; Hardmax: the one-hot of an ArgMax (a row-parallel
-//   kernel of its own) by an Equal with the positions and a Cast.
+//   kernel of its own) by an Equal with the positions and a Cast; a LayerNormalization whose
+//   Mean/InvStdDev outputs are read: its function body.
 // The last op carries the node and its output's name, so parity checks find it. For the CUDA
 // backend, whose generated kernels reduce rows only (anything else ran on the host).
 #include "passes/Passes.h"
@@ -253,6 +254,57 @@ bool rewriteHardmax(HardmaxOp op, int64_t opset) {
   return true;
 }
 
+// A LayerNormalization whose Mean or InvStdDev output is read (the row kernel computes Y
+// alone) as the ONNX function body: mean = ReduceMean(x), d = x - mean, InvStdDev =
+// 1 / Sqrt(ReduceMean(d * d) + epsilon), Y = d * InvStdDev * Scale + B, over the trailing
+// axes from `axis`; the statistics cast to stash_type when X is of another type (computed in
+// X's type, as the reference computes them).
+bool rewriteLayerNormStats(LayerNormalizationOp op, int64_t opset) {
+  if (llvm::all_of(op->getResults().drop_front(), [](Value r) { return r.use_empty(); }))
+    return false;
+  Value x = op.getX();
+  auto t = rowsType(x);
+  if (!t || op.getY().getType() != t)
+    return false;
+  int64_t rank = t.getRank();
+  int64_t axis = op.getAxis() ? int64_t(*op.getAxis()) : -1;
+  if (axis < -rank || axis >= rank)
+    return false;
+  axis = axis < 0 ? axis + rank : axis;
+  for (Value r : op->getResults().drop_front()) {
+    auto st = llvm::dyn_cast<mlir::RankedTensorType>(r.getType());
+    if (!st || !st.hasStaticShape() || !rowsType(r))
+      return false;
+  }
+  Rewriter r(op, opset);
+  Value mean = r.reduce<ReduceMeanOp>(x, rank - axis, "mean");
+  Value d = SubOp::create(r.b, r.loc("centered"), t, x, mean);
+  Value var = r.reduce<ReduceMeanOp>(MulOp::create(r.b, r.loc("squares"), t, d, d), rank - axis, "variance");
+  float eps = op.getEpsilon() ? op.getEpsilon()->convertToFloat() : 1e-5f;
+  Value shifted = AddOp::create(r.b, r.loc("variance_eps"), var.getType(), var,
+                                scalarConstantOf(r.b, r.loc("epsilon"), eps, *dtypeOf(t.getElementType())));
+  Value inv = r.unary<ReciprocalOp>(r.unary<SqrtOp>(shifted, "stddev"), "inv_stddev");
+  Value y = MulOp::create(r.b, r.loc("normalized"), t, d, inv);
+  y = MulOp::create(r.b, r.loc("scaled"), t, y, op.getScale());
+  if (!absent(op.getB()))
+    y = AddOp::create(r.b, r.loc("shifted"), t, y, op.getB());
+  Value stats[2] = {mean, inv};
+  for (unsigned i = 1; i < op->getNumResults(); ++i) {
+    Value out = op->getResult(i), v = stats[i - 1];
+    mlir::Location l = fuseNodeLocs({op->getLoc()}, {tensorNameOf(op, i)});
+    if (out.getType() != v.getType()) {
+      DType to = *dtypeOf(llvm::cast<mlir::RankedTensorType>(out.getType()).getElementType());
+      v = CastOp::create(r.b, l, out.getType(), v, r.b.getI64IntegerAttr(dtypeToOnnx(to)), nullptr,
+                         nullptr);
+    } else {
+      v.getDefiningOp()->setLoc(l);
+    }
+    out.replaceAllUsesWith(v);
+  }
+  r.finish(y);
+  return true;
+}
+
 // LpNormalization (p 1 or 2) and MeanVarianceNormalization as the reductions and elementwise
 // ops they are defined by, the reductions then in row form:
 //   LpNormalization: x / ReduceL1|L2(x, axis);
@@ -322,7 +374,7 @@ struct ReductionsAsRowsPass : impl::PlumbReductionsAsRowsBase<ReductionsAsRowsPa
       if (llvm::isa<ReduceMeanOp, ReduceSumOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp,
                     ReduceLogSumExpOp, ReduceSumSquareOp, ReduceL1Op, ReduceL2Op, ReduceLogSumOp,
                     SoftmaxOp, LogSoftmaxOp, HardmaxOp, LpNormalizationOp,
-                    MeanVarianceNormalizationOp>(op) &&
+                    MeanVarianceNormalizationOp, LayerNormalizationOp>(op) &&
           llvm::isa<mlir::func::FuncOp>(op->getParentOp()))
         ops.push_back(op);
     });
@@ -331,6 +383,8 @@ struct ReductionsAsRowsPass : impl::PlumbReductionsAsRowsBase<ReductionsAsRowsPa
         rewriteSoftmax(s, opset);
       else if (auto l = llvm::dyn_cast<LogSoftmaxOp>(op))
         rewriteSoftmax(l, opset);
+      else if (auto ln = llvm::dyn_cast<LayerNormalizationOp>(op))
+        rewriteLayerNormStats(ln, opset);
       else if (auto h = llvm::dyn_cast<HardmaxOp>(op))
         rewriteHardmax(h, opset);
       else if (llvm::isa<LpNormalizationOp, MeanVarianceNormalizationOp>(op))

@@ -102,11 +102,13 @@ TEST(CudaReductions, EveryFormIsARowKernel) {
 
 // LpNormalization (L2 over the channels, L1 over the last axis) and MeanVarianceNormalization
 // (its default axes N, H, W) as their reductions in row form and the elementwise ops that
-// apply them, Hardmax over the channels as the one-hot of an ArgMax (plumb-reductions-as-rows):
-// host steps before; now row kernels for the norms (one each, two for MVN's mean and
-// variance), every output within the storage type's tolerance.
+// apply them, Hardmax over the channels as the one-hot of an ArgMax, a LayerNormalization
+// over the last two axes with its Mean and InvStdDev read as its function body
+// (plumb-reductions-as-rows): host steps before; now row kernels for the norms (one each, two
+// for MVN's and the LayerNorm's mean and variance), every output within the storage type's
+// tolerance.
 TEST(CudaReductions, NormalizationsAreRowKernels) {
-  onnx::ModelProto m = newModel("normalizations", 13);
+  onnx::ModelProto m = newModel("normalizations", 17);
   onnx::GraphProto *g = m.mutable_graph();
   floatValue(g->add_input(), "x", {2, 8, 5, 6});
   onnx::NodeProto *l2 = node(g, "LpNormalization", "l2", {"x"}, "l2");
@@ -115,12 +117,18 @@ TEST(CudaReductions, NormalizationsAreRowKernels) {
   intAttrOf(l1, "p", 1);
   node(g, "MeanVarianceNormalization", "mvn", {"x"}, "mvn");
   intAttrOf(node(g, "Hardmax", "hardmax", {"x"}, "hardmax"), "axis", 1);
-  for (const char *o : {"l2", "l1", "mvn", "hardmax"})
+  graphs::floats(g, "gamma", {5, 6});
+  graphs::floats(g, "beta", {6});
+  onnx::NodeProto *ln = node(g, "LayerNormalization", "ln", {"x", "gamma", "beta"}, "ln");
+  ln->add_output("ln_mean");
+  ln->add_output("ln_inv_std");
+  intAttrOf(ln, "axis", 2);
+  for (const char *o : {"l2", "l1", "mvn", "hardmax", "ln", "ln_mean", "ln_inv_std"})
     floatValue(g->add_output(), o);
   std::string model = saveModel(m, "normalizations.onnx");
   for (const char *dtype : {"f32", "f16"}) {
     KeptPlan k = runKept(model, "", dtype, keepNone, std::string("normalizations_") + dtype);
-    EXPECT_EQ(stepsOfStyle(k.compiled.plan, "row"), 4) << dtype;
+    EXPECT_EQ(stepsOfStyle(k.compiled.plan, "row"), 6) << dtype;
     expectClose(k, dtype);
   }
 }

@@ -127,3 +127,32 @@ module attributes {plumb.opset = 17 : i64} {
     return %l2, %l1, %p3, %mvn, %hm : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4x5xf32>, tensor<2x3x4xf32>
   }
 }
+
+// -----
+
+// A LayerNormalization whose Mean and InvStdDev are read: its function body, the statistics
+// computed in X's type (f16) and cast to stash_type (f32). One whose statistics are not read
+// stays one op (the row kernel's).
+// CHECK-LABEL: func @ln_stats
+// CHECK: [[MEAN:%.+]] = plumb.ReduceMean(%arg0, {{%.+}}) {axes = [2], keepdims = 1 : i64} : (tensor<2x3x4xf16>, none) -> tensor<2x3x1xf16>
+// CHECK: [[D:%.+]] = plumb.Sub(%arg0, [[MEAN]])
+// CHECK: [[SQ:%.+]] = plumb.Mul([[D]], [[D]])
+// CHECK: [[VAR:%.+]] = plumb.ReduceMean([[SQ]], {{%.+}}) {axes = [2], keepdims = 1 : i64}
+// CHECK: [[EPS:%.+]] = plumb.Constant() {value = dense<1.000400e-03> : tensor<f16>}
+// CHECK: [[VE:%.+]] = plumb.Add([[VAR]], [[EPS]])
+// CHECK: [[SD:%.+]] = plumb.Sqrt([[VE]])
+// CHECK: [[INV:%.+]] = plumb.Reciprocal([[SD]])
+// CHECK: [[N:%.+]] = plumb.Mul([[D]], [[INV]])
+// CHECK: [[Y:%.+]] = plumb.Mul([[N]], %arg1)
+// CHECK: [[M32:%.+]] = plumb.Cast([[MEAN]]) {to = 1 : i64} : (tensor<2x3x1xf16>) -> tensor<2x3x1xf32>
+// CHECK: [[I32:%.+]] = plumb.Cast([[INV]]) {to = 1 : i64} : (tensor<2x3x1xf16>) -> tensor<2x3x1xf32>
+// CHECK: [[PLAIN:%.+]] = plumb.LayerNormalization(%arg0, %arg1, {{%.+}})
+// CHECK: return [[Y]], [[M32]], [[I32]], [[PLAIN]]
+module attributes {plumb.opset = 17 : i64} {
+  func.func @ln_stats(%x: tensor<2x3x4xf16>, %g: tensor<4xf16>) -> (tensor<2x3x4xf16>, tensor<2x3x1xf32>, tensor<2x3x1xf32>, tensor<2x3x4xf16>) {
+    %none = plumb.none
+    %y, %m, %i = plumb.LayerNormalization(%x, %g, %none) {axis = -1 : i64, epsilon = 1.0e-03 : f32} : (tensor<2x3x4xf16>, tensor<4xf16>, none) -> (tensor<2x3x4xf16>, tensor<2x3x1xf32>, tensor<2x3x1xf32>)
+    %p = plumb.LayerNormalization(%x, %g, %none) {axis = -1 : i64} : (tensor<2x3x4xf16>, tensor<4xf16>, none) -> tensor<2x3x4xf16>
+    return %y, %m, %i, %p : tensor<2x3x4xf16>, tensor<2x3x1xf32>, tensor<2x3x1xf32>, tensor<2x3x4xf16>
+  }
+}
