@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -420,6 +421,69 @@ TEST(CudaGeneratedOp, GatherOutOfRangeWritesNaNNotMemory) {
       else
         EXPECT_EQ(v, 0) << e;
     }
+  }
+}
+
+// The reference's Cast of `x` to `to` (an ONNX type code) with `saturate`.
+Tensor referenceCast(const OpCase &c) {
+  std::vector<const Tensor *> args = {&c.data.at(0)};
+  ref::KernelCall call;
+  call.opType = "Cast";
+  call.nodeName = c.name;
+  call.opset = 23;
+  call.inputs = args;
+  call.attrs = &c.attrs;
+  call.numOutputs = 1;
+  return ref::runKernel(call).at(0);
+}
+
+// Cast to and from the four float8 types in a generated kernel (they were host steps), bit
+// for bit the reference's (runtime/SmallFloat.cpp): every bit pattern decoded to f32; f32
+// values at and between every pair of neighbouring float8 values (ties to even), past the
+// largest, infinities, NaN, signed zeros and values below the smallest subnormal encoded with
+// saturate 1 (the default: the largest finite value) and 0 (infinity or NaN); then f16 in.
+TEST(CudaGeneratedOp, Float8CastsAreBitExact) {
+  for (DType f8 : {DType::F8E4M3FN, DType::F8E4M3FNUZ, DType::F8E5M2, DType::F8E5M2FNUZ}) {
+    std::vector<uint8_t> patterns(256);
+    for (size_t b = 0; b < 256; ++b)
+      patterns[b] = uint8_t(b);
+    Tensor all = Tensor::fromVector(f8, {256}, patterns);
+    OpCase decode{std::string("cast_from_") + dtypeName(f8), "Cast", {all}, {}, {}, 1, 23};
+    decode.attrs.set("to", testattrs::intAttr(dtypeToOnnx(DType::F32)));
+    Tensor want = referenceCast(decode);
+    Tensor got = runGenerated(decode, {want}).at(0);
+    for (int64_t e = 0; e < 256; ++e) {
+      float g = got.data<float>()[e], w = want.data<float>()[e];
+      EXPECT_TRUE(std::memcmp(&g, &w, 4) == 0 || (std::isnan(g) && std::isnan(w)))
+          << dtypeName(f8) << " pattern " << e << ": " << g << " vs " << w;
+    }
+    std::vector<float> values = {0.0f, -0.0f, 1e-30f, -1e-30f, INFINITY, -INFINITY, NAN, 1e30f, -1e30f};
+    std::vector<float> finite;
+    for (int64_t e = 0; e < 256; ++e)
+      if (std::isfinite(want.data<float>()[e]))
+        finite.push_back(want.data<float>()[e]);
+    std::sort(finite.begin(), finite.end());
+    for (size_t i = 0; i + 1 < finite.size(); ++i) {
+      float a = finite[i], b = finite[i + 1];
+      values.insert(values.end(), {a, (a + b) / 2, std::nextafter((a + b) / 2, b), b * 1.0001f});
+    }
+    values.push_back(finite.back() * 1.06f); // rounds down to the largest
+    values.push_back(finite.back() * 1.07f); // past the largest
+    Tensor in = Tensor::fromVector(DType::F32, {int64_t(values.size())}, values);
+    for (DType from : {DType::F32, DType::F16})
+      for (int64_t saturate : {1, 0}) {
+        OpCase encode{std::string("cast_to_") + dtypeName(f8) + "_from_" + dtypeName(from) +
+                          (saturate ? "" : "_no_saturate"),
+                      "Cast", {in.cast(from)}, {}, {}, 1, 23};
+        encode.attrs.set("to", testattrs::intAttr(dtypeToOnnx(f8)));
+        encode.attrs.set("saturate", testattrs::intAttr(saturate));
+        Tensor bits = referenceCast(encode);
+        Tensor out = runGenerated(encode, {bits}).at(0);
+        for (int64_t e = 0; e < bits.numel(); ++e)
+          EXPECT_EQ(int(static_cast<const uint8_t *>(out.raw())[e]),
+                    int(static_cast<const uint8_t *>(bits.raw())[e]))
+              << encode.name << " value " << in.cast(from).getAsDouble(e);
+      }
   }
 }
 

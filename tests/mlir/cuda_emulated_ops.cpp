@@ -166,6 +166,34 @@ TEST(CudaMovement, TriluIsAnElementwiseKernel) {
   expectBitExact(k);
 }
 
+// A round trip through a narrower float type inside one kernel (x.half().float() + x, and
+// the same through bf16 and float8 e4m3fn / e5m2) rounds where the model's Cast does: the
+// kernel computes in f32, so the cast goes through the type's storage. Each chain one
+// elementwise kernel (the float8 casts were host steps), within f32's tolerance of the
+// reference (the rounding itself is 2^-11 to 2^-3 relative: far outside it).
+TEST(CudaElementwise, NarrowingCastsRoundInsideAKernel) {
+  onnx::ModelProto m = newModel("narrowing_casts", 19);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {3, 50});
+  int n = 0;
+  for (DType t : {DType::F16, DType::BF16, DType::F8E4M3FN, DType::F8E5M2}) {
+    std::string id = std::to_string(n++);
+    intAttrOf(node(g, "Cast", "narrow" + id, {"x"}, "narrow" + id), "to", dtypeToOnnx(t));
+    intAttrOf(node(g, "Cast", "widen" + id, {"narrow" + id}, "widen" + id), "to", onnx::TensorProto::FLOAT);
+    node(g, "Add", "sum" + id, {"widen" + id, "x"}, "sum" + id);
+    floatValue(g->add_output(), "sum" + id);
+  }
+  std::string model = saveModel(m, "narrowing_casts.onnx");
+  std::vector<float> x(150);
+  for (size_t e = 0; e < x.size(); ++e) // not on f16's grid (seeded inputs are)
+    x[e] = 3.0f * std::sin(0.731f * float(e) + 0.1f);
+  std::string npz = testing_util::scratchPath("narrowing_casts.npz");
+  writeNpz(npz, {{"x", Tensor::fromVector(DType::F32, {3, 50}, x)}});
+  KeptPlan k = runKept(model, npz, "f32", keepNone, "narrowing_casts");
+  EXPECT_EQ(stepsOfStyle(k.compiled.plan, "elementwise"), 4);
+  expectClose(k, "f32");
+}
+
 // Gemms whose C is not a bias cuBLASLt's epilogue adds: a scalar with alpha and beta, an
 // [M, 1] column, an [N] row scaled by beta != 1 (with transA and transB). C is broadcast to
 // [M, N] by one generated kernel and given to cuBLASLt as C with beta; each Gemm ran on the

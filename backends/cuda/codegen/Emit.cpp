@@ -31,18 +31,34 @@ std::string storageType(DType t) {
   case DType::F8E4M3FNUZ:
   case DType::F8E5M2:
   case DType::F8E5M2FNUZ:
+    return "unsigned char"; // the bit pattern; loadAs/storeAs convert (smallFloatHelpers)
   case DType::U4:
   case DType::I4:
   case DType::F4E2M1:
   case DType::F8E8M0:
-    break; // no generated kernel computes on float8/int4/float4 storage yet
+    break; // no generated kernel computes on int4/float4/e8m0 storage yet
   }
   throw Error(std::string("the CUDA kernel generator does not support element type ") +
               dtypeName(t));
 }
 
+bool isFloat8(DType t) {
+  return t == DType::F8E4M3FN || t == DType::F8E4M3FNUZ || t == DType::F8E5M2 ||
+         t == DType::F8E5M2FNUZ;
+}
+
+// The helper functions' name for a float8 type.
+static std::string float8Name(DType t) {
+  switch (t) {
+  case DType::F8E4M3FNUZ: return "e4m3fnuz";
+  case DType::F8E5M2: return "e5m2";
+  case DType::F8E5M2FNUZ: return "e5m2fnuz";
+  default: return "e4m3fn";
+  }
+}
+
 std::string computeType(DType t) {
-  if (t == DType::F32 || t == DType::F16 || t == DType::BF16)
+  if (t == DType::F32 || t == DType::F16 || t == DType::BF16 || isFloat8(t))
     return "float";
   if (t == DType::F64)
     return "double";
@@ -56,6 +72,8 @@ std::string loadAs(DType t, const std::string &expr) {
     return "__half2float(" + expr + ")";
   if (t == DType::BF16)
     return "__bfloat162float(" + expr + ")";
+  if (isFloat8(t))
+    return "plumb_from_" + float8Name(t) + "(" + expr + ")";
   if (t == DType::F32 || t == DType::F64 || t == DType::Bool || t == DType::I64)
     return expr;
   return "(long long)(" + expr + ")";
@@ -66,7 +84,88 @@ std::string storeAs(DType t, const std::string &expr) {
     return "__float2half_rn(" + expr + ")";
   if (t == DType::BF16)
     return "__float2bfloat16_rn(" + expr + ")";
+  if (isFloat8(t)) // not saturating: a Cast saturates before (values stored are exact)
+    return "plumb_to_" + float8Name(t) + "(" + expr + ")";
   return "(" + storageType(t) + ")(" + expr + ")";
+}
+
+// float8 <-> float as ONNX's Cast defines them (runtime/SmallFloat.cpp is the reference's):
+// decoding is exact; encoding rounds to nearest even at the value's binade (never below the
+// subnormal quantum), overflow gives infinity (E5M2) or NaN (the others), the UZ formats have
+// no -0 and one NaN (the sign bit alone). Formats: kind 0 e4m3fn, 1 e4m3fnuz, 2 e5m2,
+// 3 e5m2fnuz.
+std::string smallFloatHelpers() {
+  return R"(__device__ __forceinline__ float plumb_f8_decode(unsigned char b, int eb, int mb, int bias, int kind) {
+  const unsigned sign = 1u << (eb + mb), mag = b & (sign - 1u);
+  const unsigned expMask = ((1u << eb) - 1u) << mb, mantMask = (1u << mb) - 1u;
+  const bool nan = (kind == 1 || kind == 3) ? b == sign
+                 : kind == 0 ? mag == (expMask | mantMask)
+                 : kind == 2 && (mag & expMask) == expMask && (mag & mantMask) != 0u;
+  if (nan) // signed, so a narrowing Cast's round trip (encode, decode, store) keeps the pattern
+    return __int_as_float((b & sign) ? int(0xffc00000u) : 0x7fc00000);
+  const int e = int((mag >> mb) & ((1u << eb) - 1u)), m = int(mag & mantMask);
+  float v;
+  if (kind == 2 && e == (1 << eb) - 1)
+    v = __int_as_float(0x7f800000);
+  else if (e == 0)
+    v = ldexpf(float(m), 1 - bias - mb);
+  else
+    v = ldexpf(float(m + (1 << mb)), e - bias - mb);
+  return (b & sign) ? -v : v;
+}
+__device__ __forceinline__ unsigned char plumb_f8_encode(float v, int eb, int mb, int bias, int kind, unsigned maxBits) {
+  const unsigned sign = 1u << (eb + mb);
+  const bool uz = kind == 1 || kind == 3;
+  const unsigned s = signbit(v) ? sign : 0u;
+  const unsigned nanBits = uz ? sign : (kind == 2 ? (s | 0x7eu) : (s | 0x7fu));
+  if (v != v)
+    return (unsigned char)nanBits;
+  const unsigned overflow = kind == 2 ? (s | 0x7cu) : nanBits;
+  const unsigned zero = uz ? 0u : s;
+  const float a = fabsf(v);
+  if (isinf(a))
+    return (unsigned char)overflow;
+  if (a == 0.0f)
+    return (unsigned char)zero;
+  int e2;
+  frexpf(a, &e2);
+  int e = e2 - 1 > 1 - bias ? e2 - 1 : 1 - bias;
+  const float r = rintf(a / ldexpf(1.0f, e - mb));
+  if (ldexpf(r, e - mb) > plumb_f8_decode((unsigned char)maxBits, eb, mb, bias, kind))
+    return (unsigned char)overflow;
+  if (r == 0.0f)
+    return (unsigned char)zero;
+  const int implicit = 1 << mb;
+  int expField = 0, m = int(r);
+  if (m >= implicit) {
+    if (m == 2 * implicit) {
+      ++e;
+      m = implicit;
+    }
+    expField = e + bias;
+    m -= implicit;
+  }
+  return (unsigned char)(s | unsigned(expField << mb) | unsigned(m));
+}
+__device__ __forceinline__ float plumb_from_e4m3fn(unsigned char b) { return plumb_f8_decode(b, 4, 3, 7, 0); }
+__device__ __forceinline__ float plumb_from_e4m3fnuz(unsigned char b) { return plumb_f8_decode(b, 4, 3, 8, 1); }
+__device__ __forceinline__ float plumb_from_e5m2(unsigned char b) { return plumb_f8_decode(b, 5, 2, 15, 2); }
+__device__ __forceinline__ float plumb_from_e5m2fnuz(unsigned char b) { return plumb_f8_decode(b, 5, 2, 16, 3); }
+__device__ __forceinline__ unsigned char plumb_to_e4m3fn(float v) { return plumb_f8_encode(v, 4, 3, 7, 0, 0x7eu); }
+__device__ __forceinline__ unsigned char plumb_to_e4m3fnuz(float v) { return plumb_f8_encode(v, 4, 3, 8, 1, 0x7fu); }
+__device__ __forceinline__ unsigned char plumb_to_e5m2(float v) { return plumb_f8_encode(v, 5, 2, 15, 2, 0x7bu); }
+__device__ __forceinline__ unsigned char plumb_to_e5m2fnuz(float v) { return plumb_f8_encode(v, 5, 2, 16, 3, 0x7fu); }
+)";
+}
+
+// The largest finite value of a float8 type (a saturating Cast clamps to it).
+static double float8Max(DType t) {
+  switch (t) {
+  case DType::F8E4M3FNUZ: return 240;
+  case DType::F8E5M2:
+  case DType::F8E5M2FNUZ: return 57344;
+  default: return 448;
+  }
 }
 
 std::string literal(DType t, double v) {
@@ -225,10 +324,21 @@ const std::map<std::string, Rule> &rules() {
       return let(a[0], "auto", c);
     };
     r["Not"] = [](auto &, auto &, const Args &a, DType) { return "(!" + a[0] + ")"; };
-    r["Cast"] = [](auto &, auto &, const Args &a, DType t) {
+    // A cast to a float type narrower than the compute type rounds there (through its
+    // storage), so the kernel's later ops see the value the model's tensor holds; to float8
+    // with saturate (the default) finite overflow and infinities clamp to the largest value
+    // first (without, they become infinity or NaN as the encoder gives them).
+    r["Cast"] = [](const KernelGraph &, const KNode &n, const Args &a, DType t) {
       if (t == DType::Bool)
         return "(" + a[0] + " != 0)";
-      return "(" + computeType(t) + ")(" + a[0] + ")";
+      std::string x = "(" + computeType(t) + ")(" + a[0] + ")";
+      if (isFloat8(t) && n.attrs.getInt("saturate", 1) != 0) {
+        std::string m = literal(DType::F32, float8Max(t));
+        x = let(x, "float", "x != x ? x : fminf(fmaxf(x, -" + m + "), " + m + ")");
+      }
+      if (t == DType::F16 || t == DType::BF16 || isFloat8(t))
+        x = loadAs(t, storeAs(t, x));
+      return x;
     };
     r["CastLike"] = r["Cast"];
     r["Clip"] = [](const KernelGraph &g, const KNode &n, const Args &a, DType t) {

@@ -14,6 +14,11 @@ std::string storageType(DType t);
 // The type arithmetic is done in: float for f32/f16/bf16 (f32 accumulation), double for f64,
 // long long for integers, bool for bool.
 std::string computeType(DType t);
+// Whether `t` is one of the four float8 types generated kernels store (as their bit pattern).
+bool isFloat8(DType t);
+// The device functions converting float8 bit patterns to and from float, for kernels that
+// load or store a float8 value.
+std::string smallFloatHelpers();
 // `expr` (of storage type t) converted to computeType(t), and back.
 std::string loadAs(DType t, const std::string &expr);
 std::string storeAs(DType t, const std::string &expr);

@@ -165,13 +165,14 @@ std::string paramList(const KernelGraph &g) {
 }
 
 std::string includes(const KernelGraph &g) {
-  bool half = false, bf16 = false;
+  bool half = false, bf16 = false, f8 = false;
   for (const KValue &v : g.values) {
     half |= v.dtype == DType::F16;
     bf16 |= v.dtype == DType::BF16;
+    f8 |= isFloat8(v.dtype);
   }
   return std::string(half ? "#include <cuda_fp16.h>\n" : "") +
-         (bf16 ? "#include <cuda_bf16.h>\n" : "");
+         (bf16 ? "#include <cuda_bf16.h>\n" : "") + (f8 ? smallFloatHelpers() : "");
 }
 
 } // namespace plumb::cuda
