@@ -130,8 +130,10 @@ def PlumbDecomposeQuantize : Pass<"plumb-decompose-quantize", "mlir::func::FuncO
     DequantizeLinear from 8/16-bit integers becomes (Cast(x) - Cast(zero_point)) * scale in
     the scale's type; QuantizeLinear to them becomes Cast(Clip(Round(x / scale) + zero_point,
     range)), Round being half to even and the Clip the saturation. Per-tensor scales and zero
-    points are used as they are, per-axis ones reshaped to broadcast along `axis`. Blocked
-    quantization, 4-bit and float8 types stay one op. The last op carries the node and its
+    points are used as they are, per-axis ones reshaped to broadcast along `axis`. To the
+    float8 types (e4m3fn/fnuz, e5m2/fnuz) QuantizeLinear is Cast(x / scale) with its
+    saturate (a zero point all zeros), from them DequantizeLinear as from integers. Blocked
+    quantization, 4-bit types and e8m0 stay one op. The last op carries the node and its
     output's name.
   }];
   let dependentDialects = ["::plumb::PlumbDialect"];

@@ -5,7 +5,9 @@
 //   QuantizeLinear:   y = Cast(Clip(Round(x / scale) + zero_point, lo, hi))  (Round: half to
 //                     even; [lo, hi] the output type's range: saturation)
 // A per-axis scale/zero point [C] is reshaped to [C, 1, ..., 1] to broadcast along `axis`.
-// Blocked quantization (block_size), 4-bit and float8 types stay one op. The last op carries
+// To float8: Cast(x / scale) with the node's saturate (no Round: the Cast rounds to the
+// nearest float8), a zero point all zeros; from float8 as from integers. Blocked
+// quantization (block_size), 4-bit types and e8m0 stay one op. The last op carries
 // the node and its output's name. Constant weights were folded before, within the
 // constant-folding cap; a larger one is dequantized by a kernel at run time.
 #include "passes/Passes.h"
@@ -32,6 +34,9 @@ std::optional<DType> elementDType(Value v) {
 bool quantType(DType t) {
   return t == DType::I8 || t == DType::U8 || t == DType::I16 || t == DType::U16;
 }
+
+// The float8 types generated kernels store (not e8m0, whose Cast has its own rounding).
+bool float8(DType t) { return isSmallFloat(t) && t != DType::F8E8M0 && t != DType::F4E2M1; }
 
 bool computeType(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
 
@@ -101,7 +106,7 @@ void dequantize(DequantizeLinearOp op) {
   auto xt = staticTensorType(op.getX());
   std::optional<DType> xd = elementDType(op.getX()), sd = elementDType(op.getXScale()),
                        yd = elementDType(op.getY());
-  if (!xt || blocked(op) || !xd || !quantType(*xd) || !sd || !computeType(*sd) || yd != sd ||
+  if (!xt || blocked(op) || !xd || !(quantType(*xd) || float8(*xd)) || !sd || !computeType(*sd) || yd != sd ||
       !staticTensorType(op.getY()))
     return;
   Value zp = op.getXZeroPoint();
@@ -123,9 +128,33 @@ void quantize(QuantizeLinearOp op) {
   auto xt = staticTensorType(op.getX());
   std::optional<DType> xd = elementDType(op.getX()), sd = elementDType(op.getYScale()),
                        yd = elementDType(op.getY());
-  if (!xt || blocked(op) || !xd || !computeType(*xd) || sd != xd || !yd || !quantType(*yd) ||
-      !staticTensorType(op.getY()))
+  if (!xt || blocked(op) || !xd || !computeType(*xd) || sd != xd || !yd ||
+      !(quantType(*yd) || float8(*yd)) || !staticTensorType(op.getY()))
     return;
+  if (float8(*yd)) { // Cast(x / scale, saturate as the node says); a zero point is 0 there
+    if (!absent(op.getYZeroPoint())) {
+      auto c = op.getYZeroPoint().getDefiningOp<ConstantOp>();
+      try {
+        if (!c || !c.getValueAttr() ||
+            llvm::any_of(tensorFromAttr(c.getValueAttr()).toDoubles(), [](double z) { return z != 0; }))
+          return;
+      } catch (const plumb::Error &) {
+        return; // data not loaded
+      }
+    }
+    Builder q(op, xt);
+    Value scale, none;
+    if (!q.operands(op.getYScale(), Value(), scale, none))
+      return;
+    Value v = DivOp::create(q.b, q.loc("scaled"), xt, op.getX(), scale);
+    auto sat = op->getAttrOfType<mlir::IntegerAttr>("saturate");
+    Value y = CastOp::create(q.b, op.getLoc(), op.getY().getType(), v,
+                             q.b.getI64IntegerAttr(dtypeToOnnx(*yd)),
+                             sat ? sat : q.b.getI64IntegerAttr(1), nullptr);
+    op.getY().replaceAllUsesWith(y);
+    op.erase();
+    return;
+  }
   // 16-bit ranges are exact only in f32 arithmetic.
   if ((*yd == DType::I16 || *yd == DType::U16) && *xd != DType::F32)
     return;

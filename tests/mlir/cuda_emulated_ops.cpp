@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -325,6 +326,54 @@ TEST(CudaQuantize, QdqPairsAreGeneratedKernels) {
   EXPECT_EQ(k.got[1].dtype(), DType::I8);
   // The int8 codes exactly; the MatMul of dequantized values within f32 rounding.
   EXPECT_EQ(parity::compareTensors(k.got[1], k.truth.outputs[1]).maxAbsErr, 0.0);
+  expectClose(k, "f32");
+}
+
+// An FP8 QDQ model (plumb-decompose-quantize with float8): activations quantized to
+// float8e4m3fn per tensor (values past 448 x scale: saturated, the default) with a zero
+// zero point, dequantized, into a MatMul by a float8e5m2 weight dequantized per column. The
+// Q/DQ were host steps; now generated kernels, the e4m3fn codes bit for bit the reference's
+// and the MatMul within f32 rounding.
+TEST(CudaQuantize, Float8QdqPairsAreGeneratedKernels) {
+  onnx::ModelProto m = newModel("qdq_fp8", 19);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {4, 16});
+  auto raw = [&](const std::string &name, DType t, std::vector<int64_t> dims, std::vector<uint8_t> bytes) {
+    onnx::TensorProto *p = g->add_initializer();
+    p->set_name(name);
+    p->set_data_type(dtypeToOnnx(t));
+    for (int64_t d : dims)
+      p->add_dims(d);
+    p->set_raw_data(std::string(bytes.begin(), bytes.end()));
+  };
+  graphs::scalar(g, "s", 0.05f);
+  raw("z", DType::F8E4M3FN, {}, {0});
+  std::vector<uint8_t> w(16 * 8);
+  for (size_t i = 0; i < w.size(); ++i) // e5m2 patterns below 0x7c: finite
+    w[i] = uint8_t((i * 29) % 0x7c) | (i % 3 == 0 ? 0x80 : 0);
+  raw("w", DType::F8E5M2, {16, 8}, w);
+  floatInitializer(g, "ws", {8}, [](int64_t i) { return 0.01f * float(i + 1); });
+  node(g, "QuantizeLinear", "q", {"x", "s", "z"}, "xq");
+  node(g, "DequantizeLinear", "dq", {"xq", "s", "z"}, "xd");
+  intAttrOf(node(g, "DequantizeLinear", "dqw", {"w", "ws"}, "wd"), "axis", 1);
+  node(g, "MatMul", "mm", {"xd", "wd"}, "y");
+  floatValue(g->add_output(), "y");
+  onnx::ValueInfoProto *codes = g->add_output();
+  codes->set_name("xq");
+  codes->mutable_type()->mutable_tensor_type()->set_elem_type(dtypeToOnnx(DType::F8E4M3FN));
+  std::string model = saveModel(m, "qdq_fp8.onnx");
+  std::vector<float> x(64);
+  for (size_t e = 0; e < x.size(); ++e) // up to 30: past 448 x 0.05 = 22.4, so some saturate
+    x[e] = 30.0f * std::sin(0.37f * float(e) + 0.2f);
+  std::string npz = testing_util::scratchPath("qdq_fp8.npz");
+  writeNpz(npz, {{"x", Tensor::fromVector(DType::F32, {4, 16}, x)}});
+  KeptPlan k = runKept(model, npz, "f32", keepNone, "qdq_fp8");
+  EXPECT_GE(stepsOfStyle(k.compiled.plan, "elementwise"), 1); // and no host step
+  EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.matmul"), 1);
+  ASSERT_EQ(k.got.size(), 2u);
+  ASSERT_EQ(k.got[1].dtype(), DType::F8E4M3FN);
+  ASSERT_EQ(k.got[1].numel(), k.truth.outputs[1].numel());
+  EXPECT_EQ(std::memcmp(k.got[1].raw(), k.truth.outputs[1].raw(), size_t(k.got[1].numel())), 0);
   expectClose(k, "f32");
 }
 

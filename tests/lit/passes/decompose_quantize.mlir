@@ -30,6 +30,25 @@ func.func @qdq(%x: tensor<2x3x4x5xf32>, %i: tensor<2x3x4x5xi8>) -> (tensor<2x3x4
 
 // -----
 
+// To float8: Cast(x / scale) with the node's saturate, no Round (the Cast rounds to the
+// nearest float8); from float8: Cast, then * scale.
+// CHECK-LABEL: func @fp8
+// CHECK: [[S:%.+]] = plumb.Constant() {value = dense<5.000000e-02> : tensor<f32>}
+// CHECK: [[D:%.+]] = plumb.Div(%arg0, [[S]]) : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xf32>
+// CHECK: [[Q:%.+]] = plumb.Cast([[D]]) {saturate = 0 : i64, to = 17 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf8E4M3FN>
+// CHECK: [[F:%.+]] = plumb.Cast(%arg1) {to = 1 : i64} : (tensor<2x3xf8E5M2>) -> tensor<2x3xf32>
+// CHECK: [[DQ:%.+]] = plumb.Mul([[F]], [[S]])
+// CHECK: return [[Q]], [[DQ]]
+func.func @fp8(%x: tensor<2x3xf32>, %i: tensor<2x3xf8E5M2>) -> (tensor<2x3xf8E4M3FN>, tensor<2x3xf32>) {
+  %s = plumb.Constant() {value = dense<0.05> : tensor<f32>} : () -> tensor<f32>
+  %none = plumb.none
+  %q = plumb.QuantizeLinear(%x, %s, %none) {output_dtype = 17 : i64, saturate = 0 : i64} : (tensor<2x3xf32>, tensor<f32>, none) -> tensor<2x3xf8E4M3FN>
+  %dq = plumb.DequantizeLinear(%i, %s, %none) : (tensor<2x3xf8E5M2>, tensor<f32>, none) -> tensor<2x3xf32>
+  return %q, %dq : tensor<2x3xf8E4M3FN>, tensor<2x3xf32>
+}
+
+// -----
+
 // Blocked quantization stays one op.
 // CHECK-LABEL: func @blocked
 // CHECK: plumb.DequantizeLinear
