@@ -211,28 +211,37 @@ void Unroller::run() {
       std::string sn = dn + "t" + std::to_string(t) + ".";
       Value xt = gather(xw, t, batchFirst ? 1 : 0, sn + "x");
       Value h0 = h, c0 = c;
+      // f(clip(x's columns of gate g + `hpart`)): a gate's activation.
+      auto gate = [&](int64_t g, Value hpart, const std::string &fn, const std::string &what) {
+        Value xg = slice(xt, 1, g * H, (g + 1) * H, sn + "x_" + what);
+        Value pre = add(xg, hpart, sn + "pre_" + what);
+        return activation(fn, clipped(pre, sn + what), sn + what);
+      };
       if (G == 1) { // RNN
-        h = activation(f[0], clipped(add(xt, matmul(h, rt, sn + "h_r"), sn + "pre"), sn + "pre"), sn + "h");
+        h = gate(0, matmul(h, rt, sn + "h_r"), f[0], "h");
       } else if (G == 3) { // GRU: z, r, h
         Value hr = matmul(h, rt ? rt : rzr, sn + "h_r");
         if (rhBias)
           hr = add(hr, rhBias, sn + "h_r_b");
-        Value z = activation(f[0], clipped(add(slice(xt, 1, 0, H, sn + "x_z"), slice(hr, 1, 0, H, sn + "h_z"), sn + "pre_z"), sn + "z"), sn + "z");
-        Value rg = activation(f[0], clipped(add(slice(xt, 1, H, 2 * H, sn + "x_r"), slice(hr, 1, H, 2 * H, sn + "h_r_gate"), sn + "pre_r"), sn + "r"), sn + "r");
-        Value hpart = rt ? mul(rg, slice(hr, 1, 2 * H, 3 * H, sn + "h_h"), sn + "reset_h")
+        Value z = gate(0, slice(hr, 1, 0, H, sn + "h_part_z"), f[0], "z");
+        Value rg = gate(1, slice(hr, 1, H, 2 * H, sn + "h_part_r"), f[0], "r");
+        Value hpart = rt ? mul(rg, slice(hr, 1, 2 * H, 3 * H, sn + "h_part_h"), sn + "reset_h")
                          : matmul(mul(rg, h, sn + "reset"), rh, sn + "reset_h");
-        Value cand = activation(f[1], clipped(add(slice(xt, 1, 2 * H, 3 * H, sn + "x_h"), hpart, sn + "pre_h"), sn + "cand"), sn + "cand");
+        Value cand = gate(2, hpart, f[1], "cand");
         h = add(mul(sub(one, z, sn + "keep_new"), cand, sn + "new"), mul(z, h, sn + "old"), sn + "h");
       } else { // LSTM: i, o, f, c
         Value pre = add(xt, matmul(h, rt, sn + "h_r"), sn + "pre");
-        auto gate = [&](int64_t g, const char *what) { return slice(pre, 1, g * H, (g + 1) * H, sn + what); };
-        Value pi = gate(0, "pre_i"), po = gate(1, "pre_o"), pf = gate(2, "pre_f"), pc = gate(3, "pre_c");
+        auto preOf = [&](int64_t g, const char *what) {
+          return slice(pre, 1, g * H, (g + 1) * H, sn + what);
+        };
+        Value pi = preOf(0, "pre_i"), po = preOf(1, "pre_o"), pf = preOf(2, "pre_f"), pc = preOf(3, "pre_c");
         if (!peeps.empty()) {
           pi = add(pi, mul(c, peeps[0], sn + "peep_i"), sn + "pre_i_p");
           pf = add(pf, mul(c, peeps[2], sn + "peep_f"), sn + "pre_f_p");
         }
         Value ig = activation(f[0], clipped(pi, sn + "i"), sn + "i");
-        Value fg = inputForget ? sub(one, ig, sn + "f") : activation(f[0], clipped(pf, sn + "f"), sn + "f");
+        Value fg = inputForget ? sub(one, ig, sn + "f")
+                               : activation(f[0], clipped(pf, sn + "f"), sn + "f");
         Value cand = activation(f[1], clipped(pc, sn + "cand"), sn + "cand");
         c = add(mul(fg, c, sn + "kept_c"), mul(ig, cand, sn + "new_c"), sn + "c");
         if (!peeps.empty())
@@ -243,9 +252,13 @@ void Unroller::run() {
       if (masked) { // past its length a sequence keeps its state and outputs zeros
         Value lens = op->getOperand(4);
         auto lt = llvm::cast<mlir::RankedTensorType>(lens.getType());
-        Value now = constantOf(b, loc(sn + "step"), Tensor::scalarI64(t).cast(*dtypeOf(lt.getElementType())));
-        Value on = LessOp::create(b, loc(sn + "running"), mlir::RankedTensorType::get({B}, b.getI1Type()), now, lens);
-        on = ReshapeOp::create(b, loc(sn + "running_rows"), mlir::RankedTensorType::get({B, 1}, b.getI1Type()), on,
+        Value now = constantOf(b, loc(sn + "step"),
+                               Tensor::scalarI64(t).cast(*dtypeOf(lt.getElementType())));
+        auto flags = [&](llvm::ArrayRef<int64_t> shape) {
+          return mlir::RankedTensorType::get(shape, b.getI1Type());
+        };
+        Value on = LessOp::create(b, loc(sn + "running"), flags({B}), now, lens);
+        on = ReshapeOp::create(b, loc(sn + "running_rows"), flags({B, 1}), on,
                                ints({B, 1}, sn + "rows"), nullptr);
         auto where = [&](Value next, Value prev, const std::string &what) -> Value {
           return WhereOp::create(b, loc(sn + what), next.getType(), on, next, prev);
