@@ -132,8 +132,10 @@ def PlumbDecomposeQuantize : Pass<"plumb-decompose-quantize", "mlir::func::FuncO
     range)), Round being half to even and the Clip the saturation. Per-tensor scales and zero
     points are used as they are, per-axis ones reshaped to broadcast along `axis`. To the
     float8 types (e4m3fn/fnuz, e5m2/fnuz) QuantizeLinear is Cast(x / scale) with its
-    saturate (a zero point all zeros), from them DequantizeLinear as from integers. Blocked
-    quantization, 4-bit types and e8m0 stay one op. The last op carries the node and its
+    saturate (a zero point all zeros), from them and from int4/uint4 DequantizeLinear as
+    from the other integers. A blocked DequantizeLinear whose block size divides its axis
+    views x as [.., K/b, b, ..] and the scale and zero point as [.., K/b, 1, ..], the product
+    reshaped back. Blocked QuantizeLinear, to 4-bit types and e8m0 stay one op. The last op carries the node and its
     output's name.
   }];
   let dependentDialects = ["::plumb::PlumbDialect"];

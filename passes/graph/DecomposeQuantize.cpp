@@ -6,8 +6,10 @@
 //                     even; [lo, hi] the output type's range: saturation)
 // A per-axis scale/zero point [C] is reshaped to [C, 1, ..., 1] to broadcast along `axis`.
 // To float8: Cast(x / scale) with the node's saturate (no Round: the Cast rounds to the
-// nearest float8), a zero point all zeros; from float8 as from integers. Blocked
-// quantization (block_size), 4-bit types and e8m0 stay one op. The last op carries
+// nearest float8), a zero point all zeros; from float8 and int4/uint4 as from integers.
+// Blocked DequantizeLinear (weight-only int4/int8 LLM exports) views x as blocks and
+// broadcasts each block's scale over it. Blocked QuantizeLinear, to 4-bit types and e8m0 stay
+// one op. The last op carries
 // the node and its output's name. Constant weights were folded before, within the
 // constant-folding cap; a larger one is dequantized by a kernel at run time.
 #include "passes/Passes.h"
@@ -102,24 +104,79 @@ bool blocked(mlir::Operation *op) {
   return a && a.getInt() != 0;
 }
 
+// Blocked dequantization (block_size b along `axis`, the scale and zero point [.., K/b, ..]):
+// x viewed as [.., K/b, b, ..] and the parameters as [.., K/b, 1, ..] broadcast over each
+// block; the result reshaped back. K must be a multiple of b (else nullopt: one op).
+struct Blocks {
+  std::vector<int64_t> x, param; // the split shapes
+};
+std::optional<Blocks> blocksOf(mlir::Operation *op, mlir::RankedTensorType x, Value scale, Value zp) {
+  auto bs = op->getAttrOfType<mlir::IntegerAttr>("block_size");
+  auto a = op->getAttrOfType<mlir::IntegerAttr>("axis");
+  int64_t rank = x.getRank(), axis = a ? a.getInt() : 1, b = bs.getInt();
+  axis = axis < 0 ? axis + rank : axis;
+  if (axis < 0 || axis >= rank || b <= 0 || x.getDimSize(axis) % b != 0)
+    return std::nullopt;
+  llvm::SmallVector<int64_t> want(x.getShape());
+  want[size_t(axis)] /= b;
+  for (Value p : {scale, zp}) {
+    auto t = absent(p) ? mlir::RankedTensorType() : staticTensorType(p);
+    if (!absent(p) && (!t || llvm::ArrayRef<int64_t>(want) != t.getShape()))
+      return std::nullopt;
+  }
+  Blocks blocks;
+  for (int64_t d = 0; d < rank; ++d) {
+    blocks.x.push_back(d == axis ? want[size_t(d)] : x.getDimSize(d));
+    blocks.param.push_back(blocks.x.back());
+    if (d == axis) {
+      blocks.x.push_back(b);
+      blocks.param.push_back(1);
+    }
+  }
+  return blocks;
+}
+
 void dequantize(DequantizeLinearOp op) {
   auto xt = staticTensorType(op.getX());
   std::optional<DType> xd = elementDType(op.getX()), sd = elementDType(op.getXScale()),
                        yd = elementDType(op.getY());
-  if (!xt || blocked(op) || !xd || !(quantType(*xd) || float8(*xd)) || !sd || !computeType(*sd) || yd != sd ||
-      !staticTensorType(op.getY()))
+  bool fromInt4 = xd == DType::I4 || xd == DType::U4;
+  if (!xt || !xd || !(quantType(*xd) || float8(*xd) || fromInt4) || !sd || !computeType(*sd) ||
+      yd != sd || !staticTensorType(op.getY()))
     return;
   Value zp = op.getXZeroPoint();
   if (!absent(zp) && elementDType(zp) != xd)
     return;
   Builder q(op, xt);
-  Value scale, zero;
-  if (!q.operands(op.getXScale(), zp, scale, zero))
+  Value x = op.getX(), scale, zero;
+  mlir::Type ft = op.getY().getType();
+  if (blocked(op)) {
+    std::optional<Blocks> blocks = blocksOf(op, xt, op.getXScale(), zp);
+    if (!blocks)
+      return;
+    auto view = [&](Value v, const std::vector<int64_t> &shape, const std::string &what) {
+      auto t = llvm::cast<mlir::RankedTensorType>(v.getType());
+      return ReshapeOp::create(q.b, q.loc(what), mlir::RankedTensorType::get(shape, t.getElementType()), v,
+                               intsConstantOf(q.b, q.loc(what + ".shape"), shape), nullptr);
+    };
+    x = view(x, blocks->x, "blocks");
+    scale = view(op.getXScale(), blocks->param, "scale_blocks");
+    zero = absent(zp) ? Value() : view(zp, blocks->param, "zero_point_blocks");
+    ft = mlir::RankedTensorType::get(blocks->x, llvm::cast<mlir::RankedTensorType>(ft).getElementType());
+  } else if (!q.operands(op.getXScale(), zp, scale, zero)) {
     return;
-  Value v = q.cast(op.getX(), *sd, q.loc("float"));
+  }
+  Value v = q.cast(x, *sd, q.loc("float"));
   if (zero)
     v = SubOp::create(q.b, q.loc("centred"), v.getType(), v, q.cast(zero, *sd, q.loc("zero_point_float")));
-  Value y = MulOp::create(q.b, op.getLoc(), op.getY().getType(), v, scale);
+  Value y;
+  if (blocked(op)) {
+    y = MulOp::create(q.b, q.loc("scaled_blocks"), ft, v, scale);
+    y = ReshapeOp::create(q.b, op.getLoc(), op.getY().getType(), y,
+                          intsConstantOf(q.b, q.loc("shape"), std::vector<int64_t>(xt.getShape())), nullptr);
+  } else {
+    y = MulOp::create(q.b, op.getLoc(), op.getY().getType(), v, scale);
+  }
   op.getY().replaceAllUsesWith(y);
   op.erase();
 }

@@ -377,6 +377,46 @@ TEST(CudaQuantize, Float8QdqPairsAreGeneratedKernels) {
   expectClose(k, "f32");
 }
 
+// Weight-only int4 quantization as LLM exports write it: an int4 weight [512, 1024] with
+// per-block scales and int4 zero points (blocks of 32 along K), DequantizeLinear into a
+// MatMul. The weight is past the constant-folding cap, so the dequantization runs each time:
+// it was a host step (blocked, and int4); now x viewed as [16, 32, 1024] times the scales
+// viewed as [16, 1, 1024] in one generated kernel. The MatMul within f32 rounding.
+TEST(CudaQuantize, BlockedInt4WeightsAreDequantizedOnTheDevice) {
+  const int64_t K = 512, N = 1024, block = 32;
+  onnx::ModelProto m = newModel("int4_weights", 21);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {4, K});
+  // int4 in ONNX files: two values a byte, the first in the low nibble
+  auto packed = [&](const std::string &name, std::vector<int64_t> dims, auto value) {
+    onnx::TensorProto *p = g->add_initializer();
+    p->set_name(name);
+    p->set_data_type(dtypeToOnnx(DType::I4));
+    int64_t n = 1;
+    for (int64_t d : dims) {
+      p->add_dims(d);
+      n *= d;
+    }
+    std::string bytes(size_t((n + 1) / 2), '\0');
+    for (int64_t i = 0; i < n; ++i)
+      bytes[size_t(i / 2)] = char(uint8_t(bytes[size_t(i / 2)]) | ((uint8_t(value(i)) & 0xF) << (i % 2 * 4)));
+    p->set_raw_data(bytes);
+  };
+  packed("w", {K, N}, [](int64_t i) { return int((i * 7 + i / 1000) % 16) - 8; });
+  packed("z", {K / block, N}, [](int64_t i) { return int(i % 5) - 2; });
+  floatInitializer(g, "s", {K / block, N}, [](int64_t i) { return 0.002f * float(1 + i % 9); });
+  onnx::NodeProto *dq = node(g, "DequantizeLinear", "dqw", {"w", "s", "z"}, "wd");
+  intAttrOf(dq, "axis", 0);
+  intAttrOf(dq, "block_size", block);
+  node(g, "MatMul", "mm", {"x", "wd"}, "y");
+  floatValue(g->add_output(), "y");
+  std::string model = saveModel(m, "int4_weights.onnx");
+  KeptPlan k = runKept(model, "", "f32", keepNone, "int4_weights");
+  EXPECT_EQ(stepsOfStyle(k.compiled.plan, "elementwise"), 1); // and no host step
+  EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.matmul"), 1);
+  expectClose(k, "f32");
+}
+
 // TopK with a constant K through the lowering: one window kernel writing both results (no
 // host step, so the plan can be one CUDA Graph), values and indices as the reference's in an
 // f32 plan, values within f16 rounding in an f16 plan.

@@ -32,11 +32,11 @@ std::string storageType(DType t) {
   case DType::F8E5M2:
   case DType::F8E5M2FNUZ:
     return "unsigned char"; // the bit pattern; loadAs/storeAs convert (smallFloatHelpers)
-  case DType::U4:
-  case DType::I4:
+  case DType::I4: return "signed char";   // the value, sign-extended (runtime/DType.h)
+  case DType::U4: return "unsigned char"; // the value
   case DType::F4E2M1:
   case DType::F8E8M0:
-    break; // no generated kernel computes on int4/float4/e8m0 storage yet
+    break; // no generated kernel computes on float4/e8m0 storage yet
   }
   throw Error(std::string("the CUDA kernel generator does not support element type ") +
               dtypeName(t));
@@ -86,6 +86,10 @@ std::string storeAs(DType t, const std::string &expr) {
     return "__float2bfloat16_rn(" + expr + ")";
   if (isFloat8(t)) // not saturating: a Cast saturates before (values stored are exact)
     return "plumb_to_" + float8Name(t) + "(" + expr + ")";
+  if (t == DType::I4) // the low four bits, sign-extended: ONNX Cast's wrap (wrapToI4)
+    return "(signed char)(((((long long)(" + expr + ")) & 15LL) ^ 8LL) - 8LL)";
+  if (t == DType::U4)
+    return "(unsigned char)(((long long)(" + expr + ")) & 15LL)";
   return "(" + storageType(t) + ")(" + expr + ")";
 }
 

@@ -49,11 +49,20 @@ func.func @fp8(%x: tensor<2x3xf32>, %i: tensor<2x3xf8E5M2>) -> (tensor<2x3xf8E4M
 
 // -----
 
-// Blocked quantization stays one op.
+// Blocked dequantization (blocks of 2 along axis 1): x viewed as [4, 3, 2], the scale as
+// [4, 3, 1] broadcast over each block, the product reshaped back. Blocks that do not divide
+// the axis stay one op.
 // CHECK-LABEL: func @blocked
-// CHECK: plumb.DequantizeLinear
-func.func @blocked(%i: tensor<4x6xi8>, %s: tensor<4x3xf32>) -> tensor<4x6xf32> {
+// CHECK: [[X:%.+]] = plumb.Reshape(%arg0, {{%.+}}) : (tensor<4x6xi8>, tensor<3xi64>) -> tensor<4x3x2xi8>
+// CHECK: [[S:%.+]] = plumb.Reshape(%arg1, {{%.+}}) : (tensor<4x3xf32>, tensor<3xi64>) -> tensor<4x3x1xf32>
+// CHECK: [[F:%.+]] = plumb.Cast([[X]]) {to = 1 : i64} : (tensor<4x3x2xi8>) -> tensor<4x3x2xf32>
+// CHECK: [[M:%.+]] = plumb.Mul([[F]], [[S]]) : (tensor<4x3x2xf32>, tensor<4x3x1xf32>) -> tensor<4x3x2xf32>
+// CHECK: [[Y:%.+]] = plumb.Reshape([[M]], {{%.+}}) : (tensor<4x3x2xf32>, tensor<2xi64>) -> tensor<4x6xf32>
+// CHECK: [[RAGGED:%.+]] = plumb.DequantizeLinear(%arg2, %arg3, {{%.+}}) {axis = 1 : i64, block_size = 4 : i64}
+// CHECK: return [[Y]], [[RAGGED]]
+func.func @blocked(%i: tensor<4x6xi8>, %s: tensor<4x3xf32>, %j: tensor<4x6xi8>, %t: tensor<4x2xf32>) -> (tensor<4x6xf32>, tensor<4x6xf32>) {
   %none = plumb.none
   %dq = plumb.DequantizeLinear(%i, %s, %none) {axis = 1 : i64, block_size = 2 : i64} : (tensor<4x6xi8>, tensor<4x3xf32>, none) -> tensor<4x6xf32>
-  return %dq : tensor<4x6xf32>
+  %r = plumb.DequantizeLinear(%j, %t, %none) {axis = 1 : i64, block_size = 4 : i64} : (tensor<4x6xi8>, tensor<4x2xf32>, none) -> tensor<4x6xf32>
+  return %dq, %r : tensor<4x6xf32>, tensor<4x6xf32>
 }
