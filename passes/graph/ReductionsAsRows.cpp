@@ -43,6 +43,14 @@ mlir::RankedTensorType rowsType(Value v) {
   return dt && (*dt == DType::F32 || *dt == DType::F16 || *dt == DType::BF16) ? t : nullptr;
 }
 
+// An op's axis attribute (`def` when absent) in [0, rank); nullopt when out of range.
+template <typename Attr> std::optional<int64_t> axisIn(const Attr &attr, int64_t def, int64_t rank) {
+  int64_t a = attr ? int64_t(*attr) : def;
+  if (a < -rank || a >= rank)
+    return std::nullopt;
+  return a < 0 ? a + rank : a;
+}
+
 // The axes `op` (any Reduce*) reduces, normalised and sorted; nullopt when they are not
 // constant, repeat, or are empty with noop_with_empty_axes (the identity).
 std::optional<std::vector<int64_t>> reducedAxes(Operation *op, int64_t rank) {
@@ -203,12 +211,10 @@ template <typename OpT> bool rewriteSoftmax(OpT op, int64_t opset) {
   if (opset < 13 || !t)
     return false;
   int64_t rank = t.getRank();
-  int64_t axis = op.getAxis() ? int64_t(*op.getAxis()) : -1;
-  if (axis < -rank || axis >= rank)
+  std::optional<int64_t> a = axisIn(op.getAxis(), -1, rank);
+  if (!a || *a == rank - 1)
     return false;
-  axis = axis < 0 ? axis + rank : axis;
-  if (axis == rank - 1)
-    return false;
+  int64_t axis = *a;
   Rewriter r(op, opset);
   std::vector<int64_t> perm(static_cast<size_t>(rank));
   std::iota(perm.begin(), perm.end(), 0);
@@ -228,12 +234,10 @@ bool rewriteHardmax(HardmaxOp op, int64_t opset) {
   if (!t || op->getResult(0).getType() != t)
     return false;
   int64_t rank = t.getRank();
-  int64_t axis = op.getAxis() ? int64_t(*op.getAxis()) : (opset >= 13 ? -1 : 1);
-  if (axis < -rank || axis >= rank)
+  std::optional<int64_t> a = axisIn(op.getAxis(), opset >= 13 ? -1 : 1, rank);
+  if (!a || (opset < 13 && *a != rank - 1))
     return false;
-  axis = axis < 0 ? axis + rank : axis;
-  if (opset < 13 && axis != rank - 1)
-    return false;
+  int64_t axis = *a;
   Rewriter r(op, opset);
   int64_t n = t.getDimSize(axis);
   llvm::SmallVector<int64_t> kept(t.getShape());
@@ -267,19 +271,18 @@ bool rewriteLayerNormStats(LayerNormalizationOp op, int64_t opset) {
   if (!t || op.getY().getType() != t)
     return false;
   int64_t rank = t.getRank();
-  int64_t axis = op.getAxis() ? int64_t(*op.getAxis()) : -1;
-  if (axis < -rank || axis >= rank)
+  std::optional<int64_t> axis = axisIn(op.getAxis(), -1, rank);
+  if (!axis)
     return false;
-  axis = axis < 0 ? axis + rank : axis;
   for (Value r : op->getResults().drop_front()) {
     auto st = llvm::dyn_cast<mlir::RankedTensorType>(r.getType());
     if (!st || !st.hasStaticShape() || !rowsType(r))
       return false;
   }
   Rewriter r(op, opset);
-  Value mean = r.reduce<ReduceMeanOp>(x, rank - axis, "mean");
+  Value mean = r.reduce<ReduceMeanOp>(x, rank - *axis, "mean");
   Value d = SubOp::create(r.b, r.loc("centered"), t, x, mean);
-  Value var = r.reduce<ReduceMeanOp>(MulOp::create(r.b, r.loc("squares"), t, d, d), rank - axis, "variance");
+  Value var = r.reduce<ReduceMeanOp>(MulOp::create(r.b, r.loc("squares"), t, d, d), rank - *axis, "variance");
   float eps = op.getEpsilon() ? op.getEpsilon()->convertToFloat() : 1e-5f;
   Value shifted = AddOp::create(r.b, r.loc("variance_eps"), var.getType(), var,
                                 scalarConstantOf(r.b, r.loc("epsilon"), eps, *dtypeOf(t.getElementType())));
@@ -317,18 +320,17 @@ bool rewriteNormalization(Operation *op, int64_t opset) {
     return false;
   int64_t rank = t.getRank();
   std::vector<int64_t> axes;
-  auto normalised = [&](int64_t a) {
-    if (a < -rank || a >= rank)
-      return false;
-    axes.push_back(a < 0 ? a + rank : a);
-    return true;
+  auto normalised = [&](std::optional<int64_t> a) {
+    if (a)
+      axes.push_back(*a);
+    return a.has_value();
   };
   Rewriter r(op, opset);
   llvm::SmallVector<Operation *, 2> reductions;
   Value y;
   if (auto lp = llvm::dyn_cast<LpNormalizationOp>(op)) {
     int64_t p = lp.getP() ? int64_t(*lp.getP()) : 2;
-    if ((p != 1 && p != 2) || !normalised(lp.getAxis() ? int64_t(*lp.getAxis()) : -1))
+    if ((p != 1 && p != 2) || !normalised(axisIn(lp.getAxis(), -1, rank)))
       return false;
     Value norm = p == 2 ? r.reduce<ReduceL2Op>(x, axes, "norm") : r.reduce<ReduceL1Op>(x, axes, "norm");
     reductions.push_back(norm.getDefiningOp());
@@ -342,7 +344,7 @@ bool rewriteNormalization(Operation *op, int64_t opset) {
         given.push_back(llvm::cast<mlir::IntegerAttr>(a).getInt());
     }
     for (int64_t a : given)
-      if (!normalised(a))
+      if (!normalised(axisIn(std::optional<int64_t>(a), 0, rank)))
         return false;
     llvm::sort(axes);
     if (axes.empty() || std::adjacent_find(axes.begin(), axes.end()) != axes.end())
