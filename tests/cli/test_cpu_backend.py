@@ -256,8 +256,11 @@ def test_bench_per_op_compares_each_conv_and_matmul_with_onednn_alone(plumb, rep
     stem = steps[0]
     assert stem["shape"] == "1x3x32x32 k3x3 s1 -> 1x16x32x32"
     assert stem["flops"] == 2 * 16 * 32 * 32 * 3 * 3 * 3
-    # The classifier's constant B runs as a 1x1 convolution (cpu.matmul's prepareAsConv).
-    assert steps[-1]["shape"] == "1x64 * 64x10 as 1x1 conv" and steps[-1]["flops"] == 2 * 64 * 10
+    # The classifier's constant B runs as a 1x1 convolution (cpu.matmul's prepareAsConv) where
+    # oneDNN offers its jit_1x1 kernel for the shape (the AVX2 machines); where it offers another
+    # (an AVX-512 one: brgconv) it stays a matmul, as prepareAsConv decides.
+    assert steps[-1]["shape"] in ("1x64 * 64x10 as 1x1 conv", "1x64 * 64x10")
+    assert steps[-1]["flops"] == 2 * 64 * 10
     # Every measured step has its row on screen, flagged with '!' when below the goal.
     assert len([r for r in rows if " cpu." in r]) == 10
     assert f"{per['meeting_goal']} of 10 steps meet the goal" in table

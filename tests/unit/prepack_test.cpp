@@ -248,13 +248,29 @@ TEST(Prepack, MalformedOrMisplacedPackingIsRefusedInOneLine) {
     p.buffers[size_t(conv)].packing = packing;
     return refusal(p);
   };
+  // The layout is this machine's (OIhw8i8o with AVX2, Acdb32a with AVX-512): find a dim of
+  // several blocks, an even unblocked dim and a blocked one rather than assume them.
+  auto blockOf = [&](size_t k) {
+    int64_t b = 1;
+    for (auto [dim, size] : l.inner)
+      b *= size_t(dim) == k ? size : 1;
+    return b;
+  };
+  size_t several = 0, unblocked = 0;
+  while (several < l.dims.size() && l.padded[several] / blockOf(several) < 2)
+    ++several;
+  while (unblocked < l.dims.size() && (blockOf(unblocked) != 1 || l.dims[unblocked] % 2 != 0))
+    ++unblocked;
+  ASSERT_LT(several, l.dims.size()) << good.packing;
+  ASSERT_LT(unblocked, l.dims.size()) << good.packing;
+  ASSERT_FALSE(l.inner.empty()) << good.packing;
   PackedLayout wide = l;
-  wide.strides[0] *= 4; // spans past the stored bytes
+  wide.strides[several] *= 64; // spans past the stored bytes
   PackedLayout fewer = l;
-  fewer.dims[0] /= 2;
-  fewer.padded[0] /= 2;
+  fewer.dims[unblocked] /= 2;
+  fewer.padded[unblocked] /= 2;
   PackedLayout unpadded = l;
-  unpadded.padded[1] = unpadded.padded[1] - 1;
+  unpadded.padded[size_t(l.inner.front().first)] -= 1;
   const std::map<std::string, std::string> bad = {
       {"", "(accepted)"}, // (a plain tensor of the wrong type, caught below)
       {"blocked", "expected 'blocked dims="},
