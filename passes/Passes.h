@@ -46,6 +46,9 @@ struct CpuPipelineOptions {
   // RNN/GRU/LSTM unrolled into MatMuls and gate ops (plumb-unroll-recurrent): the CUDA
   // backend, which has cuBLASLt and generated kernels but no recurrent kernel.
   bool unrollRecurrent = false;
+  // Elementwise groups with several results (plumb-fuse-elementwise multi-output): the CUDA
+  // backend, whose generated kernels write each; the CPU's chains write one.
+  bool multiOutputElementwise = false;
 };
 
 // The graph cleanups every backend runs: shape refinement and folding, constant folding, Conv+BN folding,
@@ -55,7 +58,7 @@ void buildGraphPipeline(mlir::OpPassManager &pm, int64_t constantFoldMaxBytes = 
 void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &opts);
 // The fusion passes in priority order (attention, norms, SwiGLU, matmul, conv, GELU/SiLU,
 // elementwise), each on every function.
-void buildFusionPipeline(mlir::OpPassManager &pm);
+void buildFusionPipeline(mlir::OpPassManager &pm, bool multiOutputElementwise = false);
 // Registers the passes and the named pipelines ("plumb-graph", "plumb-cpu") for plumb-opt.
 void registerPlumbPasses();
 

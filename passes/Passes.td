@@ -232,10 +232,12 @@ def PlumbFuseSwiGlu : Pass<"plumb-fuse-swiglu", "mlir::func::FuncOp"> {
 def PlumbFuseMatMul : Pass<"plumb-fuse-matmul", "mlir::func::FuncOp"> {
   let summary = "Group MatMul/Gemm with its bias Add and activation";
   let description = [{
-    MatMul or Gemm, then an Add of a per-column constant (not when Gemm has C), then an
+    MatMul or Gemm, then an Add of a per-column constant (not when Gemm has C), then a
+    residual Add of a same-shaped tensor computed before the MatMul (not when Gemm has C;
+    the CPU adds it as a sum post-op, CUDA as cuBLASLt's C), then an
     activation (Relu, Clip, LeakyRelu, Elu, HardSwish, Gelu, Sigmoid, Tanh, SiLU, GELU erf
     and tanh decompositions) whose input has no other use. Kinds such as "matmul+bias+gelu",
-    "gemm+tanh", "matmul+bias+gelu_tanh"; a lone MatMul is left alone.
+    "gemm+tanh", "matmul+bias+gelu_tanh", "matmul+bias+add"; a lone MatMul is left alone.
   }];
   let dependentDialects = ["::plumb::PlumbDialect"];
 }
@@ -264,10 +266,14 @@ def PlumbFuseElementwise : Pass<"plumb-fuse-elementwise", "mlir::func::FuncOp"> 
   let summary = "Group trees of floating-point elementwise ops into \"elementwise\"";
   let description = [{
     Unary and broadcasting binary ops, Cast and Where, where each producer's only use is the
-    next member: one output per group, so a kernel computes it in one pass over memory.
+    next member: one output per group, so a kernel computes it in one pass over memory. With
+    multi-output, a tree whose result is also read elsewhere joins the tree that reads it
+    when both have one shape (an LSTM step's c and h): one kernel writes both results.
   }];
   let options = [
-    Option<"minOps", "min-ops", "int64_t", /*default=*/"2", "Smallest group to fuse">
+    Option<"minOps", "min-ops", "int64_t", /*default=*/"2", "Smallest group to fuse">,
+    Option<"multiOutput", "multi-output", "bool", /*default=*/"false",
+           "Join a shared tree to the tree that reads it (two results)">
   ];
   let dependentDialects = ["::plumb::PlumbDialect"];
 }

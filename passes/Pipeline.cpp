@@ -42,7 +42,7 @@ void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &opts) {
   if (opts.packProjections)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbPackProjections());
   if (opts.fuse)
-    buildFusionPipeline(pm);
+    buildFusionPipeline(pm, opts.multiOutputElementwise);
 }
 
 void registerPlumbPasses() {

@@ -27,20 +27,6 @@ bool isPerChannelBias(Value c, ConvOp conv) {
   return true;
 }
 
-// A residual Add: `cur` plus a same-shaped tensor computed before the conv, so a kernel can
-// add it as a post-op (the later of two converging convs takes the Add).
-bool isResidual(AddOp add, Value cur, ConvOp conv) {
-  Value other = otherOperand(add, cur);
-  if (!other || other == cur || isConstant(other) || add.getType() != cur.getType())
-    return false;
-  auto a = dyn_cast<RankedTensorType>(other.getType());
-  auto b = dyn_cast<RankedTensorType>(cur.getType());
-  if (a && b && a.getShape() != b.getShape())
-    return false;
-  Operation *def = other.getDefiningOp();
-  return !def || (def->getBlock() == conv->getBlock() && def->isBeforeInBlock(conv));
-}
-
 std::optional<FusionMatch> matchConv(ConvOp conv) {
   FusionMatch m{{conv}, "conv"};
   Value cur = conv.getResult();
@@ -62,7 +48,7 @@ std::optional<FusionMatch> matchConv(ConvOp conv) {
       continue;
     }
     auto add = haveResidual ? nullptr : soleUser<AddOp>(cur);
-    if (!add || !isResidual(add, cur, conv))
+    if (!add || !isResidualAdd(add, cur, conv))
       break;
     m.add(add);
     m.kind += "+add";

@@ -52,21 +52,75 @@ SmallVector<Operation *> collectTree(Operation *root) {
   return tree;
 }
 
+// The trees to outline, each a list of trees joined into one fusion: a tree whose root is
+// also read outside it (so its result is stored anyway) joins the first tree that reads it,
+// when both roots have one shape, so one kernel writes both results (an LSTM step's c, read
+// by its h and by the next step, and h). Joins chain: c's tree may itself have taken another.
+std::vector<SmallVector<SmallVector<Operation *>>> joinSharedTrees(
+    const SmallVector<SmallVector<Operation *>> &trees) {
+  llvm::DenseMap<Operation *, size_t> treeOf; // member -> index of its tree
+  for (auto [i, t] : llvm::enumerate(trees))
+    for (Operation *op : t)
+      treeOf[op] = i;
+  std::vector<size_t> into(trees.size());
+  for (size_t i = 0; i < trees.size(); ++i)
+    into[i] = i;
+  auto find = [&](size_t i) {
+    while (into[i] != i)
+      i = into[i];
+    return i;
+  };
+  for (size_t i = 0; i < trees.size(); ++i) {
+    Value r = trees[i].front()->getResult(0);
+    if (r.hasOneUse())
+      continue;
+    std::optional<size_t> reader;
+    for (Operation *u : r.getUsers())
+      if (auto it = treeOf.find(u); it != treeOf.end() && it->second != i &&
+                                    (!reader || trees[it->second].front()->isBeforeInBlock(
+                                                    trees[*reader].front())))
+        reader = it->second;
+    if (!reader || r.getType() != trees[*reader].front()->getResult(0).getType() ||
+        find(*reader) == find(i))
+      continue;
+    into[find(i)] = find(*reader);
+  }
+  std::vector<SmallVector<SmallVector<Operation *>>> joined(trees.size());
+  for (size_t i = 0; i < trees.size(); ++i)
+    joined[find(i)].push_back(trees[i]);
+  llvm::erase_if(joined, [](const auto &j) { return j.empty(); });
+  return joined;
+}
+
 struct FuseElementwise : impl::PlumbFuseElementwiseBase<FuseElementwise> {
   using Base::Base;
 
   void runOnOperation() override {
     IRRewriter rewriter(&getContext());
-    SmallVector<FusionMatch> groups;
+    SmallVector<SmallVector<Operation *>> trees;
     forEachTopLevelOp(getOperation(), [&](Operation *op) {
       if (!isChainOp(op) || feedsChain(op))
         return;
       SmallVector<Operation *> tree = collectTree(op);
       if (int64_t(tree.size()) >= minOps)
-        groups.push_back(FusionMatch{std::move(tree), "elementwise"});
+        trees.push_back(std::move(tree));
     });
-    for (const FusionMatch &m : groups)
-      applyFusion(rewriter, m);
+    std::vector<SmallVector<SmallVector<Operation *>>> groups;
+    if (multiOutput)
+      groups = joinSharedTrees(trees);
+    else
+      for (auto &t : trees)
+        groups.push_back({t});
+    for (const auto &group : groups) {
+      FusionMatch all{{}, "elementwise"};
+      for (const auto &t : group)
+        all.add(t);
+      // A join the outliner refuses (a member would read a tree's result through an op
+      // outside the group) falls back to each tree alone.
+      if (!applyFusion(rewriter, all) && group.size() > 1)
+        for (const auto &t : group)
+          applyFusion(rewriter, FusionMatch{t, "elementwise"});
+    }
   }
 };
 

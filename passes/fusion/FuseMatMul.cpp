@@ -1,4 +1,4 @@
-// plumb-fuse-matmul: MatMul/Gemm + bias Add + activation -> plumb.fusion "matmul+bias+gelu" etc.
+// plumb-fuse-matmul: MatMul/Gemm + bias Add + residual Add + activation -> plumb.fusion "matmul+bias+gelu" etc.
 #include "passes/Passes.h"
 #include "passes/fusion/Activations.h"
 
@@ -47,6 +47,14 @@ std::optional<FusionMatch> matchMatMul(Operation *mm) {
     if (auto add = soleUser<AddOp>(cur); add && isColumnBias(otherOperand(add, cur), mm)) {
       m.add(add);
       m.kind += "+bias";
+      cur = add.getResult();
+    }
+  // A residual Add before any activation (a transformer's skip connection after its output
+  // projection, an RNN step's x W + h R): the GEMM's C on CUDA, a sum post-op on the CPU.
+  if (!gemm || isa<NoneType>(gemm.getC().getType()))
+    if (auto add = soleUser<AddOp>(cur); add && isResidualAdd(add, cur, mm)) {
+      m.add(add);
+      m.kind += "+add";
       cur = add.getResult();
     }
   if (std::optional<ActivationMatch> act = matchActivation(cur)) {

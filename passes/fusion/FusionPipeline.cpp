@@ -3,7 +3,7 @@
 
 namespace plumb {
 
-void buildFusionPipeline(mlir::OpPassManager &pm) {
+void buildFusionPipeline(mlir::OpPassManager &pm, bool multiOutputElementwise) {
   mlir::OpPassManager &fpm = pm.nest<mlir::func::FuncOp>();
   fpm.addPass(createPlumbFuseAttention());
   fpm.addPass(createPlumbFuseNorm());
@@ -13,7 +13,9 @@ void buildFusionPipeline(mlir::OpPassManager &pm) {
   fpm.addPass(createPlumbFuseMatMul());
   fpm.addPass(createPlumbFuseConv());
   fpm.addPass(createPlumbFuseActivation());
-  fpm.addPass(createPlumbFuseElementwise());
+  PlumbFuseElementwiseOptions elementwise;
+  elementwise.multiOutput = multiOutputElementwise;
+  fpm.addPass(createPlumbFuseElementwise(elementwise));
 }
 
 } // namespace plumb

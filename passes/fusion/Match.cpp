@@ -30,6 +30,18 @@ Value otherOperand(Operation *op, Value v) {
 
 bool isConstant(Value v) { return v && v.getDefiningOp<ConstantOp>(); }
 
+bool isResidualAdd(AddOp add, Value cur, Operation *anchor) {
+  Value other = otherOperand(add, cur);
+  if (!other || other == cur || isConstant(other) || add.getType() != cur.getType())
+    return false;
+  auto a = dyn_cast<RankedTensorType>(other.getType());
+  auto b = dyn_cast<RankedTensorType>(cur.getType());
+  if (!a || !b || a.getShape() != b.getShape())
+    return false;
+  Operation *def = other.getDefiningOp();
+  return !def || (def->getBlock() == anchor->getBlock() && def->isBeforeInBlock(anchor));
+}
+
 std::optional<double> scalarConstant(Value v) {
   auto cst = v ? v.getDefiningOp<ConstantOp>() : nullptr;
   if (!cst)

@@ -42,6 +42,11 @@ template <typename OpTy> OpTy fusibleDef(mlir::Value v) {
 // The operand of two-operand `op` that is not `v`; null when `v` is not an operand.
 mlir::Value otherOperand(mlir::Operation *op, mlir::Value v);
 
+// A residual Add: `cur` (an anchor's result) plus a same-shaped tensor that is no constant and
+// is computed before `anchor`, so a kernel can add it as it writes (a conv's post-op, a GEMM's
+// C); of two converging anchors the later takes the Add.
+bool isResidualAdd(AddOp add, mlir::Value cur, mlir::Operation *anchor);
+
 // Whether `v` is defined by plumb.Constant.
 bool isConstant(mlir::Value v);
 // The value of a one-element constant (any float or integer type).

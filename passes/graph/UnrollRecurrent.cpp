@@ -230,7 +230,9 @@ void Unroller::run() {
         Value cand = gate(2, hpart, f[1], "cand");
         h = add(mul(sub(one, z, sn + "keep_new"), cand, sn + "new"), mul(z, h, sn + "old"), sn + "h");
       } else { // LSTM: i, o, f, c
-        Value pre = add(xt, matmul(h, rt, sn + "h_r"), sn + "pre");
+        // From a zero initial state the first step's gates are x's row alone (no GEMM of
+        // zeros, no Add of its folded result).
+        Value pre = s == 0 && !given(5) ? xt : add(xt, matmul(h, rt, sn + "h_r"), sn + "pre");
         auto preOf = [&](int64_t g, const char *what) {
           return slice(pre, 1, g * H, (g + 1) * H, sn + what);
         };

@@ -330,11 +330,16 @@ inline Tensor emulateMatMul(const Step &s, const std::vector<const Tensor *> &in
   int64_t batch = a.getInt("batch", 1), sa = a.getInt("stride_a", 0), sb = a.getInt("stride_b", 0),
           sc = a.getInt("stride_c", m * n);
   bool ta = a.getInt("trans_a", 0), tb = a.getInt("trans_b", 0), bias = a.getInt("bias", 0);
-  bool hasC = !bias && in.size() > 2 && in[2];
+  size_t ci = bias ? 3 : 2; // inputs A, B, [bias], [C]
+  bool hasC = in.size() > ci && in[ci];
+  int64_t co = a.getInt("c_offset", 0);
   double alpha = a.getFloat("alpha", 1.0), beta = a.getFloat("beta", 0.0);
   std::string ep = a.getString("epilogue", "none");
   Tensor A = in[0]->cast(DType::F32), B = in[1]->cast(DType::F32);
-  Tensor C = in.size() > 2 && in[2] ? in[2]->cast(DType::F32) : Tensor();
+  Tensor bv = bias ? in.at(2)->cast(DType::F32) : Tensor();
+  Tensor C = hasC ? in[ci]->cast(DType::F32) : Tensor();
+  if (hasC && co + (batch - 1) * sc + m * n > C.numel())
+    throw Error("cuda.matmul: C at offset " + std::to_string(co) + " runs past its buffer");
   Tensor r = Tensor::zeros(DType::F32, out.shape);
   const float *pa = A.data<float>(), *pb = B.data<float>();
   float *pr = r.mutableData<float>();
@@ -347,9 +352,9 @@ inline Tensor emulateMatMul(const Step &s, const std::vector<const Tensor *> &in
                  double(pb[b * sb + (tb ? j * k + p : p * n + j)]);
         double v = alpha * acc;
         if (hasC)
-          v += beta * double(C.data<float>()[b * sc + i * n + j]);
+          v += beta * double(C.data<float>()[co + b * sc + i * n + j]);
         if (bias)
-          v += double(C.data<float>()[j]);
+          v += double(bv.data<float>()[j]);
         if (ep == "relu")
           v = v < 0 ? 0 : v;
         else if (ep == "gelu_tanh")

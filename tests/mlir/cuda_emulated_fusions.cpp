@@ -215,3 +215,51 @@ TEST(CudaComposite, GemmProjectionsArePackedIntoOneGemm) {
     expectClose(k, dtype);
   }
 }
+
+// A residual Add after a projection is cuBLASLt's C (beta 1), added before the bias
+// epilogue and the activation: relu(x W + b + r) and, as an unrolled RNN step has it, a row
+// of a sequence's projections (a Gather of one index: a contiguous view) plus x W2, read at
+// its offset into the sequence's buffer. No kernel adds either, and no kernel copies the row.
+TEST(CudaComposite, ResidualAddIsTheMatMulsC) {
+  onnx::ModelProto m = newModel("residual_gemm", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 6, 8});
+  floatValue(g->add_input(), "r", {2, 6, 16});
+  floatValue(g->add_input(), "seq", {3, 2, 6, 16});
+  floats(g, "w", {8, 16});
+  floatInitializer(g, "w2", {8, 16}, [](int64_t i) { return float(i % 5) * -0.3f + 0.5f; });
+  floatInitializer(g, "b", {16}, [](int64_t i) { return 0.1f * float(i) - 0.7f; });
+  onnx::TensorProto *index = g->add_initializer(); // a scalar: the Gather drops the axis
+  index->set_name("row");
+  index->set_data_type(onnx::TensorProto::INT64);
+  index->add_int64_data(1);
+  node(g, "MatMul", "proj", {"x", "w"}, "h");
+  node(g, "Add", "proj_bias", {"h", "b"}, "hb");
+  node(g, "Add", "residual", {"r", "hb"}, "s");
+  node(g, "Relu", "relu", {"s"}, "out");
+  node(g, "Gather", "step_row", {"seq", "row"}, "xt");
+  node(g, "MatMul", "step_proj", {"x", "w2"}, "hr");
+  node(g, "Add", "step_pre", {"xt", "hr"}, "pre");
+  floatValue(g->add_output(), "out");
+  floatValue(g->add_output(), "pre");
+  std::string model = saveModel(m, "residual_gemm.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("residual_gemm_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    int casts = std::string(dtype) == "f32" ? 0 : 5; // x, r, seq in; out, pre
+    EXPECT_EQ(stepsOfStyle(plan, "elementwise"), casts) << dtype;
+    EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << dtype;
+    ASSERT_EQ(stepsRunning(plan, "cuda.matmul"), 2) << dtype;
+    for (const Step &s : plan.steps) {
+      if (s.kernel != "cuda.matmul")
+        continue;
+      bool first = s.nodeNames.find("relu") != std::string::npos;
+      EXPECT_EQ(s.inputs.size(), first ? 4u : 3u) << dtype << " " << s.nodeNames;
+      EXPECT_EQ(s.attrs.getInt("bias", 0), first ? 1 : 0) << dtype;
+      EXPECT_EQ(s.attrs.getString("epilogue", ""), first ? "relu" : "none") << dtype;
+      EXPECT_EQ(s.attrs.getFloat("beta", 0.0), 1.0) << dtype;
+      EXPECT_EQ(s.attrs.getInt("c_offset", 0), first ? 0 : 2 * 6 * 16) << dtype;
+    }
+    expectClose(k, dtype);
+  }
+}

@@ -99,8 +99,42 @@ TEST(CudaRecurrent, UnrolledIntoMatMulsAndGateKernels) {
   for (const char *dtype : {"f32", "f16"}) {
     KeptPlan k = runKept(model, "", dtype, keepNone, std::string("recurrent_") + dtype);
     EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.host"), 0) << dtype;
-    // a MatMul by R per step and direction (the first step's too: initial states or zeros)
+    // a MatMul by R per step and direction (not the first from a zero state)
     EXPECT_GE(stepsRunning(k.compiled.plan, "cuda.matmul"), 5 * T) << dtype;
+    expectClose(k, dtype);
+  }
+}
+
+// A forward LSTM from zero states, as exporters write one: the x projection for every step
+// is one GEMM; each later step is one GEMM whose C is the step's row of that projection (read
+// at its offset, no copy) and one kernel writing both c and h. The first step is that kernel
+// alone, reading the row (no GEMM of the zero state). Then Y's concat; Y_h and Y_c reshapes.
+TEST(CudaRecurrent, LstmStepIsOneGemmAndOneKernel) {
+  const int64_t T = 6, B = 3, I = 5, H = 8;
+  onnx::ModelProto m = newModel("lstm_steps", 14);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {T, B, I});
+  weights(g, "w", {1, 4 * H, I}, 0.4f);
+  weights(g, "r", {1, 4 * H, H}, 1.9f);
+  weights(g, "b", {1, 8 * H}, 2.6f, 0.2f);
+  onnx::NodeProto *lstm = node(g, "LSTM", "lstm", {"x", "w", "r", "b"}, "y");
+  lstm->add_output("y_h");
+  lstm->add_output("y_c");
+  intAttrOf(lstm, "hidden_size", H);
+  for (const char *o : {"y", "y_h", "y_c"})
+    floatValue(g->add_output(), o);
+  std::string model = saveModel(m, "lstm_steps.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("lstm_steps_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    int casts = std::string(dtype) == "f32" ? 0 : 4; // x in; y, y_h, y_c out
+    EXPECT_EQ(stepsRunning(plan, "cuda.matmul"), T) << dtype;
+    EXPECT_EQ(stepsRunning(plan, "cuda.generated"), T + 1 + casts) << dtype;
+    int rowsAsC = 0;
+    for (const Step &s : plan.steps)
+      rowsAsC += s.kernel == "cuda.matmul" && s.attrs.getInt("c_offset", 0) % (B * 4 * H) == 0 &&
+                 s.attrs.getInt("c_offset", 0) > 0;
+    EXPECT_EQ(rowsAsC, T - 1) << dtype;
     expectClose(k, dtype);
   }
 }

@@ -24,6 +24,19 @@ bool generatedBody(FusionOp f) {
   });
 }
 
+bool residualArgument(FusionOp f, unsigned index) {
+  StringRef kind = f.getKind();
+  if (!(kind.starts_with("matmul") || kind.starts_with("gemm")) || !kind.contains("+add"))
+    return false;
+  BlockArgument arg = f.getBody().front().getArgument(index);
+  if (!arg.hasOneUse() || !isa<AddOp>(*arg.user_begin()))
+    return false;
+  Operation *add = *arg.user_begin();
+  Value other = add->getOperand(0) == arg ? add->getOperand(1) : add->getOperand(0);
+  Operation *def = other.getDefiningOp(); // the bias Add, or the GEMM when there is none
+  return def && (kind.contains("+bias") ? isa<AddOp>(def) : isa<MatMulOp, GemmOp>(def));
+}
+
 bool elementwiseBody(FusionOp f) {
   if (f.getKind() == "elementwise")
     return true;
@@ -292,6 +305,8 @@ bool Lowerer::readsThroughView(Operation *user, unsigned index) const {
   if (auto f = dyn_cast<FusionOp>(user)) {
     if (f.getKind() == "attention")
       return readAsQkv(f.getBody().front().getArgument(index));
+    if (residualArgument(f, index))
+      return true;
     return generatedBody(f) &&
            llvm::none_of(f.getBody().front().without_terminator(),
                          [&](Operation &b) { return viewsItself(&b); });

@@ -8,6 +8,7 @@
 #include "backends/cuda/codegen/Emit.h"
 #include "backends/cuda/runtime/CudaBackend.h"
 #include "backends/reference/Interpreter.h"
+#include "backends/reference/kernels/Common.h"
 #include "ir/TensorAttr.h"
 #include "runtime/Error.h"
 
@@ -65,6 +66,32 @@ size_t Lowerer::lowerMatMul(ArrayRef<Operation *> ops, size_t i) {
       ++next;
     }
   }
+  // A residual Add (the fusion pass's "+add"): cuBLASLt's C with beta 1, so D = A B + C +
+  // bias, then the activation. A contiguous view (an unrolled RNN step's row of x W^T) is
+  // read in place at an offset into its buffer.
+  int64_t cOffset = 0;
+  bool hasC = gemm && !isa<NoneType>(mm->getOperand(2).getType());
+  if (!hasC && next < ops.size() && isa<AddOp>(ops[next]) && cur.hasOneUse() &&
+      *cur.user_begin() == ops[next] && kept(ops[next]) == kept(mm)) {
+    Value r = ops[next]->getOperand(0) == cur ? ops[next]->getOperand(1) : ops[next]->getOperand(0);
+    if (r != cur && shapeOf(r) == shapeOf(cur) && deviceFloat(r.getType())) {
+      int cid = -1;
+      if (pending_.count(canonical(r)))
+        if (std::optional<Strided> v = stridedOf(r);
+            v && v->root != canonical(r) && v->strides == ref::stridesOf(shapeOf(r)) &&
+            llvm::all_of(v->divisors, [](int64_t d) { return d == 1; })) {
+          cid = operand(v->root);
+          cOffset = v->offset;
+        }
+      if (cid < 0)
+        cid = operand(r);
+      in.push_back(asType(cid, t)); // after the bias: inputs A, B, [bias], [C]
+      beta = 1.0;
+      cur = ops[next]->getResult(0);
+      nodes += ", " + joinedNodeNames(ops[next]);
+      ++next;
+    }
+  }
   std::string epilogue = "none";
   if (next < ops.size() && cur.hasOneUse() && *cur.user_begin() == ops[next] &&
       kept(ops[next]) == kept(mm)) {
@@ -106,6 +133,8 @@ size_t Lowerer::lowerMatMul(ArrayRef<Operation *> ops, size_t i) {
   s.attrs.set("alpha", floatAttr(a.getFloat("alpha", 1.0)));
   s.attrs.set("beta", floatAttr(beta));
   s.attrs.set("bias", intAttr(bias));
+  if (cOffset != 0)
+    s.attrs.set("c_offset", intAttr(cOffset));
   s.attrs.set("epilogue", strAttr(epilogue));
   s.attrs.set("tf32", intAttr(opts_.tf32));
   stats_->byKernel["cuda.matmul"]++;

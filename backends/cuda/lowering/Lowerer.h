@@ -43,6 +43,10 @@ bool elementwiseBody(FusionOp f);
 // Whether one generated kernel (elementwise, composite or row) can compute a fusion's body:
 // generatable ops and composable movement, no MatMul or Conv, not attention.
 bool generatedBody(FusionOp f);
+// Whether argument `index` of a "matmul..+add" / "gemm..+add" body is its residual: the
+// GEMM's C, which cuBLASLt reads at an offset into a buffer (a contiguous view: an RNN
+// step's row of x W^T).
+bool residualArgument(FusionOp f, unsigned index);
 
 inline bool deviceFloat(mlir::Type t) {
   auto tt = mlir::dyn_cast<mlir::TensorType>(t);

@@ -360,7 +360,7 @@ void Lowerer::lowerFusion(FusionOp fusion) {
   // gathers, expands and reshapes before them: all strides over one buffer.
   bool reads = fusion.getKind() == "attention" || generatedBody(fusion);
   for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs())) {
-    if (reads && pending_.count(canonical(v)))
+    if ((reads || residualArgument(fusion, arg.getArgNumber())) && pending_.count(canonical(v)))
       aliases_[arg] = v;
     else
       ids_[arg] = operand(v);

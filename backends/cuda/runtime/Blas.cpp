@@ -53,7 +53,11 @@ public:
     alpha_ = float(a.getFloat("alpha", 1.0));
     beta_ = float(a.getFloat("beta", 0.0));
     hasBias_ = a.getInt("bias", 0) != 0;
-    hasC_ = !hasBias_ && in.size() > 2 && in[2].present;
+    // Inputs A, B, [bias], [C]: Gemm's C, or a residual Add's tensor (then beta is 1), read
+    // from c_offset elements into its buffer.
+    size_t ci = hasBias_ ? 3 : 2;
+    hasC_ = in.size() > ci && in[ci].present;
+    cOffsetBytes_ = a.getInt("c_offset", 0) * int64_t(dtypeSize(out.at(0).dtype));
     requireOneType(s, in, out);
     cudaDataType_t t = cudaType(out.at(0).dtype, label_);
     bool f32 = t == CUDA_R_32F;
@@ -88,6 +92,14 @@ public:
     check(cublasLt().cublasLtMatmulPreferenceSetAttribute(
               pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws),
           "workspace preference");
+    if (cOffsetBytes_ != 0) { // C starts inside a buffer: only as aligned as its offset
+      uint32_t align = 256;
+      while (align > 1 && cOffsetBytes_ % align != 0)
+        align /= 2;
+      check(cublasLt().cublasLtMatmulPreferenceSetAttribute(
+                pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align, sizeof align),
+            "C alignment preference");
+    }
     int found = 0;
     cublasStatus_t st = cublasLt().cublasLtMatmulAlgoGetHeuristic(ctx.lt, desc_, la_, lb_, lc_, lc_,
                                                                   pref, 1, &algo_, &found);
@@ -111,7 +123,7 @@ public:
                                                       &bias, sizeof bias),
             "bias pointer");
     }
-    const void *c = hasC_ ? in[2] : out[0];
+    const void *c = hasC_ ? static_cast<const char *>(in[hasBias_ ? 3 : 2]) + cOffsetBytes_ : out[0];
     float beta = hasC_ ? beta_ : 0.f;
     check(cublasLt().cublasLtMatmul(ctx.lt, desc_, &alpha_, in[1], la_, in[0], lb_, &beta, c, lc_,
                                     out[0], lc_, &algo_.algo, ctx.workspace, ctx.workspaceBytes,
@@ -123,6 +135,7 @@ private:
   std::string label_;
   float alpha_ = 1, beta_ = 0;
   bool hasBias_ = false, hasC_ = false;
+  int64_t cOffsetBytes_ = 0;
   cublasLtMatmulDesc_t desc_ = nullptr;
   cublasLtMatrixLayout_t la_ = nullptr, lb_ = nullptr, lc_ = nullptr;
   cublasLtMatmulHeuristicResult_t algo_{};

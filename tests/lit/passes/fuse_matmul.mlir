@@ -160,21 +160,58 @@ func.func @bias_only_and_gelu_op(%x: tensor<2x16xf32>, %w: tensor<16x8xf32>) -> 
 
 // -----
 
-// Left alone: a lone MatMul, a residual Add (not a constant), a bias of the wrong width, and a
-// bias shaped [2, 8] (a full matrix, not one value per column).
+// Left alone: a lone MatMul, a bias of the wrong width, and a bias shaped [2, 8] (a full
+// matrix, not one value per column; a constant, so no residual either).
 // CHECK-LABEL: func @no_fusion
 // CHECK-NOT: plumb.fusion
-func.func @no_fusion(%x: tensor<2x16xf32>, %w: tensor<16x8xf32>, %res: tensor<2x8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>) {
+func.func @no_fusion(%x: tensor<2x16xf32>, %w: tensor<16x8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>) {
   %wide = plumb.Constant() {value = dense<0.2> : tensor<1xf32>} : () -> tensor<1xf32>
   %full = plumb.Constant() {value = dense<0.2> : tensor<2x8xf32>} : () -> tensor<2x8xf32>
   %m0 = plumb.MatMul(%x, %w) : (tensor<2x16xf32>, tensor<16x8xf32>) -> tensor<2x8xf32>
-  %m1 = plumb.MatMul(%x, %w) : (tensor<2x16xf32>, tensor<16x8xf32>) -> tensor<2x8xf32>
-  %r1 = plumb.Add(%m1, %res) : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
   %m2 = plumb.MatMul(%x, %w) : (tensor<2x16xf32>, tensor<16x8xf32>) -> tensor<2x8xf32>
   %r2 = plumb.Add(%m2, %wide) : (tensor<2x8xf32>, tensor<1xf32>) -> tensor<2x8xf32>
   %m3 = plumb.MatMul(%x, %w) : (tensor<2x16xf32>, tensor<16x8xf32>) -> tensor<2x8xf32>
   %r3 = plumb.Add(%m3, %full) : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
-  return %m0, %r1, %r2, %r3 : tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>
+  return %m0, %r2, %r3 : tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>
+}
+
+// -----
+
+// Residual Adds: after the bias ("matmul+bias+add", a transformer's output projection and
+// skip connection) or straight after the MatMul ("matmul+add", an RNN step's x W + h R),
+// before the activation. Left out: a residual broadcast to the product's shape, a Gemm with
+// C, and a residual computed after the MatMul (of two converging MatMuls the later takes it).
+// CHECK-LABEL: func @residual
+// CHECK: plumb.fusion "matmul+bias+add"(%arg0, %arg1, %{{.+}}, %arg2)
+// CHECK: plumb.MatMul
+// CHECK-NEXT: plumb.Add
+// CHECK-NEXT: plumb.Add
+// CHECK-NEXT: plumb.yield
+// CHECK: plumb.fusion "matmul+add+relu"(%arg0, %arg1, %arg2)
+// CHECK: [[B:%.+]] = plumb.MatMul(%arg0, %arg1)
+// CHECK-NEXT: plumb.Add([[B]], %arg3)
+// CHECK: [[G:%.+]] = plumb.Gemm(%arg0, %{{.+}}, %arg2)
+// CHECK-NEXT: plumb.Add([[G]], %arg2)
+// CHECK-NEXT: [[M5:%.+]] = plumb.MatMul(%arg0, %arg1)
+// CHECK: plumb.fusion "matmul+add"(%arg0, %arg1, [[M5]])
+func.func @residual(%x: tensor<2x16xf32>, %w: tensor<16x8xf32>, %res: tensor<2x8xf32>, %row: tensor<8xf32>) -> (tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>) {
+  %b = plumb.Constant() {value = dense<0.2> : tensor<8xf32>} : () -> tensor<8xf32>
+  %m0 = plumb.MatMul(%x, %w) : (tensor<2x16xf32>, tensor<16x8xf32>) -> tensor<2x8xf32>
+  %h0 = plumb.Add(%b, %m0) : (tensor<8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %r0 = plumb.Add(%h0, %res) : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %m1 = plumb.MatMul(%x, %w) : (tensor<2x16xf32>, tensor<16x8xf32>) -> tensor<2x8xf32>
+  %r1 = plumb.Add(%res, %m1) : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %a1 = plumb.Relu(%r1) : (tensor<2x8xf32>) -> tensor<2x8xf32>
+  %m2 = plumb.MatMul(%x, %w) : (tensor<2x16xf32>, tensor<16x8xf32>) -> tensor<2x8xf32>
+  %r2 = plumb.Add(%m2, %row) : (tensor<2x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+  %none = plumb.none
+  %wt = plumb.Transpose(%w) {perm = [1, 0]} : (tensor<16x8xf32>) -> tensor<8x16xf32>
+  %g = plumb.Gemm(%x, %wt, %res) {transB = 1 : i64} : (tensor<2x16xf32>, tensor<8x16xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %r3 = plumb.Add(%g, %res) : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %m4 = plumb.MatMul(%x, %w) : (tensor<2x16xf32>, tensor<16x8xf32>) -> tensor<2x8xf32>
+  %m5 = plumb.MatMul(%x, %w) : (tensor<2x16xf32>, tensor<16x8xf32>) -> tensor<2x8xf32>
+  %r4 = plumb.Add(%m4, %m5) : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  return %r0, %a1, %r2, %r3, %r4 : tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>, tensor<2x8xf32>
 }
 
 // -----
