@@ -12,9 +12,9 @@
 // weights' pieces (a direction's W and R transposed, its biases, peepholes) are ops on W, R,
 // B and P, folded into constants here when those are constants (exported models), computed
 // at run time when they are inputs. Initial states absent are zero constants. Left as one
-// op: activations other than Sigmoid/Tanh/Relu, sequence_lens shorter than the sequence in a
-// reverse or bidirectional op, more than kMaxSteps steps. (Forward, a step past a sequence's
-// length keeps its state and gives zeros in Y.) The ops producing Y, Y_h and Y_c carry the node and
+// op: activations other than Sigmoid/Tanh/Relu, more than kMaxSteps steps. (A step at or past
+// a sequence's length keeps its state and gives zeros in Y: forward, the state after the last
+// step; reversed, the initial state until the sequence's own last step, where it starts.) The ops producing Y, Y_h and Y_c carry the node and
 // those outputs' names.
 #include "passes/Passes.h"
 #include "passes/graph/Folding.h"
@@ -56,7 +56,7 @@ struct Unroller {
   int64_t T = 0, B = 0, I = 0, H = 0, G = 1, dirs = 1;
   bool batchFirst = false, reverse = false, linearBeforeReset = false, inputForget = false;
   double clip = 0;
-  bool masked = false;           // sequence_lens shorter than T (forward only)
+  bool masked = false;           // sequence_lens shorter than T
   std::vector<std::string> acts; // per direction, G's functions (1 RNN, 2 GRU, 3 LSTM)
 
   explicit Unroller(Operation *o) : b(o), op(o), name(tensorNameOf(o, 0)) {
@@ -363,13 +363,14 @@ std::optional<Unroller> prepare(Operation *op) {
   if (!shaped(1, {u.dirs, GH, u.I}) || !shaped(2, {u.dirs, GH, u.H}) ||
       !shaped(3, {u.dirs, 2 * GH}) || (lstm && !shaped(7, {u.dirs, 3 * u.H})))
     return std::nullopt;
-  // sequence_lens: absent or every sequence full length; else (forward only: a reversed
-  // sequence starts at its own last step) each step masks the batch entries it is past.
+  // sequence_lens: absent or every sequence full length; else each step masks the batch
+  // entries it is at or past (t >= length), in either direction: a reversed sequence then
+  // starts from the initial state at its own last step, as ONNX Runtime and the reference run it.
   if (op->getNumOperands() > 4 && !absent(op->getOperand(4))) {
     std::optional<std::vector<int64_t>> lens = constantInts(op->getOperand(4));
     if (!lens || llvm::any_of(*lens, [&](int64_t l) { return l != u.T; })) {
       auto lt = staticTensorType(op->getOperand(4));
-      if (!lt || Shape(lt.getShape()) != Shape{u.B} || u.reverse || u.dirs != 1)
+      if (!lt || Shape(lt.getShape()) != Shape{u.B})
         return std::nullopt;
       u.masked = true;
     }

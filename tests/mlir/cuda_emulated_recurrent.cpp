@@ -32,6 +32,8 @@ void weights(onnx::GraphProto *g, const std::string &name, const std::vector<int
 //   time (graph inputs, so the weights' pieces are computed on the device): Y_h;
 // - LSTM, forward, sequence_lens 5 and 3 (the second keeps its state past step 3, its Y
 //   rows there are zeros): Y, Y_h;
+// - GRU, bidirectional, sequence_lens 2 and 5, initial h: Y, Y_h (reversed, a short
+//   sequence starts from h0 at its own last step);
 // - RNN with Relu: Y.
 // No host step; every output within the storage type's tolerance, in f32 and f16.
 TEST(CudaRecurrent, UnrolledIntoMatMulsAndGateKernels) {
@@ -84,6 +86,21 @@ TEST(CudaRecurrent, UnrolledIntoMatMulsAndGateKernels) {
   onnx::NodeProto *ragged = node(g, "LSTM", "lstm_ragged", {"x", "fw_w", "fw_r", "fw_b", "lens"}, "ragged_y");
   ragged->add_output("ragged_y_h");
   intAttrOf(ragged, "hidden_size", H);
+  // GRU, bidirectional, sequences of 2 and 5 steps from initial states: reversed, the first
+  // starts at its step 1 from h0 (its steps 2-4 keep h0 and give zeros)
+  onnx::TensorProto *lensBi = g->add_initializer();
+  lensBi->set_name("lens_bi");
+  lensBi->set_data_type(onnx::TensorProto::INT32);
+  lensBi->add_dims(B);
+  for (int32_t l : {2, 5})
+    lensBi->add_int32_data(l);
+  weights(g, "bi_w", {2, 3 * H, I}, 9.1f, 0.7f);
+  weights(g, "bi_r", {2, 3 * H, H}, 3.3f, 0.7f);
+  weights(g, "bi_b", {2, 6 * H}, 1.7f, 0.3f);
+  onnx::NodeProto *biRagged = node(g, "GRU", "gru_ragged", {"x", "bi_w", "bi_r", "bi_b", "lens_bi", "h0"}, "gru_ragged_y");
+  biRagged->add_output("gru_ragged_y_h");
+  intAttrOf(biRagged, "hidden_size", H);
+  stringAttrOf(biRagged, "direction", "bidirectional");
   // RNN with Relu
   weights(g, "rnn_w", {1, H, I}, 7.7f);
   weights(g, "rnn_r", {1, H, H}, 8.8f);
@@ -93,7 +110,7 @@ TEST(CudaRecurrent, UnrolledIntoMatMulsAndGateKernels) {
   acts->set_name("activations");
   acts->set_type(onnx::AttributeProto::STRINGS);
   acts->add_strings("Relu");
-  for (const char *o : {"lstm_y", "lstm_y_h", "lstm_y_c", "gru_y", "gru_y_h", "gru_inputs_y_h", "ragged_y", "ragged_y_h", "rnn_y"})
+  for (const char *o : {"lstm_y", "lstm_y_h", "lstm_y_c", "gru_y", "gru_y_h", "gru_inputs_y_h", "ragged_y", "ragged_y_h", "gru_ragged_y", "gru_ragged_y_h", "rnn_y"})
     floatValue(g->add_output(), o);
   std::string model = saveModel(m, "recurrent.onnx");
   for (const char *dtype : {"f32", "f16"}) {

@@ -34,16 +34,31 @@ module attributes {plumb.opset = 14 : i64} {
 
 // -----
 
-// Left as one op: an activation with alpha/beta (HardSigmoid), sequence_lens given at run
-// time to a reverse op (each sequence would start at its own last step).
+// Left as one op: an activation with alpha/beta (HardSigmoid).
 // CHECK-LABEL: func @left
 // CHECK: plumb.GRU
-// CHECK: plumb.LSTM
 module attributes {plumb.opset = 14 : i64} {
-  func.func @left(%x: tensor<2x1x3xf32>, %w: tensor<1x6x3xf32>, %r: tensor<1x6x2xf32>, %w4: tensor<1x8x3xf32>, %r4: tensor<1x8x2xf32>, %lens: tensor<1xi32>) -> (tensor<1x1x2xf32>, tensor<1x1x2xf32>) {
+  func.func @left(%x: tensor<2x1x3xf32>, %w: tensor<1x6x3xf32>, %r: tensor<1x6x2xf32>) -> tensor<1x1x2xf32> {
     %none = plumb.none
     %g:2 = plumb.GRU(%x, %w, %r, %none, %none, %none) {hidden_size = 2 : i64, activations = ["HardSigmoid", "Tanh"]} : (tensor<2x1x3xf32>, tensor<1x6x3xf32>, tensor<1x6x2xf32>, none, none, none) -> (tensor<2x1x1x2xf32>, tensor<1x1x2xf32>)
+    return %g#1 : tensor<1x1x2xf32>
+  }
+}
+
+// -----
+
+// sequence_lens given at run time to a reverse op: each step t compares t < length (Less)
+// and keeps the state where it does not (Where), so a sequence starts at its own last step
+// from the initial state.
+// CHECK-LABEL: func @reverse_lens
+// CHECK-NOT: plumb.LSTM
+// CHECK: plumb.Less
+// CHECK: plumb.Where
+// CHECK-NOT: plumb.LSTM
+module attributes {plumb.opset = 14 : i64} {
+  func.func @reverse_lens(%x: tensor<2x1x3xf32>, %w4: tensor<1x8x3xf32>, %r4: tensor<1x8x2xf32>, %lens: tensor<1xi32>) -> tensor<1x1x2xf32> {
+    %none = plumb.none
     %l:2 = plumb.LSTM(%x, %w4, %r4, %none, %lens, %none, %none, %none) {direction = "reverse", hidden_size = 2 : i64} : (tensor<2x1x3xf32>, tensor<1x8x3xf32>, tensor<1x8x2xf32>, none, tensor<1xi32>, none, none, none) -> (tensor<2x1x1x2xf32>, tensor<1x1x2xf32>)
-    return %g#1, %l#1 : tensor<1x1x2xf32>, tensor<1x1x2xf32>
+    return %l#1 : tensor<1x1x2xf32>
   }
 }
