@@ -11,14 +11,17 @@
 // op as one library call and one gate kernel per step (CUDA: it was a host step). The
 // weights' pieces (a direction's W and R transposed, its biases, peepholes) are ops on W, R,
 // B and P, folded into constants here when those are constants (exported models), computed
-// at run time when they are inputs. Initial states absent are zero constants. Left as one
-// op: activations other than Sigmoid/Tanh/Relu, more than kMaxSteps steps. (A step at or past
+// at run time when they are inputs. Initial states absent are zero constants. Every ONNX
+// activation is written as its op (alpha/beta as the reference takes them: in order, by the
+// functions that use them). Left as one op: more than kMaxSteps steps. (A step at or past
 // a sequence's length keeps its state and gives zeros in Y: forward, the state after the last
 // step; reversed, the initial state until the sequence's own last step, where it starts.) The ops producing Y, Y_h and Y_c carry the node and
 // those outputs' names.
 #include "passes/Passes.h"
 #include "passes/graph/Folding.h"
 
+#include "backends/reference/Interpreter.h"
+#include "backends/reference/kernels/RecurrentActivations.h"
 #include "ir/TensorAttr.h"
 
 #include "mlir/IR/Builders.h"
@@ -57,7 +60,7 @@ struct Unroller {
   bool batchFirst = false, reverse = false, linearBeforeReset = false, inputForget = false;
   double clip = 0;
   bool masked = false;           // sequence_lens shorter than T
-  std::vector<std::string> acts; // per direction, G's functions (1 RNN, 2 GRU, 3 LSTM)
+  std::vector<ref::RecurrentActivation> acts; // per direction, G's (1 RNN, 2 GRU, 3 LSTM)
 
   explicit Unroller(Operation *o) : b(o), op(o), name(tensorNameOf(o, 0)) {
     if (name.empty())
@@ -138,12 +141,34 @@ struct Unroller {
     return ClipOp::create(b, loc(what + ".clip"), x.getType(), x, constant({-clip}, {}, what + ".lo"),
                           constant({clip}, {}, what + ".hi"), nullptr, nullptr);
   }
-  Value activation(const std::string &f, Value x, const std::string &what) {
-    if (f == "sigmoid")
-      return SigmoidOp::create(b, loc(what), x.getType(), x);
-    if (f == "tanh")
-      return TanhOp::create(b, loc(what), x.getType(), x);
-    return ReluOp::create(b, loc(what), x.getType(), x);
+  // f(x) as ops; those with alpha/beta carry them (Affine and ScaledTanh as Mul/Add/Tanh).
+  Value activation(const ref::RecurrentActivation &f, Value x, const std::string &what) {
+    auto ty = x.getType();
+    auto a = b.getF32FloatAttr(float(f.alpha)), be = b.getF32FloatAttr(float(f.beta));
+    auto scalar = [&](double v, const char *which) { return constant({v}, {}, what + which); };
+    if (f.name == "sigmoid")
+      return SigmoidOp::create(b, loc(what), ty, x);
+    if (f.name == "tanh")
+      return TanhOp::create(b, loc(what), ty, x);
+    if (f.name == "relu")
+      return ReluOp::create(b, loc(what), ty, x);
+    if (f.name == "leakyrelu")
+      return LeakyReluOp::create(b, loc(what), ty, x, a);
+    if (f.name == "thresholdedrelu")
+      return ThresholdedReluOp::create(b, loc(what), ty, x, a);
+    if (f.name == "elu")
+      return EluOp::create(b, loc(what), ty, x, a);
+    if (f.name == "hardsigmoid")
+      return HardSigmoidOp::create(b, loc(what), ty, x, a, be);
+    if (f.name == "softsign")
+      return SoftsignOp::create(b, loc(what), ty, x);
+    if (f.name == "softplus")
+      return SoftplusOp::create(b, loc(what), ty, x);
+    if (f.name == "affine")
+      return add(mul(x, scalar(f.alpha, ".alpha"), what + ".scaled"), scalar(f.beta, ".beta"), what);
+    // scaledtanh: alpha tanh(beta x)
+    Value t = TanhOp::create(b, loc(what + ".tanh"), ty, mul(x, scalar(f.beta, ".beta"), what + ".in"));
+    return mul(t, scalar(f.alpha, ".alpha"), what);
   }
 
   // Rows [begin, end) of direction d of weight `operand` ([dirs, rows, cols]), transposed:
@@ -178,7 +203,7 @@ void Unroller::run() {
   std::vector<Value> lastH, lastC;
   for (int64_t d = 0; d < dirs; ++d) {
     std::string dn = "d" + std::to_string(d) + ".";
-    const std::string *f = &acts[size_t(d * (G == 1 ? 1 : G == 3 ? 2 : 3))];
+    const ref::RecurrentActivation *f = &acts[size_t(d * (G == 1 ? 1 : G == 3 ? 2 : 3))];
     // X W^T + the biases outside the recurrence (all but GRU's R bias of h with
     // linear_before_reset, which the reset gate multiplies), every step at once.
     Value xw = matmul(x, transposedRows(1, d, 0, GH, dn + "w_t"), dn + "x_w");
@@ -212,7 +237,8 @@ void Unroller::run() {
       Value xt = gather(xw, t, batchFirst ? 1 : 0, sn + "x");
       Value h0 = h, c0 = c;
       // f(clip(x's columns of gate g + `hpart`)): a gate's activation.
-      auto gate = [&](int64_t g, Value hpart, const std::string &fn, const std::string &what) {
+      auto gate = [&](int64_t g, Value hpart, const ref::RecurrentActivation &fn,
+                      const std::string &what) {
         Value xg = slice(xt, 1, g * H, (g + 1) * H, sn + "x_" + what);
         Value pre = add(xg, hpart, sn + "pre_" + what);
         return activation(fn, clipped(pre, sn + what), sn + what);
@@ -382,23 +408,18 @@ std::optional<Unroller> prepare(Operation *op) {
       if (!st || st.getElementType() != u.elt || Shape(st.getShape()) != state)
         return std::nullopt;
     }
-  // Activations: Sigmoid, Tanh and Relu (the ones without alpha/beta), per direction.
-  std::vector<std::string> defaults = lstm  ? std::vector<std::string>{"sigmoid", "tanh", "tanh"}
-                                      : gru ? std::vector<std::string>{"sigmoid", "tanh"}
-                                            : std::vector<std::string>{"tanh"};
-  if (auto a = op->getAttrOfType<mlir::ArrayAttr>("activations")) {
-    for (mlir::Attribute s : a) {
-      std::string n = llvm::cast<mlir::StringAttr>(s).getValue().lower();
-      if (n != "sigmoid" && n != "tanh" && n != "relu")
-        return std::nullopt;
-      u.acts.push_back(n);
-    }
-  } else {
-    for (int64_t d = 0; d < u.dirs; ++d)
-      u.acts.insert(u.acts.end(), defaults.begin(), defaults.end());
-  }
-  if (u.acts.size() != defaults.size() * size_t(u.dirs))
-    return std::nullopt;
+  // Activations, per direction, with alpha/beta as the reference reads them.
+  std::vector<std::string> defaults = lstm  ? std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"}
+                                      : gru ? std::vector<std::string>{"Sigmoid", "Tanh"}
+                                            : std::vector<std::string>{"Tanh"};
+  ref::Attrs attrs = ref::attrsOf(op);
+  const ref::AttrValue *names = attrs.find("activations");
+  std::string error;
+  u.acts = ref::recurrentActivations(names ? names->strings : std::vector<std::string>{},
+                                     attrs.getFloats("activation_alpha"),
+                                     attrs.getFloats("activation_beta"), defaults, u.dirs, error);
+  if (!error.empty())
+    return std::nullopt; // the op stays, and its kernel names the problem
   return u;
 }
 

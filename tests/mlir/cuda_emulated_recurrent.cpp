@@ -122,6 +122,58 @@ TEST(CudaRecurrent, UnrolledIntoMatMulsAndGateKernels) {
   }
 }
 
+// Activations with alpha and beta (Keras exports hard_sigmoid LSTMs): each is its op, with
+// alpha/beta consumed in order by the functions that take them, as the reference reads them.
+// LSTM [HardSigmoid 0.3/0.45, LeakyRelu 0.05, ScaledTanh 1.5/0.7]; bidirectional GRU
+// [Affine 0.5/0.1, Softsign | Elu 0.8, Softplus]; RNN [ThresholdedRelu 0.05]. No host step.
+TEST(CudaRecurrent, ActivationsWithAlphaAndBeta) {
+  const int64_t T = 4, B = 2, I = 3, H = 5;
+  onnx::ModelProto m = newModel("recurrent_acts", 14);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {T, B, I});
+  auto functions = [](onnx::NodeProto *n, std::vector<std::string> names,
+                      std::vector<float> alphas, std::vector<float> betas) {
+    onnx::AttributeProto *a = n->add_attribute();
+    a->set_name("activations");
+    a->set_type(onnx::AttributeProto::STRINGS);
+    for (const std::string &f : names)
+      a->add_strings(f);
+    for (auto [name, list] : {std::pair{"activation_alpha", &alphas}, {"activation_beta", &betas}}) {
+      if (list->empty())
+        continue;
+      onnx::AttributeProto *l = n->add_attribute();
+      l->set_name(name);
+      l->set_type(onnx::AttributeProto::FLOATS);
+      for (float v : *list)
+        l->add_floats(v);
+    }
+  };
+  weights(g, "lw", {1, 4 * H, I}, 0.3f, 0.9f);
+  weights(g, "lr", {1, 4 * H, H}, 1.1f, 0.6f);
+  onnx::NodeProto *lstm = node(g, "LSTM", "lstm", {"x", "lw", "lr"}, "lstm_y");
+  intAttrOf(lstm, "hidden_size", H);
+  functions(lstm, {"HardSigmoid", "LeakyRelu", "ScaledTanh"}, {0.3f, 0.05f, 1.5f}, {0.45f, 0.7f});
+  weights(g, "gw", {2, 3 * H, I}, 2.2f, 0.4f);
+  weights(g, "gr", {2, 3 * H, H}, 3.4f, 0.3f);
+  onnx::NodeProto *gru = node(g, "GRU", "gru", {"x", "gw", "gr"}, "gru_y");
+  intAttrOf(gru, "hidden_size", H);
+  stringAttrOf(gru, "direction", "bidirectional");
+  functions(gru, {"Affine", "Softsign", "Elu", "Softplus"}, {0.5f, 0.8f}, {0.1f});
+  weights(g, "rw", {1, H, I}, 4.6f);
+  weights(g, "rr", {1, H, H}, 5.8f, 0.4f);
+  onnx::NodeProto *rnn = node(g, "RNN", "rnn", {"x", "rw", "rr"}, "rnn_y");
+  intAttrOf(rnn, "hidden_size", H);
+  functions(rnn, {"ThresholdedRelu"}, {0.05f}, {});
+  for (const char *o : {"lstm_y", "gru_y", "rnn_y"})
+    floatValue(g->add_output(), o);
+  std::string model = saveModel(m, "recurrent_acts.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("recurrent_acts_") + dtype);
+    EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.host"), 0) << dtype;
+    expectClose(k, dtype);
+  }
+}
+
 // A forward LSTM from zero states, as exporters write one: the x projection for every step
 // is one GEMM; each later step is one GEMM whose C is the step's row of that projection (read
 // at its offset, no copy) and one kernel writing both c and h. The first step is that kernel

@@ -1,6 +1,7 @@
 // Reference kernels for the recurrent networks RNN, GRU and LSTM: every attribute (direction,
 // layout, clip, activations), optional inputs and outputs, computed one sequence at a time.
 #include "backends/reference/kernels/Common.h"
+#include "backends/reference/kernels/RecurrentActivations.h"
 
 #include <algorithm>
 #include <cctype>
@@ -9,86 +10,17 @@
 namespace plumb::ref {
 namespace {
 
-// One activation function with its alpha/beta (ONNX's list of RNN activation names).
-struct Activation {
-  std::string name; // lower case
-  double alpha = 0, beta = 0;
+using Activation = RecurrentActivation;
 
-  double operator()(double x) const {
-    if (name == "sigmoid")
-      return 1 / (1 + std::exp(-x));
-    if (name == "tanh")
-      return std::tanh(x);
-    if (name == "relu")
-      return std::max(x, 0.0);
-    if (name == "affine")
-      return alpha * x + beta;
-    if (name == "leakyrelu")
-      return x >= 0 ? x : alpha * x;
-    if (name == "thresholdedrelu")
-      return x > alpha ? x : 0;
-    if (name == "scaledtanh")
-      return alpha * std::tanh(beta * x);
-    if (name == "hardsigmoid")
-      return std::max(0.0, std::min(1.0, alpha * x + beta));
-    if (name == "elu")
-      return x >= 0 ? x : alpha * (std::exp(x) - 1);
-    if (name == "softsign")
-      return x / (1 + std::abs(x));
-    return std::log1p(std::exp(x)); // softplus (names are checked when parsed)
-  }
-};
-
-// Default alpha and beta of each function, and how many of them it takes from the
-// activation_alpha / activation_beta lists (they are consumed in order, like ONNX Runtime).
-bool activationDefaults(const std::string &name, Activation &a, int &nAlpha, int &nBeta) {
-  nAlpha = nBeta = 0;
-  if (name == "sigmoid" || name == "tanh" || name == "relu" || name == "softsign" ||
-      name == "softplus")
-    return true;
-  if (name == "affine" || name == "scaledtanh" || name == "hardsigmoid") {
-    a.alpha = name == "hardsigmoid" ? 0.2 : 1.0;
-    a.beta = name == "hardsigmoid" ? 0.5 : 0.0;
-    nAlpha = nBeta = 1;
-    return true;
-  }
-  if (name == "leakyrelu" || name == "thresholdedrelu" || name == "elu") {
-    a.alpha = name == "leakyrelu" ? 0.01 : 1.0;
-    nAlpha = 1;
-    return true;
-  }
-  return false;
-}
-
-// `perDir` functions per direction; the defaults repeat for every direction.
 std::vector<Activation> parseActivations(const KernelCall &call, std::vector<std::string> defs,
                                          int64_t dirs) {
   const AttrValue *v = call.attr().find("activations");
-  std::vector<std::string> names = v ? v->strings : std::vector<std::string>{};
-  size_t want = defs.size() * size_t(dirs);
-  if (names.empty())
-    for (int64_t d = 0; d < dirs; ++d)
-      names.insert(names.end(), defs.begin(), defs.end());
-  if (names.size() != want)
-    call.fail("activations must list " + std::to_string(want) + " functions, got " +
-              std::to_string(names.size()));
-  std::vector<double> alphas = call.attr().getFloats("activation_alpha");
-  std::vector<double> betas = call.attr().getFloats("activation_beta");
-  size_t ai = 0, bi = 0;
-  std::vector<Activation> out;
-  for (const std::string &n : names) {
-    Activation a;
-    for (char ch : n)
-      a.name += char(std::tolower(static_cast<unsigned char>(ch)));
-    int nAlpha, nBeta;
-    if (!activationDefaults(a.name, a, nAlpha, nBeta))
-      call.fail("unknown activation function '" + n + "'");
-    if (nAlpha && ai < alphas.size())
-      a.alpha = alphas[ai++];
-    if (nBeta && bi < betas.size())
-      a.beta = betas[bi++];
-    out.push_back(a);
-  }
+  std::string error;
+  std::vector<Activation> out = recurrentActivations(
+      v ? v->strings : std::vector<std::string>{}, call.attr().getFloats("activation_alpha"),
+      call.attr().getFloats("activation_beta"), defs, dirs, error);
+  if (!error.empty())
+    call.fail(error);
   return out;
 }
 

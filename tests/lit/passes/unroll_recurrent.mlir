@@ -34,14 +34,18 @@ module attributes {plumb.opset = 14 : i64} {
 
 // -----
 
-// Left as one op: an activation with alpha/beta (HardSigmoid).
-// CHECK-LABEL: func @left
+// An activation with alpha/beta is its op with them (the lists consumed in order by the
+// functions that take them); a sequence longer than 256 steps is left as one op.
+// CHECK-LABEL: func @activations_and_left
+// CHECK: plumb.HardSigmoid({{.*}}) {alpha = 3.000000e-01 : f32, beta = 4.000000e-01 : f32}
+// CHECK: plumb.Tanh
 // CHECK: plumb.GRU
 module attributes {plumb.opset = 14 : i64} {
-  func.func @left(%x: tensor<2x1x3xf32>, %w: tensor<1x6x3xf32>, %r: tensor<1x6x2xf32>) -> tensor<1x1x2xf32> {
+  func.func @activations_and_left(%x: tensor<2x1x3xf32>, %w: tensor<1x6x3xf32>, %r: tensor<1x6x2xf32>, %long: tensor<300x1x3xf32>) -> (tensor<1x1x2xf32>, tensor<1x1x2xf32>) {
     %none = plumb.none
-    %g:2 = plumb.GRU(%x, %w, %r, %none, %none, %none) {hidden_size = 2 : i64, activations = ["HardSigmoid", "Tanh"]} : (tensor<2x1x3xf32>, tensor<1x6x3xf32>, tensor<1x6x2xf32>, none, none, none) -> (tensor<2x1x1x2xf32>, tensor<1x1x2xf32>)
-    return %g#1 : tensor<1x1x2xf32>
+    %g:2 = plumb.GRU(%x, %w, %r, %none, %none, %none) {hidden_size = 2 : i64, activations = ["HardSigmoid", "Tanh"], activation_alpha = [0.3 : f32], activation_beta = [0.4 : f32]} : (tensor<2x1x3xf32>, tensor<1x6x3xf32>, tensor<1x6x2xf32>, none, none, none) -> (tensor<2x1x1x2xf32>, tensor<1x1x2xf32>)
+    %l:2 = plumb.GRU(%long, %w, %r, %none, %none, %none) {hidden_size = 2 : i64} : (tensor<300x1x3xf32>, tensor<1x6x3xf32>, tensor<1x6x2xf32>, none, none, none) -> (tensor<300x1x1x2xf32>, tensor<1x1x2xf32>)
+    return %g#1, %l#1 : tensor<1x1x2xf32>, tensor<1x1x2xf32>
   }
 }
 
