@@ -214,6 +214,10 @@ std::vector<OpCase> opCases() {
   add("instancenorm_1d_f16", "InstanceNormalization",
       {iota(DType::F16, {2, 3, 9}), ch.cast(DType::F16), chb.cast(DType::F16)});
   Tensor wide = iota(DType::F32, {2, 6, 5, 4});
+  add("shrink_soft", "Shrink", {x}, {}, {{"lambd", floatAttr(0.75)}, {"bias", floatAttr(0.5)}});
+  add("shrink_hard_f16", "Shrink", {x.cast(DType::F16)}, {}, {{"lambd", floatAttr(1.5)}});
+  add("swish_alpha", "Swish", {x}, {}, {{"alpha", floatAttr(0.7)}});
+  add("swish_f16", "Swish", {x.cast(DType::F16)});
   add("reducemean_axes_attr", "ReduceMean", {wide}, {}, {{"axes", intsAttr({2, 3})}});
   add("reducemax_all", "ReduceMax", {wide});
   v.push_back(OpCase{"reducesum_axes_input", "ReduceSum", {wide}, {{1, ints({-1, -2})}}, {}, 1, 13});

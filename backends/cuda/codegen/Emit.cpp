@@ -319,6 +319,16 @@ const std::map<std::string, Rule> &rules() {
     r["ThresholdedRelu"] = [](auto &, const KNode &n, const Args &a, DType t) {
       return let(a[0], computeType(t), "x > " + literal(t, attrF(n, "alpha", 1.0)) + " ? x : 0");
     };
+    r["Shrink"] = [](auto &, const KNode &n, const Args &a, DType t) {
+      std::string l = literal(t, attrF(n, "lambd", 0.5)), b = literal(t, attrF(n, "bias", 0.0));
+      return let(a[0], computeType(t), "x < -(" + l + ") ? x + " + b + " : (x > " + l + " ? x - " +
+                                           b + " : " + literal(t, 0) + ")");
+    };
+    r["Swish"] = [](auto &, const KNode &n, const Args &a, DType t) { // opset 24
+      return let(a[0], computeType(t),
+                 "x / (" + literal(t, 1) + " + " +
+                     fn("exp", t, "-(" + literal(t, attrF(n, "alpha", 1.0)) + ") * x") + ")");
+    };
     r["IsNaN"] = [](auto &, auto &, const Args &a, DType) { return let(a[0], "auto", "x != x"); };
     r["IsInf"] = [](const KernelGraph &g, const KNode &n, const Args &a, DType) {
       bool neg = n.attrs.getInt("detect_negative", 1), pos = n.attrs.getInt("detect_positive", 1);
