@@ -214,6 +214,8 @@ std::vector<OpCase> opCases() {
   add("instancenorm_1d_f16", "InstanceNormalization",
       {iota(DType::F16, {2, 3, 9}), ch.cast(DType::F16), chb.cast(DType::F16)});
   Tensor wide = iota(DType::F32, {2, 6, 5, 4});
+  add("lrn_size3", "LRN", {x}, {}, {{"size", intAttr(3)}, {"alpha", floatAttr(0.02)}, {"beta", floatAttr(0.6)}, {"bias", floatAttr(2.0)}});
+  add("lrn_size4_f16", "LRN", {img.cast(DType::F16)}, {}, {{"size", intAttr(4)}});
   add("shrink_soft", "Shrink", {x}, {}, {{"lambd", floatAttr(0.75)}, {"bias", floatAttr(0.5)}});
   add("shrink_hard_f16", "Shrink", {x.cast(DType::F16)}, {}, {{"lambd", floatAttr(1.5)}});
   add("swish_alpha", "Swish", {x}, {}, {{"alpha", floatAttr(0.7)}});

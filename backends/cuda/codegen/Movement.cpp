@@ -34,7 +34,7 @@ bool isWindowOp(const std::string &op) {
   return op == "MaxPool" || op == "AveragePool" || op == "LpPool" || op == "GlobalMaxPool" ||
          op == "GlobalAveragePool" || op == "GlobalLpPool" || op == "CumSum" || op == "Einsum" || op == "Resize" ||
          op == "ArgMax" || op == "ArgMin" || op == "TopK" || op == "ScatterND" ||
-         op == "ScatterElements" || op == "Scatter" || op == "GridSample";
+         op == "ScatterElements" || op == "Scatter" || op == "GridSample" || op == "LRN";
 }
 
 bool steeringOperand(const std::string &op, size_t index) {
@@ -205,6 +205,8 @@ void MovementWriter::body(const std::vector<std::string> &c) {
     return argExtreme(c);
   if (n_.op == "ScatterElements" || n_.op == "Scatter")
     return scatterElements(c);
+  if (n_.op == "LRN")
+    return lrn(c);
   if (isWindowOp(n_.op))
     return pool(c);
   codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") has no movement rule");

@@ -83,6 +83,7 @@ private:
   void pad(const std::vector<std::string> &c);
   // The window ops (Window.cpp).
   void pool(const std::vector<std::string> &c);
+  void lrn(const std::vector<std::string> &c);
   void einsum(const std::vector<std::string> &c);
   void cumSum();
   void topK();

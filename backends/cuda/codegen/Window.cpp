@@ -1,6 +1,6 @@
 // Window kernels (MovementWriter, see MovementWriter.h): a body of one op whose output
 // elements each read a window or a line of the input rather than one element: pools,
-// Einsum, CumSum, TopK, ScatterND and ArgMax/ArgMin (Resize and GridSample: Sampling.cpp).
+// Einsum, CumSum, TopK, ScatterND, ArgMax/ArgMin and LRN (Resize and GridSample: Sampling.cpp).
 #include "backends/cuda/codegen/Emit.h"
 #include "backends/cuda/codegen/MovementWriter.h"
 
@@ -100,6 +100,40 @@ void MovementWriter::pool(const std::vector<std::string> &c) {
              (n_.attrs.getInt("count_include_pad", 0) ? "padded" : "valid");
   os_ << "    (void)valid; (void)padded;\n"
       << "    " << w_.paramName(r) << "[e] = " << storeAs(t, result) << ";\n";
+}
+
+// LRN over N×C×...: each element divided by (bias + alpha / size * the sum of squares over
+// the `size` channels around its own, clamped to those there are)^beta, in the compute type
+// as the reference computes it.
+void MovementWriter::lrn(const std::vector<std::string> &c) {
+  int r = n_.results.at(0), x = n_.operands.at(0);
+  const Shape &in = shapeOf(x);
+  int64_t size = n_.attrs.getInt("size", 0);
+  if (in.size() < 3 || size < 1)
+    codegenError(g_, "node '" + n_.name + "' (LRN) needs N x C x ... input and a positive size");
+  double alpha = n_.attrs.getFloat("alpha", 1e-4), beta = n_.attrs.getFloat("beta", 0.75),
+         bias = n_.attrs.getFloat("bias", 1.0);
+  int64_t before = (size - 1) / 2, after = size - 1 - before;
+  DType t = g_.values[size_t(r)].dtype, xt = g_.values[size_t(x)].dtype;
+  std::string ct = computeType(t);
+  std::vector<std::string> src = c;
+  src[1] = "k";
+  os_ << "    " << ct << " sq = 0;\n"
+      << "    const long long lo = " << c[1] << " - " << before << "LL < 0 ? 0 : " << c[1] << " - "
+      << before << "LL;\n"
+      << "    const long long hi = " << c[1] << " + " << after << "LL > " << in[1] - 1 << "LL ? "
+      << in[1] - 1 << "LL : " << c[1] << " + " << after << "LL;\n"
+      << "    for (long long k = lo; k <= hi; ++k) {\n"
+      << "      const " << ct << " v = " << loadAs(xt, w_.paramName(x) + "[" + offsetOf(in, src) + "]")
+      << ";\n"
+      << "      sq += v * v;\n"
+      << "    }\n"
+      << "    const " << ct << " v = " << loadAs(xt, w_.paramName(x) + "[" + offsetOf(in, c) + "]")
+      << ";\n"
+      << "    " << w_.paramName(r) << "[e] = "
+      << storeAs(t, "v / pow(" + literal(t, bias) + " + " + literal(t, alpha) + " / " +
+                        literal(t, double(size)) + " * sq, " + literal(t, beta) + ")")
+      << ";\n";
 }
 
 // An Einsum equation with "..." as one without: the dims an operand has beyond its letters,
