@@ -342,6 +342,46 @@ std::string writeResizeModel(const ResizeCase &c) {
   return saveModel(m, "resize_" + c.name + ".onnx");
 }
 
+// Upsample, which Resize replaced (opset 7-9 exports: YOLOv3's upsampling): one window kernel
+// with the taps the reference computes for it (floor of x / scale for nearest, asymmetric
+// linear), scales as an initializer (opset 9) or an attribute (opset 7). Was a host step.
+TEST(CudaResize, UpsampleIsOneWindowKernel) {
+  struct Case {
+    const char *name, *mode;
+    int64_t opset;
+  };
+  for (const Case &c : {Case{"upsample9_nearest", "nearest", 9}, Case{"upsample9_linear", "linear", 9},
+                        Case{"upsample7_nearest", "nearest", 7}}) {
+    onnx::ModelProto m = newModel(c.name, c.opset);
+    onnx::GraphProto *g = m.mutable_graph();
+    floatValue(g->add_input(), "x", {1, 2, 3, 4});
+    std::vector<float> scales = {1, 1, 2, 2.5f};
+    onnx::NodeProto *n = g->add_node();
+    n->set_op_type("Upsample");
+    n->set_name("up");
+    n->add_input("x");
+    n->add_output("y");
+    stringAttrOf(n, "mode", c.mode);
+    if (c.opset >= 9) {
+      floatInitializer(g, "scales", {4}, [&](int64_t i) { return scales[size_t(i)]; });
+      n->add_input("scales");
+    } else {
+      onnx::AttributeProto *a = n->add_attribute();
+      a->set_name("scales");
+      a->set_type(onnx::AttributeProto::FLOATS);
+      for (float f : scales)
+        a->add_floats(f);
+    }
+    floatValue(g->add_output(), "y");
+    std::string model = saveModel(m, std::string(c.name) + ".onnx");
+    for (const char *dtype : {"f32", "f16"}) {
+      KeptPlan k = runKept(model, "", dtype, keepNone, std::string(c.name) + "_" + dtype);
+      EXPECT_EQ(stepsOfStyle(k.compiled.plan, "window"), 1) << c.name << " " << dtype;
+      graphs::expectClose(k, dtype);
+    }
+  }
+}
+
 class ResizeKernel : public ::testing::TestWithParam<ResizeCase> {};
 
 TEST_P(ResizeKernel, EmulatedPlanMatchesTheReference) {

@@ -70,6 +70,9 @@ bool isMovement(const std::string &op);
 // Einsum (one thread per output element looping over the summed labels; no ellipsis),
 // Resize, ArgMax/ArgMin, TopK (K must be a constant), ScatterND and ScatterElements.
 bool isWindowOp(const std::string &op);
+// Resize, or the Upsample it replaced (opset 7-9 models: YOLOv3 exports): one sampling kernel
+// from the taps the reference computes for either.
+inline bool isResample(const std::string &op) { return op == "Resize" || op == "Upsample"; }
 // Movement a composite kernel reads through (Composite.cpp): Transpose, Slice, Concat, Expand,
 // Tile, Pad (constant mode, a constant fill) and the reshapes (Reshape, Flatten, Squeeze,
 // Unsqueeze, Identity).

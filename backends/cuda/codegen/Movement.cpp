@@ -32,7 +32,7 @@ bool isMovement(const std::string &op) {
 
 bool isWindowOp(const std::string &op) {
   return op == "MaxPool" || op == "AveragePool" || op == "LpPool" || op == "GlobalMaxPool" ||
-         op == "GlobalAveragePool" || op == "GlobalLpPool" || op == "CumSum" || op == "Einsum" || op == "Resize" ||
+         op == "GlobalAveragePool" || op == "GlobalLpPool" || op == "CumSum" || op == "Einsum" || op == "Resize" || op == "Upsample" ||
          op == "ArgMax" || op == "ArgMin" || op == "TopK" || op == "ScatterND" ||
          op == "ScatterElements" || op == "Scatter" || op == "GridSample" || op == "LRN";
 }
@@ -44,7 +44,7 @@ bool steeringOperand(const std::string &op, size_t index) {
     return !(op == "Concat" ||
              ((op == "Gather" || op == "GatherElements" || op == "GatherND") && index == 1) ||
              (op == "Pad" && index == 2)); // Pad's constant_value is loaded
-  if (op == "CumSum" || op == "TopK" || op == "Resize" || op == "Reshape" || op == "Squeeze" ||
+  if (op == "CumSum" || op == "TopK" || isResample(op) || op == "Reshape" || op == "Squeeze" ||
       op == "Unsqueeze")
     return true;
   return (isRowReduction(op) || op == "ReduceLogSumExp") && index == 1; // axes
@@ -101,7 +101,7 @@ std::vector<int64_t> intOperand(const KernelGraph &g, const KNode &n, size_t ind
 
 std::string MovementWriter::source() {
   os_ << includes(g_);
-  if (n_.op == "Resize")
+  if (isResample(n_.op))
     resizeTables();
   if (n_.op == "GridSample")
     gridSamplePrelude();
@@ -197,7 +197,7 @@ void MovementWriter::body(const std::vector<std::string> &c) {
     return pad(c);
   if (n_.op == "Einsum")
     return einsum(c);
-  if (n_.op == "Resize")
+  if (isResample(n_.op))
     return resize(c);
   if (n_.op == "GridSample")
     return gridSample(c);

@@ -114,7 +114,7 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
       int id = valueOf(v);
       n.operands.push_back(id);
       if (steeringOperand(n.op, index)) {
-        if (n.op == "Resize")
+        if (isResample(n.op))
           continue; // roi, scales, sizes: read below into the tap tables
         std::optional<Tensor> c = constantTensor(v);
         if (!c || !isInteger(c->dtype()))
@@ -132,7 +132,7 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
         gg.inputs.push_back(v);
       }
     }
-    if (n.op == "Resize")
+    if (isResample(n.op))
       resizeTapsInto(n, op, shapeOf(op->getOperand(0)), shapeOf(op->getResult(0)), opset);
     for (Value r : op->getResults()) {
       n.results.push_back(valueOf(r));
