@@ -338,7 +338,7 @@ inline Tensor emulateMatMul(const Step &s, const std::vector<const Tensor *> &in
   Tensor A = in[0]->cast(DType::F32), B = in[1]->cast(DType::F32);
   Tensor bv = bias ? in.at(2)->cast(DType::F32) : Tensor();
   Tensor C = hasC ? in[ci]->cast(DType::F32) : Tensor();
-  if (hasC && co + (batch - 1) * sc + m * n > C.numel())
+  if (hasC && (co < 0 || co + (batch - 1) * sc + m * n > C.numel()))
     throw Error("cuda.matmul: C at offset " + std::to_string(co) + " runs past its buffer");
   Tensor r = Tensor::zeros(DType::F32, out.shape);
   const float *pa = A.data<float>(), *pb = B.data<float>();

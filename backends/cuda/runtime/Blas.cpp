@@ -82,6 +82,12 @@ public:
     if (hasBias_)
       setAttr(desc_, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, t);
     int64_t sa = a.getInt("stride_a", 0), sb = a.getInt("stride_b", 0), sc = a.getInt("stride_c", m * n);
+    if (hasC_) { // a plan whose C view runs past its buffer is refused, not read past
+      int64_t offset = a.getInt("c_offset", 0);
+      if (offset < 0 || offset + (batch - 1) * sc + m * n > numElements(in[ci].shape))
+        throw Error("cuda.matmul for '" + label_ + "': C at element " + std::to_string(offset) +
+                    " runs past its buffer " + shapeToString(in[ci].shape));
+    }
     // Our B (k x n row-major, or n x k with trans_b) is column-major n x k (or k x n).
     la_ = tb ? layout(t, k, n, k, batch, sb) : layout(t, n, k, n, batch, sb);
     lb_ = ta ? layout(t, m, k, m, batch, sa) : layout(t, k, m, k, batch, sa);
