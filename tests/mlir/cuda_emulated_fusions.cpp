@@ -219,7 +219,8 @@ TEST(CudaComposite, GemmProjectionsArePackedIntoOneGemm) {
 // A residual Add after a projection is cuBLASLt's C (beta 1), added before the bias
 // epilogue and the activation: relu(x W + b + r) and, as an unrolled RNN step has it, a row
 // of a sequence's projections (a Gather of one index: a contiguous view) plus x W2, read at
-// its offset into the sequence's buffer. No kernel adds either, and no kernel copies the row.
+// its offset into the sequence's buffer. No kernel adds either, and no kernel copies the row
+// (but one whose offset leaves C less than 16-byte aligned).
 TEST(CudaComposite, ResidualAddIsTheMatMulsC) {
   onnx::ModelProto m = newModel("residual_gemm", 17);
   onnx::GraphProto *g = m.mutable_graph();
@@ -240,25 +241,34 @@ TEST(CudaComposite, ResidualAddIsTheMatMulsC) {
   node(g, "Gather", "step_row", {"seq", "row"}, "xt");
   node(g, "MatMul", "step_proj", {"x", "w2"}, "hr");
   node(g, "Add", "step_pre", {"xt", "hr"}, "pre");
+  // A row 5 elements into its buffer is not 16-byte aligned: a kernel copies it out.
+  floatValue(g->add_input(), "x5", {1, 4});
+  floatValue(g->add_input(), "seq5", {3, 1, 5});
+  floatInitializer(g, "w5", {4, 5}, [](int64_t i) { return float(i % 3) * 0.4f - 0.3f; });
+  node(g, "Gather", "odd_row", {"seq5", "row"}, "xt5");
+  node(g, "MatMul", "odd_proj", {"x5", "w5"}, "hr5");
+  node(g, "Add", "odd_pre", {"hr5", "xt5"}, "pre5");
   floatValue(g->add_output(), "out");
   floatValue(g->add_output(), "pre");
+  floatValue(g->add_output(), "pre5");
   std::string model = saveModel(m, "residual_gemm.onnx");
   for (const char *dtype : {"f32", "f16"}) {
     KeptPlan k = runKept(model, "", dtype, keepNone, std::string("residual_gemm_") + dtype);
     const Plan &plan = k.compiled.plan;
-    int casts = std::string(dtype) == "f32" ? 0 : 5; // x, r, seq in; out, pre
+    int casts = std::string(dtype) == "f32" ? 0 : 8; // x, r, seq, x5, seq5 in; 3 out
     EXPECT_EQ(stepsOfStyle(plan, "elementwise"), casts) << dtype;
-    EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << dtype;
-    ASSERT_EQ(stepsRunning(plan, "cuda.matmul"), 2) << dtype;
+    EXPECT_EQ(stepsOfStyle(plan, "movement"), 1) << dtype; // the odd row's copy
+    ASSERT_EQ(stepsRunning(plan, "cuda.matmul"), 3) << dtype;
     for (const Step &s : plan.steps) {
       if (s.kernel != "cuda.matmul")
         continue;
       bool first = s.nodeNames.find("relu") != std::string::npos;
+      bool odd = s.nodeNames.find("odd") != std::string::npos;
       EXPECT_EQ(s.inputs.size(), first ? 4u : 3u) << dtype << " " << s.nodeNames;
       EXPECT_EQ(s.attrs.getInt("bias", 0), first ? 1 : 0) << dtype;
       EXPECT_EQ(s.attrs.getString("epilogue", ""), first ? "relu" : "none") << dtype;
       EXPECT_EQ(s.attrs.getFloat("beta", 0.0), 1.0) << dtype;
-      EXPECT_EQ(s.attrs.getInt("c_offset", 0), first ? 0 : 2 * 6 * 16) << dtype;
+      EXPECT_EQ(s.attrs.getInt("c_offset", 0), first || odd ? 0 : 2 * 6 * 16) << dtype;
     }
     expectClose(k, dtype);
   }

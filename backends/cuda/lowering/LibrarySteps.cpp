@@ -68,7 +68,8 @@ size_t Lowerer::lowerMatMul(ArrayRef<Operation *> ops, size_t i) {
   }
   // A residual Add (the fusion pass's "+add"): cuBLASLt's C with beta 1, so D = A B + C +
   // bias, then the activation. A contiguous view (an unrolled RNN step's row of x W^T) is
-  // read in place at an offset into its buffer.
+  // read in place at an offset into its buffer when that keeps C 16-byte aligned (the
+  // alignment cuBLASLt's vectorized kernels want); otherwise a kernel copies it out.
   int64_t cOffset = 0;
   bool hasC = gemm && !isa<NoneType>(mm->getOperand(2).getType());
   if (!hasC && next < ops.size() && isa<AddOp>(ops[next]) && cur.hasOneUse() &&
@@ -79,7 +80,9 @@ size_t Lowerer::lowerMatMul(ArrayRef<Operation *> ops, size_t i) {
       if (pending_.count(canonical(r)))
         if (std::optional<Strided> v = stridedOf(r);
             v && v->root != canonical(r) && v->strides == ref::stridesOf(shapeOf(r)) &&
-            llvm::all_of(v->divisors, [](int64_t d) { return d == 1; })) {
+            llvm::all_of(v->divisors, [](int64_t d) { return d == 1; }) &&
+            v->offset * int64_t(dtypeSize(t)) % 16 ==
+                0) {
           cid = operand(v->root);
           cOffset = v->offset;
         }
