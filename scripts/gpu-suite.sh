@@ -31,7 +31,7 @@ tar -chJf .gpu-suite-a/libs-a.tar.xz --transform 's,.*/,lib/,' "${big[@]}"
 # The C runtime this was built against (Debian bookworm's glibc 2.36), used only where the
 # machine's is older.
 crt=(/lib64/ld-linux-x86-64.so.2)
-for n in libc.so.6 libm.so.6 libstdc++.so.6 libgcc_s.so.1; do crt+=("$(ldconfig -p | awk -v n=$n '$1==n && /x86-64/ {print $NF; exit}')"); done
+for n in libc.so.6 libm.so.6 libstdc++.so.6 libgcc_s.so.1; do crt+=("$(ldconfig -p | awk -v n=$n '$1==n && /x86-64/ && !f {print $NF; f=1}')"); done
 tar -chJf .gpu-suite-a/crt.tar.xz --transform 's,.*/,crt/,' "${crt[@]}"
 tar -chJf .gpu-suite-b/libs-b.tar.xz --transform 's,.*/,lib/,' "${rest[@]}"
 tar -chJf .gpu-suite-b/bin.tar.xz --transform 's,.*/,bin/,' "${bins[@]/#/$BUILD_DIR/bin/}"
