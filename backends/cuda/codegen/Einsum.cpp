@@ -1,0 +1,175 @@
+// Einsum kernels (MovementWriter, see MovementWriter.h): "..." made explicit, then each
+// output element sums the products of the operands' elements over the labels summed away.
+#include "backends/cuda/codegen/Emit.h"
+#include "backends/cuda/codegen/MovementWriter.h"
+
+#include "backends/reference/kernels/Common.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+namespace plumb::cuda {
+
+// An Einsum equation with "..." as one without: the dims an operand has beyond its letters,
+// right-aligned across operands as numpy broadcasts them, get letters the equation does not
+// use; an explicit output's "..." is all of them, an implicit output starts with them. Empty
+// when the ellipsis dims differ between operands (a broadcast the kernel does not do).
+// The terms of an Einsum equation's left-hand side, one per operand.
+static std::vector<std::string> einsumTerms(const std::string &lhs) {
+  std::vector<std::string> terms(1);
+  for (char ch : lhs) {
+    if (ch == ',')
+      terms.emplace_back();
+    else
+      terms.back().push_back(ch);
+  }
+  return terms;
+}
+
+static std::string explicitEinsum(const std::string &eq, const std::vector<Shape> &shapes) {
+  size_t arrow = eq.find("->");
+  std::string lhs = eq.substr(0, arrow), rhs = arrow == std::string::npos ? "" : eq.substr(arrow + 2);
+  std::vector<std::string> terms = einsumTerms(lhs);
+  if (terms.size() != shapes.size())
+    return "";
+  std::set<char> used(eq.begin(), eq.end());
+  std::string spare;
+  for (char ch : std::string("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
+    if (!used.count(ch))
+      spare += ch;
+  // Ellipsis dims per operand, and the widest.
+  size_t widest = 0;
+  std::vector<size_t> extra(terms.size(), 0);
+  for (size_t i = 0; i < terms.size(); ++i) {
+    size_t dots = terms[i].find("...");
+    if (dots == std::string::npos)
+      continue;
+    size_t letters = terms[i].size() - 3;
+    if (shapes[i].size() < letters)
+      return "";
+    extra[i] = shapes[i].size() - letters;
+    widest = std::max(widest, extra[i]);
+  }
+  if (widest > spare.size())
+    return "";
+  std::string all = spare.substr(0, widest);
+  std::vector<int64_t> size(widest, -1);
+  for (size_t i = 0; i < terms.size(); ++i) {
+    size_t dots = terms[i].find("...");
+    if (dots == std::string::npos)
+      continue;
+    std::string mine = all.substr(widest - extra[i]);
+    for (size_t k = 0; k < extra[i]; ++k) { // right-aligned: the same dim size in every operand
+      int64_t d = shapes[i][dots + k];
+      int64_t &want = size[widest - extra[i] + k];
+      if (want >= 0 && want != d)
+        return "";
+      want = d;
+    }
+    terms[i].replace(dots, 3, mine);
+  }
+  std::string out;
+  if (arrow != std::string::npos) {
+    out = rhs;
+    if (size_t dots = out.find("..."); dots != std::string::npos)
+      out.replace(dots, 3, all);
+  } else { // implicit: the ellipsis dims, then the letters that appear once, alphabetically
+    std::map<char, int> count;
+    for (char ch : lhs)
+      if (ch != ',' && ch != '.')
+        ++count[ch];
+    out = all;
+    for (auto &[label, n] : count)
+      if (n == 1)
+        out += label;
+  }
+  std::string result;
+  for (size_t i = 0; i < terms.size(); ++i)
+    result += (i ? "," : "") + terms[i];
+  return result + "->" + out;
+}
+
+// Einsum, any number of operands, explicit or implicit output, "..." made explicit first:
+// each output element loops over the labels summed away and adds the product of the
+// operands' elements; a label repeated within one term (a diagonal) indexes each of its dims
+// with one counter.
+void MovementWriter::einsum(const std::vector<std::string> &c) {
+  std::string eq;
+  for (char ch : n_.attrs.getString("equation", ""))
+    if (ch != ' ')
+      eq += ch;
+  if (eq.find('.') != std::string::npos) {
+    std::vector<Shape> shapes;
+    for (int v : n_.operands)
+      shapes.push_back(shapeOf(v));
+    eq = explicitEinsum(eq, shapes);
+    if (eq.empty())
+      codegenError(g_, "node '" + n_.name + "' (Einsum) broadcasts its ellipsis dims");
+  }
+  size_t arrow = eq.find("->");
+  std::string lhs = eq.substr(0, arrow);
+  std::vector<std::string> terms = einsumTerms(lhs);
+  if (terms.size() != n_.operands.size())
+    codegenError(g_, "node '" + n_.name + "' (Einsum) has " + std::to_string(terms.size()) +
+                         " terms for " + std::to_string(n_.operands.size()) + " operands");
+  std::map<char, int64_t> dims, count;
+  for (size_t i = 0; i < terms.size(); ++i) {
+    const Shape &sh = shapeOf(n_.operands[i]);
+    if (sh.size() != terms[i].size())
+      codegenError(g_, "node '" + n_.name + "' (Einsum) term '" + terms[i] + "' does not match " +
+                           shapeToString(sh));
+    for (size_t k = 0; k < sh.size(); ++k) {
+      dims[terms[i][k]] = sh[k];
+      ++count[terms[i][k]];
+    }
+  }
+  std::string rhs;
+  if (arrow != std::string::npos)
+    rhs = eq.substr(arrow + 2);
+  else // implicit: the labels that appear once, alphabetically
+    for (auto &[label, n] : count)
+      if (n == 1)
+        rhs += label;
+  int r = n_.results.at(0);
+  if (rhs.size() != c.size())
+    codegenError(g_, "node '" + n_.name + "' (Einsum) output '" + rhs + "' does not match " +
+                         shapeToString(shapeOf(r)));
+  auto counter = [&](char label) {
+    size_t p = rhs.find(label);
+    return p != std::string::npos ? c[p] : std::string("l_") + label;
+  };
+  DType t = g_.values[size_t(r)].dtype;
+  std::string ct = computeType(t), indent = "    ";
+  os_ << indent << ct << " acc = " << literal(t, 0) << ";\n";
+  std::string summed;
+  for (const std::string &term : terms)
+    for (char label : term)
+      if (rhs.find(label) == std::string::npos && summed.find(label) == std::string::npos)
+        summed += label;
+  for (char label : summed) {
+    os_ << indent << "for (long long l_" << label << " = 0; l_" << label << " < " << dims[label]
+        << "LL; ++l_" << label << ") {\n";
+    indent += "  ";
+  }
+  std::string product;
+  for (size_t i = 0; i < terms.size(); ++i) {
+    std::vector<std::string> coords;
+    for (char label : terms[i])
+      coords.push_back(counter(label));
+    int x = n_.operands[i];
+    product += (product.empty() ? "" : " * ") +
+               loadAs(g_.values[size_t(x)].dtype,
+                      w_.paramName(x) + "[" + viewOffsetOf(g_, x, coords) + "]");
+  }
+  os_ << indent << "acc += " << product << ";\n";
+  for (size_t k = 0; k < summed.size(); ++k) {
+    indent.resize(indent.size() - 2);
+    os_ << indent << "}\n";
+  }
+  os_ << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
+}
+
+} // namespace plumb::cuda
