@@ -48,7 +48,8 @@ std::string writeResidualNorm(const std::string &file, bool rms, bool reuse) {
 
 // BERT's residual Add before each LayerNorm (and an RMSNorm's, as a fusion body) is computed
 // by the norm's row kernel in its passes over the row: one kernel, no stored sum. Read again
-// after the norm (a pre-LN residual stream), the sum keeps its step.
+// after the norm (out = norm(s) + s), the Add after the norm is the row kernel's epilogue and
+// reads the sum the kernel computes: still one kernel.
 TEST(CudaComposite, ResidualAddIsComputedByTheNormKernel) {
   for (bool rms : {false, true})
     for (bool reuse : {false, true}) {
@@ -59,9 +60,10 @@ TEST(CudaComposite, ResidualAddIsComputedByTheNormKernel) {
         const Plan &plan = k.compiled.plan;
         int casts = std::string(dtype) == "f32" ? 0 : 3; // x, r in; out
         EXPECT_EQ(stepsOfStyle(plan, "row"), 1) << name << " " << dtype;
-        // reused: the sum's kernel and the final Add's
-        EXPECT_EQ(stepsOfStyle(plan, "elementwise"), casts + (reuse ? 2 : 0)) << name << " " << dtype;
-        EXPECT_EQ(k.compiled.cudaLowering.computedInReader, reuse ? 0 : 1) << name << " " << dtype;
+        EXPECT_EQ(stepsOfStyle(plan, "elementwise"), casts) << name << " " << dtype;
+        // computed in their reader: the sum, and reused the norm too (RMSNorm: six body ops)
+        EXPECT_EQ(k.compiled.cudaLowering.computedInReader, 1 + (!reuse ? 0 : rms ? 6 : 1))
+            << name << " " << dtype;
         expectClose(k, dtype);
       }
     }
@@ -139,6 +141,128 @@ TEST(CudaComposite, GatedNormIsOneRowKernelReadingSplitPieces) {
     EXPECT_EQ(k.compiled.cudaLowering.readAsViews, 1) << dtype; // the split
     expectClose(k, dtype);
   }
+}
+
+// The steps computing node `name` (nodeNames lists a step's nodes, comma-separated), and the
+// first of them (null when none does).
+std::vector<const Step *> stepsOf(const Plan &plan, const std::string &name) {
+  std::vector<const Step *> found;
+  for (const Step &s : plan.steps) {
+    std::string list = s.nodeNames + ",";
+    for (size_t at = 0, comma; (comma = list.find(',', at)) != std::string::npos; at = comma + 1) {
+      size_t b = list.find_first_not_of(' ', at);
+      if (b < comma && list.substr(b, comma - b) == name) {
+        found.push_back(&s);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+const Step *stepOf(const Plan &plan, const std::string &name) {
+  std::vector<const Step *> found = stepsOf(plan, name);
+  return found.empty() ? nullptr : found[0];
+}
+
+// Elementwise ops after a norm or softmax, of its shape, are its row kernel's epilogue: DiT's
+// modulate, LN(x) * (1 + scale) + shift with scale and shift slices of the adaLN projection
+// (read in place), a softmax times a tensor, and a UNet block's GroupNorm(x + temb) -> SiLU
+// (x, temb and the result viewed per group: [N, G, C/G, H, W], temb [N, G, C/G, 1, 1]). Left
+// as two kernels: a LayerNorm whose result is also a graph output, and a softmax under an Add
+// that broadcasts it to a larger shape (the row kernel would iterate over the larger shape).
+// DiT's gated residual before the LayerNorm, x = x0 + gate * a, is read again by `later`:
+// the first kernel computing it writes it and the other reads it. With `later` after the
+// modulate (DiT's order) that is the row kernel; before it, `later`'s kernel.
+onnx::ModelProto normEpilogueModel(bool laterFirst) {
+  onnx::ModelProto m = newModel("norm_epilogue", 18);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x0", {2, 5, 16});
+  floatValue(g->add_input(), "a", {2, 5, 16});
+  floatValue(g->add_input(), "c", {2, 48}); // [shift | scale | gate]
+  floatValue(g->add_input(), "y", {2, 5, 16});
+  floatValue(g->add_input(), "v", {2, 5, 16});
+  floatValue(g->add_input(), "w", {3, 2, 5, 16});
+  floatValue(g->add_input(), "img", {2, 6, 3, 3});
+  floatValue(g->add_input(), "temb", {2, 6, 1, 1});
+  floats(g, "ones", {16});
+  floats(g, "gn_scale", {2}); // per group at opset 18
+  floats(g, "gn_bias", {2});
+  scalar(g, "one", 1.0f);
+  ints(g, "s0", {0});
+  ints(g, "s1", {16});
+  ints(g, "s2", {32});
+  ints(g, "s3", {48});
+  ints(g, "ax1", {1});
+  ints(g, "ax_last", {-1});
+  node(g, "Slice", "slice_gate", {"c", "s2", "s3", "ax_last"}, "gate2");
+  node(g, "Unsqueeze", "unsq_gate", {"gate2", "ax1"}, "gate");
+  node(g, "Mul", "gating", {"gate", "a"}, "ga");
+  node(g, "Add", "gated_res", {"x0", "ga"}, "x");
+  node(g, "LayerNormalization", "ln", {"x", "ones"}, "n");
+  auto later = [&] { node(g, "Mul", "later", {"x", "a"}, "out_later"); };
+  if (laterFirst)
+    later();
+  node(g, "Slice", "slice_shift", {"c", "s0", "s1", "ax_last"}, "shift2");
+  node(g, "Unsqueeze", "unsq_shift", {"shift2", "ax1"}, "shift");
+  node(g, "Slice", "slice_scale", {"c", "s1", "s2", "ax_last"}, "scale2");
+  node(g, "Unsqueeze", "unsq_scale", {"scale2", "ax1"}, "scale");
+  node(g, "Add", "one_plus", {"scale", "one"}, "gain");
+  node(g, "Mul", "modulate", {"n", "gain"}, "ng");
+  node(g, "Add", "shifted", {"ng", "shift"}, "out");
+  if (!laterFirst)
+    later();
+  node(g, "Softmax", "softmax", {"y"}, "p");
+  node(g, "Mul", "weighted", {"p", "v"}, "out_p");
+  node(g, "LayerNormalization", "ln_out", {"y", "ones"}, "n_out"); // also a graph output
+  node(g, "Mul", "twice", {"n_out", "v"}, "out_twice");
+  node(g, "Softmax", "softmax_grown", {"v"}, "q");
+  node(g, "Add", "grown", {"q", "w"}, "out_grown");
+  node(g, "Add", "gn_in", {"img", "temb"}, "img_t");
+  intAttrOf(node(g, "GroupNormalization", "gn", {"img_t", "gn_scale", "gn_bias"}, "gn_out"),
+            "num_groups", 2);
+  node(g, "Sigmoid", "gn_sig", {"gn_out"}, "gn_sigm");
+  node(g, "Mul", "gn_silu", {"gn_out", "gn_sigm"}, "out_gn");
+  for (const char *o : {"out", "out_later", "out_p", "n_out", "out_twice", "out_grown", "out_gn"})
+    floatValue(g->add_output(), o);
+  return m;
+}
+
+TEST(CudaComposite, ElementwiseOpsAfterANormAreItsRowKernelsEpilogue) {
+  for (bool laterFirst : {false, true})
+    for (const char *dtype : {"f32", "f16"}) {
+      std::string tag = std::string(laterFirst ? "later_first_" : "") + dtype;
+      std::string model =
+          saveModel(normEpilogueModel(laterFirst), "norm_epilogue_" + tag + ".onnx");
+      KeptPlan k = runKept(model, "", dtype, keepNone, "norm_epilogue_" + tag);
+      const Plan &plan = k.compiled.plan;
+      auto same = [&](const char *a, const char *b) {
+        const Step *sa = stepOf(plan, a), *sb = stepOf(plan, b);
+        EXPECT_TRUE(sa && sb) << a << " " << b << " " << tag;
+        return sa && sa == sb;
+      };
+      const Step *ln = stepOf(plan, "ln");
+      ASSERT_TRUE(ln) << tag;
+      EXPECT_EQ(ln->attrs.getString("style", ""), "row") << tag;
+      EXPECT_TRUE(same("ln", "one_plus") && same("ln", "modulate") && same("ln", "shifted")) << tag;
+      // x is computed by one kernel, which also writes it for the other
+      const char *writer = laterFirst ? "later" : "ln";
+      EXPECT_TRUE(same("gating", writer) && same("gated_res", writer)) << tag;
+      const Step *w = stepOf(plan, writer);
+      ASSERT_TRUE(w) << tag;
+      EXPECT_EQ(w->outputs.size(), 2u) << tag;
+      EXPECT_EQ(stepsOf(plan, "gated_res").size(), 1u) << tag; // not computed again
+      EXPECT_FALSE(same("ln", "later")) << tag;
+      EXPECT_EQ(stepOf(plan, "slice_shift"), nullptr) << tag; // read in place
+      EXPECT_EQ(stepOf(plan, "slice_scale"), nullptr) << tag;
+      EXPECT_TRUE(same("softmax", "weighted")) << tag;
+      EXPECT_FALSE(same("ln_out", "twice")) << tag;
+      EXPECT_FALSE(same("softmax_grown", "grown")) << tag;
+      EXPECT_TRUE(same("gn_in", "gn") && same("gn", "gn_sig") && same("gn", "gn_silu")) << tag;
+      EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << tag;
+      EXPECT_EQ(stepsOfStyle(plan, "row"), 5) << tag; // ln, softmax, ln_out, softmax_grown, gn
+      expectClose(k, dtype);
+    }
 }
 
 // GPT-2's MLP activation (gelu_new) as PyTorch exports it, 0.5 x (1 + tanh(sqrt(2/pi) (x +

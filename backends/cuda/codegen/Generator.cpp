@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <sstream>
 
 namespace plumb::cuda {
@@ -161,23 +162,67 @@ void viewInput(KernelGraph &g, const KNode &n, int v, Shape shape) {
   g.values[size_t(v)].shape = std::move(shape);
 }
 
+// A GroupNormalization's kernel sees its tensors with C split into [G, C/G]: x as [N, G, C/G,
+// spatial...] (a row is a group), and the values of the elementwise ops before and after it
+// (a residual Add, SiLU) alike, right-aligned against x's rank; a value broadcast along C
+// (a 1 there) gets a 1 for each half. The memory order is unchanged: the kernel's inputs are
+// contiguous (readsViews), so each is read as it is stored. One GroupNormalization per kernel.
+void groupChannels(KernelGraph &g, const KNode &n) {
+  int x = n.operands.at(0);
+  Shape xs = g.values[size_t(x)].shape;
+  if (xs.size() < 3)
+    codegenError(g, "node '" + n.name + "' (GroupNormalization) takes [N, C, spatial...]");
+  int64_t c = xs[1], groups = n.attrs.getInt("num_groups", 0);
+  if (groups <= 0 || c % groups != 0)
+    codegenError(g, "node '" + n.name + "' (GroupNormalization): num_groups must divide C");
+  std::set<int> own(n.operands.begin() + 1, n.operands.end()); // scale, bias: viewInput
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    Shape s = g.values[v].shape;
+    if (s.empty() || own.count(int(v)) || g.intConstants.count(int(v)))
+      continue;
+    if (s.size() > xs.size())
+      codegenError(g, "a value of rank " + std::to_string(s.size()) + " in the kernel of node '" +
+                          n.name + "' (GroupNormalization) over rank " +
+                          std::to_string(xs.size()));
+    s.insert(s.begin(), xs.size() - s.size(), 1);
+    if (s[1] != c && s[1] != 1)
+      codegenError(g, "a value of shape " + shapeToString(g.values[v].shape) +
+                          " in the kernel of node '" + n.name +
+                          "' (GroupNormalization) is not per channel");
+    Shape grouped = {s[0], s[1] == 1 ? 1 : groups, s[1] == 1 ? 1 : c / groups};
+    grouped.insert(grouped.end(), s.begin() + 2, s.end());
+    g.values[v].shape = grouped;
+  }
+}
+
 // The norms become the ops of their ONNX definition (mean, deviation, variance, epsilon,
 // square root, scale, bias) over rows of trailing dims, so a row kernel computes them with two
 // reductions (one for RMS): LayerNormalization/RMSNormalization over dims [axis, rank),
 // InstanceNormalization over the spatial dims, GroupNormalization over (channels of a group ×
-// spatial) by viewing x as [N, G, C/G, spatial...] (alone in its kernel; scale and bias viewed
-// per channel, or per group before opset 21). Their optional Mean/InvStdDev results must be
-// unused.
+// spatial) by viewing x as [N, G, C/G, spatial...] (groupChannels: with the elementwise ops
+// before and after it; scale and bias viewed per channel, or per group before opset 21).
+// Their optional Mean/InvStdDev results must be unused.
 KernelGraph expandNorms(const KernelGraph &in) {
   KernelGraph g = in;
   g.nodes.clear();
+  const KNode *grouped = nullptr;
+  for (const KNode &n : in.nodes)
+    if (n.op == "GroupNormalization") {
+      if (grouped)
+        codegenError(in, "nodes '" + grouped->name + "' and '" + n.name +
+                             "' (GroupNormalization) each view the kernel's tensors per group: "
+                             "they take a kernel each");
+      grouped = &n;
+    }
+  if (grouped)
+    groupChannels(g, *grouped);
   for (const KNode &n : in.nodes) {
     if (!isNorm(n.op)) {
       g.nodes.push_back(n);
       continue;
     }
     int x = n.operands.at(0);
-    Shape xs = in.values[size_t(x)].shape;
+    Shape xs = g.values[size_t(x)].shape; // a GroupNormalization's grouped already
     DType xt = in.values[size_t(x)].dtype;
     int64_t rank = int64_t(xs.size());
     for (size_t r = 1; r < n.results.size(); ++r)
@@ -202,22 +247,11 @@ KernelGraph expandNorms(const KernelGraph &in) {
         perChannel.insert(perChannel.end(), ones.begin(), ones.end());
         viewInput(g, n, scale, perChannel);
         viewInput(g, n, bias, perChannel);
-      } else {
-        int64_t groups = n.attrs.getInt("num_groups", 0);
-        if (in.nodes.size() != 1)
-          codegenError(in, "node '" + n.name + "' (GroupNormalization) views its tensors per "
-                           "group: it takes a kernel of its own");
-        if (groups <= 0 || c % groups != 0)
-          codegenError(in, "node '" + n.name + "' (GroupNormalization): num_groups must divide C");
-        Shape grouped = {xs[0], groups, c / groups};
-        grouped.insert(grouped.end(), xs.begin() + 2, xs.end());
-        g.values[size_t(x)].shape = grouped;
-        g.values[size_t(n.results[0])].shape = grouped;
-        xs = grouped;
-        trailing = size_t(rank - 1);
+      } else { // x is [N, G, C/G, spatial...]: a row is a group's channels and spatial dims
+        trailing = size_t(rank - 2);
         // One scale per channel from opset 21, one per group before (as the reference).
-        Shape view = {groups, in.opset >= 21 ? c / groups : 1};
-        view.insert(view.end(), ones.begin(), ones.end());
+        Shape view = {xs[1], in.opset >= 21 ? xs[2] : 1};
+        view.insert(view.end(), size_t(rank - 3), 1);
         viewInput(g, n, scale, view);
         viewInput(g, n, bias, view);
       }

@@ -57,7 +57,8 @@ std::string kernelStyle(const KernelGraph &g);
 bool isRowReduction(const std::string &op);
 // Whole ops the row kernel also takes, expanded into their ONNX definition first:
 // LayerNormalization and RMSNormalization (any axis), InstanceNormalization and
-// GroupNormalization (x viewed as [N, G, C/G, spatial...]; alone in its kernel).
+// GroupNormalization (x, and the elementwise ops' values around it, viewed as [N, G, C/G,
+// spatial...]; one per kernel).
 bool isRowOp(const std::string &op);
 
 // Data-movement ops generated as a "movement" kernel (Movement.cpp): a body of one such op,

@@ -48,6 +48,81 @@ bool elementwiseBody(FusionOp f) {
   });
 }
 
+namespace {
+
+// Whether `op` is a row kernel's work that the elementwise kernel reading it can take in as
+// its reductions (an epilogue): a norm, Softmax or row reduction, or a fusion of such and
+// elementwise ops ("layer_norm", "rms_norm"); no movement (a row kernel computes none).
+bool rowWork(Operation *op) {
+  auto f = dyn_cast<FusionOp>(op);
+  if (!f)
+    return isRowOp(onnxOpType(op).str()) && isGeneratable(op);
+  if (!generatedBody(f))
+    return false;
+  bool reduces = false;
+  for (Operation &b : f.getBody().front().without_terminator()) {
+    if (isa<NoneOp>(b))
+      continue;
+    std::string t = onnxOpType(&b).str();
+    if (!isRowOp(t) && !isSupportedElementwise(t))
+      return false;
+    reduces |= isRowOp(t);
+  }
+  return reduces;
+}
+
+// Whether `op` is floating-point elementwise arithmetic a generated kernel computes: a
+// generatable elementwise op, or a fusion of them alone (an activation, "elementwise").
+bool arithmetic(Operation *op) {
+  auto f = dyn_cast<FusionOp>(op);
+  if (!f)
+    return isSupportedElementwise(onnxOpType(op).str()) && isGeneratable(op);
+  return f.getKind() != "attention" &&
+         llvm::all_of(f.getBody().front().without_terminator(), [](Operation &b) {
+           return isa<NoneOp>(b) ||
+                  (isSupportedElementwise(onnxOpType(&b).str()) && isGeneratable(&b));
+         });
+}
+
+// The static shape of `v`'s type; nullopt when it has none.
+std::optional<SmallVector<int64_t>> staticShape(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (!t || !t.hasStaticShape())
+    return std::nullopt;
+  return SmallVector<int64_t>(t.getShape());
+}
+
+} // namespace
+
+bool Lowerer::sharedWithRow(Operation *op) const {
+  if (op->getNumResults() != 1 || op->getResult(0).hasOneUse() || !arithmetic(op) ||
+      !isa<func::FuncOp>(op->getParentOp()))
+    return false;
+  Value r = op->getResult(0);
+  std::optional<SmallVector<int64_t>> shape = staticShape(r);
+  bool any = false;
+  for (Operation *u : r.getUsers()) {
+    if (!rowWork(u) || u->getNumResults() != 1)
+      continue;
+    if (staticShape(u->getResult(0)) != shape)
+      return false;
+    any = true;
+  }
+  return shape && any;
+}
+
+bool Lowerer::readsPendingRow(Operation *op) const {
+  for (Value v : op->getOperands()) {
+    auto p = pending_.find(canonical(v));
+    if (p == pending_.end() || p->second->getNumResults() != 1)
+      continue;
+    Operation *q = p->second;
+    if (rowWork(q) || (arithmetic(q) && readsPendingRow(q)))
+      return true;
+  }
+  return false;
+}
+
 // An op its one reader's generated kernel can compute (a composite kernel): composable
 // movement (constant steering operands) or a generatable elementwise op, on floats, read once
 // by an elementwise body, an elementwise op or composable movement (not a head transpose an
@@ -56,32 +131,43 @@ bool elementwiseBody(FusionOp f) {
 // recomputes it in each pass over the row: BERT's residual Add before each LayerNorm. A
 // fusion of elementwise ops alone (an activation: SiLU, GELU) is deferred like one such op:
 // its reader's kernel computes its body.
+// A norm or softmax (rowWork) read once by elementwise arithmetic of its own shape is
+// deferred into that reader, which becomes a row kernel: DiT's modulate, LN(x) * (1 + scale)
+// + shift, is computed in the LayerNorm's last pass instead of a kernel of its own. An op
+// reading such a deferred one (through arithmetic) is then lowered where it stands: its
+// kernel is that row kernel.
 bool Lowerer::deferrable(Operation *op) const {
   if (op->getNumResults() != 1 || !isa<func::FuncOp>(op->getParentOp()) || kept(op))
     return false;
   Value r = op->getResult(0);
-  if (!r.hasOneUse() || !deviceFloat(r.getType()))
+  if (!deviceFloat(r.getType()))
     return false;
+  if (!r.hasOneUse())
+    return sharedWithRow(op) && llvm::all_of(op->getOperandTypes(), deviceFloat) &&
+           !readsPendingRow(op);
   std::string t = onnxOpType(op).str();
-  bool moves = isComposableMovement(t);
-  if (auto f = dyn_cast<FusionOp>(op)) {
-    bool arithmetic = f.getKind() != "attention" &&
-                      llvm::all_of(f.getBody().front().without_terminator(), [](Operation &b) {
-                        return isa<NoneOp>(b) ||
-                               (isSupportedElementwise(onnxOpType(&b).str()) && isGeneratable(&b));
-                      });
-    if (!arithmetic || !llvm::all_of(op->getOperandTypes(), deviceFloat))
+  bool moves = isComposableMovement(t), rows = rowWork(op);
+  if (isa<FusionOp>(op)) {
+    if (!(arithmetic(op) || rows) || !llvm::all_of(op->getOperandTypes(), deviceFloat))
       return false;
-  } else if (!moves && !(isSupportedElementwise(t) && isGeneratable(op))) {
+  } else if (!moves && !rows && !arithmetic(op)) {
     return false;
   }
   for (auto [i, v] : llvm::enumerate(op->getOperands())) {
     if (isa<NoneType>(v.getType()))
       continue;
-    if (moves && steeringOperand(t, i) ? !constantTensor(v) : !deviceFloat(v.getType()))
+    if ((moves || rows) && steeringOperand(t, i) ? !constantTensor(v) : !deviceFloat(v.getType()))
       return false;
   }
   Operation *user = *r.user_begin();
+  if (rows) {
+    std::optional<SmallVector<int64_t>> shape = staticShape(r);
+    return shape && arithmetic(user) && user->getNumResults() == 1 &&
+           isa<func::FuncOp>(user->getParentOp()) && deviceFloat(user->getResult(0).getType()) &&
+           staticShape(user->getResult(0)) == shape;
+  }
+  if (!moves && readsPendingRow(op))
+    return false;
   // Arithmetic is computed once per element read: not under movement that several kernels
   // read (each would compute it again), only movement itself is recomputed.
   for (Operation *u = user; !moves && isComposableMovement(onnxOpType(u).str());) {
@@ -106,8 +192,11 @@ bool Lowerer::deferrable(Operation *op) const {
 std::vector<Operation *> Lowerer::withPending(ArrayRef<Operation *> ops) const {
   std::vector<Operation *> all;
   llvm::SmallPtrSet<Operation *, 8> seen;
-  // A row kernel computes elementwise producers in its passes, but no movement.
-  bool row = llvm::any_of(ops, [](Operation *op) { return isRowOp(onnxOpType(op).str()); });
+  // A row kernel computes elementwise producers in its passes, but no movement; it is one
+  // when `ops` reduce rows or read a deferred norm or softmax (an epilogue).
+  bool row = llvm::any_of(ops, [&](Operation *op) {
+    return isRowOp(onnxOpType(op).str()) || readsPendingRow(op);
+  });
   std::function<void(Operation *)> visit = [&](Operation *op) {
     std::string t = onnxOpType(op).str();
     if (!isComposableMovement(t) && !isSupportedElementwise(t) && !(row && isRowOp(t)))
@@ -127,7 +216,8 @@ std::vector<Operation *> Lowerer::withPending(ArrayRef<Operation *> ops) const {
         continue;
       }
       std::string pt = onnxOpType(p->second).str();
-      bool computable = isSupportedElementwise(pt) || (!row && isComposableMovement(pt));
+      bool computable =
+          isSupportedElementwise(pt) || (row ? rowWork(p->second) : isComposableMovement(pt));
       if (!computable || !seen.insert(p->second).second)
         continue; // a Gather read as a view is not computed inside either
       visit(p->second);

@@ -78,7 +78,8 @@ void resizeTapsInto(KNode &n, Operation *op, const Shape &in, const Shape &out, 
 
 GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t opset,
                            const std::function<Shape(Value)> &shapeOf,
-                           const std::function<Value(Value)> &canonical, size_t pulled) {
+                           const std::function<Value(Value)> &canonical, size_t pulled,
+                           const std::function<bool(Value)> &shared) {
   GroupGraph gg;
   KernelGraph &g = gg.graph;
   g.kind = kind.str();
@@ -136,9 +137,10 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
       resizeTapsInto(n, op, shapeOf(op->getOperand(0)), shapeOf(op->getResult(0)), opset);
     for (Value r : op->getResults()) {
       n.results.push_back(valueOf(r));
-      bool usedOutside = position >= pulled && llvm::any_of(r.getUsers(), [&](Operation *u) {
+      bool usedOutside = position >= pulled ? llvm::any_of(r.getUsers(), [&](Operation *u) {
                            return !members.count(u);
-                         });
+                         })
+                                            : shared && shared(r);
       if (usedOutside) {
         g.outputs.push_back(ids[r]);
         gg.outputs.push_back(r);

@@ -112,6 +112,13 @@ private:
   void lowerOp(mlir::Operation *op);
   void lowerNow(mlir::Operation *op); // lowerOp less the deferrals
   bool deferrable(mlir::Operation *op) const;
+  // Whether `op` reads, directly or through deferred arithmetic, a deferred norm or softmax
+  // (its kernel is then a row kernel computing it).
+  bool readsPendingRow(mlir::Operation *op) const;
+  // Whether `op` is arithmetic read by a row kernel (of its shape) and by others: deferred
+  // all the same, the first kernel computing it (the row kernel, in its passes) writes it for
+  // the others.
+  bool sharedWithRow(mlir::Operation *op) const;
   // `ops` after the pending producers they read (transitively), producers first.
   std::vector<mlir::Operation *> withPending(mlir::ArrayRef<mlir::Operation *> ops) const;
   void lowerFusion(FusionOp fusion); // plumb.fusion

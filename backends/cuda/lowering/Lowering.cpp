@@ -236,9 +236,17 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind,
   // transpose are its own).
   std::vector<Operation *> all = kind == "attention" ? ops.vec() : withPending(ops);
   size_t pulled = all.size() - ops.size();
+  // A value a row kernel and other readers share (sharedWithRow) is written by the first
+  // kernel computing it, if it has that kernel's shape (the last op's result's), so no
+  // kernel after computes it again.
+  auto shared = [&](Value r) {
+    auto p = pending_.find(r);
+    return kind != "attention" && p != pending_.end() && sharedWithRow(p->second) &&
+           shapeOf(r) == shapeOf(ops.back()->getResult(0));
+  };
   try {
     gg = buildGroupGraph(all, kind, opset_, [&](Value v) { return shapeOf(v); },
-                         [&](Value v) { return canonical(v); }, pulled);
+                         [&](Value v) { return canonical(v); }, pulled, shared);
     if (gg.outputs.empty())
       return true; // dead code
     // Inputs left pending as views (splits, slices, transposes, reshapes, expands of one
@@ -297,8 +305,11 @@ bool Lowerer::lowerGenerated(ArrayRef<Operation *> ops, StringRef kind,
                             [&](Operation *b) { return inside.count(b) != 0; });
       return inside.count(u) != 0;
     });
-    if (!only)
+    if (!only) { // written for the readers outside (shared), or computed again for them
+      if (llvm::is_contained(gg.outputs, r))
+        pending_.erase(r);
       continue;
+    }
     pending_.erase(r);
     inside.insert(all[i]);
     computedInside_.insert(all[i]);

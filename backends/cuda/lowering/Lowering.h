@@ -93,11 +93,13 @@ struct GroupGraph {
 };
 // `canonical` maps a value to the one it stands for (an elementwise body's argument to its
 // fusion operand); the first `pulled` ops are producers the kernel computes for its readers
-// among `ops`: their results are never outputs.
+// among `ops`: their results are outputs only where `shared` says so (a value read outside
+// too, which the kernel writes for those readers), given the canonical value.
 GroupGraph buildGroupGraph(llvm::ArrayRef<mlir::Operation *> ops, llvm::StringRef kind,
                            int64_t opset,
                            const std::function<Shape(mlir::Value)> &shapeOf,
                            const std::function<mlir::Value(mlir::Value)> &canonical = {},
-                           size_t pulled = 0);
+                           size_t pulled = 0,
+                           const std::function<bool(mlir::Value)> &shared = {});
 
 } // namespace plumb::cuda
