@@ -63,4 +63,26 @@ inline int stepsRunning(const Plan &plan, const std::string &kernel) {
                            [&](const Step &s) { return s.kernel == kernel; }));
 }
 
+// The steps computing node `name` (nodeNames lists a step's nodes, comma-separated), and the
+// first of them (null when none does).
+inline std::vector<const Step *> stepsOf(const Plan &plan, const std::string &name) {
+  std::vector<const Step *> found;
+  for (const Step &s : plan.steps) {
+    std::string list = s.nodeNames + ",";
+    for (size_t at = 0, comma; (comma = list.find(',', at)) != std::string::npos; at = comma + 1) {
+      size_t b = list.find_first_not_of(' ', at);
+      if (b < comma && list.substr(b, comma - b) == name) {
+        found.push_back(&s);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+inline const Step *stepOf(const Plan &plan, const std::string &name) {
+  std::vector<const Step *> found = stepsOf(plan, name);
+  return found.empty() ? nullptr : found[0];
+}
+
 } // namespace plumb::cudatest::graphs

@@ -143,28 +143,6 @@ TEST(CudaComposite, GatedNormIsOneRowKernelReadingSplitPieces) {
   }
 }
 
-// The steps computing node `name` (nodeNames lists a step's nodes, comma-separated), and the
-// first of them (null when none does).
-std::vector<const Step *> stepsOf(const Plan &plan, const std::string &name) {
-  std::vector<const Step *> found;
-  for (const Step &s : plan.steps) {
-    std::string list = s.nodeNames + ",";
-    for (size_t at = 0, comma; (comma = list.find(',', at)) != std::string::npos; at = comma + 1) {
-      size_t b = list.find_first_not_of(' ', at);
-      if (b < comma && list.substr(b, comma - b) == name) {
-        found.push_back(&s);
-        break;
-      }
-    }
-  }
-  return found;
-}
-
-const Step *stepOf(const Plan &plan, const std::string &name) {
-  std::vector<const Step *> found = stepsOf(plan, name);
-  return found.empty() ? nullptr : found[0];
-}
-
 // Elementwise ops after a norm or softmax, of its shape, are its row kernel's epilogue: DiT's
 // modulate, LN(x) * (1 + scale) + shift with scale and shift slices of the adaLN projection
 // (read in place), a softmax times a tensor, and a UNet block's GroupNorm(x + temb) -> SiLU
@@ -174,6 +152,8 @@ const Step *stepOf(const Plan &plan, const std::string &name) {
 // DiT's gated residual before the LayerNorm, x = x0 + gate * a, is read again by `later`:
 // the first kernel computing it writes it and the other reads it. With `later` after the
 // modulate (DiT's order) that is the row kernel; before it, `later`'s kernel.
+namespace {
+
 onnx::ModelProto normEpilogueModel(bool laterFirst) {
   onnx::ModelProto m = newModel("norm_epilogue", 18);
   onnx::GraphProto *g = m.mutable_graph();
@@ -227,6 +207,8 @@ onnx::ModelProto normEpilogueModel(bool laterFirst) {
     floatValue(g->add_output(), o);
   return m;
 }
+
+} // namespace
 
 TEST(CudaComposite, ElementwiseOpsAfterANormAreItsRowKernelsEpilogue) {
   for (bool laterFirst : {false, true})

@@ -155,15 +155,19 @@ void MovementWriter::einsum(const std::vector<std::string> &c) {
     indent += "  ";
   }
   std::string product;
+  values_.openScope(); // what the operands' prologues declare lives in the innermost loop
   for (size_t i = 0; i < terms.size(); ++i) {
     std::vector<std::string> coords;
     for (char label : terms[i])
       coords.push_back(counter(label));
     int x = n_.operands[i];
     product += (product.empty() ? "" : " * ") +
-               loadAs(g_.values[size_t(x)].dtype,
-                      w_.paramName(x) + "[" + viewOffsetOf(g_, x, coords) + "]");
+               (values_.computed(x)
+                    ? values_.at(x, coords, indent) // its prologue, declared before the sum
+                    : loadAs(g_.values[size_t(x)].dtype,
+                             w_.paramName(x) + "[" + viewOffsetOf(g_, x, coords) + "]"));
   }
+  values_.closeScope();
   os_ << indent << "acc += " << product << ";\n";
   for (size_t k = 0; k < summed.size(); ++k) {
     indent.resize(indent.size() - 2);

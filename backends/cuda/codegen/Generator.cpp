@@ -445,6 +445,13 @@ std::string kernelStyle(const KernelGraph &g) {
     return "movement";
   if (g.nodes.size() == 1 && isWindowOp(g.nodes[0].op))
     return "window";
+  // An Einsum or CumSum with the elementwise ops (and movement) it computes before it.
+  if (g.nodes.size() > 1 && takesPrologue(g.nodes.back().op) &&
+      std::all_of(g.nodes.begin(), g.nodes.end() - 1, [](const KNode &n) {
+        return n.results.size() == 1 &&
+               (isSupportedElementwise(n.op) || isComposableMovement(n.op));
+      }))
+    return "window";
   if (isComposite(g))
     return "elementwise";
   checkOps(g);
@@ -462,8 +469,8 @@ bool readsViews(const KernelGraph &g, int input) {
     });
   if (style != "movement" && style != "window")
     return false;
-  const KNode &n = g.nodes.at(0);
-  if (n.op == "Einsum" || n.op == "Concat")
+  const KNode &n = g.nodes.back(); // one op, or the op after a prologue (takesPrologue)
+  if (n.op == "Einsum" || n.op == "Concat" || g.nodes.size() > 1)
     return true;
   return (isMovement(n.op) || n.op == "CumSum") && !n.operands.empty() && n.operands[0] == input;
 }

@@ -71,6 +71,9 @@ bool isMovement(const std::string &op);
 // Einsum (one thread per output element looping over the summed labels; no ellipsis),
 // Resize, ArgMax/ArgMin, TopK (K must be a constant), ScatterND and ScatterElements.
 bool isWindowOp(const std::string &op);
+// Window ops whose kernel also computes elementwise ops before it, each where it loads the
+// element (ValueWriter): Einsum and CumSum. Their body is those ops, then the window op.
+inline bool takesPrologue(const std::string &op) { return op == "Einsum" || op == "CumSum"; }
 // Resize, or the Upsample it replaced (opset 7-9 models: YOLOv3 exports): one sampling kernel
 // from the taps the reference computes for either.
 inline bool isResample(const std::string &op) { return op == "Resize" || op == "Upsample"; }

@@ -364,13 +364,15 @@ void MovementWriter::pad(const std::vector<std::string> &c) {
 }
 
 GeneratedKernel generateMovement(const KernelGraph &g) {
-  if (g.nodes.size() != 1 || !(isMovement(g.nodes[0].op) || isWindowOp(g.nodes[0].op)))
+  const std::string &op = g.nodes.back().op;
+  if (!(isMovement(op) || isWindowOp(op)) || (g.nodes.size() != 1 && !takesPrologue(op)))
     codegenError(g, "a movement or window kernel is one Transpose, Slice, Concat, Gather, "
                     "Expand, Tile, Split, Pad, pool, Einsum, CumSum, TopK, ScatterND, "
-                    "ArgMax/ArgMin, Resize or GridSample");
+                    "ArgMax/ArgMin, Resize or GridSample (an Einsum or CumSum after "
+                    "elementwise ops)");
   MovementWriter w(g);
   GeneratedKernel k;
-  k.style = isWindowOp(g.nodes[0].op) ? "window" : "movement";
+  k.style = isWindowOp(op) ? "window" : "movement";
   k.source = w.source();
   k.block = {256, 1, 1};
   k.grid = {std::max<int64_t>(1, std::min<int64_t>((w.largestOutput() + 255) / 256, 65536)), 1, 1};

@@ -1,11 +1,13 @@
 // Internal to the generator: the writer of movement kernels (Movement.cpp: Transpose, Slice,
 // Concat, Gather, GatherElements, GatherND, Expand, Tile, Split, Pad) and window kernels
 // (Window.cpp: pools, Einsum, CumSum, TopK, ScatterND, ScatterElements, ArgMax/ArgMin,
-// Resize), both a body of one op. Each output element (or line, or input element) is one
-// thread of a grid-stride loop.
+// Resize), both a body of one op, but for the elementwise ops an Einsum or CumSum computes
+// before it (takesPrologue; its node is the body's last). Each output element (or line, or
+// input element) is one thread of a grid-stride loop.
 #pragma once
 
 #include "backends/cuda/codegen/KernelIR.h"
+#include "backends/cuda/codegen/ValueWriter.h"
 #include "backends/cuda/codegen/Writer.h"
 #include "backends/reference/kernels/Common.h"
 
@@ -36,7 +38,7 @@ std::vector<std::string> sourceCoords(const KernelGraph &g, const KNode &n,
 
 class MovementWriter {
 public:
-  explicit MovementWriter(const KernelGraph &g) : g_(g), n_(g.nodes.at(0)), w_(g, {}) {}
+  explicit MovementWriter(const KernelGraph &g) : g_(g), n_(g.nodes.back()), w_(g, {}) {}
 
   std::string source();
   int64_t largestOutput() const { return largest_; }
@@ -104,6 +106,7 @@ private:
   ElementWriter w_;
   std::vector<size_t> outsideAxes_;
   std::ostringstream os_;
+  ValueWriter values_{g_, os_, "pv"}; // an Einsum's or CumSum's operands, prologue computed
   int64_t largest_ = 0;
   int64_t blockRows_ = 0;
 };

@@ -173,9 +173,22 @@ void MovementWriter::cumSum() {
       << "    " << ct << " acc = " << literal(t, 0) << ";\n"
       << "    for (long long i = 0; i < " << len << "LL; ++i) {\n"
       << "      const long long e = base + " << (reverse ? "(" + std::to_string(len - 1) + "LL - i)" : "i")
-      << " * " << inner << "LL;\n"
-      << "      const " << ct << " v = "
-      << loadAs(g_.values[size_t(x)].dtype, w_.paramName(x) + "[" + src + "]") << ";\n";
+      << " * " << inner << "LL;\n";
+  if (values_.computed(x)) { // its prologue computed at the element's coordinates
+    std::vector<int64_t> st = ref::stridesOf(in);
+    std::vector<std::string> c;
+    for (size_t k = 0; k < in.size(); ++k)
+      c.push_back(in[k] == 1 ? "0"
+                             : "((e / " + std::to_string(st[k]) + "LL) % " +
+                                   std::to_string(in[k]) + "LL)");
+    values_.openScope();
+    std::string v = values_.at(x, c, "      ");
+    values_.closeScope();
+    os_ << "      const " << ct << " v = " << v << ";\n";
+  } else {
+    os_ << "      const " << ct << " v = "
+        << loadAs(g_.values[size_t(x)].dtype, w_.paramName(x) + "[" + src + "]") << ";\n";
+  }
   if (exclusive)
     os_ << "      " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n"
         << "      acc += v;\n";

@@ -84,6 +84,32 @@ bool arithmetic(Operation *op) {
          });
 }
 
+bool isViewOp(Operation *op); // below
+
+// Whether a kernel computing a deferred op can load an operand of type `t`: floats, and
+// booleans (Mamba2's causal mask under a Where).
+bool loadable(Type t) {
+  auto tt = dyn_cast<TensorType>(t);
+  return deviceFloat(t) || (tt && tt.getElementType().isInteger(1));
+}
+
+// Whether `op` reads, through composable movement, deferred arithmetic or movement that is no
+// view (a Pad): an Einsum or CumSum kernel computes the movement between, where a pure view
+// of a buffer is read in place.
+bool readsComputed(Operation *op, const llvm::DenseMap<Value, Operation *> &pending,
+                   const std::function<Value(Value)> &canonical) {
+  for (Value v : op->getOperands()) {
+    auto p = pending.find(canonical(v));
+    if (p == pending.end() || p->second->getNumResults() != 1)
+      continue;
+    bool moves = isComposableMovement(onnxOpType(p->second).str());
+    if (arithmetic(p->second) ||
+        (moves && (!isViewOp(p->second) || readsComputed(p->second, pending, canonical))))
+      return true;
+  }
+  return false;
+}
+
 // The static shape of `v`'s type; nullopt when it has none.
 std::optional<SmallVector<int64_t>> staticShape(Value v) {
   auto t = dyn_cast<RankedTensorType>(v.getType());
@@ -109,6 +135,20 @@ bool Lowerer::sharedWithRow(Operation *op) const {
     any = true;
   }
   return shape && any;
+}
+
+bool Lowerer::lowerPulled(Operation *op) {
+  std::vector<Operation *> all = withPending({op});
+  llvm::SmallPtrSet<Operation *, 16> pulled(all.begin(), all.end() - 1);
+  bool any = false;
+  for (Value v : op->getOperands()) {
+    Operation *def = canonical(v).getDefiningOp(); // a deferred fusion's: its body's
+    if (def && pulled.count(def) && pending_.count(canonical(v))) {
+      operand(v);
+      any = true;
+    }
+  }
+  return any;
 }
 
 bool Lowerer::readsPendingRow(Operation *op) const {
@@ -143,12 +183,12 @@ bool Lowerer::deferrable(Operation *op) const {
   if (!deviceFloat(r.getType()))
     return false;
   if (!r.hasOneUse())
-    return sharedWithRow(op) && llvm::all_of(op->getOperandTypes(), deviceFloat) &&
+    return sharedWithRow(op) && llvm::all_of(op->getOperandTypes(), loadable) &&
            !readsPendingRow(op);
   std::string t = onnxOpType(op).str();
   bool moves = isComposableMovement(t), rows = rowWork(op);
   if (isa<FusionOp>(op)) {
-    if (!(arithmetic(op) || rows) || !llvm::all_of(op->getOperandTypes(), deviceFloat))
+    if (!(arithmetic(op) || rows) || !llvm::all_of(op->getOperandTypes(), loadable))
       return false;
   } else if (!moves && !rows && !arithmetic(op)) {
     return false;
@@ -156,7 +196,7 @@ bool Lowerer::deferrable(Operation *op) const {
   for (auto [i, v] : llvm::enumerate(op->getOperands())) {
     if (isa<NoneType>(v.getType()))
       continue;
-    if ((moves || rows) && steeringOperand(t, i) ? !constantTensor(v) : !deviceFloat(v.getType()))
+    if ((moves || rows) && steeringOperand(t, i) ? !constantTensor(v) : !loadable(v.getType()))
       return false;
   }
   Operation *user = *r.user_begin();
@@ -181,6 +221,9 @@ bool Lowerer::deferrable(Operation *op) const {
   std::string u = onnxOpType(user).str();
   if (!moves && isRowOp(u) && isGeneratable(user))
     return true;
+  // An Einsum's operand, or CumSum's data: computed where the kernel loads it.
+  if (!moves && takesPrologue(u) && isa<func::FuncOp>(user->getParentOp()))
+    return u == "Einsum" || r.getUses().begin()->getOperandNumber() == 0;
   if (isa<TransposeOp>(user) && user->getResult(0).hasOneUse()) {
     auto f = dyn_cast<FusionOp>(*user->getResult(0).user_begin());
     if (f && f.getKind() == "attention")
@@ -193,14 +236,18 @@ std::vector<Operation *> Lowerer::withPending(ArrayRef<Operation *> ops) const {
   std::vector<Operation *> all;
   llvm::SmallPtrSet<Operation *, 8> seen;
   // A row kernel computes elementwise producers in its passes, but no movement; it is one
-  // when `ops` reduce rows or read a deferred norm or softmax (an epilogue).
+  // when `ops` reduce rows or read a deferred norm or softmax (an epilogue). An Einsum or
+  // CumSum computes elementwise producers where it loads them, and reads movement as views.
   bool row = llvm::any_of(ops, [&](Operation *op) {
     return isRowOp(onnxOpType(op).str()) || readsPendingRow(op);
   });
+  bool window =
+      llvm::any_of(ops, [](Operation *op) { return takesPrologue(onnxOpType(op).str()); });
   std::function<void(Operation *)> visit = [&](Operation *op) {
     std::string t = onnxOpType(op).str();
-    if (!isComposableMovement(t) && !isSupportedElementwise(t) && !(row && isRowOp(t)))
-      return; // only composite and row kernels compute what they read
+    if (!isComposableMovement(t) && !isSupportedElementwise(t) && !(row && isRowOp(t)) &&
+        !takesPrologue(t))
+      return; // only composite, row, Einsum and CumSum kernels compute what they read
     for (Value v : op->getOperands()) {
       auto p = pending_.find(canonical(v));
       if (p == pending_.end() || p->second->getNumResults() != 1)
@@ -216,8 +263,14 @@ std::vector<Operation *> Lowerer::withPending(ArrayRef<Operation *> ops) const {
         continue;
       }
       std::string pt = onnxOpType(p->second).str();
+      // An Einsum or CumSum computes movement that is no view or reads what it computes
+      // (readsComputed); it reads the rest in place.
       bool computable =
-          isSupportedElementwise(pt) || (row ? rowWork(p->second) : isComposableMovement(pt));
+          isSupportedElementwise(pt) ||
+          (row ? rowWork(p->second)
+               : isComposableMovement(pt) &&
+                     (!window || !isViewOp(p->second) ||
+                      readsComputed(p->second, pending_, [&](Value x) { return canonical(x); })));
       if (!computable || !seen.insert(p->second).second)
         continue; // a Gather read as a view is not computed inside either
       visit(p->second);

@@ -115,6 +115,9 @@ private:
   // Whether `op` reads, directly or through deferred arithmetic, a deferred norm or softmax
   // (its kernel is then a row kernel computing it).
   bool readsPendingRow(mlir::Operation *op) const;
+  // Lowers on their own the deferred producers `op`'s kernel would compute (withPending: a
+  // composite or prologue the generator refused); whether there were any.
+  bool lowerPulled(mlir::Operation *op);
   // Whether `op` is arithmetic read by a row kernel (of its shape) and by others: deferred
   // all the same, the first kernel computing it (the row kernel, in its passes) writes it for
   // the others.

@@ -347,20 +347,27 @@ Operation *Lowerer::attentionTranspose(Operation *op) const {
 
 // An op outside any generated group: a movement kernel for a data-movement op (Transpose,
 // Slice, Concat, Gather...), a window kernel for a pool or CumSum, else a byte copy or the host.
+// When the kernel cannot take the elementwise ops deferred into it (a composite or prologue
+// the generator refuses), they get their kernels and it is generated without them.
 void Lowerer::lowerAlone(Operation *op) {
   std::string t = onnxOpType(op).str();
-  if ((isMovement(t) || isWindowOp(t)) && lowerGenerated({op}, t))
+  if ((isMovement(t) || isWindowOp(t)) &&
+      (lowerGenerated({op}, t) || (lowerPulled(op) && lowerGenerated({op}, t))))
     return;
   lowerHost(op);
 }
 
-// A run of generatable ops: one kernel, else one per op, else the host.
+// A run of generatable ops: one kernel, else one per op (without the deferred producers it
+// would compute, if it must: lowerPulled), else the host.
 void Lowerer::lowerGroup(ArrayRef<Operation *> ops, StringRef kind) {
   if (ops.empty() || lowerGenerated(ops, kind))
     return;
-  for (Operation *op : ops)
-    if (ops.size() == 1 || !lowerGenerated({op}, onnxOpType(op)))
+  for (Operation *op : ops) {
+    StringRef t = onnxOpType(op);
+    if ((ops.size() == 1 || !lowerGenerated({op}, t)) &&
+        !(lowerPulled(op) && lowerGenerated({op}, t)))
       lowerHost(op);
+  }
 }
 
 void Lowerer::lowerFusion(FusionOp fusion) {
