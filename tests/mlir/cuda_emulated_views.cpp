@@ -6,6 +6,7 @@
 
 #include "backends/cuda/codegen/Generator.h"
 #include "backends/cuda/lowering/StepAttrs.h"
+#include "frontend/tensorio/TensorIO.h"
 
 using namespace plumb;
 using namespace plumb::cudatest;
@@ -263,5 +264,48 @@ TEST(CudaViews, GeneratorRefusesViewsItDoesNotRead) {
     cuda::GeneratedKernel k = cuda::generateKernel(g);
     EXPECT_EQ(k.style, std::string(op) == "Exp" ? "elementwise" : "row");
     EXPECT_NE(k.source.find("* 8LL"), std::string::npos) << k.source; // the view's stride
+  }
+}
+
+// BERT's attention mask: int64 [B, S], unsqueezed twice to [B, 1, 1, S], cast to float and
+// scaled, added to the scores. The unsqueezes are views of the int64 input like any other
+// (views move elements of any type): one elementwise kernel, no copy of the mask.
+TEST(CudaViews, IntegerMaskIsReadInPlaceByItsCast) {
+  onnx::ModelProto m = newModel("int_mask", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  onnx::ValueInfoProto *mask = g->add_input();
+  mask->set_name("mask");
+  onnx::TypeProto::Tensor *t = mask->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(onnx::TensorProto::INT64);
+  for (int64_t d : {2, 6})
+    t->mutable_shape()->add_dim()->set_dim_value(d);
+  floatValue(g->add_input(), "scores", {2, 3, 6, 6});
+  ints(g, "a1", {1});
+  ints(g, "a2", {2});
+  scalar(g, "one", 1.0f);
+  scalar(g, "big", -10000.0f);
+  node(g, "Unsqueeze", "unsq1", {"mask", "a1"}, "m1");
+  node(g, "Unsqueeze", "unsq2", {"m1", "a2"}, "m2");
+  intAttrOf(node(g, "Cast", "cast", {"m2"}, "mf"), "to", onnx::TensorProto::FLOAT);
+  node(g, "Sub", "invert", {"one", "mf"}, "inv");
+  node(g, "Mul", "scale", {"inv", "big"}, "bias");
+  node(g, "Add", "masked", {"scores", "bias"}, "out");
+  floatValue(g->add_output(), "out");
+  std::string model = saveModel(m, "int_mask.onnx");
+  std::vector<Tensor> inputs = {
+      Tensor::fromVector(DType::I64, {2, 6},
+                         std::vector<int64_t>{1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0}),
+      Tensor::fromVector(DType::F32, {2, 3, 6, 6}, std::vector<float>(216, 0.5f))};
+  std::string npz = testing_util::scratchPath("int_mask.npz");
+  writeNpz(npz, {{"mask", inputs[0]}, {"scores", inputs[1]}});
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, npz, dtype, keepNone, std::string("int_mask_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    EXPECT_EQ(stepsRunning(plan, "cuda.copy"), 0) << dtype;
+    const Step *cast = stepOf(plan, "cast");
+    ASSERT_TRUE(cast) << dtype;
+    EXPECT_EQ(cast, stepOf(plan, "masked")) << dtype;
+    EXPECT_EQ(stepsOf(plan, "cast").size(), 1u) << dtype;
+    expectClose(k, dtype);
   }
 }

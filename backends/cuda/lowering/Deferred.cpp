@@ -465,7 +465,8 @@ bool Lowerer::readsThroughView(Operation *user, unsigned index) const {
 }
 
 // Whether every result of `op` (a Split, a Slice with positive steps, a Transpose, an Expand,
-// a Gather of one constant index or a reshape, on floats, at the top level) is read only
+// a Gather of one constant index or a reshape, of any element type: BERT's int64 attention
+// mask unsqueezed before its Cast, at the top level) is read only
 // through more of them by kernels that read views (readsThroughView): attention its Q, K and
 // V, elementwise kernels, movement kernels, Einsum and CumSum. Then no step computes it and
 // each reader's kernel loads through the strides (lowerGenerated); a reader that does not
@@ -475,7 +476,8 @@ bool Lowerer::viewOnly(Operation *op) const {
     return false;
   std::function<bool(Operation *)> feeds = [&](Operation *o) {
     for (Value r : o->getResults()) {
-      if (r.use_empty() || !deviceFloat(r.getType()))
+      auto type = dyn_cast<TensorType>(r.getType()); // any element type: views move bytes
+      if (r.use_empty() || !type || !dtypeOf(type.getElementType()))
         return false;
       for (OpOperand &use : r.getUses()) {
         Operation *u = use.getOwner();
