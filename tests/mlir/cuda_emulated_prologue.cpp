@@ -1,7 +1,8 @@
 // Einsum and CumSum kernels computing the elementwise ops before them where they load each
 // element (ValueWriter), through the lowering and the emulator: Mamba2's chunked scan, where
 // exp(segsum(A)) masked by a causal Where feeds an Einsum, and the segment sums feed CumSums
-// after a Pad. The plans' outputs match the reference interpreter's.
+// after a Pad; a Concat of zero initial states is computed by the Einsum reading it. The
+// plans' outputs match the reference interpreter's.
 #include "tests/mlir/CudaGraphBuilders.h"
 
 using namespace plumb;
@@ -42,12 +43,16 @@ onnx::ModelProto scanModel() {
   // read by the Einsum and as a graph output: a kernel of its own
   node(g, "Exp", "shared_exp", {"q"}, "out_eq");
   stringAttrOf(node(g, "Einsum", "dot", {"out_eq", "v"}, "out_dot"), "equation", "bhl,bhl->bh");
+  // zero initial states before a chunk's states (no view: computed by the Einsum)
+  floatInitializer(g, "zeros", {2, 1, 4}, [](int64_t) { return 0.0f; });
+  intAttrOf(node(g, "Concat", "cat", {"zeros", "q"}, "qc"), "axis", 1);
+  stringAttrOf(node(g, "Einsum", "sum_cat", {"qc", "v"}, "out_cat"), "equation", "bcl,bhl->bl");
   // a reflecting Pad no kernel computes at coordinates: the Einsum falls back to reading a
   // stored Exp of a stored Pad
   stringAttrOf(node(g, "Pad", "reflect", {"v", "pads_both"}, "vr"), "mode", "reflect");
   node(g, "Exp", "exp_r", {"vr"}, "er");
   stringAttrOf(node(g, "Einsum", "sum_r", {"er"}, "out_r"), "equation", "bhl->bh");
-  for (const char *o : {"out_mix", "out_scan", "out_eq", "out_dot", "out_r"})
+  for (const char *o : {"out_mix", "out_scan", "out_eq", "out_dot", "out_cat", "out_r"})
     floatValue(g->add_output(), o);
   return m;
 }
@@ -64,16 +69,17 @@ TEST(CudaPrologue, EinsumAndCumSumComputeTheElementwiseOpsBeforeThem) {
       EXPECT_TRUE(sa && sb) << a << " " << b << " " << dtype;
       return sa && sa == sb;
     };
-    for (const char *op : {"segsum", "mix", "scan", "dot", "sum_r"})
+    for (const char *op : {"segsum", "mix", "scan", "dot", "sum_cat", "sum_r"})
       EXPECT_EQ(stepOf(plan, op)->attrs.getString("style", ""), "window") << op << " " << dtype;
     EXPECT_TRUE(same("zero_upper", "segsum")) << dtype;
     EXPECT_EQ(stepOf(plan, "expand"), nullptr) << dtype; // read as a view of a
     EXPECT_TRUE(same("mask_seg", "mix") && same("exp_seg", "mix")) << dtype;
     EXPECT_TRUE(same("pad", "scan") && same("neg", "scan")) << dtype;
     EXPECT_FALSE(same("shared_exp", "dot")) << dtype;
+    EXPECT_TRUE(same("cat", "sum_cat")) << dtype;
     EXPECT_FALSE(same("reflect", "exp_r") || same("exp_r", "sum_r")) << dtype;
     EXPECT_EQ(stepsOf(plan, "exp_seg").size(), 1u) << dtype;
-    EXPECT_EQ(stepsOfStyle(plan, "window"), 5) << dtype;
+    EXPECT_EQ(stepsOfStyle(plan, "window"), 6) << dtype;
     expectClose(k, dtype);
   }
 }

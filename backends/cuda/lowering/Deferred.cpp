@@ -221,8 +221,9 @@ bool Lowerer::deferrable(Operation *op) const {
   std::string u = onnxOpType(user).str();
   if (!moves && isRowOp(u) && isGeneratable(user))
     return true;
-  // An Einsum's operand, or CumSum's data: computed where the kernel loads it.
-  if (!moves && takesPrologue(u) && isa<func::FuncOp>(user->getParentOp()))
+  // An Einsum's operand, or CumSum's data: computed where the kernel loads it (movement
+  // only if no view: Mamba2's Concat of zeros and a chunk's states).
+  if (takesPrologue(u) && isa<func::FuncOp>(user->getParentOp()) && (!moves || !isViewOp(op)))
     return u == "Einsum" || r.getUses().begin()->getOperandNumber() == 0;
   if (isa<TransposeOp>(user) && user->getResult(0).hasOneUse()) {
     auto f = dyn_cast<FusionOp>(*user->getResult(0).user_begin());
