@@ -69,6 +69,26 @@ def test_inspect_steps_of_a_cuda_plan(plumb, repo, tmp_path):
     assert not splits, splits
 
 
+def test_inspect_lists_every_output_of_a_step(plumb, repo, tmp_path):
+    """A step writing two tensors (DiT's LayerNorm kernel also writes the gated residual the
+    next block reads) lists both types, one space apart, before its nodes."""
+    env = dict(os.environ, PLUMB_CACHE_DIR=str(tmp_path / "cache"))
+    art, report = tmp_path / "m.plumb", tmp_path / "m.json"
+    proc = run(plumb, "compile", model(repo, "dit_tiny"), "--backend", "cuda", "-o", str(art),
+               env=env)
+    assert proc.returncode == 0, proc.stderr
+    proc = run(plumb, "inspect", str(art), "--steps", "--json", str(report))
+    assert proc.returncode == 0, proc.stderr
+    steps = json.load(open(report))["steps_in_order"]
+    lines = proc.stdout.split("steps in order\n")[1].strip().splitlines()
+    assert len(lines) == len(steps)
+    two = [(s, line) for s, line in zip(steps, lines) if len(s["outputs"]) == 2]
+    assert two, "no step of dit_tiny's CUDA plan writes two tensors"
+    for s, line in two:
+        types = " ".join(o["type"] for o in s["outputs"])
+        assert f" {types} {s['nodes']}" in line or f" {types}  " in line, line
+
+
 def test_cuda_pipeline_packs_projections_and_checks_it(plumb, repo, tmp_path):
     """For CUDA, Llama's Q/K/V and gate/up projections are packed into one GEMM each
     (plumb-pack-projections), and --verify-each interprets the module after that pass like

@@ -258,8 +258,10 @@ void listSteps(const Plan &plan, nlohmann::json &j) {
       outs.push_back(typeOf(id));
       jo.push_back({{"name", plan.buffers[size_t(id)].name}, {"type", outs.back()}});
     }
-    std::cout << fmt::format("  {:>4}  {:<28} {:<24} {}\n", i, kernelLabel(st),
-                             fmt::join(outs, " "), st.nodeNames);
+    // Joined first: a width given to fmt::join would pad each of several outputs.
+    std::string types = fmt::format("{}", fmt::join(outs, " "));
+    std::cout << fmt::format("  {:>4}  {:<28} {:<24} {}\n", i, kernelLabel(st), types,
+                             st.nodeNames);
     list.push_back({{"step", i},
                     {"kernel", kernelLabel(st)},
                     {"nodes", st.nodeNames},
