@@ -1,8 +1,9 @@
 // Ops lowered later or never (Lowerer::pending_): those their one reader's generated kernel
-// computes (composite kernels), and the splits, slices, transposes, expands and reshapes the
-// kernels reading them read through as strided views of one buffer (a fused QKV projection's
-// Q, K and V; the pieces of a Split read by elementwise and movement kernels; an Einsum's
-// reshaped operands).
+// computes (composite kernels; row kernels with the elementwise ops before and after a norm;
+// Einsum and CumSum with the ops before them), and the splits, slices, transposes, expands
+// and reshapes the kernels reading them read through as strided views of one buffer (a fused
+// QKV projection's Q, K and V; the pieces of a Split read by elementwise and movement
+// kernels; an Einsum's reshaped operands).
 #include "backends/cuda/lowering/Lowerer.h"
 
 #include "backends/reference/Interpreter.h"
@@ -164,13 +165,16 @@ bool Lowerer::readsPendingRow(Operation *op) const {
 }
 
 // An op its one reader's generated kernel can compute (a composite kernel): composable
-// movement (constant steering operands) or a generatable elementwise op, on floats, read once
-// by an elementwise body, an elementwise op or composable movement (not a head transpose an
-// attention kernel reads through: it needs its operand's buffer). An elementwise op may also
-// be read by a row kernel (a LayerNorm, RMSNorm or Softmax, alone or as a fusion body), which
-// recomputes it in each pass over the row: BERT's residual Add before each LayerNorm. A
-// fusion of elementwise ops alone (an activation: SiLU, GELU) is deferred like one such op:
-// its reader's kernel computes its body.
+// movement (constant steering operands) or a generatable elementwise op, with float results
+// (bool operands too: a mask under a Where), read once by an elementwise body, an elementwise
+// op or composable movement (not a head transpose an attention kernel reads through: it
+// needs its operand's buffer). An elementwise op may also be read by a row kernel (a
+// LayerNorm, RMSNorm or Softmax, alone or as a fusion body), which recomputes it in each pass
+// over the row: BERT's residual Add before each LayerNorm; read by a row kernel and others
+// too, it is written by the first kernel computing it (sharedWithRow). An elementwise op, or
+// movement that is no view, read once by an Einsum (any operand) or CumSum (its data) is
+// computed where that kernel loads it (ValueWriter). A fusion of elementwise ops alone (an
+// activation: SiLU, GELU) is deferred like one such op: its reader's kernel computes its body.
 // A norm or softmax (rowWork) read once by elementwise arithmetic of its own shape is
 // deferred into that reader, which becomes a row kernel: DiT's modulate, LN(x) * (1 + scale)
 // + shift, is computed in the LayerNorm's last pass instead of a kernel of its own. An op
