@@ -19,6 +19,13 @@ std::optional<DType> dtypeOf(Type t) {
   return dtypeFromOnnx(*code);
 }
 
+std::optional<SmallVector<int64_t>> staticShape(Value v) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type || !type.hasStaticShape())
+    return std::nullopt;
+  return SmallVector<int64_t>(type.getShape());
+}
+
 Type elementTypeOf(MLIRContext *ctx, DType t) { return elementTypeFromOnnx(ctx, dtypeToOnnx(t)); }
 
 // MLIR keeps each 4-bit element in a byte but does not promise what the high nibble holds

@@ -1,4 +1,5 @@
-// Conversions between plumb::Tensor and MLIR elements attributes (dense or resource blobs).
+// Conversions between plumb::Tensor and MLIR elements attributes (dense or resource blobs),
+// and the DType and static shape of MLIR types and values.
 #pragma once
 
 #include "runtime/Tensor.h"
@@ -6,6 +7,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
+#include "llvm/ADT/SmallVector.h"
 
 #include <map>
 #include <memory>
@@ -15,6 +17,8 @@ namespace plumb {
 
 // The DType of an MLIR element type (nullopt when plumb has none).
 std::optional<DType> dtypeOf(mlir::Type elementType);
+// The shape of a statically shaped ranked tensor value (nullopt otherwise).
+std::optional<llvm::SmallVector<int64_t>> staticShape(mlir::Value v);
 // The MLIR element type of a DType.
 mlir::Type elementTypeOf(mlir::MLIRContext *ctx, DType t);
 

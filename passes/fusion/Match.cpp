@@ -66,13 +66,6 @@ bool isScalarNear(Value v, double expected, double relTol) {
   return c && std::abs(*c - expected) <= relTol * std::abs(expected);
 }
 
-std::optional<SmallVector<int64_t>> staticShape(Value v) {
-  auto type = dyn_cast<RankedTensorType>(v.getType());
-  if (!type || !type.hasStaticShape())
-    return std::nullopt;
-  return SmallVector<int64_t>(type.getShape());
-}
-
 bool isLastAxis(int64_t axis, Value v) {
   if (axis == -1)
     return true;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ir/PlumbDialect.h"
+#include "ir/TensorAttr.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/PatternMatch.h"
@@ -53,8 +54,6 @@ bool isConstant(mlir::Value v);
 std::optional<double> scalarConstant(mlir::Value v);
 // Whether `v` is a one-element constant within `relTol` of `expected`.
 bool isScalarNear(mlir::Value v, double expected, double relTol = 1e-3);
-// The shape of a statically shaped ranked tensor value.
-std::optional<llvm::SmallVector<int64_t>> staticShape(mlir::Value v);
 // Whether axis `axis` of a tensor like `v` is its last axis (-1, or rank - 1 when ranked).
 bool isLastAxis(int64_t axis, mlir::Value v);
 

@@ -111,14 +111,6 @@ bool readsComputed(Operation *op, const llvm::DenseMap<Value, Operation *> &pend
   return false;
 }
 
-// The static shape of `v`'s type; nullopt when it has none.
-std::optional<SmallVector<int64_t>> staticShape(Value v) {
-  auto t = dyn_cast<RankedTensorType>(v.getType());
-  if (!t || !t.hasStaticShape())
-    return std::nullopt;
-  return SmallVector<int64_t>(t.getShape());
-}
-
 } // namespace
 
 bool Lowerer::sharedWithRow(Operation *op) const {
