@@ -48,6 +48,11 @@ bool generatedBody(FusionOp f);
 // step's row of x W^T).
 bool residualArgument(FusionOp f, unsigned index);
 
+// Whether `op` can be a strided view of its data operand (a Split, a Slice with constant
+// starts, a Transpose, an Expand, a Gather of one constant index, a reshape); a reshape may
+// still turn out not to be one: Lowerer::stridedOf knows the strides it reads (Views.cpp).
+bool isViewOp(mlir::Operation *op);
+
 inline bool deviceFloat(mlir::Type t) {
   auto tt = mlir::dyn_cast<mlir::TensorType>(t);
   if (!tt)
