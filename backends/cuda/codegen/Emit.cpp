@@ -380,6 +380,22 @@ const std::map<std::string, Rule> &rules() {
     r["Greater"] = infix(">");
     r["LessOrEqual"] = infix("<=");
     r["GreaterOrEqual"] = infix(">=");
+    // Integers compute in long long: the bit patterns of the narrower types, and of uint64
+    // (wrapped), are kept, and the store truncates as the type's own arithmetic would. Shifts
+    // (ONNX's BitShift takes unsigned types only) run unsigned, so a right shift brings in
+    // zeros.
+    r["BitwiseAnd"] = infix("&");
+    r["BitwiseOr"] = infix("|");
+    r["BitwiseXor"] = infix("^");
+    r["BitwiseNot"] = [](auto &, auto &, const Args &a, DType) { return "(~" + a[0] + ")"; };
+    r["BitShift"] = [](auto &, const KNode &n, const Args &a, DType) {
+      std::string dir = n.attrs.getString("direction", "") == "LEFT" ? " << " : " >> ";
+      // A shift by the type's width or more gives 0, as in the reference (the store's
+      // truncation does it below 64 bits).
+      return "([&]() { unsigned long long x = (unsigned long long)" + a[0] +
+             ", s = (unsigned long long)" + a[1] + "; return s >= 64ULL ? 0LL : (long long)(x" +
+             dir + "s); }())";
+    };
     r["Pow"] = [](const KernelGraph &g, const KNode &n, const Args &a, DType t) {
       std::string ct = computeType(t);
       if (ct == "long long")

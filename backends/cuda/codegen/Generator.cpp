@@ -354,6 +354,57 @@ GeneratedKernel generateElementwise(const KernelGraph &g) {
   return k;
 }
 
+int reduceOpCode(const std::string &op) { // plumb_combine's op
+  return op == "ReduceMax" ? 1 : op == "ReduceMin" ? 2 : op == "ReduceProd" ? 3 : 0;
+}
+
+// The reduction's identity, its value over no elements.
+std::string reduceInit(const KernelGraph &g, const KNode &n) {
+  int op = reduceOpCode(n.op);
+  return op == 0   ? "0"
+         : op == 3 ? "1"
+                   : literal(g.values[size_t(n.results[0])].dtype, op == 1 ? -INFINITY : INFINITY);
+}
+
+// Rows of no elements (a reduced axis of size 0, as in ONNX's empty-set cases): a thread per
+// row, each reduction its identity (ReduceMean 0 / 0, NaN as in the reference), and only the
+// per-row outputs have elements to write.
+GeneratedKernel generateEmptyRows(const KernelGraph &g, const Shape &rowShape) {
+  GeneratedKernel k;
+  k.style = "row";
+  int64_t rows = numElements(rowShape);
+  ElementWriter w(g, rowShape, "row");
+  std::ostringstream os;
+  os << includes(g) << "extern \"C\" __global__ void plumb_kernel(" << paramList(g) << ") {\n"
+     << "  for (long long row = blockIdx.x * (long long)blockDim.x + threadIdx.x; row < " << rows
+     << "LL; row += (long long)gridDim.x * blockDim.x) {\n";
+  for (const KNode &n : g.nodes) {
+    if (!isRowReduction(n.op))
+      continue;
+    int r = n.results[0];
+    std::string ct = computeType(g.values[size_t(r)].dtype);
+    os << "    " << ct << " v" << r << " = " << reduceInit(g, n) << ";\n";
+    if (n.op == "ReduceMean")
+      os << "    v" << r << " = v" << r << " / (" << ct << ")0;\n";
+    w.bind(r, "v" + std::to_string(r));
+  }
+  std::vector<int> perRowOutputs;
+  for (int o : g.outputs)
+    if (g.values[size_t(o)].shape == rowShape)
+      perRowOutputs.push_back(o);
+  w.emit(os, perRowOutputs, "    ");
+  for (size_t k2 = 0; k2 < g.outputs.size(); ++k2) {
+    const KValue &v = g.values[size_t(g.outputs[k2])];
+    if (v.shape == rowShape)
+      os << "    out" << k2 << "[row] = " << storeAs(v.dtype, w.name(g.outputs[k2])) << ";\n";
+  }
+  os << "  }\n}\n";
+  k.source = os.str();
+  k.block = {256, 1, 1};
+  k.grid = {std::max<int64_t>(1, std::min<int64_t>((rows + 255) / 256, 65536)), 1, 1};
+  return k;
+}
+
 GeneratedKernel generateRow(const KernelGraph &g) {
   GeneratedKernel k;
   k.style = "row";
@@ -385,6 +436,8 @@ GeneratedKernel generateRow(const KernelGraph &g) {
       codegenError(g, "output of shape " + shapeToString(s) + " is neither a row tensor " +
                           shapeToString(iter) + " nor a per-row one " + shapeToString(rowShape));
   }
+  if (d == 0)
+    return generateEmptyRows(g, rowShape);
   int64_t block = 32;
   while (block < d && block < 256)
     block *= 2;
@@ -399,11 +452,8 @@ GeneratedKernel generateRow(const KernelGraph &g) {
       continue;
     int r = n.results[0], x = n.operands[0];
     std::string ct = computeType(g.values[size_t(r)].dtype);
-    int op = n.op == "ReduceMax" ? 1 : n.op == "ReduceMin" ? 2 : n.op == "ReduceProd" ? 3 : 0;
-    std::string init = op == 0   ? "0"
-                       : op == 3 ? "1"
-                                 : literal(g.values[size_t(r)].dtype, op == 1 ? -INFINITY : INFINITY);
-    os << "    " << ct << " v" << r << " = " << init << ";\n"
+    int op = reduceOpCode(n.op);
+    os << "    " << ct << " v" << r << " = " << reduceInit(g, n) << ";\n"
        << "    for (long long j = threadIdx.x; j < " << d << "LL; j += " << block << ") {\n"
        << "      const long long e = row * " << d << "LL + j;\n";
     w.emit(os, {x}, "      ");
