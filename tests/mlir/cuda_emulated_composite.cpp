@@ -183,6 +183,34 @@ TEST(CudaComposite, ValuesReadTwiceKeepTheirStepUnlessMovement) {
   }
 }
 
+// A value read twice by one op is computed once in that op's kernel: a square written as a
+// product of a sum with itself (s * s), and an Exp concatenated with itself. Two steps, none
+// for the Add or the Exp (four before: each producer had its own).
+TEST(CudaComposite, ValueReadTwiceByOneOpIsComputedInIt) {
+  onnx::ModelProto m = newModel("one_reader_twice", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "a", {4, 6});
+  floatValue(g->add_input(), "b", {4, 6});
+  node(g, "Add", "sum", {"a", "b"}, "s");
+  node(g, "Mul", "square", {"s", "s"}, "sq");
+  node(g, "Exp", "exp", {"a"}, "e");
+  intAttrOf(node(g, "Concat", "concat", {"e", "e"}, "c"), "axis", 0);
+  floatValue(g->add_output(), "sq");
+  floatValue(g->add_output(), "c");
+  std::string model = saveModel(m, "composite_one_reader_twice.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("one_reader_twice_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    int casts = std::string(dtype) == "f32" ? 0 : 4; // a, b in; sq, c out
+    EXPECT_EQ(stepsOfStyle(plan, "elementwise") + stepsOfStyle(plan, "movement"), 2 + casts)
+        << dtype;
+    EXPECT_EQ(stepOf(plan, "sum"), stepOf(plan, "square")) << dtype;
+    EXPECT_EQ(stepOf(plan, "exp"), stepOf(plan, "concat")) << dtype;
+    EXPECT_EQ(k.compiled.cudaLowering.computedInReader, 2) << dtype;
+    expectClose(k, dtype);
+  }
+}
+
 // The generator on its own: a composite body's source reads each input at the coordinates
 // its movement maps to and branches per concat piece.
 TEST(CudaComposite, GeneratedSourceBranchesPerConcatPiece) {

@@ -47,6 +47,15 @@ bool elementwiseBody(FusionOp f) {
 
 namespace {
 
+// The one op reading `r`, which may read it more than once (x * x); null when none or several
+// do. A value its one reader reads twice is computed once in that reader's kernel.
+Operation *soleReader(Value r) {
+  if (r.use_empty())
+    return nullptr;
+  Operation *first = *r.user_begin();
+  return llvm::all_of(r.getUsers(), [&](Operation *u) { return u == first; }) ? first : nullptr;
+}
+
 // Whether `op` is a row kernel's work that the elementwise kernel reading it can take in as
 // its reductions (an epilogue): a norm, Softmax or row reduction, or a fusion of such and
 // elementwise ops ("layer_norm", "rms_norm"); no movement (a row kernel computes none).
@@ -108,7 +117,7 @@ bool readsComputed(Operation *op, const llvm::DenseMap<Value, Operation *> &pend
 } // namespace
 
 bool Lowerer::sharedWithRow(Operation *op) const {
-  if (op->getNumResults() != 1 || op->getResult(0).hasOneUse() || !arithmetic(op) ||
+  if (op->getNumResults() != 1 || soleReader(op->getResult(0)) || !arithmetic(op) ||
       !isa<func::FuncOp>(op->getParentOp()))
     return false;
   Value r = op->getResult(0);
@@ -161,6 +170,7 @@ bool Lowerer::readsPendingRow(Operation *op) const {
 // movement that is no view, read once by an Einsum (any operand) or CumSum (its data) is
 // computed where that kernel loads it (ValueWriter). A fusion of elementwise ops alone (an
 // activation: SiLU, GELU) is deferred like one such op: its reader's kernel computes its body.
+// "Read once" means by one op: a reader taking it twice (s * s) computes it once.
 // A norm or softmax (rowWork) read once by elementwise arithmetic of its own shape is
 // deferred into that reader, which becomes a row kernel: DiT's modulate, LN(x) * (1 + scale)
 // + shift, is computed in the LayerNorm's last pass instead of a kernel of its own. An op
@@ -172,7 +182,8 @@ bool Lowerer::deferrable(Operation *op) const {
   Value r = op->getResult(0);
   if (!deviceFloat(r.getType()))
     return false;
-  if (!r.hasOneUse())
+  Operation *user = soleReader(r);
+  if (!user)
     return sharedWithRow(op) && llvm::all_of(op->getOperandTypes(), loadable) &&
            !readsPendingRow(op);
   std::string t = onnxOpType(op).str();
@@ -189,7 +200,6 @@ bool Lowerer::deferrable(Operation *op) const {
     if ((moves || rows) && steeringOperand(t, i) ? !constantTensor(v) : !loadable(v.getType()))
       return false;
   }
-  Operation *user = *r.user_begin();
   if (rows) {
     std::optional<SmallVector<int64_t>> shape = staticShape(r);
     return shape && arithmetic(user) && user->getNumResults() == 1 &&
@@ -201,10 +211,8 @@ bool Lowerer::deferrable(Operation *op) const {
   // Arithmetic is computed once per element read: not under movement that several kernels
   // read (each would compute it again), only movement itself is recomputed.
   for (Operation *u = user; !moves && isComposableMovement(onnxOpType(u).str());) {
-    Value ur = u->getResult(0);
-    if (!ur.hasOneUse())
+    if (!(u = soleReader(u->getResult(0))))
       return false;
-    u = *ur.user_begin();
   }
   if (auto f = dyn_cast<FusionOp>(user))
     return elementwiseBody(f) || (!moves && generatedBody(f));
@@ -214,7 +222,8 @@ bool Lowerer::deferrable(Operation *op) const {
   // An Einsum's operand, or CumSum's data: computed where the kernel loads it (movement
   // only if no view: Mamba2's Concat of zeros and a chunk's states).
   if (takesPrologue(u) && isa<func::FuncOp>(user->getParentOp()) && (!moves || !isViewOp(op)))
-    return u == "Einsum" || r.getUses().begin()->getOperandNumber() == 0;
+    return u == "Einsum" ||
+           llvm::all_of(r.getUses(), [](OpOperand &use) { return use.getOperandNumber() == 0; });
   if (isa<TransposeOp>(user) && user->getResult(0).hasOneUse()) {
     auto f = dyn_cast<FusionOp>(*user->getResult(0).user_begin());
     if (f && f.getKind() == "attention")
