@@ -298,6 +298,23 @@ std::vector<OpCase> opCases() {
     add("bitwisenot_i8", "BitwiseNot", {typed(DType::I8, {3}, {0, -128, 127})});
   }
   {
+    // OneHot: negative indices (from the end), indices outside [-depth, depth) (an all-off
+    // line), float indices (truncated), a float depth, the axis first, last and between.
+    Tensor idx = Tensor::fromVector(DType::I64, {2, 3}, std::vector<int64_t>{0, 4, -1, -5, 5, 2});
+    Tensor onOff = Tensor::fromVector(DType::F64, {2}, std::vector<double>{-0.5, 3.25}).cast(DType::F32);
+    for (int64_t axis : {-1, 0, 1}) {
+      std::string name = "onehot_axis" + std::string(axis < 0 ? "_minus" : "") +
+                         std::to_string(std::abs(axis));
+      OpCase c{name, "OneHot", {idx, onOff}, {{1, ints({5})}}, {}, 1, 11};
+      c.attrs.set("axis", intAttr(axis));
+      v.push_back(c);
+    }
+    Tensor fidx = Tensor::fromVector(DType::F64, {4}, std::vector<double>{1.7, -1.2, 2.9, 0}).cast(DType::F32);
+    v.push_back(OpCase{"onehot_float_indices_f16_values", "OneHot", {fidx, onOff.cast(DType::F16)},
+                       {{1, Tensor::fromVector(DType::F64, {1}, std::vector<double>{3}).cast(DType::F32)}},
+                       {}, 1, 11});
+  }
+  {
     OpCase c{"softmax_opset11_flattens", "Softmax", {x}, {}, {}, 1, 11};
     c.attrs.set("axis", intAttr(1));
     v.push_back(c);
@@ -420,7 +437,7 @@ TEST_P(GeneratedOp, MatchesTheReferenceKernel) {
   bool movement = cuda::isMovement(c.op) || c.op == "MaxPool" || c.op == "GlobalMaxPool" ||
                   c.op == "TopK" || c.op == "ScatterND" || c.op == "ScatterElements" ||
                   c.op == "Scatter" || // scatter: the same roundings in order
-                  c.op.rfind("Bit", 0) == 0; // integers: exact
+                  c.op.rfind("Bit", 0) == 0 || c.op == "OneHot"; // integers, selection: exact
   for (size_t i = 0; i < got.size(); ++i) {
     ASSERT_EQ(got[i].shape(), want[i].shape()) << c.name;
     ASSERT_EQ(got[i].dtype(), want[i].dtype()) << c.name;

@@ -34,7 +34,8 @@ bool isWindowOp(const std::string &op) {
   return op == "MaxPool" || op == "AveragePool" || op == "LpPool" || op == "GlobalMaxPool" ||
          op == "GlobalAveragePool" || op == "GlobalLpPool" || op == "CumSum" || op == "Einsum" || op == "Resize" || op == "Upsample" ||
          op == "ArgMax" || op == "ArgMin" || op == "TopK" || op == "ScatterND" ||
-         op == "ScatterElements" || op == "Scatter" || op == "GridSample" || op == "LRN";
+         op == "ScatterElements" || op == "Scatter" || op == "GridSample" || op == "LRN" ||
+         op == "OneHot";
 }
 
 bool steeringOperand(const std::string &op, size_t index) {
@@ -47,6 +48,8 @@ bool steeringOperand(const std::string &op, size_t index) {
   if (op == "CumSum" || op == "TopK" || isResample(op) || op == "Reshape" || op == "Squeeze" ||
       op == "Unsqueeze")
     return true;
+  if (op == "OneHot") // depth: the plan's output shape holds it, so it must not change
+    return index == 1;
   return (isRowReduction(op) || op == "ReduceLogSumExp") && index == 1; // axes
 }
 
@@ -207,6 +210,8 @@ void MovementWriter::body(const std::vector<std::string> &c) {
     return scatterElements(c);
   if (n_.op == "LRN")
     return lrn(c);
+  if (n_.op == "OneHot")
+    return oneHot(c);
   if (isWindowOp(n_.op))
     return pool(c);
   codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") has no movement rule");
@@ -308,6 +313,35 @@ void MovementWriter::gatherND(const std::vector<std::string> &c) {
   for (const std::string &i : inside)
     all += (all.empty() ? "" : " && ") + ("(" + i + ")");
   copyIndexed(r, x, s, all);
+}
+
+// OneHot: the output is the indices' shape with depth inserted at the axis; an element is
+// values[1] (on) where the index at the other coordinates, truncated to an integer and
+// counted from the end when negative, equals its axis coordinate, values[0] (off) elsewhere.
+// An index outside [-depth, depth) matches nothing (an all-off line, as the spec says). The
+// depth is a constant (steeringOperand), the output's dim at the axis.
+void MovementWriter::oneHot(const std::vector<std::string> &c) {
+  int r = n_.results.at(0), ix = n_.operands.at(0), values = n_.operands.at(2);
+  int64_t axis = normalizeAxis(g_, n_, n_.attrs.getInt("axis", -1), rankOf(r));
+  int64_t depth = shapeOf(r).at(size_t(axis));
+  if (intOperand(g_, n_, 1) != std::vector<int64_t>{depth})
+    codegenError(g_, "node '" + n_.name + "' (OneHot) has a depth other than its output's dim " +
+                         std::to_string(depth));
+  std::vector<std::string> at = c;
+  at.erase(at.begin() + axis);
+  DType it = g_.values[size_t(ix)].dtype;
+  std::string idx = g_.scalars.count(ix) ? literal(DType::I64, g_.scalars.at(ix))
+                                         : "(long long)(" +
+                                               loadAs(it, w_.paramName(ix) + "[" +
+                                                              viewOffsetOf(g_, ix, at) + "]") +
+                                               ")";
+  DType rt = g_.values[size_t(r)].dtype;
+  os_ << "    long long idx = " << idx << ";\n"
+      << "    if (idx < 0) idx += " << depth << "LL;\n"
+      << "    " << w_.paramName(r) << "[e] = "
+      << storeAs(rt, "(idx == " + c[size_t(axis)] + " ? " + operandElement(values, "1") + " : " +
+                         operandElement(values, "0") + ")")
+      << ";\n";
 }
 
 // Pad: the source coordinate is the output's less the leading pad; outside the data a

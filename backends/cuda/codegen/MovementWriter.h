@@ -86,6 +86,7 @@ private:
   // The window ops (Window.cpp).
   void pool(const std::vector<std::string> &c);
   void lrn(const std::vector<std::string> &c);
+  void oneHot(const std::vector<std::string> &c);
   void einsum(const std::vector<std::string> &c);
   void cumSum();
   void topK();

@@ -118,7 +118,8 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
         if (isResample(n.op))
           continue; // roi, scales, sizes: read below into the tap tables
         std::optional<Tensor> c = constantTensor(v);
-        if (!c || !isInteger(c->dtype()))
+        // OneHot's depth may be of any numeric type (truncated, as the reference reads it).
+        if (!c || !(isInteger(c->dtype()) || n.op == "OneHot"))
           throw Error("cuda lowering: " + n.op + " '" + n.name + "' has a non-constant operand " +
                       std::to_string(index));
         g.intConstants[id] = c->toInts();
