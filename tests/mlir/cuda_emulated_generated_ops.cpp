@@ -143,6 +143,11 @@ std::vector<OpCase> opCases() {
   add("pad_constant_value", "Pad", {x, Tensor::scalarF32(7.5f)}, {{1, pads}});
   add("pad_edge", "Pad", {x}, {{1, pads}}, {{"mode", stringAttr("edge")}});
   add("pad_reflect", "Pad", {x}, {{1, pads}}, {{"mode", stringAttr("reflect")}});
+  { // wrap (opset 19), by more than the dim on two axes
+    OpCase c{"pad_wrap_past_the_dim", "Pad", {x}, {{1, ints({0, 4, 2, 0, 0, 2, 1, 7})}}, {}, 1, 19};
+    c.attrs.set("mode", stringAttr("wrap"));
+    v.push_back(c);
+  }
   Tensor img = iota(DType::F32, {2, 3, 7, 6});
   add("maxpool_pad_stride_dilation", "MaxPool", {img}, {},
       {{"kernel_shape", intsAttr({3, 2})}, {"strides", intsAttr({2, 1})},

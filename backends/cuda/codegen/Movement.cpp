@@ -345,8 +345,8 @@ void MovementWriter::oneHot(const std::vector<std::string> &c) {
 }
 
 // Pad: the source coordinate is the output's less the leading pad; outside the data a
-// constant (constant mode), the nearest edge element (edge) or the mirror image without
-// repeating the edge (reflect).
+// constant (constant mode), the nearest edge element (edge), the mirror image without
+// repeating the edge (reflect) or the data repeated (wrap).
 PadSides padSides(const KernelGraph &g, const KNode &n, int64_t rank) {
   std::vector<int64_t> pads = intOperand(g, n, 1), axes = intOperand(g, n, 3);
   if (axes.empty())
@@ -370,7 +370,7 @@ void MovementWriter::pad(const std::vector<std::string> &c) {
   int64_t rank = int64_t(in.size());
   std::vector<int64_t> begin = padSides(g_, n_, rank).begin;
   std::string mode = n_.attrs.getString("mode", "constant");
-  if (mode != "constant" && mode != "edge" && mode != "reflect")
+  if (mode != "constant" && mode != "edge" && mode != "reflect" && mode != "wrap")
     codegenError(g_, "node '" + n_.name + "' (Pad) has mode '" + mode + "'");
   std::vector<std::string> s;
   std::string inside = "true";
@@ -383,6 +383,9 @@ void MovementWriter::pad(const std::vector<std::string> &c) {
     if (mode == "reflect") // one reflection: ONNX pads reflect by less than the dim
       os_ << "    " << sk << " = " << sk << " < 0 ? -" << sk << " : " << sk << " >= " << dim
           << " ? 2 * (" << dim << " - 1) - " << sk << " : " << sk << ";\n";
+    if (mode == "wrap") // periodic: any distance outside maps back in
+      os_ << "    " << sk << " = ((" << sk << " % " << dim << ") + " << dim << ") % " << dim
+          << ";\n";
     inside += " && " + sk + " >= 0 && " + sk + " < " + dim;
     s.push_back(sk);
   }
