@@ -362,15 +362,108 @@ bool bindSteeringInputs(onnx::ModelProto &m, std::vector<Tensor> &inputs, const 
   return true;
 }
 
+namespace fs = std::filesystem;
+
+// One of ONNX's node test cases (its model and test_data_set_0) compiled for cuda, with the
+// inputs that steer an op bound (bindSteeringInputs), and run on the emulator against the
+// expected outputs (rtol 1e-3, atol 1e-5).
+struct NodeCaseRun {
+  enum { Passed, Failed, Skipped } outcome = Skipped;
+  bool bound = false;            // steering inputs became initializers
+  std::set<std::string> hostOps; // ops left on the host
+  std::string failure;           // what differs, or why it was skipped
+  std::string kernels;           // the plan's kernels, for a failure's message
+};
+
+NodeCaseRun runNodeCase(const fs::path &dir) {
+  NodeCaseRun r;
+  fs::path set = dir / "test_data_set_0";
+  std::vector<Tensor> inputs, want;
+  try {
+    for (int i = 0; fs::exists(set / ("input_" + std::to_string(i) + ".pb")); ++i)
+      inputs.push_back(readTensorProtoFile((set / ("input_" + std::to_string(i) + ".pb")).string()).second);
+    for (int i = 0; fs::exists(set / ("output_" + std::to_string(i) + ".pb")); ++i)
+      want.push_back(readTensorProtoFile((set / ("output_" + std::to_string(i) + ".pb")).string()).second);
+  } catch (const std::exception &e) {
+    r.failure = e.what(); // sequences, optionals
+    return r;
+  }
+  Compiled compiled;
+  try {
+    onnx::ModelProto proto;
+    std::ifstream f(dir / "model.onnx", std::ios::binary);
+    if (!proto.ParseFromIstream(&f))
+      throw Error("unreadable model");
+    static const std::string cache = testing_util::scratchPath("nvrtc_conformance");
+    ::setenv("PLUMB_CACHE_DIR", cache.c_str(), 1);
+    for (int attempt = 0;; ++attempt) {
+      mlir::MLIRContext ctx;
+      std::string bytes = proto.SerializeAsString();
+      auto module = importOnnxBytes(ctx, bytes.data(), bytes.size(), (dir / "model.onnx").string());
+      CompileSettings cs;
+      cs.backend = "cuda";
+      cs.shapeInputs = inputs;
+      compiled = compileModule(std::move(module), cs);
+      compiled.module = {};
+      if (attempt == 3 || !bindSteeringInputs(proto, inputs, compiled))
+        break;
+      r.bound = true;
+    }
+  } catch (const std::exception &e) {
+    r.failure = e.what(); // not compiled for cuda
+    return r;
+  }
+  for (const Step &s : compiled.plan.steps) {
+    if (s.kernel == "cuda.host")
+      r.hostOps.insert(s.attrs.getString("plumb.op", "?"));
+    r.kernels += " " + s.kernel + (s.attrs.has("style") ? ":" + s.attrs.getString("style", "") : "");
+  }
+  if (std::all_of(compiled.plan.steps.begin(), compiled.plan.steps.end(), [](const Step &s) {
+        return s.kernel == "cuda.host" || s.kernel == "cuda.copy";
+      })) {
+    r.failure = "host/copy steps only"; // nothing of the generator or the libraries to check
+    return r;
+  }
+  try {
+    cudatest::PlanEmulator emu(compiled.plan, testing_util::scratchPath("emu_onnx_" + dir.filename().string()));
+    std::vector<Tensor> got = emu.run(inputs);
+    if (got.size() != want.size())
+      r.failure = std::to_string(got.size()) + " outputs, expected " + std::to_string(want.size());
+    for (size_t i = 0; r.failure.empty() && i < got.size(); ++i) {
+      if (got[i].shape() != want[i].shape()) {
+        r.failure = "output " + std::to_string(i) + " shape " + shapeToString(got[i].shape());
+        break;
+      }
+      // Older test data stores bfloat16 outputs as their raw 16 bits in an integer type.
+      if (got[i].dtype() == DType::BF16 && !isFloat(want[i].dtype())) {
+        Tensor bits = want[i].cast(DType::U16);
+        want[i] = Tensor::copyOf(DType::BF16, bits.shape(), bits.raw());
+      }
+      for (int64_t e = 0; e < want[i].numel(); ++e) {
+        double g = got[i].getAsDouble(e), w = want[i].getAsDouble(e);
+        bool same = (std::isnan(g) && std::isnan(w)) || g == w ||
+                    std::fabs(g - w) <= 1e-5 + 1e-3 * std::fabs(w);
+        if (!same) {
+          r.failure = "output " + std::to_string(i) + " element " + std::to_string(e) + ": " +
+                    std::to_string(g) + " vs " + std::to_string(w);
+          break;
+        }
+      }
+    }
+  } catch (const std::exception &ex) {
+    r.failure = ex.what();
+  }
+  r.outcome = r.failure.empty() ? NodeCaseRun::Passed : NodeCaseRun::Failed;
+  return r;
+}
+
 // Opt-in sweep (--gtest_also_run_disabled_tests): every ONNX backend node test case under
-// $PLUMB_CONFORMANCE_DIR (default: Debian's libonnx-testdata node cases) compiled for cuda and
-// run on the emulator against ONNX's expected outputs (rtol 1e-3, atol 1e-5), less the cases
-// the reference's expected-failures list explains. Inputs the lowering needs constant are
-// bound to the case's data (bindSteeringInputs). Cases that do not import or compile
-// (sequences, dynamic shapes the cuda backend refuses) are counted, not failed. Minutes long:
-// not in CI; for finding generator bugs against independent data.
+// $PLUMB_CONFORMANCE_DIR (default: Debian's libonnx-testdata node cases) through runNodeCase,
+// less the cases the reference's expected-failures list explains. Cases that do not import
+// or compile (sequences, dynamic shapes the cuda backend refuses) are counted, not failed.
+// Minutes long: not in CI (SelectedNodeCasesRunOnTheDevice is); for finding generator bugs
+// against independent data.
 TEST(CudaConformance, DISABLED_NodeCasesOnTheEmulator) {
-  namespace fs = std::filesystem;
   const char *env = std::getenv("PLUMB_CONFORMANCE_DIR");
   fs::path root = env ? env : "/usr/share/libonnx-testdata/data/node";
   if (!fs::is_directory(root))
@@ -399,95 +492,17 @@ TEST(CudaConformance, DISABLED_NodeCasesOnTheEmulator) {
   int passed = 0, skipped = 0, failed = 0, bound = 0;
   std::map<std::string, int> hostOps; // cases with a host step, by op: what still leaves the device
   for (const fs::path &dir : cases) {
-    std::string name = dir.filename().string();
-    fs::path set = dir / "test_data_set_0";
-    std::vector<Tensor> inputs, want;
-    try {
-      for (int i = 0; fs::exists(set / ("input_" + std::to_string(i) + ".pb")); ++i)
-        inputs.push_back(readTensorProtoFile((set / ("input_" + std::to_string(i) + ".pb")).string()).second);
-      for (int i = 0; fs::exists(set / ("output_" + std::to_string(i) + ".pb")); ++i)
-        want.push_back(readTensorProtoFile((set / ("output_" + std::to_string(i) + ".pb")).string()).second);
-    } catch (const std::exception &) {
-      ++skipped; // sequences, optionals
-      continue;
-    }
-    Compiled compiled;
-    try {
-      onnx::ModelProto proto;
-      std::ifstream f(dir / "model.onnx", std::ios::binary);
-      if (!proto.ParseFromIstream(&f))
-        throw Error("unreadable model");
-      static const std::string cache = testing_util::scratchPath("nvrtc_conformance");
-      ::setenv("PLUMB_CACHE_DIR", cache.c_str(), 1);
-      for (int attempt = 0;; ++attempt) {
-        mlir::MLIRContext ctx;
-        std::string bytes = proto.SerializeAsString();
-        auto module = importOnnxBytes(ctx, bytes.data(), bytes.size(), (dir / "model.onnx").string());
-        CompileSettings cs;
-        cs.backend = "cuda";
-        cs.shapeInputs = inputs;
-        compiled = compileModule(std::move(module), cs);
-        compiled.module = {};
-        if (attempt == 3 || !bindSteeringInputs(proto, inputs, compiled))
-          break;
-        if (attempt == 0)
-          ++bound;
-      }
-    } catch (const std::exception &) {
-      ++skipped;
-      continue;
-    }
-    std::set<std::string> caseHostOps;
-    for (const Step &s : compiled.plan.steps)
-      if (s.kernel == "cuda.host")
-        caseHostOps.insert(s.attrs.getString("plumb.op", "?"));
-    for (const std::string &op : caseHostOps)
+    NodeCaseRun r = runNodeCase(dir);
+    for (const std::string &op : r.hostOps)
       ++hostOps[op];
-    bool host = std::all_of(compiled.plan.steps.begin(), compiled.plan.steps.end(), [](const Step &s) {
-      return s.kernel == "cuda.host" || s.kernel == "cuda.copy";
-    });
-    if (host) { // nothing of the generator or the libraries to check
+    bound += r.bound;
+    if (r.outcome == NodeCaseRun::Skipped) {
       ++skipped;
-      continue;
-    }
-    std::string failure;
-    try {
-      cudatest::PlanEmulator emu(compiled.plan, testing_util::scratchPath("emu_onnx_" + name));
-      std::vector<Tensor> got = emu.run(inputs);
-      if (got.size() != want.size())
-        failure = std::to_string(got.size()) + " outputs, expected " + std::to_string(want.size());
-      for (size_t i = 0; failure.empty() && i < got.size(); ++i) {
-        if (got[i].shape() != want[i].shape()) {
-          failure = "output " + std::to_string(i) + " shape " + shapeToString(got[i].shape());
-          break;
-        }
-        // Older test data stores bfloat16 outputs as their raw 16 bits in an integer type.
-        if (got[i].dtype() == DType::BF16 && !isFloat(want[i].dtype())) {
-          Tensor bits = want[i].cast(DType::U16);
-          want[i] = Tensor::copyOf(DType::BF16, bits.shape(), bits.raw());
-        }
-        for (int64_t e = 0; e < want[i].numel(); ++e) {
-          double g = got[i].getAsDouble(e), w = want[i].getAsDouble(e);
-          bool same = (std::isnan(g) && std::isnan(w)) || g == w ||
-                      std::fabs(g - w) <= 1e-5 + 1e-3 * std::fabs(w);
-          if (!same) {
-            failure = "output " + std::to_string(i) + " element " + std::to_string(e) + ": " +
-                      std::to_string(g) + " vs " + std::to_string(w);
-            break;
-          }
-        }
-      }
-    } catch (const std::exception &ex) {
-      failure = ex.what();
-    }
-    if (failure.empty()) {
+    } else if (r.outcome == NodeCaseRun::Passed) {
       ++passed;
     } else {
       ++failed;
-      std::string kernels;
-      for (const Step &s : compiled.plan.steps)
-        kernels += " " + s.kernel + (s.attrs.has("style") ? ":" + s.attrs.getString("style", "") : "");
-      ADD_FAILURE() << name << ": " << failure << " [" << kernels << " ]";
+      ADD_FAILURE() << dir.filename().string() << ": " << r.failure << " [" << r.kernels << " ]";
     }
   }
   std::cout << "conformance on the emulator: " << passed << " passed, " << failed << " failed, "
@@ -501,6 +516,30 @@ TEST(CudaConformance, DISABLED_NodeCasesOnTheEmulator) {
   for (const auto &[n, op] : byCount)
     std::cout << " " << op << " " << -n;
   std::cout << "\n";
+}
+
+// The cases listed in tests/conformance/cuda_emulator_cases.txt (onnx 1.19.1's node cases,
+// fetched by scripts/fetch-onnx-testdata.sh): each exercises a generator path (Resize's
+// modes, reductions over empty sets, bit ops, OneHot, Pad's modes, scans, scatters, norms,
+// attention...) and must run with no host step and match ONNX's expected outputs. In CI: the
+// device kernels checked against ONNX's own data, not only against the reference.
+TEST(CudaConformance, SelectedNodeCasesRunOnTheDevice) {
+  fs::path root = fs::path(PLUMB_BINARY_DIR) / "onnx-testdata/1.19.1/node";
+  if (!fs::is_directory(root))
+    GTEST_SKIP() << root << " not found: scripts/fetch-onnx-testdata.sh fetches it";
+  std::ifstream list(std::string(PLUMB_SOURCE_DIR) + "/tests/conformance/cuda_emulator_cases.txt");
+  int n = 0;
+  for (std::string line; std::getline(list, line);) {
+    if (line.empty() || line[0] == '#')
+      continue;
+    ++n;
+    SCOPED_TRACE(line);
+    ASSERT_TRUE(fs::exists(root / line / "model.onnx")) << "no such case";
+    NodeCaseRun r = runNodeCase(root / line);
+    EXPECT_EQ(r.outcome, NodeCaseRun::Passed) << r.failure << " [" << r.kernels << " ]";
+    EXPECT_TRUE(r.hostOps.empty()) << "host steps: " << *r.hostOps.begin();
+  }
+  EXPECT_GT(n, 50);
 }
 
 } // namespace
