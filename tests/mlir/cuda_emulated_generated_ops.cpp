@@ -320,6 +320,40 @@ std::vector<OpCase> opCases() {
                        {}, 1, 11});
   }
   {
+    // MatMulInteger: uint8 a with a zero point per row, int8 b with one per column, a batch
+    // of a against one b; per-tensor zero points; none. QLinearMatMul: uint8 and int8 results
+    // (values past the range saturate), scales per tensor and per column of b.
+    auto typed = [](DType t, Shape s, int64_t seed) {
+      std::vector<int64_t> v(size_t(numElements(s)));
+      for (size_t i = 0; i < v.size(); ++i)
+        v[i] = int64_t((i * 37 + size_t(seed) * 11) % 256) - (t == DType::I8 ? 128 : 0);
+      return Tensor::fromVector(DType::I64, s, v).cast(t);
+    };
+    Tensor a = typed(DType::U8, {2, 3, 5}, 1), b = typed(DType::I8, {5, 4}, 2);
+    v.push_back(OpCase{"matmulinteger_row_and_column_zero_points", "MatMulInteger",
+                       {a, b, typed(DType::U8, {3}, 3), typed(DType::I8, {4}, 4)}, {}, {}, 1, 10});
+    v.push_back(OpCase{"matmulinteger_tensor_zero_points", "MatMulInteger",
+                       {a, b, typed(DType::U8, {}, 5), typed(DType::I8, {}, 6)}, {}, {}, 1, 10});
+    v.push_back(OpCase{"matmulinteger_no_zero_points", "MatMulInteger",
+                       {typed(DType::I8, {3, 5}, 7), b}, {}, {}, 1, 10});
+    auto scale = [](Shape s, double first) {
+      std::vector<double> v(size_t(numElements(s)));
+      for (size_t i = 0; i < v.size(); ++i)
+        v[i] = first * (1.0 + 0.25 * double(i));
+      return Tensor::fromVector(DType::F64, s, v).cast(DType::F32);
+    };
+    for (DType yt : {DType::U8, DType::I8})
+      for (bool perColumn : {false, true}) {
+        std::string name = std::string("qlinearmatmul_") + (yt == DType::U8 ? "u8" : "i8") +
+                           (perColumn ? "_per_column" : "_per_tensor");
+        v.push_back(OpCase{name, "QLinearMatMul",
+                           {a, scale({}, 0.02), typed(DType::U8, {}, 8), b,
+                            scale(perColumn ? Shape{4} : Shape{}, 0.01), typed(DType::I8, perColumn ? Shape{4} : Shape{}, 9),
+                            scale({}, 0.05), typed(yt, {}, 10)},
+                           {}, {}, 1, 10});
+      }
+  }
+  {
     OpCase c{"softmax_opset11_flattens", "Softmax", {x}, {}, {}, 1, 11};
     c.attrs.set("axis", intAttr(1));
     v.push_back(c);
@@ -442,7 +476,8 @@ TEST_P(GeneratedOp, MatchesTheReferenceKernel) {
   bool movement = cuda::isMovement(c.op) || c.op == "MaxPool" || c.op == "GlobalMaxPool" ||
                   c.op == "TopK" || c.op == "ScatterND" || c.op == "ScatterElements" ||
                   c.op == "Scatter" || // scatter: the same roundings in order
-                  c.op.rfind("Bit", 0) == 0 || c.op == "OneHot"; // integers, selection: exact
+                  c.op.rfind("Bit", 0) == 0 || c.op == "OneHot" || // integers, selection: exact
+                  c.op == "MatMulInteger" || c.op == "QLinearMatMul";
   for (size_t i = 0; i < got.size(); ++i) {
     ASSERT_EQ(got[i].shape(), want[i].shape()) << c.name;
     ASSERT_EQ(got[i].dtype(), want[i].dtype()) << c.name;

@@ -35,7 +35,7 @@ bool isWindowOp(const std::string &op) {
          op == "GlobalAveragePool" || op == "GlobalLpPool" || op == "CumSum" || op == "Einsum" || op == "Resize" || op == "Upsample" ||
          op == "ArgMax" || op == "ArgMin" || op == "TopK" || op == "ScatterND" ||
          op == "ScatterElements" || op == "Scatter" || op == "GridSample" || op == "LRN" ||
-         op == "OneHot";
+         op == "OneHot" || op == "MatMulInteger" || op == "QLinearMatMul";
 }
 
 bool steeringOperand(const std::string &op, size_t index) {
@@ -200,6 +200,8 @@ void MovementWriter::body(const std::vector<std::string> &c) {
     return pad(c);
   if (n_.op == "Einsum")
     return einsum(c);
+  if (n_.op == "MatMulInteger" || n_.op == "QLinearMatMul")
+    return integerMatMul(c);
   if (isResample(n_.op))
     return resize(c);
   if (n_.op == "GridSample")

@@ -88,6 +88,7 @@ private:
   void lrn(const std::vector<std::string> &c);
   void oneHot(const std::vector<std::string> &c);
   void einsum(const std::vector<std::string> &c);
+  void integerMatMul(const std::vector<std::string> &c);
   void cumSum();
   void topK();
   std::string operandElement(int v, const std::string &i) const;
