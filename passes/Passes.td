@@ -135,8 +135,11 @@ def PlumbDecomposeQuantize : Pass<"plumb-decompose-quantize", "mlir::func::FuncO
     saturate (a zero point all zeros), from them and from int4/uint4 DequantizeLinear as
     from the other integers. A blocked DequantizeLinear whose block size divides its axis
     views x as [.., K/b, b, ..] and the scale and zero point as [.., K/b, 1, ..], the product
-    reshaped back. Blocked QuantizeLinear, to 4-bit types and e8m0 stay one op. The last op carries the node and its
-    output's name.
+    reshaped back. Blocked QuantizeLinear, to 4-bit types and e8m0 stay one op.
+    DynamicQuantizeLinear (f32) becomes whole-tensor ReduceMin/ReduceMax (dims kept), the
+    scale (range including 0, over 255) and zero point, and the quantization of x by them,
+    a zero scale dividing by 1 (codes and zero point 0, as the reference gives). The last op
+    carries the node and its output's name.
   }];
   let dependentDialects = ["::plumb::PlumbDialect"];
 }

@@ -9,8 +9,8 @@
 // nearest float8), a zero point all zeros; from float8 and int4/uint4 as from integers.
 // Blocked DequantizeLinear (weight-only int4/int8 LLM exports) views x as blocks and
 // broadcasts each block's scale over it. Blocked QuantizeLinear, to 4-bit types and e8m0 stay
-// one op. The last op carries
-// the node and its output's name. Constant weights were folded before, within the
+// one op. DynamicQuantizeLinear becomes its whole-tensor min and max and the arithmetic on
+// them (dynamicQuantize). The last op carries the node and its output's name. Constant weights were folded before, within the
 // constant-folding cap; a larger one is dequantized by a kernel at run time.
 #include "passes/Passes.h"
 #include "passes/graph/Folding.h"
@@ -236,16 +236,78 @@ void quantize(QuantizeLinearOp op) {
   op.erase();
 }
 
+// DynamicQuantizeLinear (f32 x) as the reference computes it: lo = min(0, min x), hi =
+// max(0, max x), scale = (hi - lo) / 255, zero point = Clip(Round(0 - lo / scale), 0, 255)
+// and y = Clip(Round(x / scale) + zero point, 0, 255), both as uint8. The two whole-tensor
+// reductions keep their dims ([1, ..., 1], broadcast against x); a zero scale (x all zeros)
+// divides by 1 instead, so y and the zero point are 0 as in the reference. The results
+// carry the node's name and its outputs'.
+void dynamicQuantize(DynamicQuantizeLinearOp op) {
+  auto xt = staticTensorType(op.getX());
+  if (!xt || xt.getRank() == 0 || !xt.getElementType().isF32())
+    return;
+  Builder q(op, xt);
+  auto ones = q.like(mlir::RankedTensorType::get(std::vector<int64_t>(size_t(xt.getRank()), 1),
+                                                 xt.getElementType()),
+                     DType::F32);
+  Value none = NoneOp::create(q.b, q.loc("axes"), q.b.getNoneType());
+  auto reduce = [&](auto tag, const std::string &what) -> Value {
+    using R = decltype(tag);
+    return R::create(q.b, q.loc(what), ones, op.getX(), none, mlir::ArrayAttr(),
+                     q.b.getI64IntegerAttr(1), nullptr);
+  };
+  Value zero = q.scalar(0, DType::F32, "zero");
+  Value lo = MinOp::create(q.b, q.loc("low"), ones,
+                           mlir::ValueRange{reduce(ReduceMinOp(), "min"), zero});
+  Value hi = MaxOp::create(q.b, q.loc("high"), ones,
+                           mlir::ValueRange{reduce(ReduceMaxOp(), "max"), zero});
+  Value scale = DivOp::create(q.b, q.loc("scale_of_range"), ones,
+                              SubOp::create(q.b, q.loc("range"), ones, hi, lo),
+                              q.scalar(255, DType::F32, "levels"));
+  auto boolOnes = mlir::RankedTensorType::get(ones.getShape(), q.b.getI1Type());
+  Value divisor = WhereOp::create(q.b, q.loc("divisor"), ones,
+                                  EqualOp::create(q.b, q.loc("zero_scale"), boolOnes, scale, zero),
+                                  q.scalar(1, DType::F32, "one"), scale);
+  auto clip = [&](Value v, mlir::Type t, const std::string &what) {
+    return ClipOp::create(q.b, q.loc(what), t, v, zero, q.scalar(255, DType::F32, what + ".high"),
+                          nullptr, nullptr);
+  };
+  Value zpf = clip(RoundOp::create(q.b, q.loc("zero_point_rounded"), ones,
+                                   SubOp::create(q.b, q.loc("zero_point_exact"), ones, zero,
+                                                 DivOp::create(q.b, q.loc("low_scaled"), ones, lo,
+                                                               divisor))),
+                   ones, "zero_point_saturated");
+  Value v = RoundOp::create(q.b, q.loc("rounded"), xt,
+                            DivOp::create(q.b, q.loc("scaled"), xt, op.getX(), divisor));
+  v = clip(AddOp::create(q.b, q.loc("shifted"), xt, v, zpf), xt, "saturated");
+  auto scalarOf = [&](Value t, mlir::Type type, mlir::Location l) {
+    return ReshapeOp::create(q.b, l, type, t, intsConstantOf(q.b, q.loc("scalar_shape"), {}),
+                             nullptr);
+  };
+  auto output = [&](unsigned i) { return fuseNodeLocs({op->getLoc()}, {tensorNameOf(op, i)}); };
+  Value y = q.cast(v, DType::U8, output(0));
+  Value yScale = scalarOf(scale, op.getYScale().getType(), output(1));
+  Value yZp = q.cast(scalarOf(zpf, mlir::RankedTensorType::get({}, xt.getElementType()),
+                              q.loc("zero_point_scalar")),
+                     DType::U8, output(2));
+  op.getY().replaceAllUsesWith(y);
+  op.getYScale().replaceAllUsesWith(yScale);
+  op.getYZeroPoint().replaceAllUsesWith(yZp);
+  op.erase();
+}
+
 struct DecomposeQuantizePass : impl::PlumbDecomposeQuantizeBase<DecomposeQuantizePass> {
   void runOnOperation() override {
     llvm::SmallVector<mlir::Operation *> ops;
     getOperation().walk([&](mlir::Operation *op) {
-      if (llvm::isa<QuantizeLinearOp, DequantizeLinearOp>(op))
+      if (llvm::isa<QuantizeLinearOp, DequantizeLinearOp, DynamicQuantizeLinearOp>(op))
         ops.push_back(op);
     });
     for (mlir::Operation *op : ops) {
       if (auto d = llvm::dyn_cast<DequantizeLinearOp>(op))
         dequantize(d);
+      else if (auto dq = llvm::dyn_cast<DynamicQuantizeLinearOp>(op))
+        dynamicQuantize(dq);
       else
         quantize(llvm::cast<QuantizeLinearOp>(op));
     }

@@ -21,6 +21,7 @@ namespace plumb {
 namespace {
 
 using namespace cudatest;
+using cudatest::graphs::expectBitExact;
 using cudatest::graphs::expectClose;
 using cudatest::graphs::node;
 using cudatest::graphs::stepsRunning;
@@ -105,6 +106,50 @@ TEST(CudaQuantize, QdqPairsAreGeneratedKernels) {
   // The int8 codes exactly; the MatMul of dequantized values within f32 rounding.
   EXPECT_EQ(parity::compareTensors(k.got[1], k.truth.outputs[1]).maxAbsErr, 0.0);
   expectClose(k, "f32");
+}
+
+// Dynamic quantization as ONNX Runtime's quantize_dynamic writes a MatMul: x quantized to
+// uint8 by DynamicQuantizeLinear (scale and zero point from its range), MatMulInteger with an
+// int8 weight, the int32 sum cast to f32 and scaled by x_scale * w_scale. Both ops were host
+// steps; now DynamicQuantizeLinear is its reductions and elementwise ops
+// (plumb-decompose-quantize) and MatMulInteger a generated kernel: no host step, and every
+// output bit for bit the reference's (the codes, the scale, the zero point, the exact sums and
+// the same f32 products). A second DynamicQuantizeLinear of zeros (scale 0) gives codes and
+// zero point 0, as the reference does, not NaN.
+TEST(CudaQuantize, DynamicQuantizationRunsOnTheDevice) {
+  onnx::ModelProto m = newModel("dynamic_quantization", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 8, 16});
+  onnx::TensorProto *w = g->add_initializer();
+  w->set_name("w");
+  w->set_data_type(onnx::TensorProto::INT8);
+  w->add_dims(16);
+  w->add_dims(12);
+  for (int i = 0; i < 16 * 12; ++i)
+    w->add_int32_data((i * 53) % 255 - 127);
+  floatInitializer(g, "ws", {}, [](int64_t) { return 0.0125f; });
+  floatInitializer(g, "nothing", {}, [](int64_t) { return 0.0f; });
+  node(g, "DynamicQuantizeLinear", "dql", {"x"}, "xq");
+  g->mutable_node(g->node_size() - 1)->add_output("xs");
+  g->mutable_node(g->node_size() - 1)->add_output("xz");
+  node(g, "MatMulInteger", "mmi", {"xq", "w", "xz"}, "acc");
+  intAttrOf(node(g, "Cast", "acc_float", {"acc"}, "accf"), "to", onnx::TensorProto::FLOAT);
+  node(g, "Mul", "scale", {"xs", "ws"}, "ys");
+  node(g, "Mul", "rescale", {"accf", "ys"}, "y");
+  node(g, "Mul", "zeros", {"x", "nothing"}, "z");
+  node(g, "DynamicQuantizeLinear", "dql_zeros", {"z"}, "zq");
+  g->mutable_node(g->node_size() - 1)->add_output("zs");
+  g->mutable_node(g->node_size() - 1)->add_output("zz");
+  for (const char *o : {"y", "xq", "xs", "xz", "zq", "zs", "zz"})
+    floatValue(g->add_output(), o);
+  std::string model = saveModel(m, "dynamic_quantization.onnx");
+  KeptPlan k = runKept(model, "", "f32", keepNone, "dynamic_quantization");
+  EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.host"), 0);
+  ASSERT_EQ(k.got.size(), 7u);
+  EXPECT_EQ(k.got[1].dtype(), DType::U8);
+  EXPECT_EQ(k.got[4].dtype(), DType::U8);
+  EXPECT_EQ(k.got[5].getAsDouble(0), 0.0); // the zeros' scale
+  expectBitExact(k);
 }
 
 // An FP8 QDQ model (plumb-decompose-quantize with float8): activations quantized to

@@ -66,3 +66,36 @@ func.func @blocked(%i: tensor<4x6xi8>, %s: tensor<4x3xf32>, %j: tensor<4x6xi8>, 
   %r = plumb.DequantizeLinear(%j, %t, %none) {axis = 1 : i64, block_size = 4 : i64} : (tensor<4x6xi8>, tensor<4x2xf32>, none) -> tensor<4x6xf32>
   return %dq, %r : tensor<4x6xf32>, tensor<4x6xf32>
 }
+
+// -----
+
+// DynamicQuantizeLinear: min and max over the whole tensor (dims kept), widened to include
+// 0, scale = range / 255, a divisor of 1 where the scale is 0, the zero point and the codes
+// rounded and clipped to [0, 255]; the scale and zero point reshaped to scalars.
+// CHECK-LABEL: func @dynamic
+// CHECK: [[MIN:%.+]] = plumb.ReduceMin(%arg0, {{%.+}}) {keepdims = 1 : i64} : (tensor<4x6xf32>, none) -> tensor<1x1xf32>
+// CHECK: [[LO:%.+]] = plumb.Min([[MIN]], [[ZERO:%[0-9]+]])
+// CHECK: [[MAX:%.+]] = plumb.ReduceMax(%arg0, {{%.+}}) {keepdims = 1 : i64}
+// CHECK: [[HI:%.+]] = plumb.Max([[MAX]], [[ZERO]])
+// CHECK: [[RANGE:%.+]] = plumb.Sub([[HI]], [[LO]])
+// CHECK: [[SCALE:%.+]] = plumb.Div([[RANGE]], {{%.+}})
+// CHECK: [[IS0:%.+]] = plumb.Equal([[SCALE]], [[ZERO]])
+// CHECK: [[DIV:%.+]] = plumb.Where([[IS0]], {{%.+}}, [[SCALE]])
+// CHECK: [[LS:%.+]] = plumb.Div([[LO]], [[DIV]])
+// CHECK: [[ZE:%.+]] = plumb.Sub([[ZERO]], [[LS]])
+// CHECK: [[ZR:%.+]] = plumb.Round([[ZE]])
+// CHECK: [[ZP:%.+]] = plumb.Clip([[ZR]], [[ZERO]], {{%.+}})
+// CHECK: [[XS:%.+]] = plumb.Div(%arg0, [[DIV]]) : (tensor<4x6xf32>, tensor<1x1xf32>) -> tensor<4x6xf32>
+// CHECK: [[XR:%.+]] = plumb.Round([[XS]])
+// CHECK: [[XA:%.+]] = plumb.Add([[XR]], [[ZP]])
+// CHECK: [[XC:%.+]] = plumb.Clip([[XA]], [[ZERO]], {{%.+}})
+// CHECK: [[Y:%.+]] = plumb.Cast([[XC]]) {to = 2 : i64} : (tensor<4x6xf32>) -> tensor<4x6xui8>
+// CHECK: [[S:%.+]] = plumb.Reshape([[SCALE]], {{%.+}}) : (tensor<1x1xf32>, tensor<0xi64>) -> tensor<f32>
+// CHECK: [[Z:%.+]] = plumb.Reshape([[ZP]], {{%.+}})
+// CHECK: [[ZQ:%.+]] = plumb.Cast([[Z]]) {to = 2 : i64} : (tensor<f32>) -> tensor<ui8>
+// CHECK-NOT: DynamicQuantizeLinear
+// CHECK: return [[Y]], [[S]], [[ZQ]]
+func.func @dynamic(%x: tensor<4x6xf32>) -> (tensor<4x6xui8>, tensor<f32>, tensor<ui8>) {
+  %y, %s, %z = plumb.DynamicQuantizeLinear(%x) : (tensor<4x6xf32>) -> (tensor<4x6xui8>, tensor<f32>, tensor<ui8>)
+  return %y, %s, %z : tensor<4x6xui8>, tensor<f32>, tensor<ui8>
+}
