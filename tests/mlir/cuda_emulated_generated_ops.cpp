@@ -342,6 +342,36 @@ std::vector<OpCase> opCases() {
         v[i] = first * (1.0 + 0.25 * double(i));
       return Tensor::fromVector(DType::F64, s, v).cast(DType::F32);
     };
+    // ConvInteger and QLinearConv: two groups with strides, pads and a dilation, zero points
+    // and scales per output channel and per tensor, an int32 bias, SAME_UPPER in 1-D.
+    Tensor img = typed(DType::U8, {1, 4, 6, 7}, 11), kern = typed(DType::I8, {6, 2, 3, 2}, 12);
+    OpCase conv{"convinteger_groups_strides_pads", "ConvInteger",
+                {img, kern, typed(DType::U8, {}, 13), typed(DType::I8, {6}, 14)}, {}, {}, 1, 10};
+    conv.attrs.set("group", intAttr(2));
+    conv.attrs.set("strides", intsAttr({2, 1}));
+    conv.attrs.set("pads", intsAttr({1, 0, 1, 2}));
+    conv.attrs.set("dilations", intsAttr({1, 2}));
+    v.push_back(conv);
+    OpCase same{"convinteger_1d_same_upper", "ConvInteger",
+                {typed(DType::I8, {2, 3, 9}, 15), typed(DType::I8, {4, 3, 4}, 16)}, {}, {}, 1, 10};
+    same.attrs.set("auto_pad", stringAttr("SAME_UPPER"));
+    same.attrs.set("strides", intsAttr({2}));
+    v.push_back(same);
+    for (DType yt : {DType::U8, DType::I8}) {
+      bool perChannel = yt == DType::I8;
+      OpCase qc{std::string("qlinearconv_") + (perChannel ? "i8_per_channel" : "u8_per_tensor"),
+                "QLinearConv",
+                {img, scale({}, 0.02), typed(DType::U8, {}, 17), kern,
+                 scale(perChannel ? Shape{6} : Shape{}, 0.01),
+                 typed(DType::I8, perChannel ? Shape{6} : Shape{}, 18), scale({}, 0.03),
+                 typed(yt, {}, 19),
+                 Tensor::fromVector(DType::I64, {6}, std::vector<int64_t>{-900, 0, 45, 3000, -7, 12})
+                     .cast(DType::I32)},
+                {}, {}, 1, 10};
+      qc.attrs.set("group", intAttr(2));
+      qc.attrs.set("pads", intsAttr({1, 1, 1, 1}));
+      v.push_back(qc);
+    }
     for (DType yt : {DType::U8, DType::I8})
       for (bool perColumn : {false, true}) {
         std::string name = std::string("qlinearmatmul_") + (yt == DType::U8 ? "u8" : "i8") +
@@ -477,7 +507,8 @@ TEST_P(GeneratedOp, MatchesTheReferenceKernel) {
                   c.op == "TopK" || c.op == "ScatterND" || c.op == "ScatterElements" ||
                   c.op == "Scatter" || // scatter: the same roundings in order
                   c.op.rfind("Bit", 0) == 0 || c.op == "OneHot" || // integers, selection: exact
-                  c.op == "MatMulInteger" || c.op == "QLinearMatMul";
+                  c.op == "MatMulInteger" || c.op == "QLinearMatMul" || c.op == "ConvInteger" ||
+                  c.op == "QLinearConv";
   for (size_t i = 0; i < got.size(); ++i) {
     ASSERT_EQ(got[i].shape(), want[i].shape()) << c.name;
     ASSERT_EQ(got[i].dtype(), want[i].dtype()) << c.name;

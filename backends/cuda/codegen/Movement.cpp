@@ -35,7 +35,8 @@ bool isWindowOp(const std::string &op) {
          op == "GlobalAveragePool" || op == "GlobalLpPool" || op == "CumSum" || op == "Einsum" || op == "Resize" || op == "Upsample" ||
          op == "ArgMax" || op == "ArgMin" || op == "TopK" || op == "ScatterND" ||
          op == "ScatterElements" || op == "Scatter" || op == "GridSample" || op == "LRN" ||
-         op == "OneHot" || op == "MatMulInteger" || op == "QLinearMatMul";
+         op == "OneHot" || op == "MatMulInteger" || op == "QLinearMatMul" ||
+         op == "ConvInteger" || op == "QLinearConv";
 }
 
 bool steeringOperand(const std::string &op, size_t index) {
@@ -202,6 +203,8 @@ void MovementWriter::body(const std::vector<std::string> &c) {
     return einsum(c);
   if (n_.op == "MatMulInteger" || n_.op == "QLinearMatMul")
     return integerMatMul(c);
+  if (n_.op == "ConvInteger" || n_.op == "QLinearConv")
+    return integerConv(c);
   if (isResample(n_.op))
     return resize(c);
   if (n_.op == "GridSample")

@@ -89,6 +89,7 @@ private:
   void oneHot(const std::vector<std::string> &c);
   void einsum(const std::vector<std::string> &c);
   void integerMatMul(const std::vector<std::string> &c);
+  void integerConv(const std::vector<std::string> &c);
   void cumSum();
   void topK();
   std::string operandElement(int v, const std::string &i) const;

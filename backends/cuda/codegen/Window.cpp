@@ -15,11 +15,41 @@
 
 namespace plumb::cuda {
 
-// Pools over N×C×spatial: each output element walks its window (kernel_shape, strides,
-// pads or auto_pad, dilations), skipping taps outside the input; AveragePool divides by the
-// taps inside the input, or inside the padded input with count_include_pad; LpPool sums
-// |x|^p and takes the p-th root. Global pools have the whole plane as window. Arithmetic in
-// the compute type.
+// A window's geometry over the spatial dims of `in` (N×C×spatial) for `out`: kernel (the
+// node's kernel_shape, else `kernel`), strides, dilations, and the leading and trailing pads
+// from pads or auto_pad (SAME_UPPER/SAME_LOWER split the total padding, VALID none).
+struct Window {
+  std::vector<int64_t> k, st, dil, pb, pe;
+};
+
+Window windowOf(const KernelGraph &g, const KNode &n, const Shape &in, const Shape &out,
+                std::vector<int64_t> kernel) {
+  size_t sp = in.size() - 2;
+  Window w{n.attrs.getInts("kernel_shape", kernel), n.attrs.getInts("strides", std::vector<int64_t>(sp, 1)),
+           n.attrs.getInts("dilations", std::vector<int64_t>(sp, 1)), std::vector<int64_t>(sp, 0),
+           std::vector<int64_t>(sp, 0)};
+  std::vector<int64_t> pads = n.attrs.getInts("pads", std::vector<int64_t>(2 * sp, 0));
+  if (w.k.size() != sp || w.st.size() != sp || w.dil.size() != sp || pads.size() != 2 * sp)
+    codegenError(g, "node '" + n.name + "' (" + n.op + ") has window attributes of the wrong rank");
+  std::string autoPad = n.attrs.getString("auto_pad", "NOTSET");
+  for (size_t j = 0; j < sp; ++j) {
+    w.pb[j] = pads[j], w.pe[j] = pads[j + sp];
+    if (autoPad == "VALID")
+      w.pb[j] = w.pe[j] = 0;
+    else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      int64_t total = std::max<int64_t>(
+          0, (out[j + 2] - 1) * w.st[j] + (w.k[j] - 1) * w.dil[j] + 1 - in[j + 2]);
+      w.pb[j] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      w.pe[j] = total - w.pb[j];
+    }
+  }
+  return w;
+}
+
+// Pools over N×C×spatial: each output element walks its window (windowOf), skipping taps
+// outside the input; AveragePool divides by the taps inside the input, or inside the padded
+// input with count_include_pad; LpPool sums |x|^p and takes the p-th root. Global pools have
+// the whole plane as window. Arithmetic in the compute type.
 void MovementWriter::pool(const std::vector<std::string> &c) {
   int r = n_.results.at(0), x = n_.operands.at(0);
   for (size_t k = 1; k < n_.results.size(); ++k)
@@ -30,27 +60,11 @@ void MovementWriter::pool(const std::vector<std::string> &c) {
   if (sp == 0)
     codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") pools a tensor without spatial dims");
   bool global = n_.op.rfind("Global", 0) == 0, isMax = n_.op.find("Max") != std::string::npos;
-  std::vector<int64_t> k(in.begin() + 2, in.end()), st(sp, 1), dil(sp, 1), pb(sp, 0), pe(sp, 0);
-  if (!global) {
-    k = n_.attrs.getInts("kernel_shape");
-    st = n_.attrs.getInts("strides", st);
-    dil = n_.attrs.getInts("dilations", dil);
-    std::vector<int64_t> pads = n_.attrs.getInts("pads", std::vector<int64_t>(2 * sp, 0));
-    if (k.size() != sp || st.size() != sp || dil.size() != sp || pads.size() != 2 * sp)
-      codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") has window attributes of the wrong rank");
-    std::string autoPad = n_.attrs.getString("auto_pad", "NOTSET");
-    for (size_t j = 0; j < sp; ++j) {
-      pb[j] = pads[j], pe[j] = pads[j + sp];
-      if (autoPad == "VALID")
-        pb[j] = pe[j] = 0;
-      else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
-        int64_t total = std::max<int64_t>(
-            0, (out[j + 2] - 1) * st[j] + (k[j] - 1) * dil[j] + 1 - in[j + 2]);
-        pb[j] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
-        pe[j] = total - pb[j];
-      }
-    }
-  }
+  Window win{std::vector<int64_t>(in.begin() + 2, in.end()), std::vector<int64_t>(sp, 1),
+             std::vector<int64_t>(sp, 1), std::vector<int64_t>(sp, 0), std::vector<int64_t>(sp, 0)};
+  if (!global)
+    win = windowOf(g_, n_, in, out, {});
+  const std::vector<int64_t> &k = win.k, &st = win.st, &dil = win.dil, &pb = win.pb, &pe = win.pe;
   // LpPool/GlobalLpPool: the sum of |x|^p over the window, then its p-th root (p an int
   // attribute, a float in opset 1).
   bool lp = n_.op.find("LpPool") != std::string::npos;
@@ -101,6 +115,78 @@ void MovementWriter::pool(const std::vector<std::string> &c) {
              (n_.attrs.getInt("count_include_pad", 0) ? "padded" : "valid");
   os_ << "    (void)valid; (void)padded;\n"
       << "    " << w_.paramName(r) << "[e] = " << storeAs(t, result) << ";\n";
+}
+
+// ConvInteger and QLinearConv over N×C×spatial (groups, strides, dilations, pads or
+// auto_pad: windowOf): each output element sums (x - x_zero_point) * (w - w_zero_point) over
+// its group's channels and its window exactly, in long long, taps outside x adding nothing
+// (padding with the zero point); w's zero point per tensor or per output channel.
+// ConvInteger stores the sum (int32); QLinearConv adds its int32 bias and requantizes as the
+// reference does: the multiplier float(x_scale) * float(w_scale) / float(y_scale) in f32
+// (w_scale per tensor or per output channel), acc * multiplier + y_zero_point in double
+// without FMA, rounded half to even and saturated to y's type (int8 or uint8).
+void MovementWriter::integerConv(const std::vector<std::string> &c) {
+  bool q = n_.op == "QLinearConv";
+  auto operand = [&](size_t i) { return i < n_.operands.size() ? n_.operands[i] : -1; };
+  int r = n_.results.at(0), x = operand(0), w = operand(q ? 3 : 1);
+  int xz = operand(2), wz = operand(q ? 5 : 3);
+  const Shape &in = shapeOf(x), &ws = shapeOf(w), &out = shapeOf(r);
+  int64_t group = n_.attrs.getInt("group", 1);
+  if (in.size() < 3 || ws.size() != in.size() || out.size() != in.size() || group < 1 ||
+      in[1] % group != 0 || ws[0] % group != 0 || ws[1] * group != in[1])
+    codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") convolves " + shapeToString(in) +
+                         " with " + shapeToString(ws) + " in " + std::to_string(group) + " groups");
+  size_t sp = in.size() - 2;
+  Window win = windowOf(g_, n_, in, out, std::vector<int64_t>(ws.begin() + 2, ws.end()));
+  auto param = [&](int v, const std::string &at) -> std::string {
+    if (v < 0)
+      return "0";
+    return numElements(shapeOf(v)) == 1 ? operandElement(v, "0") : operandElement(v, at);
+  };
+  const std::string &m = c[1];
+  os_ << "    long long acc = 0;\n"
+      << "    const long long cbase = (" << m << " / " << ws[0] / group << "LL) * " << ws[1] << "LL;\n";
+  std::string indent = "    ";
+  os_ << indent << "for (long long ci = 0; ci < " << ws[1] << "LL; ++ci) {\n";
+  indent += "  ";
+  std::vector<std::string> xs = {c[0], "cbase + ci"}, wc = {m, "ci"};
+  for (size_t j = 0; j < sp; ++j) {
+    std::string pj = "p" + std::to_string(j), kj = "k" + std::to_string(j);
+    os_ << indent << "for (long long " << kj << " = 0; " << kj << " < " << win.k[j] << "LL; ++"
+        << kj << ") {\n";
+    indent += "  ";
+    os_ << indent << "const long long " << pj << " = " << c[j + 2] << " * " << win.st[j]
+        << "LL - " << win.pb[j] << "LL + " << kj << " * " << win.dil[j] << "LL;\n"
+        << indent << "if (" << pj << " < 0 || " << pj << " >= " << in[j + 2] << "LL) continue;\n";
+    xs.push_back(pj);
+    wc.push_back(kj);
+  }
+  os_ << indent << "acc += ((long long)"
+      << loadAs(g_.values[size_t(x)].dtype, w_.paramName(x) + "[" + offsetOf(in, xs) + "]")
+      << " - (long long)" << param(xz, "0") << ") * ((long long)"
+      << loadAs(g_.values[size_t(w)].dtype, w_.paramName(w) + "[" + offsetOf(ws, wc) + "]")
+      << " - (long long)" << param(wz, m) << ");\n";
+  for (size_t j = 0; j <= sp; ++j) {
+    indent.resize(indent.size() - 2);
+    os_ << indent << "}\n";
+  }
+  DType t = g_.values[size_t(r)].dtype;
+  if (!q) {
+    os_ << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
+    return;
+  }
+  if (t != DType::U8 && t != DType::I8)
+    codegenError(g_, "node '" + n_.name + "' (QLinearConv) quantizes to " + dtypeName(t) +
+                         "; generated kernels take int8 and uint8");
+  if (operand(8) >= 0)
+    os_ << "    acc += (long long)" << param(operand(8), m) << ";\n";
+  std::string lo = t == DType::U8 ? "0.0" : "-128.0", hi = t == DType::U8 ? "255.0" : "127.0";
+  os_ << "    const float mult = (float)" << param(operand(1), "0") << " * (float)"
+      << param(operand(4), m) << " / (float)" << param(operand(6), "0") << ";\n"
+      << "    const double y = rint(__dadd_rn(__dmul_rn((double)acc, (double)mult), (double)"
+      << param(operand(7), "0") << "));\n"
+      << "    " << w_.paramName(r) << "[e] = "
+      << storeAs(t, "(long long)fmin(fmax(y, " + lo + "), " + hi + ")") << ";\n";
 }
 
 // LRN over N×C×...: each element divided by (bias + alpha / size * the sum of squares over
