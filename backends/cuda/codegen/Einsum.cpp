@@ -176,25 +176,59 @@ void MovementWriter::einsum(const std::vector<std::string> &c) {
   os_ << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
 }
 
+IntegerProduct MovementWriter::integerProduct() const {
+  auto operand = [&](size_t i) { return i < n_.operands.size() ? n_.operands[i] : -1; };
+  if (n_.op.rfind("QLinear", 0) == 0)
+    return {operand(0), operand(3), operand(2), operand(5), operand(1), operand(4), true};
+  return {operand(0), operand(1), operand(2), operand(3), -1, -1, false};
+}
+
+// A zero point or scale of an integer product: one value, or the one at `at` (a row, a column,
+// an output channel); "0" when absent.
+std::string MovementWriter::perTensorOr(int v, const std::string &at) const {
+  if (v < 0)
+    return "0";
+  return numElements(shapeOf(v)) == 1 ? operandElement(v, "0") : operandElement(v, at);
+}
+
+// Stores an integer product's exact sum `acc` as it is (MatMulInteger, ConvInteger: int32) or
+// requantized as the reference does (QLinearMatMul, QLinearConv: y_scale and y_zero_point are
+// operands 6 and 7): the multiplier float(a_scale) * float(b_scale) / float(y_scale) in f32,
+// then acc * multiplier + y_zero_point in double without FMA (__dmul_rn, __dadd_rn: NVRTC
+// contracts by default), rounded half to even and saturated to y's type (int8 or uint8).
+void MovementWriter::storeIntegerSum(const std::string &aScale, const std::string &bScale) {
+  int r = n_.results.at(0);
+  DType t = g_.values[size_t(r)].dtype;
+  if (!integerProduct().quantized) {
+    os_ << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
+    return;
+  }
+  if (t != DType::U8 && t != DType::I8)
+    codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") quantizes to " + dtypeName(t) +
+                         "; generated kernels take int8 and uint8");
+  std::string lo = t == DType::U8 ? "0.0" : "-128.0", hi = t == DType::U8 ? "255.0" : "127.0";
+  os_ << "    const float mult = (float)" << aScale << " * (float)" << bScale << " / (float)"
+      << perTensorOr(n_.operands.at(6), "0") << ";\n"
+      << "    const double y = rint(__dadd_rn(__dmul_rn((double)acc, (double)mult), (double)"
+      << perTensorOr(n_.operands.at(7), "0") << "));\n"
+      << "    " << w_.paramName(r) << "[e] = "
+      << storeAs(t, "(long long)fmin(fmax(y, " + lo + "), " + hi + ")") << ";\n";
+}
+
 // MatMulInteger and QLinearMatMul (matrices of rank 2 or more, batch dims broadcast): each
 // output element sums (a - a_zero_point) * (b - b_zero_point) over K exactly, in long long,
-// with zero points per tensor or per row of a / column of b. MatMulInteger stores the sum
-// (int32); QLinearMatMul requantizes it as the reference does: the multiplier
-// float(a_scale) * float(b_scale) / float(y_scale) in f32, then acc * multiplier +
-// y_zero_point in double (no FMA: __dmul_rn, __dadd_rn), rounded half to even and saturated
-// to y's type (int8 or uint8).
+// with zero points per tensor or per row of a / column of b (a_scale and b_scale alike), then
+// storeIntegerSum.
 void MovementWriter::integerMatMul(const std::vector<std::string> &c) {
-  bool q = n_.op == "QLinearMatMul";
-  auto operand = [&](size_t i) { return i < n_.operands.size() ? n_.operands[i] : -1; };
-  int r = n_.results.at(0), a = operand(0), b = operand(q ? 3 : 1);
-  int za = operand(2), zb = operand(q ? 5 : 3);
-  const Shape &as = shapeOf(a), &bs = shapeOf(b), &os = shapeOf(r);
+  IntegerProduct p = integerProduct();
+  int r = n_.results.at(0);
+  const Shape &as = shapeOf(p.a), &bs = shapeOf(p.b), &os = shapeOf(r);
   if (as.size() < 2 || bs.size() < 2 || os.size() < 2 || as.back() != bs[bs.size() - 2])
     codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") takes matrices, got " +
                          shapeToString(as) + " and " + shapeToString(bs));
   const std::string &i = c[os.size() - 2], &j = c[os.size() - 1];
   // Coordinates in `v` (batch dims right-aligned with the output's, broadcast where 1).
-  auto coords = [&](int v, const std::string &row, const std::string &col) {
+  auto element = [&](int v, const std::string &row, const std::string &col) {
     const Shape &s = shapeOf(v);
     std::vector<std::string> at;
     for (size_t d = 0; d + 2 < s.size(); ++d)
@@ -203,31 +237,12 @@ void MovementWriter::integerMatMul(const std::vector<std::string> &c) {
     at.push_back(col);
     return loadAs(g_.values[size_t(v)].dtype, w_.paramName(v) + "[" + viewOffsetOf(g_, v, at) + "]");
   };
-  // A per-tensor value, or one per row (i) or column (j).
-  auto param = [&](int v, const std::string &at) -> std::string {
-    if (v < 0)
-      return "0";
-    return numElements(shapeOf(v)) == 1 ? operandElement(v, "0") : operandElement(v, at);
-  };
   os_ << "    long long acc = 0;\n"
       << "    for (long long l_k = 0; l_k < " << as.back() << "LL; ++l_k)\n"
-      << "      acc += ((long long)" << coords(a, i, "l_k") << " - (long long)" << param(za, i)
-      << ") * ((long long)" << coords(b, "l_k", j) << " - (long long)" << param(zb, j) << ");\n";
-  DType t = g_.values[size_t(r)].dtype;
-  if (!q) {
-    os_ << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
-    return;
-  }
-  if (t != DType::U8 && t != DType::I8)
-    codegenError(g_, "node '" + n_.name + "' (QLinearMatMul) quantizes to " + dtypeName(t) +
-                         "; generated kernels take int8 and uint8");
-  std::string lo = t == DType::U8 ? "0.0" : "-128.0", hi = t == DType::U8 ? "255.0" : "127.0";
-  os_ << "    const float mult = (float)" << param(operand(1), i) << " * (float)"
-      << param(operand(4), j) << " / (float)" << param(operand(6), "0") << ";\n"
-      << "    const double y = rint(__dadd_rn(__dmul_rn((double)acc, (double)mult), (double)"
-      << param(operand(7), "0") << "));\n"
-      << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "(long long)fmin(fmax(y, " + lo + "), " + hi + ")")
-      << ";\n";
+      << "      acc += ((long long)" << element(p.a, i, "l_k") << " - (long long)"
+      << perTensorOr(p.za, i) << ") * ((long long)" << element(p.b, "l_k", j) << " - (long long)"
+      << perTensorOr(p.zb, j) << ");\n";
+  storeIntegerSum(perTensorOr(p.sa, i), perTensorOr(p.sb, j));
 }
 
 } // namespace plumb::cuda

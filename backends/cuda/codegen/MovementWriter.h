@@ -36,6 +36,14 @@ PadSides padSides(const KernelGraph &g, const KNode &n, int64_t rank);
 std::vector<std::string> sourceCoords(const KernelGraph &g, const KNode &n,
                                       const std::vector<std::string> &c);
 
+// The operands of an integer product (MatMulInteger, ConvInteger; QLinearMatMul,
+// QLinearConv): a (or x), b (or w), their zero points and, quantized, their scales; -1 when
+// absent.
+struct IntegerProduct {
+  int a, b, za, zb, sa, sb;
+  bool quantized;
+};
+
 class MovementWriter {
 public:
   explicit MovementWriter(const KernelGraph &g) : g_(g), n_(g.nodes.back()), w_(g, {}) {}
@@ -88,6 +96,9 @@ private:
   void lrn(const std::vector<std::string> &c);
   void oneHot(const std::vector<std::string> &c);
   void einsum(const std::vector<std::string> &c);
+  IntegerProduct integerProduct() const;
+  std::string perTensorOr(int v, const std::string &at) const;
+  void storeIntegerSum(const std::string &aScale, const std::string &bScale);
   void integerMatMul(const std::vector<std::string> &c);
   void integerConv(const std::vector<std::string> &c);
   void cumSum();

@@ -120,16 +120,11 @@ void MovementWriter::pool(const std::vector<std::string> &c) {
 // ConvInteger and QLinearConv over N×C×spatial (groups, strides, dilations, pads or
 // auto_pad: windowOf): each output element sums (x - x_zero_point) * (w - w_zero_point) over
 // its group's channels and its window exactly, in long long, taps outside x adding nothing
-// (padding with the zero point); w's zero point per tensor or per output channel.
-// ConvInteger stores the sum (int32); QLinearConv adds its int32 bias and requantizes as the
-// reference does: the multiplier float(x_scale) * float(w_scale) / float(y_scale) in f32
-// (w_scale per tensor or per output channel), acc * multiplier + y_zero_point in double
-// without FMA, rounded half to even and saturated to y's type (int8 or uint8).
+// (padding with the zero point); w's zero point and scale per tensor or per output channel.
+// QLinearConv adds its int32 bias; then storeIntegerSum.
 void MovementWriter::integerConv(const std::vector<std::string> &c) {
-  bool q = n_.op == "QLinearConv";
-  auto operand = [&](size_t i) { return i < n_.operands.size() ? n_.operands[i] : -1; };
-  int r = n_.results.at(0), x = operand(0), w = operand(q ? 3 : 1);
-  int xz = operand(2), wz = operand(q ? 5 : 3);
+  IntegerProduct p = integerProduct();
+  int r = n_.results.at(0), x = p.a, w = p.b;
   const Shape &in = shapeOf(x), &ws = shapeOf(w), &out = shapeOf(r);
   int64_t group = n_.attrs.getInt("group", 1);
   if (in.size() < 3 || ws.size() != in.size() || out.size() != in.size() || group < 1 ||
@@ -138,11 +133,6 @@ void MovementWriter::integerConv(const std::vector<std::string> &c) {
                          " with " + shapeToString(ws) + " in " + std::to_string(group) + " groups");
   size_t sp = in.size() - 2;
   Window win = windowOf(g_, n_, in, out, std::vector<int64_t>(ws.begin() + 2, ws.end()));
-  auto param = [&](int v, const std::string &at) -> std::string {
-    if (v < 0)
-      return "0";
-    return numElements(shapeOf(v)) == 1 ? operandElement(v, "0") : operandElement(v, at);
-  };
   const std::string &m = c[1];
   os_ << "    long long acc = 0;\n"
       << "    const long long cbase = (" << m << " / " << ws[0] / group << "LL) * " << ws[1] << "LL;\n";
@@ -163,30 +153,16 @@ void MovementWriter::integerConv(const std::vector<std::string> &c) {
   }
   os_ << indent << "acc += ((long long)"
       << loadAs(g_.values[size_t(x)].dtype, w_.paramName(x) + "[" + offsetOf(in, xs) + "]")
-      << " - (long long)" << param(xz, "0") << ") * ((long long)"
+      << " - (long long)" << perTensorOr(p.za, "0") << ") * ((long long)"
       << loadAs(g_.values[size_t(w)].dtype, w_.paramName(w) + "[" + offsetOf(ws, wc) + "]")
-      << " - (long long)" << param(wz, m) << ");\n";
+      << " - (long long)" << perTensorOr(p.zb, m) << ");\n";
   for (size_t j = 0; j <= sp; ++j) {
     indent.resize(indent.size() - 2);
     os_ << indent << "}\n";
   }
-  DType t = g_.values[size_t(r)].dtype;
-  if (!q) {
-    os_ << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
-    return;
-  }
-  if (t != DType::U8 && t != DType::I8)
-    codegenError(g_, "node '" + n_.name + "' (QLinearConv) quantizes to " + dtypeName(t) +
-                         "; generated kernels take int8 and uint8");
-  if (operand(8) >= 0)
-    os_ << "    acc += (long long)" << param(operand(8), m) << ";\n";
-  std::string lo = t == DType::U8 ? "0.0" : "-128.0", hi = t == DType::U8 ? "255.0" : "127.0";
-  os_ << "    const float mult = (float)" << param(operand(1), "0") << " * (float)"
-      << param(operand(4), m) << " / (float)" << param(operand(6), "0") << ";\n"
-      << "    const double y = rint(__dadd_rn(__dmul_rn((double)acc, (double)mult), (double)"
-      << param(operand(7), "0") << "));\n"
-      << "    " << w_.paramName(r) << "[e] = "
-      << storeAs(t, "(long long)fmin(fmax(y, " + lo + "), " + hi + ")") << ";\n";
+  if (p.quantized && n_.operands.size() > 8 && n_.operands[8] >= 0) // the bias
+    os_ << "    acc += (long long)" << perTensorOr(n_.operands[8], m) << ";\n";
+  storeIntegerSum(perTensorOr(p.sa, "0"), perTensorOr(p.sb, m));
 }
 
 // LRN over N×C×...: each element divided by (bias + alpha / size * the sum of squares over
