@@ -161,11 +161,16 @@ int main(int argc, char **argv) {
   CLI::App *confCmd =
       app.add_subcommand("conformance", "run ONNX backend test cases (model.onnx + test_data_set_*)");
   confCmd->add_option("dirs", conf.dirs, "test case folders or folders of them")->required();
-  confCmd->add_option("--backend", conf.backend, "backend to test (reference)");
+  confCmd->add_option("--backend", conf.backend,
+                      "reference (default), or cpu/cuda: each case compiled for that backend "
+                      "(shapes from its data set's inputs) and its plan run")
+      ->check(CLI::IsMember({"reference", "cpu", "cuda"}));
   confCmd->add_option("--json", conf.json, "write every case with its status and reason");
-  confCmd->add_option("--expected-failures", conf.expectedFailures,
-                      "list of cases known to fail, one 'name reason' per line; any other "
-                      "failure exits 1");
+  confCmd
+      ->add_option("--expected-failures", conf.expectedFailures,
+                   "list of cases known to fail, one 'name reason' per line (repeatable: the "
+                   "lists add up); any other failure exits 1")
+      ->allow_extra_args(false);
   confCmd->add_option("--filter", conf.filter, "only cases whose name contains this");
   confCmd->add_flag("-v,--verbose", conf.verbose, "print every case");
 

@@ -283,3 +283,37 @@ def test_threads_must_be_a_number(plumb, repo):
     proc = run(plumb, "check", fx(repo, "bert_tiny", ".onnx"), "--backend", "cpu",
                "--threads", "many")
     assert proc.returncode == 2 and "--threads" in proc.stderr
+
+
+ONNX_NODE = "/usr/share/libonnx-testdata/data/node"
+
+
+def test_conformance_runs_cases_through_the_cpu_backend(plumb, tmp_path):
+    """`plumb conformance --backend cpu` compiles each case for the CPU backend and runs its
+    plan against ONNX's expected outputs. Gemm with alpha or beta and a C given at run time
+    compiled to a cpu.matmul that refused to run; it is now the reference kernel's step."""
+    if not os.path.isdir(ONNX_NODE):
+        pytest.skip(ONNX_NODE + " not installed")
+    report = tmp_path / "c.json"
+    proc = run(plumb, "conformance", ONNX_NODE, "--backend", "cpu", "--filter", "test_gemm",
+               "--json", str(report))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    r = json.load(open(report))
+    assert r["summary"]["failed"] == 0 and r["summary"]["passed"] >= 10, r["summary"]
+    names = {c["name"] for c in r["cases"] if c["status"] == "pass"}
+    assert {"test_gemm_alpha", "test_gemm_beta", "test_gemm_all_attributes"} <= names
+
+
+def test_conformance_lists_add_up(plumb, tmp_path):
+    """Several --expected-failures lists add up; a listed case that passes is named with the
+    list to remove it from."""
+    if not os.path.isdir(ONNX_NODE):
+        pytest.skip(ONNX_NODE + " not installed")
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("test_acos  listed in a\n")
+    b.write_text("# comment\ntest_acosh  listed in b\n")
+    proc = run(plumb, "conformance", ONNX_NODE, "--filter", "test_acos", "--expected-failures",
+               str(a), "--expected-failures", str(b))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    assert f"note: test_acos now passes; remove it from {a}" in proc.stdout
+    assert f"note: test_acosh now passes; remove it from {b}" in proc.stdout

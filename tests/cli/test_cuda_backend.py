@@ -375,3 +375,16 @@ def test_control_flow_is_one_line_exit_2_at_compile_time(plumb, tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "node 'choose' (If, opset 17): control flow" in lines[0], proc.stderr
     assert not out.exists()
+
+
+def test_conformance_on_cuda_without_device_is_exit_2(plumb, repo):
+    node = "/usr/share/libonnx-testdata/data/node"
+    if not os.path.isdir(node):
+        pytest.skip(node + " not installed")
+    if has_device(plumb, repo):
+        pytest.skip("a CUDA device is present")
+    proc = run(plumb, "conformance", node, "--backend", "cuda", "--filter", "test_abs")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--backend cuda: no CUDA device (" in lines[0], proc.stderr
+    assert "passed" not in proc.stdout  # refused before any case

@@ -1,5 +1,8 @@
 // `plumb conformance`: runs ONNX backend test cases (model.onnx + test_data_set_*/*.pb) and
-// compares with their expected outputs, with a committed list of expected failures.
+// compares with their expected outputs, with a committed list of expected failures. The
+// reference interpreter runs them by default; --backend cpu|cuda compiles each case for that
+// backend, its shapes fixed by the data set's inputs, and runs the plan.
+#include "tools/lib/Backend.h"
 #include "tools/lib/Driver.h"
 
 #include "backends/reference/Interpreter.h"
@@ -9,6 +12,9 @@
 #include "ir/PlumbDialect.h"
 #include "ir/TensorAttr.h"
 #include "runtime/Error.h"
+#ifdef PLUMB_HAVE_CUDA
+#include "backends/cuda/runtime/CudaBackend.h"
+#endif
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -207,6 +213,29 @@ bool isUnsupported(const std::string &msg) {
          msg.find("not supported") != std::string::npos;
 }
 
+// One data set's outputs from `backend`: the reference interpreter, or the module compiled
+// for cpu/cuda with these inputs fixing its shapes and run (tensor inputs only: a sequence or
+// optional input is a skip, "not supported").
+std::vector<ref::RefValue> runSet(mlir::ModuleOp module, const std::vector<ref::RefValue> &inputs,
+                                  const std::string &backend) {
+  if (backend == "reference")
+    return ref::interpretValues(mainFunction(module), inputs);
+  std::vector<Tensor> tensors;
+  for (const ref::RefValue &v : inputs) {
+    if (!v.isTensor())
+      throw Error("--backend " + backend + ": " + v.describe() + " inputs are not supported");
+    tensors.push_back(v.tensor);
+  }
+  CompileSettings cs;
+  cs.backend = backend;
+  cs.shapeInputs = tensors;
+  BackendRun run(mlir::OwningOpRef<mlir::ModuleOp>(module.clone()), cs);
+  std::vector<ref::RefValue> outputs;
+  for (Tensor &t : run.runOutputs(tensors))
+    outputs.push_back(ref::RefValue::of(std::move(t)));
+  return outputs;
+}
+
 CaseResult runCase(const fs::path &dir, const ConformanceCommandOptions &opts) {
   CaseResult r;
   r.name = dir.filename().string();
@@ -236,7 +265,7 @@ CaseResult runCase(const fs::path &dir, const ConformanceCommandOptions &opts) {
                                                      : mlir::Type();
         inputs.push_back(readValueFile(p, type));
       }
-      std::vector<ref::RefValue> outputs = ref::interpretValues(fn, inputs);
+      std::vector<ref::RefValue> outputs = runSet(*module, inputs, opts.backend);
       std::vector<fs::path> expected = numbered(set, "output_");
       if (expected.size() != outputs.size())
         throw Error(fmt::format("{} outputs, expected {}", outputs.size(), expected.size()));
@@ -257,21 +286,19 @@ CaseResult runCase(const fs::path &dir, const ConformanceCommandOptions &opts) {
   return r;
 }
 
-std::map<std::string, std::string> readExpected(const std::string &path) {
+// Case name -> the list that names it, from every expected-failures file.
+std::map<std::string, std::string> readExpected(const std::vector<std::string> &paths) {
   std::map<std::string, std::string> m;
-  if (path.empty())
-    return m;
-  std::ifstream f(path);
-  if (!f)
-    throw Error(path + ": cannot open expected-failures list");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.empty() || line[0] == '#')
-      continue;
-    size_t sp = line.find_first_of(" \t");
-    std::string name = line.substr(0, sp);
-    std::string reason = sp == std::string::npos ? "" : line.substr(line.find_first_not_of(" \t", sp));
-    m[name] = reason;
+  for (const std::string &path : paths) {
+    std::ifstream f(path);
+    if (!f)
+      throw Error(path + ": cannot open expected-failures list");
+    std::string line;
+    while (std::getline(f, line)) {
+      if (line.empty() || line[0] == '#')
+        continue;
+      m[line.substr(0, line.find_first_of(" \t"))] = path;
+    }
   }
   return m;
 }
@@ -279,8 +306,15 @@ std::map<std::string, std::string> readExpected(const std::string &path) {
 } // namespace
 
 int conformanceCommand(const ConformanceCommandOptions &opts) {
-  if (opts.backend != "reference")
-    throw Error("backend '" + opts.backend + "' is not available yet (this build has: reference)");
+  if (opts.backend == "cuda") {
+#ifdef PLUMB_HAVE_CUDA
+    cuda::requireDevice("--backend cuda"); // once, before any case
+#else
+    throw Error("--backend cuda: this build has no CUDA backend");
+#endif
+  } else if (opts.backend != "reference" && opts.backend != "cpu") {
+    throw Error("--backend " + opts.backend + ": not a backend (reference, cpu, cuda)");
+  }
   std::vector<fs::path> cases = collectCases(opts.dirs);
   std::map<std::string, std::string> expected = readExpected(opts.expectedFailures);
   std::vector<CaseResult> results;
@@ -311,7 +345,7 @@ int conformanceCommand(const ConformanceCommandOptions &opts) {
   std::cout << fmt::format("\npass rate {:.1f}% of {} cases\n",
                            total ? 100.0 * counts[0] / total : 0.0, total);
   for (const std::string &f : fixed)
-    std::cout << "note: " << f << " now passes; remove it from " << opts.expectedFailures << "\n";
+    std::cout << "note: " << f << " now passes; remove it from " << expected.at(f) << "\n";
   for (const std::string &r : regressions)
     std::cout << "REGRESSION (not in the expected-failures list): " << r << "\n";
   if (!opts.json.empty()) {

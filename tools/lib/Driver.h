@@ -113,7 +113,7 @@ struct ConformanceCommandOptions {
   std::vector<std::string> dirs; // test case folders, or folders of them
   std::string backend = "reference";
   std::string json;
-  std::string expectedFailures; // file: one "case_name  reason" per line
+  std::vector<std::string> expectedFailures; // files: one "case_name  reason" per line
   std::string filter;           // only cases whose name contains this
   bool verbose = false;
 };

@@ -80,6 +80,19 @@ bool onlyFirstResultUsed(Operation *op) {
   return true;
 }
 
+// Whether cpu.matmul takes this Gemm (MatMulKernel's rules): an alpha other than 1 folds into
+// a constant B, or (not 0) into a constant C; a beta other than 1 into a constant C. Otherwise
+// the reference kernel runs it (it failed when the plan was prepared).
+bool gemmFitsMatMul(Operation *op, const ref::Attrs &attrs) {
+  double alpha = attrs.getFloat("alpha", 1.0), beta = attrs.getFloat("beta", 1.0);
+  bool hasC = op->getNumOperands() > 2 && !isa<NoneType>(op->getOperand(2).getType());
+  bool constB = op->getOperand(1).getDefiningOp<ConstantOp>() != nullptr;
+  bool constC = hasC && op->getOperand(2).getDefiningOp<ConstantOp>() != nullptr;
+  if (alpha != 1.0 && !constB && hasC && (alpha == 0.0 || !constC))
+    return false;
+  return !(hasC && !constC && beta != 1.0);
+}
+
 
 } // namespace
 
@@ -162,7 +175,7 @@ std::string Lowerer::kernelFor(Operation *op, ref::Attrs &attrs) {
     return "cpu.einsum";
   if (t == "Conv")
     return "cpu.conv";
-  if (t == "MatMul" || t == "Gemm")
+  if (t == "MatMul" || (t == "Gemm" && gemmFitsMatMul(op, attrs)))
     return "cpu.matmul";
   if ((t == "Softmax" || t == "LogSoftmax") && opset_ >= 13) {
     setOp(t);
