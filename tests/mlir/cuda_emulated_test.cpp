@@ -539,7 +539,7 @@ TEST(CudaConformance, SelectedNodeCasesRunOnTheDevice) {
     EXPECT_EQ(r.outcome, NodeCaseRun::Passed) << r.failure << " [" << r.kernels << " ]";
     EXPECT_TRUE(r.hostOps.empty()) << "host steps: " << *r.hostOps.begin();
   }
-  EXPECT_GT(n, 50);
+  EXPECT_GT(n, 80);
 }
 
 } // namespace
