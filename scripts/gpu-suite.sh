@@ -35,4 +35,11 @@ for n in libc.so.6 libm.so.6 libstdc++.so.6 libgcc_s.so.1; do crt+=("$(ldconfig 
 tar -chJf .gpu-suite-a/crt.tar.xz --transform 's,.*/,crt/,' "${crt[@]}"
 tar -chJf .gpu-suite-b/libs-b.tar.xz --transform 's,.*/,lib/,' "${rest[@]}"
 tar -chJf .gpu-suite-b/bin.tar.xz --transform 's,.*/,bin/,' "${bins[@]/#/$BUILD_DIR/bin/}"
+# ONNX's node cases (2 MB compressed), for `plumb conformance --backend cuda` there.
+if [[ -d "$BUILD_DIR/onnx-testdata/1.19.1/node" ]]; then
+  tar -cJf .gpu-suite-b/onnx-node.tar.xz -C "$BUILD_DIR/onnx-testdata/1.19.1" node
+else
+  echo "gpu-suite: $BUILD_DIR/onnx-testdata/1.19.1/node missing (scripts/fetch-onnx-testdata.sh):" \
+       "the conformance step will be skipped there" >&2
+fi
 du -sh .gpu-suite-a .gpu-suite-b | awk '{print "gpu-suite: " $2 " holds " $1 " (64 MiB travel per call)"}'

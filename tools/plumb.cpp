@@ -172,6 +172,10 @@ int main(int argc, char **argv) {
                    "lists add up); any other failure exits 1")
       ->allow_extra_args(false);
   confCmd->add_option("--filter", conf.filter, "only cases whose name contains this");
+  confCmd->add_flag("--bind-steering-inputs", conf.bindSteeringInputs,
+                    "cpu/cuda: graph inputs that steer an op (axes, scales, pads, starts, "
+                    "depth...) become constants holding each data set's values, so the "
+                    "backend's own kernels run those ops rather than reference kernels");
   confCmd->add_flag("-v,--verbose", conf.verbose, "print every case");
 
   // The CPU backend's thread count (oneDNN's OpenMP pool) for the commands that run it.

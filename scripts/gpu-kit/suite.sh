@@ -4,7 +4,9 @@
 #   1. the CUDA test binaries whole (their device tests run here instead of skipping),
 #   2. the CLI's CUDA tests (tests/cli/test_cuda_backend.py),
 #   3. `plumb check --backend cuda` for every fixture in f32, f16 and bf16, and one
-#      `plumb bisect --backend cuda`.
+#      `plumb bisect --backend cuda`,
+#   4. `plumb conformance --backend cuda --bind-steering-inputs` on the ONNX node cases CI runs
+#      on the emulator (tests/conformance/cuda_emulator_cases.txt): each must pass on the device.
 # Writes OUT_DIR/suite.log (everything) and OUT_DIR/checks.tar.gz (the JSON reports); the last
 # lines printed are one summary row per step. Exits 1 if any step failed.
 set -uo pipefail
@@ -40,6 +42,13 @@ step() {  # step NAME TIMEOUT_S CMD...: runs CMD, logs it, keeps one summary row
     --inputs tests/models/resnet_tiny.inputs.npz --json /tmp/plumb-checks/bisect.resnet_tiny.json
   step "compile bert_tiny --verify-each" 120 plumb compile tests/models/bert_tiny.onnx \
     --backend cuda --verify-each -o /tmp/plumb-checks/bert_tiny.plumb
+  # An empty expected-failures list: any case that does not pass fails the step.
+  if [[ -d .gpu-dev/node ]]; then
+    mapfile -t cases < <(grep -v '^#' tests/conformance/cuda_emulator_cases.txt | sed 's,^,.gpu-dev/node/,')
+    step "conformance --backend cuda (${#cases[@]} cases)" 200 plumb conformance "${cases[@]}" \
+      --backend cuda --bind-steering-inputs --expected-failures /dev/null \
+      --json /tmp/plumb-checks/conformance_cuda.json
+  fi
   tar -czf "$OUT/checks.tar.gz" -C /tmp/plumb-checks --exclude='*.plumb' .
   echo "== summary"
   printf '%s\n' "${summary[@]}"

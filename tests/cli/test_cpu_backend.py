@@ -317,3 +317,23 @@ def test_conformance_lists_add_up(plumb, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     assert f"note: test_acos now passes; remove it from {a}" in proc.stdout
     assert f"note: test_acosh now passes; remove it from {b}" in proc.stdout
+
+
+def test_conformance_binds_steering_inputs(plumb, tmp_path):
+    """--bind-steering-inputs: Slice's starts/ends/axes/steps, fed as graph inputs by ONNX's
+    cases, become constants holding the data set's values; the cases still pass. The flag
+    needs a compiled backend: with the reference it is exit 2, one line."""
+    if not os.path.isdir(ONNX_NODE):
+        pytest.skip(ONNX_NODE + " not installed")
+    report = tmp_path / "c.json"
+    proc = run(plumb, "conformance", ONNX_NODE, "--backend", "cpu", "--bind-steering-inputs",
+               "--filter", "test_slice", "--json", str(report))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    cases = json.load(open(report))["cases"]
+    bound = [c["name"] for c in cases if c["steering_inputs_bound"]]
+    assert "test_slice_neg_steps" in bound and all(c["status"] == "pass" for c in cases), cases
+    assert f"{len(bound)} cases with steering inputs bound as constants" in proc.stdout
+    proc = run(plumb, "conformance", ONNX_NODE, "--bind-steering-inputs", "--filter", "test_abs")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.strip() == ("plumb: error: --bind-steering-inputs: only with --backend "
+                                   "cpu or cuda"), proc.stderr

@@ -25,6 +25,7 @@
 #include "tools/lib/Capture.h"
 #include "tools/lib/Compile.h"
 #include "tools/lib/Inputs.h"
+#include "tools/lib/SteeringInputs.h"
 
 #include "mlir/IR/MLIRContext.h"
 
@@ -302,65 +303,6 @@ INSTANTIATE_TEST_SUITE_P(Cuda, KeptHalfPlan,
 
 namespace plumb {
 namespace {
-
-// The case's graph inputs that steer its ops rather than carry data become initializers
-// holding the case's data; false when there are none. Steering: what the CUDA lowering named
-// as needed constant ("'NODE' has a non-constant operand K" among the fallbacks: Resize's
-// scales, Pad's pads, Slice's starts, reduction axes...), and the integer operands after the
-// first of a node left on the host (ReduceL2's axes, OneHot's depth, TopK's k). ONNX's node
-// cases feed these as inputs where exported models hold them constant, so unbound they put the
-// host's reference kernel, not the device's, under ONNX's expected outputs.
-bool bindSteeringInputs(onnx::ModelProto &m, std::vector<Tensor> &inputs, const Compiled &c) {
-  onnx::GraphProto *g = m.mutable_graph();
-  std::set<std::string> initialized;
-  for (const onnx::TensorProto &t : g->initializer())
-    initialized.insert(t.name());
-  std::vector<std::string> fed; // graph inputs the case's data feeds, in order
-  for (const onnx::ValueInfoProto &v : g->input())
-    if (!initialized.count(v.name()))
-      fed.push_back(v.name());
-  if (fed.size() != inputs.size())
-    return false;
-  std::map<std::string, std::set<int>> wanted; // node name -> operands (-1: integer ones)
-  const std::string says = "' has a non-constant operand ";
-  for (const std::string &f : c.cudaLowering.fallbacks) {
-    size_t q = f.find(says);
-    size_t p = q == std::string::npos ? q : f.rfind('\'', q - 1);
-    if (p != std::string::npos)
-      wanted[f.substr(p + 1, q - p - 1)].insert(std::atoi(f.c_str() + q + says.size()));
-  }
-  for (const Step &s : c.plan.steps)
-    if (s.kernel == "cuda.host")
-      wanted[s.nodeNames].insert(-1);
-  std::set<std::string> bind;
-  for (int i = 0; i < g->node_size(); ++i) {
-    const onnx::NodeProto &n = g->node(i);
-    // Unnamed nodes are named as the importer names them.
-    auto w = wanted.find(n.name().empty() ? n.op_type() + "_" + std::to_string(i) : n.name());
-    if (w == wanted.end())
-      continue;
-    for (int k = 1; k < n.input_size(); ++k) {
-      auto at = std::find(fed.begin(), fed.end(), n.input(k));
-      if (at != fed.end() && (w->second.count(k) ||
-                              (w->second.count(-1) && isInteger(inputs[size_t(at - fed.begin())].dtype()))))
-        bind.insert(n.input(k));
-    }
-  }
-  if (bind.empty())
-    return false;
-  std::vector<Tensor> kept;
-  for (size_t i = 0; i < fed.size(); ++i) {
-    if (bind.count(fed[i]))
-      tensorToProto(inputs[i], fed[i], g->add_initializer());
-    else
-      kept.push_back(inputs[i]);
-  }
-  inputs = kept;
-  for (int i = g->input_size() - 1; i >= 0; --i)
-    if (bind.count(g->input(i).name()))
-      g->mutable_input()->DeleteSubrange(i, 1);
-  return true;
-}
 
 namespace fs = std::filesystem;
 

@@ -4,6 +4,7 @@
 // backend, its shapes fixed by the data set's inputs, and runs the plan.
 #include "tools/lib/Backend.h"
 #include "tools/lib/Driver.h"
+#include "tools/lib/SteeringInputs.h"
 
 #include "backends/reference/Interpreter.h"
 #include "frontend/onnx/Importer.h"
@@ -48,6 +49,7 @@ struct CaseResult {
   std::string name, op, reason;
   Status status = Status::Pass;
   double maxAbsErr = 0;
+  bool bound = false; // steering inputs became constants (--bind-steering-inputs)
 };
 
 std::vector<fs::path> collectCases(const std::vector<std::string> &dirs) {
@@ -213,27 +215,50 @@ bool isUnsupported(const std::string &msg) {
          msg.find("not supported") != std::string::npos;
 }
 
-// One data set's outputs from `backend`: the reference interpreter, or the module compiled
+// One data set's outputs from `opts.backend`: the reference interpreter, or the module compiled
 // for cpu/cuda with these inputs fixing its shapes and run (tensor inputs only: a sequence or
-// optional input is a skip, "not supported").
-std::vector<ref::RefValue> runSet(mlir::ModuleOp module, const std::vector<ref::RefValue> &inputs,
-                                  const std::string &backend) {
-  if (backend == "reference")
+// optional input is a skip, "not supported"). With --bind-steering-inputs the inputs that
+// steer an op become constants (bindSteeringInputs on the case's model, `*bound` set) and it
+// compiles again, up to three times.
+std::vector<ref::RefValue> runSet(mlir::MLIRContext &ctx, mlir::ModuleOp module,
+                                  const fs::path &modelPath, const std::vector<ref::RefValue> &inputs,
+                                  const ConformanceCommandOptions &opts, bool *bound) {
+  if (opts.backend == "reference")
     return ref::interpretValues(mainFunction(module), inputs);
   std::vector<Tensor> tensors;
   for (const ref::RefValue &v : inputs) {
     if (!v.isTensor())
-      throw Error("--backend " + backend + ": " + v.describe() + " inputs are not supported");
+      throw Error("--backend " + opts.backend + ": " + v.describe() + " inputs are not supported");
     tensors.push_back(v.tensor);
   }
-  CompileSettings cs;
-  cs.backend = backend;
-  cs.shapeInputs = tensors;
-  BackendRun run(mlir::OwningOpRef<mlir::ModuleOp>(module.clone()), cs);
-  std::vector<ref::RefValue> outputs;
-  for (Tensor &t : run.runOutputs(tensors))
-    outputs.push_back(ref::RefValue::of(std::move(t)));
-  return outputs;
+  onnx::ModelProto proto;
+  if (opts.bindSteeringInputs) {
+    std::ifstream f(modelPath, std::ios::binary);
+    if (!proto.ParseFromIstream(&f))
+      throw Error(modelPath.string() + ": not a valid ModelProto");
+  }
+  for (int attempt = 0;; ++attempt) {
+    CompileSettings cs;
+    cs.backend = opts.backend;
+    cs.shapeInputs = tensors;
+    mlir::OwningOpRef<mlir::ModuleOp> m;
+    if (attempt == 0) {
+      m = mlir::OwningOpRef<mlir::ModuleOp>(module.clone());
+    } else {
+      std::string bytes = proto.SerializeAsString();
+      m = importOnnxBytes(ctx, bytes.data(), bytes.size(), modelPath.string());
+    }
+    BackendRun run(std::move(m), cs);
+    if (opts.bindSteeringInputs && attempt < 3 &&
+        bindSteeringInputs(proto, tensors, run.compiled())) {
+      *bound = true;
+      continue;
+    }
+    std::vector<ref::RefValue> outputs;
+    for (Tensor &t : run.runOutputs(tensors))
+      outputs.push_back(ref::RefValue::of(std::move(t)));
+    return outputs;
+  }
 }
 
 CaseResult runCase(const fs::path &dir, const ConformanceCommandOptions &opts) {
@@ -265,7 +290,8 @@ CaseResult runCase(const fs::path &dir, const ConformanceCommandOptions &opts) {
                                                      : mlir::Type();
         inputs.push_back(readValueFile(p, type));
       }
-      std::vector<ref::RefValue> outputs = runSet(*module, inputs, opts.backend);
+      std::vector<ref::RefValue> outputs =
+          runSet(ctx, *module, dir / "model.onnx", inputs, opts, &r.bound);
       std::vector<fs::path> expected = numbered(set, "output_");
       if (expected.size() != outputs.size())
         throw Error(fmt::format("{} outputs, expected {}", outputs.size(), expected.size()));
@@ -315,6 +341,8 @@ int conformanceCommand(const ConformanceCommandOptions &opts) {
   } else if (opts.backend != "reference" && opts.backend != "cpu") {
     throw Error("--backend " + opts.backend + ": not a backend (reference, cpu, cuda)");
   }
+  if (opts.bindSteeringInputs && opts.backend == "reference")
+    throw Error("--bind-steering-inputs: only with --backend cpu or cuda");
   std::vector<fs::path> cases = collectCases(opts.dirs);
   std::map<std::string, std::string> expected = readExpected(opts.expectedFailures);
   std::vector<CaseResult> results;
@@ -356,6 +384,7 @@ int conformanceCommand(const ConformanceCommandOptions &opts) {
     for (const CaseResult &r : results)
       j["cases"].push_back({{"name", r.name}, {"op", r.op}, {"status", statusName(r.status)},
                             {"reason", r.reason}, {"expected_failure", expected.count(r.name) != 0},
+                            {"steering_inputs_bound", r.bound},
                             {"max_abs_error", r.maxAbsErr}});
     std::string tmp = opts.json + ".tmp";
     {
@@ -366,6 +395,10 @@ int conformanceCommand(const ConformanceCommandOptions &opts) {
     }
     fs::rename(tmp, opts.json);
   }
+  if (opts.bindSteeringInputs)
+    std::cout << fmt::format("{} cases with steering inputs bound as constants\n",
+                             std::count_if(results.begin(), results.end(),
+                                           [](const CaseResult &r) { return r.bound; }));
   std::cout << fmt::format("{} passed, {} failed, {} skipped\n", counts[0], counts[1], counts[2]);
   return regressions.empty() ? 0 : 1;
 }

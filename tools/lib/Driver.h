@@ -116,6 +116,9 @@ struct ConformanceCommandOptions {
   std::vector<std::string> expectedFailures; // files: one "case_name  reason" per line
   std::string filter;           // only cases whose name contains this
   bool verbose = false;
+  // cpu/cuda: graph inputs that steer an op become constants holding each data set's values
+  // (bindSteeringInputs), so the backend's own kernels run those ops.
+  bool bindSteeringInputs = false;
 };
 int conformanceCommand(const ConformanceCommandOptions &opts);
 
