@@ -180,6 +180,31 @@ std::vector<OpCase> opCases() {
   }
   add("global_averagepool", "GlobalAveragePool", {img});
   add("global_maxpool_1d", "GlobalMaxPool", {iota(DType::F32, {2, 3, 5})});
+  {
+    // NaN as the reference (and ONNX Runtime) treat it: MaxPool skips NaN taps (a window of
+    // NaN only gives the type's lowest value), GlobalMaxPool keeps its first element and
+    // takes later ones only when greater (a leading NaN stays, a later one is passed over).
+    // Indices (flat over N×C×spatial; storage_order 1: the spatial part column-major) with
+    // the first maximum on ties, for f32 and f16, 2-D and 3-D.
+    std::vector<double> v(2 * 2 * 4 * 4);
+    for (size_t i = 0; i < v.size(); ++i)
+      v[i] = double((i * 7) % 5) - 2; // ties in most windows
+    for (size_t i : {0, 1, 4, 5, 18, 37})
+      v[i] = NAN; // the first 2x2 window all NaN
+    Tensor withNan = Tensor::fromVector(DType::F64, {2, 2, 4, 4}, v).cast(DType::F32);
+    for (DType dt : {DType::F32, DType::F16})
+      for (int64_t order : {0, 1}) {
+        std::string name = std::string("maxpool_nan_indices_") + (dt == DType::F32 ? "f32" : "f16") +
+                           "_order" + std::to_string(order);
+        add(name, "MaxPool", {withNan.cast(dt)}, {},
+            {{"kernel_shape", intsAttr({2, 2})}, {"strides", intsAttr({2, 1})},
+             {"pads", intsAttr({0, 1, 1, 0})}, {"storage_order", intAttr(order)}},
+            2);
+      }
+    add("maxpool_3d_indices", "MaxPool", {iota(DType::F32, {1, 2, 3, 4, 3})}, {},
+        {{"kernel_shape", intsAttr({2, 2, 2})}, {"pads", intsAttr({1, 0, 1, 0, 1, 0})}}, 2);
+    add("global_maxpool_nan", "GlobalMaxPool", {withNan});
+  }
   add("cumsum_axis2", "CumSum", {x}, {{1, ints({2})}});
   add("cumsum_exclusive_reverse", "CumSum", {x}, {{1, ints({-1})}},
       {{"exclusive", intAttr(1)}, {"reverse", intAttr(1)}});

@@ -46,15 +46,34 @@ Window windowOf(const KernelGraph &g, const KNode &n, const Shape &in, const Sha
   return w;
 }
 
+// The lowest finite value of a type MaxPool takes (its reference starts from it).
+static double lowestOf(const KernelGraph &g, const KNode &n, DType t) {
+  switch (t) {
+  case DType::F32: return -3.4028234663852886e38;
+  case DType::F16: return -65504.0;
+  case DType::BF16: return -3.3895313892515355e38;
+  case DType::F64: return -1.7976931348623157e308;
+  case DType::I8: return -128.0;
+  case DType::I16: return -32768.0;
+  case DType::I32: return -2147483648.0;
+  case DType::I64: return -9223372036854775808.0;
+  case DType::U8: case DType::U16: case DType::U32: case DType::U64: return 0.0;
+  default:
+    codegenError(g, "node '" + n.name + "' (" + n.op + ") pools " + dtypeName(t));
+  }
+}
+
 // Pools over N×C×spatial: each output element walks its window (windowOf), skipping taps
 // outside the input; AveragePool divides by the taps inside the input, or inside the padded
 // input with count_include_pad; LpPool sums |x|^p and takes the p-th root. Global pools have
-// the whole plane as window. Arithmetic in the compute type.
+// the whole plane as window. Arithmetic in the compute type. Maxima as the reference (and
+// ONNX Runtime) take them: MaxPool starts from the type's lowest value and takes the first
+// tap greater than what it has, skipping NaN, with its Indices (the flat index into x, the
+// spatial part column-major with storage_order 1); GlobalMaxPool starts from the plane's
+// first element (NaN or not) and takes later ones only when greater.
 void MovementWriter::pool(const std::vector<std::string> &c) {
   int r = n_.results.at(0), x = n_.operands.at(0);
-  for (size_t k = 1; k < n_.results.size(); ++k)
-    if (!w_.paramName(n_.results[k]).empty())
-      codegenError(g_, "node '" + n_.name + "' (" + n_.op + ") has its Indices output used");
+  int indices = n_.results.size() > 1 && !w_.paramName(n_.results[1]).empty() ? n_.results[1] : -1;
   const Shape &in = shapeOf(x), &out = shapeOf(r);
   size_t sp = in.size() < 2 ? 0 : in.size() - 2;
   if (sp == 0)
@@ -78,8 +97,9 @@ void MovementWriter::pool(const std::vector<std::string> &c) {
   std::string magnitude = "(v < 0 ? -v : v)";
   std::string term = !lp ? "v" : p == 1 ? magnitude : p == 2 ? "v * v"
                    : "pow(" + magnitude + ", " + literal(t, p) + ")";
-  os_ << "    " << ct << " acc = " << (isMax ? literal(t, -INFINITY) : literal(t, 0)) << ";\n"
-      << "    long long valid = 0, padded = 0;\n";
+  os_ << "    " << ct << " acc = " << (isMax && !global ? literal(t, lowestOf(g_, n_, t)) : literal(t, 0))
+      << ";\n"
+      << "    long long valid = 0, padded = 0, best = -1;\n";
   std::vector<std::string> s;
   std::string inside = "true", indent = "    ";
   for (size_t j = 0; j < sp; ++j) {
@@ -101,8 +121,25 @@ void MovementWriter::pool(const std::vector<std::string> &c) {
       << indent << "const " << ct << " v = "
       << loadAs(g_.values[size_t(x)].dtype, w_.paramName(x) + "[" + offsetOf(in, src) + "]")
       << ";\n"
-      << indent << "++valid;\n"
-      << indent << (isMax ? "acc = v > acc || v != v ? v : acc;\n" : "acc += " + term + ";\n");
+      << indent << "++valid;\n";
+  if (isMax && global) {
+    os_ << indent << "if (valid == 1 || v > acc) acc = v;\n";
+  } else if (isMax) {
+    // The index: the plane's offset (n * C + c) times its size, plus the spatial position.
+    std::string spatial;
+    if (n_.attrs.getInt("storage_order", 0) != 0) {
+      int64_t mult = 1;
+      for (size_t j = 0; j < sp; ++j, mult *= in[j + 1])
+        spatial += (j ? " + " : "") + s[j] + " * " + std::to_string(mult) + "LL";
+    } else {
+      spatial = offsetOf(Shape(in.begin() + 2, in.end()), s);
+    }
+    os_ << indent << "if (v == v && (best < 0 || v > acc)) { acc = v; best = (" << c[0] << " * "
+        << in[1] << "LL + " << c[1] << ") * " << numElements(Shape(in.begin() + 2, in.end()))
+        << "LL + " << spatial << "; }\n";
+  } else {
+    os_ << indent << "acc += " << term << ";\n";
+  }
   for (size_t j = 0; j < sp; ++j) {
     indent.resize(indent.size() - 2);
     os_ << indent << "}\n";
@@ -113,8 +150,11 @@ void MovementWriter::pool(const std::vector<std::string> &c) {
   else if (!isMax)
     result = "acc / (" + ct + ")" +
              (n_.attrs.getInt("count_include_pad", 0) ? "padded" : "valid");
-  os_ << "    (void)valid; (void)padded;\n"
+  os_ << "    (void)valid; (void)padded; (void)best;\n"
       << "    " << w_.paramName(r) << "[e] = " << storeAs(t, result) << ";\n";
+  if (indices >= 0)
+    os_ << "    " << w_.paramName(indices) << "[e] = "
+        << storeAs(g_.values[size_t(indices)].dtype, "best") << ";\n";
 }
 
 // ConvInteger and QLinearConv over N×C×spatial (groups, strides, dilations, pads or
