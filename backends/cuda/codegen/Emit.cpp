@@ -234,6 +234,35 @@ DType operandType(const KernelGraph &g, const KNode &n, size_t i) {
   return g.values[size_t(n.operands[i])].dtype;
 }
 
+// A float cast to an integer type as the reference casts it (runtime/Tensor.cpp): NaN gives
+// 0, values past the type's range its bound, others truncate toward zero. (A bare C cast is
+// undefined there: on x86 and in PTX it gave 0 for -inf to int32, where the reference gives
+// INT32_MIN.) 4-bit types saturate to int64 and wrap when stored, as the reference does.
+std::string floatToInteger(const std::string &x, const std::string &ct, DType t) {
+  double lo = -9223372036854775808.0, hi = 9223372036854775807.0;
+  std::string loI = "(-9223372036854775807LL - 1LL)", hiI = "9223372036854775807LL";
+  auto range = [&](double l, double h) {
+    lo = l, hi = h;
+    loI = std::to_string((long long)l) + "LL", hiI = std::to_string((long long)h) + "LL";
+  };
+  switch (t) {
+  case DType::I8: range(-128, 127); break;
+  case DType::U8: range(0, 255); break;
+  case DType::I16: range(-32768, 32767); break;
+  case DType::U16: range(0, 65535); break;
+  case DType::I32: range(-2147483648.0, 2147483647.0); break;
+  case DType::U32: range(0, 4294967295.0); break;
+  case DType::U64: // all ones past 2^64 - 1; from 2^63 through unsigned
+    return let(x, ct, "x != x || x <= 0 ? 0LL : x >= 18446744073709551615.0 ? -1LL : x >= "
+                      "9223372036854775808.0 ? (long long)(unsigned long long)x : (long long)x");
+  default: break; // int64, and int4/uint4 before their wrap
+  }
+  char bounds[128];
+  std::snprintf(bounds, sizeof bounds, "x <= %.17g ? %s : x >= %.17g ? %s : ", lo, loI.c_str(),
+                hi, hiI.c_str());
+  return let(x, ct, "x != x ? 0LL : " + std::string(bounds) + "(long long)x");
+}
+
 const std::map<std::string, Rule> &rules() {
   static const std::map<std::string, Rule> table = [] {
     std::map<std::string, Rule> r;
@@ -342,9 +371,12 @@ const std::map<std::string, Rule> &rules() {
     // storage), so the kernel's later ops see the value the model's tensor holds; to float8
     // with saturate (the default) finite overflow and infinities clamp to the largest value
     // first (without, they become infinity or NaN as the encoder gives them).
-    r["Cast"] = [](const KernelGraph &, const KNode &n, const Args &a, DType t) {
+    r["Cast"] = [](const KernelGraph &g, const KNode &n, const Args &a, DType t) {
       if (t == DType::Bool)
         return "(" + a[0] + " != 0)";
+      DType from = operandType(g, n, 0);
+      if (isInteger(t) && computeType(from) != "long long" && computeType(from) != "bool")
+        return floatToInteger(a[0], computeType(from), t);
       std::string x = "(" + computeType(t) + ")(" + a[0] + ")";
       if (isFloat8(t) && n.attrs.getInt("saturate", 1) != 0) {
         std::string m = literal(DType::F32, float8Max(t));
