@@ -205,6 +205,28 @@ std::vector<OpCase> opCases() {
       v.push_back(OpCase{std::string("nonfinite_") + op, op, {nx}, {}, {}, 1, 20});
     v.push_back(OpCase{"nonfinite_Clip", "Clip",
                        {nx, Tensor::scalarF32(-1.0f), Tensor::scalarF32(1.0f)}, {}, {}, 1, 13});
+    // Rows with non-finite values through the row and window kernels: all -inf, a +inf, a
+    // NaN, -inf next to finite values. (ReduceL2, ReduceSumSquare and Hardmax reach the
+    // generator as the ops plumb-reductions-as-rows rewrites them into.)
+    std::vector<double> rv = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, 1.0, INFINITY, 2.0, 3.0,
+                              0.0, NAN, 1.0, 2.0, -INFINITY, 1.0, 2.0, -1.0, 0.5, -0.5, 2.0, 1.5};
+    Tensor rows5 = Tensor::fromVector(DType::F64, {5, 4}, rv).cast(DType::F32);
+    for (const char *op : {"Softmax", "LogSoftmax", "ReduceMax", "ReduceMin", "ReduceSum",
+                           "ReduceMean", "ReduceProd", "ReduceLogSumExp", "ArgMax", "ArgMin"}) {
+      OpCase c{std::string("nonfinite_rows_") + op, op, {rows5}, {}, {}, 1, 17};
+      if (std::string(op).rfind("Reduce", 0) == 0)
+        c.attrs.set("axes", intsAttr({1}));
+      else
+        c.attrs.set("axis", intAttr(op[0] == 'A' ? 1 : -1));
+      v.push_back(c);
+    }
+    OpCase cum{"nonfinite_rows_CumSum", "CumSum", {rows5}, {{1, ints({1})}}, {}, 1, 17};
+    v.push_back(cum);
+    OpCase topk{"nonfinite_rows_TopK", "TopK", {rows5}, {{1, ints({2})}}, {}, 2, 17};
+    v.push_back(topk);
+    OpCase ln{"nonfinite_rows_LayerNormalization", "LayerNormalization",
+              {rows5, iota(DType::F32, {4}), iota(DType::F32, {4})}, {}, {}, 1, 17};
+    v.push_back(ln);
     for (DType to : {DType::I8, DType::U8, DType::I32, DType::U32, DType::I64, DType::U64}) {
       OpCase c{std::string("nonfinite_cast_to_") + dtypeName(to), "Cast", {nx}, {}, {}, 1, 13};
       c.attrs.set("to", intAttr(dtypeToOnnx(to)));
