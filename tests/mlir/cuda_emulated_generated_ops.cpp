@@ -234,9 +234,8 @@ std::vector<OpCase> opCases() {
     }
   }
   {
-    // NaN as the reference (and ONNX Runtime) treat it: MaxPool skips NaN taps (a window of
-    // NaN only gives the type's lowest value), GlobalMaxPool keeps its first element and
-    // takes later ones only when greater (a leading NaN stays, a later one is passed over).
+    // NaN as the reference (and ONNX Runtime's MaxPool, and oneDNN) treat it: MaxPool and
+    // GlobalMaxPool skip NaN taps (a window of NaN only gives the type's lowest value).
     // Indices (flat over N×C×spatial; storage_order 1: the spatial part column-major) with
     // the first maximum on ties, for f32 and f16, 2-D and 3-D.
     std::vector<double> v(2 * 2 * 4 * 4);

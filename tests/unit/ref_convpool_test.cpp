@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <limits>
 
 using namespace plumb;
 using namespace plumb::ref;
@@ -316,6 +317,11 @@ TEST(RefGlobalPools, AverageMaxLp) {
   Tensor x = f32({1, 2, 4, 5}, kPoolX);
   expectNear(Node("GlobalAveragePool")({x}), DType::F32, {1, 2, 1, 1}, {-0.28, 0.145}, kTol);
   expectNear(Node("GlobalMaxPool")({x}), DType::F32, {1, 2, 1, 1}, {1.8, 1.9}, kTol);
+  // NaN is passed over as MaxPool passes it, a leading one too; a plane of NaN only gives the
+  // lowest f32; a plane of -inf gives -inf.
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  expectNear(Node("GlobalMaxPool")({f32({1, 3, 3}, {nan, 2, 1, nan, nan, nan, -inf, nan, -inf})}),
+             DType::F32, {1, 3, 1}, {2, -std::numeric_limits<float>::max(), -inf}, 0);
   // sqrt(3^2 + 4^2) = 5 by hand, 1-D spatial; opset 1 spells p as a float.
   expectNear(Node("GlobalLpPool")({f32({1, 1, 2}, {3, -4})}), DType::F32, {1, 1, 1}, {5}, kTol);
   expectNear(Node("GlobalLpPool").version(1).f("p", 1.0)({f32({1, 1, 2}, {3, -4})}), DType::F32,

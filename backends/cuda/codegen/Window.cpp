@@ -67,10 +67,9 @@ static double lowestOf(const KernelGraph &g, const KNode &n, DType t) {
 // outside the input; AveragePool divides by the taps inside the input, or inside the padded
 // input with count_include_pad; LpPool sums |x|^p and takes the p-th root. Global pools have
 // the whole plane as window. Arithmetic in the compute type. Maxima as the reference (and
-// ONNX Runtime) take them: MaxPool starts from the type's lowest value and takes the first
-// tap greater than what it has, skipping NaN, with its Indices (the flat index into x, the
-// spatial part column-major with storage_order 1); GlobalMaxPool starts from the plane's
-// first element (NaN or not) and takes later ones only when greater.
+// ONNX Runtime's MaxPool, and oneDNN's pooling) take them: from the type's lowest value, the
+// first tap greater than what it has, skipping NaN; MaxPool's Indices are the flat index
+// into x (the spatial part column-major with storage_order 1).
 void MovementWriter::pool(const std::vector<std::string> &c) {
   int r = n_.results.at(0), x = n_.operands.at(0);
   int indices = n_.results.size() > 1 && !w_.paramName(n_.results[1]).empty() ? n_.results[1] : -1;
@@ -97,7 +96,7 @@ void MovementWriter::pool(const std::vector<std::string> &c) {
   std::string magnitude = "(v < 0 ? -v : v)";
   std::string term = !lp ? "v" : p == 1 ? magnitude : p == 2 ? "v * v"
                    : "pow(" + magnitude + ", " + literal(t, p) + ")";
-  os_ << "    " << ct << " acc = " << (isMax && !global ? literal(t, lowestOf(g_, n_, t)) : literal(t, 0))
+  os_ << "    " << ct << " acc = " << (isMax ? literal(t, lowestOf(g_, n_, t)) : literal(t, 0))
       << ";\n"
       << "    long long valid = 0, padded = 0, best = -1;\n";
   std::vector<std::string> s;
@@ -122,9 +121,7 @@ void MovementWriter::pool(const std::vector<std::string> &c) {
       << loadAs(g_.values[size_t(x)].dtype, w_.paramName(x) + "[" + offsetOf(in, src) + "]")
       << ";\n"
       << indent << "++valid;\n";
-  if (isMax && global) {
-    os_ << indent << "if (valid == 1 || v > acc) acc = v;\n";
-  } else if (isMax) {
+  if (isMax) {
     // The index: the plane's offset (n * C + c) times its size, plus the spatial position.
     std::string spatial;
     if (n_.attrs.getInt("storage_order", 0) != 0) {

@@ -480,14 +480,20 @@ Tensor globalAveragePoolKernel(const KernelCall &call) {
   });
 }
 
+// As MaxPool over the whole plane: NaN skipped (a plane of NaN only gives the type's lowest
+// value), the first maximum kept. (It started from the plane's first element, so a leading
+// NaN stuck where MaxPool, oneDNN's pooling and ONNX Runtime's MaxPool pass it over.)
 Tensor globalMaxPoolKernel(const KernelCall &call) {
   return globalPool(call, [](const auto *v, int64_t n) {
     using T = std::remove_const_t<std::remove_pointer_t<decltype(v)>>;
-    T best = n > 0 ? v[0] : T(0);
-    for (int64_t i = 1; i < n; ++i)
-      if (v[i] > best)
+    T best = std::numeric_limits<T>::lowest();
+    bool found = false;
+    for (int64_t i = 0; i < n; ++i)
+      if (!(v[i] != v[i]) && (!found || v[i] > best)) {
         best = v[i];
-    return best;
+        found = true;
+      }
+    return n > 0 ? best : T(0);
   });
 }
 
