@@ -10,8 +10,9 @@
 // Blocked DequantizeLinear (weight-only int4/int8 LLM exports) views x as blocks and
 // broadcasts each block's scale over it. Blocked QuantizeLinear, to 4-bit types and e8m0 stay
 // one op. DynamicQuantizeLinear becomes its whole-tensor min and max and the arithmetic on
-// them (dynamicQuantize). The last op carries the node and its output's name. Constant weights were folded before, within the
-// constant-folding cap; a larger one is dequantized by a kernel at run time.
+// them (dynamicQuantize). The last op carries the node and its output's name. Constant
+// weights were folded before, within the constant-folding cap; a larger one is dequantized
+// by a kernel at run time.
 #include "passes/Passes.h"
 #include "passes/graph/Folding.h"
 

@@ -455,7 +455,8 @@ std::vector<OpCase> opCases() {
                            (perColumn ? "_per_column" : "_per_tensor");
         v.push_back(OpCase{name, "QLinearMatMul",
                            {a, scale({}, 0.02), typed(DType::U8, {}, 8), b,
-                            scale(perColumn ? Shape{4} : Shape{}, 0.01), typed(DType::I8, perColumn ? Shape{4} : Shape{}, 9),
+                            scale(perColumn ? Shape{4} : Shape{}, 0.01),
+                            typed(DType::I8, perColumn ? Shape{4} : Shape{}, 9),
                             scale({}, 0.05), typed(yt, {}, 10)},
                            {}, {}, 1, 10});
       }

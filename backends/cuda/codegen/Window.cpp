@@ -25,9 +25,9 @@ struct Window {
 Window windowOf(const KernelGraph &g, const KNode &n, const Shape &in, const Shape &out,
                 std::vector<int64_t> kernel) {
   size_t sp = in.size() - 2;
-  Window w{n.attrs.getInts("kernel_shape", kernel), n.attrs.getInts("strides", std::vector<int64_t>(sp, 1)),
-           n.attrs.getInts("dilations", std::vector<int64_t>(sp, 1)), std::vector<int64_t>(sp, 0),
-           std::vector<int64_t>(sp, 0)};
+  std::vector<int64_t> ones(sp, 1), zeros(sp, 0);
+  Window w{n.attrs.getInts("kernel_shape", kernel), n.attrs.getInts("strides", ones),
+           n.attrs.getInts("dilations", ones), zeros, zeros};
   std::vector<int64_t> pads = n.attrs.getInts("pads", std::vector<int64_t>(2 * sp, 0));
   if (w.k.size() != sp || w.st.size() != sp || w.dil.size() != sp || pads.size() != 2 * sp)
     codegenError(g, "node '" + n.name + "' (" + n.op + ") has window attributes of the wrong rank");
