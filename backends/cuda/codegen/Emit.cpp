@@ -202,6 +202,20 @@ std::string literal(DType t, double v) {
   return buf;
 }
 
+std::optional<std::pair<double, double>> integerRange(DType t) {
+  switch (t) {
+  case DType::I8: return std::pair{-128.0, 127.0};
+  case DType::U8: return std::pair{0.0, 255.0};
+  case DType::I16: return std::pair{-32768.0, 32767.0};
+  case DType::U16: return std::pair{0.0, 65535.0};
+  case DType::I32: return std::pair{-2147483648.0, 2147483647.0};
+  case DType::U32: return std::pair{0.0, 4294967295.0};
+  case DType::I64: return std::pair{-9223372036854775808.0, 9223372036854775807.0};
+  case DType::U64: return std::pair{0.0, 18446744073709551615.0};
+  default: return std::nullopt;
+  }
+}
+
 namespace {
 
 using Args = std::vector<std::string>;
@@ -239,24 +253,13 @@ DType operandType(const KernelGraph &g, const KNode &n, size_t i) {
 // undefined there: on x86 and in PTX it gave 0 for -inf to int32, where the reference gives
 // INT32_MIN.) 4-bit types saturate to int64 and wrap when stored, as the reference does.
 std::string floatToInteger(const std::string &x, const std::string &ct, DType t) {
-  double lo = -9223372036854775808.0, hi = 9223372036854775807.0;
-  std::string loI = "(-9223372036854775807LL - 1LL)", hiI = "9223372036854775807LL";
-  auto range = [&](double l, double h) {
-    lo = l, hi = h;
-    loI = std::to_string((long long)l) + "LL", hiI = std::to_string((long long)h) + "LL";
-  };
-  switch (t) {
-  case DType::I8: range(-128, 127); break;
-  case DType::U8: range(0, 255); break;
-  case DType::I16: range(-32768, 32767); break;
-  case DType::U16: range(0, 65535); break;
-  case DType::I32: range(-2147483648.0, 2147483647.0); break;
-  case DType::U32: range(0, 4294967295.0); break;
-  case DType::U64: // all ones past 2^64 - 1; from 2^63 through unsigned
+  if (t == DType::U64) // all ones past 2^64 - 1; from 2^63 through unsigned
     return let(x, ct, "x != x || x <= 0 ? 0LL : x >= 18446744073709551615.0 ? -1LL : x >= "
                       "9223372036854775808.0 ? (long long)(unsigned long long)x : (long long)x");
-  default: break; // int64, and int4/uint4 before their wrap
-  }
+  // int64, and int4/uint4 before their wrap: int64's range.
+  auto [lo, hi] = integerRange(t).value_or(*integerRange(DType::I64));
+  std::string loI = lo < -9.2e18 ? "(-9223372036854775807LL - 1LL)" : std::to_string((long long)lo) + "LL";
+  std::string hiI = hi > 9.2e18 ? "9223372036854775807LL" : std::to_string((long long)hi) + "LL";
   char bounds[128];
   std::snprintf(bounds, sizeof bounds, "x <= %.17g ? %s : x >= %.17g ? %s : ", lo, loI.c_str(),
                 hi, hiI.c_str());

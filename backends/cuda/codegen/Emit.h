@@ -4,7 +4,9 @@
 
 #include "backends/cuda/codegen/KernelIR.h"
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace plumb::cuda {
@@ -24,6 +26,9 @@ std::string loadAs(DType t, const std::string &expr);
 std::string storeAs(DType t, const std::string &expr);
 // A literal of computeType(t), exact for f32 (infinities and NaN included).
 std::string literal(DType t, double v);
+// The lowest and highest value of an integer type (bool excluded); nullopt for others.
+// uint64's highest is 2^64 as a double (the nearest to 2^64 - 1).
+std::optional<std::pair<double, double>> integerRange(DType t);
 
 // The value of `node` (elementwise, single result) as an expression over its operands'
 // expressions `args` (already of their compute types; "" for an absent optional operand).

@@ -53,12 +53,9 @@ static double lowestOf(const KernelGraph &g, const KNode &n, DType t) {
   case DType::F16: return -65504.0;
   case DType::BF16: return -3.3895313892515355e38;
   case DType::F64: return -1.7976931348623157e308;
-  case DType::I8: return -128.0;
-  case DType::I16: return -32768.0;
-  case DType::I32: return -2147483648.0;
-  case DType::I64: return -9223372036854775808.0;
-  case DType::U8: case DType::U16: case DType::U32: case DType::U64: return 0.0;
   default:
+    if (std::optional<std::pair<double, double>> r = integerRange(t))
+      return r->first;
     codegenError(g, "node '" + n.name + "' (" + n.op + ") pools " + dtypeName(t));
   }
 }

@@ -118,8 +118,9 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
         if (isResample(n.op))
           continue; // roi, scales, sizes: read below into the tap tables
         std::optional<Tensor> c = constantTensor(v);
-        // OneHot's depth may be of any numeric type (truncated, as the reference reads it).
-        if (!c || !(isInteger(c->dtype()) || n.op == "OneHot"))
+        // Read as integers (truncated, as the reference reads them): OneHot's depth may be of
+        // any numeric type; the other steering operands are integers.
+        if (!c || c->dtype() == DType::Bool)
           throw Error("cuda lowering: " + n.op + " '" + n.name + "' has a non-constant operand " +
                       std::to_string(index));
         g.intConstants[id] = c->toInts();
