@@ -337,3 +337,18 @@ def test_conformance_binds_steering_inputs(plumb, tmp_path):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.strip() == ("plumb: error: --bind-steering-inputs: only with --backend "
                                    "cpu or cuda"), proc.stderr
+
+
+def test_fused_gemm_with_alpha_and_runtime_operands(plumb, repo):
+    """A Gemm leading a gemm+relu fusion follows the unfused Gemm's rule: alpha or beta that
+    cpu.matmul cannot fold into a constant B or C makes the Gemm the reference kernel's step
+    (the fusion compiled to a cpu.matmul that refused to run when the plan was prepared);
+    alpha with a constant B still folds, keeping one cpu.matmul step with its ReLU."""
+    model = os.path.join(repo, "tests", "data", "cpu", "gemm_alpha_fused.onnx")
+    proc = run(plumb, "check", model, "--backend", "cpu")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    assert "overall:                     PASS" in proc.stdout, proc.stdout
+    proc = run(plumb, "compile", model, "--stats")
+    assert proc.returncode == 0, proc.stderr
+    steps = dict(re.findall(r"^  (\S+)\s+(\d+)$", proc.stdout, re.M))
+    assert steps.get("ref.Gemm") == "1" and steps.get("cpu.matmul") == "1", proc.stdout

@@ -113,6 +113,9 @@ bool Lowerer::lowerAnchored(FusionOp fusion) {
   std::string t = onnxOpType(anchor).str();
   if ((t != "Conv" && t != "MatMul" && t != "Gemm") || !allF32(anchor))
     return false;
+  if (t == "Gemm" && !gemmFitsMatMul(anchor, ref::attrsOf(anchor)))
+    return false; // its ops become steps one by one, the Gemm the reference kernel's
+
   // Map block arguments to the fusion's operand buffers.
   for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs()))
     ids_[arg] = operand(v);

@@ -7,6 +7,7 @@
 
 #include "backends/cpu/lowering/Attention.h"
 #include "backends/cpu/CpuBackend.h"
+#include "backends/reference/Kernel.h"
 
 #include "ir/PlumbDialect.h"
 #include "ir/TensorAttr.h"
@@ -24,6 +25,10 @@ namespace plumb::cpu {
 
 // cpu.* kernels take f32 tensors only (none operands aside).
 bool allF32(mlir::Operation *op);
+
+// Whether cpu.matmul takes this Gemm (MatMulKernel's rules on alpha, beta and constant B/C);
+// otherwise its step is the reference kernel's, alone or leading a fusion.
+bool gemmFitsMatMul(mlir::Operation *op, const ref::Attrs &attrs);
 
 class Lowerer {
 public:

@@ -80,21 +80,27 @@ bool onlyFirstResultUsed(Operation *op) {
   return true;
 }
 
+} // namespace
+
 // Whether cpu.matmul takes this Gemm (MatMulKernel's rules): an alpha other than 1 folds into
 // a constant B, or (not 0) into a constant C; a beta other than 1 into a constant C. Otherwise
 // the reference kernel runs it (it failed when the plan was prepared).
+// Inside a fusion body an operand is constant when the fusion's input for it is.
 bool gemmFitsMatMul(Operation *op, const ref::Attrs &attrs) {
+  auto constant = [&](Value v) {
+    if (auto arg = dyn_cast<BlockArgument>(v))
+      if (auto fusion = dyn_cast<FusionOp>(arg.getOwner()->getParentOp()))
+        v = fusion.getInputs()[arg.getArgNumber()];
+    return v.getDefiningOp<ConstantOp>() != nullptr;
+  };
   double alpha = attrs.getFloat("alpha", 1.0), beta = attrs.getFloat("beta", 1.0);
   bool hasC = op->getNumOperands() > 2 && !isa<NoneType>(op->getOperand(2).getType());
-  bool constB = op->getOperand(1).getDefiningOp<ConstantOp>() != nullptr;
-  bool constC = hasC && op->getOperand(2).getDefiningOp<ConstantOp>() != nullptr;
+  bool constB = constant(op->getOperand(1));
+  bool constC = hasC && constant(op->getOperand(2));
   if (alpha != 1.0 && !constB && hasC && (alpha == 0.0 || !constC))
     return false;
   return !(hasC && !constC && beta != 1.0);
 }
-
-
-} // namespace
 
 bool allF32(Operation *op) {
   auto isF32OrOther = [](Type t) {
