@@ -154,10 +154,10 @@ TEST(CudaComposite, MovementChainIsReadThroughByOneKernel) {
   }
 }
 
-// A value with a second reader keeps its own step: the slice read by the Add and by the
-// transpose the Add also reads is computed once and stored; the transpose is the Add's.
-// A value read twice: arithmetic keeps its step (computing it per reader would repeat the
-// work), a slice is read in place by both readers (each reads its window of x).
+// A value read by the Add and by the transpose the Add also reads: both readers are the Add's
+// kernel, so that kernel computes it, once per element read. For Exp that is two exps per
+// output element instead of a kernel of its own storing it and two loads (two steps before);
+// a slice is read in place by both readers (each reads its window of x).
 TEST(CudaComposite, ValuesReadTwiceKeepTheirStepUnlessMovement) {
   for (const char *producer : {"Exp", "Slice"}) {
     onnx::ModelProto m = newModel("twice", 17);
@@ -176,9 +176,9 @@ TEST(CudaComposite, ValuesReadTwiceKeepTheirStepUnlessMovement) {
     KeptPlan k = runKept(model, "", "f32", keepNone, std::string("twice_") + producer);
     const Plan &plan = k.compiled.plan;
     EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << producer;
-    EXPECT_EQ(stepsOfStyle(plan, "elementwise"), exp ? 2 : 1) << producer;
-    // the transpose; for the slice also the slice
-    EXPECT_EQ(k.compiled.cudaLowering.computedInReader, exp ? 1 : 2) << producer;
+    EXPECT_EQ(stepsOfStyle(plan, "elementwise"), 1) << producer;
+    // the transpose, and the Exp or the slice
+    EXPECT_EQ(k.compiled.cudaLowering.computedInReader, 2) << producer;
     expectClose(k, "f32");
   }
 }
@@ -268,6 +268,110 @@ TEST(CudaComposite, ConstantPadIsComputedByItsReader) {
     EXPECT_EQ(stepsOfStyle(plan, "movement"), 0) << dtype;
     EXPECT_EQ(stepsOfStyle(plan, "elementwise"), 1 + casts) << dtype;
     EXPECT_EQ(k.compiled.cudaLowering.computedInReader, 1) << dtype;
+    expectClose(k, dtype);
+  }
+}
+
+// Sibling kernels: Llama's rotary tables. Cos and Sin of one angle tensor are each read by
+// rotations of two shapes (q's heads and k's), so neither is computed in a reader; they are
+// one kernel writing both tables, and it computes the angles (the position ids' Cast, the
+// Unsqueeze, the product with the inverse frequencies, the Concat) that only the two read.
+// The rotations are siblings too: q * cos and q * sin share q and a shape. A later op reading
+// something defined after a group's first member is not taken into it: 'late' shares x with
+// Exp but reads Neg's result, computed after Exp (kept, read twice). Values against the
+// reference in f32 and f16 (inverse frequencies of powers of 2: f16 weights hold them exactly).
+TEST(CudaComposite, SiblingsReadingOneValueAreOneKernel) {
+  onnx::ModelProto m = newModel("siblings", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  onnx::ValueInfoProto *p = g->add_input();
+  p->set_name("pos");
+  auto *pt = p->mutable_type()->mutable_tensor_type();
+  pt->set_elem_type(onnx::TensorProto::INT64);
+  for (int64_t d : {1, 6})
+    pt->mutable_shape()->add_dim()->set_dim_value(d);
+  floatValue(g->add_input(), "q", {1, 4, 6, 8});
+  floatValue(g->add_input(), "k", {1, 2, 6, 8});
+  floatValue(g->add_input(), "x", {4, 6});
+  floatInitializer(g, "inv_freq", {4}, [](int64_t i) { return std::ldexp(1.0f, -int(i)); });
+  ints(g, "axis2", {2});
+  node(g, "Cast", "cast", {"pos"}, "posf")->add_attribute()->CopyFrom([] {
+    onnx::AttributeProto a;
+    a.set_name("to");
+    a.set_type(onnx::AttributeProto::INT);
+    a.set_i(onnx::TensorProto::FLOAT);
+    return a;
+  }());
+  node(g, "Unsqueeze", "unsqueeze", {"posf", "axis2"}, "pos3");
+  node(g, "Mul", "angles", {"pos3", "inv_freq"}, "freqs");
+  intAttrOf(node(g, "Concat", "concat", {"freqs", "freqs"}, "emb"), "axis", -1);
+  node(g, "Cos", "cos", {"emb"}, "c");
+  node(g, "Sin", "sin", {"emb"}, "s");
+  node(g, "Mul", "q_cos", {"q", "c"}, "qc");
+  node(g, "Mul", "k_cos", {"k", "c"}, "kc");
+  node(g, "Mul", "q_sin", {"q", "s"}, "qs");
+  node(g, "Mul", "k_sin", {"k", "s"}, "ks");
+  floatValue(g->add_input(), "y", {4, 6});
+  node(g, "Exp", "exp", {"x"}, "e");
+  node(g, "Neg", "neg", {"y"}, "n");
+  node(g, "Mul", "late", {"x", "n"}, "l");
+  for (const char *out : {"qc", "kc", "qs", "ks", "e", "n", "l"})
+    floatValue(g->add_output(), out);
+  std::string model = saveModel(m, "composite_siblings.onnx");
+  std::string npz = testing_util::scratchPath("composite_siblings.npz");
+  NamedTensors feeds;
+  feeds.push_back({"pos", Tensor::fromVector(DType::I64, {1, 6},
+                                             std::vector<int64_t>{0, 1, 2, 3, 40, 1000})});
+  for (auto [name, shape] : {std::pair<const char *, Shape>{"q", {1, 4, 6, 8}},
+                             {"k", {1, 2, 6, 8}},
+                             {"x", {4, 6}},
+                             {"y", {4, 6}}}) {
+    std::vector<float> v(size_t(numElements(shape)));
+    for (size_t e = 0; e < v.size(); ++e)
+      v[e] = std::sin(0.37f * float(e) + float(name[0]));
+    feeds.push_back({name, Tensor::fromVector(DType::F32, shape, v)});
+  }
+  writeNpz(npz, feeds);
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, npz, dtype, keepNone, std::string("siblings_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    const Step *tables = stepOf(plan, "cos");
+    ASSERT_NE(tables, nullptr) << dtype;
+    EXPECT_EQ(tables->outputs.size(), 2u) << dtype;
+    for (const char *in : {"cast", "unsqueeze", "angles", "concat", "sin"})
+      EXPECT_EQ(stepOf(plan, in), tables) << in << " " << dtype;
+    EXPECT_EQ(stepOf(plan, "q_cos"), stepOf(plan, "q_sin")) << dtype;
+    EXPECT_EQ(stepOf(plan, "k_cos"), stepOf(plan, "k_sin")) << dtype;
+    EXPECT_NE(stepOf(plan, "q_cos"), stepOf(plan, "k_cos")) << dtype; // two shapes
+    EXPECT_NE(stepOf(plan, "exp"), stepOf(plan, "late")) << dtype;
+    // f32: the tables, the two rotations, Exp, Neg, the late Mul; half plans add a cast
+    // kernel per float input and output.
+    int casts = std::string(dtype) == "f32" ? 0 : 4 + 7;
+    EXPECT_EQ(stepsOfStyle(plan, "elementwise"), 6 + casts) << dtype;
+    expectClose(k, dtype);
+  }
+}
+
+// DiT's timestep embedding: Cos and Sin of one product, concatenated. The product's two
+// readers are both computed by the Concat's kernel, so it is too: one kernel in all.
+TEST(CudaComposite, ValueWhoseReadersMeetInOneKernelIsComputedThere) {
+  onnx::ModelProto m = newModel("converging", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "t", {2, 1});
+  floatInitializer(g, "freqs", {1, 8}, [](int64_t i) { return std::pow(0.3f, float(i)); });
+  node(g, "Mul", "args", {"t", "freqs"}, "a");
+  node(g, "Cos", "cos", {"a"}, "c");
+  node(g, "Sin", "sin", {"a"}, "s");
+  intAttrOf(node(g, "Concat", "embedding", {"c", "s"}, "emb"), "axis", -1);
+  floatValue(g->add_output(), "emb");
+  std::string model = saveModel(m, "composite_converging.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("converging_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    int casts = std::string(dtype) == "f32" ? 0 : 2;
+    EXPECT_EQ(stepsOfStyle(plan, "elementwise") + stepsOfStyle(plan, "movement"), 1 + casts)
+        << dtype;
+    EXPECT_EQ(stepOf(plan, "args"), stepOf(plan, "embedding")) << dtype;
+    EXPECT_EQ(k.compiled.cudaLowering.computedInReader, 3) << dtype;
     expectClose(k, dtype);
   }
 }

@@ -176,13 +176,14 @@ bool Lowerer::readsPendingRow(Operation *op) const {
 // + shift, is computed in the LayerNorm's last pass instead of a kernel of its own. An op
 // reading such a deferred one (through arithmetic) is then lowered where it stands: its
 // kernel is that row kernel.
-bool Lowerer::deferrable(Operation *op) const {
-  if (op->getNumResults() != 1 || !isa<func::FuncOp>(op->getParentOp()) || kept(op))
+bool Lowerer::deferrable(Operation *op, bool converging) const {
+  if (op->getNumResults() != 1 || !isa<func::FuncOp>(op->getParentOp()) || kept(op) ||
+      siblingLeader_.count(op))
     return false;
   Value r = op->getResult(0);
   if (!deviceFloat(r.getType()))
     return false;
-  Operation *user = soleReader(r);
+  Operation *user = readerOf(r, converging);
   if (!user)
     return sharedWithRow(op) && llvm::all_of(op->getOperandTypes(), loadable) &&
            !readsPendingRow(op);
@@ -197,7 +198,10 @@ bool Lowerer::deferrable(Operation *op) const {
   for (auto [i, v] : llvm::enumerate(op->getOperands())) {
     if (isa<NoneType>(v.getType()))
       continue;
-    if ((moves || rows) && steeringOperand(t, i) ? !constantTensor(v) : !loadable(v.getType()))
+    // A Cast to float loads any integer (LLaMA's position ids, cast for the rotary angles).
+    bool cast = t == "Cast" && isa<IntegerType>(getElementTypeOrSelf(v.getType()));
+    if ((moves || rows) && steeringOperand(t, i) ? !constantTensor(v)
+                                                 : !(loadable(v.getType()) || cast))
       return false;
   }
   if (rows) {
@@ -211,7 +215,7 @@ bool Lowerer::deferrable(Operation *op) const {
   // Arithmetic is computed once per element read: not under movement that several kernels
   // read (each would compute it again), only movement itself is recomputed.
   for (Operation *u = user; !moves && isComposableMovement(onnxOpType(u).str());) {
-    if (!(u = soleReader(u->getResult(0))))
+    if (!(u = readerOf(u->getResult(0), converging)))
       return false;
   }
   if (auto f = dyn_cast<FusionOp>(user))
@@ -230,6 +234,64 @@ bool Lowerer::deferrable(Operation *op) const {
       return false;
   }
   return isComposableMovement(u) || (isSupportedElementwise(u) && isGeneratable(user));
+}
+
+Operation *Lowerer::readerOf(Value r, bool converging) const {
+  if (Operation *u = soleReader(r); u || !converging || r.use_empty())
+    return u;
+  Operation *common = nullptr;
+  for (Operation *u : r.getUsers()) {
+    Operation *k = u;
+    if (auto it = siblingLeader_.find(u); it != siblingLeader_.end())
+      k = it->second;
+    else if (deferrable(u, false))
+      k = soleReader(u->getResult(0));
+    if (!k || (common && k != common))
+      return nullptr;
+    common = k;
+  }
+  return common;
+}
+
+void Lowerer::planSiblings(func::FuncOp fn) {
+  // An op that would be a generated kernel of its own: elementwise arithmetic of a static
+  // shape that no reader computes, reading no norm or softmax (whose kernel would be a row
+  // kernel computing it).
+  auto candidate = [&](Operation *op) {
+    return !isa<FusionOp>(op) && op->getNumResults() == 1 && arithmetic(op) && !kept(op) &&
+           deviceFloat(op->getResult(0).getType()) && staticShape(op->getResult(0)) &&
+           !deferrable(op, false) && !sharedWithRow(op) &&
+           llvm::none_of(op->getOperands(), [](Value v) {
+             Operation *d = v.getDefiningOp();
+             return d && rowWork(d);
+           });
+  };
+  Block &block = fn.getBody().front();
+  for (Operation &x : block.without_terminator()) {
+    if (siblingLeader_.count(&x) || !candidate(&x))
+      continue;
+    std::vector<Operation *> group = {&x};
+    auto ready = [&](Value w) { // defined where the group's kernel runs
+      Operation *d = w.getDefiningOp();
+      return !d || isa<NoneType>(w.getType()) || d->isBeforeInBlock(&x);
+    };
+    for (Value v : x.getOperands()) {
+      if (v.getDefiningOp<ConstantOp>() || isa<NoneType>(v.getType()))
+        continue;
+      for (Operation *y : v.getUsers())
+        if (y->getBlock() == &block && x.isBeforeInBlock(y) && !siblingLeader_.count(y) &&
+            !llvm::is_contained(group, y) && y->getNumResults() == 1 &&
+            staticShape(y->getResult(0)) == staticShape(x.getResult(0)) &&
+            llvm::all_of(y->getOperands(), ready) && candidate(y))
+          group.push_back(y);
+    }
+    if (group.size() < 2)
+      continue;
+    llvm::sort(group, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+    for (Operation *m : group)
+      siblingLeader_[m] = &x;
+    siblings_[&x] = group;
+  }
 }
 
 std::vector<Operation *> Lowerer::withPending(ArrayRef<Operation *> ops) const {

@@ -116,7 +116,19 @@ private:
   void cropStep(int src, const std::vector<int64_t> &begin, mlir::Value out, const std::string &nodes);
   void lowerOp(mlir::Operation *op);
   void lowerNow(mlir::Operation *op); // lowerOp less the deferrals
-  bool deferrable(mlir::Operation *op) const;
+  // `converging` lets the op be deferred where several ops read it but all of them land in
+  // one kernel (readerOf); without it, only where one op reads it.
+  bool deferrable(mlir::Operation *op, bool converging = true) const;
+  // The op whose kernel computes the readers of `r`: its one reader; or, where several ops
+  // read it (with `converging`), the leader of the sibling group they all belong to, or the one
+  // op each of them is deferred into (DiT's Cos and Sin of one product, both computed by their
+  // Concat's kernel; a reader that is itself that op counts too). Null otherwise.
+  mlir::Operation *readerOf(mlir::Value r, bool converging) const;
+  // Sibling kernels: elementwise ops of one shape reading a common value, each a step of its
+  // own otherwise (not deferrable), become one kernel writing all their results (LLaMA's Cos
+  // and Sin of the rotary angles). A group is placed at its first member, so a later member
+  // joins only when everything it reads is defined before that (planned before the walk).
+  void planSiblings(mlir::func::FuncOp fn);
   // Whether `op` reads, directly or through deferred arithmetic, a deferred norm or softmax
   // (its kernel is then a row kernel computing it).
   bool readsPendingRow(mlir::Operation *op) const;
@@ -166,6 +178,10 @@ private:
   // such a result are aliases of it.
   llvm::DenseMap<mlir::Value, mlir::Operation *> pending_;
   llvm::DenseMap<mlir::Value, mlir::Value> aliases_;
+  // Sibling groups (planSiblings): each member's leader (its first member), and each leader's
+  // members in block order.
+  llvm::DenseMap<mlir::Operation *, mlir::Operation *> siblingLeader_;
+  llvm::DenseMap<mlir::Operation *, std::vector<mlir::Operation *>> siblings_;
   // Pending ops a kernel computed that nothing else reads (for --stats).
   llvm::SmallPtrSet<mlir::Operation *, 16> computedInside_;
   std::map<std::pair<int, DType>, int> converted_;

@@ -464,6 +464,11 @@ void Lowerer::lowerOp(Operation *op) {
   }
   if (absorbed_.count(op)) // an attention step wrote this transpose's result
     return;
+  if (auto it = siblingLeader_.find(op); it != siblingLeader_.end()) {
+    if (it->second == op) // the leader: one kernel for the group
+      lowerGroup(siblings_[op], "elementwise");
+    return; // a later member: lowered with its leader
+  }
   if (deferrable(op)) {
     pending_[op->getResult(0)] = op; // its reader's kernel computes it
     return;
@@ -513,6 +518,7 @@ Plan Lowerer::run(func::FuncOp fn) {
     }
     ids_[fn.getArgument(i)] = id;
   }
+  planSiblings(fn);
   for (Operation &op : fn.getBody().front().without_terminator())
     lowerOp(&op);
   // Pending to the end: read only through views, or computed by the kernels reading them.
