@@ -43,6 +43,9 @@ struct CpuPipelineOptions {
   // Trilu as a mask and a Where (plumb-decompose-trilu): the CUDA backend, whose generated
   // elementwise kernels then compute it.
   bool decomposeTrilu = false;
+  // Inference BatchNormalization (not folded into a Conv) as elementwise ops
+  // (plumb-decompose-batchnorm): the CUDA backend, whose generated kernels then compute it.
+  bool decomposeBatchNorm = false;
   // RNN/GRU/LSTM unrolled into MatMuls and gate ops (plumb-unroll-recurrent): the CUDA
   // backend, which has cuBLASLt and generated kernels but no recurrent kernel.
   bool unrollRecurrent = false;
@@ -51,8 +54,9 @@ struct CpuPipelineOptions {
   bool multiOutputElementwise = false;
 };
 
-// The graph cleanups every backend runs: shape refinement and folding, constant folding, Conv+BN folding,
-// canonicalization, dead-code removal.
+// The graph cleanups every backend runs: shape refinement, legacy (opset < 7) broadcasting in
+// numpy's form, shape and constant folding, Conv+BN folding, canonicalization, dead-code
+// removal.
 void buildGraphPipeline(mlir::OpPassManager &pm, int64_t constantFoldMaxBytes = 1 << 20);
 // The CPU backend's pipeline: graph cleanups, then fusion.
 void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &opts);

@@ -51,6 +51,18 @@ def PlumbShapeFolding : Pass<"plumb-shape-folding", "mlir::func::FuncOp"> {
   let dependentDialects = ["::plumb::PlumbDialect"];
 }
 
+def PlumbLegacyBroadcast : Pass<"plumb-legacy-broadcast", "mlir::func::FuncOp"> {
+  let summary = "Broadcasting before opset 7 in numpy's form";
+  let description = [{
+    In a module of opset 6 or lower: a binary op with broadcast=1 and an `axis` short of
+    trailing gets B reshaped to its dims followed by ones up to A's last (B [3] at axis 1 of
+    A [2, 3, 4, 4] becomes [3, 1, 1]) and loses the axis; PRelu's 1-D slope of C > 1 entries
+    on X of rank 3 or more (per channel) becomes [C, 1, ..., 1]. Backends broadcast
+    numpy-style, trailing; the ops mean what they meant at their opset.
+  }];
+  let dependentDialects = ["::plumb::PlumbDialect"];
+}
+
 def PlumbFoldConvBatchNorm : Pass<"plumb-fold-conv-bn", "mlir::func::FuncOp"> {
   let summary = "Fold an inference BatchNormalization into the preceding Conv's weights and bias";
   let description = [{
@@ -154,6 +166,20 @@ def PlumbDecomposeTrilu : Pass<"plumb-decompose-trilu", "mlir::func::FuncOp"> {
     (plus an Add of a run-time k) and a [1, cols] one of column indices. For backends that generate elementwise kernels
     (CUDA: one kernel instead of a host step). The Where carries the node and its output's
     name.
+  }];
+  let dependentDialects = ["::plumb::PlumbDialect"];
+}
+
+def PlumbDecomposeBatchNorm : Pass<"plumb-decompose-batchnorm", "mlir::func::FuncOp"> {
+  let summary = "Inference BatchNormalization as elementwise ops";
+  let description = [{
+    A BatchNormalization in inference mode (no training outputs, spatial) on a static float X
+    of rank 2 or more, with [C] parameters of X's type, becomes (x - mean) /
+    sqrt(var + epsilon) * scale + B, the reference kernel's order, with the parameters
+    reshaped to [C, 1, ..., 1]; sqrt(var + epsilon) is folded when the variance is constant.
+    The final Add carries the node and Y's name. For backends that generate elementwise
+    kernels (CUDA: one kernel, or none when its reader computes it, instead of a host step).
+    Run after plumb-fold-conv-bn, which takes a BN after a Conv into the Conv's weights.
   }];
   let dependentDialects = ["::plumb::PlumbDialect"];
 }

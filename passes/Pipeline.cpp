@@ -10,6 +10,7 @@ namespace plumb {
 void buildGraphPipeline(mlir::OpPassManager &pm, int64_t constantFoldMaxBytes) {
   mlir::OpPassManager &fpm = pm.nest<mlir::func::FuncOp>();
   fpm.addPass(createPlumbShapeRefinement());
+  fpm.addPass(createPlumbLegacyBroadcast());
   fpm.addPass(createPlumbShapeFolding());
   PlumbConstantFoldingOptions cf;
   cf.maxBytes = constantFoldMaxBytes;
@@ -33,6 +34,8 @@ void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &opts) {
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeRotary());
   if (opts.unrollRecurrent)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbUnrollRecurrent());
+  if (opts.decomposeBatchNorm)
+    pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeBatchNorm());
   if (opts.decomposeTrilu)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeTrilu());
   if (opts.reductionsAsRows)

@@ -49,4 +49,10 @@ inline mlir::Value scalarConstantOf(mlir::OpBuilder &b, mlir::Location loc, doub
 // A new 1-D i64 plumb.Constant holding `v` (a shape, split sizes, pads). (PackProjections.cpp)
 mlir::Value intsConstantOf(mlir::OpBuilder &b, mlir::Location loc, const std::vector<int64_t> &v);
 
+// `v` (statically shaped) reshaped to `shape`: a new constant of that shape for a constant,
+// else a Reshape; null before opset 5, where Reshape's shape is an attribute.
+// (LegacyBroadcast.cpp)
+mlir::Value reshapedTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                       llvm::ArrayRef<int64_t> shape, int64_t opset);
+
 } // namespace plumb

@@ -352,3 +352,14 @@ def test_fused_gemm_with_alpha_and_runtime_operands(plumb, repo):
     assert proc.returncode == 0, proc.stderr
     steps = dict(re.findall(r"^  (\S+)\s+(\d+)$", proc.stdout, re.M))
     assert steps.get("ref.Gemm") == "1" and steps.get("cpu.matmul") == "1", proc.stdout
+
+
+def test_opset6_broadcasts_per_channel(plumb, repo):
+    """An opset-6 model's Add with broadcast=1, axis=1 and PRelu with a [C] slope are per
+    channel (plumb-legacy-broadcast writes them numpy's way for the backends). With W equal
+    to C the CPU backend added the bias along W, and check failed; Pad takes its pads and
+    fill from the attributes of that opset."""
+    model = os.path.join(repo, "tests", "data", "cpu", "legacy_opset6.onnx")
+    proc = run(plumb, "check", model, "--backend", "cpu")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    assert "overall:                     PASS" in proc.stdout, proc.stdout

@@ -388,3 +388,15 @@ def test_conformance_on_cuda_without_device_is_exit_2(plumb, repo):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "--backend cuda: no CUDA device (" in lines[0], proc.stderr
     assert "passed" not in proc.stdout  # refused before any case
+
+
+def test_opset6_model_runs_no_host_step(plumb, repo, tmp_path):
+    """Opset-6 forms compile to device kernels: PRelu's per-channel slope and the bias Add's
+    axis in numpy's form (plumb-legacy-broadcast; the slope failed to broadcast and ran on the
+    host), Pad's pads and fill from its attributes (the kernel read them from operands that
+    opset lacks: host). The values are checked on the CPU backend and the emulator."""
+    env = dict(os.environ, PLUMB_CACHE_DIR=str(tmp_path / "cache"))
+    m = os.path.join(repo, "tests", "data", "cpu", "legacy_opset6.onnx")
+    proc = run(plumb, "compile", m, "--backend", "cuda", "--stats", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "0 host fallback" in proc.stdout and "fallback:" not in proc.stdout, proc.stdout

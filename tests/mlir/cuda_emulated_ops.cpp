@@ -43,6 +43,8 @@ using cudatest::graphs::node;
 using cudatest::graphs::stepsRunning;
 using cudatest::graphs::expectBitExact;
 using cudatest::graphs::expectClose;
+using cudatest::graphs::floats;
+using cudatest::graphs::stepOf;
 
 // Norms over several trailing dims (GroupNormalization, InstanceNormalization, ReduceMean
 // over H and W with constant axes) as generated row kernels, in f32 and bf16 plans: no host
@@ -165,6 +167,76 @@ TEST(CudaMovement, TriluIsAnElementwiseKernel) {
   EXPECT_EQ(k.compiled.plan.steps.size(), 5u);
   ASSERT_EQ(k.got.size(), 3u);
   expectBitExact(k);
+}
+
+// An opset-6 model (tests/data/cpu/make_models.py): an Add with broadcast=1, axis=1, a PRelu
+// with a per-channel slope and a Pad with its pads and fill as attributes, on x whose W equals
+// C. No host step (the PRelu and the Pad ran on the host), values against the reference in
+// f32 and f16.
+TEST(CudaMovement, Opset6FormsRunOnTheDevice) {
+  std::string model = std::string(PLUMB_SOURCE_DIR) + "/tests/data/cpu/legacy_opset6.onnx";
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("opset6_") + dtype);
+    EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.host"), 0) << dtype;
+    expectClose(k, dtype);
+  }
+}
+
+// BatchNormalization after something other than a Conv (plumb-decompose-batchnorm; it ran
+// on the host): DenseNet's BN after a Concat, then ReLU, before a Conv; BatchNorm1d on a
+// Linear's [N, C] output; a BN whose statistics are graph inputs. Each BN with what is around
+// it is one generated kernel; values against the reference in f32 and f16.
+TEST(CudaNorms, BatchNormOutsideAConvIsAGeneratedKernel) {
+  onnx::ModelProto m = newModel("batchnorm", 15);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "a", {1, 3, 5, 5});
+  floatValue(g->add_input(), "b", {1, 5, 5, 5});
+  floatValue(g->add_input(), "x", {4, 6});
+  floatValue(g->add_input(), "mean", {6});
+  floatValue(g->add_input(), "var", {6});
+  auto params = [&](const std::string &p, int64_t c) {
+    floatInitializer(g, p + "_scale", {c}, [](int64_t i) { return 0.5f + 0.25f * float(i % 3); });
+    floatInitializer(g, p + "_bias", {c}, [](int64_t i) { return 0.1f * float(i) - 0.2f; });
+    floatInitializer(g, p + "_mean", {c}, [](int64_t i) { return 0.05f * float(i); });
+    floatInitializer(g, p + "_var", {c}, [](int64_t i) { return 0.5f + 0.3f * float(i); });
+  };
+  params("dense", 8);
+  params("linear", 6);
+  floats(g, "conv_w", {4, 8, 3, 3});
+  floats(g, "fc_w", {6, 6});
+  intAttrOf(node(g, "Concat", "concat", {"a", "b"}, "cat"), "axis", 1);
+  node(g, "BatchNormalization", "dense_bn",
+       {"cat", "dense_scale", "dense_bias", "dense_mean", "dense_var"}, "bn1");
+  node(g, "Relu", "dense_relu", {"bn1"}, "r1");
+  node(g, "Conv", "conv", {"r1", "conv_w"}, "y1");
+  node(g, "MatMul", "fc", {"x", "fc_w"}, "h");
+  node(g, "BatchNormalization", "linear_bn",
+       {"h", "linear_scale", "linear_bias", "linear_mean", "linear_var"}, "y2");
+  node(g, "BatchNormalization", "run_time_bn",
+       {"h", "linear_scale", "linear_bias", "mean", "var"}, "y3");
+  for (const char *o : {"y1", "y2", "y3"})
+    floatValue(g->add_output(), o);
+  std::string model = saveModel(m, "batchnorm.onnx");
+  std::string npz = testing_util::scratchPath("batchnorm.npz");
+  auto wave = [](Shape s, float f, float base) {
+    std::vector<float> v(size_t(numElements(s)));
+    for (size_t e = 0; e < v.size(); ++e)
+      v[e] = base + std::sin(f * float(e) + 0.3f);
+    return Tensor::fromVector(DType::F32, s, v);
+  };
+  writeNpz(npz, {{"a", wave({1, 3, 5, 5}, 0.37f, 0)},
+                 {"b", wave({1, 5, 5, 5}, 0.53f, 0)},
+                 {"x", wave({4, 6}, 0.71f, 0)},
+                 {"mean", wave({6}, 1.1f, 0)},
+                 {"var", wave({6}, 0.9f, 1.5f)}});
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, npz, dtype, keepNone, std::string("batchnorm_") + dtype);
+    const Plan &plan = k.compiled.plan;
+    EXPECT_EQ(stepsRunning(plan, "cuda.host"), 0) << dtype;
+    EXPECT_EQ(stepOf(plan, "concat"), stepOf(plan, "dense_relu")) << dtype;
+    EXPECT_EQ(stepOf(plan, "concat"), stepOf(plan, "dense_bn")) << dtype;
+    expectClose(k, dtype);
+  }
 }
 
 // Gemms whose C is not a bias cuBLASLt's epilogue adds: a scalar with alpha and beta, an

@@ -158,10 +158,10 @@ std::string ValueWriter::pad(const KNode &n, const std::vector<std::string> &c,
                              const std::string &indent) {
   int x = n.operands[0];
   const Shape &in = shapeOf(x);
-  auto [begin, end] = padSides(g_, n, int64_t(in.size()));
+  auto [begin, end, legacyFill] = padSides(g_, n, int64_t(in.size()));
   if (n.attrs.getString("mode", "constant") != "constant")
     codegenError(g_, "node '" + n.name + "' (Pad): a composite kernel pads with a constant");
-  double fill = 0;
+  double fill = legacyFill;
   int cv = n.operands.size() > 2 ? n.operands[2] : -1;
   if (cv >= 0) {
     if (!g_.scalars.count(cv))

@@ -353,14 +353,18 @@ void MovementWriter::oneHot(const std::vector<std::string> &c) {
 // constant (constant mode), the nearest edge element (edge), the mirror image without
 // repeating the edge (reflect) or the data repeated (wrap).
 PadSides padSides(const KernelGraph &g, const KNode &n, int64_t rank) {
-  std::vector<int64_t> pads = intOperand(g, n, 1), axes = intOperand(g, n, 3);
+  // A conv's Pad kernel (movementGraph) has a pads operand whatever the model's opset.
+  bool legacy = g.opset < 11 && (n.operands.size() < 2 || n.operands[1] < 0);
+  std::vector<int64_t> pads = legacy ? n.attrs.getInts("pads") : intOperand(g, n, 1),
+                       axes = legacy ? std::vector<int64_t>{} : intOperand(g, n, 3);
   if (axes.empty())
     for (int64_t a = 0; a < rank; ++a)
       axes.push_back(a);
   if (pads.size() != 2 * axes.size())
     codegenError(g, "node '" + n.name + "' (Pad) has " + std::to_string(pads.size()) +
                         " pads for " + std::to_string(axes.size()) + " axes");
-  PadSides p{std::vector<int64_t>(size_t(rank), 0), std::vector<int64_t>(size_t(rank), 0)};
+  PadSides p{std::vector<int64_t>(size_t(rank), 0), std::vector<int64_t>(size_t(rank), 0),
+             legacy ? n.attrs.getFloat("value", 0.0) : 0.0};
   for (size_t i = 0; i < axes.size(); ++i) {
     size_t a = size_t(normalizeAxis(g, n, axes[i], rank));
     p.begin[a] = pads[i];
@@ -373,7 +377,8 @@ void MovementWriter::pad(const std::vector<std::string> &c) {
   int r = n_.results.at(0), x = n_.operands.at(0);
   const Shape &in = shapeOf(x);
   int64_t rank = int64_t(in.size());
-  std::vector<int64_t> begin = padSides(g_, n_, rank).begin;
+  PadSides sides = padSides(g_, n_, rank);
+  const std::vector<int64_t> &begin = sides.begin;
   std::string mode = n_.attrs.getString("mode", "constant");
   if (mode != "constant" && mode != "edge" && mode != "reflect" && mode != "wrap")
     codegenError(g_, "node '" + n_.name + "' (Pad) has mode '" + mode + "'");
@@ -398,7 +403,7 @@ void MovementWriter::pad(const std::vector<std::string> &c) {
     return copy(r, x, s);
   DType t = g_.values[size_t(r)].dtype;
   int cv = n_.operands.size() > 2 ? n_.operands[2] : -1;
-  std::string value = cv < 0 ? storeAs(t, literal(t, 0))
+  std::string value = cv < 0 ? storeAs(t, literal(t, sides.fill))
                       : g_.scalars.count(cv) ? storeAs(t, literal(t, g_.scalars.at(cv)))
                                              : w_.paramName(cv) + "[0]";
   os_ << "    " << w_.paramName(r) << "[e] = " << inside << " ? " << w_.paramName(x) << "["

@@ -25,9 +25,12 @@ int64_t normalizeAxis(const KernelGraph &g, const KNode &n, int64_t axis, int64_
 // the source; empty for an absent optional operand.
 std::vector<int64_t> intOperand(const KernelGraph &g, const KNode &n, size_t index);
 
-// A Pad's leading and trailing pads per dim (its `pads` and `axes` operands, constants).
+// A Pad's leading and trailing pads per dim (its `pads` and `axes` operands, constants; before
+// opset 11 its `pads` attribute), and the fill when no constant_value operand gives one (0;
+// before opset 11 its `value` attribute).
 struct PadSides {
   std::vector<int64_t> begin, end;
+  double fill = 0;
 };
 PadSides padSides(const KernelGraph &g, const KNode &n, int64_t rank);
 

@@ -8,6 +8,12 @@ fold into a gemm+relu fusion.
   the plan failed when it was prepared).
 - 'weight_gemm' has alpha 2 with a constant B (an initializer) and a runtime C: alpha folds
   into the packed B, so the fusion stays one cpu.matmul step with a ReLU post-op.
+
+legacy_opset6.onnx (opset 6, IR 4): what opset-6 exports hold that later opsets spell
+otherwise, on x [2, 3, 4, 3] (W equal to C, so numpy's trailing broadcast would pass silently):
+- 'bias': Add with broadcast=1, axis=1 of a [3] bias: per channel, not along W;
+- 'prelu': PRelu with a [3] slope: per channel (PyTorch's PReLU(num_parameters=3));
+- 'pad': Pad with its pads and value as attributes (pads became an input at opset 11).
 """
 import os
 
@@ -34,3 +40,20 @@ model = helper.make_model(helper.make_graph(nodes, "gemm_alpha_fused", inputs, o
                           producer_name="plumb-tests")
 onnx.checker.check_model(model)
 onnx.save(model, os.path.join(HERE, "gemm_alpha_fused.onnx"))
+
+x6 = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4, 3])
+y6 = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, 7, 6])
+inits6 = [numpy_helper.from_array(np.array([1.0, -2.0, 3.0], np.float32), "b"),
+          numpy_helper.from_array(np.array([0.25, 0.5, -0.75], np.float32), "slope")]
+nodes6 = [
+    helper.make_node("Add", ["x", "b"], ["biased"], name="bias", broadcast=1, axis=1),
+    helper.make_node("PRelu", ["biased", "slope"], ["p"], name="prelu"),
+    helper.make_node("Pad", ["p"], ["y"], name="pad", mode="constant",
+                     pads=[0, 0, 1, 2, 0, 0, 2, 1], value=1.5),
+]
+legacy = helper.make_model(helper.make_graph(nodes6, "legacy_opset6", [x6], [y6], inits6),
+                           opset_imports=[helper.make_opsetid("", 6)],
+                           producer_name="plumb-tests")
+legacy.ir_version = 4  # IR 3 would list the initializers as inputs too
+onnx.checker.check_model(legacy)
+onnx.save(legacy, os.path.join(HERE, "legacy_opset6.onnx"))
