@@ -42,4 +42,9 @@ else
   echo "gpu-suite: $BUILD_DIR/onnx-testdata/1.19.1/node missing (scripts/fetch-onnx-testdata.sh):" \
        "the conformance step will be skipped there" >&2
 fi
+# The cases of Debian's ONNX 1.12 suites that list names as SUITE/CASE (opset-6 PyTorch exports).
+mapfile -t debian < <(grep -v '^#' tests/conformance/cuda_emulator_cases.txt | grep /)
+if ((${#debian[@]})) && [[ -d /usr/share/libonnx-testdata/data ]]; then
+  tar -cJf .gpu-suite-b/onnx-debian.tar.xz -C /usr/share/libonnx-testdata/data "${debian[@]}"
+fi
 du -sh .gpu-suite-a .gpu-suite-b | awk '{print "gpu-suite: " $2 " holds " $1 " (64 MiB travel per call)"}'

@@ -44,7 +44,9 @@ step() {  # step NAME TIMEOUT_S CMD...: runs CMD, logs it, keeps one summary row
     --backend cuda --verify-each -o /tmp/plumb-checks/bert_tiny.plumb
   # An empty expected-failures list: any case that does not pass fails the step.
   if [[ -d .gpu-dev/node ]]; then
-    mapfile -t cases < <(grep -v '^#' tests/conformance/cuda_emulator_cases.txt | sed 's,^,.gpu-dev/node/,')
+    # CASE is an onnx 1.19.1 node case; SUITE/CASE one of Debian's suites (gpu-suite.sh).
+    mapfile -t cases < <(awk '!/^#/ && NF { print (index($0, "/") ? ".gpu-dev/" : ".gpu-dev/node/") $0 }' \
+      tests/conformance/cuda_emulator_cases.txt)
     step "conformance --backend cuda (${#cases[@]} cases)" 200 plumb conformance "${cases[@]}" \
       --backend cuda --bind-steering-inputs --expected-failures /dev/null \
       --json /tmp/plumb-checks/conformance_cuda.json
