@@ -238,7 +238,7 @@ void quantize(QuantizeLinearOp op) {
 }
 
 // DynamicQuantizeLinear (f32 x) as the reference computes it: lo = min(0, min x), hi =
-// max(0, max x), scale = (hi - lo) / 255, zero point = Clip(Round(0 - lo / scale), 0, 255)
+// max(0, max x) (NaN passed over), scale = (hi - lo) / 255, zero point = Clip(Round(0 - lo / scale), 0, 255)
 // and y = Clip(Round(x / scale) + zero point, 0, 255), both as uint8. The two whole-tensor
 // reductions keep their dims ([1, ..., 1], broadcast against x); a zero scale (x all zeros)
 // divides by 1 instead, so y and the zero point are 0 as in the reference. The results
@@ -252,12 +252,18 @@ void dynamicQuantize(DynamicQuantizeLinearOp op) {
                                                  xt.getElementType()),
                      DType::F32);
   Value none = NoneOp::create(q.b, q.loc("axes"), q.b.getNoneType());
+  Value zero = q.scalar(0, DType::F32, "zero");
+  // The reference's min and max pass over NaN; as the range takes in 0 anyway, NaN read as 0
+  // gives the same bounds (a device ReduceMin/ReduceMax would propagate it).
+  auto nan = IsNaNOp::create(q.b, q.loc("nan"),
+                             mlir::RankedTensorType::get(xt.getShape(), q.b.getI1Type()),
+                             op.getX());
+  Value ranged = WhereOp::create(q.b, q.loc("nan_as_zero"), xt, nan, zero, op.getX());
   auto reduce = [&](auto tag, const std::string &what) -> Value {
     using R = decltype(tag);
-    return R::create(q.b, q.loc(what), ones, op.getX(), none, mlir::ArrayAttr(),
+    return R::create(q.b, q.loc(what), ones, ranged, none, mlir::ArrayAttr(),
                      q.b.getI64IntegerAttr(1), nullptr);
   };
-  Value zero = q.scalar(0, DType::F32, "zero");
   Value lo = MinOp::create(q.b, q.loc("low"), ones,
                            mlir::ValueRange{reduce(ReduceMinOp(), "min"), zero});
   Value hi = MaxOp::create(q.b, q.loc("high"), ones,

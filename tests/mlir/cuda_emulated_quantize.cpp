@@ -115,7 +115,8 @@ TEST(CudaQuantize, QdqPairsAreGeneratedKernels) {
 // (plumb-decompose-quantize) and MatMulInteger a generated kernel: no host step, and every
 // output bit for bit the reference's (the codes, the scale, the zero point, the exact sums and
 // the same f32 products). A second DynamicQuantizeLinear of zeros (scale 0) gives codes and
-// zero point 0, as the reference does, not NaN.
+// zero point 0, as the reference does, not NaN. A third of square roots with NaN among them
+// (x < 0) has the range of the others, as the reference passes over NaN.
 TEST(CudaQuantize, DynamicQuantizationRunsOnTheDevice) {
   onnx::ModelProto m = newModel("dynamic_quantization", 17);
   onnx::GraphProto *g = m.mutable_graph();
@@ -140,12 +141,17 @@ TEST(CudaQuantize, DynamicQuantizationRunsOnTheDevice) {
   node(g, "DynamicQuantizeLinear", "dql_zeros", {"z"}, "zq");
   g->mutable_node(g->node_size() - 1)->add_output("zs");
   g->mutable_node(g->node_size() - 1)->add_output("zz");
-  for (const char *o : {"y", "xq", "xs", "xz", "zq", "zs", "zz"})
+  node(g, "Sqrt", "roots", {"x"}, "r"); // NaN where x < 0
+  node(g, "DynamicQuantizeLinear", "dql_nan", {"r"}, "nq");
+  g->mutable_node(g->node_size() - 1)->add_output("ns");
+  g->mutable_node(g->node_size() - 1)->add_output("nz");
+  for (const char *o : {"y", "xq", "xs", "xz", "zq", "zs", "zz", "nq", "ns", "nz"})
     floatValue(g->add_output(), o);
   std::string model = saveModel(m, "dynamic_quantization.onnx");
   KeptPlan k = runKept(model, "", "f32", keepNone, "dynamic_quantization");
   EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.host"), 0);
-  ASSERT_EQ(k.got.size(), 7u);
+  ASSERT_EQ(k.got.size(), 10u);
+  EXPECT_TRUE(std::isfinite(k.got[8].getAsDouble(0))); // NaN passed over: a finite scale
   EXPECT_EQ(k.got[1].dtype(), DType::U8);
   EXPECT_EQ(k.got[4].dtype(), DType::U8);
   EXPECT_EQ(k.got[5].getAsDouble(0), 0.0); // the zeros' scale

@@ -69,13 +69,17 @@ func.func @blocked(%i: tensor<4x6xi8>, %s: tensor<4x3xf32>, %j: tensor<4x6xi8>, 
 
 // -----
 
-// DynamicQuantizeLinear: min and max over the whole tensor (dims kept), widened to include
-// 0, scale = range / 255, a divisor of 1 where the scale is 0, the zero point and the codes
-// rounded and clipped to [0, 255]; the scale and zero point reshaped to scalars.
+// DynamicQuantizeLinear: min and max over the whole tensor (dims kept; NaN read as 0, as the
+// reference passes over it), widened to include 0, scale = range / 255, a divisor of 1 where
+// the scale is 0, the zero point and the codes rounded and clipped to [0, 255]; the scale and
+// zero point reshaped to scalars.
 // CHECK-LABEL: func @dynamic
-// CHECK: [[MIN:%.+]] = plumb.ReduceMin(%arg0, {{%.+}}) {keepdims = 1 : i64} : (tensor<4x6xf32>, none) -> tensor<1x1xf32>
-// CHECK: [[LO:%.+]] = plumb.Min([[MIN]], [[ZERO:%[0-9]+]])
-// CHECK: [[MAX:%.+]] = plumb.ReduceMax(%arg0, {{%.+}}) {keepdims = 1 : i64}
+// CHECK: [[ZERO:%.+]] = plumb.Constant() {value = dense<0.000000e+00> : tensor<f32>}
+// CHECK: [[NAN:%.+]] = plumb.IsNaN(%arg0)
+// CHECK: [[R:%.+]] = plumb.Where([[NAN]], [[ZERO]], %arg0)
+// CHECK: [[MIN:%.+]] = plumb.ReduceMin([[R]], {{%.+}}) {keepdims = 1 : i64} : (tensor<4x6xf32>, none) -> tensor<1x1xf32>
+// CHECK: [[LO:%.+]] = plumb.Min([[MIN]], [[ZERO]])
+// CHECK: [[MAX:%.+]] = plumb.ReduceMax([[R]], {{%.+}}) {keepdims = 1 : i64}
 // CHECK: [[HI:%.+]] = plumb.Max([[MAX]], [[ZERO]])
 // CHECK: [[RANGE:%.+]] = plumb.Sub([[HI]], [[LO]])
 // CHECK: [[SCALE:%.+]] = plumb.Div([[RANGE]], {{%.+}})
