@@ -68,6 +68,12 @@ std::vector<OpCase> numericOpCases() {
     v.push_back(OpCase{"onehot_float_indices_f16_values", "OneHot", {fidx, onOff.cast(DType::F16)},
                        {{1, Tensor::fromVector(DType::F64, {1}, std::vector<double>{3}).cast(DType::F32)}},
                        {}, 1, 11});
+    // Non-finite float indices read as the reference reads them: NaN as 0 (hot at 0), 1e30
+    // and -inf saturated to int64's bounds (all off); a bare C cast is undefined there.
+    Tensor nidx = Tensor::fromVector(DType::F32, {4},
+                                     std::vector<float>{NAN, 1e30f, -INFINITY, 2.5f});
+    v.push_back(OpCase{"onehot_nonfinite_float_indices", "OneHot", {nidx, onOff},
+                       {{1, ints({3})}}, {}, 1, 11});
   }
   {
     // MatMulInteger: uint8 a with a zero point per row, int8 b with one per column, a batch

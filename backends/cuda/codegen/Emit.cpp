@@ -248,6 +248,8 @@ DType operandType(const KernelGraph &g, const KNode &n, size_t i) {
   return g.values[size_t(n.operands[i])].dtype;
 }
 
+} // namespace
+
 // A float cast to an integer type as the reference casts it (runtime/Tensor.cpp): NaN gives
 // 0, values past the type's range its bound, others truncate toward zero. (A bare C cast is
 // undefined there: on x86 and in PTX it gave 0 for -inf to int32, where the reference gives
@@ -265,6 +267,8 @@ std::string floatToInteger(const std::string &x, const std::string &ct, DType t)
                 hi, hiI.c_str());
   return let(x, ct, "x != x ? 0LL : " + std::string(bounds) + "(long long)x");
 }
+
+namespace {
 
 const std::map<std::string, Rule> &rules() {
   static const std::map<std::string, Rule> table = [] {

@@ -29,6 +29,9 @@ std::string literal(DType t, double v);
 // The lowest and highest value of an integer type (bool excluded); nullopt for others.
 // uint64's highest is 2^64 as a double (the nearest to 2^64 - 1).
 std::optional<std::pair<double, double>> integerRange(DType t);
+// `x` (an expression of compute type `ct`, "float" or "double") cast to integer type `t` as
+// the reference casts it: NaN 0, past the range its bound, else truncated toward zero.
+std::string floatToInteger(const std::string &x, const std::string &ct, DType t);
 
 // The value of `node` (elementwise, single result) as an expression over its operands'
 // expressions `args` (already of their compute types; "" for an absent optional operand).

@@ -335,11 +335,11 @@ void MovementWriter::oneHot(const std::vector<std::string> &c) {
   std::vector<std::string> at = c;
   at.erase(at.begin() + axis);
   DType it = g_.values[size_t(ix)].dtype;
+  std::string load = loadAs(it, w_.paramName(ix) + "[" + viewOffsetOf(g_, ix, at) + "]");
+  // Float indices truncate as the reference reads them (NaN 0, past int64 its bound).
   std::string idx = g_.scalars.count(ix) ? literal(DType::I64, g_.scalars.at(ix))
-                                         : "(long long)(" +
-                                               loadAs(it, w_.paramName(ix) + "[" +
-                                                              viewOffsetOf(g_, ix, at) + "]") +
-                                               ")";
+                    : isFloat(it)        ? floatToInteger(load, computeType(it), DType::I64)
+                                         : "(long long)(" + load + ")";
   DType rt = g_.values[size_t(r)].dtype;
   os_ << "    long long idx = " << idx << ";\n"
       << "    if (idx < 0) idx += " << depth << "LL;\n"
