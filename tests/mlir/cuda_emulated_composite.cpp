@@ -343,6 +343,9 @@ TEST(CudaComposite, SiblingsReadingOneValueAreOneKernel) {
     EXPECT_EQ(stepOf(plan, "k_cos"), stepOf(plan, "k_sin")) << dtype;
     EXPECT_NE(stepOf(plan, "q_cos"), stepOf(plan, "k_cos")) << dtype; // two shapes
     EXPECT_NE(stepOf(plan, "exp"), stepOf(plan, "late")) << dtype;
+    // the tables, q's rotations and k's ("--stats": sibling kernels)
+    EXPECT_EQ(k.compiled.cudaLowering.siblingKernels, 3) << dtype;
+    EXPECT_EQ(k.compiled.cudaLowering.siblingOps, 6) << dtype;
     // f32: the tables, the two rotations, Exp, Neg, the late Mul; half plans add a cast
     // kernel per float input and output.
     int casts = std::string(dtype) == "f32" ? 0 : 4 + 7;

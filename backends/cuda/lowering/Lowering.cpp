@@ -465,8 +465,15 @@ void Lowerer::lowerOp(Operation *op) {
   if (absorbed_.count(op)) // an attention step wrote this transpose's result
     return;
   if (auto it = siblingLeader_.find(op); it != siblingLeader_.end()) {
-    if (it->second == op) // the leader: one kernel for the group
-      lowerGroup(siblings_[op], "elementwise");
+    if (it->second == op) { // the leader: one kernel for the group, else one each
+      const std::vector<Operation *> &group = siblings_[op];
+      if (lowerGenerated(group, "elementwise")) {
+        stats_->siblingKernels++;
+        stats_->siblingOps += int64_t(group.size());
+      } else {
+        lowerGroup(group, "elementwise");
+      }
+    }
     return; // a later member: lowered with its leader
   }
   if (deferrable(op)) {
