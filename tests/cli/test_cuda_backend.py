@@ -32,8 +32,9 @@ def test_compile_for_cuda_without_gpu(plumb, repo, tmp_path):
     assert "cuda.generated:attention" in proc.stdout
     assert "cuda.generated:row" in proc.stdout
     assert "compiled with NVRTC" in proc.stdout
-    # Llama's rotary tables: Cos and Sin of the angles, one kernel writing both.
-    assert "sibling kernels: 1 (2 elementwise ops" in proc.stdout, proc.stdout
+    # Llama's rotary tables (Cos and Sin of the angles) and each layer's q and k rotations:
+    # one kernel writing both, each.
+    assert "sibling kernels: 3 (6 elementwise ops" in proc.stdout, proc.stdout
     # Reshapes whose input dies there take its memory: counted against the copy steps.
     copies = re.search(r"cuda\.copy\s+(\d+)", proc.stdout)
     in_place = re.search(r"in-place reshapes: (\d+) of (\d+) copies", proc.stdout)

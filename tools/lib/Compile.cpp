@@ -195,8 +195,8 @@ void printCompileStats(std::ostream &os, const Compiled &c, size_t peakIntermedi
     os << fmt::format("read as strided views by the kernels reading them: {} ops (reshapes, "
                       "transposes, expands, splits, slices, gathers)\n",
                       l.readAsViews);
-    os << fmt::format("sibling kernels: {} ({} elementwise ops of one shape reading a common "
-                      "value, one kernel writing each group's results)\n",
+    os << fmt::format("sibling kernels: {} ({} elementwise ops reading common values, one "
+                      "kernel writing each group's results)\n",
                       l.siblingKernels, l.siblingOps);
     for (const std::string &f : l.fallbacks)
       os << "fallback: " << f << "\n";

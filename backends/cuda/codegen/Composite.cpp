@@ -22,6 +22,9 @@ bool isComposableMovement(const std::string &op) {
 
 bool isComposite(const KernelGraph &g) {
   bool moves = false, single = g.nodes.size() == 1;
+  // Outputs of several shapes (sibling kernels): each is written at its own coordinates.
+  for (int o : g.outputs)
+    moves |= g.values[size_t(o)].shape != g.values[size_t(g.outputs.at(0))].shape;
   for (const KNode &n : g.nodes) {
     if (n.results.size() != 1)
       return false;
@@ -225,38 +228,72 @@ std::vector<std::string> ValueWriter::reshaped(const Shape &out, const Shape &in
   return s;
 }
 
+// The coordinates of element `flat` (a variable) of a row-major `shape`, declared at `indent`
+// as `prefix`K; "0" for dims of size 1.
+std::vector<std::string> coordinatesOf(std::ostream &os, const Shape &shape, const std::string &flat,
+                                       const std::string &prefix, const std::string &indent) {
+  std::vector<int64_t> st = ref::stridesOf(shape);
+  std::vector<std::string> c;
+  for (size_t k = 0; k < shape.size(); ++k) {
+    if (shape[k] == 1) {
+      c.push_back("0");
+      continue;
+    }
+    std::string name = prefix + std::to_string(k);
+    os << indent << "const long long " << name << " = (" << flat << " / " << st[k] << "LL) % "
+       << shape[k] << "LL;\n";
+    c.push_back(name);
+  }
+  return c;
+}
+
+// One thread per output element. Outputs of one shape share the coordinates (and what the
+// values computed at them); outputs of several shapes (sibling kernels of two shapes, Llama's
+// q and k rotations) are walked one after the other, each in a branch of its own.
 GeneratedKernel generateComposite(const KernelGraph &g) {
   auto shapeOf = [&](int v) -> const Shape & { return g.values[size_t(v)].shape; };
   const Shape &iter = shapeOf(g.outputs.at(0));
+  bool same = true;
+  int64_t n = 0;
   for (int o : g.outputs) {
-    if (shapeOf(o) != iter)
-      codegenError(g, "outputs of shapes " + shapeToString(shapeOf(o)) + " and " +
-                          shapeToString(iter) + " in one composite kernel");
+    same &= shapeOf(o) == iter;
+    n += numElements(shapeOf(o));
     if (g.strides.count(o))
       codegenError(g, "a composite kernel writes its outputs contiguously");
   }
-  int64_t n = numElements(iter);
-  std::vector<int64_t> st = ref::stridesOf(iter);
+  if (same)
+    n = numElements(iter);
   std::ostringstream os;
   ValueWriter values(g, os, "t");
   os << includes(g) << "extern \"C\" __global__ void plumb_kernel(" << paramList(g) << ") {\n"
      << "  for (long long e = blockIdx.x * (long long)blockDim.x + threadIdx.x; e < " << n
      << "LL; e += (long long)gridDim.x * blockDim.x) {\n";
-  std::vector<std::string> c;
-  for (size_t k = 0; k < iter.size(); ++k) {
-    if (iter[k] == 1) {
-      c.push_back("0");
-      continue;
+  auto store = [&](size_t k, const std::string &at, const std::string &value,
+                   const std::string &indent) {
+    os << indent << "out" << k << "[" << at << "] = "
+       << storeAs(g.values[size_t(g.outputs[k])].dtype, value) << ";\n";
+  };
+  if (same) {
+    std::vector<std::string> c = coordinatesOf(os, iter, "e", "c", "    ");
+    std::vector<std::string> names;
+    for (int o : g.outputs)
+      names.push_back(values.at(o, c, "    "));
+    for (size_t k = 0; k < g.outputs.size(); ++k)
+      store(k, "e", names[k], "    ");
+  } else {
+    int64_t base = 0;
+    for (size_t k = 0; k < g.outputs.size(); ++k) {
+      int64_t size = numElements(shapeOf(g.outputs[k]));
+      os << "    " << (k ? "else " : "") << "if (e < " << base + size << "LL) {\n"
+         << "      const long long f = e - " << base << "LL;\n";
+      values.openScope(); // what one output's branch declares is its own
+      std::vector<std::string> c = coordinatesOf(os, shapeOf(g.outputs[k]), "f", "c", "      ");
+      store(k, "f", values.at(g.outputs[k], c, "      "), "      ");
+      values.closeScope();
+      os << "    }\n";
+      base += size;
     }
-    os << "    const long long c" << k << " = (e / " << st[k] << "LL) % " << iter[k] << "LL;\n";
-    c.push_back("c" + std::to_string(k));
   }
-  std::vector<std::string> names;
-  for (int o : g.outputs)
-    names.push_back(values.at(o, c, "    "));
-  for (size_t k = 0; k < g.outputs.size(); ++k)
-    os << "    out" << k << "[e] = " << storeAs(g.values[size_t(g.outputs[k])].dtype, names[k])
-       << ";\n";
   os << "  }\n}\n";
   GeneratedKernel k;
   k.style = "elementwise";

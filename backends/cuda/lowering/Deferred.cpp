@@ -214,8 +214,12 @@ bool Lowerer::deferrable(Operation *op, bool converging) const {
     return false;
   // Arithmetic is computed once per element read: not under movement that several kernels
   // read (each would compute it again), only movement itself is recomputed.
+  // Nor when that movement ends in an attention kernel, which reads views only (GQA's
+  // repeated K heads): the op would be lowered on its own when attention asks for it anyway.
   for (Operation *u = user; !moves && isComposableMovement(onnxOpType(u).str());) {
     if (!(u = readerOf(u->getResult(0), converging)))
+      return false;
+    if (auto f = dyn_cast<FusionOp>(u); f && f.getKind() == "attention")
       return false;
   }
   if (auto f = dyn_cast<FusionOp>(user))
@@ -254,11 +258,12 @@ Operation *Lowerer::readerOf(Value r, bool converging) const {
 }
 
 void Lowerer::planSiblings(func::FuncOp fn) {
-  // An op that would be a generated kernel of its own: elementwise arithmetic of a static
-  // shape that no reader computes, reading no norm or softmax (whose kernel would be a row
-  // kernel computing it).
+  // An op that would be a generated kernel of its own: elementwise arithmetic (or a fusion of
+  // elementwise ops and movement) of a static shape that no reader computes, reading no norm
+  // or softmax (whose kernel would be a row kernel computing it).
   auto candidate = [&](Operation *op) {
-    return !isa<FusionOp>(op) && op->getNumResults() == 1 && arithmetic(op) && !kept(op) &&
+    auto f = dyn_cast<FusionOp>(op);
+    return op->getNumResults() == 1 && (f ? elementwiseBody(f) : arithmetic(op)) && !kept(op) &&
            deviceFloat(op->getResult(0).getType()) && staticShape(op->getResult(0)) &&
            !deferrable(op, false) && !sharedWithRow(op) &&
            llvm::none_of(op->getOperands(), [](Value v) {
@@ -271,20 +276,26 @@ void Lowerer::planSiblings(func::FuncOp fn) {
     if (siblingLeader_.count(&x) || !candidate(&x))
       continue;
     std::vector<Operation *> group = {&x};
-    auto ready = [&](Value w) { // defined where the group's kernel runs
+    // Defined where the group's kernel runs, or computed or viewed by it from such values
+    // (Llama's k rotation: the Concat of its halves comes after q's rotation, but k's kernel
+    // computes it from the projection).
+    std::function<bool(Value)> ready = [&](Value w) {
       Operation *d = w.getDefiningOp();
-      return !d || isa<NoneType>(w.getType()) || d->isBeforeInBlock(&x);
+      if (!d || isa<NoneType>(w.getType()) || isa<ConstantOp>(d) || d->isBeforeInBlock(&x))
+        return true; // a constant is lowered when first needed (operand)
+      return (viewOnly(d) || deferrable(d, false)) && llvm::all_of(d->getOperands(), ready);
     };
-    for (Value v : x.getOperands()) {
-      if (v.getDefiningOp<ConstantOp>() || isa<NoneType>(v.getType()))
-        continue;
-      for (Operation *y : v.getUsers())
-        if (y->getBlock() == &block && x.isBeforeInBlock(y) && !siblingLeader_.count(y) &&
-            !llvm::is_contained(group, y) && y->getNumResults() == 1 &&
-            staticShape(y->getResult(0)) == staticShape(x.getResult(0)) &&
-            llvm::all_of(y->getOperands(), ready) && candidate(y))
-          group.push_back(y);
-    }
+    // Readers of what any member reads join in turn (q * cos, k * cos, k * sin, q * sin).
+    for (size_t i = 0; i < group.size(); ++i)
+      for (Value v : group[i]->getOperands()) {
+        if (v.getDefiningOp<ConstantOp>() || isa<NoneType>(v.getType()))
+          continue;
+        for (Operation *y : v.getUsers())
+          if (y->getBlock() == &block && x.isBeforeInBlock(y) && !siblingLeader_.count(y) &&
+              !llvm::is_contained(group, y) && llvm::all_of(y->getOperands(), ready) &&
+              candidate(y))
+            group.push_back(y);
+      }
     if (group.size() < 2)
       continue;
     llvm::sort(group, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });

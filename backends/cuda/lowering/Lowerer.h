@@ -124,11 +124,15 @@ private:
   // op each of them is deferred into (DiT's Cos and Sin of one product, both computed by their
   // Concat's kernel; a reader that is itself that op counts too). Null otherwise.
   mlir::Operation *readerOf(mlir::Value r, bool converging) const;
-  // Sibling kernels: elementwise ops of one shape reading a common value, each a step of its
-  // own otherwise (not deferrable), become one kernel writing all their results (LLaMA's Cos
-  // and Sin of the rotary angles). A group is placed at its first member, so a later member
-  // joins only when everything it reads is defined before that (planned before the walk).
+  // Sibling kernels: elementwise ops (or fusions of them) reading a common value, each a step
+  // of its own otherwise (not deferrable), become one kernel writing all their results:
+  // Llama's Cos and Sin of the rotary angles, and its q and k rotations (of two shapes: the
+  // kernel walks one output after the other). A group is placed at its first member, so a
+  // later member joins only when everything it reads is defined before that (planned before
+  // the walk).
   void planSiblings(mlir::func::FuncOp fn);
+  // One kernel for a sibling group (ops, and fusions of elementwise bodies), else one each.
+  void lowerSiblings(mlir::ArrayRef<mlir::Operation *> group);
   // Whether `op` reads, directly or through deferred arithmetic, a deferred norm or softmax
   // (its kernel is then a row kernel computing it).
   bool readsPendingRow(mlir::Operation *op) const;
@@ -182,6 +186,9 @@ private:
   // members in block order.
   llvm::DenseMap<mlir::Operation *, mlir::Operation *> siblingLeader_;
   llvm::DenseMap<mlir::Operation *, std::vector<mlir::Operation *>> siblings_;
+  // Ops after a group's leader that a later member reads, lowered (lowerOp) before the group:
+  // the walk skips them.
+  llvm::SmallPtrSet<mlir::Operation *, 16> visitedAhead_;
   // Pending ops a kernel computed that nothing else reads (for --stats).
   llvm::SmallPtrSet<mlir::Operation *, 16> computedInside_;
   std::map<std::pair<int, DType>, int> converted_;

@@ -23,6 +23,8 @@
 
 #include "llvm/ADT/DenseMap.h"
 
+#include <functional>
+
 using namespace mlir;
 
 namespace plumb::cuda {
@@ -134,7 +136,10 @@ int Lowerer::operand(Value v) {
   v = canonical(v);
   auto it = ids_.find(v);
   if (it == ids_.end()) {
-    if (auto p = pending_.find(v); p != pending_.end()) {
+    if (auto c = v.getDefiningOp<ConstantOp>()) { // read before the walk reached it (siblings)
+      lowerOp(c);
+      it = ids_.find(v);
+    } else if (auto p = pending_.find(v); p != pending_.end()) {
       Operation *producer = p->second; // its reader's kernel did not take it in after all
       pending_.erase(v); // (a deferred fusion's body result)
       for (Value r : producer->getResults())
@@ -435,16 +440,76 @@ void Lowerer::lowerFusion(FusionOp fusion) {
     ids_[r] = operand(v);
 }
 
+void Lowerer::lowerSiblings(ArrayRef<Operation *> group) {
+  // What a later member reads that comes after the leader (planSiblings allowed constants,
+  // views and deferred ops of such): visited now, in order, and skipped by the walk.
+  std::function<void(Value)> ahead = [&](Value v) {
+    Operation *d = v.getDefiningOp();
+    if (!d || !isa<func::FuncOp>(d->getParentOp()) || d->isBeforeInBlock(group.front()) ||
+        llvm::is_contained(group, d) || visitedAhead_.count(d))
+      return;
+    for (Value w : d->getOperands())
+      ahead(w);
+    lowerOp(d);
+    visitedAhead_.insert(d);
+  };
+  for (Operation *m : group)
+    for (Value v : m->getOperands())
+      ahead(v);
+  // A fusion member's body reads its operands as lowerFusion has it (pending ones through
+  // aliases); its ops join the group's.
+  std::vector<std::vector<Operation *>> bodies;
+  std::vector<Operation *> all;
+  for (Operation *m : group) {
+    auto f = dyn_cast<FusionOp>(m);
+    if (!f) {
+      bodies.push_back({m});
+      all.push_back(m);
+      continue;
+    }
+    Block &body = f.getBody().front();
+    for (auto [arg, v] : llvm::zip(body.getArguments(), f.getInputs())) {
+      if (pending_.count(canonical(v)))
+        aliases_[arg] = v;
+      else
+        ids_[arg] = operand(v);
+    }
+    bodies.push_back(fusionBodyOps(f, [&](Operation *op) { lowerOp(op); }));
+    llvm::append_range(all, bodies.back());
+  }
+  if (lowerGenerated(all, "elementwise")) {
+    stats_->siblingKernels++;
+    stats_->siblingOps += int64_t(group.size());
+  } else { // a kernel each
+    for (auto [m, ops] : llvm::zip(group, bodies)) {
+      auto f = dyn_cast<FusionOp>(m);
+      lowerGroup(ops, f ? f.getKind() : onnxOpType(m));
+    }
+  }
+  for (Operation *m : group)
+    if (auto f = dyn_cast<FusionOp>(m))
+      for (auto [r, v] :
+           llvm::zip(f.getResults(), cast<YieldOp>(f.getBody().front().getTerminator()).getValues()))
+        ids_[r] = operand(v);
+}
+
 void Lowerer::lowerOp(Operation *op) {
-  if (isa<NoneOp>(op))
+  if (isa<NoneOp>(op) || visitedAhead_.count(op)) // NoneOp: nothing; or lowered ahead
     return;
   if (auto c = dyn_cast<ConstantOp>(op)) {
+    if (ids_.count(c.getResult()))
+      return; // lowered already, for a sibling group reading it early
     Tensor v = ref::evaluateOp(op, {})[0];
     // Weights in the storage type, rounded once here (to nearest even, Tensor::cast).
     if (stored(v.dtype()) != v.dtype() && !decidesShape(c.getResult()) && !feedsKept(c.getResult()))
       v = v.cast(stored(v.dtype()));
     ids_[c.getResult()] = plan_.addConstant(tensorNameOf(op, 0), v);
     return;
+  }
+  if (auto it = siblingLeader_.find(op); it != siblingLeader_.end()) {
+    if (it->second == op) // the leader: one kernel for the group
+      lowerSiblings(siblings_[op]);
+    return; // a later member: lowered with its leader
   }
   if (auto fusion = dyn_cast<FusionOp>(op)) {
     if (!deferrable(op))
@@ -464,18 +529,6 @@ void Lowerer::lowerOp(Operation *op) {
   }
   if (absorbed_.count(op)) // an attention step wrote this transpose's result
     return;
-  if (auto it = siblingLeader_.find(op); it != siblingLeader_.end()) {
-    if (it->second == op) { // the leader: one kernel for the group, else one each
-      const std::vector<Operation *> &group = siblings_[op];
-      if (lowerGenerated(group, "elementwise")) {
-        stats_->siblingKernels++;
-        stats_->siblingOps += int64_t(group.size());
-      } else {
-        lowerGroup(group, "elementwise");
-      }
-    }
-    return; // a later member: lowered with its leader
-  }
   if (deferrable(op)) {
     pending_[op->getResult(0)] = op; // its reader's kernel computes it
     return;

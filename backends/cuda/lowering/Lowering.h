@@ -76,8 +76,8 @@ struct CudaLoweringStats {
   // strided views of one buffer (a fused QKV projection's Q/K/V, a Split's pieces): no step
   // either.
   int64_t readAsViews = 0;
-  // Sibling kernels (Lowerer::planSiblings): groups of elementwise ops of one shape reading a
-  // common value, each written by one kernel, and the ops in them.
+  // Sibling kernels (Lowerer::planSiblings): groups of elementwise ops (or fusions of them)
+  // reading common values, each written by one kernel, and the ops in them.
   int64_t siblingKernels = 0, siblingOps = 0;
   // Why a fusion (or op) did not become one generated kernel, one line each.
   std::vector<std::string> fallbacks;
