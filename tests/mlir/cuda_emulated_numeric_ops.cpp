@@ -76,6 +76,26 @@ std::vector<OpCase> numericOpCases() {
                        {{1, ints({3})}}, {}, 1, 11});
   }
   {
+    // ReverseSequence: time along dim 0 (lengths in int64: all, none, part) and along dim 1
+    // (int32 lengths) with an inner dim; lengths given at run time.
+    Tensor x = Tensor::fromVector(DType::F64, {4, 3, 2}, [] {
+                 std::vector<double> v(24);
+                 for (size_t e = 0; e < v.size(); ++e)
+                   v[e] = double(e) * 0.5 - 3;
+                 return v;
+               }()).cast(DType::F32);
+    OpCase time0{"reversesequence_time_axis0", "ReverseSequence",
+                 {x, Tensor::fromVector(DType::I64, {3}, std::vector<int64_t>{4, 0, 2})}};
+    time0.attrs.set("time_axis", intAttr(0));
+    time0.attrs.set("batch_axis", intAttr(1));
+    v.push_back(time0);
+    OpCase batch0{"reversesequence_batch_axis0_i32", "ReverseSequence",
+                  {x, Tensor::fromVector(DType::I32, {4}, std::vector<int32_t>{3, 1, 2, 0})}};
+    batch0.attrs.set("time_axis", intAttr(1));
+    batch0.attrs.set("batch_axis", intAttr(0));
+    v.push_back(batch0);
+  }
+  {
     // MatMulInteger: uint8 a with a zero point per row, int8 b with one per column, a batch
     // of a against one b; per-tensor zero points; none. QLinearMatMul: uint8 and int8 results
     // (values past the range saturate), scales per tensor and per column of b.

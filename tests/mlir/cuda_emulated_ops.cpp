@@ -136,10 +136,10 @@ TEST(CudaReductions, NormalizationsAreRowKernels) {
   }
 }
 
-// Trilu (plumb-decompose-trilu) as its mask: upper with k = 1 of a batch of matrices, lower
-// with k = -1 read by a Relu, each one elementwise kernel; upper with k given at run time (2)
-// adds it to the row indices in a kernel of its own, compares and masks in another. Host
-// steps before; now bit for bit the reference's (elements are kept or zeroed).
+// Trilu (plumb-decompose-trilu) as its mask: upper with k = 1 of a batch of matrices and lower
+// with k = -1 read by a Relu, one sibling kernel (both read x); upper with k given at run time
+// (2) adds it to the row indices in a kernel of its own, compares in another and masks in a
+// third. Host steps before; now bit for bit the reference's (elements are kept or zeroed).
 TEST(CudaMovement, TriluIsAnElementwiseKernel) {
   onnx::ModelProto m = newModel("trilu", 14);
   onnx::GraphProto *g = m.mutable_graph();
@@ -163,8 +163,6 @@ TEST(CudaMovement, TriluIsAnElementwiseKernel) {
   std::string npz = testing_util::scratchPath("trilu.npz");
   writeNpz(npz, {{"x", Tensor::fromVector(DType::F32, {2, 5, 7}, x)}, {"k", Tensor::scalarI64(2)}});
   KeptPlan k = runKept(model, npz, "f32", keepNone, "trilu");
-  // upper and the Relu of lower both read x: one sibling kernel writing both; the run-time k
-  // mask is three more (its Add and LessOrEqual, then the Where).
   EXPECT_EQ(stepOf(k.compiled.plan, "upper"), stepOf(k.compiled.plan, "relu"));
   EXPECT_EQ(stepsOfStyle(k.compiled.plan, "elementwise"), 4);
   EXPECT_EQ(k.compiled.plan.steps.size(), 4u);

@@ -26,7 +26,7 @@ bool isMovement(const std::string &op) {
   static const std::set<std::string> ops = {"Transpose", "Slice",          "Concat",
                                             "Gather",    "GatherElements", "GatherND",
                                             "Expand",    "Tile",           "Split",
-                                            "Pad"};
+                                            "Pad",       "ReverseSequence"};
   return ops.count(op) != 0;
 }
 
@@ -44,7 +44,9 @@ bool steeringOperand(const std::string &op, size_t index) {
     return false;
   if (isMovement(op))
     return !(op == "Concat" ||
-             ((op == "Gather" || op == "GatherElements" || op == "GatherND") && index == 1) ||
+             ((op == "Gather" || op == "GatherElements" || op == "GatherND" ||
+               op == "ReverseSequence") &&
+              index == 1) || // indices, sequence_lens: loaded
              (op == "Pad" && index == 2)); // Pad's constant_value is loaded
   if (op == "CumSum" || op == "TopK" || isResample(op) || op == "Reshape" || op == "Squeeze" ||
       op == "Unsqueeze")
@@ -199,6 +201,8 @@ void MovementWriter::body(const std::vector<std::string> &c) {
     return gatherND(c);
   if (n_.op == "Pad")
     return pad(c);
+  if (n_.op == "ReverseSequence")
+    return reverseSequence(c);
   if (n_.op == "Einsum")
     return einsum(c);
   if (n_.op == "MatMulInteger" || n_.op == "QLinearMatMul")
@@ -410,11 +414,34 @@ void MovementWriter::pad(const std::vector<std::string> &c) {
       << viewOffsetOf(g_, x, s) << "] : " << value << ";\n";
 }
 
+// ReverseSequence: along the time axis, the first sequence_lens[b] elements of batch item b
+// come in reverse order, the rest as they are. A length past the time axis (which the
+// reference refuses) is clamped, so no read leaves x.
+void MovementWriter::reverseSequence(const std::vector<std::string> &c) {
+  int r = n_.results.at(0), x = n_.operands.at(0), lens = n_.operands.at(1);
+  int64_t rank = rankOf(x);
+  int64_t time = normalizeAxis(g_, n_, n_.attrs.getInt("time_axis", 0), rank),
+          batch = normalizeAxis(g_, n_, n_.attrs.getInt("batch_axis", 1), rank);
+  if (rank < 2 || time > 1 || batch > 1 || time == batch)
+    codegenError(g_, "node '" + n_.name + "' (ReverseSequence): batch_axis and time_axis must "
+                     "be 0 and 1 in some order");
+  DType lt = g_.values[size_t(lens)].dtype;
+  std::string t = c[size_t(time)], steps = std::to_string(shapeOf(x)[size_t(time)]) + "LL";
+  os_ << "    long long len = (long long)("
+      << loadAs(lt, w_.paramName(lens) + "[" + viewOffsetOf(g_, lens, {c[size_t(batch)]}) + "]")
+      << ");\n"
+      << "    len = len < 0 ? 0 : len > " << steps << " ? " << steps << " : len;\n";
+  std::vector<std::string> s = c;
+  s[size_t(time)] = "(" + t + " < len ? len - 1 - " + t + " : " + t + ")";
+  copy(r, x, s);
+}
+
 GeneratedKernel generateMovement(const KernelGraph &g) {
   const std::string &op = g.nodes.back().op;
   if (!(isMovement(op) || isWindowOp(op)) || (g.nodes.size() != 1 && !takesPrologue(op)))
     codegenError(g, "a movement or window kernel is one Transpose, Slice, Concat, Gather, "
-                    "Expand, Tile, Split, Pad, pool, Einsum, CumSum, TopK, ScatterND, "
+                    "Expand, Tile, Split, Pad, ReverseSequence, pool, Einsum, CumSum, TopK, "
+                    "ScatterND, "
                     "ArgMax/ArgMin, Resize or GridSample (an Einsum or CumSum after "
                     "elementwise ops)");
   MovementWriter w(g);
