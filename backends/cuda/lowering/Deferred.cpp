@@ -45,17 +45,6 @@ bool elementwiseBody(FusionOp f) {
   });
 }
 
-namespace {
-
-// The one op reading `r`, which may read it more than once (x * x); null when none or several
-// do. A value its one reader reads twice is computed once in that reader's kernel.
-Operation *soleReader(Value r) {
-  if (r.use_empty())
-    return nullptr;
-  Operation *first = *r.user_begin();
-  return llvm::all_of(r.getUsers(), [&](Operation *u) { return u == first; }) ? first : nullptr;
-}
-
 // Whether `op` is a row kernel's work that the elementwise kernel reading it can take in as
 // its reductions (an epilogue): a norm, Softmax or row reduction, or a fusion of such and
 // elementwise ops ("layer_norm", "rms_norm"); no movement (a row kernel computes none).
@@ -88,6 +77,17 @@ bool arithmetic(Operation *op) {
            return isa<NoneOp>(b) ||
                   (isSupportedElementwise(onnxOpType(&b).str()) && isGeneratable(&b));
          });
+}
+
+namespace {
+
+// The one op reading `r`, which may read it more than once (x * x); null when none or several
+// do. A value its one reader reads twice is computed once in that reader's kernel.
+Operation *soleReader(Value r) {
+  if (r.use_empty())
+    return nullptr;
+  Operation *first = *r.user_begin();
+  return llvm::all_of(r.getUsers(), [&](Operation *u) { return u == first; }) ? first : nullptr;
 }
 
 // Whether a kernel computing a deferred op can load an operand of type `t`: floats, and
@@ -255,54 +255,6 @@ Operation *Lowerer::readerOf(Value r, bool converging) const {
     common = k;
   }
   return common;
-}
-
-void Lowerer::planSiblings(func::FuncOp fn) {
-  // An op that would be a generated kernel of its own: elementwise arithmetic (or a fusion of
-  // elementwise ops and movement) of a static shape that no reader computes, reading no norm
-  // or softmax (whose kernel would be a row kernel computing it).
-  auto candidate = [&](Operation *op) {
-    auto f = dyn_cast<FusionOp>(op);
-    return op->getNumResults() == 1 && (f ? elementwiseBody(f) : arithmetic(op)) && !kept(op) &&
-           deviceFloat(op->getResult(0).getType()) && staticShape(op->getResult(0)) &&
-           !deferrable(op, false) && !sharedWithRow(op) &&
-           llvm::none_of(op->getOperands(), [](Value v) {
-             Operation *d = v.getDefiningOp();
-             return d && rowWork(d);
-           });
-  };
-  Block &block = fn.getBody().front();
-  for (Operation &x : block.without_terminator()) {
-    if (siblingLeader_.count(&x) || !candidate(&x))
-      continue;
-    std::vector<Operation *> group = {&x};
-    // Defined where the group's kernel runs, or computed or viewed by it from such values
-    // (Llama's k rotation: the Concat of its halves comes after q's rotation, but k's kernel
-    // computes it from the projection).
-    std::function<bool(Value)> ready = [&](Value w) {
-      Operation *d = w.getDefiningOp();
-      if (!d || isa<NoneType>(w.getType()) || isa<ConstantOp>(d) || d->isBeforeInBlock(&x))
-        return true; // a constant is lowered when first needed (operand)
-      return (viewOnly(d) || deferrable(d, false)) && llvm::all_of(d->getOperands(), ready);
-    };
-    // Readers of what any member reads join in turn (q * cos, k * cos, k * sin, q * sin).
-    for (size_t i = 0; i < group.size(); ++i)
-      for (Value v : group[i]->getOperands()) {
-        if (v.getDefiningOp<ConstantOp>() || isa<NoneType>(v.getType()))
-          continue;
-        for (Operation *y : v.getUsers())
-          if (y->getBlock() == &block && x.isBeforeInBlock(y) && !siblingLeader_.count(y) &&
-              !llvm::is_contained(group, y) && llvm::all_of(y->getOperands(), ready) &&
-              candidate(y))
-            group.push_back(y);
-      }
-    if (group.size() < 2)
-      continue;
-    llvm::sort(group, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
-    for (Operation *m : group)
-      siblingLeader_[m] = &x;
-    siblings_[&x] = group;
-  }
 }
 
 std::vector<Operation *> Lowerer::withPending(ArrayRef<Operation *> ops) const {

@@ -1,6 +1,7 @@
 // Internal to the CUDA lowering: the Lowerer that walks @main into a cuda Plan, shared by
-// Lowering.cpp (values, buffers, generated kernels, fusions, the walk) and LibrarySteps.cpp
-// (the cuBLASLt and cuDNN steps with their epilogues, pads and crops).
+// Lowering.cpp (values, buffers, generated kernels, fusions, the walk), LibrarySteps.cpp (the
+// cuBLASLt and cuDNN steps with their epilogues, pads and crops), Deferred.cpp (ops computed
+// in their reader's kernel), Siblings.cpp (sibling kernels) and Views.cpp (strided views).
 #pragma once
 
 #include "backends/cuda/lowering/Lowering.h"
@@ -43,6 +44,11 @@ bool elementwiseBody(FusionOp f);
 // Whether one generated kernel (elementwise, composite or row) can compute a fusion's body:
 // generatable ops and composable movement, no MatMul or Conv, not attention.
 bool generatedBody(FusionOp f);
+// Whether `op` is a row kernel's work (a norm, Softmax or row reduction, or a fusion of such
+// and elementwise ops) / floating-point elementwise arithmetic a generated kernel computes (a
+// generatable elementwise op, or a fusion of them alone). (Deferred.cpp)
+bool rowWork(mlir::Operation *op);
+bool arithmetic(mlir::Operation *op);
 // Whether argument `index` of a "matmul..+add" / "gemm..+add" body is its residual: the
 // GEMM's C, which cuBLASLt reads at an offset into a buffer (a contiguous view: an RNN
 // step's row of x W^T).

@@ -23,8 +23,6 @@
 
 #include "llvm/ADT/DenseMap.h"
 
-#include <functional>
-
 using namespace mlir;
 
 namespace plumb::cuda {
@@ -438,59 +436,6 @@ void Lowerer::lowerFusion(FusionOp fusion) {
   }
   for (auto [r, v] : llvm::zip(fusion.getResults(), yield.getValues()))
     ids_[r] = operand(v);
-}
-
-void Lowerer::lowerSiblings(ArrayRef<Operation *> group) {
-  // What a later member reads that comes after the leader (planSiblings allowed constants,
-  // views and deferred ops of such): visited now, in order, and skipped by the walk.
-  std::function<void(Value)> ahead = [&](Value v) {
-    Operation *d = v.getDefiningOp();
-    if (!d || !isa<func::FuncOp>(d->getParentOp()) || d->isBeforeInBlock(group.front()) ||
-        llvm::is_contained(group, d) || visitedAhead_.count(d))
-      return;
-    for (Value w : d->getOperands())
-      ahead(w);
-    lowerOp(d);
-    visitedAhead_.insert(d);
-  };
-  for (Operation *m : group)
-    for (Value v : m->getOperands())
-      ahead(v);
-  // A fusion member's body reads its operands as lowerFusion has it (pending ones through
-  // aliases); its ops join the group's.
-  std::vector<std::vector<Operation *>> bodies;
-  std::vector<Operation *> all;
-  for (Operation *m : group) {
-    auto f = dyn_cast<FusionOp>(m);
-    if (!f) {
-      bodies.push_back({m});
-      all.push_back(m);
-      continue;
-    }
-    Block &body = f.getBody().front();
-    for (auto [arg, v] : llvm::zip(body.getArguments(), f.getInputs())) {
-      if (pending_.count(canonical(v)))
-        aliases_[arg] = v;
-      else
-        ids_[arg] = operand(v);
-    }
-    bodies.push_back(fusionBodyOps(f, [&](Operation *op) { lowerOp(op); }));
-    llvm::append_range(all, bodies.back());
-  }
-  if (lowerGenerated(all, "elementwise")) {
-    stats_->siblingKernels++;
-    stats_->siblingOps += int64_t(group.size());
-  } else { // a kernel each
-    for (auto [m, ops] : llvm::zip(group, bodies)) {
-      auto f = dyn_cast<FusionOp>(m);
-      lowerGroup(ops, f ? f.getKind() : onnxOpType(m));
-    }
-  }
-  for (Operation *m : group)
-    if (auto f = dyn_cast<FusionOp>(m))
-      for (auto [r, v] :
-           llvm::zip(f.getResults(), cast<YieldOp>(f.getBody().front().getTerminator()).getValues()))
-        ids_[r] = operand(v);
 }
 
 void Lowerer::lowerOp(Operation *op) {
