@@ -130,12 +130,12 @@ private:
   // op each of them is deferred into (DiT's Cos and Sin of one product, both computed by their
   // Concat's kernel; a reader that is itself that op counts too). Null otherwise.
   mlir::Operation *readerOf(mlir::Value r, bool converging) const;
-  // Sibling kernels: elementwise ops (or fusions of them) reading a common value, each a step
+  // Sibling kernels: elementwise ops (or fusions of them) reading common values, each a step
   // of its own otherwise (not deferrable), become one kernel writing all their results:
   // Llama's Cos and Sin of the rotary angles, and its q and k rotations (of two shapes: the
   // kernel walks one output after the other). A group is placed at its first member, so a
-  // later member joins only when everything it reads is defined before that (planned before
-  // the walk).
+  // later member joins only when everything it reads is defined before that, or is a view, a
+  // deferred op or a constant computed from such values (planned before the walk).
   void planSiblings(mlir::func::FuncOp fn);
   // One kernel for a sibling group (ops, and fusions of elementwise bodies), else one each.
   void lowerSiblings(mlir::ArrayRef<mlir::Operation *> group);
@@ -152,6 +152,10 @@ private:
   // `ops` after the pending producers they read (transitively), producers first.
   std::vector<mlir::Operation *> withPending(mlir::ArrayRef<mlir::Operation *> ops) const;
   void lowerFusion(FusionOp fusion); // plumb.fusion
+  // A body's arguments: aliases of their pending operands (its kernel computes or views
+  // them), else those operands' buffers. Its results: the buffers of what the body yields.
+  void bindArguments(FusionOp fusion);
+  void bindResults(FusionOp fusion);
   void lowerHost(mlir::Operation *op);
   void lowerAlone(mlir::Operation *op);
   bool lowerGenerated(mlir::ArrayRef<mlir::Operation *> ops, mlir::StringRef kind, mlir::Operation *outTranspose = nullptr);

@@ -434,6 +434,20 @@ void Lowerer::lowerFusion(FusionOp fusion) {
     }
     lowerGroup(group, fusion.getKind());
   }
+  bindResults(fusion);
+}
+
+void Lowerer::bindArguments(FusionOp fusion) {
+  for (auto [arg, v] : llvm::zip(fusion.getBody().front().getArguments(), fusion.getInputs())) {
+    if (pending_.count(canonical(v)))
+      aliases_[arg] = v;
+    else
+      ids_[arg] = operand(v);
+  }
+}
+
+void Lowerer::bindResults(FusionOp fusion) {
+  auto yield = cast<YieldOp>(fusion.getBody().front().getTerminator());
   for (auto [r, v] : llvm::zip(fusion.getResults(), yield.getValues()))
     ids_[r] = operand(v);
 }
@@ -461,12 +475,7 @@ void Lowerer::lowerOp(Operation *op) {
       return lowerFusion(fusion);
     // Its reader's kernel computes the body: the result stands for the body's, and the body
     // reads its operands (pending ones through aliases).
-    for (auto [arg, v] : llvm::zip(fusion.getBody().front().getArguments(), fusion.getInputs())) {
-      if (pending_.count(canonical(v)))
-        aliases_[arg] = v;
-      else
-        ids_[arg] = operand(v);
-    }
+    bindArguments(fusion);
     Value y = cast<YieldOp>(fusion.getBody().front().getTerminator()).getValues()[0];
     aliases_[fusion->getResult(0)] = y;
     pending_[y] = op;

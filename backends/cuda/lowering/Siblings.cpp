@@ -88,13 +88,7 @@ void Lowerer::lowerSiblings(ArrayRef<Operation *> group) {
       all.push_back(m);
       continue;
     }
-    Block &body = f.getBody().front();
-    for (auto [arg, v] : llvm::zip(body.getArguments(), f.getInputs())) {
-      if (pending_.count(canonical(v)))
-        aliases_[arg] = v;
-      else
-        ids_[arg] = operand(v);
-    }
+    bindArguments(f);
     bodies.push_back(fusionBodyOps(f, [&](Operation *op) { lowerOp(op); }));
     llvm::append_range(all, bodies.back());
   }
@@ -109,9 +103,7 @@ void Lowerer::lowerSiblings(ArrayRef<Operation *> group) {
   }
   for (Operation *m : group)
     if (auto f = dyn_cast<FusionOp>(m))
-      for (auto [r, v] :
-           llvm::zip(f.getResults(), cast<YieldOp>(f.getBody().front().getTerminator()).getValues()))
-        ids_[r] = operand(v);
+      bindResults(f);
 }
 
 } // namespace plumb::cuda
