@@ -46,6 +46,9 @@ struct CpuPipelineOptions {
   // Inference BatchNormalization (not folded into a Conv) as elementwise ops
   // (plumb-decompose-batchnorm): the CUDA backend, whose generated kernels then compute it.
   bool decomposeBatchNorm = false;
+  // NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss as gathers, a LogSoftmax, sums and
+  // elementwise ops (plumb-decompose-losses): the CUDA backend, which then computes them.
+  bool decomposeLosses = false;
   // RNN/GRU/LSTM unrolled into MatMuls and gate ops (plumb-unroll-recurrent): the CUDA
   // backend, which has cuBLASLt and generated kernels but no recurrent kernel.
   bool unrollRecurrent = false;

@@ -184,6 +184,21 @@ def PlumbDecomposeBatchNorm : Pass<"plumb-decompose-batchnorm", "mlir::func::Fun
   let dependentDialects = ["::plumb::PlumbDialect"];
 }
 
+def PlumbDecomposeLosses : Pass<"plumb-decompose-losses", "mlir::func::FuncOp"> {
+  let summary = "NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss as gathers, reductions and elementwise ops";
+  let description = [{
+    A loss on a static f32/f16/bf16 input [N, C, d...] with target [N, d...] becomes, in the
+    reference kernel's order: LogSoftmax over C (SoftmaxCrossEntropyLoss; its log_prob output
+    when read), the target with ignored entries set to 0 (Equal, Where), GatherElements of the
+    target's class along axis 1, the class weight (Gather) and -picked * weight, 0 where
+    ignored; "sum" is a ReduceSum, "mean" that over the ReduceSum of the weights used (or the
+    element count, a constant, with no weight and no ignore_index). The loss's node and name
+    stay on the op giving the result. For backends that generate kernels (CUDA: device
+    kernels instead of a host step).
+  }];
+  let dependentDialects = ["::plumb::PlumbDialect"];
+}
+
 def PlumbUnrollRecurrent : Pass<"plumb-unroll-recurrent", "mlir::func::FuncOp"> {
   let summary = "RNN, GRU and LSTM unrolled over their steps into MatMuls and gate ops";
   let description = [{

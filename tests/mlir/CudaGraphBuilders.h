@@ -36,7 +36,8 @@ inline void scalar(onnx::GraphProto *g, const std::string &name, float v) {
   t->add_float_data(v);
 }
 
-// Each output of the emulated plan within the dtype's tolerance of the reference's.
+// Each output of the emulated plan within the dtype's tolerance of the reference's, with its
+// NaNs and Infs where the reference has them.
 inline void expectClose(const KeptPlan &k, const std::string &dtype) {
   ASSERT_EQ(k.got.size(), k.truth.outputs.size());
   for (size_t i = 0; i < k.got.size(); ++i) {
@@ -44,6 +45,8 @@ inline void expectClose(const KeptPlan &k, const std::string &dtype) {
     ASSERT_EQ(k.got[i].shape(), truth.shape()) << dtype;
     parity::TensorMetrics m = parity::compareTensors(k.got[i].cast(DType::F32), truth);
     EXPECT_LE(m.maxAbsErr, tolerance(dtype, peakOf(truth))) << dtype << " output " << i;
+    // maxAbsErr is over the finite pairs: a NaN or an Inf must be where the reference has it.
+    EXPECT_EQ(m.nanMismatch + m.infMismatch, 0) << dtype << " output " << i;
   }
 }
 

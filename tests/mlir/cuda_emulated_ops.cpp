@@ -33,6 +33,7 @@
 #include <fstream>
 #include <iostream>
 #include <functional>
+#include <optional>
 #include <set>
 
 namespace plumb {
@@ -237,6 +238,77 @@ TEST(CudaNorms, BatchNormOutsideAConvIsAGeneratedKernel) {
     EXPECT_EQ(stepOf(plan, "concat"), stepOf(plan, "dense_relu")) << dtype;
     EXPECT_EQ(stepOf(plan, "concat"), stepOf(plan, "dense_bn")) << dtype;
     expectClose(k, dtype);
+  }
+}
+
+// The losses (plumb-decompose-losses; each ran on the host): SoftmaxCrossEntropyLoss over the
+// classes on axis 1 of a 4-D input, weighted, an item ignored, both outputs read; with int32
+// labels and no reduction; NegativeLogLikelihoodLoss reduced each way where the ignored item's
+// log-probability is -inf (its loss is 0: the reference skips it, where 0 * inf would be NaN)
+// and where every item is ignored (mean 0 / 0: NaN, as the reference). No host step; values,
+// NaNs and Infs against the reference in f32 and f16.
+TEST(CudaLosses, LossesAreDeviceKernels) {
+  onnx::ModelProto m = newModel("losses", 13);
+  onnx::GraphProto *g = m.mutable_graph();
+  auto typed = [&](const std::string &name, std::vector<int64_t> dims, int type) {
+    onnx::ValueInfoProto *v = g->add_input();
+    floatValue(v, name, dims);
+    v->mutable_type()->mutable_tensor_type()->set_elem_type(type);
+  };
+  typed("scores", {2, 3, 2, 2}, onnx::TensorProto::FLOAT);
+  typed("labels", {2, 2, 2}, onnx::TensorProto::INT64);
+  typed("logits", {4, 5}, onnx::TensorProto::FLOAT);
+  typed("classes", {4}, onnx::TensorProto::INT32);
+  typed("logp", {3, 4}, onnx::TensorProto::FLOAT);
+  typed("target", {3}, onnx::TensorProto::INT64);
+  typed("all_ignored", {3}, onnx::TensorProto::INT64);
+  floatInitializer(g, "w3", {3}, [](int64_t i) { return 0.5f + 0.75f * float(i); });
+  floatInitializer(g, "w4", {4}, [](int64_t i) { return 1.0f + 0.25f * float(i); });
+  auto loss = [&](const std::string &op, const std::string &name, std::vector<std::string> in,
+                  std::vector<std::string> out, const std::string &reduction, std::optional<int64_t> ignore) {
+    onnx::NodeProto *n = node(g, op, name, in, out[0]);
+    for (size_t i = 1; i < out.size(); ++i)
+      n->add_output(out[i]);
+    onnx::AttributeProto *a = n->add_attribute();
+    a->set_name("reduction");
+    a->set_type(onnx::AttributeProto::STRING);
+    a->set_s(reduction);
+    if (ignore)
+      intAttrOf(n, "ignore_index", *ignore);
+    for (const std::string &o : out)
+      floatValue(g->add_output(), o);
+  };
+  loss("SoftmaxCrossEntropyLoss", "sce", {"scores", "labels", "w3"}, {"sce_loss", "sce_log_prob"}, "mean", -1);
+  loss("SoftmaxCrossEntropyLoss", "sce_plain", {"logits", "classes"}, {"sce_plain_loss"}, "none", {});
+  for (const char *how : {"none", "sum", "mean"})
+    loss("NegativeLogLikelihoodLoss", std::string("nll_") + how, {"logp", "target"},
+         {std::string("nll_") + how}, how, 0);
+  loss("NegativeLogLikelihoodLoss", "nll_all_ignored", {"logp", "all_ignored", "w4"}, {"nll_all_ignored"},
+       "mean", 1);
+  std::string model = saveModel(m, "losses.onnx");
+  std::string npz = testing_util::scratchPath("losses.npz");
+  auto wave = [](Shape s, float f) {
+    std::vector<float> v(size_t(numElements(s)));
+    for (size_t e = 0; e < v.size(); ++e)
+      v[e] = 2 * std::sin(f * float(e) + 0.3f);
+    return Tensor::fromVector(DType::F32, s, v);
+  };
+  auto i64 = [](Shape s, std::vector<int64_t> v) { return Tensor::fromVector(DType::I64, s, v); };
+  std::vector<float> logp = {-1, -2, -3, -4, -INFINITY, -0.5f, -1, -2, -3, -2, -1, -0.25f};
+  writeNpz(npz, {{"scores", wave({2, 3, 2, 2}, 0.37f)},
+                 {"labels", i64({2, 2, 2}, {0, 2, 1, -1, 2, 0, 1, 1})},
+                 {"logits", wave({4, 5}, 0.53f)},
+                 {"classes", i64({4}, {4, 0, 2, 1}).cast(DType::I32)},
+                 {"logp", Tensor::fromVector(DType::F32, {3, 4}, logp)},
+                 {"target", i64({3}, {2, 0, 3})},
+                 {"all_ignored", i64({3}, {1, 1, 1})}});
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, npz, dtype, keepNone, std::string("losses_") + dtype);
+    EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.host"), 0) << dtype;
+    expectClose(k, dtype);
+    ASSERT_EQ(k.got.size(), 7u);
+    EXPECT_EQ(k.got[3].getAsDouble(1), 0.0) << dtype << ": the ignored item of nll_none";
+    EXPECT_TRUE(std::isnan(k.got[6].getAsDouble(0))) << dtype << ": every item ignored";
   }
 }
 
