@@ -16,6 +16,8 @@ def PlumbConstantFolding : Pass<"plumb-constant-folding", "mlir::func::FuncOp"> 
     (the oracle, so folding cannot change what an f32 run computes). Each constant keeps the
     folded op's location, so its ONNX tensor name stays findable. Results larger than
     `max-bytes`, results of non-static type, and ops whose kernel fails are left alone.
+    An EyeLike reads only its input's shape: it folds when that shape is static, whatever
+    computes the input.
   }];
   let options = [
     Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"1 << 20",

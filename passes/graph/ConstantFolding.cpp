@@ -1,4 +1,5 @@
-// plumb-constant-folding: evaluates ops whose inputs are all constants with the reference kernels.
+// plumb-constant-folding: evaluates ops whose inputs are all constants with the reference kernels
+// (an EyeLike's input need only be statically shaped).
 #include "passes/Passes.h"
 #include "passes/graph/Folding.h"
 
@@ -54,6 +55,13 @@ mlir::Location resultLoc(Operation *op, unsigned i) {
   return fuseNodeLocs(fused.getLocations(), {tensorNameOf(op, i)});
 }
 
+// Whether `op` reads only the shape of operand `index` (EyeLike: an identity shaped like its
+// input), so a statically shaped operand folds whatever its values: a zero tensor of that
+// shape stands in for it.
+bool readsShapeOnly(Operation *op, unsigned index) {
+  return llvm::isa<EyeLikeOp>(op) && index == 0 && staticBytes(op->getOperand(index).getType());
+}
+
 bool isCandidate(Operation *op, int64_t maxBytes) {
   // Control flow is left to the interpreter: folding an If on a constant cond would have
   // to inline a region, which is a rewrite of its own.
@@ -61,10 +69,10 @@ bool isCandidate(Operation *op, int64_t maxBytes) {
       op->use_empty() || op->getNumRegions() != 0)
     return false;
   bool anyTensor = false;
-  for (mlir::Value v : op->getOperands()) {
-    if (llvm::isa<mlir::NoneType>(v.getType()))
+  for (mlir::OpOperand &use : op->getOpOperands()) {
+    if (llvm::isa<mlir::NoneType>(use.get().getType()))
       continue;
-    if (!v.getDefiningOp<ConstantOp>())
+    if (!use.get().getDefiningOp<ConstantOp>() && !readsShapeOnly(op, use.getOperandNumber()))
       return false;
     anyTensor = true;
   }
@@ -89,9 +97,14 @@ bool foldConstantOp(Operation *op, int64_t maxBytes) {
     std::vector<Tensor> held;
     held.reserve(op->getNumOperands());
     std::vector<const Tensor *> inputs;
-    for (mlir::Value v : op->getOperands()) {
+    for (mlir::OpOperand &use : op->getOpOperands()) {
+      mlir::Value v = use.get();
       if (auto c = v.getDefiningOp<ConstantOp>()) {
         held.push_back(constantTensor(c));
+        inputs.push_back(&held.back());
+      } else if (readsShapeOnly(op, use.getOperandNumber())) {
+        auto t = llvm::cast<mlir::RankedTensorType>(v.getType());
+        held.push_back(Tensor::zeros(*dtypeOf(t.getElementType()), Shape(t.getShape())));
         inputs.push_back(&held.back());
       } else {
         inputs.push_back(nullptr);

@@ -89,3 +89,20 @@ func.func @not_constant(%x: tensor<3xf32>) -> tensor<?xi64> {
   %r = plumb.Range(%lo, %hi, %hi) : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
   return %r : tensor<?xi64>
 }
+
+// -----
+
+// An EyeLike reads only its input's shape: with a static shape it folds, whatever computes the
+// input (here a graph argument), with its k and dtype; a dynamic shape stays.
+// CHECK-LABEL: func @eyelike
+// CHECK-DAG: plumb.Constant() {value = dense<{{\[}}[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]> : tensor<3x4xi32>}
+// CHECK-DAG: plumb.Constant() {value = dense<{{\[}}[1.000000e+00, 0.000000e+00], [0.000000e+00, 1.000000e+00]]> : tensor<2x2xf32>}
+// CHECK: plumb.EyeLike(%arg2)
+// SMALL-LABEL: func @eyelike
+// SMALL: plumb.EyeLike(%arg0)
+func.func @eyelike(%x: tensor<3x4xf32>, %y: tensor<2x2xf32>, %z: tensor<?x2xf32>) -> (tensor<3x4xi32>, tensor<2x2xf32>, tensor<?x2xf32>) {
+  %a = plumb.EyeLike(%x) {dtype = 6 : i64, k = 1 : i64} : (tensor<3x4xf32>) -> tensor<3x4xi32>
+  %b = plumb.EyeLike(%y) : (tensor<2x2xf32>) -> tensor<2x2xf32>
+  %c = plumb.EyeLike(%z) : (tensor<?x2xf32>) -> tensor<?x2xf32>
+  return %a, %b, %c : tensor<3x4xi32>, tensor<2x2xf32>, tensor<?x2xf32>
+}
