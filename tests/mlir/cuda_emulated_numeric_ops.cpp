@@ -96,6 +96,29 @@ std::vector<OpCase> numericOpCases() {
     v.push_back(batch0);
   }
   {
+    // TensorScatter (opset 24, a KV cache's update): linear writes at run-time write_indices
+    // along the default axis -2 (f32 and f16), circular writes wrapping past the end and from
+    // a negative index, and no write_indices (from 0) along axis 1 of a 3-D cache.
+    Tensor cache = iota(DType::F32, {2, 2, 6, 3});
+    Tensor update = Tensor::fromVector(DType::F64, {2, 2, 2, 3}, [] {
+                      std::vector<double> v(24);
+                      for (size_t e = 0; e < v.size(); ++e)
+                        v[e] = 100 + double(e);
+                      return v;
+                    }()).cast(DType::F32);
+    auto at = [](std::vector<int64_t> v) { return Tensor::fromVector(DType::I64, {2}, v); };
+    v.push_back(OpCase{"tensorscatter_linear", "TensorScatter", {cache, update, at({1, 4})}, {}, {}, 1, 24});
+    v.push_back(OpCase{"tensorscatter_linear_f16", "TensorScatter",
+                       {cache.cast(DType::F16), update.cast(DType::F16), at({4, 0})}, {}, {}, 1, 24});
+    OpCase circular{"tensorscatter_circular", "TensorScatter", {cache, update, at({5, -1})}, {}, {}, 1, 24};
+    circular.attrs.set("mode", stringAttr("circular"));
+    v.push_back(circular);
+    OpCase fromZero{"tensorscatter_axis1_from_zero", "TensorScatter",
+                    {iota(DType::F32, {2, 5, 4}), update.reshaped({2, 3, 4})}, {}, {}, 1, 24};
+    fromZero.attrs.set("axis", intAttr(1));
+    v.push_back(fromZero);
+  }
+  {
     // MatMulInteger: uint8 a with a zero point per row, int8 b with one per column, a batch
     // of a against one b; per-tensor zero points; none. QLinearMatMul: uint8 and int8 results
     // (values past the range saturate), scales per tensor and per column of b.

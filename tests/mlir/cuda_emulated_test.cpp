@@ -404,7 +404,8 @@ NodeCaseRun runNodeCase(const fs::path &dir) {
 // less the cases the reference's expected-failures list explains. Cases that do not import
 // or compile (sequences, dynamic shapes the cuda backend refuses) are counted, not failed.
 // Minutes long: not in CI (SelectedNodeCasesRunOnTheDevice is); for finding generator bugs
-// against independent data.
+// against independent data. $PLUMB_CONFORMANCE_VERBOSE set: each case with a host step is
+// named with its ops.
 TEST(CudaConformance, DISABLED_NodeCasesOnTheEmulator) {
   const char *env = std::getenv("PLUMB_CONFORMANCE_DIR");
   fs::path root = env ? env : "/usr/share/libonnx-testdata/data/node";
@@ -437,6 +438,12 @@ TEST(CudaConformance, DISABLED_NodeCasesOnTheEmulator) {
     NodeCaseRun r = runNodeCase(dir);
     for (const std::string &op : r.hostOps)
       ++hostOps[op];
+    if (std::getenv("PLUMB_CONFORMANCE_VERBOSE") && !r.hostOps.empty()) {
+      std::cout << "host step: " << dir.filename().string() << ":";
+      for (const std::string &op : r.hostOps)
+        std::cout << " " << op;
+      std::cout << "\n";
+    }
     bound += r.bound;
     if (r.outcome == NodeCaseRun::Skipped) {
       ++skipped;

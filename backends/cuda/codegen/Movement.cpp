@@ -26,7 +26,8 @@ bool isMovement(const std::string &op) {
   static const std::set<std::string> ops = {"Transpose", "Slice",          "Concat",
                                             "Gather",    "GatherElements", "GatherND",
                                             "Expand",    "Tile",           "Split",
-                                            "Pad",       "ReverseSequence"};
+                                            "Pad",       "ReverseSequence",
+                                            "TensorScatter"};
   return ops.count(op) != 0;
 }
 
@@ -47,6 +48,7 @@ bool steeringOperand(const std::string &op, size_t index) {
              ((op == "Gather" || op == "GatherElements" || op == "GatherND" ||
                op == "ReverseSequence") &&
               index == 1) || // indices, sequence_lens: loaded
+             op == "TensorScatter" || // the update and write_indices: loaded
              (op == "Pad" && index == 2)); // Pad's constant_value is loaded
   if (op == "CumSum" || op == "TopK" || isResample(op) || op == "Reshape" || op == "Squeeze" ||
       op == "Unsqueeze")
@@ -203,6 +205,8 @@ void MovementWriter::body(const std::vector<std::string> &c) {
     return pad(c);
   if (n_.op == "ReverseSequence")
     return reverseSequence(c);
+  if (n_.op == "TensorScatter")
+    return tensorScatter(c);
   if (n_.op == "Einsum")
     return einsum(c);
   if (n_.op == "MatMulInteger" || n_.op == "QLinearMatMul")
@@ -436,11 +440,41 @@ void MovementWriter::reverseSequence(const std::vector<std::string> &c) {
   copy(r, x, s);
 }
 
+// TensorScatter (opset 24, a KV cache's update): the cache with the update written at
+// positions write_indices[b] + s along `axis` (modulo the axis in "circular" mode). Each
+// output element finds the s it would come from; outside [0, S) it is the cache's. A linear
+// write past the cache, which the reference refuses, is dropped.
+void MovementWriter::tensorScatter(const std::vector<std::string> &c) {
+  int r = n_.results.at(0), cache = n_.operands.at(0), update = n_.operands.at(1);
+  int starts = n_.operands.size() > 2 ? n_.operands[2] : -1;
+  int64_t axis = normalizeAxis(g_, n_, n_.attrs.getInt("axis", -2), rankOf(cache));
+  std::string mode = n_.attrs.getString("mode", "linear");
+  if (axis == 0 || (mode != "linear" && mode != "circular"))
+    codegenError(g_, "node '" + n_.name + "' (TensorScatter): axis 0 (the batch) or mode '" + mode +
+                         "' (linear or circular)");
+  std::string maxSeq = std::to_string(shapeOf(cache)[size_t(axis)]) + "LL",
+              seq = std::to_string(shapeOf(update)[size_t(axis)]) + "LL";
+  std::string start = "0LL";
+  if (starts >= 0)
+    start = "(long long)(" +
+            loadAs(g_.values[size_t(starts)].dtype,
+                   w_.paramName(starts) + "[" + viewOffsetOf(g_, starts, {c[0]}) + "]") +
+            ")";
+  os_ << "    long long from = " << c[size_t(axis)] << " - " << start << ";\n";
+  if (mode == "circular")
+    os_ << "    from = ((from % " << maxSeq << ") + " << maxSeq << ") % " << maxSeq << ";\n";
+  std::vector<std::string> s = c;
+  s[size_t(axis)] = "from";
+  os_ << "    " << w_.paramName(r) << "[e] = from >= 0 && from < " << seq << " ? "
+      << w_.paramName(update) << "[" << viewOffsetOf(g_, update, s) << "] : " << w_.paramName(cache)
+      << "[" << viewOffsetOf(g_, cache, c) << "];\n";
+}
+
 GeneratedKernel generateMovement(const KernelGraph &g) {
   const std::string &op = g.nodes.back().op;
   if (!(isMovement(op) || isWindowOp(op)) || (g.nodes.size() != 1 && !takesPrologue(op)))
     codegenError(g, "a movement or window kernel is one Transpose, Slice, Concat, Gather, "
-                    "Expand, Tile, Split, Pad, ReverseSequence, pool, Einsum, CumSum, TopK, "
+                    "Expand, Tile, Split, Pad, ReverseSequence, TensorScatter, pool, Einsum, CumSum, TopK, "
                     "ScatterND, "
                     "ArgMax/ArgMin, Resize or GridSample (an Einsum or CumSum after "
                     "elementwise ops)");

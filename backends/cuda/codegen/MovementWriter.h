@@ -95,6 +95,7 @@ private:
   void gatherND(const std::vector<std::string> &c);
   void pad(const std::vector<std::string> &c);
   void reverseSequence(const std::vector<std::string> &c);
+  void tensorScatter(const std::vector<std::string> &c);
   // The window ops (Window.cpp).
   void pool(const std::vector<std::string> &c);
   void lrn(const std::vector<std::string> &c);
