@@ -50,13 +50,15 @@ struct RemoveIdentity : OpRewritePattern<IdentityOp> {
   }
 };
 
-// Dropout is the identity at inference (training_mode absent or constant false); the mask
-// output must be unused because nothing would produce it.
+// Dropout is the identity at inference (training_mode absent or constant false). A mask
+// that is read is all true: an Expand of a true scalar to the data's (static) shape, which
+// carries the mask's name.
 struct RemoveInferenceDropout : OpRewritePattern<DropoutOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DropoutOp op, PatternRewriter &rewriter) const override {
-    if (op.getMask() && !op.getMask().use_empty())
-      return rewriter.notifyMatchFailure(op, "mask is used");
+    auto maskType = op.getMask() ? dyn_cast<RankedTensorType>(op.getMask().getType()) : nullptr;
+    if (op.getMask() && !op.getMask().use_empty() && !(maskType && maskType.hasStaticShape()))
+      return rewriter.notifyMatchFailure(op, "mask is used and not statically shaped");
     Value mode = op.getTrainingMode();
     if (!isa<NoneType>(mode.getType())) {
       std::optional<std::vector<int64_t>> v = constantInts(mode);
@@ -65,6 +67,17 @@ struct RemoveInferenceDropout : OpRewritePattern<DropoutOp> {
     }
     if (op.getData().getType() != op.getOutput().getType())
       return rewriter.notifyMatchFailure(op, "input and result types differ");
+    if (op.getMask() && !op.getMask().use_empty()) {
+      auto boolScalar = RankedTensorType::get({}, rewriter.getI1Type());
+      auto shapeType = RankedTensorType::get({maskType.getRank()}, rewriter.getI64Type());
+      Location loc = fuseNodeLocs({op.getLoc()}, {tensorNameOf(op, 1)});
+      Value yes = ConstantOp::create(rewriter, loc, boolScalar, DenseElementsAttr::get(boolScalar, true),
+                                     nullptr, nullptr, nullptr, nullptr);
+      Value shape = ConstantOp::create(rewriter, loc, shapeType,
+                                       DenseElementsAttr::get(shapeType, maskType.getShape()), nullptr,
+                                       nullptr, nullptr, nullptr);
+      rewriter.replaceAllUsesWith(op.getMask(), ExpandOp::create(rewriter, loc, maskType, yes, shape));
+    }
     rewriter.replaceAllUsesWith(op.getOutput(), op.getData());
     rewriter.eraseOp(op);
     return success();

@@ -373,6 +373,40 @@ TEST(CudaMovement, SpaceDepthIsATranspose) {
   expectBitExact(k);
 }
 
+// One-element constants moved by movement kernels: an Expand of a constant scalar too large to
+// fold (2 MiB), a Concat with a constant [1, 1] piece, a Gather from a constant [1] table, and
+// an inference Dropout whose all-true mask is read (an Expand of a true scalar). A one-element
+// constant is folded into a kernel's source, and the movement writers read their data from a
+// buffer: NVRTC rejected these kernels and each ran on the host. No host step, values bit for
+// bit the reference's.
+TEST(CudaMovement, OneElementConstantsAreMoved) {
+  onnx::ModelProto m = newModel("moved_constants", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {1, 3});
+  onnx::ValueInfoProto *ids = g->add_input();
+  floatValue(ids, "ids", {4});
+  ids->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
+  graphs::scalar(g, "half", 0.5f);
+  graphs::ints(g, "big", {512, 1024});
+  floatInitializer(g, "piece", {1, 1}, [](int64_t) { return 7.0f; });
+  floatInitializer(g, "table", {1}, [](int64_t) { return -2.5f; });
+  node(g, "Expand", "fill", {"half", "big"}, "filled");
+  intAttrOf(node(g, "Concat", "join", {"x", "piece"}, "joined"), "axis", 1);
+  node(g, "Gather", "pick", {"table", "ids"}, "picked");
+  node(g, "Dropout", "drop", {"x"}, "kept")->add_output("mask");
+  for (const char *o : {"filled", "joined", "picked", "kept", "mask"})
+    floatValue(g->add_output(), o);
+  g->mutable_output(4)->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::BOOL);
+  std::string model = saveModel(m, "moved_constants.onnx");
+  std::string npz = testing_util::scratchPath("moved_constants.npz");
+  writeNpz(npz, {{"x", Tensor::fromVector(DType::F32, {1, 3}, std::vector<float>{1, -2, 3})},
+                 {"ids", Tensor::fromVector(DType::I64, {4}, std::vector<int64_t>{0, -1, 0, 0})}});
+  KeptPlan k = runKept(model, npz, "f32", keepNone, "moved_constants");
+  EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.host"), 0);
+  ASSERT_EQ(k.got.size(), 5u);
+  expectBitExact(k);
+}
+
 // GridSample through the lowering in every storage type: one window kernel (no host step),
 // the grid read in the plan's type, outputs within the type's tolerance of the reference.
 TEST(CudaGridSample, IsOneWindowKernelInEveryStorageType) {

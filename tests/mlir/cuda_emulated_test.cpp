@@ -355,6 +355,13 @@ NodeCaseRun runNodeCase(const fs::path &dir) {
     r.failure = e.what(); // not compiled for cuda
     return r;
   }
+  // A kernel NVRTC refuses is a generator bug however the plan falls back: not a pass.
+  for (const std::string &f : compiled.cudaLowering.fallbacks)
+    if (f.find("NVRTC rejected") != std::string::npos) {
+      r.failure = f;
+      r.outcome = NodeCaseRun::Failed;
+      return r;
+    }
   for (const Step &s : compiled.plan.steps) {
     if (s.kernel == "cuda.host")
       r.hostOps.insert(s.attrs.getString("plumb.op", "?"));

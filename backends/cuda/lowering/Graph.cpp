@@ -74,6 +74,17 @@ void resizeTapsInto(KNode &n, Operation *op, const Shape &in, const Shape &out, 
   n.attrs.set("taps.extrapolation", floatAttr(taps.extrapolation));
 }
 
+// Whether operand `index` of `op` is read from its buffer even when it is a one-element
+// constant, which is otherwise folded into the source: the data a movement or window kernel
+// moves (an Expand of a constant scalar, a constant Concat piece) is read only as
+// buffer[offset]; the indices, pads' fill, zero points and scatter updates they read as
+// operands also take the folded form.
+bool readFromBuffer(const std::string &op, size_t index) {
+  if (!isMovement(op) && !isWindowOp(op))
+    return false;
+  return index == 0 || op == "Concat" || op == "Einsum" || (op == "TensorScatter" && index == 1);
+}
+
 } // namespace
 
 GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t opset,
@@ -128,7 +139,8 @@ GroupGraph buildGroupGraph(ArrayRef<Operation *> ops, StringRef kind, int64_t op
       }
       if (known)
         continue;
-      if (std::optional<double> s = constantScalar(v)) {
+      std::optional<double> s = constantScalar(v);
+      if (s && !readFromBuffer(n.op, index)) {
         g.scalars[id] = *s;
       } else {
         g.inputs.push_back(id);

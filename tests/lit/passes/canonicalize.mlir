@@ -12,22 +12,27 @@ func.func @identity(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
 
 // -----
 
-// Dropout is the identity at inference (training_mode absent or false) when its mask is
-// unused; in training mode, or with the mask used, it stays.
+// Dropout is the identity at inference (training_mode absent or false); a mask that is read
+// is all true, an Expand of a true scalar (statically shaped: else the Dropout stays). In
+// training mode it stays.
 // CHECK-LABEL: func @dropout
-func.func @dropout(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xi1>) {
+func.func @dropout(%x: tensor<4xf32>, %y: tensor<?xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xi1>, tensor<?xi1>) {
   %n = plumb.none
   %f = plumb.Constant() {value = dense<false> : tensor<i1>} : () -> tensor<i1>
   %t = plumb.Constant() {value = dense<true> : tensor<i1>} : () -> tensor<i1>
-  // CHECK: [[T:%.+]] = plumb.Dropout(%arg0, %{{.+}}, %{{.+}}) : (tensor<4xf32>, none, tensor<i1>) -> tensor<4xf32>
-  // CHECK: [[M:%[a-z_0-9]+]], [[MASK:%[a-z_0-9]+]] = plumb.Dropout(%arg0
+  // CHECK-DAG: [[YES:%.+]] = plumb.Constant() {value = dense<true> : tensor<i1>}
+  // CHECK-DAG: [[SHAPE:%.+]] = plumb.Constant() {value = dense<4> : tensor<1xi64>}
+  // CHECK: [[T:%.+]] = plumb.Dropout(%arg0, %{{.+}}, [[YES]]) : (tensor<4xf32>, none, tensor<i1>) -> tensor<4xf32>
+  // CHECK: [[MASK:%.+]] = plumb.Expand([[YES]], [[SHAPE]]) : (tensor<i1>, tensor<1xi64>) -> tensor<4xi1>
+  // CHECK: {{%.+}}, [[DYN:%[a-z_0-9]+]] = plumb.Dropout(%arg1
   // CHECK-NOT: plumb.Dropout
   %a = plumb.Dropout(%x, %n, %n) : (tensor<4xf32>, none, none) -> tensor<4xf32>
   %b, %unused = plumb.Dropout(%x, %n, %f) : (tensor<4xf32>, none, tensor<i1>) -> (tensor<4xf32>, tensor<4xi1>)
   %c = plumb.Dropout(%x, %n, %t) : (tensor<4xf32>, none, tensor<i1>) -> tensor<4xf32>
   %d, %mask = plumb.Dropout(%x, %n, %n) : (tensor<4xf32>, none, none) -> (tensor<4xf32>, tensor<4xi1>)
-  // CHECK: return %arg0, [[T]], [[M]], [[MASK]]
-  return %a, %c, %d, %mask : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xi1>
+  %e, %dmask = plumb.Dropout(%y, %n, %n) : (tensor<?xf32>, none, none) -> (tensor<?xf32>, tensor<?xi1>)
+  // CHECK: return %arg0, [[T]], %arg0, [[MASK]], [[DYN]]
+  return %a, %c, %d, %mask, %dmask : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xi1>, tensor<?xi1>
 }
 
 // -----
