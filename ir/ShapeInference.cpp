@@ -250,6 +250,54 @@ bool inferExtraOps(Operation *op, StringRef t) {
       setResult(op, i, i < 4 ? shapes[i] : std::nullopt, e0);
   } else if (inferQuantize(op, t)) {
     return true;
+  } else if (t == "CenterCropPad") {
+    // The input's dims with the target sizes (a constant) on the axes (all when absent).
+    std::optional<Dims> d = dimsOf(op->getOperand(0));
+    auto target = constInts(op->getOperand(1));
+    if (d) {
+      int64_t r = int64_t(d->size());
+      SmallVector<int64_t> axes = attrInts(op, "axes");
+      if (axes.empty())
+        for (int64_t a = 0; a < r; ++a)
+          axes.push_back(a);
+      for (size_t i = 0; i < axes.size(); ++i) {
+        int64_t a = normAxis(axes[i], r);
+        if (a >= 0 && a < r)
+          (*d)[size_t(a)] = target && target->size() == axes.size() ? extentOr((*target)[i]) : kDyn;
+      }
+    }
+    setResult(op, 0, d, e0);
+  } else if (t == "MaxUnpool") {
+    // output_shape when constant, else (in - 1) * stride + kernel - pads per spatial dim.
+    std::optional<Dims> d = dimsOf(op->getOperand(0));
+    bool shapeGiven = op->getNumOperands() > 2 && !llvm::isa<mlir::NoneType>(op->getOperand(2).getType());
+    auto given = shapeGiven ? constInts(op->getOperand(2)) : std::nullopt;
+    if (given) {
+      d = Dims(given->begin(), given->end());
+    } else if (shapeGiven) {
+      d.reset(); // a run-time output_shape
+    } else if (d && d->size() >= 3) {
+      size_t nd = d->size() - 2;
+      SmallVector<int64_t> k = attrInts(op, "kernel_shape"), st = attrInts(op, "strides"),
+                           pads = attrInts(op, "pads");
+      for (size_t i = 0; i < nd; ++i) {
+        int64_t in = (*d)[i + 2], s = i < st.size() ? st[i] : 1;
+        int64_t p = pads.size() == 2 * nd ? pads[i] + pads[i + nd] : 0;
+        (*d)[i + 2] = in == kDyn || i >= k.size() ? kDyn : (in - 1) * s + k[i] - p;
+      }
+    }
+    setResult(op, 0, d, e0);
+  } else if (t == "AffineGrid") {
+    // size [N, C, H, W] -> [N, H, W, 2]; [N, C, D, H, W] -> [N, D, H, W, 3] (a constant size).
+    auto size = constInts(op->getOperand(1));
+    std::optional<Dims> d;
+    if (size && (size->size() == 4 || size->size() == 5)) {
+      d = Dims{extentOr((*size)[0])};
+      for (size_t i = 2; i < size->size(); ++i)
+        d->push_back(extentOr((*size)[i]));
+      d->push_back(int64_t(size->size()) - 2);
+    }
+    setResult(op, 0, d, e0);
   } else if (t == "NonMaxSuppression") {
     setResult(op, 0, Dims{kDyn, 3}, b.getI64Type());
   } else if (t == "Det") {

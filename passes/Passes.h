@@ -49,6 +49,9 @@ struct CpuPipelineOptions {
   // NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss as gathers, a LogSoftmax, sums and
   // elementwise ops (plumb-decompose-losses): the CUDA backend, which then computes them.
   bool decomposeLosses = false;
+  // CenterCropPad and MaxUnpool as Slice, Pad, Expand and ScatterElements
+  // (plumb-decompose-movement): the CUDA backend, which has movement kernels for those.
+  bool decomposeMovement = false;
   // RNN/GRU/LSTM unrolled into MatMuls and gate ops (plumb-unroll-recurrent): the CUDA
   // backend, which has cuBLASLt and generated kernels but no recurrent kernel.
   bool unrollRecurrent = false;

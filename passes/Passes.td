@@ -201,6 +201,20 @@ def PlumbDecomposeLosses : Pass<"plumb-decompose-losses", "mlir::func::FuncOp"> 
   let dependentDialects = ["::plumb::PlumbDialect"];
 }
 
+def PlumbDecomposeMovement : Pass<"plumb-decompose-movement", "mlir::func::FuncOp"> {
+  let summary = "CenterCropPad and MaxUnpool as Slice, Pad, Expand and ScatterElements";
+  let description = [{
+    With static shapes and a constant target shape: CenterCropPad becomes a Slice of the
+    axes it crops (from (in - out) / 2) and a zero Pad of the axes it grows ((out - in) / 2
+    before, the rest after); MaxUnpool becomes an Expand of a 0 scalar to the unpooled
+    element count, a ScatterElements of the flattened X at the flattened indices, a Reshape
+    to the unpooled shape and a zero Pad at the end of each dim up to a larger output_shape.
+    The last op carries the node and its output's name. For backends with movement kernels
+    (CUDA: device kernels instead of a host step).
+  }];
+  let dependentDialects = ["::plumb::PlumbDialect"];
+}
+
 def PlumbUnrollRecurrent : Pass<"plumb-unroll-recurrent", "mlir::func::FuncOp"> {
   let summary = "RNN, GRU and LSTM unrolled over their steps into MatMuls and gate ops";
   let description = [{

@@ -38,6 +38,8 @@ void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &opts) {
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeBatchNorm());
   if (opts.decomposeLosses)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeLosses());
+  if (opts.decomposeMovement)
+    pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeMovement());
   if (opts.decomposeTrilu)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeTrilu());
   if (opts.reductionsAsRows)

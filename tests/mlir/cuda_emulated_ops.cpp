@@ -407,6 +407,39 @@ TEST(CudaMovement, OneElementConstantsAreMoved) {
   expectBitExact(k);
 }
 
+// MaxUnpool (plumb-decompose-movement): MaxPool's values scattered back at its Indices into
+// zeros, with an output_shape one larger than the unpooled shape (zeros padded at the end), at
+// opset 10 where Pad takes its pads as an attribute; CenterCropPad cropping one axis and
+// growing another. Each ran on the host. No host step; values against the reference in f32
+// and f16.
+TEST(CudaMovement, UnpoolAndCenterCropArePlainMovement) {
+  onnx::ModelProto m = newModel("unpool", 10);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {2, 3, 6, 8});
+  onnx::NodeProto *pool = node(g, "MaxPool", "pool", {"x"}, "pooled");
+  pool->add_output("where");
+  intsAttrOf(pool, "kernel_shape", {2, 2});
+  intsAttrOf(pool, "strides", {2, 2});
+  graphs::ints(g, "unpooled_shape", {2, 3, 7, 9});
+  onnx::NodeProto *unpool = node(g, "MaxUnpool", "unpool", {"pooled", "where", "unpooled_shape"}, "y");
+  intsAttrOf(unpool, "kernel_shape", {2, 2});
+  intsAttrOf(unpool, "strides", {2, 2});
+  floatValue(g->add_output(), "y");
+  onnx::ModelProto c = newModel("center_crop", 18);
+  onnx::GraphProto *cg = c.mutable_graph();
+  floatValue(cg->add_input(), "x", {2, 9, 4, 3});
+  graphs::ints(cg, "target", {5, 7});
+  intsAttrOf(node(cg, "CenterCropPad", "crop", {"x", "target"}, "y"), "axes", {1, -2});
+  floatValue(cg->add_output(), "y");
+  for (auto [model, tag] : {std::pair{saveModel(m, "unpool.onnx"), "unpool"},
+                            std::pair{saveModel(c, "center_crop.onnx"), "center_crop"}})
+    for (const char *dtype : {"f32", "f16"}) {
+      KeptPlan k = runKept(model, "", dtype, keepNone, std::string(tag) + "_" + dtype);
+      EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.host"), 0) << tag << " " << dtype;
+      expectClose(k, dtype);
+    }
+}
+
 // GridSample through the lowering in every storage type: one window kernel (no host step),
 // the grid read in the plan's type, outputs within the type's tolerance of the reference.
 TEST(CudaGridSample, IsOneWindowKernelInEveryStorageType) {

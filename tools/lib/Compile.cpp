@@ -118,6 +118,7 @@ Compiled compileModule(OwningOpRef<ModuleOp> module, const CompileSettings &s) {
   pipeline.decomposeTrilu = s.backend == "cuda";
   pipeline.decomposeBatchNorm = s.backend == "cuda";
   pipeline.decomposeLosses = s.backend == "cuda";
+  pipeline.decomposeMovement = s.backend == "cuda";
   pipeline.unrollRecurrent = s.backend == "cuda";
   pipeline.multiOutputElementwise = s.backend == "cuda";
   buildCpuPipeline(pm, pipeline);

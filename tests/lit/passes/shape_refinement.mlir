@@ -56,3 +56,27 @@ func.func @range_positions(%ids: tensor<2x7xi64>, %table: tensor<16x4xf32>) -> t
   %g = plumb.Gather(%table, %r) {axis = 0 : i64} : (tensor<16x4xf32>, tensor<?xi64>) -> tensor<*xf32>
   return %g : tensor<*xf32>
 }
+
+// -----
+
+// Result shapes that follow from constant operands: CenterCropPad's target sizes on its axes,
+// MaxUnpool's unpooled shape from its attributes (or its constant output_shape), AffineGrid's
+// [N, H, W, 2] from its size. A MaxUnpool with a run-time output_shape keeps its declared type.
+// CHECK-LABEL: func @from_constants
+// CHECK: plumb.CenterCropPad{{.*}} -> tensor<2x5x7x3xf32>
+// CHECK: plumb.MaxUnpool{{.*}} -> tensor<1x3x7x8xf32>
+// CHECK: plumb.MaxUnpool{{.*}} -> tensor<1x3x8x10xf32>
+// CHECK: plumb.AffineGrid{{.*}} -> tensor<2x4x5x2xf32>
+// CHECK: plumb.MaxUnpool{{.*}} -> tensor<1x3x9x9xf32>
+func.func @from_constants(%x: tensor<2x9x4x3xf32>, %p: tensor<1x3x3x4xf32>, %i: tensor<1x3x3x4xi64>, %theta: tensor<2x2x3xf32>, %rs: tensor<4xi64>) -> (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<1x3x9x9xf32>) {
+  %n = plumb.none
+  %t = plumb.Constant() {value = dense<[5, 7]> : tensor<2xi64>} : () -> tensor<2xi64>
+  %c = plumb.CenterCropPad(%x, %t) {axes = [1, -2]} : (tensor<2x9x4x3xf32>, tensor<2xi64>) -> tensor<*xf32>
+  %u = plumb.MaxUnpool(%p, %i, %n) {kernel_shape = [3, 2], strides = [2, 2], pads = [0, 0, 0, 0]} : (tensor<1x3x3x4xf32>, tensor<1x3x3x4xi64>, none) -> tensor<*xf32>
+  %os = plumb.Constant() {value = dense<[1, 3, 8, 10]> : tensor<4xi64>} : () -> tensor<4xi64>
+  %v = plumb.MaxUnpool(%p, %i, %os) {kernel_shape = [3, 2], strides = [2, 2]} : (tensor<1x3x3x4xf32>, tensor<1x3x3x4xi64>, tensor<4xi64>) -> tensor<*xf32>
+  %s = plumb.Constant() {value = dense<[2, 3, 4, 5]> : tensor<4xi64>} : () -> tensor<4xi64>
+  %g = plumb.AffineGrid(%theta, %s) : (tensor<2x2x3xf32>, tensor<4xi64>) -> tensor<*xf32>
+  %w = plumb.MaxUnpool(%p, %i, %rs) {kernel_shape = [3, 2], strides = [2, 2]} : (tensor<1x3x3x4xf32>, tensor<1x3x3x4xi64>, tensor<4xi64>) -> tensor<1x3x9x9xf32>
+  return %c, %u, %v, %g, %w : tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<1x3x9x9xf32>
+}
