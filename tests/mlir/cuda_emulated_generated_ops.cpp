@@ -1,10 +1,11 @@
-// Each movement, window and row op as one generated kernel on the CUDA plan emulator against
-// its reference kernel (part of cuda_emulated_test): the one-op case table (opCases, with
+// Each movement, window and row op as one generated kernel, compiled by NVRTC and run on the
+// CUDA plan emulator against its reference kernel (part of cuda_emulated_test): the one-op case table (opCases, with
 // numericOpCases from cuda_emulated_numeric_ops.cpp) and the out-of-range Gather.
 #include "tests/mlir/CudaEmulator.h"
 #include "tests/mlir/GeneratedOpCase.h"
 
 #include "backends/cuda/codegen/Generator.h"
+#include "backends/cuda/codegen/Nvrtc.h"
 #include "backends/reference/Kernel.h"
 #include "tests/TempFiles.h"
 #include "tests/TestAttrs.h"
@@ -52,6 +53,12 @@ std::vector<Tensor> runGenerated(const OpCase &c, const std::vector<Tensor> &wan
   }
   g.nodes.push_back(n);
   cuda::GeneratedKernel k = cuda::generateKernel(g);
+  // NVRTC too: the emulator compiles the source as host C++, which accepts kernels NVRTC
+  // refuses (a warp shuffle of a bool), and a refused kernel falls back to the host.
+  static const std::string cache = testing_util::scratchPath("nvrtc_ops");
+  cuda::NvrtcOptions nvrtc;
+  nvrtc.cacheDir = cache;
+  cuda::compileKernel(k.source, "[" + c.name + "]", nvrtc);
   Plan plan;
   std::vector<int> in, out;
   for (const Tensor &t : c.data)

@@ -31,6 +31,18 @@ std::vector<OpCase> numericOpCases() {
       add(std::string(op) + "_empty_rows", op, {empty}, {}, {{"axes", intsAttr({2})}});
   }
   {
+    // Bool rows (opset 20): ReduceMax is any, ReduceMin all, over rows of 70 (more than a
+    // warp): all false, one true at the end, all true but one, all true. NVRTC refused these
+    // kernels (the warp shuffles have no bool form), and each ran on the host.
+    std::vector<uint8_t> bits(4 * 70, 0);
+    bits[69 + 70] = 1;
+    for (size_t e = 140; e < 280; ++e)
+      bits[e] = e != 175;
+    Tensor rows = Tensor::copyOf(DType::Bool, {4, 70}, bits.data());
+    v.push_back(OpCase{"reducemax_bool_rows", "ReduceMax", {rows}, {{1, ints({1})}}, {}, 1, 20});
+    v.push_back(OpCase{"reducemin_bool_rows", "ReduceMin", {rows}, {{1, ints({-1})}}, {}, 1, 20});
+  }
+  {
     // Integer bit ops: shifts by the width or more (0, as in the reference), a uint64 with
     // its top bit set shifted right (zeros come in), the narrower types truncating.
     auto typed = [](DType t, Shape s, std::vector<int64_t> v) {

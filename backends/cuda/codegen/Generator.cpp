@@ -361,6 +361,8 @@ int reduceOpCode(const std::string &op) { // plumb_combine's op
 // The reduction's identity, its value over no elements.
 std::string reduceInit(const KernelGraph &g, const KNode &n) {
   int op = reduceOpCode(n.op);
+  if (g.values[size_t(n.results[0])].dtype == DType::Bool) // ReduceMax: any; ReduceMin: all
+    return op == 2 || op == 3 ? "1" : "0";
   return op == 0   ? "0"
          : op == 3 ? "1"
                    : literal(g.values[size_t(n.results[0])].dtype, op == 1 ? -INFINITY : INFINITY);
@@ -451,7 +453,9 @@ GeneratedKernel generateRow(const KernelGraph &g) {
     if (!isRowReduction(n.op))
       continue;
     int r = n.results[0], x = n.operands[0];
-    std::string ct = computeType(g.values[size_t(r)].dtype);
+    // Bools reduce as ints (0 and 1): the warp shuffles have no bool form.
+    DType rt = g.values[size_t(r)].dtype;
+    std::string ct = rt == DType::Bool ? "int" : computeType(rt);
     int op = reduceOpCode(n.op);
     os << "    " << ct << " v" << r << " = " << reduceInit(g, n) << ";\n"
        << "    for (long long j = threadIdx.x; j < " << d << "LL; j += " << block << ") {\n"
