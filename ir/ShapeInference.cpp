@@ -322,13 +322,48 @@ bool inferExtraOps(Operation *op, StringRef t) {
       d = in->size() == 1 ? Dims{width} : Dims{(*in)[0], width};
     setResult(op, 0, d, b.getF32Type());
   } else if (t == "DFT" || t == "STFT") {
-    // Transformed lengths depend on opset-specific axis defaults and on input values; only
-    // the rank and the trailing (real, imaginary) dim are certain.
+    // The rank and the trailing (real, imaginary) dim are certain; the transformed lengths
+    // follow from the constant operands (dft_length and axis, whose default is 1 before
+    // opset 20 and -2 from it; frame_step and frame_length or the window's length).
     auto in = dimsOf(op->getOperand(0));
     std::optional<Dims> d;
+    auto scalarOf = [&](unsigned i) -> std::optional<int64_t> {
+      if (op->getNumOperands() <= i || llvm::isa<mlir::NoneType>(op->getOperand(i).getType()))
+        return std::nullopt;
+      auto v = constInts(op->getOperand(i));
+      return v && v->size() == 1 ? std::optional<int64_t>((*v)[0]) : std::nullopt;
+    };
+    auto given = [&](unsigned i) {
+      return op->getNumOperands() > i && !llvm::isa<mlir::NoneType>(op->getOperand(i).getType());
+    };
     if (in && !in->empty()) {
       d.emplace(t == "STFT" ? 4 : in->size(), kDyn);
       d->back() = 2;
+    }
+    bool onesided = attrInt(op, "onesided", t == "STFT" ? 1 : 0) != 0;
+    if (d && t == "DFT" && in->size() >= 2) {
+      int64_t r = int64_t(in->size());
+      std::optional<int64_t> axis = given(2) ? scalarOf(2)
+                                    : op->hasAttr("axis") ? std::optional<int64_t>(attrInt(op, "axis", 1))
+                                                          : std::optional<int64_t>(moduleOpset(op) >= 20 ? -2 : 1);
+      if (axis && normAxis(*axis, r) >= 0 && normAxis(*axis, r) < r - 1) {
+        int64_t a = normAxis(*axis, r);
+        *d = *in;
+        d->back() = 2;
+        std::optional<int64_t> len = given(1) ? scalarOf(1) : std::optional<int64_t>((*in)[size_t(a)]);
+        (*d)[size_t(a)] = !len || *len == kDyn || *len < 1 ? kDyn : onesided ? *len / 2 + 1 : *len;
+      }
+    } else if (d && t == "STFT" && in->size() == 3) {
+      std::optional<int64_t> step = scalarOf(1), frame = scalarOf(3);
+      if (!given(3) && given(2))
+        if (auto w = dimsOf(op->getOperand(2)); w && w->size() == 1 && (*w)[0] != kDyn)
+          frame = (*w)[0];
+      (*d)[0] = (*in)[0];
+      if (frame && *frame >= 1) {
+        (*d)[2] = onesided ? *frame / 2 + 1 : *frame;
+        if (step && *step >= 1 && (*in)[1] != kDyn && (*in)[1] >= *frame)
+          (*d)[1] = ((*in)[1] - *frame) / *step + 1;
+      }
     }
     setResult(op, 0, d, e0);
   } else if (t == "GridSample" || t == "RoiAlign") {

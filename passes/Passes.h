@@ -52,6 +52,9 @@ struct CpuPipelineOptions {
   // CenterCropPad and MaxUnpool as Slice, Pad, Expand and ScatterElements
   // (plumb-decompose-movement): the CUDA backend, which has movement kernels for those.
   bool decomposeMovement = false;
+  // AffineGrid, DFT and STFT as MatMuls with constant matrices (plumb-decompose-transforms):
+  // the CUDA backend, whose GEMM then computes them.
+  bool decomposeTransforms = false;
   // RNN/GRU/LSTM unrolled into MatMuls and gate ops (plumb-unroll-recurrent): the CUDA
   // backend, which has cuBLASLt and generated kernels but no recurrent kernel.
   bool unrollRecurrent = false;

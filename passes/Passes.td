@@ -215,6 +215,21 @@ def PlumbDecomposeMovement : Pass<"plumb-decompose-movement", "mlir::func::FuncO
   let dependentDialects = ["::plumb::PlumbDialect"];
 }
 
+def PlumbDecomposeTransforms : Pass<"plumb-decompose-transforms", "mlir::func::FuncOp"> {
+  let summary = "AffineGrid, DFT and STFT as MatMuls with matrices computed at compile time";
+  let description = [{
+    With static shapes and constant steering operands: AffineGrid is its base grid of
+    normalised (x, y[, z], 1) points times theta transposed; DFT moves its axis next to the
+    (real, imaginary) dim, flattens the rest to rows and multiplies by the twiddle matrix
+    [L * c, bins * 2] (1/n when inverse, zero rows past dft_length); STFT gathers its frames
+    with constant indices and multiplies by the twiddles with a constant window folded into
+    the rows (a run-time window multiplies the frames). Matrices are computed in double and
+    stored in the op's type, at most 16 MiB of elements each. For backends with a GEMM (CUDA:
+    cuBLASLt instead of a host step).
+  }];
+  let dependentDialects = ["::plumb::PlumbDialect"];
+}
+
 def PlumbUnrollRecurrent : Pass<"plumb-unroll-recurrent", "mlir::func::FuncOp"> {
   let summary = "RNN, GRU and LSTM unrolled over their steps into MatMuls and gate ops";
   let description = [{

@@ -40,6 +40,8 @@ void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &opts) {
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeLosses());
   if (opts.decomposeMovement)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeMovement());
+  if (opts.decomposeTransforms)
+    pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeTransforms());
   if (opts.decomposeTrilu)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeTrilu());
   if (opts.reductionsAsRows)

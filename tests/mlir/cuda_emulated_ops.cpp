@@ -440,6 +440,48 @@ TEST(CudaMovement, UnpoolAndCenterCropArePlainMovement) {
     }
 }
 
+// Transforms as MatMuls with matrices computed at compile time (plumb-decompose-transforms;
+// each ran on the host): a complex inverse DFT along axis 1 (moved next to the real/imaginary
+// dim and back), a real onesided DFT truncated by dft_length, a real DFT zero-padded by it;
+// STFTs with a constant window (folded into the matrix) and a run-time one (multiplying the
+// frames); a 3-D AffineGrid with align_corners. No host step; values against the reference in
+// f32 and f16.
+TEST(CudaMatMul, TransformsAreProductsWithConstantMatrices) {
+  onnx::ModelProto m = newModel("transforms", 17);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "z", {2, 6, 3, 2});
+  floatValue(g->add_input(), "x", {3, 10, 1});
+  floatValue(g->add_input(), "signal", {2, 40, 1});
+  floatValue(g->add_input(), "window", {8});
+  floatValue(g->add_input(), "theta", {2, 3, 4});
+  graphs::ints(g, "len6", {6});
+  graphs::ints(g, "len16", {16});
+  graphs::ints(g, "step", {5});
+  graphs::ints(g, "grid_size", {2, 1, 3, 4, 5});
+  g->mutable_initializer(0)->clear_dims(); // scalars: dft_length, frame_step
+  g->mutable_initializer(1)->clear_dims();
+  g->mutable_initializer(2)->clear_dims();
+  floatInitializer(g, "hann", {8}, [](int64_t i) { return 0.5f - 0.5f * std::cos(2 * 3.14159265f * float(i) / 8); });
+  onnx::NodeProto *inv = node(g, "DFT", "inverse", {"z"}, "inv");
+  intAttrOf(inv, "axis", 1);
+  intAttrOf(inv, "inverse", 1);
+  onnx::NodeProto *trunc = node(g, "DFT", "truncated", {"x", "len6"}, "trunc");
+  intAttrOf(trunc, "onesided", 1);
+  node(g, "DFT", "padded", {"x", "len16"}, "padded");
+  node(g, "STFT", "stft_const", {"signal", "step", "hann"}, "spec_const");
+  node(g, "STFT", "stft_runtime", {"signal", "step", "window"}, "spec_runtime");
+  intAttrOf(node(g, "AffineGrid", "grid", {"theta", "grid_size"}, "grid"), "align_corners", 1);
+  for (const char *o : {"inv", "trunc", "padded", "spec_const", "spec_runtime", "grid"})
+    floatValue(g->add_output(), o);
+  std::string model = saveModel(m, "transforms.onnx");
+  for (const char *dtype : {"f32", "f16"}) {
+    KeptPlan k = runKept(model, "", dtype, keepNone, std::string("transforms_") + dtype);
+    EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.host"), 0) << dtype;
+    EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.matmul"), 6) << dtype;
+    expectClose(k, dtype);
+  }
+}
+
 // GridSample through the lowering in every storage type: one window kernel (no host step),
 // the grid read in the plan's type, outputs within the type's tolerance of the reference.
 TEST(CudaGridSample, IsOneWindowKernelInEveryStorageType) {

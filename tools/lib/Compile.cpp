@@ -119,6 +119,7 @@ Compiled compileModule(OwningOpRef<ModuleOp> module, const CompileSettings &s) {
   pipeline.decomposeBatchNorm = s.backend == "cuda";
   pipeline.decomposeLosses = s.backend == "cuda";
   pipeline.decomposeMovement = s.backend == "cuda";
+  pipeline.decomposeTransforms = s.backend == "cuda";
   pipeline.unrollRecurrent = s.backend == "cuda";
   pipeline.multiOutputElementwise = s.backend == "cuda";
   buildCpuPipeline(pm, pipeline);
