@@ -8,6 +8,7 @@
 //   (not a Transpose) gives the original shape back;
 // - ReduceSumSquare, ReduceL1, ReduceL2 and ReduceLogSum: their ONNX definitions, a ReduceSum
 //   of x*x or |x| (computed in the row kernel's pass over the row), then Sqrt or Log;
+// - a reduction of nothing (noop_with_empty_axes with no or empty axes): its input;
 // - Softmax and LogSoftmax (opset 13 on: one axis) over an axis that is not the last: the
 //   axis swapped with the last one, the op over the last axis, swapped back;
 // - LpNormalization and MeanVarianceNormalization: their reductions (in row form) and the
@@ -146,7 +147,26 @@ struct Rewriter {
 };
 
 // Rewrites a Reduce* op in row form; false (untouched) when it is one already or cannot be.
+// A Reduce* that reduces nothing: noop_with_empty_axes set, with its axes an input (ReduceSum
+// from opset 13, the others from 18) left out or empty. Its result is its input, as the
+// reference computes it; reading the absent axes as "all axes" would reduce everything.
+bool reducesNothing(Operation *op, int64_t opset) {
+  auto noop = op->getAttrOfType<mlir::IntegerAttr>("noop_with_empty_axes");
+  if (!noop || noop.getInt() == 0 || opset < (llvm::isa<ReduceSumOp>(op) ? 13 : 18))
+    return false;
+  Value axes = op->getOperand(1);
+  if (absent(axes))
+    return true;
+  std::optional<std::vector<int64_t>> c = constantInts(axes);
+  return c && c->empty();
+}
+
 bool rewriteReduce(Operation *op, int64_t opset) {
+  if (reducesNothing(op, opset) && op->getResult(0).getType() == op->getOperand(0).getType()) {
+    op->getResult(0).replaceAllUsesWith(op->getOperand(0));
+    op->erase();
+    return true;
+  }
   Value x = op->getOperand(0);
   auto t = rowsType(x);
   auto result = llvm::dyn_cast<mlir::RankedTensorType>(op->getResult(0).getType());

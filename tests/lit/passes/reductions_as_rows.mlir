@@ -156,3 +156,23 @@ module attributes {plumb.opset = 17 : i64} {
     return %y, %m, %i, %p : tensor<2x3x4xf16>, tensor<2x3x1xf32>, tensor<2x3x1xf32>, tensor<2x3x4xf16>
   }
 }
+
+// -----
+
+// noop_with_empty_axes with the axes an input (ReduceSum from opset 13, the others from 18)
+// left out or empty: the input, as the reference computes it (reading the absent axes as all
+// axes would reduce everything).
+// CHECK-LABEL: func @noop
+// CHECK-NOT: plumb.ReduceSum
+// CHECK-NOT: plumb.ReduceMax
+// CHECK: return %arg0, %arg0, %arg0
+module attributes {plumb.opset = 18 : i64} {
+  func.func @noop(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>) {
+    %none = plumb.none
+    %empty = plumb.Constant() {value = dense<> : tensor<0xi64>} : () -> tensor<0xi64>
+    %a = plumb.ReduceSum(%x, %none) {noop_with_empty_axes = 1 : i64} : (tensor<2x3xf32>, none) -> tensor<2x3xf32>
+    %b = plumb.ReduceSum(%x, %empty) {noop_with_empty_axes = 1 : i64} : (tensor<2x3xf32>, tensor<0xi64>) -> tensor<2x3xf32>
+    %c = plumb.ReduceMax(%x, %none) {noop_with_empty_axes = 1 : i64} : (tensor<2x3xf32>, none) -> tensor<2x3xf32>
+    return %a, %b, %c : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>
+  }
+}
