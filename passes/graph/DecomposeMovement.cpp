@@ -5,9 +5,11 @@
 //     with zeros of the axes grown ((out - in) / 2 before, the rest after), as the reference
 //     centres them.
 //   MaxUnpool(X, I): zeros of the unpooled shape (an Expand of a 0 scalar) with X scattered
-//     at MaxPool's flat indices (ScatterElements on the flattened tensors), reshaped, then
-//     padded with zeros at the end of each dim up to a larger output_shape (the reference
-//     keeps each element's multi-index).
+//     at MaxPool's flat indices, plane by plane (ScatterElements along the rows of [N * C,
+//     plane], each index less its plane's offset: MaxPool's indices stay in their plane),
+//     reshaped, then padded with zeros at the end of each dim up to a larger output_shape
+//     (the reference keeps each element's multi-index). The scatter kernel costs outputs x
+//     indices per plane; a large unpool (SegNet's) stays on the host.
 #include "passes/Passes.h"
 #include "passes/graph/Folding.h"
 
@@ -22,6 +24,9 @@ namespace plumb {
 namespace {
 
 using mlir::Value;
+
+// The most index checks a MaxUnpool's scatter may cost (outputs x indices per plane).
+constexpr int64_t kMaxScatterChecks = int64_t(1) << 28;
 
 struct Builder {
   mlir::OpBuilder b;
@@ -128,16 +133,30 @@ void maxUnpool(MaxUnpoolOp op, int64_t opset) {
       return;
     grow[size_t(d + xt.getRank())] = yt.getDimSize(d) - inferred[size_t(d)];
   }
-  Builder m(op);
-  int64_t total = 1, count = xt.getNumElements();
+  // Per (n, c) plane: MaxPool's indices stay in their plane, so each is scattered along its
+  // plane's row, the plane's offset taken off. The scatter kernel checks every index of a row
+  // for each output element (planes x out x in checks): past kMaxScatterChecks the op stays.
+  int64_t planes = xt.getDimSize(0) * xt.getDimSize(1), total = 1;
   for (int64_t v : inferred)
     total *= v;
+  if (planes < 1 || total % planes != 0)
+    return;
+  int64_t out = total / planes, in = xt.getNumElements() / planes;
+  if (double(planes) * double(out) * double(in) > double(kMaxScatterChecks))
+    return;
+  Builder m(op);
   Value zero = scalarConstantOf(m.b, m.loc("zero"), 0.0, *dtypeOf(xt.getElementType()));
-  Value zeros = ExpandOp::create(m.b, m.loc("zeros"), m.like(op.getX(), {total}), zero, m.ints("zeros.shape", {total}));
-  Value where = reshapedTo(m.b, m.loc("flat_indices"), op.getI(), {count}, opset);
-  Value values = reshapedTo(m.b, m.loc("flat_values"), op.getX(), {count}, opset);
-  Value scattered = ScatterElementsOp::create(m.b, m.loc("scattered"), m.like(op.getX(), {total}), zeros, where,
-                                              values, m.b.getI64IntegerAttr(0), nullptr);
+  Value zeros = ExpandOp::create(m.b, m.loc("zeros"), m.like(op.getX(), {planes, out}), zero,
+                                 m.ints("zeros.shape", {planes, out}));
+  std::vector<int64_t> starts;
+  for (int64_t p = 0; p < planes; ++p)
+    starts.push_back(p * out);
+  Value where = reshapedTo(m.b, m.loc("plane_indices"), op.getI(), {planes, in}, opset);
+  Value offsets = constantOf(m.b, m.loc("plane_offsets"), Tensor::fromVector(DType::I64, {planes, 1}, starts));
+  where = SubOp::create(m.b, m.loc("in_plane_indices"), m.like(where, {planes, in}), where, offsets);
+  Value values = reshapedTo(m.b, m.loc("plane_values"), op.getX(), {planes, in}, opset);
+  Value scattered = ScatterElementsOp::create(m.b, m.loc("scattered"), m.like(op.getX(), {planes, out}), zeros,
+                                              where, values, m.b.getI64IntegerAttr(1), nullptr);
   bool grows = llvm::any_of(grow, [](int64_t p) { return p != 0; });
   Value y = reshapedTo(m.b, grows ? m.loc("unpooled") : op.getLoc(), scattered, inferred, opset);
   if (grows)

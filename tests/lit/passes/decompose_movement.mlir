@@ -22,26 +22,30 @@ module attributes {plumb.opset = 18 : i64} {
 
 // -----
 
-// MaxUnpool: zeros of the 16 unpooled elements, X scattered at the flattened indices, reshaped;
-// a larger output_shape pads zeros at the end of each dim. Before opset 11 that Pad takes its
-// pads as an attribute.
+// MaxUnpool: per (n, c) plane, zeros of the plane's 16 unpooled elements, X scattered along
+// the plane's row at the indices less the plane's offset, reshaped; a larger output_shape pads
+// zeros at the end of each dim. Before opset 11 that Pad takes its pads as an attribute. Two
+// planes: offsets 0 and 16. An unpool whose scatter would check more than 2^28 indices stays.
 // CHECK-LABEL: func @unpool
-// CHECK: [[Z:%.+]] = plumb.Expand({{%.+}}, {{%.+}}) : (tensor<f32>, tensor<1xi64>) -> tensor<16xf32>
-// CHECK: [[I:%.+]] = plumb.Reshape(%arg1, {{%.+}}) : (tensor<1x1x2x2xi64>, tensor<1xi64>) -> tensor<4xi64>
-// CHECK: [[X:%.+]] = plumb.Reshape(%arg0, {{%.+}}) : (tensor<1x1x2x2xf32>, tensor<1xi64>) -> tensor<4xf32>
-// CHECK: [[S:%.+]] = plumb.ScatterElements([[Z]], [[I]], [[X]]) {axis = 0 : i64}
-// CHECK: [[U:%.+]] = plumb.Reshape([[S]], {{%.+}}) : (tensor<16xf32>, tensor<4xi64>) -> tensor<1x1x4x4xf32>
+// CHECK: [[Z:%.+]] = plumb.Expand({{%.+}}, {{%.+}}) : (tensor<f32>, tensor<2xi64>) -> tensor<2x16xf32>
+// CHECK: [[I:%.+]] = plumb.Reshape(%arg1, {{%.+}}) : (tensor<1x2x2x2xi64>, tensor<2xi64>) -> tensor<2x4xi64>
+// CHECK: [[OFF:%.+]] = plumb.Constant() {value = dense<{{\[}}[0], [16]]> : tensor<2x1xi64>}
+// CHECK: [[IP:%.+]] = plumb.Sub([[I]], [[OFF]])
+// CHECK: [[X:%.+]] = plumb.Reshape(%arg0, {{%.+}}) : (tensor<1x2x2x2xf32>, tensor<2xi64>) -> tensor<2x4xf32>
+// CHECK: [[S:%.+]] = plumb.ScatterElements([[Z]], [[IP]], [[X]]) {axis = 1 : i64}
+// CHECK: [[U:%.+]] = plumb.Reshape([[S]], {{%.+}}) : (tensor<2x16xf32>, tensor<4xi64>) -> tensor<1x2x4x4xf32>
 // CHECK: plumb.ScatterElements
 // CHECK: [[U2:%.+]] = plumb.Reshape
-// CHECK: [[G:%.+]] = plumb.Pad([[U2]], {{%.+}}, {{%.+}}, {{%.+}}) {pads = [0, 0, 0, 0, 0, 0, 1, 1]} : (tensor<1x1x4x4xf32>, none, none, none) -> tensor<1x1x5x5xf32>
-// CHECK-NOT: plumb.MaxUnpool
-// CHECK: return [[U]], [[G]]
+// CHECK: [[G:%.+]] = plumb.Pad([[U2]], {{%.+}}, {{%.+}}, {{%.+}}) {pads = [0, 0, 0, 0, 0, 0, 1, 1]} : (tensor<1x2x4x4xf32>, none, none, none) -> tensor<1x2x5x5xf32>
+// CHECK: [[BIG:%.+]] = plumb.MaxUnpool
+// CHECK: return [[U]], [[G]], [[BIG]]
 module attributes {plumb.opset = 9 : i64} {
-  func.func @unpool(%x: tensor<1x1x2x2xf32>, %i: tensor<1x1x2x2xi64>) -> (tensor<1x1x4x4xf32>, tensor<1x1x5x5xf32>) {
+  func.func @unpool(%x: tensor<1x2x2x2xf32>, %i: tensor<1x2x2x2xi64>, %bx: tensor<1x64x112x112xf32>, %bi: tensor<1x64x112x112xi64>) -> (tensor<1x2x4x4xf32>, tensor<1x2x5x5xf32>, tensor<1x64x224x224xf32>) {
     %n = plumb.none
-    %s = plumb.Constant() {value = dense<[1, 1, 5, 5]> : tensor<4xi64>} : () -> tensor<4xi64>
-    %a = plumb.MaxUnpool(%x, %i, %n) {kernel_shape = [2, 2], strides = [2, 2]} : (tensor<1x1x2x2xf32>, tensor<1x1x2x2xi64>, none) -> tensor<1x1x4x4xf32>
-    %b = plumb.MaxUnpool(%x, %i, %s) {kernel_shape = [2, 2], strides = [2, 2]} : (tensor<1x1x2x2xf32>, tensor<1x1x2x2xi64>, tensor<4xi64>) -> tensor<1x1x5x5xf32>
-    return %a, %b : tensor<1x1x4x4xf32>, tensor<1x1x5x5xf32>
+    %s = plumb.Constant() {value = dense<[1, 2, 5, 5]> : tensor<4xi64>} : () -> tensor<4xi64>
+    %a = plumb.MaxUnpool(%x, %i, %n) {kernel_shape = [2, 2], strides = [2, 2]} : (tensor<1x2x2x2xf32>, tensor<1x2x2x2xi64>, none) -> tensor<1x2x4x4xf32>
+    %b = plumb.MaxUnpool(%x, %i, %s) {kernel_shape = [2, 2], strides = [2, 2]} : (tensor<1x2x2x2xf32>, tensor<1x2x2x2xi64>, tensor<4xi64>) -> tensor<1x2x5x5xf32>
+    %c = plumb.MaxUnpool(%bx, %bi, %n) {kernel_shape = [2, 2], strides = [2, 2]} : (tensor<1x64x112x112xf32>, tensor<1x64x112x112xi64>, none) -> tensor<1x64x224x224xf32>
+    return %a, %b, %c : tensor<1x2x4x4xf32>, tensor<1x2x5x5xf32>, tensor<1x64x224x224xf32>
   }
 }
