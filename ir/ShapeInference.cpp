@@ -287,6 +287,20 @@ bool inferExtraOps(Operation *op, StringRef t) {
       }
     }
     setResult(op, 0, d, e0);
+  } else if (t == "Col2Im") {
+    // [N, C * prod(block), L] -> [N, C, image...] (constant image_shape and block_shape).
+    auto in = dimsOf(op->getOperand(0));
+    auto image = constInts(op->getOperand(1)), block = constInts(op->getOperand(2));
+    std::optional<Dims> d;
+    if (in && in->size() == 3 && image && block && block->size() == image->size()) {
+      int64_t k = 1;
+      for (int64_t v : *block)
+        k *= v;
+      d = Dims{(*in)[0], (*in)[1] == kDyn || k < 1 ? kDyn : (*in)[1] / k};
+      for (int64_t v : *image)
+        d->push_back(extentOr(v));
+    }
+    setResult(op, 0, d, e0);
   } else if (t == "AffineGrid") {
     // size [N, C, H, W] -> [N, H, W, 2]; [N, C, D, H, W] -> [N, D, H, W, 3] (a constant size).
     auto size = constInts(op->getOperand(1));

@@ -131,6 +131,17 @@ std::vector<OpCase> numericOpCases() {
     v.push_back(fromZero);
   }
   {
+    // Col2Im: overlapping 3x2 blocks with dilation 2 along H, stride 2 along W and asymmetric
+    // pads (windows partly outside the image), f32 and f16; a 3-D image of 2x2x2 blocks.
+    std::vector<std::pair<std::string, ref::AttrValue>> attrs = {
+        {"dilations", intsAttr({2, 1})}, {"strides", intsAttr({1, 2})}, {"pads", intsAttr({1, 0, 2, 1})}};
+    // image 5x6: grid H (5 + 3 - 5) / 1 + 1 = 4, W (6 + 1 - 2) / 2 + 1 = 3: 12 columns
+    Tensor cols = iota(DType::F32, {2, 2 * 6, 12});
+    add("col2im_dilated_strided_padded", "Col2Im", {cols}, {{1, ints({5, 6})}, {2, ints({3, 2})}}, attrs);
+    add("col2im_f16", "Col2Im", {cols.cast(DType::F16)}, {{1, ints({5, 6})}, {2, ints({3, 2})}}, attrs);
+    add("col2im_3d", "Col2Im", {iota(DType::F32, {1, 3 * 8, 27})}, {{1, ints({4, 4, 4})}, {2, ints({2, 2, 2})}});
+  }
+  {
     // MatMulInteger: uint8 a with a zero point per row, int8 b with one per column, a batch
     // of a against one b; per-tensor zero points; none. QLinearMatMul: uint8 and int8 results
     // (values past the range saturate), scales per tensor and per column of b.

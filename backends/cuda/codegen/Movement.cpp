@@ -37,7 +37,7 @@ bool isWindowOp(const std::string &op) {
          op == "ArgMax" || op == "ArgMin" || op == "TopK" || op == "ScatterND" ||
          op == "ScatterElements" || op == "Scatter" || op == "GridSample" || op == "LRN" ||
          op == "OneHot" || op == "MatMulInteger" || op == "QLinearMatMul" ||
-         op == "ConvInteger" || op == "QLinearConv";
+         op == "ConvInteger" || op == "QLinearConv" || op == "Col2Im";
 }
 
 bool steeringOperand(const std::string &op, size_t index) {
@@ -55,6 +55,8 @@ bool steeringOperand(const std::string &op, size_t index) {
     return true;
   if (op == "OneHot") // depth: the plan's output shape holds it, so it must not change
     return index == 1;
+  if (op == "Col2Im") // image_shape, block_shape
+    return true;
   return (isRowReduction(op) || op == "ReduceLogSumExp") && index == 1; // axes
 }
 
@@ -223,6 +225,8 @@ void MovementWriter::body(const std::vector<std::string> &c) {
     return scatterElements(c);
   if (n_.op == "LRN")
     return lrn(c);
+  if (n_.op == "Col2Im")
+    return col2Im(c);
   if (n_.op == "OneHot")
     return oneHot(c);
   if (isWindowOp(n_.op))

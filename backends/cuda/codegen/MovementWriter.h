@@ -99,6 +99,7 @@ private:
   // The window ops (Window.cpp).
   void pool(const std::vector<std::string> &c);
   void lrn(const std::vector<std::string> &c);
+  void col2Im(const std::vector<std::string> &c);
   void oneHot(const std::vector<std::string> &c);
   void einsum(const std::vector<std::string> &c);
   IntegerProduct integerProduct() const;

@@ -233,6 +233,62 @@ void MovementWriter::lrn(const std::vector<std::string> &c) {
       << ";\n";
 }
 
+// Col2Im: one thread per image element sums, in the reference's order (block position k
+// ascending), the column entries whose window covers it. Along each spatial dim the window
+// position is (p + pad_begin - k_d * dilation) / stride where that divides and lies in the
+// window grid; input [N, C * prod(block), L] with L the grid's positions, row-major.
+void MovementWriter::col2Im(const std::vector<std::string> &c) {
+  int r = n_.results.at(0), x = n_.operands.at(0);
+  std::vector<int64_t> image = intOperand(g_, n_, 1), block = intOperand(g_, n_, 2);
+  size_t dims = image.size();
+  const Shape &in = shapeOf(x), &out = shapeOf(r);
+  auto ints = [&](const char *name, std::vector<int64_t> fallback) {
+    std::vector<int64_t> v = n_.attrs.getInts(name);
+    return v.empty() ? fallback : v;
+  };
+  std::vector<int64_t> dil = ints("dilations", std::vector<int64_t>(dims, 1)),
+                       stride = ints("strides", std::vector<int64_t>(dims, 1)),
+                       pads = ints("pads", std::vector<int64_t>(2 * dims, 0));
+  int64_t blockSize = 1;
+  for (int64_t b : block)
+    blockSize *= b;
+  if (dims == 0 || block.size() != dims || in.size() != 3 || out.size() != dims + 2 ||
+      dil.size() != dims || stride.size() != dims || pads.size() != 2 * dims || blockSize < 1 ||
+      in[1] % blockSize != 0)
+    codegenError(g_, "node '" + n_.name + "' (Col2Im) has block, image, input and attributes that "
+                     "do not agree");
+  std::vector<int64_t> grid(dims), gridStride(dims, 1), blockStride(dims, 1);
+  for (size_t d = 0; d < dims; ++d) {
+    int64_t span = dil[d] * (block[d] - 1) + 1, padded = image[d] + pads[d] + pads[d + dims];
+    grid[d] = padded < span ? 0 : (padded - span) / stride[d] + 1;
+  }
+  for (size_t d = dims - 1; d-- > 0;) {
+    gridStride[d] = gridStride[d + 1] * grid[d + 1];
+    blockStride[d] = blockStride[d + 1] * block[d + 1];
+  }
+  int64_t cols = in[2];
+  DType t = g_.values[size_t(r)].dtype, xt = g_.values[size_t(x)].dtype;
+  std::string ct = computeType(t), k = std::to_string(blockSize) + "LL";
+  os_ << "    " << ct << " acc = 0;\n"
+      << "    for (long long k = 0; k < " << k << "; ++k) {\n"
+      << "      long long l = 0;\n"
+      << "      bool covered = true;\n";
+  for (size_t d = 0; d < dims; ++d) {
+    std::string td = "t" + std::to_string(d);
+    os_ << "      const long long " << td << " = " << c[d + 2] << " + " << pads[d] << "LL - (k / "
+        << blockStride[d] << "LL % " << block[d] << "LL) * " << dil[d] << "LL;\n"
+        << "      covered = covered && " << td << " >= 0 && " << td << " % " << stride[d] << "LL == 0 && "
+        << td << " / " << stride[d] << "LL < " << grid[d] << "LL;\n"
+        << "      l += " << td << " / " << stride[d] << "LL * " << gridStride[d] << "LL;\n";
+  }
+  os_ << "      if (covered) acc += "
+      << loadAs(xt, w_.paramName(x) + "[((" + c[0] + " * " + std::to_string(in[1]) + "LL + " + c[1] + " * " + k +
+                        " + k) * " + std::to_string(cols) + "LL + l)]")
+      << ";\n"
+      << "    }\n"
+      << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
+}
+
 // CumSum along a constant axis: one thread per line along the axis, summing in order
 // (exclusive: the sum before the element; reverse: from the end).
 void MovementWriter::cumSum() {

@@ -80,3 +80,15 @@ func.func @from_constants(%x: tensor<2x9x4x3xf32>, %p: tensor<1x3x3x4xf32>, %i: 
   %w = plumb.MaxUnpool(%p, %i, %rs) {kernel_shape = [3, 2], strides = [2, 2]} : (tensor<1x3x3x4xf32>, tensor<1x3x3x4xi64>, tensor<4xi64>) -> tensor<1x3x9x9xf32>
   return %c, %u, %v, %g, %w : tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<1x3x9x9xf32>
 }
+
+// -----
+
+// Col2Im: [N, C * prod(block), L] -> [N, C, image...] from constant image and block shapes.
+// CHECK-LABEL: func @col2im
+// CHECK: plumb.Col2Im{{.*}} -> tensor<2x2x5x6xf32>
+func.func @col2im(%x: tensor<2x12x12xf32>) -> tensor<*xf32> {
+  %img = plumb.Constant() {value = dense<[5, 6]> : tensor<2xi64>} : () -> tensor<2xi64>
+  %blk = plumb.Constant() {value = dense<[3, 2]> : tensor<2xi64>} : () -> tensor<2xi64>
+  %y = plumb.Col2Im(%x, %img, %blk) : (tensor<2x12x12xf32>, tensor<2xi64>, tensor<2xi64>) -> tensor<*xf32>
+  return %y : tensor<*xf32>
+}
