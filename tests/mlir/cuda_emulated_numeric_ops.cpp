@@ -142,6 +142,17 @@ std::vector<OpCase> numericOpCases() {
     add("col2im_3d", "Col2Im", {iota(DType::F32, {1, 3 * 8, 27})}, {{1, ints({4, 4, 4})}, {2, ints({2, 2, 2})}});
   }
   {
+    // Det: a batch of 3x3 matrices (a row swap, a singular one: 0), and a 2x2 in f16.
+    Tensor m = Tensor::fromVector(DType::F64, {2, 2, 3, 3},
+                                  std::vector<double>{0, 2, 1, 3, -1, 4, 2, 5, -2,  // pivots swap
+                                                      1, 2, 3, 2, 4, 6, 0, 1, 5,    // singular
+                                                      4, 1, 0, 1, 3, 1, 0, 1, 2,    // no swap
+                                                      -1, 0.5, 2, 3, 3, -3, 0.25, 1, 1})
+                   .cast(DType::F32);
+    add("det_batched_3x3", "Det", {m});
+    add("det_2x2_f16", "Det", {iota(DType::F16, {4, 2, 2})});
+  }
+  {
     // MatMulInteger: uint8 a with a zero point per row, int8 b with one per column, a batch
     // of a against one b; per-tensor zero points; none. QLinearMatMul: uint8 and int8 results
     // (values past the range saturate), scales per tensor and per column of b.

@@ -37,7 +37,7 @@ bool isWindowOp(const std::string &op) {
          op == "ArgMax" || op == "ArgMin" || op == "TopK" || op == "ScatterND" ||
          op == "ScatterElements" || op == "Scatter" || op == "GridSample" || op == "LRN" ||
          op == "OneHot" || op == "MatMulInteger" || op == "QLinearMatMul" ||
-         op == "ConvInteger" || op == "QLinearConv" || op == "Col2Im";
+         op == "ConvInteger" || op == "QLinearConv" || op == "Col2Im" || op == "Det";
 }
 
 bool steeringOperand(const std::string &op, size_t index) {
@@ -132,6 +132,8 @@ std::string MovementWriter::source() {
     cumSum();
   } else if (n_.op == "TopK") {
     topK();
+  } else if (n_.op == "Det") {
+    det();
   } else if (n_.op == "ScatterND") {
     scatterND();
   } else {

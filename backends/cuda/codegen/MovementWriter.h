@@ -100,6 +100,7 @@ private:
   void pool(const std::vector<std::string> &c);
   void lrn(const std::vector<std::string> &c);
   void col2Im(const std::vector<std::string> &c);
+  void det();
   void oneHot(const std::vector<std::string> &c);
   void einsum(const std::vector<std::string> &c);
   IntegerProduct integerProduct() const;

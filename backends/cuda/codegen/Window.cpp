@@ -289,6 +289,50 @@ void MovementWriter::col2Im(const std::vector<std::string> &c) {
       << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
 }
 
+// Det: one thread per matrix of [..., M, M] computes the reference's LU with partial
+// pivoting (the first largest |pivot| below the diagonal, a row swap negating) in double, in
+// the reference's order; a zero pivot gives 0. M is at most 32 (the matrix lives in the
+// thread's local memory).
+void MovementWriter::det() {
+  int r = n_.results.at(0), x = n_.operands.at(0);
+  const Shape &in = shapeOf(x);
+  if (in.size() < 2 || in.back() != in[in.size() - 2] || in.back() > 32)
+    codegenError(g_, "node '" + n_.name + "' (Det) needs [..., M, M] with M at most 32, got " +
+                         shapeToString(in));
+  int64_t m = in.back();
+  std::string n = std::to_string(m) + "LL";
+  DType t = g_.values[size_t(r)].dtype, xt = g_.values[size_t(x)].dtype;
+  loop(r, [&](const std::vector<std::string> &) {
+    os_ << "    double a[" << m * m << "];\n"
+        << "    for (long long i = 0; i < " << m * m << "LL; ++i)\n"
+        << "      a[i] = (double)" << loadAs(xt, w_.paramName(x) + "[e * " + std::to_string(m * m) + "LL + i]")
+        << ";\n"
+        << "    double det = 1;\n"
+        << "    for (long long col = 0; col < " << n << "; ++col) {\n"
+        << "      long long pivot = col;\n"
+        << "      for (long long row = col + 1; row < " << n << "; ++row)\n"
+        << "        if (fabs(a[row * " << n << " + col]) > fabs(a[pivot * " << n << " + col])) pivot = row;\n"
+        << "      if (a[pivot * " << n << " + col] == 0) { det = 0; break; }\n"
+        << "      if (pivot != col) {\n"
+        << "        for (long long k = 0; k < " << n << "; ++k) {\n"
+        << "          const double s = a[pivot * " << n << " + k];\n"
+        << "          a[pivot * " << n << " + k] = a[col * " << n << " + k];\n"
+        << "          a[col * " << n << " + k] = s;\n"
+        << "        }\n"
+        << "        det = -det;\n"
+        << "      }\n"
+        << "      const double p = a[col * " << n << " + col];\n"
+        << "      det *= p;\n"
+        << "      for (long long row = col + 1; row < " << n << "; ++row) {\n"
+        << "        const double f = a[row * " << n << " + col] / p;\n"
+        << "        for (long long k = col; k < " << n << "; ++k) a[row * " << n << " + k] -= f * a[col * " << n
+        << " + k];\n"
+        << "      }\n"
+        << "    }\n"
+        << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "(" + computeType(t) + ")det") << ";\n";
+  });
+}
+
 // CumSum along a constant axis: one thread per line along the axis, summing in order
 // (exclusive: the sum before the element; reverse: from the end).
 void MovementWriter::cumSum() {
