@@ -153,6 +153,29 @@ std::vector<OpCase> numericOpCases() {
     add("det_2x2_f16", "Det", {iota(DType::F16, {4, 2, 2})});
   }
   {
+    // RoiAlign: boxes (one partly outside the image, one degenerate) at run time over two
+    // batch items; adaptive sampling (ratio 0) in half_pixel, max mode with ratio 2, f16, and
+    // opset 10's output_half_pixel (boxes at least a pixel).
+    Tensor img = iota(DType::F32, {2, 3, 6, 7});
+    Tensor boxes = Tensor::fromVector(DType::F64, {3, 4}, std::vector<double>{0.5, 1, 5.5, 4.2, -2, -1, 3, 8,
+                                                                           2, 2, 2.3, 2.1})
+                       .cast(DType::F32);
+    Tensor which = Tensor::fromVector(DType::I64, {3}, std::vector<int64_t>{1, 0, 1});
+    auto roi = [&](std::string name, std::vector<Tensor> data, std::vector<std::pair<std::string, ref::AttrValue>> attrs,
+                   int64_t opset) {
+      OpCase c = cudatest::opCase(std::move(name), "RoiAlign", std::move(data), {}, attrs);
+      c.opset = opset;
+      v.push_back(c);
+    };
+    roi("roialign_adaptive", {img, boxes, which}, {{"output_height", intAttr(3)}, {"output_width", intAttr(2)},
+                                                   {"spatial_scale", floatAttr(0.75)}}, 16);
+    roi("roialign_max_f16", {img.cast(DType::F16), boxes.cast(DType::F16), which},
+        {{"mode", stringAttr("max")}, {"sampling_ratio", intAttr(2)}, {"output_height", intAttr(2)},
+         {"output_width", intAttr(2)}}, 16);
+    roi("roialign_opset10_output_half_pixel", {img, boxes, which},
+        {{"output_height", intAttr(2)}, {"output_width", intAttr(3)}, {"sampling_ratio", intAttr(1)}}, 10);
+  }
+  {
     // MatMulInteger: uint8 a with a zero point per row, int8 b with one per column, a batch
     // of a against one b; per-tensor zero points; none. QLinearMatMul: uint8 and int8 results
     // (values past the range saturate), scales per tensor and per column of b.

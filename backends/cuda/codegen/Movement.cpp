@@ -37,7 +37,8 @@ bool isWindowOp(const std::string &op) {
          op == "ArgMax" || op == "ArgMin" || op == "TopK" || op == "ScatterND" ||
          op == "ScatterElements" || op == "Scatter" || op == "GridSample" || op == "LRN" ||
          op == "OneHot" || op == "MatMulInteger" || op == "QLinearMatMul" ||
-         op == "ConvInteger" || op == "QLinearConv" || op == "Col2Im" || op == "Det";
+         op == "ConvInteger" || op == "QLinearConv" || op == "Col2Im" || op == "Det" ||
+         op == "RoiAlign";
 }
 
 bool steeringOperand(const std::string &op, size_t index) {
@@ -229,6 +230,8 @@ void MovementWriter::body(const std::vector<std::string> &c) {
     return lrn(c);
   if (n_.op == "Col2Im")
     return col2Im(c);
+  if (n_.op == "RoiAlign")
+    return roiAlign(c);
   if (n_.op == "OneHot")
     return oneHot(c);
   if (isWindowOp(n_.op))

@@ -101,6 +101,7 @@ private:
   void lrn(const std::vector<std::string> &c);
   void col2Im(const std::vector<std::string> &c);
   void det();
+  void roiAlign(const std::vector<std::string> &c);
   void oneHot(const std::vector<std::string> &c);
   void einsum(const std::vector<std::string> &c);
   IntegerProduct integerProduct() const;

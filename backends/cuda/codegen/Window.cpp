@@ -333,6 +333,78 @@ void MovementWriter::det() {
   });
 }
 
+// RoiAlign: one thread per output bin (roi, channel, ph, pw) loads its roi's box and batch
+// index at run time and, in double as the reference (ONNX Runtime's convention), averages (or
+// takes the largest weighted corner of) the bilinear samples of a grid of sampling_ratio (or
+// ceil(roi size / output size)) points per bin; a sample more than a pixel outside gives 0.
+// A batch index outside [0, N) (which the reference refuses) reads batch 0.
+void MovementWriter::roiAlign(const std::vector<std::string> &c) {
+  int r = n_.results.at(0), x = n_.operands.at(0), rois = n_.operands.at(1), batch = n_.operands.at(2);
+  const Shape &in = shapeOf(x);
+  std::string mode = n_.attrs.getString("coordinate_transformation_mode",
+                                        g_.opset >= 16 ? "half_pixel" : "output_half_pixel");
+  std::string pool = n_.attrs.getString("mode", "avg");
+  int64_t outH = n_.attrs.getInt("output_height", 1), outW = n_.attrs.getInt("output_width", 1),
+          ratio = n_.attrs.getInt("sampling_ratio", 0);
+  if (in.size() != 4 || (mode != "half_pixel" && mode != "output_half_pixel") ||
+      (pool != "avg" && pool != "max") || outH < 1 || outW < 1 || ratio < 0)
+    codegenError(g_, "node '" + n_.name + "' (RoiAlign) has an input or attributes it cannot take");
+  bool legacy = mode == "output_half_pixel", maxMode = pool == "max";
+  std::string scale = literal(DType::F64, n_.attrs.getFloat("spatial_scale", 1.0)),
+              offset = legacy ? "0.0" : "0.5", h = std::to_string(in[2]), w = std::to_string(in[3]);
+  DType t = g_.values[size_t(r)].dtype, xt = g_.values[size_t(x)].dtype, rt = g_.values[size_t(rois)].dtype,
+        bt = g_.values[size_t(batch)].dtype;
+  auto roi = [&](int k) {
+    return "(double)" + loadAs(rt, w_.paramName(rois) + "[" + c[0] + " * 4LL + " + std::to_string(k) + "]");
+  };
+  os_ << "    long long b = (long long)" << loadAs(bt, w_.paramName(batch) + "[" + c[0] + "]") << ";\n"
+      << "    b = b < 0 || b >= " << in[0] << "LL ? 0 : b;\n"
+      << "    const long long plane = (b * " << in[1] << "LL + " << c[1] << ") * " << in[2] * in[3] << "LL;\n"
+      << "    const double x0 = " << roi(0) << " * " << scale << " - " << offset << ", y0 = " << roi(1)
+      << " * " << scale << " - " << offset << ";\n"
+      << "    double rw = " << roi(2) << " * " << scale << " - " << offset << " - x0, rh = " << roi(3)
+      << " * " << scale << " - " << offset << " - y0;\n";
+  if (legacy)
+    os_ << "    rw = rw > 1.0 ? rw : 1.0; rh = rh > 1.0 ? rh : 1.0;\n";
+  os_ << "    const double bh = rh / " << outH << ".0, bw = rw / " << outW << ".0;\n";
+  if (ratio > 0)
+    os_ << "    const long long gh = " << ratio << "LL, gw = " << ratio << "LL;\n";
+  else
+    os_ << "    const long long gh = (long long)ceil(rh / " << outH << ".0), gw = (long long)ceil(rw / " << outW
+        << ".0);\n";
+  os_ << "    double acc = 0;\n"
+      << "    bool first = true;\n"
+      << "    for (long long iy = 0; iy < gh; ++iy)\n"
+      << "      for (long long ix = 0; ix < gw; ++ix) {\n"
+      << "        double y = y0 + (double)" << c[2] << " * bh + ((double)iy + 0.5) * bh / (double)gh;\n"
+      << "        double x = x0 + (double)" << c[3] << " * bw + ((double)ix + 0.5) * bw / (double)gw;\n"
+      << "        double tap[4] = {0, 0, 0, 0};\n"
+      << "        if (!(y < -1.0 || y > " << h << ".0 || x < -1.0 || x > " << w << ".0)) {\n"
+      << "          y = y > 0 ? y : 0; x = x > 0 ? x : 0;\n"
+      << "          long long ya = (long long)y, xa = (long long)x, yb = ya + 1, xb = xa + 1;\n"
+      << "          if (ya >= " << h << "LL - 1) { ya = yb = " << h << "LL - 1; y = (double)ya; }\n"
+      << "          if (xa >= " << w << "LL - 1) { xa = xb = " << w << "LL - 1; x = (double)xa; }\n"
+      << "          const double ly = y - (double)ya, lx = x - (double)xa, hy = 1 - ly, hx = 1 - lx;\n";
+  auto at = [&](const char *yy, const char *xx) {
+    return "(double)" + loadAs(xt, w_.paramName(x) + "[plane + " + yy + " * " + w + "LL + " + xx + "]");
+  };
+  os_ << "          tap[0] = hy * hx * " << at("ya", "xa") << ";\n"
+      << "          tap[1] = hy * lx * " << at("ya", "xb") << ";\n"
+      << "          tap[2] = ly * hx * " << at("yb", "xa") << ";\n"
+      << "          tap[3] = ly * lx * " << at("yb", "xb") << ";\n"
+      << "        }\n";
+  if (maxMode)
+    os_ << "        double m = fmax(fmax(tap[0], tap[1]), fmax(tap[2], tap[3]));\n"
+        << "        acc = first ? m : fmax(acc, m);\n"
+        << "        first = false;\n";
+  else
+    os_ << "        acc += tap[0] + tap[1] + tap[2] + tap[3];\n";
+  os_ << "      }\n";
+  if (!maxMode)
+    os_ << "    acc /= (double)(gh * gw > 1 ? gh * gw : 1);\n";
+  os_ << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "(" + computeType(t) + ")acc") << ";\n";
+}
+
 // CumSum along a constant axis: one thread per line along the axis, summing in order
 // (exclusive: the sum before the element; reverse: from the end).
 void MovementWriter::cumSum() {
