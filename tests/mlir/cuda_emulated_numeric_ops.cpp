@@ -176,6 +176,29 @@ std::vector<OpCase> numericOpCases() {
         {{"output_height", intAttr(2)}, {"output_width", intAttr(3)}, {"sampling_ratio", intAttr(1)}}, 10);
   }
   {
+    // DeformConv: two groups and two offset groups, a bias and a mask, stride, dilation and
+    // asymmetric pads; fractional offsets, some taps moved off the image (zeros); f32 and f16.
+    auto wave = [](Shape shape, double f, double amp) {
+      std::vector<double> v(size_t(numElements(shape)));
+      for (size_t e = 0; e < v.size(); ++e)
+        v[e] = amp * std::sin(f * double(e) + 0.3);
+      return Tensor::fromVector(DType::F64, shape, v).cast(DType::F32);
+    };
+    std::vector<Tensor> data = {iota(DType::F32, {1, 4, 5, 6}), wave({4, 2, 2, 2}, 0.7, 1.0),
+                                wave({1, 16, 4, 3}, 0.37, 1.6), wave({4}, 1.3, 0.5), wave({1, 8, 4, 3}, 0.21, 1.0)};
+    std::vector<std::pair<std::string, ref::AttrValue>> attrs = {
+        {"group", intAttr(2)}, {"offset_group", intAttr(2)}, {"strides", intsAttr({1, 2})},
+        {"pads", intsAttr({1, 0, 0, 1})}, {"dilations", intsAttr({2, 1})}, {"kernel_shape", intsAttr({2, 2})}};
+    OpCase f32 = cudatest::opCase("deformconv_groups_mask_bias", "DeformConv", data, {}, attrs);
+    f32.opset = 19;
+    v.push_back(f32);
+    for (Tensor &t : data)
+      t = t.cast(DType::F16);
+    OpCase f16 = cudatest::opCase("deformconv_f16", "DeformConv", data, {}, attrs);
+    f16.opset = 19;
+    v.push_back(f16);
+  }
+  {
     // MatMulInteger: uint8 a with a zero point per row, int8 b with one per column, a batch
     // of a against one b; per-tensor zero points; none. QLinearMatMul: uint8 and int8 results
     // (values past the range saturate), scales per tensor and per column of b.

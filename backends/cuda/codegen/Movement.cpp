@@ -38,7 +38,7 @@ bool isWindowOp(const std::string &op) {
          op == "ScatterElements" || op == "Scatter" || op == "GridSample" || op == "LRN" ||
          op == "OneHot" || op == "MatMulInteger" || op == "QLinearMatMul" ||
          op == "ConvInteger" || op == "QLinearConv" || op == "Col2Im" || op == "Det" ||
-         op == "RoiAlign";
+         op == "RoiAlign" || op == "DeformConv";
 }
 
 bool steeringOperand(const std::string &op, size_t index) {
@@ -232,6 +232,8 @@ void MovementWriter::body(const std::vector<std::string> &c) {
     return col2Im(c);
   if (n_.op == "RoiAlign")
     return roiAlign(c);
+  if (n_.op == "DeformConv")
+    return deformConv(c);
   if (n_.op == "OneHot")
     return oneHot(c);
   if (isWindowOp(n_.op))

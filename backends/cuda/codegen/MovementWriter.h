@@ -102,6 +102,7 @@ private:
   void col2Im(const std::vector<std::string> &c);
   void det();
   void roiAlign(const std::vector<std::string> &c);
+  void deformConv(const std::vector<std::string> &c);
   void oneHot(const std::vector<std::string> &c);
   void einsum(const std::vector<std::string> &c);
   IntegerProduct integerProduct() const;

@@ -405,6 +405,71 @@ void MovementWriter::roiAlign(const std::vector<std::string> &c) {
   os_ << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "(" + computeType(t) + ")acc") << ";\n";
 }
 
+// DeformConv (2-D): one thread per output element sums, in the reference's order (input
+// channel of its group, then tap), the weight times the input sampled bilinearly (in double,
+// zeros outside: torchvision's convention) at the tap's position moved by its run-time offset,
+// times the mask when given, accumulating in the compute type as the reference does in the
+// op's. Naive (no im2col, no GEMM): every output element reads its C / group x kH x kW taps.
+void MovementWriter::deformConv(const std::vector<std::string> &c) {
+  int r = n_.results.at(0), x = n_.operands.at(0), wt = n_.operands.at(1), off = n_.operands.at(2);
+  int bias = n_.operands.size() > 3 ? n_.operands[3] : -1, mask = n_.operands.size() > 4 ? n_.operands[4] : -1;
+  const Shape &in = shapeOf(x), &ws = shapeOf(wt), &out = shapeOf(r);
+  int64_t group = n_.attrs.getInt("group", 1), og = n_.attrs.getInt("offset_group", 1);
+  std::vector<int64_t> dil = n_.attrs.getInts("dilations"), st = n_.attrs.getInts("strides"),
+                       pads = n_.attrs.getInts("pads");
+  if (dil.empty())
+    dil = {1, 1};
+  if (st.empty())
+    st = {1, 1};
+  if (pads.empty())
+    pads = {0, 0, 0, 0};
+  if (in.size() != 4 || ws.size() != 4 || out.size() != 4 || group < 1 || og < 1 || in[1] % group ||
+      ws[0] % group || in[1] % og || ws[1] != in[1] / group || dil.size() != 2 || st.size() != 2 ||
+      pads.size() != 4)
+    codegenError(g_, "node '" + n_.name + "' (DeformConv) is not a 2-D deformable convolution it can take");
+  int64_t C = in[1], H = in[2], W = in[3], kH = ws[2], kW = ws[3], taps = kH * kW, cg = C / group,
+          mg = ws[0] / group, cPerOg = C / og, oW = out[3], plane = out[2] * out[3];
+  DType t = g_.values[size_t(r)].dtype, xt = g_.values[size_t(x)].dtype;
+  std::string ct = computeType(t);
+  auto num = [](int64_t v) { return std::to_string(v) + "LL"; };
+  os_ << "    " << ct << " acc = " << (bias >= 0 ? operandElement(bias, c[1]) : "0") << ";\n"
+      << "    const long long at = " << c[2] << " * " << num(oW) << " + " << c[3] << ";\n"
+      << "    auto sample = [&](long long base, double h, double w) -> double {\n"
+      << "      if (h <= -1 || h >= " << H << ".0 || w <= -1 || w >= " << W << ".0) return 0;\n"
+      << "      const long long h0 = (long long)floor(h), w0 = (long long)floor(w);\n"
+      << "      const double lh = h - (double)h0, lw = w - (double)w0;\n"
+      << "      auto px = [&](long long y, long long q) -> double {\n"
+      << "        return y >= 0 && y < " << num(H) << " && q >= 0 && q < " << num(W) << " ? (double)"
+      << loadAs(xt, w_.paramName(x) + "[base + y * " + num(W) + " + q]") << " : 0.0;\n"
+      << "      };\n"
+      << "      return (1 - lh) * (1 - lw) * px(h0, w0) + (1 - lh) * lw * px(h0, w0 + 1) +\n"
+      << "             lh * (1 - lw) * px(h0 + 1, w0) + lh * lw * px(h0 + 1, w0 + 1);\n"
+      << "    };\n"
+      << "    const long long g = " << c[1] << " / " << num(mg) << ";\n"
+      << "    for (long long ci = 0; ci < " << num(cg) << "; ++ci) {\n"
+      << "      const long long ch = g * " << num(cg) << " + ci, o = ch / " << num(cPerOg) << ";\n"
+      << "      const long long base = (" << c[0] << " * " << num(C) << " + ch) * " << num(H * W) << ";\n"
+      << "      for (long long k = 0; k < " << num(taps) << "; ++k) {\n"
+      << "        const long long kh = k / " << num(kW) << ", kw = k % " << num(kW) << ";\n"
+      << "        const long long tap = ((" << c[0] << " * " << num(og) << " + o) * " << num(2 * taps)
+      << " + 2 * k) * " << num(plane) << " + at;\n"
+      << "        const double h = (double)(" << c[2] << " * " << num(st[0]) << " - " << num(pads[0])
+      << " + kh * " << num(dil[0]) << ") + (double)" << operandElement(off, "tap") << ";\n"
+      << "        const double w = (double)(" << c[3] << " * " << num(st[1]) << " - " << num(pads[1])
+      << " + kw * " << num(dil[1]) << ") + (double)" << operandElement(off, "tap + " + num(plane)) << ";\n"
+      << "        " << ct << " v = (" << ct << ")sample(base, h, w);\n";
+  if (mask >= 0)
+    os_ << "        v *= " << operandElement(mask, "((" + c[0] + " * " + num(og) + " + o) * " + num(taps) +
+                                                   " + k) * " + num(plane) + " + at")
+        << ";\n";
+  os_ << "        acc += v * " << operandElement(wt, "((" + c[1] + " * " + num(cg) + " + ci) * " + num(kH) +
+                                                   " + kh) * " + num(kW) + " + kw")
+      << ";\n"
+      << "      }\n"
+      << "    }\n"
+      << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
+}
+
 // CumSum along a constant axis: one thread per line along the axis, summing in order
 // (exclusive: the sum before the element; reverse: from the end).
 void MovementWriter::cumSum() {
