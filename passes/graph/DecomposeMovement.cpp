@@ -167,9 +167,7 @@ void maxUnpool(MaxUnpoolOp op, int64_t opset) {
 
 struct DecomposeMovementPass : impl::PlumbDecomposeMovementBase<DecomposeMovementPass> {
   void runOnOperation() override {
-    auto module = getOperation()->getParentOfType<mlir::ModuleOp>();
-    auto opsetAttr = module ? module->getAttrOfType<mlir::IntegerAttr>(kOpsetAttr) : nullptr;
-    int64_t opset = opsetAttr ? opsetAttr.getInt() : 17;
+    int64_t opset = moduleOpset(getOperation());
     llvm::SmallVector<mlir::Operation *> ops;
     getOperation().walk([&](mlir::Operation *op) {
       if (llvm::isa<CenterCropPadOp, MaxUnpoolOp>(op))
