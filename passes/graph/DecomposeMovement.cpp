@@ -9,7 +9,10 @@
 //     plane], each index less its plane's offset: MaxPool's indices stay in their plane),
 //     reshaped, then padded with zeros at the end of each dim up to a larger output_shape
 //     (the reference keeps each element's multi-index). The scatter kernel costs outputs x
-//     indices per plane; a large unpool (SegNet's) stays on the host.
+//     indices per plane; a large unpool stays on the host. A MaxUnpool of a MaxPool's
+//     Indices with the same window (SegNet, ENet) is not rewritten but marked
+//     plumb.indices_in_window: the window kernel gathers each output from the windows that
+//     cover it, a few per element.
 #include "passes/Passes.h"
 #include "passes/graph/Folding.h"
 
@@ -24,6 +27,11 @@ namespace plumb {
 namespace {
 
 using mlir::Value;
+
+// Marks a MaxUnpool whose indices come from a MaxPool of the same window: the CUDA window
+// kernel (codegen/Window.cpp) gathers each output from the few windows covering it, which is
+// right only for indices inside their window.
+constexpr llvm::StringLiteral kIndicesInWindow = "plumb.indices_in_window";
 
 // The most index checks a MaxUnpool's scatter may cost (outputs x indices per plane).
 constexpr int64_t kMaxScatterChecks = int64_t(1) << 28;
@@ -102,7 +110,39 @@ void centerCropPad(CenterCropPadOp op, int64_t opset) {
   op->erase();
 }
 
+// Whether I is the Indices of a MaxPool with the unpool's window (kernel, strides, pads; no
+// dilation, storage order, auto_pad or ceil_mode): then every index lies in its window.
+bool indicesOfSameWindow(MaxUnpoolOp op) {
+  auto pool = op.getI().getDefiningOp<MaxPoolOp>();
+  if (!pool || pool.getIndices() != op.getI())
+    return false;
+  auto ints = [](mlir::Operation *o, llvm::StringRef name) {
+    std::vector<int64_t> v;
+    if (auto a = o->getAttrOfType<mlir::ArrayAttr>(name))
+      for (mlir::Attribute e : a)
+        v.push_back(llvm::cast<mlir::IntegerAttr>(e).getInt());
+    return v;
+  };
+  auto allOnes = [](const std::vector<int64_t> &v) { return llvm::all_of(v, [](int64_t x) { return x == 1; }); };
+  auto allZeros = [](const std::vector<int64_t> &v) { return llvm::all_of(v, [](int64_t x) { return x == 0; }); };
+  auto intAttr = [](mlir::Operation *o, llvm::StringRef name) {
+    auto a = o->getAttrOfType<mlir::IntegerAttr>(name);
+    return a ? a.getInt() : 0;
+  };
+  auto autoPad = pool->getAttrOfType<mlir::StringAttr>("auto_pad");
+  std::vector<int64_t> ps = ints(pool, "strides"), us = ints(op, "strides"), pp = ints(pool, "pads"),
+                       up = ints(op, "pads");
+  return ints(pool, "kernel_shape") == ints(op, "kernel_shape") &&
+         (ps == us || (allOnes(ps) && allOnes(us))) && (pp == up || (allZeros(pp) && allZeros(up))) &&
+         allOnes(ints(pool, "dilations")) && intAttr(pool, "storage_order") == 0 &&
+         intAttr(pool, "ceil_mode") == 0 && (!autoPad || autoPad.getValue() == "NOTSET");
+}
+
 void maxUnpool(MaxUnpoolOp op, int64_t opset) {
+  if (indicesOfSameWindow(op)) { // the window kernel gathers from each output's few windows
+    op->setAttr(kIndicesInWindow, mlir::IntegerAttr::get(mlir::IntegerType::get(op.getContext(), 64), 1));
+    return;
+  }
   auto xt = staticTensorType(op.getX());
   auto it = staticTensorType(op.getI());
   auto yt = staticTensorType(op.getOutput());

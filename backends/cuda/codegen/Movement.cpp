@@ -38,7 +38,7 @@ bool isWindowOp(const std::string &op) {
          op == "ScatterElements" || op == "Scatter" || op == "GridSample" || op == "LRN" ||
          op == "OneHot" || op == "MatMulInteger" || op == "QLinearMatMul" ||
          op == "ConvInteger" || op == "QLinearConv" || op == "Col2Im" || op == "Det" ||
-         op == "RoiAlign" || op == "DeformConv";
+         op == "RoiAlign" || op == "DeformConv" || op == "MaxUnpool";
 }
 
 bool steeringOperand(const std::string &op, size_t index) {
@@ -58,6 +58,8 @@ bool steeringOperand(const std::string &op, size_t index) {
     return index == 1;
   if (op == "Col2Im") // image_shape, block_shape
     return true;
+  if (op == "MaxUnpool") // output_shape: the plan's output shape holds it
+    return index == 2;
   return (isRowReduction(op) || op == "ReduceLogSumExp") && index == 1; // axes
 }
 
@@ -228,6 +230,8 @@ void MovementWriter::body(const std::vector<std::string> &c) {
     return scatterElements(c);
   if (n_.op == "LRN")
     return lrn(c);
+  if (n_.op == "MaxUnpool")
+    return maxUnpool(c);
   if (n_.op == "Col2Im")
     return col2Im(c);
   if (n_.op == "RoiAlign")

@@ -99,6 +99,7 @@ private:
   // The window ops (Window.cpp).
   void pool(const std::vector<std::string> &c);
   void lrn(const std::vector<std::string> &c);
+  void maxUnpool(const std::vector<std::string> &c);
   // Image and detection ops (Image.cpp).
   void col2Im(const std::vector<std::string> &c);
   void det();

@@ -233,6 +233,61 @@ void MovementWriter::lrn(const std::vector<std::string> &c) {
       << ";\n";
 }
 
+// MaxUnpool of a MaxPool's Indices with the same window (marked plumb.indices_in_window by
+// plumb-decompose-movement): one thread per output element looks through the input windows
+// covering it (along each dim the i with i * stride - pad <= p < i * stride - pad + kernel)
+// in flat order and takes the value of the last whose index names it, as the reference's
+// writes in flat order leave it; 0 where none does, and past the unpooled shape (a larger
+// output_shape). Without the mark an index may lie outside its window: refused.
+void MovementWriter::maxUnpool(const std::vector<std::string> &c) {
+  int r = n_.results.at(0), x = n_.operands.at(0), ind = n_.operands.at(1);
+  const Shape &in = shapeOf(x);
+  size_t nd = in.size() - 2;
+  std::vector<int64_t> k = n_.attrs.getInts("kernel_shape"),
+                       st = n_.attrs.getInts("strides", std::vector<int64_t>(nd, 1)),
+                       pads = n_.attrs.getInts("pads", std::vector<int64_t>(2 * nd, 0));
+  if (!n_.attrs.getInt("plumb.indices_in_window", 0) || in.size() < 3 || shapeOf(ind) != in ||
+      k.size() != nd || st.size() != nd || pads.size() != 2 * nd)
+    codegenError(g_, "node '" + n_.name + "' (MaxUnpool): indices not known to lie in their window");
+  std::vector<int64_t> unpooled = {in[0], in[1]};
+  for (size_t d = 0; d < nd; ++d)
+    unpooled.push_back((in[d + 2] - 1) * st[d] + k[d] - pads[d] - pads[d + nd]);
+  DType t = g_.values[size_t(r)].dtype, xt = g_.values[size_t(x)].dtype, it = g_.values[size_t(ind)].dtype;
+  std::string inside = "true", flat = "(" + c[0] + " * " + std::to_string(in[1]) + "LL + " + c[1] + ")";
+  for (size_t d = 0; d < nd; ++d) {
+    inside += " && " + c[d + 2] + " < " + std::to_string(unpooled[d + 2]) + "LL";
+    flat = "(" + flat + " * " + std::to_string(unpooled[d + 2]) + "LL + " + c[d + 2] + ")";
+  }
+  os_ << "    " << computeType(t) << " v = 0;\n"
+      << "    if (" << inside << ") {\n"
+      << "      const long long want = " << flat << ";\n";
+  std::string indent = "      ";
+  std::vector<std::string> src = {c[0], c[1]};
+  for (size_t d = 0; d < nd; ++d) {
+    std::string i = "i" + std::to_string(d), p = c[d + 2], s = std::to_string(st[d]) + "LL";
+    // first window reaching p: ceil((p + pad - kernel + 1) / stride), at least 0; last: (p + pad) / stride
+    os_ << indent << "const long long lo" << d << "_ = " << p << " + " << pads[d] - k[d] + 1 << "LL;\n"
+        << indent << "const long long lo" << d << " = lo" << d << "_ <= 0 ? 0 : (lo" << d << "_ + " << s
+        << " - 1) / " << s << ";\n"
+        << indent << "long long hi" << d << " = (" << p << " + " << pads[d] << "LL) / " << s << ";\n"
+        << indent << "hi" << d << " = hi" << d << " > " << in[d + 2] - 1 << "LL ? " << in[d + 2] - 1 << "LL : hi"
+        << d << ";\n"
+        << indent << "for (long long " << i << " = lo" << d << "; " << i << " <= hi" << d << "; ++" << i
+        << ") {\n";
+    indent += "  ";
+    src.push_back(i);
+  }
+  std::string at = offsetOf(in, src);
+  os_ << indent << "if ((long long)" << loadAs(it, w_.paramName(ind) + "[" + at + "]") << " == want) v = "
+      << loadAs(xt, w_.paramName(x) + "[" + at + "]") << ";\n";
+  for (size_t d = nd; d-- > 0;) {
+    indent.resize(indent.size() - 2);
+    os_ << indent << "}\n";
+  }
+  os_ << "    }\n"
+      << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "v") << ";\n";
+}
+
 // CumSum along a constant axis: one thread per line along the axis, summing in order
 // (exclusive: the sum before the element; reverse: from the end).
 void MovementWriter::cumSum() {

@@ -49,3 +49,23 @@ module attributes {plumb.opset = 9 : i64} {
     return %a, %b, %c : tensor<1x2x4x4xf32>, tensor<1x2x5x5xf32>, tensor<1x64x224x224xf32>
   }
 }
+
+// -----
+
+// A MaxUnpool of a MaxPool's Indices with the same window is not rewritten but marked: the
+// window kernel gathers each output from the windows covering it. With another window (here
+// other strides) the indices may lie outside it: the plane-by-plane scatter.
+// CHECK-LABEL: func @paired
+// CHECK: [[Y:%.+]], [[I:%.+]] = plumb.MaxPool(%arg0)
+// CHECK: plumb.MaxUnpool([[Y]], [[I]], {{%.+}}) {kernel_shape = [2, 2], plumb.indices_in_window = 1 : i64, strides = [2, 2]}
+// CHECK: plumb.ScatterElements
+// CHECK-NOT: plumb.MaxUnpool
+module attributes {plumb.opset = 11 : i64} {
+  func.func @paired(%x: tensor<1x2x4x4xf32>) -> (tensor<1x2x4x4xf32>, tensor<1x2x3x3xf32>) {
+    %n = plumb.none
+    %y, %i = plumb.MaxPool(%x) {kernel_shape = [2, 2], strides = [2, 2]} : (tensor<1x2x4x4xf32>) -> (tensor<1x2x2x2xf32>, tensor<1x2x2x2xi64>)
+    %a = plumb.MaxUnpool(%y, %i, %n) {kernel_shape = [2, 2], strides = [2, 2]} : (tensor<1x2x2x2xf32>, tensor<1x2x2x2xi64>, none) -> tensor<1x2x4x4xf32>
+    %b = plumb.MaxUnpool(%y, %i, %n) {kernel_shape = [2, 2], strides = [1, 1]} : (tensor<1x2x2x2xf32>, tensor<1x2x2x2xi64>, none) -> tensor<1x2x3x3xf32>
+    return %a, %b : tensor<1x2x4x4xf32>, tensor<1x2x3x3xf32>
+  }
+}
