@@ -149,6 +149,23 @@ struct ConstantFolding : impl::PlumbConstantFoldingBase<ConstantFolding> {
   using PlumbConstantFoldingBase::PlumbConstantFoldingBase;
 
   void runOnOperation() override {
+    // The scalar and list forms (value_int(s), value_float(s): function expansions and newer
+    // exporters write Reshape shapes and Reduce axes so) become the `value` form, which every
+    // later reader of constants (constantInts, the backends' lowerings) reads.
+    getOperation().walk([](ConstantOp c) {
+      if (c.getValueAttr())
+        return;
+      try {
+        auto value = attrFromTensor(c.getContext(), constantTensor(c));
+        if (value.getType() != c.getType())
+          return;
+        for (llvm::StringRef name : {"value_float", "value_floats", "value_int", "value_ints"})
+          c->removeAttr(name);
+        c.setValueAttr(value);
+      } catch (const std::exception &) {
+        // left as it is: the interpreter reports it with the model's context
+      }
+    });
     // Block order is SSA order, so a chain of foldable ops folds in one sweep: each folded
     // result is a constant by the time its users are visited.
     for (mlir::Block &block : getOperation().getBody())

@@ -106,3 +106,22 @@ func.func @eyelike(%x: tensor<3x4xf32>, %y: tensor<2x2xf32>, %z: tensor<?x2xf32>
   %c = plumb.EyeLike(%z) : (tensor<?x2xf32>) -> tensor<?x2xf32>
   return %a, %b, %c : tensor<3x4xi32>, tensor<2x2xf32>, tensor<?x2xf32>
 }
+
+// -----
+
+// The scalar and list forms of Constant become the `value` form every later reader takes (a
+// function expansion's Reduce axes written as value_ints were read as run-time operands).
+// CHECK-LABEL: func @list_forms
+// CHECK-DAG: plumb.Constant() {value = dense<[0, 2]> : tensor<2xi64>}
+// CHECK-DAG: plumb.Constant() {value = dense<3> : tensor<i64>}
+// CHECK-DAG: plumb.Constant() {value = dense<[1.500000e+00, 2.500000e+00]> : tensor<2xf32>}
+// CHECK-NOT: value_ints
+// CHECK-NOT: value_int =
+// CHECK-NOT: value_floats
+func.func @list_forms(%x: tensor<2x3x4xf32>) -> (tensor<1x3x1xf32>, tensor<i64>, tensor<2xf32>) {
+  %axes = plumb.Constant() {value_ints = [0, 2]} : () -> tensor<2xi64>
+  %r = plumb.ReduceMean(%x, %axes) {keepdims = 1 : i64} : (tensor<2x3x4xf32>, tensor<2xi64>) -> tensor<1x3x1xf32>
+  %i = plumb.Constant() {value_int = 3 : i64} : () -> tensor<i64>
+  %f = plumb.Constant() {value_floats = [1.5 : f32, 2.5 : f32]} : () -> tensor<2xf32>
+  return %r, %i, %f : tensor<1x3x1xf32>, tensor<i64>, tensor<2xf32>
+}
