@@ -96,16 +96,12 @@ std::vector<OpCase> numericOpCases() {
                    v[e] = double(e) * 0.5 - 3;
                  return v;
                }()).cast(DType::F32);
-    OpCase time0{"reversesequence_time_axis0", "ReverseSequence",
-                 {x, Tensor::fromVector(DType::I64, {3}, std::vector<int64_t>{4, 0, 2})}};
-    time0.attrs.set("time_axis", intAttr(0));
-    time0.attrs.set("batch_axis", intAttr(1));
-    v.push_back(time0);
-    OpCase batch0{"reversesequence_batch_axis0_i32", "ReverseSequence",
-                  {x, Tensor::fromVector(DType::I32, {4}, std::vector<int32_t>{3, 1, 2, 0})}};
-    batch0.attrs.set("time_axis", intAttr(1));
-    batch0.attrs.set("batch_axis", intAttr(0));
-    v.push_back(batch0);
+    add("reversesequence_time_axis0", "ReverseSequence",
+        {x, Tensor::fromVector(DType::I64, {3}, std::vector<int64_t>{4, 0, 2})}, {},
+        {{"time_axis", intAttr(0)}, {"batch_axis", intAttr(1)}});
+    add("reversesequence_batch_axis0_i32", "ReverseSequence",
+        {x, Tensor::fromVector(DType::I32, {4}, std::vector<int32_t>{3, 1, 2, 0})}, {},
+        {{"time_axis", intAttr(1)}, {"batch_axis", intAttr(0)}});
   }
   {
     // TensorScatter (opset 24, a KV cache's update): linear writes at run-time write_indices
