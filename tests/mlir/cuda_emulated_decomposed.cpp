@@ -4,33 +4,19 @@
 // (plumb-decompose-movement), AffineGrid/DFT/STFT as GEMMs (plumb-decompose-transforms).
 // Each ran on the host before; each test asserts no host step and values against the
 // reference interpreter.
-#include "tests/mlir/CudaEmulator.h"
-#include "tests/mlir/CudaEmulatedModels.h"
-#include "backends/cuda/codegen/Generator.h"
-#include "frontend/onnx/Importer.h"
-#include "frontend/tensorio/TensorIO.h"
-#include "ir/PlumbDialect.h"
-#include "parity/Metrics.h"
-#include "runtime/Error.h"
-#include "tests/TempFiles.h"
-#include "tests/TestAttrs.h"
-#include "tests/mlir/CudaFixtures.h"
 #include "tests/mlir/CudaGraphBuilders.h"
-#include "tools/lib/Capture.h"
-#include "tools/lib/Compile.h"
-#include "tools/lib/Inputs.h"
-#include "mlir/IR/MLIRContext.h"
+
+#include "frontend/tensorio/TensorIO.h"
+#include "tests/TempFiles.h"
+
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
-#include <algorithm>
+
 #include <cmath>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
-#include <functional>
 #include <optional>
-#include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace plumb {
 namespace {
