@@ -35,13 +35,14 @@ namespace {
 using mlir::Operation;
 using mlir::Value;
 
-// A static tensor of a type the generated kernels store (f32, f16, bf16).
+// A static floating-point tensor (f64, f32, f16, bf16: the generated kernels compute f64 in
+// double, the others in float).
 mlir::RankedTensorType rowsType(Value v) {
   auto t = llvm::dyn_cast<mlir::RankedTensorType>(v.getType());
   if (!t || !t.hasStaticShape() || t.getRank() == 0)
     return nullptr;
   std::optional<DType> dt = dtypeOf(t.getElementType());
-  return dt && (*dt == DType::F32 || *dt == DType::F16 || *dt == DType::BF16) ? t : nullptr;
+  return dt && (*dt == DType::F64 || *dt == DType::F32 || *dt == DType::F16 || *dt == DType::BF16) ? t : nullptr;
 }
 
 // An op's axis attribute (`def` when absent) in [0, rank); nullopt when out of range.
