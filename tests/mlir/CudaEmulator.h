@@ -242,6 +242,7 @@ void mma_sync(fragment<accumulator, 16, 16, 16, float> &d, const A &a, const B &
 }
 } // namespace nvcuda::wmma
 inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
+inline unsigned __float_as_uint(float f) { unsigned u; std::memcpy(&u, &f, 4); return u; }
 inline double __longlong_as_double(long long i) { double d; std::memcpy(&d, &i, 8); return d; }
 // Round-to-nearest double product and sum, never contracted into an FMA.
 inline double __dmul_rn(double a, double b) { return a * b; }

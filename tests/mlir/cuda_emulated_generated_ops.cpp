@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -433,29 +434,48 @@ Tensor referenceCast(const OpCase &c) {
   return ref::runKernel(call).at(0);
 }
 
-// Cast to and from the four float8 types in a generated kernel (they were host steps), bit
-// for bit the reference's (runtime/SmallFloat.cpp): every bit pattern decoded to f32; f32
-// values at and between every pair of neighbouring float8 values (ties to even), past the
+// Every bit pattern of `small` (a float8 or float4 type: `count` of them) decoded to f32 by
+// a generated kernel, bit for bit the reference's; returns the reference's values.
+Tensor expectDecodedBitExact(DType small, int count) {
+  std::vector<uint8_t> patterns(static_cast<size_t>(count));
+  for (size_t b = 0; b < patterns.size(); ++b)
+    patterns[b] = uint8_t(b);
+  Tensor all = Tensor::fromVector(small, {count}, patterns);
+  OpCase decode{std::string("cast_from_") + dtypeName(small), "Cast", {all}, {}, {}, 1, 23};
+  decode.attrs.set("to", testattrs::intAttr(dtypeToOnnx(DType::F32)));
+  Tensor want = referenceCast(decode);
+  Tensor got = runGenerated(decode, {want}).at(0);
+  for (int64_t e = 0; e < count; ++e) {
+    float g = got.data<float>()[e], w = want.data<float>()[e];
+    EXPECT_TRUE(std::memcmp(&g, &w, 4) == 0 || (std::isnan(g) && std::isnan(w)))
+        << dtypeName(small) << " pattern " << e << ": " << g << " vs " << w;
+  }
+  return want;
+}
+
+// `encode` (a Cast to a one-byte type) in a generated kernel gives the reference's bits.
+void expectEncodedBitExact(const OpCase &encode) {
+  Tensor bits = referenceCast(encode);
+  Tensor out = runGenerated(encode, {bits}).at(0);
+  for (int64_t e = 0; e < bits.numel(); ++e)
+    EXPECT_EQ(int(static_cast<const uint8_t *>(out.raw())[e]),
+              int(static_cast<const uint8_t *>(bits.raw())[e]))
+        << encode.name << " value " << encode.data[0].getAsDouble(e);
+}
+
+// Cast to and from the four float8 types and float4e2m1 in a generated kernel (they were host
+// steps), bit for bit the reference's (runtime/SmallFloat.cpp): every bit pattern decoded to
+// f32; f32 values at and between every pair of neighbouring values (ties to even), past the
 // largest, infinities, NaN, signed zeros and values below the smallest subnormal encoded with
-// saturate 1 (the default: the largest finite value) and 0 (infinity or NaN); then f16 in.
+// saturate 1 (the default: the largest finite value) and 0 (infinity or NaN; float4, which has
+// neither, saturates anyway and gives NaN the -0 pattern); then f16 in.
 TEST(CudaGeneratedOp, Float8CastsAreBitExact) {
-  for (DType f8 : {DType::F8E4M3FN, DType::F8E4M3FNUZ, DType::F8E5M2, DType::F8E5M2FNUZ}) {
-    std::vector<uint8_t> patterns(256);
-    for (size_t b = 0; b < 256; ++b)
-      patterns[b] = uint8_t(b);
-    Tensor all = Tensor::fromVector(f8, {256}, patterns);
-    OpCase decode{std::string("cast_from_") + dtypeName(f8), "Cast", {all}, {}, {}, 1, 23};
-    decode.attrs.set("to", testattrs::intAttr(dtypeToOnnx(DType::F32)));
-    Tensor want = referenceCast(decode);
-    Tensor got = runGenerated(decode, {want}).at(0);
-    for (int64_t e = 0; e < 256; ++e) {
-      float g = got.data<float>()[e], w = want.data<float>()[e];
-      EXPECT_TRUE(std::memcmp(&g, &w, 4) == 0 || (std::isnan(g) && std::isnan(w)))
-          << dtypeName(f8) << " pattern " << e << ": " << g << " vs " << w;
-    }
+  for (DType f8 : {DType::F8E4M3FN, DType::F8E4M3FNUZ, DType::F8E5M2, DType::F8E5M2FNUZ, DType::F4E2M1}) {
+    int count = f8 == DType::F4E2M1 ? 16 : 256;
+    Tensor want = expectDecodedBitExact(f8, count);
     std::vector<float> values = {0.0f, -0.0f, 1e-30f, -1e-30f, INFINITY, -INFINITY, NAN, 1e30f, -1e30f};
     std::vector<float> finite;
-    for (int64_t e = 0; e < 256; ++e)
+    for (int64_t e = 0; e < count; ++e)
       if (std::isfinite(want.data<float>()[e]))
         finite.push_back(want.data<float>()[e]);
     std::sort(finite.begin(), finite.end());
@@ -473,14 +493,33 @@ TEST(CudaGeneratedOp, Float8CastsAreBitExact) {
                       "Cast", {in.cast(from)}, {}, {}, 1, 23};
         encode.attrs.set("to", testattrs::intAttr(dtypeToOnnx(f8)));
         encode.attrs.set("saturate", testattrs::intAttr(saturate));
-        Tensor bits = referenceCast(encode);
-        Tensor out = runGenerated(encode, {bits}).at(0);
-        for (int64_t e = 0; e < bits.numel(); ++e)
-          EXPECT_EQ(int(static_cast<const uint8_t *>(out.raw())[e]),
-                    int(static_cast<const uint8_t *>(bits.raw())[e]))
-              << encode.name << " value " << in.cast(from).getAsDouble(e);
+        expectEncodedBitExact(encode);
       }
   }
+}
+
+// float8e8m0 (opset 24's Cast, the MX formats' scale) in a generated kernel, bit for bit the
+// reference's: every pattern decoded (2^-127 a subnormal f32, 0xff NaN); f32 values at, a
+// quarter, a half (a tie) and three quarters past powers of two across the whole range
+// (subnormals, 2^127 and above, where rounding up carries past the largest), signed, zeros,
+// infinities and NaN, encoded with each round_mode and saturate.
+TEST(CudaGeneratedOp, E8M0CastsAreBitExact) {
+  expectDecodedBitExact(DType::F8E8M0, 256);
+  std::vector<float> values = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-45f, 3e-39f,
+                               std::numeric_limits<float>::max()};
+  for (int e = -149; e <= 127; e += 3)
+    for (float f : {1.0f, 1.25f, 1.5f, 1.75f, -1.5f})
+      values.push_back(std::ldexp(f, e));
+  Tensor in = Tensor::fromVector(DType::F32, {int64_t(values.size())}, values);
+  for (const char *mode : {"up", "down", "nearest"})
+    for (int64_t saturate : {1, 0}) {
+      OpCase encode{std::string("cast_to_e8m0_") + mode + (saturate ? "" : "_no_saturate"), "Cast",
+                    {in}, {}, {}, 1, 24};
+      encode.attrs.set("to", testattrs::intAttr(dtypeToOnnx(DType::F8E8M0)));
+      encode.attrs.set("saturate", testattrs::intAttr(saturate));
+      encode.attrs.set("round_mode", testattrs::stringAttr(mode));
+      expectEncodedBitExact(encode);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Cuda, GeneratedOp, ::testing::ValuesIn(opCases()),

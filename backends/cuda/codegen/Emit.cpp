@@ -1,6 +1,7 @@
 // Scalar CUDA expressions for ONNX elementwise ops, written to match the reference kernels'
 // formulas (backends/reference/kernels/Elementwise.cpp) so that parity is rounding-level.
 #include "backends/cuda/codegen/Emit.h"
+#include "backends/cuda/codegen/Writer.h"
 
 #include "runtime/Error.h"
 
@@ -32,11 +33,11 @@ std::string storageType(DType t) {
   case DType::F8E5M2:
   case DType::F8E5M2FNUZ:
     return "unsigned char"; // the bit pattern; loadAs/storeAs convert (smallFloatHelpers)
+  case DType::F4E2M1: // the bit pattern in the low four bits
+  case DType::F8E8M0:
+    return "unsigned char";
   case DType::I4: return "signed char";   // the value, sign-extended (runtime/DType.h)
   case DType::U4: return "unsigned char"; // the value
-  case DType::F4E2M1:
-  case DType::F8E8M0:
-    break; // no generated kernel computes on float4/e8m0 storage yet
   }
   throw Error(std::string("the CUDA kernel generator does not support element type ") +
               dtypeName(t));
@@ -47,9 +48,11 @@ bool isFloat8(DType t) {
          t == DType::F8E5M2FNUZ;
 }
 
-// The helper functions' name for a float8 type.
+// The helper functions' name for a float8 or float4 type.
 static std::string float8Name(DType t) {
   switch (t) {
+  case DType::F4E2M1: return "e2m1";
+  case DType::F8E8M0: return "e8m0";
   case DType::F8E4M3FNUZ: return "e4m3fnuz";
   case DType::F8E5M2: return "e5m2";
   case DType::F8E5M2FNUZ: return "e5m2fnuz";
@@ -58,7 +61,7 @@ static std::string float8Name(DType t) {
 }
 
 std::string computeType(DType t) {
-  if (t == DType::F32 || t == DType::F16 || t == DType::BF16 || isFloat8(t))
+  if (t == DType::F32 || t == DType::F16 || t == DType::BF16 || isSmallFloat(t))
     return "float";
   if (t == DType::F64)
     return "double";
@@ -72,7 +75,7 @@ std::string loadAs(DType t, const std::string &expr) {
     return "__half2float(" + expr + ")";
   if (t == DType::BF16)
     return "__bfloat162float(" + expr + ")";
-  if (isFloat8(t))
+  if (isSmallFloat(t))
     return "plumb_from_" + float8Name(t) + "(" + expr + ")";
   if (t == DType::F32 || t == DType::F64 || t == DType::Bool || t == DType::I64)
     return expr;
@@ -84,8 +87,10 @@ std::string storeAs(DType t, const std::string &expr) {
     return "__float2half_rn(" + expr + ")";
   if (t == DType::BF16)
     return "__float2bfloat16_rn(" + expr + ")";
-  if (isFloat8(t)) // not saturating: a Cast saturates before (values stored are exact)
-    return "plumb_to_" + float8Name(t) + "(" + expr + ")";
+  if (isFloat8(t) || t == DType::F4E2M1) // a Cast rounds and saturates before: values stored
+    return "plumb_to_" + float8Name(t) + "(" + expr + ")"; // are exact
+  if (t == DType::F8E8M0) // rounding down, exact for the powers of two a Cast leaves
+    return "plumb_to_e8m0(" + expr + ", 1, 1)";
   if (t == DType::I4) // the low four bits, sign-extended: ONNX Cast's wrap (wrapToI4)
     return "(signed char)(((((long long)(" + expr + ")) & 15LL) ^ 8LL) - 8LL)";
   if (t == DType::U4)
@@ -97,7 +102,10 @@ std::string storeAs(DType t, const std::string &expr) {
 // decoding is exact; encoding rounds to nearest even at the value's binade (never below the
 // subnormal quantum), overflow gives infinity (E5M2) or NaN (the others), the UZ formats have
 // no -0 and one NaN (the sign bit alone). Formats: kind 0 e4m3fn, 1 e4m3fnuz, 2 e5m2,
-// 3 e5m2fnuz.
+// 3 e5m2fnuz, 4 float4e2m1 (no NaN or infinity: NaN gives the -0 pattern as ONNX's
+// reference, overflow always saturates). float8e8m0 is 2^(b - 127) (0xff NaN), encoded from
+// the float32 bits with the sign ignored, rounding up, down or to nearest (mode 0, 1, 2: Cast's
+// round_mode), a carry past 2^127 giving 0xfe when saturating, else NaN.
 std::string smallFloatHelpers() {
   return R"(__device__ __forceinline__ float plumb_f8_decode(unsigned char b, int eb, int mb, int bias, int kind) {
   const unsigned sign = 1u << (eb + mb), mag = b & (sign - 1u);
@@ -121,10 +129,10 @@ __device__ __forceinline__ unsigned char plumb_f8_encode(float v, int eb, int mb
   const unsigned sign = 1u << (eb + mb);
   const bool uz = kind == 1 || kind == 3;
   const unsigned s = signbit(v) ? sign : 0u;
-  const unsigned nanBits = uz ? sign : (kind == 2 ? (s | 0x7eu) : (s | 0x7fu));
+  const unsigned nanBits = uz || kind == 4 ? sign : (kind == 2 ? (s | 0x7eu) : (s | 0x7fu));
   if (v != v)
     return (unsigned char)nanBits;
-  const unsigned overflow = kind == 2 ? (s | 0x7cu) : nanBits;
+  const unsigned overflow = kind == 4 ? (s | maxBits) : kind == 2 ? (s | 0x7cu) : nanBits;
   const unsigned zero = uz ? 0u : s;
   const float a = fabsf(v);
   if (isinf(a))
@@ -159,6 +167,26 @@ __device__ __forceinline__ unsigned char plumb_to_e4m3fn(float v) { return plumb
 __device__ __forceinline__ unsigned char plumb_to_e4m3fnuz(float v) { return plumb_f8_encode(v, 4, 3, 8, 1, 0x7fu); }
 __device__ __forceinline__ unsigned char plumb_to_e5m2(float v) { return plumb_f8_encode(v, 5, 2, 15, 2, 0x7bu); }
 __device__ __forceinline__ unsigned char plumb_to_e5m2fnuz(float v) { return plumb_f8_encode(v, 5, 2, 16, 3, 0x7fu); }
+__device__ __forceinline__ float plumb_from_e2m1(unsigned char b) { return plumb_f8_decode(b & 15u, 2, 1, 1, 4); }
+__device__ __forceinline__ unsigned char plumb_to_e2m1(float v) { return plumb_f8_encode(v, 2, 1, 1, 4, 0x7u); }
+__device__ __forceinline__ float plumb_from_e8m0(unsigned char b) {
+  return b == 0xffu ? __int_as_float(0x7fc00000) : ldexpf(1.0f, int(b) - 127);
+}
+__device__ __forceinline__ unsigned char plumb_to_e8m0(float v, int saturate, int mode) {
+  const unsigned bits = __float_as_uint(v), m = bits & 0x7fffffu;
+  unsigned e = (bits >> 23) & 0xffu;
+  if (e == 0xffu)
+    return 0xffu;
+  const bool up = mode == 0 ? m != 0u
+                : mode == 2 && ((m >> 22) & 1u) != 0u &&
+                      (((m >> 21) & 1u) != 0u || (m & 0x1fffffu) != 0u || e > 0u);
+  if (up) {
+    if (e == 0xfeu)
+      return saturate ? 0xfeu : 0xffu;
+    ++e;
+  }
+  return (unsigned char)e;
+}
 )";
 }
 
@@ -389,7 +417,15 @@ const std::map<std::string, Rule> &rules() {
         std::string m = literal(DType::F32, float8Max(t));
         x = let(x, "float", "x != x ? x : fminf(fmaxf(x, -" + m + "), " + m + ")");
       }
-      if (t == DType::F16 || t == DType::BF16 || isFloat8(t))
+      if (t == DType::F8E8M0) {
+        std::string mode = n.attrs.getString("round_mode", "up");
+        if (mode != "up" && mode != "down" && mode != "nearest")
+          codegenError(g, "node '" + n.name + "' (" + n.op + ") has round_mode '" + mode +
+                              "' (up, down or nearest)");
+        return loadAs(t, "plumb_to_e8m0(" + x + ", " + (n.attrs.getInt("saturate", 1) != 0 ? "1" : "0") +
+                             ", " + (mode == "down" ? "1" : mode == "nearest" ? "2" : "0") + ")");
+      }
+      if (t == DType::F16 || t == DType::BF16 || isSmallFloat(t))
         x = loadAs(t, storeAs(t, x));
       return x;
     };

@@ -13,13 +13,14 @@ namespace plumb::cuda {
 
 // The type a buffer element is stored as ("float", "__half", "__nv_bfloat16", "long long"...).
 std::string storageType(DType t);
-// The type arithmetic is done in: float for f32/f16/bf16 (f32 accumulation), double for f64,
+// The type arithmetic is done in: float for f32/f16/bf16 and the small floats (f32
+// accumulation), double for f64,
 // long long for integers, bool for bool.
 std::string computeType(DType t);
 // Whether `t` is one of the four float8 types generated kernels store (as their bit pattern).
 bool isFloat8(DType t);
-// The device functions converting float8 bit patterns to and from float, for kernels that
-// load or store a float8 value.
+// The device functions converting float8, float8e8m0 and float4e2m1 bit patterns to and from
+// float, for kernels that load or store one.
 std::string smallFloatHelpers();
 // `expr` (of storage type t) converted to computeType(t), and back.
 std::string loadAs(DType t, const std::string &expr);

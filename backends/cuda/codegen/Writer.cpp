@@ -169,7 +169,7 @@ std::string includes(const KernelGraph &g) {
   for (const KValue &v : g.values) {
     half |= v.dtype == DType::F16;
     bf16 |= v.dtype == DType::BF16;
-    f8 |= isFloat8(v.dtype);
+    f8 |= isSmallFloat(v.dtype);
   }
   return std::string(half ? "#include <cuda_fp16.h>\n" : "") +
          (bf16 ? "#include <cuda_bf16.h>\n" : "") + (f8 ? smallFloatHelpers() : "");
