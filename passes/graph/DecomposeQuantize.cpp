@@ -1,18 +1,21 @@
-// plumb-decompose-quantize: QuantizeLinear and DequantizeLinear (per tensor or per axis, to
-// and from 8- and 16-bit integers) become the elementwise ops ONNX defines them by, so the
-// quantize/dequantize pairs of a QDQ model are computed by generated kernels:
+// plumb-decompose-quantize: QuantizeLinear and DequantizeLinear (per tensor, per axis or
+// blocked; to and from 4-, 8- and 16-bit integers, float8 and float4e2m1) become the
+// elementwise ops ONNX defines them by, so the quantize/dequantize pairs of a QDQ model are
+// computed by generated kernels:
 //   DequantizeLinear: y = (Cast(x) - Cast(zero_point)) * scale      (in the scale's type)
 //   QuantizeLinear:   y = Cast(Clip(Round(x / scale) + zero_point, lo, hi))  (Round: half to
 //                     even; [lo, hi] the output type's range: saturation)
 // A per-axis scale/zero point [C] is reshaped to [C, 1, ..., 1] to broadcast along `axis`.
-// To float8: Cast(x / scale) with the node's saturate (no Round: the Cast rounds to the
-// nearest float8), a zero point all zeros; from float8 and int4/uint4 as from integers.
-// Blocked DequantizeLinear (weight-only int4/int8 LLM exports) views x as blocks and
-// broadcasts each block's scale over it. Blocked QuantizeLinear, to 4-bit types and e8m0 stay
-// one op. DynamicQuantizeLinear becomes its whole-tensor min and max and the arithmetic on
-// them (dynamicQuantize). The last op carries the node and its output's name. Constant
-// weights were folded before, within the constant-folding cap; a larger one is dequantized
-// by a kernel at run time.
+// Blocked (block_size b, weight-only int4/int8 LLM exports, MX formats): x viewed as [..,
+// K/b, b, ..] and the parameters as [.., K/b, 1, ..], the result reshaped back.
+// To float8 and float4: Cast(x / scale + zero_point) with the node's saturate (no Round: the
+// Cast rounds to the nearest value; the zero point, 0 in practice, is left out when it is a
+// constant of zeros, else added in the compute type, so a non-zero one rounds twice where the
+// reference adds in double); from them as from integers. e8m0 (no quantization produces it)
+// stays one op. DynamicQuantizeLinear becomes its whole-tensor min and max and the
+// arithmetic on them (dynamicQuantize). The last op carries the node and its output's name.
+// Constant weights were folded before, within the constant-folding cap; a larger one is
+// dequantized by a kernel at run time.
 #include "passes/Passes.h"
 #include "passes/graph/Folding.h"
 
@@ -34,14 +37,60 @@ std::optional<DType> elementDType(Value v) {
   return t ? dtypeOf(t.getElementType()) : std::nullopt;
 }
 
-bool quantType(DType t) {
-  return t == DType::I8 || t == DType::U8 || t == DType::I16 || t == DType::U16;
+// The float8 types and float4e2m1 (not e8m0, which quantization does not produce).
+bool float8(DType t) { return isSmallFloat(t) && t != DType::F8E8M0; }
+
+// The range QuantizeLinear saturates to (8-, 16- and 4-bit integers); nullopt for others.
+std::optional<std::pair<double, double>> quantRange(DType t) {
+  switch (t) {
+  case DType::I4: return std::pair{-8.0, 7.0};
+  case DType::U4: return std::pair{0.0, 15.0};
+  case DType::I8: return std::pair{-128.0, 127.0};
+  case DType::U8: return std::pair{0.0, 255.0};
+  case DType::I16: return std::pair{-32768.0, 32767.0};
+  case DType::U16: return std::pair{0.0, 65535.0};
+  default: return std::nullopt;
+  }
 }
 
-// The float8 types generated kernels store (not e8m0, whose Cast has its own rounding).
-bool float8(DType t) { return isSmallFloat(t) && t != DType::F8E8M0 && t != DType::F4E2M1; }
-
 bool computeType(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+
+bool blocked(mlir::Operation *op) {
+  auto a = op->getAttrOfType<mlir::IntegerAttr>("block_size");
+  return a && a.getInt() != 0;
+}
+
+// Blocked dequantization (block_size b along `axis`, the scale and zero point [.., K/b, ..]):
+// x viewed as [.., K/b, b, ..] and the parameters as [.., K/b, 1, ..] broadcast over each
+// block; the result reshaped back. K must be a multiple of b (else nullopt: one op).
+struct Blocks {
+  std::vector<int64_t> x, param; // the split shapes
+};
+std::optional<Blocks> blocksOf(mlir::Operation *op, mlir::RankedTensorType x, Value scale, Value zp) {
+  auto bs = op->getAttrOfType<mlir::IntegerAttr>("block_size");
+  auto a = op->getAttrOfType<mlir::IntegerAttr>("axis");
+  int64_t rank = x.getRank(), axis = a ? a.getInt() : 1, b = bs.getInt();
+  axis = axis < 0 ? axis + rank : axis;
+  if (axis < 0 || axis >= rank || b <= 0 || x.getDimSize(axis) % b != 0)
+    return std::nullopt;
+  llvm::SmallVector<int64_t> want(x.getShape());
+  want[size_t(axis)] /= b;
+  for (Value p : {scale, zp}) {
+    auto t = absent(p) ? mlir::RankedTensorType() : staticTensorType(p);
+    if (!absent(p) && (!t || llvm::ArrayRef<int64_t>(want) != t.getShape()))
+      return std::nullopt;
+  }
+  Blocks blocks;
+  for (int64_t d = 0; d < rank; ++d) {
+    blocks.x.push_back(d == axis ? want[size_t(d)] : x.getDimSize(d));
+    blocks.param.push_back(blocks.x.back());
+    if (d == axis) {
+      blocks.x.push_back(b);
+      blocks.param.push_back(1);
+    }
+  }
+  return blocks;
+}
 
 struct Builder {
   mlir::OpBuilder b;
@@ -49,6 +98,7 @@ struct Builder {
   std::string name;
   mlir::RankedTensorType x;
   int64_t axis = 1;
+  std::optional<Blocks> blocks; // view() with block_size
 
   Builder(mlir::Operation *o, mlir::RankedTensorType x)
       : b(o), op(o), name(tensorNameOf(o, 0)), x(x) {
@@ -91,6 +141,42 @@ struct Builder {
     z = absent(zp) ? Value() : broadcast(zp, "zero_point");
     return s && (absent(zp) || z);
   }
+  Value reshape(Value v, llvm::ArrayRef<int64_t> shape, const std::string &what) {
+    auto t = llvm::cast<mlir::RankedTensorType>(v.getType());
+    return ReshapeOp::create(b, loc(what), mlir::RankedTensorType::get(shape, t.getElementType()), v,
+                             intsConstantOf(b, loc(what + ".shape"), std::vector<int64_t>(shape)),
+                             nullptr);
+  }
+  // `v` (x) and the scale and zero point as the arithmetic reads them: with block_size, x as
+  // blocks and the parameters one per block (blocksOf); else operands(). False when they do
+  // not fit x.
+  bool view(Value &v, Value scale, Value zp, Value &s, Value &z) {
+    if (!blocked(op))
+      return operands(scale, zp, s, z);
+    blocks = blocksOf(op, x, scale, zp);
+    if (!blocks)
+      return false;
+    v = reshape(v, blocks->x, "blocks");
+    s = reshape(scale, blocks->param, "scale_blocks");
+    z = absent(zp) ? Value() : reshape(zp, blocks->param, "zero_point_blocks");
+    return true;
+  }
+  // The type of x's view (view()) with element type `dt`.
+  mlir::RankedTensorType viewed(DType dt) {
+    return like(blocks ? mlir::RankedTensorType::get(blocks->x, x.getElementType()) : x, dt);
+  }
+  // Where the op computing the result goes: the node's location, or a step before the
+  // Reshape back from blocks (finish) that takes it.
+  mlir::Location last(const std::string &suffix) { return blocks ? loc(suffix) : op->getLoc(); }
+  // The node's result `y` (in the view's shape) replacing its output, and the node erased.
+  void finish(Value y) {
+    mlir::Value out = op->getResult(0);
+    if (blocks)
+      y = ReshapeOp::create(b, op->getLoc(), out.getType(), y,
+                            intsConstantOf(b, loc("shape"), std::vector<int64_t>(x.getShape())), nullptr);
+    out.replaceAllUsesWith(y);
+    op->erase();
+  }
   Value cast(Value v, DType to, mlir::Location l) {
     auto t = llvm::cast<mlir::RankedTensorType>(v.getType());
     return CastOp::create(b, l, like(t, to), v, b.getI64IntegerAttr(dtypeToOnnx(to)), nullptr, nullptr);
@@ -100,119 +186,44 @@ struct Builder {
   }
 };
 
-bool blocked(mlir::Operation *op) {
-  auto a = op->getAttrOfType<mlir::IntegerAttr>("block_size");
-  return a && a.getInt() != 0;
-}
-
-// Blocked dequantization (block_size b along `axis`, the scale and zero point [.., K/b, ..]):
-// x viewed as [.., K/b, b, ..] and the parameters as [.., K/b, 1, ..] broadcast over each
-// block; the result reshaped back. K must be a multiple of b (else nullopt: one op).
-struct Blocks {
-  std::vector<int64_t> x, param; // the split shapes
-};
-std::optional<Blocks> blocksOf(mlir::Operation *op, mlir::RankedTensorType x, Value scale, Value zp) {
-  auto bs = op->getAttrOfType<mlir::IntegerAttr>("block_size");
-  auto a = op->getAttrOfType<mlir::IntegerAttr>("axis");
-  int64_t rank = x.getRank(), axis = a ? a.getInt() : 1, b = bs.getInt();
-  axis = axis < 0 ? axis + rank : axis;
-  if (axis < 0 || axis >= rank || b <= 0 || x.getDimSize(axis) % b != 0)
-    return std::nullopt;
-  llvm::SmallVector<int64_t> want(x.getShape());
-  want[size_t(axis)] /= b;
-  for (Value p : {scale, zp}) {
-    auto t = absent(p) ? mlir::RankedTensorType() : staticTensorType(p);
-    if (!absent(p) && (!t || llvm::ArrayRef<int64_t>(want) != t.getShape()))
-      return std::nullopt;
-  }
-  Blocks blocks;
-  for (int64_t d = 0; d < rank; ++d) {
-    blocks.x.push_back(d == axis ? want[size_t(d)] : x.getDimSize(d));
-    blocks.param.push_back(blocks.x.back());
-    if (d == axis) {
-      blocks.x.push_back(b);
-      blocks.param.push_back(1);
-    }
-  }
-  return blocks;
-}
-
 void dequantize(DequantizeLinearOp op) {
   auto xt = staticTensorType(op.getX());
   std::optional<DType> xd = elementDType(op.getX()), sd = elementDType(op.getXScale()),
                        yd = elementDType(op.getY());
-  bool fromInt4 = xd == DType::I4 || xd == DType::U4;
-  if (!xt || !xd || !(quantType(*xd) || float8(*xd) || fromInt4) || !sd || !computeType(*sd) ||
-      yd != sd || !staticTensorType(op.getY()))
+  if (!xt || !xd || !(quantRange(*xd) || float8(*xd)) || !sd || !computeType(*sd) || yd != sd ||
+      !staticTensorType(op.getY()))
     return;
   Value zp = op.getXZeroPoint();
   if (!absent(zp) && elementDType(zp) != xd)
     return;
   Builder q(op, xt);
   Value x = op.getX(), scale, zero;
-  mlir::Type ft = op.getY().getType();
-  if (blocked(op)) {
-    std::optional<Blocks> blocks = blocksOf(op, xt, op.getXScale(), zp);
-    if (!blocks)
-      return;
-    auto view = [&](Value v, const std::vector<int64_t> &shape, const std::string &what) {
-      auto t = llvm::cast<mlir::RankedTensorType>(v.getType());
-      return ReshapeOp::create(q.b, q.loc(what), mlir::RankedTensorType::get(shape, t.getElementType()), v,
-                               intsConstantOf(q.b, q.loc(what + ".shape"), shape), nullptr);
-    };
-    x = view(x, blocks->x, "blocks");
-    scale = view(op.getXScale(), blocks->param, "scale_blocks");
-    zero = absent(zp) ? Value() : view(zp, blocks->param, "zero_point_blocks");
-    ft = mlir::RankedTensorType::get(blocks->x, llvm::cast<mlir::RankedTensorType>(ft).getElementType());
-  } else if (!q.operands(op.getXScale(), zp, scale, zero)) {
+  if (!q.view(x, op.getXScale(), zp, scale, zero))
     return;
-  }
   Value v = q.cast(x, *sd, q.loc("float"));
   if (zero)
     v = SubOp::create(q.b, q.loc("centred"), v.getType(), v, q.cast(zero, *sd, q.loc("zero_point_float")));
-  Value y;
-  if (blocked(op)) {
-    y = MulOp::create(q.b, q.loc("scaled_blocks"), ft, v, scale);
-    y = ReshapeOp::create(q.b, op.getLoc(), op.getY().getType(), y,
-                          intsConstantOf(q.b, q.loc("shape"), std::vector<int64_t>(xt.getShape())), nullptr);
-  } else {
-    y = MulOp::create(q.b, op.getLoc(), op.getY().getType(), v, scale);
+  q.finish(MulOp::create(q.b, q.last("scaled_blocks"), q.viewed(*sd), v, scale));
+}
+
+// Whether `v` is a constant of zeros.
+bool zeros(Value v) {
+  auto c = v.getDefiningOp<ConstantOp>();
+  try {
+    return c && c.getValueAttr() &&
+           llvm::all_of(tensorFromAttr(c.getValueAttr()).toDoubles(), [](double z) { return z == 0; });
+  } catch (const plumb::Error &) {
+    return false; // data not loaded
   }
-  op.getY().replaceAllUsesWith(y);
-  op.erase();
 }
 
 void quantize(QuantizeLinearOp op) {
   auto xt = staticTensorType(op.getX());
   std::optional<DType> xd = elementDType(op.getX()), sd = elementDType(op.getYScale()),
                        yd = elementDType(op.getY());
-  if (!xt || blocked(op) || !xd || !computeType(*xd) || sd != xd || !yd ||
-      !(quantType(*yd) || float8(*yd)) || !staticTensorType(op.getY()))
+  if (!xt || !xd || !computeType(*xd) || sd != xd || !yd || !(quantRange(*yd) || float8(*yd)) ||
+      !staticTensorType(op.getY()))
     return;
-  if (float8(*yd)) { // Cast(x / scale, saturate as the node says); a zero point is 0 there
-    if (!absent(op.getYZeroPoint())) {
-      auto c = op.getYZeroPoint().getDefiningOp<ConstantOp>();
-      try {
-        if (!c || !c.getValueAttr() ||
-            llvm::any_of(tensorFromAttr(c.getValueAttr()).toDoubles(), [](double z) { return z != 0; }))
-          return;
-      } catch (const plumb::Error &) {
-        return; // data not loaded
-      }
-    }
-    Builder q(op, xt);
-    Value scale, none;
-    if (!q.operands(op.getYScale(), Value(), scale, none))
-      return;
-    Value v = DivOp::create(q.b, q.loc("scaled"), xt, op.getX(), scale);
-    auto sat = op->getAttrOfType<mlir::IntegerAttr>("saturate");
-    Value y = CastOp::create(q.b, op.getLoc(), op.getY().getType(), v,
-                             q.b.getI64IntegerAttr(dtypeToOnnx(*yd)),
-                             sat ? sat : q.b.getI64IntegerAttr(1), nullptr);
-    op.getY().replaceAllUsesWith(y);
-    op.erase();
-    return;
-  }
   // 16-bit ranges are exact only in f32 arithmetic.
   if ((*yd == DType::I16 || *yd == DType::U16) && *xd != DType::F32)
     return;
@@ -220,21 +231,26 @@ void quantize(QuantizeLinearOp op) {
   if (!absent(zp) && elementDType(zp) != yd)
     return;
   Builder q(op, xt);
-  Value scale, zero;
-  if (!q.operands(op.getYScale(), zp, scale, zero))
+  Value x = op.getX(), scale, zero;
+  if (!q.view(x, op.getYScale(), absent(zp) || zeros(zp) ? Value() : zp, scale, zero))
     return;
-  mlir::Type ft = xt;
-  Value v = DivOp::create(q.b, q.loc("scaled"), ft, op.getX(), scale);
-  v = RoundOp::create(q.b, q.loc("rounded"), ft, v);
+  mlir::Type ft = q.viewed(*xd);
+  Value v = DivOp::create(q.b, q.loc("scaled"), ft, x, scale);
+  if (!float8(*yd))
+    v = RoundOp::create(q.b, q.loc("rounded"), ft, v);
   if (zero)
     v = AddOp::create(q.b, q.loc("shifted"), ft, v, q.cast(zero, *xd, q.loc("zero_point_float")));
-  double lo = *yd == DType::I8 ? -128 : *yd == DType::I16 ? -32768 : 0;
-  double hi = *yd == DType::I8 ? 127 : *yd == DType::U8 ? 255 : *yd == DType::I16 ? 32767 : 65535;
+  if (float8(*yd)) { // no rounding to integers: the Cast rounds, saturating as the node says
+    auto sat = op->getAttrOfType<mlir::IntegerAttr>("saturate");
+    q.finish(CastOp::create(q.b, q.last("cast_blocks"), q.viewed(*yd), v,
+                            q.b.getI64IntegerAttr(dtypeToOnnx(*yd)),
+                            sat ? sat : q.b.getI64IntegerAttr(1), nullptr));
+    return;
+  }
+  auto [lo, hi] = *quantRange(*yd);
   v = ClipOp::create(q.b, q.loc("saturated"), ft, v, q.scalar(lo, *xd, "low"), q.scalar(hi, *xd, "high"),
                      nullptr, nullptr);
-  Value y = q.cast(v, *yd, op.getLoc());
-  op.getY().replaceAllUsesWith(y);
-  op.erase();
+  q.finish(q.cast(v, *yd, q.last("cast_blocks")));
 }
 
 // DynamicQuantizeLinear (f32 x) as the reference computes it: lo = min(0, min x), hi =

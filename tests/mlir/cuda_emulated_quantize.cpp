@@ -248,5 +248,76 @@ TEST(CudaQuantize, BlockedInt4WeightsAreDequantizedOnTheDevice) {
   expectClose(k, "f32");
 }
 
+// Quantization to 4-bit codes (QuantizeLinear, then DequantizeLinear back): x [4, 64] to int4
+// in blocks of 16 along the row with per-block scales and int4 zero points (activation
+// quantization for int4 kernels), and to float4e2m1 in blocks of 32 (the MXFP4 layout, with
+// values past 6 x scale saturating) and per tensor. Each ran on the host (blocked, 4-bit
+// outputs); now generated kernels, the codes bit for bit the reference's (int4 stored
+// sign-extended, float4 as its pattern) and the dequantized values within f32 rounding.
+TEST(CudaQuantize, BlockedAndFourBitCodesAreGeneratedKernels) {
+  onnx::ModelProto m = newModel("q4", 23);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "x", {4, 64});
+  auto raw = [&](const std::string &name, DType t, std::vector<int64_t> dims, auto value) {
+    onnx::TensorProto *p = g->add_initializer();
+    p->set_name(name);
+    p->set_data_type(dtypeToOnnx(t));
+    int64_t n = 1;
+    for (int64_t d : dims) {
+      p->add_dims(d);
+      n *= d;
+    }
+    std::string bytes(size_t((n + 1) / 2), '\0'); // two a byte, the first in the low nibble
+    for (int64_t i = 0; i < n; ++i)
+      bytes[size_t(i / 2)] = char(uint8_t(bytes[size_t(i / 2)]) | ((uint8_t(value(i)) & 0xF) << (i % 2 * 4)));
+    p->set_raw_data(bytes);
+  };
+  floatInitializer(g, "s4", {4, 4}, [](int64_t i) { return 0.05f * float(1 + i % 3); });
+  raw("z4", DType::I4, {4, 4}, [](int64_t i) { return int(i % 5) - 2; });
+  floatInitializer(g, "sf", {4, 2}, [](int64_t i) { return i % 2 ? 0.25f : 0.5f; });
+  graphs::scalar(g, "st", 0.4f);
+  raw("zf", DType::F4E2M1, {}, [](int64_t) { return 0; });
+  onnx::NodeProto *q = node(g, "QuantizeLinear", "q_int4", {"x", "s4", "z4"}, "x_int4");
+  intAttrOf(q, "axis", 1);
+  intAttrOf(q, "block_size", 16);
+  onnx::NodeProto *dq = node(g, "DequantizeLinear", "dq_int4", {"x_int4", "s4", "z4"}, "y_int4");
+  intAttrOf(dq, "axis", 1);
+  intAttrOf(dq, "block_size", 16);
+  q = node(g, "QuantizeLinear", "q_mxfp4", {"x", "sf"}, "x_mxfp4");
+  intAttrOf(q, "axis", 1);
+  intAttrOf(q, "block_size", 32);
+  intAttrOf(q, "output_dtype", dtypeToOnnx(DType::F4E2M1));
+  node(g, "QuantizeLinear", "q_fp4", {"x", "st", "zf"}, "x_fp4");
+  node(g, "DequantizeLinear", "dq_fp4", {"x_fp4", "st", "zf"}, "y_fp4");
+  auto output = [&](const std::string &name, DType t) {
+    onnx::ValueInfoProto *o = g->add_output();
+    o->set_name(name);
+    o->mutable_type()->mutable_tensor_type()->set_elem_type(dtypeToOnnx(t));
+  };
+  output("x_int4", DType::I4);
+  floatValue(g->add_output(), "y_int4");
+  output("x_mxfp4", DType::F4E2M1);
+  output("x_fp4", DType::F4E2M1);
+  floatValue(g->add_output(), "y_fp4");
+  std::string model = saveModel(m, "q4.onnx");
+  std::vector<float> x(256);
+  for (size_t e = 0; e < x.size(); ++e) // up to 4: past the int4 range at scale 0.05
+    x[e] = 4.0f * std::sin(0.53f * float(e) + 0.3f);
+  x[7] = NAN; // float4 has no NaN: the -0 pattern
+  std::string npz = testing_util::scratchPath("q4.npz");
+  writeNpz(npz, {{"x", Tensor::fromVector(DType::F32, {4, 64}, x)}});
+  KeptPlan k = runKept(model, npz, "f32", keepNone, "q4");
+  EXPECT_GE(stepsOfStyle(k.compiled.plan, "elementwise"), 1);
+  EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.host"), 0);
+  ASSERT_EQ(k.got.size(), 5u);
+  for (size_t o : {0u, 2u, 3u}) {
+    SCOPED_TRACE("output " + std::to_string(o));
+    ASSERT_EQ(k.got[o].dtype(), k.truth.outputs[o].dtype());
+    ASSERT_EQ(k.got[o].numel(), k.truth.outputs[o].numel());
+    EXPECT_EQ(std::memcmp(k.got[o].raw(), k.truth.outputs[o].raw(), size_t(k.got[o].numel())), 0);
+  }
+  expectClose(k, "f32");
+}
+
 } // namespace
 } // namespace plumb

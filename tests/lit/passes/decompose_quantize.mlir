@@ -69,6 +69,44 @@ func.func @blocked(%i: tensor<4x6xi8>, %s: tensor<4x3xf32>, %j: tensor<4x6xi8>, 
 
 // -----
 
+// Blocked quantization to int4 (blocks of 2 along axis 1, a zero point per block): x and the
+// parameters viewed as for DequantizeLinear, Div, Round, Add, Clip to int4's [-8, 7], Cast,
+// the codes reshaped back. To float4e2m1 with a zero point that is a constant of zeros: no
+// Round and no Add, the Cast rounds (it saturates: float4 has no infinity); a run-time float8
+// zero point is added before the Cast.
+// CHECK-LABEL: func @blocked_q
+// CHECK: [[X:%.+]] = plumb.Reshape(%arg0, {{%.+}}) : (tensor<4x6xf32>, tensor<3xi64>) -> tensor<4x3x2xf32>
+// CHECK: [[S:%.+]] = plumb.Reshape(%arg1, {{%.+}}) : (tensor<4x3xf32>, tensor<3xi64>) -> tensor<4x3x1xf32>
+// CHECK: [[Z:%.+]] = plumb.Reshape(%arg2, {{%.+}}) : (tensor<4x3xi4>, tensor<3xi64>) -> tensor<4x3x1xi4>
+// CHECK: [[D:%.+]] = plumb.Div([[X]], [[S]]) : (tensor<4x3x2xf32>, tensor<4x3x1xf32>) -> tensor<4x3x2xf32>
+// CHECK: [[R:%.+]] = plumb.Round([[D]])
+// CHECK: [[ZF:%.+]] = plumb.Cast([[Z]]) {to = 1 : i64} : (tensor<4x3x1xi4>) -> tensor<4x3x1xf32>
+// CHECK: [[A:%.+]] = plumb.Add([[R]], [[ZF]])
+// CHECK-DAG: [[LO:%.+]] = plumb.Constant() {value = dense<-8.000000e+00> : tensor<f32>}
+// CHECK-DAG: [[HI:%.+]] = plumb.Constant() {value = dense<7.000000e+00> : tensor<f32>}
+// CHECK: [[C:%.+]] = plumb.Clip([[A]], [[LO]], [[HI]])
+// CHECK: [[Q:%.+]] = plumb.Cast([[C]]) {to = 22 : i64} : (tensor<4x3x2xf32>) -> tensor<4x3x2xi4>
+// CHECK: [[Y:%.+]] = plumb.Reshape([[Q]], {{%.+}}) : (tensor<4x3x2xi4>, tensor<2xi64>) -> tensor<4x6xi4>
+// CHECK: [[D4:%.+]] = plumb.Div(%arg0, {{%.+}}) : (tensor<4x6xf32>, tensor<f32>) -> tensor<4x6xf32>
+// CHECK-NOT: Round
+// CHECK: [[F4:%.+]] = plumb.Cast([[D4]]) {saturate = 1 : i64, to = 23 : i64} : (tensor<4x6xf32>) -> tensor<4x6xf4E2M1FN>
+// CHECK: [[D8:%.+]] = plumb.Div(%arg0, {{%.+}})
+// CHECK: [[Z8:%.+]] = plumb.Cast(%arg3) {to = 1 : i64} : (tensor<f8E4M3FN>) -> tensor<f32>
+// CHECK: [[A8:%.+]] = plumb.Add([[D8]], [[Z8]])
+// CHECK: [[F8:%.+]] = plumb.Cast([[A8]]) {saturate = 1 : i64, to = 17 : i64}
+// CHECK-NOT: QuantizeLinear
+// CHECK: return [[Y]], [[F4]], [[F8]]
+func.func @blocked_q(%x: tensor<4x6xf32>, %s: tensor<4x3xf32>, %z: tensor<4x3xi4>, %z8: tensor<f8E4M3FN>) -> (tensor<4x6xi4>, tensor<4x6xf4E2M1FN>, tensor<4x6xf8E4M3FN>) {
+  %q = plumb.QuantizeLinear(%x, %s, %z) {axis = 1 : i64, block_size = 2 : i64} : (tensor<4x6xf32>, tensor<4x3xf32>, tensor<4x3xi4>) -> tensor<4x6xi4>
+  %t = plumb.Constant() {value = dense<0.5> : tensor<f32>} : () -> tensor<f32>
+  %zero = plumb.Constant() {value = dense<0.0> : tensor<f4E2M1FN>} : () -> tensor<f4E2M1FN>
+  %f4 = plumb.QuantizeLinear(%x, %t, %zero) : (tensor<4x6xf32>, tensor<f32>, tensor<f4E2M1FN>) -> tensor<4x6xf4E2M1FN>
+  %f8 = plumb.QuantizeLinear(%x, %t, %z8) : (tensor<4x6xf32>, tensor<f32>, tensor<f8E4M3FN>) -> tensor<4x6xf8E4M3FN>
+  return %q, %f4, %f8 : tensor<4x6xi4>, tensor<4x6xf4E2M1FN>, tensor<4x6xf8E4M3FN>
+}
+
+// -----
+
 // DynamicQuantizeLinear: min and max over the whole tensor (dims kept; NaN read as 0, as the
 // reference passes over it), widened to include 0, scale = range / 255, a divisor of 1 where
 // the scale is 0, the zero point and the codes rounded and clipped to [0, 255]; the scale and
