@@ -366,7 +366,9 @@ TEST(CudaTopK, ConstantKIsOneWindowKernel) {
 // ONNX model whose output the emulated plan must reproduce. A forward conv whose pads cuDNN's
 // symmetric descriptor cannot say (explicit asymmetric pads, an odd SAME_UPPER/SAME_LOWER
 // total) runs as a Pad kernel by the difference and then cuDNN; a ConvTranspose runs with the
-// smaller pads and a Slice kernel crops the difference off cuDNN's result.
+// smaller pads and a Slice kernel crops the difference off cuDNN's result. One whose
+// output_shape exceeds its full size (negative pads: rows no input reaches, holding the bias)
+// gets zero rows added to its input by a Pad kernel, a stride's worth of output each.
 struct ConvCase {
   std::string name;
   std::vector<int64_t> x, w; // NC(D)HW input, M×C/group×k... weights
@@ -379,6 +381,7 @@ struct ConvCase {
   std::string autoPad = ""; // set: auto_pad instead of pads
   std::vector<int64_t> prePad = {}; // the Pad kernel's pads (begin..., end...), when one
   std::vector<int64_t> skip = {};   // set: a graph input of this shape added to the conv (before the Relu)
+  std::vector<int64_t> outputShape = {}; // a ConvTranspose's output_shape, when set
 };
 
 void PrintTo(const ConvCase &c, std::ostream *os) { *os << c.name; }
@@ -422,6 +425,8 @@ std::string writeConvModel(const ConvCase &c) {
   intsAttrOf(conv, "dilations", c.dilations);
   if (!c.outputPadding.empty())
     intsAttrOf(conv, "output_padding", c.outputPadding);
+  if (!c.outputShape.empty())
+    intsAttrOf(conv, "output_shape", c.outputShape);
   intAttrOf(conv, "group", c.group);
   if (c.relu) {
     onnx::NodeProto *relu = g->add_node();
@@ -539,7 +544,16 @@ INSTANTIATE_TEST_SUITE_P(
                  {1, 1}, 1, true, false, "cuda.convtranspose", "ConvTranspose", {}, "SAME_UPPER"},
         ConvCase{"convtranspose_same_lower_outpad", {2, 2, 3, 5}, {2, 2, 2, 3}, {}, {3, 2},
                  {1, 1}, 1, true, false, "cuda.convtranspose", "ConvTranspose", {1, 0},
-                 "SAME_LOWER"}),
+                 "SAME_LOWER"},
+        // full size 9 x 7, output_shape 10 x 8: a row and a column past it at the end
+        ConvCase{"convtranspose_output_shape_past_full_bias_relu", {1, 2, 3, 3}, {2, 3, 3, 3},
+                 {0, 0, 0, 0}, {3, 2}, {1, 1}, 1, true, true, "cuda.convtranspose",
+                 "ConvTranspose", {}, "", {0, 0, 1, 1}, {}, {10, 8}},
+        // full size 8 x 15, output_shape 12 x 18 with SAME_UPPER: pads (-2, -1) begin and
+        // (-2, -2) end, a zero row and column on each side of the input
+        ConvCase{"convtranspose_output_shape_past_full_both_sides", {1, 3, 4, 5}, {3, 2, 2, 3},
+                 {}, {2, 3}, {1, 1}, 1, true, false, "cuda.convtranspose", "ConvTranspose", {},
+                 "SAME_UPPER", {1, 1, 1, 1}, {}, {12, 18}}),
     [](const ::testing::TestParamInfo<ConvCase> &p) { return p.param.name; });
 
 } // namespace

@@ -412,7 +412,7 @@ NodeCaseRun runNodeCase(const fs::path &dir) {
 // or compile (sequences, dynamic shapes the cuda backend refuses) are counted, not failed.
 // Minutes long: not in CI (SelectedNodeCasesRunOnTheDevice is); for finding generator bugs
 // against independent data. $PLUMB_CONFORMANCE_VERBOSE set: each case with a host step is
-// named with its ops.
+// named with its ops, each skipped case with the reason.
 TEST(CudaConformance, DISABLED_NodeCasesOnTheEmulator) {
   const char *env = std::getenv("PLUMB_CONFORMANCE_DIR");
   fs::path root = env ? env : "/usr/share/libonnx-testdata/data/node";
@@ -454,6 +454,8 @@ TEST(CudaConformance, DISABLED_NodeCasesOnTheEmulator) {
     bound += r.bound;
     if (r.outcome == NodeCaseRun::Skipped) {
       ++skipped;
+      if (std::getenv("PLUMB_CONFORMANCE_VERBOSE"))
+        std::cout << "skipped: " << dir.filename().string() << ": " << r.failure << "\n";
     } else if (r.outcome == NodeCaseRun::Passed) {
       ++passed;
     } else {

@@ -205,6 +205,25 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
       transposed ? transposedPads(a, x, w, y) : convPads(a, x, w, y);
   bool ok = allDeviceFloat(conv) && spatial >= 1 && spatial <= 3 && resolved;
   std::vector<int64_t> pads = resolved ? *resolved : std::vector<int64_t>();
+  // A ConvTranspose whose output_shape exceeds its full size has negative pads: output
+  // rows no input element reaches (0, plus the bias). Zero rows added to its input (a
+  // stride's worth of output each, receiving nothing but the bias too) make them
+  // non-negative: x padded before cuDNN as a forward conv's is.
+  std::vector<int64_t> zerosBegin(spatial + 2, 0), zerosEnd(spatial + 2, 0);
+  bool zeroRows = false;
+  if (ok && transposed) {
+    std::vector<int64_t> st = a.getInts("strides", std::vector<int64_t>(spatial, 1));
+    for (size_t d = 0; d < spatial; ++d)
+      for (size_t side : {d, d + spatial}) {
+        if (pads[side] >= 0 || st[d] < 1)
+          continue;
+        int64_t rows = (-pads[side] + st[d] - 1) / st[d];
+        (side == d ? zerosBegin : zerosEnd)[d + 2] = rows;
+        pads[side] += rows * st[d];
+        x[d + 2] += rows;
+        zeroRows = true;
+      }
+  }
   std::vector<int64_t> extraBegin(spatial + 2, 0), extraEnd(spatial + 2, 0);
   bool extra = false;
   for (size_t d = 0; ok && d < spatial; ++d) {
@@ -231,8 +250,8 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
   if (!ok) {
     stats_->fallbacks.push_back(joinedNodeNames(conv) + ": " +
                                 (transposed ? "cuda.convtranspose" : "cuda.conv") +
-                                " takes 1-D/2-D/3-D f32/f16/bf16 convs with non-negative pads "
-                                "or auto_pad");
+                                " takes 1-D/2-D/3-D f32/f16/bf16 convs with pads or auto_pad ONNX "
+                                "defines and output_padding below the stride");
     lowerHost(conv);
     return i + 1;
   }
@@ -255,6 +274,8 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
     in.push_back(asType(operand(v), t));
   if (extra && !transposed)
     in[0] = padStep(in[0], extraBegin, extraEnd, "pad " + joinedNodeNames(conv));
+  if (zeroRows)
+    in[0] = padStep(in[0], zerosBegin, zerosEnd, "zero rows " + joinedNodeNames(conv));
   Value cur = conv->getResult(0);
   std::string nodes = joinedNodeNames(conv), activation = "none";
   size_t next = i + 1;
