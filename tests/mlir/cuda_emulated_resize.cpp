@@ -3,7 +3,9 @@
 #include "tests/mlir/CudaEmulatedModels.h"
 #include "tests/mlir/CudaGraphBuilders.h"
 
+#include "frontend/tensorio/TensorIO.h"
 #include "parity/Metrics.h"
+#include "tests/TempFiles.h"
 
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
@@ -28,6 +30,7 @@ struct ResizeCase {
   std::vector<std::pair<std::string, std::string>> strings;
   std::vector<std::pair<std::string, double>> numbers; // floats; names ending in '#' are ints
   std::vector<int64_t> axes;
+  DType type = DType::F32; // x's and y's
 };
 
 void PrintTo(const ResizeCase &c, std::ostream *os) { *os << c.name; }
@@ -68,6 +71,8 @@ std::string writeResizeModel(const ResizeCase &c) {
   if (!c.axes.empty())
     intsAttrOf(n, "axes", c.axes);
   floatValue(g->add_output(), "y");
+  g->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(dtypeToOnnx(c.type));
+  g->mutable_output(0)->mutable_type()->mutable_tensor_type()->set_elem_type(dtypeToOnnx(c.type));
   return saveModel(m, "resize_" + c.name + ".onnx");
 }
 
@@ -108,6 +113,44 @@ TEST(CudaResize, UpsampleIsOneWindowKernel) {
       EXPECT_EQ(stepsOfStyle(k.compiled.plan, "window"), 1) << c.name << " " << dtype;
       graphs::expectClose(k, dtype);
     }
+  }
+}
+
+// Resize of uint8 and int8 images (preprocessing inside a model), as the reference computes
+// it: the taps in double, each product and sum rounded on its own, the result rounded half
+// away from zero and saturated (cubic overshoots past 255 and below 0; an extrapolation of
+// 300.5 saturates, -2.5 rounds to -3). One window kernel each, equal to the reference
+// element for element. They were host steps.
+TEST(CudaResize, IntegerImagesRoundAndSaturateAsTheReference) {
+  std::vector<float> roi = {0, 0, -0.2f, 0.3f, 1, 1, 0.8f, 1.4f};
+  std::vector<ResizeCase> cases = {
+      {"u8_linear", {1, 3, 5, 7}, {1, 1, 1.7f, 1.3f}, {}, {}, {{"mode", "linear"}}, {}, {}, DType::U8},
+      {"u8_cubic_overshoot", {1, 3, 5, 7}, {1, 1, 2.3f, 1.9f}, {}, {}, {{"mode", "cubic"}}, {}, {},
+       DType::U8},
+      {"i8_antialias_down", {2, 1, 9, 8}, {1, 1, 0.5f, 0.4f}, {}, {}, {{"mode", "linear"}},
+       {{"antialias#", 1}}, {}, DType::I8},
+      {"u8_nearest_sizes", {1, 2, 4, 6}, {}, {1, 2, 7, 5}, {}, {{"mode", "nearest"}}, {}, {}, DType::U8},
+      {"u8_crop_extrapolation_saturates", {1, 1, 5, 5}, {}, {1, 1, 4, 6}, roi,
+       {{"mode", "linear"}, {"coordinate_transformation_mode", "tf_crop_and_resize"}},
+       {{"extrapolation_value", 300.5}}, {}, DType::U8},
+      {"i8_crop_extrapolation_rounds", {1, 1, 5, 5}, {}, {1, 1, 4, 6}, roi,
+       {{"mode", "linear"}, {"coordinate_transformation_mode", "tf_crop_and_resize"}},
+       {{"extrapolation_value", -2.5}}, {}, DType::I8}};
+  for (const ResizeCase &c : cases) {
+    std::vector<int64_t> v(size_t(numElements(c.x)));
+    for (size_t e = 0; e < v.size(); ++e) // extremes next to each other: cubic overshoots
+      v[e] = c.type == DType::U8 ? (e * 7 % 3 == 0 ? 255 : int64_t(e * 37 % 60))
+                                 : (e % 3 == 0 ? 127 : e % 3 == 1 ? -128 : int64_t(e % 17) - 8);
+    std::string npz = testing_util::scratchPath("resize_" + c.name + ".npz");
+    writeNpz(npz, {{"x", Tensor::fromVector(DType::I64, c.x, v).cast(c.type)}});
+    KeptPlan k = runKept(writeResizeModel(c), npz, "f32", keepNone, c.name);
+    EXPECT_EQ(stepsOfStyle(k.compiled.plan, "window"), 1) << c.name;
+    EXPECT_EQ(graphs::stepsRunning(k.compiled.plan, "cuda.host"), 0) << c.name;
+    const Tensor &truth = k.truth.outputs.at(0);
+    ASSERT_EQ(k.got.at(0).dtype(), c.type) << c.name;
+    ASSERT_EQ(k.got[0].shape(), truth.shape()) << c.name;
+    for (int64_t e = 0; e < truth.numel(); ++e)
+      ASSERT_EQ(k.got[0].getAsDouble(e), truth.getAsDouble(e)) << c.name << " element " << e;
   }
 }
 

@@ -20,9 +20,7 @@ void MovementWriter::resizeTables() {
   const Shape &out = shapeOf(n_.results.at(0));
   if (count.size() != out.size())
     codegenError(g_, "node '" + n_.name + "' (Resize) has no sampling taps for its rank");
-  if (!isFloat(g_.values[size_t(n_.operands.at(0))].dtype))
-    codegenError(g_, "node '" + n_.name + "' (Resize) of integers (rounded and saturated) "
-                     "is not generated");
+  bool integer = !isFloat(g_.values[size_t(n_.operands.at(0))].dtype);
   size_t at = 0, atOut = 0;
   for (size_t d = 0; d < count.size(); ++d) {
     if (count[d] == 0)
@@ -38,10 +36,14 @@ void MovementWriter::resizeTables() {
     };
     table("long long", "plumb_rindex", [&](size_t i) { return std::to_string(index[i]) + "LL"; });
     // A constant initializer (no __int_as_float: __device__ variables take no dynamic
-    // initialization); 9 significant digits give the f32 value back exactly.
-    table("float", "plumb_rweight", [&](size_t i) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.8ef", double(float(weight[i]))); // d.dddddddde±xx
+    // initialization); 9 significant digits give the f32 value back exactly, 17 the double
+    // (integers are interpolated in double, as the reference does).
+    table(integer ? "double" : "float", "plumb_rweight", [&](size_t i) {
+      char buf[40];
+      if (integer)
+        std::snprintf(buf, sizeof buf, "%.16e", weight[i]);
+      else
+        std::snprintf(buf, sizeof buf, "%.8ef", double(float(weight[i]))); // d.dddddddde±xx
       return std::string(buf);
     });
     bool anyOutside = false;
@@ -61,19 +63,27 @@ void MovementWriter::resizeTables() {
 
 // One output element: the sum over every combination of one tap per resized axis of the
 // weights' product times the input element (axes not resized read their own coordinate).
+// Integers as the reference computes them: in double, each product and sum rounded on its
+// own (no FMA contraction), the result rounded half away from zero and saturated.
 void MovementWriter::resize(const std::vector<std::string> &c) {
   int r = n_.results.at(0), x = n_.operands.at(0);
   std::vector<int64_t> count = n_.attrs.getInts("taps.count");
   DType t = g_.values[size_t(r)].dtype;
-  std::string ct = computeType(t), indent = "    ";
+  bool integer = !isFloat(t);
+  std::string ct = integer ? "double" : computeType(t), wt = integer ? "double" : "float",
+              indent = "    ";
+  auto stored = [&](const std::string &v) {
+    return integer ? storeAs(t, floatToInteger("round(" + v + ")", "double", t)) : storeAs(t, v);
+  };
   if (!outsideAxes_.empty()) {
     os_ << "    if (";
     for (size_t i = 0; i < outsideAxes_.size(); ++i)
       os_ << (i ? " || " : "") << "plumb_routside" << outsideAxes_[i] << "[" << c[outsideAxes_[i]] << "]";
+    double extrapolation = n_.attrs.getFloat("taps.extrapolation", 0.0);
     os_ << ") { " << w_.paramName(r) << "[e] = "
-        << storeAs(t, literal(t, n_.attrs.getFloat("taps.extrapolation", 0.0))) << "; continue; }\n";
+        << stored(literal(integer ? DType::F64 : t, extrapolation)) << "; continue; }\n";
   }
-  os_ << "    " << ct << " acc = " << literal(t, 0) << ";\n";
+  os_ << "    " << ct << " acc = " << literal(integer ? DType::F64 : t, 0) << ";\n";
   std::vector<std::string> src(c.size()), w;
   for (size_t d = 0; d < count.size(); ++d) {
     if (count[d] == 0) {
@@ -84,22 +94,30 @@ void MovementWriter::resize(const std::vector<std::string> &c) {
     os_ << indent << "for (int " << k << " = 0; " << k << " < " << count[d] << "; ++" << k << ") {\n";
     indent += "  ";
     os_ << indent << "const long long i" << d << " = plumb_rindex" << d << "[" << slot << "];\n"
-        << indent << "const float w" << d << " = plumb_rweight" << d << "[" << slot << "];\n";
+        << indent << "const " << wt << " w" << d << " = plumb_rweight" << d << "[" << slot << "];\n";
     src[d] = "i" + std::to_string(d);
     w.push_back("w" + std::to_string(d));
   }
-  std::string product;
-  for (const std::string &f : w)
-    product += (product.empty() ? "" : " * ") + f;
-  os_ << indent << "acc += " << (product.empty() ? "" : "(" + ct + ")(" + product + ") * ")
-      << loadAs(g_.values[size_t(x)].dtype, w_.paramName(x) + "[" + offsetOf(shapeOf(x), src) + "]")
-      << ";\n";
+  std::string product, value = loadAs(g_.values[size_t(x)].dtype,
+                                      w_.paramName(x) + "[" + offsetOf(shapeOf(x), src) + "]");
+  if (integer) {
+    for (const std::string &f : w)
+      product = product.empty() ? f : "__dmul_rn(" + product + ", " + f + ")";
+    value = "(double)(" + value + ")";
+    os_ << indent << "acc = __dadd_rn(acc, "
+        << (product.empty() ? value : "__dmul_rn(" + product + ", " + value + ")") << ");\n";
+  } else {
+    for (const std::string &f : w)
+      product += (product.empty() ? "" : " * ") + f;
+    os_ << indent << "acc += " << (product.empty() ? "" : "(" + ct + ")(" + product + ") * ")
+        << value << ";\n";
+  }
   for (size_t d = 0; d < count.size(); ++d)
     if (count[d] != 0) {
       indent.resize(indent.size() - 2);
       os_ << indent << "}\n";
     }
-  os_ << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "acc") << ";\n";
+  os_ << "    " << w_.paramName(r) << "[e] = " << stored("acc") << ";\n";
 }
 
 // GridSample's coordinate rules, as the reference (and ONNX Runtime) apply them, in double:
