@@ -37,7 +37,7 @@ bool decomposable(mlir::Operation *op) {
   if (!xt || !tt || xt.getRank() < 2 || xt.getDimSize(1) < 1 || !dtypeOf(tt.getElementType()))
     return false;
   mlir::Type elt = xt.getElementType();
-  if (!elt.isF32() && !elt.isF16() && !elt.isBF16())
+  if (!elt.isF64() && !elt.isF32() && !elt.isF16() && !elt.isBF16())
     return false;
   llvm::SmallVector<int64_t> perItem(xt.getShape());
   perItem.erase(perItem.begin() + 1);

@@ -7,6 +7,7 @@
 #include "tests/mlir/CudaGraphBuilders.h"
 
 #include "frontend/tensorio/TensorIO.h"
+#include "frontend/tensorio/TensorProto.h"
 #include "tests/TempFiles.h"
 
 #include <gtest/gtest.h>
@@ -32,7 +33,7 @@ using cudatest::graphs::stepsRunning;
 // labels and no reduction; NegativeLogLikelihoodLoss reduced each way where the ignored item's
 // log-probability is -inf (its loss is 0: the reference skips it, where 0 * inf would be NaN)
 // and where every item is ignored (mean 0 / 0: NaN, as the reference). No host step; values,
-// NaNs and Infs against the reference in f32 and f16.
+// NaNs and Infs against the reference in f32 and f16, and the model made f64.
 TEST(CudaLosses, LossesAreDeviceKernels) {
   onnx::ModelProto m = newModel("losses", 13);
   onnx::GraphProto *g = m.mutable_graph();
@@ -88,11 +89,33 @@ TEST(CudaLosses, LossesAreDeviceKernels) {
                  {"logp", Tensor::fromVector(DType::F32, {3, 4}, logp)},
                  {"target", i64({3}, {2, 0, 3})},
                  {"all_ignored", i64({3}, {1, 1, 1})}});
-  for (const char *dtype : {"f32", "f16"}) {
-    KeptPlan k = runKept(model, npz, dtype, keepNone, std::string("losses_") + dtype);
+  // The same model in f64 (its float tensors and data made double): the reductions and
+  // the row kernels compute in double.
+  onnx::ModelProto m64 = m;
+  onnx::GraphProto *g64 = m64.mutable_graph();
+  for (onnx::TensorProto &t : *g64->mutable_initializer())
+    if (t.data_type() == onnx::TensorProto::FLOAT) {
+      std::string name = t.name(); // *t is replaced
+      tensorToProto(tensorFromProto(t, "losses").cast(DType::F64), name, &t);
+    }
+  for (auto *values : {g64->mutable_input(), g64->mutable_output()})
+    for (onnx::ValueInfoProto &v : *values)
+      if (v.type().tensor_type().elem_type() == onnx::TensorProto::FLOAT)
+        v.mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::DOUBLE);
+  std::string model64 = saveModel(m64, "losses_f64.onnx");
+  std::string npz64 = testing_util::scratchPath("losses_f64.npz");
+  std::vector<std::pair<std::string, Tensor>> data64;
+  for (auto &[name, t] : readNpz(npz))
+    data64.push_back({name, t.dtype() == DType::F32 ? t.cast(DType::F64) : t});
+  writeNpz(npz64, data64);
+  for (const char *dtype : {"f32", "f16", "f64"}) {
+    bool f64 = std::string(dtype) == "f64";
+    KeptPlan k = runKept(f64 ? model64 : model, f64 ? npz64 : npz, f64 ? "f32" : dtype, keepNone,
+                         std::string("losses_") + dtype);
     EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.host"), 0) << dtype;
-    expectClose(k, dtype);
+    expectClose(k, f64 ? "f32" : dtype);
     ASSERT_EQ(k.got.size(), 7u);
+    EXPECT_EQ(k.got[0].dtype(), f64 ? DType::F64 : DType::F32) << dtype;
     EXPECT_EQ(k.got[3].getAsDouble(1), 0.0) << dtype << ": the ignored item of nll_none";
     EXPECT_TRUE(std::isnan(k.got[6].getAsDouble(0))) << dtype << ": every item ignored";
   }
