@@ -40,7 +40,7 @@ module attributes {plumb.opset = 13 : i64} {
 // SoftmaxCrossEntropyLoss: LogSoftmax over the classes (moved last and back past rank 2, the
 // same at every opset), its result the log_prob output; "mean" with no weight and no
 // ignore_index divides by the element count, a constant. A Div carries the loss; an f64
-// loss (no device kernels of that type) stays.
+// loss likewise, in f64.
 // CHECK-LABEL: func @sce
 // CHECK: [[M:%.+]] = plumb.Transpose(%arg0) {perm = [0, 2, 1]} : (tensor<2x3x4xf32>) -> tensor<2x4x3xf32>
 // CHECK: [[LS:%.+]] = plumb.LogSoftmax([[M]]) {axis = 2 : i64}
@@ -50,8 +50,10 @@ module attributes {plumb.opset = 13 : i64} {
 // CHECK: [[S:%.+]] = plumb.ReduceSum
 // CHECK: [[N:%.+]] = plumb.Constant() {value = dense<8.000000e+00> : tensor<f32>}
 // CHECK: [[L:%.+]] = plumb.Div([[S]], [[N]])
-// CHECK: [[KEPT:%.+]] = plumb.SoftmaxCrossEntropyLoss(%arg2
-// CHECK: return [[L]], [[LP]], [[KEPT]]
+// CHECK: plumb.LogSoftmax({{%.+}}) {axis = 2 : i64} : (tensor<2x4x3xf64>) -> tensor<2x4x3xf64>
+// CHECK: [[L64:%.+]] = plumb.Div({{%.+}}, {{%.+}}) : (tensor<f64>, tensor<f64>) -> tensor<f64>
+// CHECK-NOT: SoftmaxCrossEntropyLoss
+// CHECK: return [[L]], [[LP]], [[L64]]
 // CHECK-LABEL: func @sce2d
 // CHECK: [[LS2:%.+]] = plumb.LogSoftmax(%arg0) {axis = 1 : i64} : (tensor<4x5xf32>) -> tensor<4x5xf32>
 // CHECK: plumb.GatherElements([[LS2]]
