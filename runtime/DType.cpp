@@ -102,6 +102,22 @@ bool isSigned(DType t) {
 }
 bool isPacked4Bit(DType t) { return t == DType::I4 || t == DType::U4 || t == DType::F4E2M1; }
 
+std::optional<std::pair<double, double>> integerRange(DType t) {
+  switch (t) {
+  case DType::I4: return std::pair{-8.0, 7.0};
+  case DType::U4: return std::pair{0.0, 15.0};
+  case DType::I8: return std::pair{-128.0, 127.0};
+  case DType::U8: return std::pair{0.0, 255.0};
+  case DType::I16: return std::pair{-32768.0, 32767.0};
+  case DType::U16: return std::pair{0.0, 65535.0};
+  case DType::I32: return std::pair{-2147483648.0, 2147483647.0};
+  case DType::U32: return std::pair{0.0, 4294967295.0};
+  case DType::I64: return std::pair{-9223372036854775808.0, 9223372036854775807.0};
+  case DType::U64: return std::pair{0.0, 18446744073709551615.0};
+  default: return std::nullopt;
+  }
+}
+
 std::optional<DType> dtypeFromOnnx(int32_t onnxType) {
   for (const auto &i : kInfo)
     if (i.onnx == onnxType)

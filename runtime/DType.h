@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace plumb {
 
@@ -53,6 +54,9 @@ bool isInteger(DType t);    // signed or unsigned integer (i4/u4 included), not 
 bool isSigned(DType t);
 // True for i4, u4 and f4e2m1, which ONNX files pack two per byte.
 bool isPacked4Bit(DType t);
+// The lowest and highest value of an integer type (i4/u4 included, bool excluded); nullopt
+// for others. uint64's highest is 2^64 as a double (the nearest to 2^64 - 1).
+std::optional<std::pair<double, double>> integerRange(DType t);
 
 // ONNX TensorProto.DataType codes <-> DType (nullopt when plumb has no such type).
 std::optional<DType> dtypeFromOnnx(int32_t onnxType);

@@ -40,17 +40,11 @@ std::optional<DType> elementDType(Value v) {
 // The float8 types and float4e2m1 (not e8m0, which quantization does not produce).
 bool float8(DType t) { return isSmallFloat(t) && t != DType::F8E8M0; }
 
-// The range QuantizeLinear saturates to (8-, 16- and 4-bit integers); nullopt for others.
+// The range QuantizeLinear saturates to (4-, 8- and 16-bit integers); nullopt for others.
 std::optional<std::pair<double, double>> quantRange(DType t) {
-  switch (t) {
-  case DType::I4: return std::pair{-8.0, 7.0};
-  case DType::U4: return std::pair{0.0, 15.0};
-  case DType::I8: return std::pair{-128.0, 127.0};
-  case DType::U8: return std::pair{0.0, 255.0};
-  case DType::I16: return std::pair{-32768.0, 32767.0};
-  case DType::U16: return std::pair{0.0, 65535.0};
-  default: return std::nullopt;
-  }
+  bool quantized = t == DType::I4 || t == DType::U4 || t == DType::I8 || t == DType::U8 ||
+                   t == DType::I16 || t == DType::U16;
+  return quantized ? integerRange(t) : std::nullopt;
 }
 
 bool computeType(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }

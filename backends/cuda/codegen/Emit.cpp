@@ -230,20 +230,6 @@ std::string literal(DType t, double v) {
   return buf;
 }
 
-std::optional<std::pair<double, double>> integerRange(DType t) {
-  switch (t) {
-  case DType::I8: return std::pair{-128.0, 127.0};
-  case DType::U8: return std::pair{0.0, 255.0};
-  case DType::I16: return std::pair{-32768.0, 32767.0};
-  case DType::U16: return std::pair{0.0, 65535.0};
-  case DType::I32: return std::pair{-2147483648.0, 2147483647.0};
-  case DType::U32: return std::pair{0.0, 4294967295.0};
-  case DType::I64: return std::pair{-9223372036854775808.0, 9223372036854775807.0};
-  case DType::U64: return std::pair{0.0, 18446744073709551615.0};
-  default: return std::nullopt;
-  }
-}
-
 namespace {
 
 using Args = std::vector<std::string>;
@@ -287,7 +273,7 @@ std::string floatToInteger(const std::string &x, const std::string &ct, DType t)
     return let(x, ct, "x != x || x <= 0 ? 0LL : x >= 18446744073709551615.0 ? -1LL : x >= "
                       "9223372036854775808.0 ? (long long)(unsigned long long)x : (long long)x");
   // int64, and int4/uint4 before their wrap: int64's range.
-  auto [lo, hi] = integerRange(t).value_or(*integerRange(DType::I64));
+  auto [lo, hi] = *integerRange(t == DType::I4 || t == DType::U4 ? DType::I64 : t);
   std::string loI = lo < -9.2e18 ? "(-9223372036854775807LL - 1LL)" : std::to_string((long long)lo) + "LL";
   std::string hiI = hi > 9.2e18 ? "9223372036854775807LL" : std::to_string((long long)hi) + "LL";
   char bounds[128];

@@ -27,9 +27,6 @@ std::string loadAs(DType t, const std::string &expr);
 std::string storeAs(DType t, const std::string &expr);
 // A literal of computeType(t), exact for f32 (infinities and NaN included).
 std::string literal(DType t, double v);
-// The lowest and highest value of an integer type (bool excluded); nullopt for others.
-// uint64's highest is 2^64 as a double (the nearest to 2^64 - 1).
-std::optional<std::pair<double, double>> integerRange(DType t);
 // `x` (an expression of compute type `ct`, "float" or "double") cast to integer type `t` as
 // the reference casts it: NaN 0, past the range its bound, else truncated toward zero.
 std::string floatToInteger(const std::string &x, const std::string &ct, DType t);

@@ -10,25 +10,11 @@ namespace {
 
 // The value range of a quantised type, for saturation.
 std::pair<double, double> quantRange(const KernelCall &call, DType t) {
-  switch (t) {
-  case DType::U8:
-    return {0, 255};
-  case DType::I8:
-    return {-128, 127};
-  case DType::U16:
-    return {0, 65535};
-  case DType::I16:
-    return {-32768, 32767};
-  case DType::I32:
-    return {-2147483648.0, 2147483647.0};
-  case DType::I4:
-    return {-8, 7};
-  case DType::U4:
-    return {0, 15};
-  default:
-    break;
-  }
-  call.fail(std::string("unsupported quantised type ") + dtypeName(t));
+  bool quantized = t == DType::I4 || t == DType::U4 || t == DType::I8 || t == DType::U8 ||
+                   t == DType::I16 || t == DType::U16 || t == DType::I32;
+  if (!quantized)
+    call.fail(std::string("unsupported quantised type ") + dtypeName(t));
+  return *integerRange(t);
 }
 
 // Rounds half to even (the default floating-point rounding mode) and saturates to the
