@@ -46,6 +46,12 @@ inline ref::AttrValue intsAttr(std::vector<int64_t> v) {
   a.ints = std::move(v);
   return a;
 }
+inline ref::AttrValue floatsAttr(std::vector<double> v) {
+  ref::AttrValue a;
+  a.kind = ref::AttrValue::Kind::Floats;
+  a.floats = std::move(v);
+  return a;
+}
 inline ref::AttrValue stringsAttr(std::vector<std::string> v) {
   ref::AttrValue a;
   a.kind = ref::AttrValue::Kind::Strings;

@@ -313,6 +313,43 @@ std::vector<OpCase> numericOpCases() {
     }
   }
   {
+    // TfIdfVectorizer (a window kernel; it ran on the host), beyond ONNX's cases (TF mode,
+    // int32 rows only): IDF and TFIDF with weights, int64 rows and a 1-D input, skips up to 2,
+    // a pool with unigrams below min_gram_length (not counted), an n-gram pooled twice (the
+    // later column wins) and columns no n-gram maps to (0).
+    Tensor rows = Tensor::fromVector(DType::I64, {3, 9},
+                                     std::vector<int64_t>{2, 3, 5, 4, 5, 2, 3, 5, 4, 7, 7, 2, 7, 3, 5,
+                                                          4, 2, 2, 5, 4, 5, 4, 3, 2, 3, 5, 6});
+    // unigrams 2, 3, 5; bigrams (5, 4), (2, 3), (3, 5), (5, 4) again; trigram (2, 3, 5)
+    std::vector<int64_t> pool = {2, 3, 5, 5, 4, 2, 3, 3, 5, 5, 4, 2, 3, 5};
+    for (const char *mode : {"TF", "IDF", "TFIDF"})
+      for (int64_t minN : {1, 2}) {
+        OpCase c{std::string("tfidf_") + mode + "_min" + std::to_string(minN), "TfIdfVectorizer",
+                 {rows}, {}, {}, 1, 9};
+        c.attrs.set("mode", stringAttr(mode));
+        c.attrs.set("min_gram_length", intAttr(minN));
+        c.attrs.set("max_gram_length", intAttr(3));
+        c.attrs.set("max_skip_count", intAttr(2));
+        c.attrs.set("ngram_counts", intsAttr({0, 3, 11}));
+        c.attrs.set("ngram_indexes", intsAttr({0, 1, 2, 3, 4, 5, 6, 8}));
+        c.attrs.set("pool_int64s", intsAttr(pool));
+        if (std::string(mode) != "TF")
+          c.attrs.set("weights", floatsAttr({0.5, 1.25, 2, 0.1, 3, 1, 0.75, 9, 1.5}));
+        v.push_back(c);
+      }
+    OpCase flat{"tfidf_1d_int32_bigrams", "TfIdfVectorizer",
+                {rows.reshaped({27}).cast(DType::I32)}, {}, {}, 1, 9};
+    flat.attrs.set("mode", stringAttr("TFIDF"));
+    flat.attrs.set("min_gram_length", intAttr(2));
+    flat.attrs.set("max_gram_length", intAttr(2));
+    flat.attrs.set("max_skip_count", intAttr(1));
+    flat.attrs.set("ngram_counts", intsAttr({0, 0}));
+    flat.attrs.set("ngram_indexes", intsAttr({1, 0}));
+    flat.attrs.set("pool_int64s", intsAttr({5, 4, 2, 3}));
+    flat.attrs.set("weights", floatsAttr({0.3, 0.7}));
+    v.push_back(flat);
+  }
+  {
     // NaN as the reference (and ONNX Runtime's MaxPool, and oneDNN) treat it: MaxPool and
     // GlobalMaxPool skip NaN taps (a window of NaN only gives the type's lowest value).
     // Indices (flat over N×C×spatial; storage_order 1: the spatial part column-major) with

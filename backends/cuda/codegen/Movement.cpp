@@ -38,7 +38,7 @@ bool isWindowOp(const std::string &op) {
          op == "ScatterElements" || op == "Scatter" || op == "GridSample" || op == "LRN" ||
          op == "OneHot" || op == "MatMulInteger" || op == "QLinearMatMul" ||
          op == "ConvInteger" || op == "QLinearConv" || op == "Col2Im" || op == "Det" ||
-         op == "RoiAlign" || op == "DeformConv" || op == "MaxUnpool";
+         op == "RoiAlign" || op == "DeformConv" || op == "MaxUnpool" || op == "TfIdfVectorizer";
 }
 
 bool steeringOperand(const std::string &op, size_t index) {
@@ -118,6 +118,8 @@ std::string MovementWriter::source() {
     resizeTables();
   if (n_.op == "GridSample")
     gridSamplePrelude();
+  if (n_.op == "TfIdfVectorizer")
+    tfIdfTables();
   os_ << "extern \"C\" __global__ void plumb_kernel(" << paramList(g_) << ") {\n";
   if (n_.op == "Split") {
     int64_t axis = normalizeAxis(g_, n_, n_.attrs.getInt("axis", 0), rankOf(n_.operands[0]));
@@ -238,6 +240,8 @@ void MovementWriter::body(const std::vector<std::string> &c) {
     return roiAlign(c);
   if (n_.op == "DeformConv")
     return deformConv(c);
+  if (n_.op == "TfIdfVectorizer")
+    return tfIdf(c);
   if (n_.op == "OneHot")
     return oneHot(c);
   if (isWindowOp(n_.op))

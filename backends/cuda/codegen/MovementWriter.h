@@ -105,6 +105,9 @@ private:
   void det();
   void roiAlign(const std::vector<std::string> &c);
   void deformConv(const std::vector<std::string> &c);
+  // TfIdfVectorizer (Text.cpp).
+  void tfIdfTables();
+  void tfIdf(const std::vector<std::string> &c);
   void oneHot(const std::vector<std::string> &c);
   void einsum(const std::vector<std::string> &c);
   IntegerProduct integerProduct() const;
