@@ -40,6 +40,9 @@ struct CpuPipelineOptions {
   // QuantizeLinear/DequantizeLinear as elementwise ops (plumb-decompose-quantize): the CUDA
   // backend, whose generated kernels then compute a QDQ model's quantize/dequantize pairs.
   bool decomposeQuantize = false;
+  // Adagrad/Adam/Momentum as elementwise ops (plumb-decompose-optimizers): the CUDA backend,
+  // whose generated kernels then compute an update step.
+  bool decomposeOptimizers = false;
   // Trilu as a mask and a Where (plumb-decompose-trilu): the CUDA backend, whose generated
   // elementwise kernels then compute it.
   bool decomposeTrilu = false;

@@ -141,19 +141,34 @@ def PlumbDecomposeRotary : Pass<"plumb-decompose-rotary", "mlir::func::FuncOp"> 
 def PlumbDecomposeQuantize : Pass<"plumb-decompose-quantize", "mlir::func::FuncOp"> {
   let summary = "QuantizeLinear/DequantizeLinear as Cast, Sub, Mul / Div, Round, Add, Clip, Cast";
   let description = [{
-    DequantizeLinear from 8/16-bit integers becomes (Cast(x) - Cast(zero_point)) * scale in
+    DequantizeLinear from 4/8/16-bit integers becomes (Cast(x) - Cast(zero_point)) * scale in
     the scale's type; QuantizeLinear to them becomes Cast(Clip(Round(x / scale) + zero_point,
     range)), Round being half to even and the Clip the saturation. Per-tensor scales and zero
     points are used as they are, per-axis ones reshaped to broadcast along `axis`. To the
-    float8 types (e4m3fn/fnuz, e5m2/fnuz) QuantizeLinear is Cast(x / scale) with its
-    saturate (a zero point all zeros), from them and from int4/uint4 DequantizeLinear as
-    from the other integers. A blocked DequantizeLinear whose block size divides its axis
-    views x as [.., K/b, b, ..] and the scale and zero point as [.., K/b, 1, ..], the product
-    reshaped back. Blocked QuantizeLinear, to 4-bit types and e8m0 stay one op.
+    float8 types (e4m3fn/fnuz, e5m2/fnuz) and float4e2m1 QuantizeLinear is
+    Cast(x / scale + zero_point) with its saturate (the Add left out for a constant zero
+    point of zeros), from them DequantizeLinear as from the integers. Blocked ones (block
+    size dividing the axis) view x as [.., K/b, b, ..] and the scale and zero point as
+    [.., K/b, 1, ..], the result reshaped back. e8m0 stays one op.
     DynamicQuantizeLinear (f32) becomes whole-tensor ReduceMin/ReduceMax (dims kept), the
     scale (range including 0, over 255) and zero point, and the quantization of x by them,
     a zero scale dividing by 1 (codes and zero point 0, as the reference gives). The last op
     carries the node and its output's name.
+  }];
+  let dependentDialects = ["::plumb::PlumbDialect"];
+}
+
+def PlumbDecomposeOptimizers : Pass<"plumb-decompose-optimizers", "mlir::func::FuncOp"> {
+  let summary = "Adagrad, Adam and Momentum as the elementwise ops of their definitions";
+  let description = [{
+    The preview-training optimizers (one update step of n tensor groups, R and T read at run
+    time) become, per group, the elementwise ops of their ONNX definitions in the tensors'
+    type: the regularized gradient g = norm_coefficient * X + G, then Adagrad's accumulated
+    square and scaled step (rate R / (1 + T * decay_factor)), Adam's moments and
+    bias-corrected step (a Where for T = 0) with norm_coefficient_post, Momentum's velocity
+    (beta, or 1 at T = 0) and standard or Nesterov step. Statically shaped f32/f64 groups;
+    each result carries the node and its output's name. For backends that generate
+    elementwise kernels (CUDA).
   }];
   let dependentDialects = ["::plumb::PlumbDialect"];
 }

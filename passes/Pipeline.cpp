@@ -44,6 +44,8 @@ void buildCpuPipeline(mlir::OpPassManager &pm, const CpuPipelineOptions &opts) {
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeTransforms());
   if (opts.decomposeTrilu)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeTrilu());
+  if (opts.decomposeOptimizers)
+    pm.nest<mlir::func::FuncOp>().addPass(createPlumbDecomposeOptimizers());
   if (opts.reductionsAsRows)
     pm.nest<mlir::func::FuncOp>().addPass(createPlumbReductionsAsRows());
   if (opts.spaceDepthAsTranspose)

@@ -1,7 +1,8 @@
 // Ops the CUDA pipeline writes as other ops, or that needed a kernel form of their own, on
 // the plan emulator (part of cuda_emulated_test): the losses (plumb-decompose-losses),
 // one-element constants moved by movement kernels, MaxUnpool and CenterCropPad
-// (plumb-decompose-movement), AffineGrid/DFT/STFT as GEMMs (plumb-decompose-transforms).
+// (plumb-decompose-movement), AffineGrid/DFT/STFT as GEMMs (plumb-decompose-transforms),
+// the training optimizers (plumb-decompose-optimizers).
 // Each ran on the host before; each test asserts no host step and values against the
 // reference interpreter.
 #include "tests/mlir/CudaGraphBuilders.h"
@@ -235,6 +236,80 @@ TEST(CudaMatMul, TransformsAreProductsWithConstantMatrices) {
     EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.host"), 0) << dtype;
     EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.matmul"), 6) << dtype;
     expectClose(k, dtype);
+  }
+}
+
+// The preview-training optimizers (plumb-decompose-optimizers; each ran on the host): Adagrad
+// with decay and two groups, Adam with norm_coefficient_post, Momentum standard and Nesterov,
+// all with weight decay (norm_coefficient), as generated kernels. Run at T = 0 (Adam without
+// bias correction, Momentum taking the whole gradient) and T = 5 from the same model: each
+// result within f32 rounding of the reference (which computes in double).
+TEST(CudaTraining, OptimizerStepsAreDeviceKernels) {
+  onnx::ModelProto m = newModel("optimizers", 17);
+  onnx::OperatorSetIdProto *training = m.add_opset_import();
+  training->set_domain("ai.onnx.preview.training");
+  training->set_version(1);
+  onnx::GraphProto *g = m.mutable_graph();
+  onnx::ValueInfoProto *r = g->add_input(), *t = g->add_input();
+  floatValue(r, "R");
+  floatValue(t, "T");
+  for (onnx::ValueInfoProto *scalar : {r, t}) // shape [] (no shape at all would be dynamic)
+    scalar->mutable_type()->mutable_tensor_type()->mutable_shape();
+  t->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
+  const std::vector<std::string> tensors = {"X1", "X2", "G1", "G2", "V1", "V2", "H1", "H2"};
+  for (const std::string &name : tensors)
+    floatValue(g->add_input(), name, name.back() == '1' ? std::vector<int64_t>{3, 4} : std::vector<int64_t>{5});
+  auto optimizer = [&](const std::string &op, const std::string &name, std::vector<std::string> in,
+                       std::vector<std::string> out) {
+    onnx::NodeProto *n = g->add_node();
+    n->set_op_type(op);
+    n->set_domain("ai.onnx.preview.training");
+    n->set_name(name);
+    in.insert(in.begin(), {"R", "T"});
+    for (const std::string &i : in)
+      n->add_input(i);
+    for (const std::string &o : out) {
+      n->add_output(o);
+      floatValue(g->add_output(), o);
+    }
+    return n;
+  };
+  onnx::NodeProto *ada = optimizer("Adagrad", "adagrad", {"X1", "X2", "G1", "G2", "H1", "H2"},
+                                   {"ada_x1", "ada_x2", "ada_h1", "ada_h2"});
+  floatAttrOf(ada, "decay_factor", 0.1f);
+  floatAttrOf(ada, "epsilon", 1e-3f);
+  floatAttrOf(ada, "norm_coefficient", 0.01f);
+  onnx::NodeProto *adam = optimizer("Adam", "adam", {"X1", "G1", "V1", "H1"}, {"adam_x", "adam_v", "adam_h"});
+  floatAttrOf(adam, "alpha", 0.8f);
+  floatAttrOf(adam, "beta", 0.95f);
+  floatAttrOf(adam, "epsilon", 1e-3f);
+  floatAttrOf(adam, "norm_coefficient", 0.02f);
+  floatAttrOf(adam, "norm_coefficient_post", 0.05f);
+  for (const char *mode : {"standard", "nesterov"}) {
+    onnx::NodeProto *mom = optimizer("Momentum", std::string("momentum_") + mode, {"X2", "G2", "V2"},
+                                     {std::string(mode) + "_x", std::string(mode) + "_v"});
+    floatAttrOf(mom, "alpha", 0.9f);
+    floatAttrOf(mom, "beta", 0.7f);
+    floatAttrOf(mom, "norm_coefficient", 0.03f);
+    stringAttrOf(mom, "mode", mode);
+  }
+  std::string model = saveModel(m, "optimizers.onnx");
+  for (int64_t step : {0, 5}) {
+    std::vector<std::pair<std::string, Tensor>> data = {
+        {"R", Tensor::scalarF32(0.1f)}, {"T", Tensor::fromVector(DType::I64, {}, std::vector<int64_t>{step})}};
+    for (const std::string &name : tensors) {
+      Shape shape = name.back() == '1' ? Shape{3, 4} : Shape{5};
+      std::vector<float> v(size_t(numElements(shape)));
+      for (size_t e = 0; e < v.size(); ++e) // the squared-gradient sums H positive
+        v[e] = name[0] == 'H' ? 0.5f + 0.1f * float(e) : std::sin(0.7f * float(e) + float(name[0]));
+      data.push_back({name, Tensor::fromVector(DType::F32, shape, v)});
+    }
+    std::string npz = testing_util::scratchPath("optimizers_" + std::to_string(step) + ".npz");
+    writeNpz(npz, data);
+    KeptPlan k = runKept(model, npz, "f32", keepNone, "optimizers_" + std::to_string(step));
+    EXPECT_EQ(stepsRunning(k.compiled.plan, "cuda.host"), 0) << "T = " << step;
+    SCOPED_TRACE("T = " + std::to_string(step));
+    expectClose(k, "f32");
   }
 }
 

@@ -116,6 +116,7 @@ Compiled compileModule(OwningOpRef<ModuleOp> module, const CompileSettings &s) {
   pipeline.decomposeRotary = s.backend == "cuda";
   pipeline.decomposeQuantize = s.backend == "cuda";
   pipeline.decomposeTrilu = s.backend == "cuda";
+  pipeline.decomposeOptimizers = s.backend == "cuda";
   pipeline.decomposeBatchNorm = s.backend == "cuda";
   pipeline.decomposeLosses = s.backend == "cuda";
   pipeline.decomposeMovement = s.backend == "cuda";
