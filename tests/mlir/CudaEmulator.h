@@ -32,6 +32,7 @@
 #include <dlfcn.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -149,9 +150,17 @@ inline void launch(const long long *grid, const long long *block, void (*fn)(voi
         runBlock(n);
       }
 }
+// A kernel parameter from its slot: a pointer as it is, an int (plumb_step) carried in the
+// pointer's bits.
+template <class P> P param(void *a) {
+  if constexpr (std::is_pointer_v<P>)
+    return static_cast<P>(a);
+  else
+    return P(reinterpret_cast<intptr_t>(a));
+}
 template <class... P, size_t... I>
 void callWith(void (*k)(P...), void **args, std::index_sequence<I...>) {
-  k(static_cast<P>(args[I])...);
+  k(param<P>(args[I])...);
 }
 template <class... P> void call(void (*k)(P...), void **args) {
   callWith(k, args, std::index_sequence_for<P...>{});
@@ -243,6 +252,8 @@ void mma_sync(fragment<accumulator, 16, 16, 16, float> &d, const A &a, const B &
 } // namespace nvcuda::wmma
 inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
 inline unsigned __float_as_uint(float f) { unsigned u; std::memcpy(&u, &f, 4); return u; }
+// One thread runs at a time (fibers): a plain compare and swap is atomic here.
+inline int atomicCAS(int *a, int compare, int v) { int old = *a; if (old == compare) *a = v; return old; }
 inline double __longlong_as_double(long long i) { double d; std::memcpy(&d, &i, 8); return d; }
 // Round-to-nearest double product and sum, never contracted into an FMA.
 inline double __dmul_rn(double a, double b) { return a * b; }
@@ -435,6 +446,7 @@ public:
     char *base = reinterpret_cast<char *>(storage->data());
     values_.assign(plan_.buffers.size(), Tensor());
     written_.assign(plan_.buffers.size(), Tensor());
+    failedStep_ = 0;
     for (const Buffer &b : plan_.buffers) {
       if (b.kind == BufferKind::Constant)
         values_[size_t(b.id)] = b.constant;
@@ -446,8 +458,8 @@ public:
     }
     for (size_t i = 0; i < plan_.inputs.size(); ++i)
       values_[size_t(plan_.inputs[i])] = inputs.at(i);
-    for (const Step &s : plan_.steps)
-      runStep(s);
+    for (size_t i = 0; i < plan_.steps.size(); ++i)
+      runStep(i, plan_.steps[i]);
     std::vector<Tensor> outs;
     for (int id : plan_.outputs)
       outs.push_back(values_[size_t(id)]);
@@ -456,7 +468,7 @@ public:
   const Tensor &buffer(int id) const { return written_.at(size_t(id)); }
 
 private:
-  void runStep(const Step &s) {
+  void runStep(size_t index, const Step &s) {
     std::vector<const Tensor *> in;
     for (int id : s.inputs)
       in.push_back(id < 0 ? nullptr : &values_[size_t(id)]);
@@ -467,7 +479,13 @@ private:
         args.push_back(const_cast<void *>(t->raw()));
       for (int id : s.outputs)
         args.push_back(values_.at(size_t(id)).mutableRaw()); // in place, as on the device
+      int status = 0; // as CudaExecutor's: the step number of a failed index check
+      if (s.attrs.getInt("index_checks", 0)) {
+        args.push_back(&status);
+        args.push_back(reinterpret_cast<void *>(intptr_t(index + 1)));
+      }
       kernels_.launch(s, args);
+      failedStep_ = status;
     } else if (s.kernel == "cuda.copy") {
       const Buffer &b = plan_.buffers[size_t(s.outputs.at(0))];
       out.push_back(Tensor::copyOf(b.dtype, b.shape, in.at(0)->raw()));
@@ -498,12 +516,15 @@ private:
         std::memcpy(dst.mutableRaw(), out[i].raw(), dst.nbytes());
       written_[size_t(id)] = dst.clone();
     }
+    if (failedStep_ != 0) // what the step wrote stays readable through buffer()
+      cuda::failIndexCheck(size_t(failedStep_ - 1), plan_.steps.at(size_t(failedStep_ - 1)));
   }
 
   const Plan &plan_;
   HostKernels kernels_;
   ArenaAssignment arena_;
   std::vector<Tensor> values_, written_;
+  int failedStep_ = 0;
 };
 
 } // namespace plumb::cudatest

@@ -27,7 +27,9 @@ using cudatest::iota;
 using cudatest::OpCase;
 using cudatest::opsetOf;
 
-std::vector<Tensor> runGenerated(const OpCase &c, const std::vector<Tensor> &want) {
+// A plan of one cuda.generated step: the kernel generated for `c`'s op, its outputs shaped
+// and typed as `want`.
+Plan generatedPlan(const OpCase &c, const std::vector<Tensor> &want) {
   cuda::KernelGraph g;
   g.kind = c.op;
   g.label = c.name;
@@ -71,6 +73,13 @@ std::vector<Tensor> runGenerated(const OpCase &c, const std::vector<Tensor> &wan
   s.attrs.set("source", testattrs::stringAttr(k.source));
   s.attrs.set("grid", testattrs::intsAttr({k.grid[0], k.grid[1], k.grid[2]}));
   s.attrs.set("block", testattrs::intsAttr({k.block[0], k.block[1], k.block[2]}));
+  if (k.indexChecks)
+    s.attrs.set("index_checks", testattrs::intAttr(1));
+  return plan;
+}
+
+std::vector<Tensor> runGenerated(const OpCase &c, const std::vector<Tensor> &want) {
+  Plan plan = generatedPlan(c, want); // the emulator holds a reference to it
   cudatest::PlanEmulator emu(plan, testing_util::scratchPath("emu_op_" + c.name));
   return emu.run(c.data);
 }
@@ -398,18 +407,30 @@ TEST_P(GeneratedOp, MatchesTheReferenceKernel) {
   }
 }
 
-// An index outside [-dim, dim) fails in the reference; the kernel cannot fail, so it must
-// neither read out of bounds nor invent a value: NaN for floats, 0 for integers.
-TEST(CudaGeneratedOp, GatherOutOfRangeWritesNaNNotMemory) {
+// An index outside [-dim, dim) fails in the reference. The kernel cannot stop, so it neither
+// reads out of bounds nor invents a value (NaN for floats, 0 for integers) and records its
+// step: the run then fails with the reference's kind of one-line error naming the step and
+// its node. Gather, GatherElements and GatherND; an in-range run of the same plan passes.
+TEST(CudaGeneratedOp, GatherOutOfRangeFailsTheRun) {
   Tensor idx = Tensor::fromVector(DType::I64, {4}, std::vector<int64_t>{1, 5, -6, -5});
   for (DType t : {DType::F32, DType::I64}) {
     Tensor data = iota(t, {5, 2});
     OpCase c{std::string("gather_out_of_range_") + dtypeName(t), "Gather", {data, idx}, {}, {}, 1};
-    std::vector<Tensor> got = runGenerated(c, {Tensor::zeros(t, {4, 2})});
-    ASSERT_EQ(got.size(), 1u);
+    Plan plan = generatedPlan(c, {Tensor::zeros(t, {4, 2})});
+    cudatest::PlanEmulator emu(plan, testing_util::scratchPath("emu_op_" + c.name));
+    try {
+      emu.run(c.data);
+      ADD_FAILURE() << c.name << ": the run did not fail";
+    } catch (const Error &e) {
+      EXPECT_NE(std::string(e.what()).find("step 0 (cuda.generated, nodes '" + c.name +
+                                           "'): an index outside [-dim, dim)"),
+                std::string::npos)
+          << e.what();
+    }
+    const Tensor &got = emu.buffer(plan.outputs.at(0));
     for (int64_t e = 0; e < 8; ++e) {
       // Output rows 0 and 3 take data rows 1 and -5 (= 0); rows 1 and 2 are out of range.
-      double v = got[0].getAsDouble(e), want = data.getAsDouble((e < 2 ? 1 : 0) * 2 + e % 2);
+      double v = got.getAsDouble(e), want = data.getAsDouble((e < 2 ? 1 : 0) * 2 + e % 2);
       bool valid = e < 2 || e >= 6;
       if (valid)
         EXPECT_EQ(v, want) << e;
@@ -418,6 +439,18 @@ TEST(CudaGeneratedOp, GatherOutOfRangeWritesNaNNotMemory) {
       else
         EXPECT_EQ(v, 0) << e;
     }
+    Tensor inRange = Tensor::fromVector(DType::I64, {4}, std::vector<int64_t>{1, 4, -5, 0});
+    EXPECT_NO_THROW(emu.run({data, inRange})) << c.name;
+  }
+  Tensor x = iota(DType::F32, {3, 4});
+  OpCase elements{"gatherelements_out_of_range", "GatherElements",
+                  {x, Tensor::fromVector(DType::I64, {3, 1}, std::vector<int64_t>{0, 4, -1})}, {}, {}, 1};
+  elements.attrs.set("axis", testattrs::intAttr(1));
+  OpCase nd{"gathernd_out_of_range", "GatherND",
+            {x, Tensor::fromVector(DType::I64, {2, 2}, std::vector<int64_t>{2, 3, -4, 0})}, {}, {}, 1};
+  for (const OpCase &c : {elements, nd}) {
+    Shape shape = c.op == "GatherND" ? Shape{2} : Shape{3, 1};
+    EXPECT_THROW(runGenerated(c, {Tensor::zeros(DType::F32, shape)}), Error) << c.name;
   }
 }
 

@@ -43,7 +43,9 @@ struct GeneratedKernel {
   std::string entry = "plumb_kernel";
   std::array<int64_t, 3> grid{1, 1, 1}, block{1, 1, 1};
   int64_t sharedBytes = 0;          // dynamic shared memory (static arrays are in the source)
-  // Parameters are the graph's inputs then its outputs, each a device pointer.
+  // Parameters are the graph's inputs then its outputs, each a device pointer; then, when
+  // indexChecks (checksIndices), `int *plumb_status, int plumb_step`.
+  bool indexChecks = false;
 };
 
 // Throws plumb::Error ("cuda codegen: ...", naming the node and fusion) when the body holds
@@ -71,6 +73,11 @@ bool isMovement(const std::string &op);
 // Einsum (one thread per output element looping over the summed labels; no ellipsis),
 // Resize, ArgMax/ArgMin, TopK (K must be a constant), ScatterND and ScatterElements.
 bool isWindowOp(const std::string &op);
+// Whether the kernel of `g` checks run-time indices (a Gather, GatherElements or GatherND):
+// an index outside [-dim, dim), which ONNX refuses, makes it write NaN (0 for integers) there
+// and store its step number (plumb_step, 1-based) in *plumb_status unless a step did before,
+// for the runtime to report after the run (failIndexCheck).
+bool checksIndices(const KernelGraph &g);
 // Window ops whose kernel also computes elementwise ops before it, each where it loads the
 // element (ValueWriter): Einsum and CumSum. Their body is those ops, then the window op.
 inline bool takesPrologue(const std::string &op) { return op == "Einsum" || op == "CumSum"; }

@@ -41,6 +41,13 @@ bool isWindowOp(const std::string &op) {
          op == "RoiAlign" || op == "DeformConv" || op == "MaxUnpool" || op == "TfIdfVectorizer";
 }
 
+bool checksIndices(const KernelGraph &g) {
+  if (g.nodes.size() != 1)
+    return false;
+  const std::string &op = g.nodes[0].op;
+  return op == "Gather" || op == "GatherElements" || op == "GatherND";
+}
+
 bool steeringOperand(const std::string &op, size_t index) {
   if (index == 0)
     return false;
@@ -282,11 +289,13 @@ std::string MovementWriter::loadIndex(int ix, const std::string &offset, int64_t
 }
 
 // The element of `x` at `src` where `inside` holds. An index outside [-dim, dim) is an
-// error in ONNX (the reference fails); a kernel cannot fail, so it reads nothing and writes
-// NaN (0 for integers): visible to every parity check, never an out-of-bounds read.
+// error in ONNX (the reference fails); a kernel cannot fail, so it reads nothing, writes NaN
+// (0 for integers) and records its step in *plumb_status (checksIndices): the runtime then
+// fails the run naming the step. Never an out-of-bounds read.
 void MovementWriter::copyIndexed(int r, int x, const std::vector<std::string> &src,
                                  const std::string &inside) {
   DType t = g_.values[size_t(r)].dtype;
+  os_ << "    if (!(" << inside << ")) atomicCAS(plumb_status, 0, plumb_step);\n";
   os_ << "    " << w_.paramName(r) << "[e] = " << inside << " ? " << w_.paramName(x) << "["
       << viewOffsetOf(g_, x, src) << "] : " << storeAs(t, literal(t, isFloat(t) ? NAN : 0.0))
       << ";\n";
@@ -501,6 +510,7 @@ GeneratedKernel generateMovement(const KernelGraph &g) {
   GeneratedKernel k;
   k.style = isWindowOp(op) ? "window" : "movement";
   k.source = w.source();
+  k.indexChecks = checksIndices(g);
   k.block = {256, 1, 1};
   k.grid = {std::max<int64_t>(1, std::min<int64_t>((w.largestOutput() + 255) / 256, 65536)), 1, 1};
   if (w.blockRows() > 0) { // a block per line, reduced across the block as row kernels are

@@ -161,6 +161,8 @@ std::string paramList(const KernelGraph &g) {
   for (size_t k = 0; k < g.outputs.size(); ++k)
     s += (s.empty() ? "" : ", ") + storageType(g.values[size_t(g.outputs[k])].dtype) +
          " *__restrict__ out" + std::to_string(k);
+  if (checksIndices(g))
+    s += ", int *__restrict__ plumb_status, int plumb_step";
   return s;
 }
 

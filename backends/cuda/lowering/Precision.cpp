@@ -65,6 +65,8 @@ void setGeneratedAttrs(Step &s, const std::string &kind, const GeneratedKernel &
   s.attrs.set("grid", intsAttr({k.grid[0], k.grid[1], k.grid[2]}));
   s.attrs.set("block", intsAttr({k.block[0], k.block[1], k.block[2]}));
   s.attrs.set("shared", intAttr(k.sharedBytes));
+  if (k.indexChecks)
+    s.attrs.set("index_checks", intAttr(1));
   s.attrs.set("ptx", strAttr(bin.ptx));
   s.attrs.set("ptx_arch", strAttr(nvrtc.ptxArch));
   s.attrs.set("cubin_arch", strAttr(nvrtc.cubinArch));

@@ -95,4 +95,8 @@ std::vector<Tensor> runHostStep(const Step &s, const std::vector<const Tensor *>
 // inputs left out) is stored in another type. The lowering casts such operands first.
 void requireOneType(const Step &s, const std::vector<DType> &in, DType out);
 
+// The error a run ends with when step `index` (`s`) met an index outside [-dim, dim) (a
+// kernel with index checks recorded it: checksIndices in codegen/Generator.h).
+[[noreturn]] void failIndexCheck(size_t index, const Step &s);
+
 } // namespace plumb::cuda

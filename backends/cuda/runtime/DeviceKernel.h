@@ -28,6 +28,10 @@ struct DeviceContext {
   void *workspace = nullptr; // shared by cuBLASLt and cuDNN (steps run one at a time)
   size_t workspaceBytes = 0;
   int major = 0, minor = 0; // compute capability of the device
+  // Where kernels that check indices record a failed check (their step number, 1-based; 0
+  // none): a device int the executor reads after each run.
+  int *status = nullptr;
+  size_t preparing = 0; // the index of the step whose kernel the factory is making
 };
 
 class DeviceKernel {

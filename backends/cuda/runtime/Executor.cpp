@@ -103,6 +103,8 @@ struct CudaExecutor::Impl {
     check(cudnnCreate(&ctx.dnn), "cudnnCreate");
     ctx.workspaceBytes = size_t(64) << 20;
     ctx.workspace = alloc(ctx.workspaceBytes);
+    ctx.status = static_cast<int *>(alloc(sizeof(int)));
+    check(cudaMemset(ctx.status, 0, sizeof(int)), "cudaMemset");
     arena = planBuffers(plan, 256);
     char *base = static_cast<char *>(alloc(arena.peakIntermediateBytes));
     ptr.assign(plan.buffers.size(), nullptr);
@@ -142,6 +144,7 @@ struct CudaExecutor::Impl {
         return v;
       };
       Prepared p;
+      ctx.preparing = i;
       p.kernel = f->second(s, info(s.inputs), info(s.outputs), ctx);
       for (int id : s.inputs)
         p.in.push_back(id < 0 ? nullptr : ptr[size_t(id)]);
@@ -155,6 +158,18 @@ struct CudaExecutor::Impl {
   void upload(const std::vector<Tensor> &inputs);
   void launchPlan();
 
+  // After the stream has synchronised: fails the run when a kernel recorded a failed index
+  // check (the status cleared for the next run).
+  void checkIndices() {
+    int failed = 0;
+    check(cudaMemcpy(&failed, ctx.status, sizeof(int), cudaMemcpyDeviceToHost), "reading the index checks");
+    if (failed == 0)
+      return;
+    check(cudaMemset(ctx.status, 0, sizeof(int)), "cudaMemset");
+    size_t index = size_t(failed - 1);
+    failIndexCheck(index, plan.steps.at(index));
+  }
+
   void launchAll() {
     for (Prepared &p : steps)
       p.kernel->launch(p.in, p.out, ctx);
@@ -163,6 +178,7 @@ struct CudaExecutor::Impl {
   void observeStep(size_t i) {
     const Step &s = plan.steps[i];
     check(cudaStreamSynchronize(ctx.stream), "step " + std::to_string(i));
+    checkIndices();
     for (size_t j = 0; j < s.outputs.size(); ++j) {
       if (s.outputs[j] < 0)
         continue;
@@ -251,6 +267,7 @@ std::vector<Tensor> CudaExecutor::run(const std::vector<Tensor> &inputs) {
           "reading output '" + b.name + "'");
   }
   check(cudaStreamSynchronize(m.ctx.stream), "running the cuda plan");
+  m.checkIndices();
   return outs;
 }
 
@@ -273,6 +290,7 @@ std::vector<double> CudaExecutor::deviceTimes(const std::vector<Tensor> &inputs,
     float t = 0;
     check(cudaEventElapsedTime(&t, start, stop), "cudaEventElapsedTime");
     ms.push_back(double(t));
+    m.checkIndices();
   }
   return ms;
 }

@@ -11,7 +11,9 @@ namespace {
 
 class GeneratedKernel : public DeviceKernel {
 public:
-  GeneratedKernel(const Step &s, DeviceContext &ctx) : label_(s.nodeNames) {
+  GeneratedKernel(const Step &s, DeviceContext &ctx)
+      : label_(s.nodeNames), checks_(s.attrs.getInt("index_checks", 0) != 0),
+        step_(int(ctx.preparing) + 1) {
     // The sm_90 CUBIN where it matches the device, else the portable PTX (JIT by the driver).
     const Tensor *cubin = s.attrs.getTensor("cubin");
     std::string ptx = s.attrs.getString("ptx", "");
@@ -43,6 +45,10 @@ public:
     std::vector<void *> args;
     for (const void *&p : ptrs)
       args.push_back(&p);
+    if (checks_) { // int *plumb_status, int plumb_step
+      args.push_back(&ctx.status);
+      args.push_back(&step_);
+    }
     check(cudaLaunchKernel(reinterpret_cast<const void *>(kernel_), grid_, block_, args.data(),
                            shared_, ctx.stream),
           "launching the generated kernel for '" + label_ + "'");
@@ -50,6 +56,8 @@ public:
 
 private:
   std::string label_;
+  bool checks_ = false;
+  int step_ = 0;
   cudaLibrary_t lib_ = nullptr;
   cudaKernel_t kernel_ = nullptr;
   dim3 grid_, block_;
@@ -115,6 +123,12 @@ private:
 };
 
 } // namespace
+
+void failIndexCheck(size_t index, const Step &s) {
+  throw Error("step " + std::to_string(index) + " (" + s.kernel + ", nodes '" + s.nodeNames +
+              "'): an index outside [-dim, dim), which ONNX refuses (the kernel wrote NaN, 0 "
+              "for integers, there)");
+}
 
 std::vector<Tensor> runHostStep(const Step &s, const std::vector<const Tensor *> &inputs,
                                 const std::vector<DType> &outTypes) {
