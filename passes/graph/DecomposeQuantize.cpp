@@ -54,7 +54,7 @@ bool blocked(mlir::Operation *op) {
   return a && a.getInt() != 0;
 }
 
-// Blocked dequantization (block_size b along `axis`, the scale and zero point [.., K/b, ..]):
+// Blocked (de)quantization (block_size b along `axis`, the scale and zero point [.., K/b, ..]):
 // x viewed as [.., K/b, b, ..] and the parameters as [.., K/b, 1, ..] broadcast over each
 // block; the result reshaped back. K must be a multiple of b (else nullopt: one op).
 struct Blocks {

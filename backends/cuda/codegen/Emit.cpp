@@ -87,8 +87,9 @@ std::string storeAs(DType t, const std::string &expr) {
     return "__float2half_rn(" + expr + ")";
   if (t == DType::BF16)
     return "__float2bfloat16_rn(" + expr + ")";
-  if (isFloat8(t) || t == DType::F4E2M1) // a Cast rounds and saturates before: values stored
-    return "plumb_to_" + float8Name(t) + "(" + expr + ")"; // are exact
+  // A Cast rounds and saturates before: the values stored are exact.
+  if (isFloat8(t) || t == DType::F4E2M1)
+    return "plumb_to_" + float8Name(t) + "(" + expr + ")";
   if (t == DType::F8E8M0) // rounding down, exact for the powers of two a Cast leaves
     return "plumb_to_e8m0(" + expr + ", 1, 1)";
   if (t == DType::I4) // the low four bits, sign-extended: ONNX Cast's wrap (wrapToI4)
