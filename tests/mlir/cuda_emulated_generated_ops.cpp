@@ -410,8 +410,9 @@ TEST_P(GeneratedOp, MatchesTheReferenceKernel) {
 // An index outside [-dim, dim) fails in the reference. The kernel cannot stop, so it neither
 // reads out of bounds nor invents a value (NaN for floats, 0 for integers) and records its
 // step: the run then fails with the reference's kind of one-line error naming the step and
-// its node. Gather, GatherElements and GatherND; an in-range run of the same plan passes.
-TEST(CudaGeneratedOp, GatherOutOfRangeFailsTheRun) {
+// its node. Gather, GatherElements, GatherND, ScatterND, ScatterElements and Scatter; an
+// in-range run of the same plan passes.
+TEST(CudaGeneratedOp, IndexOutOfRangeFailsTheRun) {
   Tensor idx = Tensor::fromVector(DType::I64, {4}, std::vector<int64_t>{1, 5, -6, -5});
   for (DType t : {DType::F32, DType::I64}) {
     Tensor data = iota(t, {5, 2});
@@ -448,9 +449,25 @@ TEST(CudaGeneratedOp, GatherOutOfRangeFailsTheRun) {
   elements.attrs.set("axis", testattrs::intAttr(1));
   OpCase nd{"gathernd_out_of_range", "GatherND",
             {x, Tensor::fromVector(DType::I64, {2, 2}, std::vector<int64_t>{2, 3, -4, 0})}, {}, {}, 1};
-  for (const OpCase &c : {elements, nd}) {
-    Shape shape = c.op == "GatherND" ? Shape{2} : Shape{3, 1};
+  Tensor updates = iota(DType::F32, {3, 1});
+  OpCase scatter{"scatterelements_out_of_range", "ScatterElements",
+                 {x, Tensor::fromVector(DType::I64, {3, 1}, std::vector<int64_t>{0, -5, 3}), updates},
+                 {}, {}, 1, 13};
+  scatter.attrs.set("axis", testattrs::intAttr(1));
+  OpCase legacy = scatter;
+  legacy.name = "scatter_out_of_range";
+  legacy.op = "Scatter";
+  legacy.opset = 9;
+  OpCase scatterNd{"scatternd_out_of_range", "ScatterND",
+                   {x, Tensor::fromVector(DType::I64, {2, 1}, std::vector<int64_t>{1, 3}), iota(DType::F32, {2, 4})},
+                   {}, {}, 1, 13};
+  for (const OpCase &c : {elements, nd, scatter, legacy, scatterNd}) {
+    Shape shape = c.op == "GatherND" ? Shape{2} : c.op == "GatherElements" ? Shape{3, 1} : Shape{3, 4};
     EXPECT_THROW(runGenerated(c, {Tensor::zeros(DType::F32, shape)}), Error) << c.name;
+    OpCase inRange = c; // the last index made valid
+    Tensor &idx = inRange.data[1];
+    idx = Tensor::fromVector(DType::I64, idx.shape(), std::vector<int64_t>(size_t(idx.numel()), 0));
+    EXPECT_NO_THROW(runGenerated(inRange, {Tensor::zeros(DType::F32, shape)})) << c.name;
   }
 }
 

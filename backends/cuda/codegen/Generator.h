@@ -73,10 +73,11 @@ bool isMovement(const std::string &op);
 // Einsum (one thread per output element looping over the summed labels; no ellipsis),
 // Resize, ArgMax/ArgMin, TopK (K must be a constant), ScatterND and ScatterElements.
 bool isWindowOp(const std::string &op);
-// Whether the kernel of `g` checks run-time indices (a Gather, GatherElements or GatherND):
-// an index outside [-dim, dim), which ONNX refuses, makes it write NaN (0 for integers) there
-// and store its step number (plumb_step, 1-based) in *plumb_status unless a step did before,
-// for the runtime to report after the run (failIndexCheck).
+// Whether the kernel of `g` checks run-time indices (a Gather, GatherElements, GatherND,
+// ScatterND, ScatterElements or Scatter): an index outside [-dim, dim), which ONNX refuses,
+// makes it store its step number (plumb_step, 1-based) in *plumb_status unless a step did
+// before, for the runtime to report after the run (failIndexCheck); a gather writes NaN (0
+// for integers) there, a scatter skips that update.
 bool checksIndices(const KernelGraph &g);
 // Window ops whose kernel also computes elementwise ops before it, each where it loads the
 // element (ValueWriter): Einsum and CumSum. Their body is those ops, then the window op.

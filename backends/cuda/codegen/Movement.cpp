@@ -45,7 +45,8 @@ bool checksIndices(const KernelGraph &g) {
   if (g.nodes.size() != 1)
     return false;
   const std::string &op = g.nodes[0].op;
-  return op == "Gather" || op == "GatherElements" || op == "GatherND";
+  return op == "Gather" || op == "GatherElements" || op == "GatherND" || op == "ScatterND" ||
+         op == "ScatterElements" || op == "Scatter";
 }
 
 bool steeringOperand(const std::string &op, size_t index) {

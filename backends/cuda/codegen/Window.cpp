@@ -435,7 +435,8 @@ std::string MovementWriter::scatterCombine(DType t, const std::string &u) const 
 // ScatterElements (and Scatter before opset 11): one thread per output element starts from
 // the data element and applies, in the reference's order, the updates on its line along the
 // axis (same coordinates off the axis) whose index names its coordinate: outputs × the
-// indices' axis length checks. An index outside [-dim, dim) writes nothing.
+// indices' axis length checks. An index outside [-dim, dim) writes nothing and fails the run
+// (checksIndices).
 void MovementWriter::scatterElements(const std::vector<std::string> &c) {
   int r = n_.results.at(0), data = n_.operands.at(0), ind = n_.operands.at(1),
       upd = n_.operands.at(2);
@@ -459,6 +460,7 @@ void MovementWriter::scatterElements(const std::vector<std::string> &c) {
       << "        const long long u = " << offsetOf(is, at) << ";\n"
       << "        long long i = " << operandElement(ind, "u") << ";\n"
       << "        i = i < 0 ? i + " << dim << " : i;\n"
+      << "        if (i < 0 || i >= " << dim << ") atomicCAS(plumb_status, 0, plumb_step);\n"
       << "        if (i == " << c[size_t(axis)] << ") v = "
       << loadAs(t, storeAs(t, scatterCombine(t, operandElement(upd, "u")))) << ";\n"
       << "      }\n"
@@ -472,7 +474,7 @@ void MovementWriter::scatterElements(const std::vector<std::string> &c) {
 // duplicate indices, unlike a scatter of threads per update; the price is every thread
 // reading every tuple: outputs × tuples index checks, cheap for the usual few tuples (a
 // KV-cache write) and slow for large scatters. An index outside [-dim, dim) (an error in
-// ONNX) makes its tuple write nothing.
+// ONNX) makes its tuple write nothing and fails the run (checksIndices).
 void MovementWriter::scatterND() {
   int r = n_.results.at(0), data = n_.operands.at(0), ind = n_.operands.at(1),
       upd = n_.operands.at(2);
@@ -511,6 +513,7 @@ void MovementWriter::scatterND() {
         << "      }\n";
   }
   // Each step stored and reloaded: the reference rounds to the storage type per update.
+  os_ << "      if (!inside) atomicCAS(plumb_status, 0, plumb_step);\n";
   os_ << "      if (inside && at == p) v = " << loadAs(t, storeAs(t, combined)) << ";\n"
       << "    }\n"
       << "    " << w_.paramName(r) << "[e] = " << storeAs(t, "v") << ";\n"
