@@ -410,8 +410,9 @@ TEST_P(GeneratedOp, MatchesTheReferenceKernel) {
 // An index outside [-dim, dim) fails in the reference. The kernel cannot stop, so it neither
 // reads out of bounds nor invents a value (NaN for floats, 0 for integers) and records its
 // step: the run then fails with the reference's kind of one-line error naming the step and
-// its node. Gather, GatherElements, GatherND, ScatterND, ScatterElements and Scatter; an
-// in-range run of the same plan passes.
+// its node. Gather, GatherElements, GatherND, ScatterND, ScatterElements, Scatter,
+// TensorScatter (a linear write past the cache) and RoiAlign (a batch index); an in-range run
+// of the same plan passes.
 TEST(CudaGeneratedOp, IndexOutOfRangeFailsTheRun) {
   Tensor idx = Tensor::fromVector(DType::I64, {4}, std::vector<int64_t>{1, 5, -6, -5});
   for (DType t : {DType::F32, DType::I64}) {
@@ -461,11 +462,33 @@ TEST(CudaGeneratedOp, IndexOutOfRangeFailsTheRun) {
   OpCase scatterNd{"scatternd_out_of_range", "ScatterND",
                    {x, Tensor::fromVector(DType::I64, {2, 1}, std::vector<int64_t>{1, 3}), iota(DType::F32, {2, 4})},
                    {}, {}, 1, 13};
-  for (const OpCase &c : {elements, nd, scatter, legacy, scatterNd}) {
-    Shape shape = c.op == "GatherND" ? Shape{2} : c.op == "GatherElements" ? Shape{3, 1} : Shape{3, 4};
+  // A linear TensorScatter writing past its cache (3 + 2 > 4), a RoiAlign box of batch 1 of 1.
+  OpCase kv{"tensorscatter_past_the_cache", "TensorScatter",
+            {iota(DType::F32, {2, 4, 3}), iota(DType::F32, {2, 2, 3}),
+             Tensor::fromVector(DType::I64, {2}, std::vector<int64_t>{0, 3})}, {}, {}, 1, 24};
+  kv.attrs.set("axis", testattrs::intAttr(1));
+  OpCase roi{"roialign_batch_out_of_range", "RoiAlign",
+             {iota(DType::F32, {1, 2, 5, 5}),
+              Tensor::fromVector(DType::F32, {2, 4}, std::vector<float>{0, 0, 2, 2, 1, 1, 3, 3}),
+              Tensor::fromVector(DType::I64, {2}, std::vector<int64_t>{0, 1})}, {}, {}, 1, 16};
+  roi.attrs.set("output_height", testattrs::intAttr(2));
+  roi.attrs.set("output_width", testattrs::intAttr(2));
+  auto shapeOf = [](const OpCase &c) {
+    if (c.op == "GatherND")
+      return Shape{2};
+    if (c.op == "GatherElements")
+      return Shape{3, 1};
+    if (c.op == "TensorScatter")
+      return Shape{2, 4, 3};
+    if (c.op == "RoiAlign")
+      return Shape{2, 2, 2, 2};
+    return Shape{3, 4};
+  };
+  for (const OpCase &c : {elements, nd, scatter, legacy, scatterNd, kv, roi}) {
+    Shape shape = shapeOf(c);
     EXPECT_THROW(runGenerated(c, {Tensor::zeros(DType::F32, shape)}), Error) << c.name;
-    OpCase inRange = c; // the last index made valid
-    Tensor &idx = inRange.data[1];
+    OpCase inRange = c; // every index made valid (0)
+    Tensor &idx = inRange.data[c.op == "GatherElements" || c.op == "GatherND" || c.op.find("Scatter") == 0 ? 1 : 2];
     idx = Tensor::fromVector(DType::I64, idx.shape(), std::vector<int64_t>(size_t(idx.numel()), 0));
     EXPECT_NO_THROW(runGenerated(inRange, {Tensor::zeros(DType::F32, shape)})) << c.name;
   }

@@ -74,7 +74,8 @@ bool isMovement(const std::string &op);
 // Resize, ArgMax/ArgMin, TopK (K must be a constant), ScatterND and ScatterElements.
 bool isWindowOp(const std::string &op);
 // Whether the kernel of `g` checks run-time indices (a Gather, GatherElements, GatherND,
-// ScatterND, ScatterElements or Scatter): an index outside [-dim, dim), which ONNX refuses,
+// ScatterND, ScatterElements or Scatter; TensorScatter's linear write positions, RoiAlign's
+// batch indices): an index outside [-dim, dim) (the range), which ONNX refuses,
 // makes it store its step number (plumb_step, 1-based) in *plumb_status unless a step did
 // before, for the runtime to report after the run (failIndexCheck); a gather writes NaN (0
 // for integers) there, a scatter skips that update.

@@ -114,7 +114,8 @@ void MovementWriter::det() {
 // index at run time and, in double as the reference (ONNX Runtime's convention), averages (or
 // takes the largest weighted corner of) the bilinear samples of a grid of sampling_ratio (or
 // ceil(roi size / output size)) points per bin; a sample more than a pixel outside gives 0.
-// A batch index outside [0, N) (which the reference refuses) reads batch 0.
+// A batch index outside [0, N) (which the reference refuses) reads batch 0 and fails the run
+// (checksIndices).
 void MovementWriter::roiAlign(const std::vector<std::string> &c) {
   int r = n_.results.at(0), x = n_.operands.at(0), rois = n_.operands.at(1), batch = n_.operands.at(2);
   const Shape &in = shapeOf(x);
@@ -135,7 +136,7 @@ void MovementWriter::roiAlign(const std::vector<std::string> &c) {
     return "(double)" + loadAs(rt, w_.paramName(rois) + "[" + c[0] + " * 4LL + " + std::to_string(k) + "]");
   };
   os_ << "    long long b = (long long)" << loadAs(bt, w_.paramName(batch) + "[" + c[0] + "]") << ";\n"
-      << "    b = b < 0 || b >= " << in[0] << "LL ? 0 : b;\n"
+      << "    if (b < 0 || b >= " << in[0] << "LL) { atomicCAS(plumb_status, 0, plumb_step); b = 0; }\n"
       << "    const long long plane = (b * " << in[1] << "LL + " << c[1] << ") * " << in[2] * in[3] << "LL;\n"
       << "    const double x0 = " << roi(0) << " * " << scale << " - " << offset << ", y0 = " << roi(1)
       << " * " << scale << " - " << offset << ";\n"

@@ -46,7 +46,7 @@ bool checksIndices(const KernelGraph &g) {
     return false;
   const std::string &op = g.nodes[0].op;
   return op == "Gather" || op == "GatherElements" || op == "GatherND" || op == "ScatterND" ||
-         op == "ScatterElements" || op == "Scatter";
+         op == "ScatterElements" || op == "Scatter" || op == "TensorScatter" || op == "RoiAlign";
 }
 
 bool steeringOperand(const std::string &op, size_t index) {
@@ -472,7 +472,8 @@ void MovementWriter::reverseSequence(const std::vector<std::string> &c) {
 // TensorScatter (opset 24, a KV cache's update): the cache with the update written at
 // positions write_indices[b] + s along `axis` (modulo the axis in "circular" mode). Each
 // output element finds the s it would come from; outside [0, S) it is the cache's. A linear
-// write past the cache, which the reference refuses, is dropped.
+// write outside the cache, which the reference refuses, is dropped and fails the run
+// (checksIndices).
 void MovementWriter::tensorScatter(const std::vector<std::string> &c) {
   int r = n_.results.at(0), cache = n_.operands.at(0), update = n_.operands.at(1);
   int starts = n_.operands.size() > 2 ? n_.operands[2] : -1;
@@ -489,6 +490,9 @@ void MovementWriter::tensorScatter(const std::vector<std::string> &c) {
             loadAs(g_.values[size_t(starts)].dtype,
                    w_.paramName(starts) + "[" + viewOffsetOf(g_, starts, {c[0]}) + "]") +
             ")";
+  if (mode == "linear" && shapeOf(update)[size_t(axis)] > 0) // the reference refuses it
+    os_ << "    if (" << start << " < 0 || " << start << " + " << seq << " > " << maxSeq
+        << ") atomicCAS(plumb_status, 0, plumb_step);\n";
   os_ << "    long long from = " << c[size_t(axis)] << " - " << start << ";\n";
   if (mode == "circular")
     os_ << "    from = ((from % " << maxSeq << ") + " << maxSeq << ") % " << maxSeq << ";\n";
