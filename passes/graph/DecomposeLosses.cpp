@@ -4,14 +4,15 @@
 //   logp    = LogSoftmax over C                      (SoftmaxCrossEntropyLoss only)
 //   ignored = target == ignore_index                 (when ignore_index is set)
 //   t       = Where(ignored, 0, target)              an index every class row has
+//   t       = Where(t < 0, C, t)                     a negative target out of range
 //   picked  = GatherElements(logp, t[:, None], axis 1), reshaped to [N, d...]
 //   weight  = Gather(weight, t) or 1, and 0 where ignored
 //   loss    = Where(ignored, 0, -picked * weight)
 // then "none" keeps it, "sum" sums it, "mean" divides its sum by the weights' (the element
 // count when no weight and no ignore_index: a constant). An all-ignored batch gives 0/0 = NaN
 // as the reference does. A target outside [0, C) that is not ignored, which the reference
-// refuses, is read as GatherElements reads an index (negative from the end); a kernel cannot
-// refuse. For backends that generate kernels (CUDA: gathers, a row kernel and elementwise
+// refuses, is an index outside GatherElements' range, whose check fails the run on the CUDA
+// backend. For backends that generate kernels (CUDA: gathers, a row kernel and elementwise
 // kernels instead of a host step).
 #include "passes/Passes.h"
 #include "passes/graph/Folding.h"
@@ -85,6 +86,12 @@ Value nllOf(mlir::OpBuilder &b, mlir::Operation *op, Value logp, const LocOf &lo
     t = WhereOp::create(b, loc("target_kept"), tt, ignored, scalarConstantOf(b, loc("class0"), 0.0, tdt),
                         target);
   }
+  // A negative target (not ignored) made C: GatherElements would read it from the end, where
+  // the reference refuses it; past the classes, the kernel's index check fails the run.
+  Value negative = LessOp::create(b, loc("target_negative"), bools, t,
+                                  scalarConstantOf(b, loc("zero_class"), 0.0, tdt));
+  t = WhereOp::create(b, loc("target_checked"), tt, negative,
+                      scalarConstantOf(b, loc("classes"), double(xt.getDimSize(1)), tdt), t);
   llvm::SmallVector<int64_t> column(perItem);
   column.insert(column.begin() + 1, 1); // [N, 1, d...]
   Value index = reshapedTo(b, loc("target_column"), t, column, opset);

@@ -122,6 +122,47 @@ TEST(CudaLosses, LossesAreDeviceKernels) {
   }
 }
 
+// A target outside [0, C) that is not ignored: the reference refuses it, and so does the
+// CUDA plan. Past the classes, GatherElements' index check fails the run; a negative one is
+// made C first (it would otherwise be read from the end). An ignored -1 is not an error.
+TEST(CudaLosses, TargetsOutsideTheClassesFailTheRun) {
+  onnx::ModelProto m = newModel("loss_targets", 13);
+  onnx::GraphProto *g = m.mutable_graph();
+  floatValue(g->add_input(), "logp", {4, 3});
+  onnx::ValueInfoProto *t = g->add_input();
+  floatValue(t, "target", {4});
+  t->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
+  node(g, "NegativeLogLikelihoodLoss", "nll", {"logp", "target"}, "loss");
+  intAttrOf(node(g, "NegativeLogLikelihoodLoss", "nll_ignoring", {"logp", "target"}, "loss_ignoring"),
+            "ignore_index", -1);
+  floatValue(g->add_output(), "loss");
+  floatValue(g->add_output(), "loss_ignoring");
+  std::string model = saveModel(m, "loss_targets.onnx");
+  auto inputs = [](std::vector<int64_t> target) {
+    return std::vector<Tensor>{Tensor::fromVector(DType::F32, {4, 3}, std::vector<float>(12, -1.0f)),
+                               Tensor::fromVector(DType::I64, {4}, target)};
+  };
+  std::string npz = testing_util::scratchPath("loss_targets.npz");
+  std::vector<Tensor> valid = inputs({0, 2, 1, 2});
+  writeNpz(npz, {{"logp", valid[0]}, {"target", valid[1]}});
+  std::vector<Tensor> bound;
+  Compiled c = compileForCuda(model, npz, "f32", bound);
+  EXPECT_EQ(stepsRunning(c.plan, "cuda.host"), 0);
+  cudatest::PlanEmulator emu(c.plan, testing_util::scratchPath("emu_loss_targets"));
+  std::vector<Tensor> got = emu.run(valid);
+  EXPECT_FLOAT_EQ(float(got.at(0).getAsDouble(0)), 1.0f);
+  for (int64_t bad : {-1, 3, -3}) {
+    try {
+      emu.run(inputs({0, bad, 1, 2}));
+      ADD_FAILURE() << "target " << bad << ": the run did not fail";
+    } catch (const Error &e) {
+      EXPECT_NE(std::string(e.what()).find("an index outside [-dim, dim)"), std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find("nodes 'nll')"), std::string::npos) << e.what();
+    }
+  }
+}
+
 // One-element constants moved by movement kernels: an Expand of a constant scalar too large to
 // fold (2 MiB), a Concat with a constant [1, 1] piece, a Gather from a constant [1] table, and
 // an inference Dropout whose all-true mask is read (an Expand of a true scalar). A one-element

@@ -1,14 +1,17 @@
 // RUN: plumb-opt %s -plumb-decompose-losses -split-input-file | FileCheck %s
 
 // NegativeLogLikelihoodLoss, weighted with an ignore_index, "mean": ignored targets read class
-// 0 (Where), the picked log-probability negated and weighted, 0 where ignored (a Where, not
+// 0 (Where), a negative one C (Less, Where: out of GatherElements' range), the picked log-probability negated and weighted, 0 where ignored (a Where, not
 // a product with a mask: 0 * inf would be NaN), over the sum of the weights used. Unweighted
 // "none" is the negated pick alone.
 // CHECK-LABEL: func @nll
 // CHECK: [[IGN:%.+]] = plumb.Constant() {value = dense<-1> : tensor<i64>}
 // CHECK: [[ISIGN:%.+]] = plumb.Equal(%arg1, [[IGN]]) : (tensor<2x4xi64>, tensor<i64>) -> tensor<2x4xi1>
 // CHECK: [[Z:%.+]] = plumb.Constant() {value = dense<0> : tensor<i64>}
-// CHECK: [[T:%.+]] = plumb.Where([[ISIGN]], [[Z]], %arg1)
+// CHECK: [[KEPT:%.+]] = plumb.Where([[ISIGN]], [[Z]], %arg1)
+// CHECK: [[LT:%.+]] = plumb.Less([[KEPT]], {{%.+}}) : (tensor<2x4xi64>, tensor<i64>) -> tensor<2x4xi1>
+// CHECK: [[C:%.+]] = plumb.Constant() {value = dense<3> : tensor<i64>}
+// CHECK: [[T:%.+]] = plumb.Where([[LT]], [[C]], [[KEPT]])
 // CHECK: [[COL:%.+]] = plumb.Reshape([[T]], {{%.+}}) : (tensor<2x4xi64>, tensor<3xi64>) -> tensor<2x1x4xi64>
 // CHECK: [[P:%.+]] = plumb.GatherElements(%arg0, [[COL]]) {axis = 1 : i64} : (tensor<2x3x4xf32>, tensor<2x1x4xi64>) -> tensor<2x1x4xf32>
 // CHECK: [[PI:%.+]] = plumb.Reshape([[P]], {{%.+}}) : (tensor<2x1x4xf32>, tensor<2xi64>) -> tensor<2x4xf32>
@@ -45,7 +48,8 @@ module attributes {plumb.opset = 13 : i64} {
 // CHECK: [[M:%.+]] = plumb.Transpose(%arg0) {perm = [0, 2, 1]} : (tensor<2x3x4xf32>) -> tensor<2x4x3xf32>
 // CHECK: [[LS:%.+]] = plumb.LogSoftmax([[M]]) {axis = 2 : i64}
 // CHECK: [[LP:%.+]] = plumb.Transpose([[LS]]) {perm = [0, 2, 1]} : (tensor<2x4x3xf32>) -> tensor<2x3x4xf32>
-// CHECK: plumb.Reshape(%arg1, {{%.+}}) : (tensor<2x4xi32>, tensor<3xi64>) -> tensor<2x1x4xi32>
+// CHECK: plumb.Less(%arg1, {{%.+}}) : (tensor<2x4xi32>, tensor<i32>) -> tensor<2x4xi1>
+// CHECK: plumb.Reshape({{%.+}}, {{%.+}}) : (tensor<2x4xi32>, tensor<3xi64>) -> tensor<2x1x4xi32>
 // CHECK: plumb.GatherElements([[LP]]
 // CHECK: [[S:%.+]] = plumb.ReduceSum
 // CHECK: [[N:%.+]] = plumb.Constant() {value = dense<8.000000e+00> : tensor<f32>}
