@@ -66,6 +66,11 @@ inline void floatValue(onnx::ValueInfoProto *v, const std::string &name, const s
   for (int64_t d : dims)
     t->mutable_shape()->add_dim()->set_dim_value(d);
 }
+// An int64 graph input or output (indices, targets, step counts); `dims` as floatValue's.
+inline void int64Value(onnx::ValueInfoProto *v, const std::string &name, const std::vector<int64_t> &dims = {}) {
+  floatValue(v, name, dims);
+  v->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
+}
 
 inline void intsAttrOf(onnx::NodeProto *n, const std::string &name, const std::vector<int64_t> &v) {
   onnx::AttributeProto *a = n->add_attribute();

@@ -129,9 +129,7 @@ TEST(CudaLosses, TargetsOutsideTheClassesFailTheRun) {
   onnx::ModelProto m = newModel("loss_targets", 13);
   onnx::GraphProto *g = m.mutable_graph();
   floatValue(g->add_input(), "logp", {4, 3});
-  onnx::ValueInfoProto *t = g->add_input();
-  floatValue(t, "target", {4});
-  t->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
+  int64Value(g->add_input(), "target", {4});
   node(g, "NegativeLogLikelihoodLoss", "nll", {"logp", "target"}, "loss");
   intAttrOf(node(g, "NegativeLogLikelihoodLoss", "nll_ignoring", {"logp", "target"}, "loss_ignoring"),
             "ignore_index", -1);
@@ -173,9 +171,7 @@ TEST(CudaMovement, OneElementConstantsAreMoved) {
   onnx::ModelProto m = newModel("moved_constants", 17);
   onnx::GraphProto *g = m.mutable_graph();
   floatValue(g->add_input(), "x", {1, 3});
-  onnx::ValueInfoProto *ids = g->add_input();
-  floatValue(ids, "ids", {4});
-  ids->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
+  int64Value(g->add_input(), "ids", {4});
   graphs::scalar(g, "half", 0.5f);
   graphs::ints(g, "big", {512, 1024});
   floatInitializer(g, "piece", {1, 1}, [](int64_t) { return 7.0f; });
@@ -293,10 +289,9 @@ TEST(CudaTraining, OptimizerStepsAreDeviceKernels) {
   onnx::GraphProto *g = m.mutable_graph();
   onnx::ValueInfoProto *r = g->add_input(), *t = g->add_input();
   floatValue(r, "R");
-  floatValue(t, "T");
+  int64Value(t, "T");
   for (onnx::ValueInfoProto *scalar : {r, t}) // shape [] (no shape at all would be dynamic)
     scalar->mutable_type()->mutable_tensor_type()->mutable_shape();
-  t->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::INT64);
   const std::vector<std::string> tensors = {"X1", "X2", "G1", "G2", "V1", "V2", "H1", "H2"};
   for (const std::string &name : tensors)
     floatValue(g->add_input(), name, name.back() == '1' ? std::vector<int64_t>{3, 4} : std::vector<int64_t>{5});
