@@ -10,7 +10,7 @@
 
 namespace plumb {
 
-// Format version 5 (little-endian; every offset is a file offset):
+// Format version 6 (little-endian; every offset is a file offset):
 //   0  "PLUMBART"            8 bytes of magic
 //   8  u32 format version    (kArtifactVersion; checked before anything else)
 //  12  u32 reserved, 0
@@ -26,8 +26,11 @@ namespace plumb {
 //   D  constant data: each constant starts at a multiple of 64 bytes from D, so that a
 //      page-aligned mapping gives 64-byte-aligned weights
 // Older versions are refused with a version message: 1 held the whole payload inline, 2 had no
-// buffer layouts, 3 no packed constants, 4 no transformed ones (Packing.h's transform).
-inline constexpr uint32_t kArtifactVersion = 5;
+// buffer layouts, 3 no packed constants, 4 no transformed ones (Packing.h's transform), 5 had
+// CUDA kernels without the index-check parameters (a generated kernel whose step carries
+// `index_checks` takes `int *plumb_status, int plumb_step` last; a version-5 reader would launch
+// it without them).
+inline constexpr uint32_t kArtifactVersion = 6;
 inline constexpr size_t kArtifactAlignment = 64;
 inline constexpr size_t kArtifactHeaderBytes = 64;
 

@@ -117,7 +117,7 @@ def test_inspect_lists_what_an_artifact_holds(plumb, repo, tmp_path):
         assert run(plumb, *(args + (["--plain-weights"] if plain else []))).returncode == 0
         proc = run(plumb, "inspect", str(art), "--json", str(report))
         assert proc.returncode == 0, proc.stderr
-        assert "format    version 5 (checksum verified)" in proc.stdout
+        assert "format    version 6 (checksum verified)" in proc.stdout
         j = json.load(open(report))
         assert j["inputs"] == [{"name": "input", "type": "f32[1x3x32x32]"}]
         assert j["outputs"] == [{"name": "logits", "type": "f32[1x10]"}]

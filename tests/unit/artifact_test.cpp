@@ -115,7 +115,7 @@ TEST(Artifact, DamageIsRefusedWithItsKind) {
   std::string version = good;
   version[8] = 1;
   EXPECT_EQ(loadKind(version, &msg), K::Version);
-  EXPECT_NE(msg.find("format version 1, this plumb reads version 5"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("format version 1, this plumb reads version 6"), std::string::npos) << msg;
 
   std::string magic = good;
   magic[0] = 'X';
