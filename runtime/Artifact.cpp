@@ -247,6 +247,7 @@ std::string serializeMeta(const Plan &plan, std::vector<const Buffer *> &constan
     w.u64(uint64_t(b.kind));
     w.u64(uint64_t(b.dtype));
     w.u64(uint64_t(b.layout));
+    w.u64(b.runTimeShape ? 1 : 0);
     w.u64(b.shape.size());
     for (int64_t d : b.shape)
       w.i64(d);
@@ -302,7 +303,7 @@ std::vector<int> readIds(Reader &r, size_t numBuffers, bool optional) {
 Plan deserializeMeta(Reader &r, const char *data, uint64_t dataSize,
                      const std::shared_ptr<const void> &keepAlive) {
   Plan plan;
-  uint64_t nb = r.count(1 << 24, 40);
+  uint64_t nb = r.count(1 << 24, 48);
   for (uint64_t i = 0; i < nb; ++i) {
     Buffer b;
     b.id = int(i);
@@ -315,6 +316,10 @@ Plan deserializeMeta(Reader &r, const char *data, uint64_t dataSize,
     if (layout > uint64_t(Layout::ChannelBlocked))
       r.fail("buffer " + std::to_string(i) + " has bad layout " + std::to_string(layout));
     b.layout = Layout(layout);
+    uint64_t flags = r.u64();
+    if (flags > 1)
+      r.fail("buffer " + std::to_string(i) + " has bad flags " + std::to_string(flags));
+    b.runTimeShape = flags == 1;
     b.shape = readShape(r);
     b.name = r.str();
     b.packing = r.str();

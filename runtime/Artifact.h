@@ -19,17 +19,17 @@ namespace plumb {
 //  32  u64 data size S       (the file is exactly D + S bytes)
 //  40  u64 checksum          (artifactChecksum of the whole file, this field read as 0)
 //  48  16 reserved bytes, 0
-//  64  metadata: buffers (kind, dtype, layout, shape, name, packing (runtime/Packing.h; empty
+//  64  metadata: buffers (kind, dtype, layout, flags (1: runTimeShape), shape, name, packing (runtime/Packing.h; empty
 //      for plain data), and for constants the offset and size of their bytes in the data
 //      section: the plain tensor's size, or for a packed one the packed bytes), steps (kernel, attributes, inputs, outputs, output
 //      names, node names, opset), graph inputs and outputs
 //   D  constant data: each constant starts at a multiple of 64 bytes from D, so that a
 //      page-aligned mapping gives 64-byte-aligned weights
 // Older versions are refused with a version message: 1 held the whole payload inline, 2 had no
-// buffer layouts, 3 no packed constants, 4 no transformed ones (Packing.h's transform), 5 had
-// CUDA kernels without the index-check parameters (a generated kernel whose step carries
-// `index_checks` takes `int *plumb_status, int plumb_step` last; a version-5 reader would launch
-// it without them).
+// buffer layouts, 3 no packed constants, 4 no transformed ones (Packing.h's transform), 5 no
+// buffer flags and CUDA kernels without the index-check parameters (a generated kernel whose
+// step carries `index_checks` takes `int *plumb_status, int plumb_step` last; a version-5 reader
+// would launch it without them).
 inline constexpr uint32_t kArtifactVersion = 6;
 inline constexpr size_t kArtifactAlignment = 64;
 inline constexpr size_t kArtifactHeaderBytes = 64;

@@ -30,8 +30,9 @@ std::vector<BufferLifetime> intermediateLifetimes(const Plan &plan) {
   }
   std::vector<BufferLifetime> out;
   for (const Buffer &b : plan.buffers) {
-    // A buffer nobody writes needs no space (validatePlan rejects reading one).
-    if (b.kind != BufferKind::Intermediate || first[size_t(b.id)] < 0)
+    // A buffer nobody writes needs no space (validatePlan rejects reading one); one whose
+    // shape is known only at run time is allocated by the step writing it.
+    if (b.kind != BufferKind::Intermediate || b.runTimeShape || first[size_t(b.id)] < 0)
       continue;
     out.push_back({b.id, b.bytes(), first[size_t(b.id)], last[size_t(b.id)]});
   }
@@ -115,6 +116,7 @@ std::vector<int> inPlaceAliases(const Plan &plan) {
     for (int id : s.inputs)
       uses += id == in;
     if (a.kind != BufferKind::Intermediate || b.kind != BufferKind::Intermediate ||
+        a.runTimeShape || b.runTimeShape ||
         lastReader[size_t(in)] != int(i) || uses != 1 || a.dtype != b.dtype ||
         a.bytes() != b.bytes() || a.layout != b.layout)
       continue;

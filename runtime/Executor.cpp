@@ -125,6 +125,7 @@ void Executor::prepare(const KernelFactoryRegistry &kernels, bool releaseCopiedC
     bi.layout = b.layout;
     bi.name = b.name;
     bi.packing = b.packing;
+    bi.runTimeShape = b.runTimeShape;
     return bi;
   };
   for (size_t i = 0; i < plan_.steps.size(); ++i) {
@@ -152,6 +153,12 @@ void Executor::prepare(const KernelFactoryRegistry &kernels, bool releaseCopiedC
     }
     if (!p.kernel)
       throw Error(stepLabel(i) + ": the kernel factory returned nothing");
+    if (!p.kernel->takesRunTimeShapes())
+      for (const std::vector<int> *ids : {&s.inputs, &s.outputs})
+        for (int id : *ids)
+          if (id >= 0 && plan_.buffers[size_t(id)].runTimeShape)
+            throw Error(stepLabel(i) + ": '" + plan_.buffers[size_t(id)].name +
+                        "' has a shape known only at run time, which this kernel cannot take");
     for (int id : s.inputs) {
       if (id < 0 || plan_.buffers[size_t(id)].kind != BufferKind::Constant)
         continue;
@@ -188,8 +195,14 @@ void Executor::bind(const std::vector<Tensor> &inputs, const std::vector<Tensor>
     }
   };
   check(inputs, plan_.inputs, "input");
-  if (outputs)
+  if (outputs) {
+    for (int id : plan_.outputs)
+      if (plan_.buffers[size_t(id)].runTimeShape)
+        throw Error("output '" + plan_.buffers[size_t(id)].name +
+                    "' has a shape its values decide, so it cannot be written into storage "
+                    "given in advance");
     check(*outputs, plan_.outputs, "output");
+  }
   for (size_t i = 0; i < inputs.size(); ++i)
     slots_[size_t(plan_.inputs[i])] = inputs[i];
   if (outputs) {
@@ -198,19 +211,21 @@ void Executor::bind(const std::vector<Tensor> &inputs, const std::vector<Tensor>
   } else {
     for (size_t i = 0; i < plan_.outputs.size(); ++i) {
       const Buffer &b = plan_.buffers[size_t(plan_.outputs[i])];
-      slots_[size_t(b.id)] = outputPool_->take(i, b.dtype, b.shape);
+      if (!b.runTimeShape) // allocated by the step that writes it
+        slots_[size_t(b.id)] = outputPool_->take(i, b.dtype, b.shape);
     }
   }
   // Output-kind buffers that are not graph outputs (validatePlan allows them) get fresh storage.
   for (const Buffer &b : plan_.buffers)
-    if (b.kind == BufferKind::Output && !slots_[size_t(b.id)].defined())
+    if (b.kind == BufferKind::Output && !b.runTimeShape && !slots_[size_t(b.id)].defined())
       slots_[size_t(b.id)] = Tensor::empty(b.dtype, b.shape);
 }
 
 void Executor::unbind() {
-  // Drop this run's references so that callers alone own their inputs and outputs.
+  // Drop this run's references so that callers alone own their inputs and outputs, and free
+  // the run-time-shaped intermediates (each run's writer allocates them anew).
   for (const Buffer &b : plan_.buffers)
-    if (b.kind == BufferKind::Input || b.kind == BufferKind::Output)
+    if (b.kind == BufferKind::Input || b.kind == BufferKind::Output || b.runTimeShape)
       slots_[size_t(b.id)] = Tensor();
 }
 
@@ -222,6 +237,9 @@ void Executor::execute() {
     } catch (const std::exception &e) {
       throw Error(stepLabel(i) + ": " + e.what());
     }
+    for (Tensor *t : p.out)
+      if (t && !t->defined())
+        throw Error(stepLabel(i) + ": the kernel left a run-time-shaped output unwritten");
     if (stepObserver_)
       stepObserver_(i);
     if (!observer_)

@@ -35,7 +35,13 @@ bool channelBlockable(DType dtype, const Shape &shape);
 struct Buffer {
   int id = -1; // == its index in Plan::buffers
   DType dtype = DType::F32;
-  Shape shape; // static for now
+  // For most buffers the shape every run has. For a `runTimeShape` buffer, the shape of the
+  // compile-time run (a sample): its value decides its shape (NonZero, Unique, Compress,
+  // NonMaxSuppression, a Range or ConstantOfShape of computed operands, and what is computed
+  // from those), so each run's writer allocates it, and only kernels that take their shapes at
+  // run time (RuntimeKernel::takesRunTimeShapes) may touch it. Not in the arena.
+  Shape shape;
+  bool runTimeShape = false;
   BufferKind kind = BufferKind::Intermediate;
   Layout layout = Layout::Plain; // ChannelBlocked only for intermediates (see Layout)
   std::string name;       // the ONNX tensor name (graph input/output, initializer or activation)
@@ -92,7 +98,8 @@ struct Plan {
 // ids in range, constants hold data of their declared type and shape, every step reads only
 // buffers that exist by then, every non-input buffer is written exactly once, graph outputs
 // are Output buffers that some step writes, only blockable intermediates are
-// ChannelBlocked, and packed constants hold a layout that parsePacking accepts for their bytes.
+// ChannelBlocked, packed constants hold a layout that parsePacking accepts for their bytes,
+// and runTimeShape buffers are plain intermediates or outputs.
 void validatePlan(const Plan &plan);
 
 } // namespace plumb

@@ -23,6 +23,7 @@ struct BufferInfo {
   std::string name;
   Layout layout = Layout::Plain;
   std::string packing = {}; // a constant stored pre-packed: its layout (Buffer::packing)
+  bool runTimeShape = false; // Buffer::runTimeShape: `shape` is only the compile-time sample
 };
 
 // A constant a kernel holds in a layout of its own choosing, reported so that an artifact can
@@ -68,6 +69,12 @@ public:
   // default). False for kernels that copied every constant they got (reordered weights), so
   // an executor may free the originals (Executor's releaseCopiedConstants).
   virtual bool readsConstantsAtRun() const { return true; }
+
+  // Whether run() takes each input's shape from the tensor it gets and, for a runTimeShape
+  // output, replaces `*out[i]` with a tensor of its own of the shape the values give (the
+  // slot arrives undefined). Only such kernels may touch runTimeShape buffers (the Executor
+  // refuses the plan otherwise). False by default: kernels prepared for the planned shapes.
+  virtual bool takesRunTimeShapes() const { return false; }
 
   // The constant inputs this kernel keeps in a layout it chose (reordered weights), with the
   // bytes it reads at run: what an artifact may store pre-packed. Empty by default.

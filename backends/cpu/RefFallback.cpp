@@ -9,7 +9,9 @@ namespace plumb::cpu {
 namespace {
 
 // Slow but exact: every run calls ref::runKernel on the step's ONNX op and copies the results
-// into the planned outputs (casting when the reference computed in a wider float type).
+// into the planned outputs (casting when the reference computed in a wider float type). It
+// takes every shape from its inputs, so it runs the steps around value-dependent shapes: a
+// run-time-shaped output becomes the result itself.
 class RefKernel final : public RuntimeKernel {
 public:
   explicit RefKernel(const KernelArgs &a) : attrs_(a.step.attrs) {
@@ -24,7 +26,13 @@ public:
     call_.attrs = &attrs_;
     call_.numOutputs = a.out.size();
     call_.precision = ref::Precision::F32;
+    for (const BufferInfo &o : a.out) {
+      runTimeShape_.push_back(o.runTimeShape);
+      dtypes_.push_back(o.dtype);
+    }
   }
+
+  bool takesRunTimeShapes() const override { return true; }
 
   void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) override {
     call_.inputs = in;
@@ -32,6 +40,10 @@ public:
     for (size_t i = 0; i < out.size(); ++i) {
       if (!out[i])
         continue;
+      if (runTimeShape_[i]) {
+        *out[i] = results[i].dtype() == dtypes_[i] ? results[i] : results[i].cast(dtypes_[i]);
+        continue;
+      }
       Tensor r =
           results[i].dtype() == out[i]->dtype() ? results[i] : results[i].cast(out[i]->dtype());
       if (r.shape() != out[i]->shape())
@@ -44,6 +56,8 @@ public:
 private:
   ref::Attrs attrs_;
   ref::KernelCall call_;
+  std::vector<bool> runTimeShape_; // per output
+  std::vector<DType> dtypes_;      // per output
 };
 
 } // namespace

@@ -102,7 +102,7 @@ typedef struct plumb_tensor {
   size_t size_bytes;
 } plumb_tensor;
 
-/* "0.1.0 (artifact format 5)"; static storage. */
+/* "0.1.0 (artifact format 6)"; static storage. */
 PLUMB_API const char *plumb_version(void);
 /* "PLUMB_OK", "PLUMB_ERROR_CORRUPT", ...; static storage. */
 PLUMB_API const char *plumb_status_name(plumb_status status);
@@ -141,7 +141,11 @@ PLUMB_API plumb_status plumb_session_output_info(const plumb_session *session, s
 
 /* Runs the model once: n_inputs inputs in plumb_session_input_info order, n_outputs outputs
  * in plumb_session_output_info order (both counts must match the model's). Writes every
- * output buffer on success; on failure output contents are unspecified. Thread-safe. */
+ * output buffer on success; on failure output contents are unspecified. Thread-safe.
+ * A model with an output whose shape its values decide (NonZero, NonMaxSuppression, Unique...;
+ * `plumb inspect` shows it as "run-time:") cannot be run this way: plumb_session_output_info
+ * gives the compile-time run's shape, and plumb_session_run fails with PLUMB_ERROR_RUNTIME naming
+ * that output. Use the C++ Session (or `plumb run`), which returns tensors of each run's shape. */
 PLUMB_API plumb_status plumb_session_run(plumb_session *session, const plumb_tensor *inputs,
                                          size_t n_inputs, const plumb_tensor *outputs,
                                          size_t n_outputs);

@@ -363,3 +363,44 @@ def test_opset6_broadcasts_per_channel(plumb, repo):
     proc = run(plumb, "check", model, "--backend", "cpu")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     assert "overall:                     PASS" in proc.stdout, proc.stdout
+
+
+def test_shapes_values_decide_follow_each_run(plumb, repo, tmp_path):
+    """An artifact compiled with one input set runs another whose NonZero, Compress,
+    NonMaxSuppression and Unique counts differ (it failed: 'the reference kernel produced
+    i64[2x6] for output 0, planned i64[2x5]'). Outputs against numpy where numpy computes the
+    op, and against the reference interpreter on the same inputs; inspect marks the run-time
+    shapes; check passes with either set."""
+    data = os.path.join(repo, "tests", "data", "cpu")
+    model = os.path.join(data, "run_time_shapes.onnx")
+    sets = {t: os.path.join(data, f"run_time_shapes.{t}.npz") for t in "ab"}
+    art = tmp_path / "rts.plumb"
+    proc = run(plumb, "compile", model, "--backend", "cpu", "--inputs", sets["a"], "-o", str(art),
+               "--stats")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"^run-time shapes: 8 buffers", proc.stdout, re.M), proc.stdout
+    assert re.search(r"^  cpu\.matmul\s+1$", proc.stdout, re.M), proc.stdout
+    proc = run(plumb, "inspect", str(art), "--steps")
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"ref\.NonMaxSuppression\s+i64\[run-time: 2x3\]", proc.stdout), proc.stdout
+    assert re.search(r"kept_boxes\s+f32\[run-time: 2x4\]", proc.stdout), proc.stdout
+    w = np.load(os.path.join(data, "run_time_shapes.w.npy"))  # the model's MatMul weight
+    for tag in "ba":
+        got_path, ref_path = tmp_path / f"got_{tag}.npz", tmp_path / f"ref_{tag}.npz"
+        proc = run(plumb, "run", str(art), "--inputs", sets[tag], "-o", str(got_path))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        proc = run(plumb, "run", model, "--inputs", sets[tag], "-o", str(ref_path))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        got, ref, x = np.load(got_path), np.load(ref_path), np.load(sets[tag])
+        projected = x["x"].astype(np.float64) @ w.astype(np.float64)
+        picked = projected.reshape(-1)[projected.reshape(-1) > 0]
+        np.testing.assert_array_equal(got["positions"], np.argwhere(projected > 0))
+        np.testing.assert_allclose(got["doubled"], 2 * picked, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got["total"], 2 * picked.sum() + 1, rtol=1e-5)
+        np.testing.assert_array_equal(got["levels"], np.unique(np.floor(2 * x["x"])))
+        assert got["kept_boxes"].shape == ((3, 4) if tag == "b" else (2, 4))
+        for k in ref:
+            assert got[k].shape == ref[k].shape, k
+            np.testing.assert_allclose(got[k], ref[k], rtol=1e-5, atol=1e-6, err_msg=k)
+        proc = run(plumb, "check", model, "--backend", "cpu", "--inputs", sets[tag])
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr

@@ -13,7 +13,8 @@
 // and cuDNN (row-major m×k by k×n per batch at the given strides, trans, alpha/beta, bias and
 // ReLU/GELU-tanh epilogue; the reference Conv kernel on the step's 2-D pads/strides/dilations
 // and groups, bias, ReLU), in f32 on f32 copies of the operands, stored back in the buffer's
-// type. cuda.copy and cuda.host run as the device executor runs them. Intermediates share
+// type. cuda.copy and cuda.host run as the device executor runs them (run-time-shaped values
+// stay host tensors between host steps). Intermediates share
 // one arena placed by the same planner as on the device.
 //
 // What this cannot tell: how the device's math library rounds (expf, tanhf, erff on the host
@@ -438,7 +439,9 @@ inline Tensor emulateConv(const Step &s, const std::vector<const Tensor *> &in, 
 class PlanEmulator {
 public:
   PlanEmulator(const Plan &plan, const std::string &dir)
-      : plan_(plan), kernels_(plan, dir), arena_(planBuffers(plan, 256)) {}
+      : plan_(plan), kernels_(plan, dir), arena_(planBuffers(plan, 256)) {
+    cuda::requireHostForRunTimeShapes(plan); // as CudaExecutor
+  }
 
   std::vector<Tensor> run(const std::vector<Tensor> &inputs) {
     auto storage = std::make_shared<std::vector<double>>(arena_.peakIntermediateBytes / 8 + 1);
@@ -448,6 +451,8 @@ public:
     written_.assign(plan_.buffers.size(), Tensor());
     failedStep_ = 0;
     for (const Buffer &b : plan_.buffers) {
+      if (b.runTimeShape) // on the host: the host step writing it makes it
+        continue;
       if (b.kind == BufferKind::Constant)
         values_[size_t(b.id)] = b.constant;
       else if (b.kind == BufferKind::Intermediate)
@@ -512,7 +517,9 @@ private:
       if (id < 0)
         continue;
       Tensor &dst = values_[size_t(id)];
-      if (i < out.size())
+      if (plan_.buffers[size_t(id)].runTimeShape)
+        dst = out.at(i);
+      else if (i < out.size())
         std::memcpy(dst.mutableRaw(), out[i].raw(), dst.nbytes());
       written_[size_t(id)] = dst.clone();
     }

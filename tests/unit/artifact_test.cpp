@@ -26,6 +26,7 @@ void expectSamePlan(const Plan &a, const Plan &b) {
     EXPECT_EQ(x.kind, y.kind);
     EXPECT_EQ(x.dtype, y.dtype);
     EXPECT_EQ(x.shape, y.shape);
+    EXPECT_EQ(x.runTimeShape, y.runTimeShape) << x.name;
     if (x.kind == BufferKind::Constant) {
       ASSERT_EQ(x.constant.nbytes(), y.constant.nbytes());
       EXPECT_EQ(0, std::memcmp(x.constant.raw(), y.constant.raw(), x.constant.nbytes()));
@@ -48,6 +49,10 @@ void expectSamePlan(const Plan &a, const Plan &b) {
 
 TEST(Artifact, RoundTripByMmapAndFromMemory) {
   Plan p = smallPlan();
+  // An output its values size (NonZero's): the flag travels, and each run gives its shape.
+  int nz = p.addOutput(DType::I64, {2, 1}, "nonzero");
+  p.buffers[size_t(nz)].runTimeShape = true;
+  p.addStep("ref.NonZero", {p.inputs[0]}, {nz}, "NonZero_2");
   std::string path = tempPath("rt.plumb");
   writeArtifact(path, p);
   Plan mapped = readArtifact(path);
@@ -65,6 +70,7 @@ TEST(Artifact, RoundTripByMmapAndFromMemory) {
   std::vector<float> want = expected(p, x);
   for (size_t i = 0; i < want.size(); ++i)
     EXPECT_NEAR(out[0].data<float>()[i], want[i], 1e-5) << i;
+  EXPECT_EQ(out.at(1).shape(), (Shape{2, 6})); // every x is non-zero; the plan says 2x1
 }
 
 // Loads `bytes` written to a file; returns the error kind, or nullopt if it loaded.

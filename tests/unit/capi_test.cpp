@@ -43,7 +43,7 @@ std::vector<float> runSmall(plumb_session *s, const std::vector<float> &x, plumb
 }
 
 TEST(CApi, CreateQueryRun) {
-  EXPECT_NE(std::string(plumb_version()).find("artifact format 5"), std::string::npos);
+  EXPECT_NE(std::string(plumb_version()).find("artifact format 6"), std::string::npos);
   plumb_session *s = nullptr;
   ASSERT_EQ(plumb_session_create_from_file(goodArtifact().c_str(), nullptr, &s), PLUMB_OK)
       << plumb_last_error();

@@ -310,3 +310,93 @@ TEST(Executor, ReleasesConstantsItsKernelsCopied) {
 }
 
 } // namespace
+
+// x -> ref.NonZero -> nz (run-time shape) -> ref.Transpose -> y (a run-time-shaped output)
+// -> ref.Shape -> ref.Gather -> count (static again), and x -> cpu.eltwise(relu) -> relu. The
+// plan holds the sample shapes of one input (4 non-zeros).
+struct NonZeroPlan {
+  Plan plan;
+  int nz = -1, y = -1;
+  NonZeroPlan() {
+    int x = plan.addInput(DType::F32, {2, 3}, "x");
+    nz = plan.addBuffer(BufferKind::Intermediate, DType::I64, {2, 4}, "nz");
+    plan.buffers[size_t(nz)].runTimeShape = true;
+    y = plan.addOutput(DType::I64, {4, 2}, "y");
+    plan.buffers[size_t(y)].runTimeShape = true;
+    int count = plan.addOutput(DType::I64, {1}, "count");
+    int relu = plan.addOutput(DType::F32, {2, 3}, "relu");
+    plan.addStep("ref.NonZero", {x}, {nz}, "nonzero");
+    plan.addStep("ref.Transpose", {nz}, {y}, "transpose").attrs.set("perm", intsAttr({1, 0}));
+    int shape = plan.addBuffer(BufferKind::Intermediate, DType::I64, {2}, "shape");
+    plan.addStep("ref.Shape", {y}, {shape}, "shape");
+    int zero = plan.addConstant("zero", Tensor::fromVector(DType::I64, {1}, std::vector<int64_t>{0}));
+    plan.addStep("ref.Gather", {shape, zero}, {count}, "first_dim").attrs.set("axis", intAttr(0));
+    plan.addStep("cpu.eltwise", {x}, {relu}, "relu").attrs.set("op", stringAttr("Relu"));
+  }
+};
+
+// Runs with other counts (more, none, fewer) give each run's shapes and the reference's
+// values; the arena holds none of the run-time-shaped buffers.
+TEST(Executor, RunTimeShapesComeFromEachRun) {
+  NonZeroPlan p;
+  Executor ex(p.plan, cpu::cpuKernelRegistry());
+  EXPECT_EQ(ex.arena().offsets[size_t(p.nz)], -1) << "a run-time-shaped buffer is in the arena";
+  for (const std::vector<float> &values :
+       {std::vector<float>{1, 0, 2, 0, 0, 3}, std::vector<float>{0, 0, 0, 0, 0, 0},
+        std::vector<float>{1, 1, 1, -1, 1, 1}, std::vector<float>{0, 0, 5, 0, 0, 0}}) {
+    Tensor x = Tensor::fromVector(DType::F32, {2, 3}, values);
+    std::vector<Tensor> out = ex.run({x});
+    ASSERT_EQ(out.size(), 3u);
+    Tensor nz = refOp("NonZero", {&x});
+    ref::Attrs perm;
+    perm.set("perm", intsAttr({1, 0}));
+    ref::KernelCall call;
+    call.opType = "Transpose";
+    call.nodeName = "test";
+    call.inputs = {&nz};
+    call.attrs = &perm;
+    Tensor want = ref::runKernel(call)[0];
+    ASSERT_EQ(out[0].shape(), want.shape()) << values[0];
+    EXPECT_EQ(std::memcmp(out[0].raw(), want.raw(), want.nbytes()), 0);
+    EXPECT_EQ(out[1].data<int64_t>()[0], want.shape()[0]) << "Shape read the run's shape";
+    Tensor relu = refOp("Relu", {&x});
+    EXPECT_EQ(std::memcmp(out[2].raw(), relu.raw(), relu.nbytes()), 0);
+  }
+}
+
+TEST(Executor, RunTimeShapesOnlyWhereKernelsTakeThem) {
+  // A cpu.* kernel is prepared for one shape: it may not read a run-time-shaped buffer (a
+  // cpu.copy of y, which takes any dtype, in place of the relu).
+  NonZeroPlan p;
+  p.plan.steps.back().kernel = "cpu.copy";
+  p.plan.steps.back().inputs = {p.y};
+  p.plan.buffers[size_t(p.plan.outputs[2])].dtype = DType::I64;
+  p.plan.buffers[size_t(p.plan.outputs[2])].shape = {4, 2};
+  try {
+    Executor ex(p.plan, cpu::cpuKernelRegistry());
+    FAIL() << "a cpu.* step read a run-time-shaped buffer";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("step 4 (cpu.copy, nodes 'relu'): 'y' has a shape "
+                                         "known only at run time"),
+              std::string::npos)
+        << e.what();
+  }
+  // runInto takes storage of the declared shapes: a run-time-shaped output cannot have one.
+  NonZeroPlan q;
+  Executor ex(q.plan, cpu::cpuKernelRegistry());
+  Tensor x = Tensor::fromVector(DType::F32, {2, 3}, std::vector<float>{1, 0, 0, 0, 0, 0});
+  std::vector<Tensor> outs = {Tensor::empty(DType::I64, {4, 2}), Tensor::empty(DType::I64, {1}),
+                              Tensor::empty(DType::F32, {2, 3})};
+  try {
+    ex.runInto({x}, outs);
+    FAIL() << "runInto took a run-time-shaped output";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("output 'y' has a shape its values decide"),
+              std::string::npos)
+        << e.what();
+  }
+  // A plan marking an input run-time-shaped is malformed.
+  NonZeroPlan r;
+  r.plan.buffers[size_t(r.plan.inputs[0])].runTimeShape = true;
+  EXPECT_THROW(validatePlan(r.plan), Error);
+}

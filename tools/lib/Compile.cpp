@@ -202,6 +202,10 @@ void printCompileStats(std::ostream &os, const Compiled &c, size_t peakIntermedi
     os << fmt::format("sibling kernels: {} ({} elementwise ops reading common values, one "
                       "kernel writing each group's results)\n",
                       l.siblingKernels, l.siblingOps);
+    if (l.runTimeShapeBuffers)
+      os << fmt::format("run-time shapes: {} buffers (shapes their values decide; on the host, "
+                        "between host steps)\n",
+                        l.runTimeShapeBuffers);
     for (const std::string &f : l.fallbacks)
       os << "fallback: " << f << "\n";
   } else
@@ -217,6 +221,10 @@ void printCompileStats(std::ostream &os, const Compiled &c, size_t peakIntermedi
                       c.lowering.blockedBuffers, c.lowering.blockedBytes);
     os << fmt::format("in-place outputs: {} (residual sums accumulate in the residual's memory)\n",
                       inPlace);
+    if (c.lowering.runTimeShapeBuffers)
+      os << fmt::format("run-time shapes: {} buffers (shapes their values decide; reference "
+                        "kernels around them)\n",
+                        c.lowering.runTimeShapeBuffers);
   }
   os << fmt::format("peak intermediate bytes: {}\n", peakIntermediateBytes);
   for (const PassParityRecord &r : c.passParity)

@@ -239,13 +239,16 @@ std::string kernelLabel(const Step &st) {
   return style.empty() ? st.kernel : st.kernel + ":" + style;
 }
 
+// "f32[2x3]"; for a run-time-shaped buffer, "i64[run-time: 1x4]" with the compile-time sample.
+std::string bufferType(const Buffer &b) {
+  return std::string(dtypeName(b.dtype)) + "[" + (b.runTimeShape ? "run-time: " : "") +
+         shapeToString(b.shape) + "]";
+}
+
 // `inspect --steps`: the plan in execution order, each step with the ONNX nodes it implements
 // and what it writes, so a user sees where the compiler fused, kept or split their nodes.
 void listSteps(const Plan &plan, nlohmann::json &j) {
-  auto typeOf = [&](int id) {
-    const Buffer &b = plan.buffers[size_t(id)];
-    return std::string(dtypeName(b.dtype)) + "[" + shapeToString(b.shape) + "]";
-  };
+  auto typeOf = [&](int id) { return bufferType(plan.buffers[size_t(id)]); };
   std::cout << "\nsteps in order\n";
   nlohmann::json list = nlohmann::json::array();
   for (size_t i = 0; i < plan.steps.size(); ++i) {
@@ -285,7 +288,7 @@ int inspectArtifact(const InspectCommandOptions &opts) {
     std::cout << "\n" << title << "\n";
     for (int id : ids) {
       const Buffer &b = plan.buffers[size_t(id)];
-      std::string ty = std::string(dtypeName(b.dtype)) + "[" + shapeToString(b.shape) + "]";
+      std::string ty = bufferType(b);
       std::cout << fmt::format("  {:<28} {}\n", b.name, ty);
       j[key].push_back({{"name", b.name}, {"type", ty}});
     }

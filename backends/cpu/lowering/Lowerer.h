@@ -56,6 +56,7 @@ private:
   const std::map<std::string, Shape> *hints_;
   int64_t opset_ = 17;
   AttentionPlan attention_; // cpu.attention steps and the view ops they make redundant
+  llvm::DenseSet<mlir::Value> runTime_; // runTimeShapedValues
   bool releasable_ = false;
   BlobHandles blobHandles_; // one release handle per weight blob (releasable_)
 };

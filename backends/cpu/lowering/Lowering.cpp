@@ -116,14 +116,67 @@ bool allF32(Operation *op) {
   return true;
 }
 
+llvm::DenseSet<Value> runTimeShapedValues(func::FuncOp fn) {
+  llvm::DenseSet<Value> found;
+  std::function<void(Block &)> visit = [&](Block &block) {
+    for (Operation &op : block) {
+      if (auto fusion = dyn_cast<FusionOp>(op)) {
+        Block &body = fusion.getBody().front();
+        for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs()))
+          if (found.count(v))
+            found.insert(arg);
+        visit(body);
+        auto yield = cast<YieldOp>(body.getTerminator());
+        for (auto [r, v] : llvm::zip(fusion.getResults(), yield.getValues()))
+          if (found.count(v))
+            found.insert(r);
+        continue;
+      }
+      std::string t = onnxOpType(&op).str();
+      bool byNature = t == "NonZero" || t == "Unique" || t == "Compress" || t == "NonMaxSuppression";
+      // Operand 0 is the data, except for ops whose first operand is a shape or a size.
+      bool sizeFirst = t == "ConstantOfShape" || t == "Range" || t == "HannWindow" ||
+                       t == "HammingWindow" || t == "BlackmanWindow" || t == "MelWeightMatrix";
+      bool steered = false;
+      for (auto [i, v] : llvm::enumerate(op.getOperands()))
+        steered = steered || found.count(v) ||
+                  ((i > 0 || sizeFirst) && !isa<NoneType>(v.getType()) && !definedByConstant(v));
+      for (Value r : op.getResults()) {
+        auto type = dyn_cast<TensorType>(r.getType());
+        if (type && !type.hasStaticShape() && (byNature || steered))
+          found.insert(r);
+      }
+    }
+  };
+  visit(fn.getBody().front());
+  return found;
+}
+
+bool touchesRunTimeShape(Operation *op, const llvm::DenseSet<Value> &values) {
+  if (values.empty())
+    return false;
+  bool touches = false;
+  op->walk([&](Operation *o) {
+    for (Value v : o->getOperands())
+      touches = touches || values.count(v);
+    for (Value v : o->getResults())
+      touches = touches || values.count(v);
+  });
+  return touches;
+}
+
 int Lowerer::bufferFor(Value v, const std::string &name) {
   auto type = cast<TensorType>(v.getType());
   Shape shape;
+  bool runTime = false;
   auto ranked = dyn_cast<RankedTensorType>(type);
   if (ranked && ranked.hasStaticShape()) {
     shape.assign(ranked.getShape().begin(), ranked.getShape().end());
   } else if (hints_ && hints_->count(name)) {
+    // When its values decide it, the compile-time run's shape is a sample and the steps around
+    // it take their shapes at run time.
     shape = hints_->at(name);
+    runTime = runTime_.count(v);
   } else {
     throw Error("value '" + name + "' has no static shape (" +
                 (ranked ? std::to_string(ranked.getRank()) + "-d, dynamic" : std::string("unranked")) +
@@ -133,6 +186,9 @@ int Lowerer::bufferFor(Value v, const std::string &name) {
   if (!dt)
     throw Error("value '" + name + "' has an element type the CPU backend does not support");
   int id = plan_.addBuffer(BufferKind::Intermediate, *dt, shape, name);
+  plan_.buffers[size_t(id)].runTimeShape = runTime;
+  if (stats_)
+    stats_->runTimeShapeBuffers += runTime;
   ids_[v] = id;
   return id;
 }
@@ -168,6 +224,8 @@ std::string Lowerer::kernelFor(Operation *op, ref::Attrs &attrs) {
     v.s = name;
     attrs.set("op", v);
   };
+  if (touchesRunTimeShape(op, runTime_)) // cpu.* kernels are prepared for one shape
+    return "ref." + t;
   if ((t == "Reshape" || t == "Flatten" || t == "Squeeze" || t == "Unsqueeze" ||
        t == "Identity") && op->getNumResults() == 1)
     return "cpu.copy";
@@ -227,7 +285,8 @@ void Lowerer::lowerOp(Operation *op) {
   requireStraightLineOp(op, opset_, "CPU");
   ref::Attrs attrs = ref::attrsOf(op);
   std::string kernel = kernelFor(op, attrs);
-  if (kernel.rfind("ref.", 0) == 0 && chainInstrFor(op, opset_) && lowerChain({op}))
+  if (kernel.rfind("ref.", 0) == 0 && !touchesRunTimeShape(op, runTime_) &&
+      chainInstrFor(op, opset_) && lowerChain({op}))
     return;
   bool split = kernel == "cpu.split"; // writes every output, so each needs a buffer
   std::vector<int> in, out;
@@ -262,7 +321,8 @@ std::optional<Shape> Lowerer::staticShape(Value v) {
 void Lowerer::lowerOps(llvm::ArrayRef<Operation *> ops) {
   for (size_t i = 0; i < ops.size();) {
     size_t j = i;
-    while (j < ops.size() && chainInstrFor(ops[j], opset_))
+    while (j < ops.size() && !touchesRunTimeShape(ops[j], runTime_) &&
+           chainInstrFor(ops[j], opset_))
       ++j;
     if (j - i < 2 || !lowerChain(ops.slice(i, j - i))) {
       lowerOp(ops[i++]);
@@ -277,7 +337,7 @@ void Lowerer::lowerOps(llvm::ArrayRef<Operation *> ops) {
 // (the largest output) or S with the last dim 1 (a reduction's, or what is computed from
 // those); returns false, emitting nothing, otherwise.
 void Lowerer::lowerFusion(FusionOp fusion) {
-  if (lowerAttention(fusion) || lowerAnchored(fusion))
+  if (!touchesRunTimeShape(fusion, runTime_) && (lowerAttention(fusion) || lowerAnchored(fusion)))
     return;
   Block &body = fusion.getBody().front();
   for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs()))
@@ -294,6 +354,7 @@ Plan Lowerer::run(func::FuncOp fn) {
     if (auto a = module->getAttrOfType<IntegerAttr>(kOpsetAttr))
       opset_ = a.getInt();
   attention_ = planAttentions(fn);
+  runTime_ = runTimeShapedValues(fn);
   for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
     auto name = fn.getArgAttrOfType<StringAttr>(i, kNameAttr);
     std::string n = name ? name.str() : "input_" + std::to_string(i);
@@ -325,6 +386,7 @@ Plan Lowerer::run(func::FuncOp fn) {
       continue;
     }
     int dst = plan_.addOutput(b.dtype, b.shape, n);
+    plan_.buffers[size_t(dst)].runTimeShape = plan_.buffers[size_t(src)].runTimeShape;
     Step &s = plan_.addStep("ref.Identity", {src}, {dst}, "output " + n);
     s.outputNames = {n};
   }

@@ -4,7 +4,9 @@
 
 #include "runtime/Plan.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/DenseSet.h"
 
 #include <map>
 #include <string>
@@ -15,14 +17,17 @@ struct LoweringStats {
   int64_t cpuSteps = 0, refSteps = 0;
   std::map<std::string, int64_t> byKernel;
   int64_t blockedBuffers = 0, blockedBytes = 0; // Layout::ChannelBlocked intermediates
+  int64_t runTimeShapeBuffers = 0; // Buffer::runTimeShape: shapes their values decide
 };
 
 // Builds the Plan for `module`'s @main. Large constants borrow the IR's data (resource blobs,
 // owned by the MLIRContext): the context must outlive the plan and every copy of it. Every value needs a static shape (pin dynamic graph
 // inputs with --input-shape); throws plumb::Error naming the value otherwise. `stats` is
 // filled when given.
-// `shapeHints` (ONNX tensor name -> shape) fill in values whose IR type is not static, e.g.
-// from one interpretation with the inputs the plan is specialised for.
+// `shapeHints` (ONNX tensor name -> shape) fill in values whose IR type is not static, from
+// one interpretation with the inputs the plan is specialised for. Their shapes depend on values
+// (the graph inputs are pinned): the hint is a sample, the buffer is runTimeShape and every op
+// touching it runs on its reference kernel, which takes the shapes each run gives.
 // `releasableWeights`: the plan's resource-blob weights hold the blobs themselves (see
 // blobReleaseHandle), so that once every copy of a weight's tensor is gone (an executor made
 // with releaseCopiedConstants drops those its kernels copied) its bytes are freed; the
@@ -44,5 +49,17 @@ int64_t chooseLayouts(Plan &plan);
 // line naming node, op and opset) for an op with regions (control flow) or with sequence /
 // optional operands or results, which `backend` ("CPU", "CUDA") cannot lower.
 void requireStraightLineOp(mlir::Operation *op, int64_t opset, const std::string &backend);
+
+// The values of `fn` whose shapes their values decide, with the graph inputs pinned: results
+// of NonZero, Unique, Compress and NonMaxSuppression; results whose IR type is not static of
+// an op with a non-constant operand that decides shapes (a Reshape's shape, a Range's bounds,
+// a ConstantOfShape's shape, a TopK's k...: any operand but the data, operand 0); and results
+// computed from such values. Their buffers are Buffer::runTimeShape: the compile-time run's
+// shape is a sample. (A result the IR leaves open for other reasons, e.g. an Upsample of
+// constant scales, has the one shape the compile-time run gives it.)
+llvm::DenseSet<mlir::Value> runTimeShapedValues(mlir::func::FuncOp fn);
+// Whether `op` (or an op in its body) reads or writes one of `values`: it then runs on its
+// reference kernel, which takes the shapes each run gives (on the CUDA backend, on the host).
+bool touchesRunTimeShape(mlir::Operation *op, const llvm::DenseSet<mlir::Value> &values);
 
 } // namespace plumb::cpu

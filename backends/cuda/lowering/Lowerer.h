@@ -157,6 +157,7 @@ private:
   void bindArguments(FusionOp fusion);
   void bindResults(FusionOp fusion);
   void lowerHost(mlir::Operation *op);
+  void lowerRunTimeShaped(mlir::Operation *op);
   void lowerAlone(mlir::Operation *op);
   bool lowerGenerated(mlir::ArrayRef<mlir::Operation *> ops, mlir::StringRef kind, mlir::Operation *outTranspose = nullptr);
   mlir::Operation *attentionTranspose(mlir::Operation *op) const;
@@ -202,6 +203,7 @@ private:
   // Pending ops a kernel computed that nothing else reads (for --stats).
   llvm::SmallPtrSet<mlir::Operation *, 16> computedInside_;
   std::map<std::pair<int, DType>, int> converted_;
+  llvm::DenseSet<mlir::Value> runTime_; // cpu::runTimeShapedValues: kept on the host
   int64_t opset_ = 17;
 };
 

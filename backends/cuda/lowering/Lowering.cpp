@@ -124,6 +124,10 @@ int Lowerer::bufferFor(Value v) {
   Operation *def = v.getDefiningOp();
   std::string name = tensorNameOf(def, cast<OpResult>(v).getResultNumber());
   int id = plan_.addBuffer(BufferKind::Intermediate, storedType(v), shapeOf(v), name);
+  // Its values decide its shape (shapeOf took the compile-time run's as a sample): it stays
+  // on the host, between host steps.
+  plan_.buffers[size_t(id)].runTimeShape = runTime_.count(v) != 0;
+  stats_->runTimeShapeBuffers += plan_.buffers[size_t(id)].runTimeShape;
   ids_[v] = id;
   return id;
 }
@@ -207,8 +211,9 @@ void Lowerer::lowerHost(Operation *op) {
     outs.push_back(r);
   std::string t = onnxOpType(op).str();
   std::string kernel = "cuda.host";
-  // A byte copy needs both sides stored alike (a constant kept f32 in an f16 plan is not).
-  if (isCopyOp(t) && op->getNumResults() == 1 &&
+  // A byte copy needs both sides stored alike (a constant kept f32 in an f16 plan is not), and
+  // both on the device.
+  if (isCopyOp(t) && op->getNumResults() == 1 && !cpu::touchesRunTimeShape(op, runTime_) &&
       allStoredAs({in.at(0)}, storedType(op->getResult(0)))) {
     kernel = "cuda.copy";
     in.resize(1); // the data; shape operands are not read
@@ -465,6 +470,8 @@ void Lowerer::lowerOp(Operation *op) {
     ids_[c.getResult()] = plan_.addConstant(tensorNameOf(op, 0), v);
     return;
   }
+  if (cpu::touchesRunTimeShape(op, runTime_)) // shapes each run's values decide: the host runs it
+    return lowerRunTimeShaped(op);
   if (auto it = siblingLeader_.find(op); it != siblingLeader_.end()) {
     if (it->second == op) // the leader: one kernel for the group
       lowerSiblings(siblings_[op]);
@@ -493,6 +500,18 @@ void Lowerer::lowerOp(Operation *op) {
     return;
   }
   lowerNow(op);
+}
+
+// An op, or a fusion's body op by op, as host steps: each takes the shapes its run gives.
+void Lowerer::lowerRunTimeShaped(Operation *op) {
+  auto fusion = dyn_cast<FusionOp>(op);
+  if (!fusion)
+    return lowerHost(op);
+  for (auto [arg, v] : llvm::zip(fusion.getBody().front().getArguments(), fusion.getInputs()))
+    ids_[arg] = operand(v);
+  for (Operation &inner : fusion.getBody().front().without_terminator())
+    isa<ConstantOp, NoneOp>(inner) ? lowerOp(&inner) : lowerHost(&inner);
+  bindResults(fusion);
 }
 
 void Lowerer::lowerNow(Operation *op) {
@@ -532,6 +551,7 @@ Plan Lowerer::run(func::FuncOp fn) {
     }
     ids_[fn.getArgument(i)] = id;
   }
+  runTime_ = cpu::runTimeShapedValues(fn);
   planSiblings(fn);
   for (Operation &op : fn.getBody().front().without_terminator())
     lowerOp(&op);
@@ -561,6 +581,14 @@ Plan Lowerer::run(func::FuncOp fn) {
       continue;
     }
     int dst = plan_.addOutput(dt, shape, n);
+    if (plan_.buffers[size_t(src)].runTimeShape) { // on the host: copied (and cast) there
+      plan_.buffers[size_t(dst)].runTimeShape = true;
+      Step &s = addStep("cuda.host", {src}, {dst}, "output " + n);
+      s.outputNames = {n};
+      s.attrs.set("plumb.op", strAttr("Identity"));
+      stats_->byKernel["cuda.host:Identity"]++;
+      continue;
+    }
     if (plan_.buffers[size_t(src)].dtype != dt) {
       castStep(src, dst, "output " + n, n);
       continue;

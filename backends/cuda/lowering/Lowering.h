@@ -67,6 +67,7 @@ bool decidesShape(mlir::Value v);
 
 struct CudaLoweringStats {
   int64_t deviceSteps = 0, hostSteps = 0;
+  int64_t runTimeShapeBuffers = 0; // Buffer::runTimeShape: kept on the host, between host steps
   int64_t kernelsCompiled = 0, kernelsFromCache = 0;
   std::map<std::string, int64_t> byKernel; // cuda.generated:<style>, cuda.matmul, ...
   // Ops no step computes on its own: the generated kernels reading them compute them

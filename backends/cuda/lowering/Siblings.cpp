@@ -20,6 +20,7 @@ void Lowerer::planSiblings(func::FuncOp fn) {
   auto candidate = [&](Operation *op) {
     auto f = dyn_cast<FusionOp>(op);
     return op->getNumResults() == 1 && (f ? elementwiseBody(f) : arithmetic(op)) && !kept(op) &&
+           !cpu::touchesRunTimeShape(op, runTime_) &&
            deviceFloat(op->getResult(0).getType()) && staticShape(op->getResult(0)) &&
            !deferrable(op, false) && !sharedWithRow(op) &&
            llvm::none_of(op->getOperands(), [](Value v) {

@@ -99,4 +99,9 @@ void requireOneType(const Step &s, const std::vector<DType> &in, DType out);
 // kernel with index checks recorded it: checksIndices in codegen/Generator.h).
 [[noreturn]] void failIndexCheck(size_t index, const Step &s);
 
+// Throws unless every step touching a runTimeShape buffer is a cuda.host step: those buffers
+// live on the host only (each run's host step makes them), no device memory is planned for
+// them.
+void requireHostForRunTimeShapes(const Plan &plan);
+
 } // namespace plumb::cuda

@@ -32,6 +32,9 @@ struct DeviceContext {
   // none): a device int the executor reads after each run.
   int *status = nullptr;
   size_t preparing = 0; // the index of the step whose kernel the factory is making
+  // Per buffer id: this run's value of each runTimeShape buffer (host memory; cuda.host steps
+  // write and read them).
+  std::vector<Tensor> *hostValues = nullptr;
 };
 
 class DeviceKernel {

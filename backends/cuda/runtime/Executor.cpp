@@ -75,6 +75,7 @@ struct CudaExecutor::Impl {
   DeviceContext ctx;
   std::vector<std::unique_ptr<DeviceBuffer>> owned; // arena, constants, inputs, outputs, workspace
   std::vector<void *> ptr;                          // per buffer id
+  std::vector<Tensor> hostValues; // per buffer id: runTimeShape values (ctx.hostValues)
   struct Prepared {
     std::unique_ptr<DeviceKernel> kernel;
     std::vector<const void *> in;
@@ -93,6 +94,9 @@ struct CudaExecutor::Impl {
 
   void prepare() {
     validatePlan(plan);
+    requireHostForRunTimeShapes(plan);
+    hostValues.assign(plan.buffers.size(), Tensor());
+    ctx.hostValues = &hostValues;
     DeviceStatus st = probeDevice();
     if (!st.available)
       throw Error("cuda plan: no CUDA device (" + st.reason + ")");
@@ -109,6 +113,8 @@ struct CudaExecutor::Impl {
     char *base = static_cast<char *>(alloc(arena.peakIntermediateBytes));
     ptr.assign(plan.buffers.size(), nullptr);
     for (const Buffer &b : plan.buffers) {
+      if (b.runTimeShape) // on the host, made by each run's host steps
+        continue;
       if (b.kind == BufferKind::Intermediate) {
         ptr[size_t(b.id)] = base + arena.offsets[size_t(b.id)];
         continue;
@@ -137,7 +143,7 @@ struct CudaExecutor::Impl {
               throw Error("constant '" + b.name +
                           "' is stored pre-packed for the CPU kernels: the CUDA runtime reads "
                           "plain weights only (compile the artifact for cuda)");
-            bi = {true, b.dtype, b.shape, b.name, b.layout, b.packing};
+            bi = {true, b.dtype, b.shape, b.name, b.layout, b.packing, b.runTimeShape};
           }
           v.push_back(bi);
         }
@@ -183,10 +189,14 @@ struct CudaExecutor::Impl {
       if (s.outputs[j] < 0)
         continue;
       const Buffer &b = plan.buffers[size_t(s.outputs[j])];
+      const std::string &name = j < s.outputNames.size() ? s.outputNames[j] : b.name;
+      if (b.runTimeShape) {
+        observer(name, hostValues[size_t(b.id)]);
+        continue;
+      }
       Tensor t = Tensor::zeros(b.dtype, b.shape);
       check(cudaMemcpy(t.mutableRaw(), ptr[size_t(b.id)], b.bytes(), cudaMemcpyDeviceToHost),
             "reading '" + b.name + "'");
-      const std::string &name = j < s.outputNames.size() ? s.outputNames[j] : b.name;
       observer(name, t);
     }
   }
@@ -261,12 +271,18 @@ std::vector<Tensor> CudaExecutor::run(const std::vector<Tensor> &inputs) {
   std::vector<Tensor> outs;
   for (int id : m.plan.outputs) {
     const Buffer &b = m.plan.buffers[size_t(id)];
+    if (b.runTimeShape) { // the host step that wrote it synchronised already
+      outs.push_back(m.hostValues[size_t(id)]);
+      continue;
+    }
     outs.push_back(Tensor::zeros(b.dtype, b.shape));
     check(cudaMemcpyAsync(outs.back().mutableRaw(), m.ptr[size_t(id)], b.bytes(),
                           cudaMemcpyDeviceToHost, m.ctx.stream),
           "reading output '" + b.name + "'");
   }
   check(cudaStreamSynchronize(m.ctx.stream), "running the cuda plan");
+  for (Tensor &t : m.hostValues) // this run's; the caller owns the outputs among them
+    t = Tensor();
   m.checkIndices();
   return outs;
 }

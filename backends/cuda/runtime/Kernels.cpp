@@ -80,7 +80,8 @@ private:
 };
 
 // Round trip through the host for ops with no device kernel: correct, slow, and it
-// synchronises the stream, so a plan with such a step runs without a CUDA Graph.
+// synchronises the stream, so a plan with such a step runs without a CUDA Graph. Values whose
+// shapes each run decides (runTimeShape) stay on the host, in ctx.hostValues.
 class HostKernel : public DeviceKernel {
 public:
   HostKernel(const Step &s, const std::vector<BufferInfo> &in, const std::vector<BufferInfo> &out)
@@ -92,6 +93,10 @@ public:
     std::vector<const Tensor *> args;
     host.reserve(in.size());
     for (size_t i = 0; i < in.size(); ++i) {
+      if (in_[i].runTimeShape) { // made by an earlier host step, never on the device
+        args.push_back(&ctx.hostValues->at(size_t(step_.inputs[i])));
+        continue;
+      }
       if (!in[i]) {
         args.push_back(nullptr);
         continue;
@@ -108,6 +113,10 @@ public:
       types.push_back(b.dtype);
     std::vector<Tensor> results = runHostStep(step_, args, types);
     for (size_t i = 0; i < out.size(); ++i) {
+      if (out_[i].runTimeShape) {
+        ctx.hostValues->at(size_t(step_.outputs[i])) = results.at(i);
+        continue;
+      }
       if (!out[i])
         continue;
       const Tensor &r = results.at(i);
@@ -128,6 +137,20 @@ void failIndexCheck(size_t index, const Step &s) {
   throw Error("step " + std::to_string(index) + " (" + s.kernel + ", nodes '" + s.nodeNames +
               "'): an index outside [-dim, dim), which ONNX refuses (the kernel wrote NaN, 0 "
               "for integers, there)");
+}
+
+void requireHostForRunTimeShapes(const Plan &plan) {
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const Step &s = plan.steps[i];
+    if (s.kernel == "cuda.host")
+      continue;
+    for (const std::vector<int> *ids : {&s.inputs, &s.outputs})
+      for (int id : *ids)
+        if (id >= 0 && plan.buffers[size_t(id)].runTimeShape)
+          throw Error("step " + std::to_string(i) + " (" + s.kernel + ", nodes '" + s.nodeNames +
+                      "'): '" + plan.buffers[size_t(id)].name +
+                      "' has a shape known only at run time, which only cuda.host steps take");
+  }
 }
 
 std::vector<Tensor> runHostStep(const Step &s, const std::vector<const Tensor *> &inputs,

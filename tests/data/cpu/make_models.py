@@ -57,3 +57,71 @@ legacy = helper.make_model(helper.make_graph(nodes6, "legacy_opset6", [x6], [y6]
 legacy.ir_version = 4  # IR 3 would list the initializers as inputs too
 onnx.checker.check_model(legacy)
 onnx.save(legacy, os.path.join(HERE, "legacy_opset6.onnx"))
+
+# run_time_shapes.onnx (opset 17): outputs whose shapes their values decide, around ops of
+# static shape, with two input sets whose counts differ (a plan compiled with one must run the
+# other). From x [3, 4], boxes [1, 6, 4] and scores [1, 1, 6]:
+# - 'project' MatMul x by a weight (a cpu.* kernel before the value-dependent part);
+# - 'positions' = Transpose(NonZero(projected > 0)) [?, 2];
+# - 'doubled' = 2 * Compress(flattened, flattened > 0) [?]; 'total' = ReduceSum(doubled) + 1
+#   (static again after a run-time shape);
+# - 'kept_boxes': the boxes NonMaxSuppression keeps (max 3, IoU 0.5, score > 0.1) [?, 4];
+# - 'levels': Unique(Floor(2 x)) [?].
+rx = helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4])
+rboxes = helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [1, 6, 4])
+rscores = helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 1, 6])
+routs = [helper.make_tensor_value_info("positions", TensorProto.INT64, ["count", 2]),
+         helper.make_tensor_value_info("doubled", TensorProto.FLOAT, ["picked"]),
+         helper.make_tensor_value_info("total", TensorProto.FLOAT, []),
+         helper.make_tensor_value_info("kept_boxes", TensorProto.FLOAT, ["kept", 4]),
+         helper.make_tensor_value_info("levels", TensorProto.FLOAT, ["levels"])]
+rw = rng.standard_normal((4, 4)).astype(np.float32)
+np.save(os.path.join(HERE, "run_time_shapes.w.npy"), rw)  # for the CLI test's numpy truth
+rinits = [numpy_helper.from_array(rw, "w"),
+          numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+          numpy_helper.from_array(np.array(2.0, np.float32), "two"),
+          numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+          numpy_helper.from_array(np.array([-1], np.int64), "flat"),
+          numpy_helper.from_array(np.array([6, 4], np.int64), "box_rows"),
+          numpy_helper.from_array(np.array([3], np.int64), "max_boxes"),
+          numpy_helper.from_array(np.array([0.5], np.float32), "iou"),
+          numpy_helper.from_array(np.array([0.1], np.float32), "min_score"),
+          numpy_helper.from_array(np.array(2, np.int64), "box_column")]
+rnodes = [
+    helper.make_node("MatMul", ["x", "w"], ["projected"], name="project"),
+    helper.make_node("Greater", ["projected", "zero"], ["positive"], name="positive"),
+    helper.make_node("NonZero", ["positive"], ["nz"], name="nonzero"),
+    helper.make_node("Transpose", ["nz"], ["positions"], name="positions", perm=[1, 0]),
+    helper.make_node("Reshape", ["projected", "flat"], ["flattened"], name="flatten"),
+    helper.make_node("Reshape", ["positive", "flat"], ["mask"], name="flatten_mask"),
+    helper.make_node("Compress", ["flattened", "mask"], ["picked"], name="compress", axis=0),
+    helper.make_node("Mul", ["picked", "two"], ["doubled"], name="double"),
+    helper.make_node("ReduceSum", ["doubled"], ["sum"], name="sum", keepdims=0),
+    helper.make_node("Add", ["sum", "one"], ["total"], name="total"),
+    helper.make_node("NonMaxSuppression", ["boxes", "scores", "max_boxes", "iou", "min_score"],
+                     ["selected"], name="nms"),
+    helper.make_node("Gather", ["selected", "box_column"], ["box_index"], name="box_index", axis=1),
+    helper.make_node("Reshape", ["boxes", "box_rows"], ["all_boxes"], name="all_boxes"),
+    helper.make_node("Gather", ["all_boxes", "box_index"], ["kept_boxes"], name="kept_boxes", axis=0),
+    helper.make_node("Mul", ["x", "two"], ["x2"], name="x2"),
+    helper.make_node("Floor", ["x2"], ["floored"], name="floor"),
+    helper.make_node("Unique", ["floored"], ["levels"], name="unique"),
+]
+rts = helper.make_model(helper.make_graph(rnodes, "run_time_shapes", [rx, rboxes, rscores], routs,
+                                          rinits),
+                        opset_imports=[helper.make_opsetid("", 17)], producer_name="plumb-tests")
+onnx.checker.check_model(rts)
+onnx.save(rts, os.path.join(HERE, "run_time_shapes.onnx"))
+# Two input sets: overlapping boxes in different patterns, so NMS keeps 2 of them in 'a' and 3
+# in 'b'; x with different signs, so NonZero, Compress and Unique count differently too.
+box_a = np.array([[0, 0, 1, 1], [0, 0, 1, 1.05], [2, 2, 3, 3], [2, 2, 3.1, 3], [0, 0, 1, 1],
+                  [5, 5, 6, 6]], np.float32)
+box_b = np.array([[0, 0, 1, 1], [3, 3, 4, 4], [2, 2, 3, 3], [6, 6, 7, 7], [0, 0, 1, 1.1],
+                  [5, 5, 6, 6]], np.float32)
+for tag, seed, boxes, scores in [
+        ("a", 1, box_a, [0.9, 0.8, 0.7, 0.6, 0.05, 0.01]),
+        ("b", 2, box_b, [0.9, 0.8, 0.7, 0.6, 0.5, 0.2])]:
+    r = np.random.default_rng(seed)
+    np.savez(os.path.join(HERE, f"run_time_shapes.{tag}.npz"),
+             x=r.standard_normal((3, 4)).astype(np.float32), boxes=boxes[None],
+             scores=np.array(scores, np.float32)[None, None])

@@ -1,0 +1,89 @@
+// Shapes their values decide on the plan emulator (part of cuda_emulated_test):
+// tests/data/cpu/run_time_shapes.onnx (NonZero, Compress, NonMaxSuppression, Unique and ops of
+// static shape before and after them) compiled for cuda with one input set and run with
+// another whose counts differ. The run-time-shaped values stay on the host between cuda.host
+// steps; the device steps around them keep their kernels.
+#include "tests/mlir/CudaGraphBuilders.h"
+
+#include "frontend/tensorio/TensorIO.h"
+#include "tests/TempFiles.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace plumb {
+namespace {
+
+using namespace cudatest;
+using cudatest::graphs::expectClose;
+using cudatest::graphs::stepsRunning;
+
+const std::string kDir = std::string(PLUMB_SOURCE_DIR) + "/tests/data/cpu/";
+
+// The reference interpreter's outputs on the inputs of `npz` (which come back in `inputs`).
+Capture truthOn(const std::string &npz, std::vector<Tensor> &inputs) {
+  mlir::MLIRContext ctx;
+  auto module = importWithInputs(ctx, kDir + "run_time_shapes.onnx", {}, npz, 0, inputs);
+  return captureRun(mainFunction(*module), inputs, {});
+}
+
+// Compiled with set 'a' (NMS keeps 2 boxes, 5 positive projections, 4 levels), run with 'b'
+// (3 boxes, 6, 7) and then 'a' again: every output has the reference's shape and values on
+// that run's inputs, in f32 and f16 storage. The plan holds the run-time-shaped buffers as
+// such, touched by host steps only, and the MatMul, the comparison and the Add after the
+// ReduceSum are device kernels.
+TEST(CudaRunTimeShapes, PlanCompiledForOneCountRunsAnother) {
+  for (const char *dtype : {"f32", "f16"}) {
+    std::vector<Tensor> a, b;
+    Compiled c = compileForCuda(kDir + "run_time_shapes.onnx", kDir + "run_time_shapes.a.npz",
+                                dtype, a);
+    int runTime = 0;
+    for (const Buffer &buf : c.plan.buffers)
+      runTime += buf.runTimeShape;
+    EXPECT_GE(runTime, 8) << dtype;
+    for (const Step &s : c.plan.steps)
+      for (int id : s.outputs)
+        if (id >= 0 && c.plan.buffers[size_t(id)].runTimeShape)
+          EXPECT_EQ(s.kernel, "cuda.host") << dtype << " [" << s.nodeNames << "]";
+    EXPECT_EQ(stepsRunning(c.plan, "cuda.matmul"), 1) << dtype;
+    const Step *total = graphs::stepsOf(c.plan, "total").at(0);
+    EXPECT_EQ(total->kernel, "cuda.generated") << dtype;
+
+    PlanEmulator emu(c.plan, testing_util::scratchPath(std::string("emu_rts_") + dtype));
+    for (const char *set : {"b", "a"}) {
+      KeptPlan k;
+      std::vector<Tensor> inputs;
+      k.truth = truthOn(kDir + "run_time_shapes." + set + ".npz", inputs);
+      k.got = emu.run(inputs);
+      SCOPED_TRACE(std::string(dtype) + " set " + set);
+      expectClose(k, dtype);
+      ASSERT_EQ(k.got.size(), 5u);
+      EXPECT_EQ(k.got[0].dtype(), DType::I64);
+      EXPECT_EQ(k.got[3].shape(), (Shape{std::string(set) == "a" ? 2 : 3, 4})) << "kept boxes";
+    }
+  }
+}
+
+// A device step reading a run-time-shaped buffer has no device memory to read: the emulator
+// refuses such a plan at once, naming the step, as CudaExecutor does.
+TEST(CudaRunTimeShapes, DeviceStepsNeverTouchThem) {
+  std::vector<Tensor> a;
+  Compiled c =
+      compileForCuda(kDir + "run_time_shapes.onnx", kDir + "run_time_shapes.a.npz", "f32", a);
+  const Step *total = graphs::stepsOf(c.plan, "total").at(0);
+  c.plan.buffers[size_t(total->outputs.at(0))].runTimeShape = true;
+  try {
+    PlanEmulator emu(c.plan, testing_util::scratchPath("emu_rts_bad"));
+    FAIL() << "a device step wrote a run-time-shaped buffer";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("(cuda.generated, nodes 'total'): 'total' has a shape "
+                                         "known only at run time, which only cuda.host steps take"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+} // namespace
+} // namespace plumb
