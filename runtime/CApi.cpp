@@ -33,6 +33,12 @@ struct plumb_session {
   std::vector<plumb_tensor_info> inputs, outputs; // point into session->plan()
 };
 
+struct plumb_value {
+  plumb::Tensor tensor;
+  std::string name;
+  plumb::Shape shape; // the tensor's, for plumb_tensor_info
+};
+
 namespace {
 
 thread_local std::string lastError;
@@ -160,6 +166,30 @@ plumb::Tensor wrap(const plumb_tensor &t, const plumb_tensor_info &want, const c
                                t.data, nullptr);
 }
 
+// The argument checks both run functions share: a session, and the model's counts of inputs
+// and outputs with their arrays. PLUMB_OK when they hold.
+template <typename Out>
+plumb_status checkCounts(const std::string &fn, const plumb_session *session,
+                         const plumb_tensor *inputs, size_t n_inputs, Out *outputs,
+                         size_t n_outputs) {
+  if (!session)
+    return fail(PLUMB_ERROR_INVALID_ARGUMENT, fn + ": session is NULL");
+  if (n_inputs != session->inputs.size() || n_outputs != session->outputs.size() ||
+      (n_inputs && !inputs) || (n_outputs && !outputs))
+    return fail(PLUMB_ERROR_INVALID_ARGUMENT,
+                fn + ": the model takes " + std::to_string(session->inputs.size()) +
+                    " inputs and " + std::to_string(session->outputs.size()) + " outputs, got " +
+                    std::to_string(n_inputs) + " and " + std::to_string(n_outputs));
+  return PLUMB_OK;
+}
+
+std::vector<plumb::Tensor> wrapInputs(const plumb_session *session, const plumb_tensor *inputs) {
+  std::vector<plumb::Tensor> in;
+  for (size_t i = 0; i < session->inputs.size(); ++i)
+    in.push_back(wrap(inputs[i], session->inputs[i], "input", i));
+  return in;
+}
+
 plumb_status tensorInfo(const plumb_session *session, size_t index, plumb_tensor_info *out,
                         bool input) {
   const char *fn = input ? "plumb_session_input_info" : "plumb_session_output_info";
@@ -278,28 +308,78 @@ plumb_status plumb_session_output_info(const plumb_session *session, size_t inde
 
 plumb_status plumb_session_run(plumb_session *session, const plumb_tensor *inputs, size_t n_inputs,
                                const plumb_tensor *outputs, size_t n_outputs) {
-  if (!session)
-    return fail(PLUMB_ERROR_INVALID_ARGUMENT, "plumb_session_run: session is NULL");
-  if (n_inputs != session->inputs.size() || n_outputs != session->outputs.size() ||
-      (n_inputs && !inputs) || (n_outputs && !outputs))
-    return fail(PLUMB_ERROR_INVALID_ARGUMENT,
-                "plumb_session_run: the model takes " + std::to_string(session->inputs.size()) +
-                    " inputs and " + std::to_string(session->outputs.size()) + " outputs, got " +
-                    std::to_string(n_inputs) + " and " + std::to_string(n_outputs));
+  const std::string fn = "plumb_session_run";
+  if (plumb_status s = checkCounts(fn, session, inputs, n_inputs, outputs, n_outputs))
+    return s;
   std::vector<plumb::Tensor> in, out;
-  plumb_status s = guarded(PLUMB_ERROR_INVALID_ARGUMENT, "plumb_session_run: ", [&] {
-    for (size_t i = 0; i < n_inputs; ++i)
-      in.push_back(wrap(inputs[i], session->inputs[i], "input", i));
+  plumb_status s = guarded(PLUMB_ERROR_INVALID_ARGUMENT, fn + ": ", [&] {
+    in = wrapInputs(session, inputs);
     for (size_t i = 0; i < n_outputs; ++i)
       out.push_back(wrap(outputs[i], session->outputs[i], "output", i));
   });
   if (s != PLUMB_OK)
     return s;
-  return guarded(PLUMB_ERROR_RUNTIME, "plumb_session_run: ", [&] {
+  return guarded(PLUMB_ERROR_RUNTIME, fn + ": ", [&] {
     if (session->threads > 0)
       plumb::cpu::setCpuThreads(session->threads);
     session->session->runInto(in, out);
   });
 }
+
+int plumb_session_output_is_run_time(const plumb_session *session, size_t index) {
+  if (!session || index >= session->outputs.size())
+    return 0;
+  const plumb::Plan &plan = session->session->plan();
+  return plan.buffers[size_t(plan.outputs[index])].runTimeShape ? 1 : 0;
+}
+
+plumb_status plumb_session_run_alloc(plumb_session *session, const plumb_tensor *inputs,
+                                     size_t n_inputs, plumb_value **outputs, size_t n_outputs) {
+  const std::string fn = "plumb_session_run_alloc";
+  for (size_t i = 0; outputs && i < n_outputs; ++i)
+    outputs[i] = nullptr;
+  if (plumb_status s = checkCounts(fn, session, inputs, n_inputs, outputs, n_outputs))
+    return s;
+  std::vector<plumb::Tensor> in, out;
+  plumb_status s =
+      guarded(PLUMB_ERROR_INVALID_ARGUMENT, fn + ": ", [&] { in = wrapInputs(session, inputs); });
+  if (s != PLUMB_OK)
+    return s;
+  std::vector<std::unique_ptr<plumb_value>> made;
+  s = guarded(PLUMB_ERROR_RUNTIME, fn + ": ", [&] {
+    if (session->threads > 0)
+      plumb::cpu::setCpuThreads(session->threads);
+    out = session->session->run(in);
+    for (size_t i = 0; i < out.size(); ++i) {
+      auto v = std::make_unique<plumb_value>();
+      v->tensor = std::move(out[i]);
+      v->name = session->outputs[i].name;
+      v->shape = v->tensor.shape();
+      made.push_back(std::move(v));
+    }
+  });
+  if (s != PLUMB_OK)
+    return s;
+  for (size_t i = 0; i < made.size(); ++i)
+    outputs[i] = made[i].release();
+  return PLUMB_OK;
+}
+
+plumb_status plumb_value_info(const plumb_value *value, plumb_tensor_info *info) {
+  if (!value || !info)
+    return fail(PLUMB_ERROR_INVALID_ARGUMENT, "plumb_value_info: NULL argument");
+  info->name = value->name.c_str();
+  info->dtype = plumb_dtype(value->tensor.dtype());
+  info->rank = value->shape.size();
+  info->shape = value->shape.data();
+  info->size_bytes = value->tensor.nbytes();
+  return PLUMB_OK;
+}
+
+const void *plumb_value_data(const plumb_value *value) {
+  return value ? value->tensor.raw() : nullptr;
+}
+
+void plumb_value_release(plumb_value *value) { delete value; }
 
 } // extern "C"

@@ -142,13 +142,37 @@ PLUMB_API plumb_status plumb_session_output_info(const plumb_session *session, s
 /* Runs the model once: n_inputs inputs in plumb_session_input_info order, n_outputs outputs
  * in plumb_session_output_info order (both counts must match the model's). Writes every
  * output buffer on success; on failure output contents are unspecified. Thread-safe.
- * A model with an output whose shape its values decide (NonZero, NonMaxSuppression, Unique...;
- * `plumb inspect` shows it as "run-time:") cannot be run this way: plumb_session_output_info
- * gives the compile-time run's shape, and plumb_session_run fails with PLUMB_ERROR_RUNTIME naming
- * that output. Use the C++ Session (or `plumb run`), which returns tensors of each run's shape. */
+ * A model with an output whose shape its values decide (plumb_session_output_is_run_time)
+ * cannot be run this way: it fails with PLUMB_ERROR_RUNTIME naming that output. Use
+ * plumb_session_run_alloc for such models. */
 PLUMB_API plumb_status plumb_session_run(plumb_session *session, const plumb_tensor *inputs,
                                          size_t n_inputs, const plumb_tensor *outputs,
                                          size_t n_outputs);
+
+/* 1 when output `index` has a shape its values decide (NonZero, Unique, Compress,
+ * NonMaxSuppression and what is computed from them; `plumb inspect` prints "run-time:"), so
+ * each run may give it another shape: plumb_session_output_info then gives the shape of the
+ * compile-time run, a sample. 0 otherwise, and for a NULL session or an index out of range. */
+PLUMB_API int plumb_session_output_is_run_time(const plumb_session *session, size_t index);
+
+/* An output tensor the library allocated (plumb_session_run_alloc); the caller releases it. */
+typedef struct plumb_value plumb_value;
+
+/* Runs the model once like plumb_session_run, but the library allocates every output with the
+ * shape this run gives it: outputs[i] (n_outputs equal to the model's output count) receives a
+ * new value, in plumb_session_output_info order. Any model, including those with run-time
+ * shapes. On failure every outputs[i] is NULL. Thread-safe. */
+PLUMB_API plumb_status plumb_session_run_alloc(plumb_session *session, const plumb_tensor *inputs,
+                                               size_t n_inputs, plumb_value **outputs,
+                                               size_t n_outputs);
+/* The value's name, dtype, rank, shape and size; the strings and the shape array live as long
+ * as the value. */
+PLUMB_API plumb_status plumb_value_info(const plumb_value *value, plumb_tensor_info *info);
+/* The value's elements, row-major (size_bytes of them), as long as the value lives; NULL for
+ * a NULL value. */
+PLUMB_API const void *plumb_value_data(const plumb_value *value);
+/* Frees the value. NULL is allowed. */
+PLUMB_API void plumb_value_release(plumb_value *value);
 
 #ifdef __cplusplus
 } /* extern "C" */

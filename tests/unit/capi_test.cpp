@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -211,6 +212,102 @@ TEST(CApi, RunChecksEveryArgument) {
   EXPECT_EQ(plumb_session_output_info(s, 0, nullptr), PLUMB_ERROR_INVALID_ARGUMENT);
   // After all that, a good run still works.
   EXPECT_EQ(plumb_session_run(s, &ti, 1, &to, 1), PLUMB_OK) << plumb_last_error();
+  plumb_session_destroy(s);
+}
+
+// x [2, 3] -> ref.NonZero -> nz (an output whose shape its values decide), and
+// x -> ref.Relu -> relu; stored with the sample shape of 4 non-zeros.
+std::string nonZeroArtifact() {
+  Plan p;
+  int x = p.addInput(DType::F32, {2, 3}, "x");
+  int nz = p.addOutput(DType::I64, {2, 4}, "nz");
+  p.buffers[size_t(nz)].runTimeShape = true;
+  int relu = p.addOutput(DType::F32, {2, 3}, "relu");
+  p.addStep("ref.NonZero", {x}, {nz}, "nonzero");
+  p.addStep("ref.Relu", {x}, {relu}, "relu");
+  std::string path = tempPath("capi_nonzero.plumb");
+  writeArtifact(path, p);
+  return path;
+}
+
+// plumb_session_run_alloc gives each output the shape its run gives it (NonZero's count
+// differs run to run); plumb_session_run refuses the model, naming the output; the run-time
+// flag and the errors of the new calls.
+TEST(CApi, RunAllocGivesEachRunsShapes) {
+  plumb_session *s = nullptr;
+  ASSERT_EQ(plumb_session_create_from_file(nonZeroArtifact().c_str(), nullptr, &s), PLUMB_OK)
+      << plumb_last_error();
+  EXPECT_EQ(plumb_session_output_is_run_time(s, 0), 1);
+  EXPECT_EQ(plumb_session_output_is_run_time(s, 1), 0);
+  EXPECT_EQ(plumb_session_output_is_run_time(s, 2), 0);
+  EXPECT_EQ(plumb_session_output_is_run_time(nullptr, 0), 0);
+  plumb_tensor_info in;
+  ASSERT_EQ(plumb_session_input_info(s, 0, &in), PLUMB_OK);
+  for (const std::vector<float> &x : {std::vector<float>{1, 0, 2, 0, 0, -3},
+                                      std::vector<float>{0, 0, 0, 0, 0, 0},
+                                      std::vector<float>{1, 1, 1, 1, 1, 1}}) {
+    plumb_tensor ti = tensorOf(in, const_cast<float *>(x.data()));
+    plumb_value *out[2] = {nullptr, nullptr};
+    ASSERT_EQ(plumb_session_run_alloc(s, &ti, 1, out, 2), PLUMB_OK) << plumb_last_error();
+    // NonZero's [rank, count] of the x given, by hand: row indices, then column indices.
+    std::vector<int64_t> rows, cols;
+    for (int64_t i = 0; i < 6; ++i)
+      if (x[size_t(i)] != 0) {
+        rows.push_back(i / 3);
+        cols.push_back(i % 3);
+      }
+    plumb_tensor_info info;
+    ASSERT_EQ(plumb_value_info(out[0], &info), PLUMB_OK);
+    EXPECT_STREQ(info.name, "nz");
+    EXPECT_EQ(info.dtype, PLUMB_I64);
+    ASSERT_EQ(info.rank, 2u);
+    EXPECT_EQ(info.shape[0], 2);
+    ASSERT_EQ(info.shape[1], int64_t(rows.size()));
+    EXPECT_EQ(info.size_bytes, 2 * rows.size() * sizeof(int64_t));
+    const auto *nz = static_cast<const int64_t *>(plumb_value_data(out[0]));
+    rows.insert(rows.end(), cols.begin(), cols.end());
+    EXPECT_EQ(std::vector<int64_t>(nz, nz + rows.size()), rows);
+    ASSERT_EQ(plumb_value_info(out[1], &info), PLUMB_OK);
+    EXPECT_STREQ(info.name, "relu");
+    ASSERT_EQ(info.size_bytes, 24u);
+    const auto *relu = static_cast<const float *>(plumb_value_data(out[1]));
+    for (size_t i = 0; i < 6; ++i)
+      EXPECT_EQ(relu[i], std::max(x[i], 0.0f)) << i;
+    plumb_value_release(out[0]);
+    plumb_value_release(out[1]);
+  }
+  plumb_value_release(nullptr);
+  EXPECT_EQ(plumb_value_data(nullptr), nullptr);
+  EXPECT_EQ(plumb_value_info(nullptr, nullptr), PLUMB_ERROR_INVALID_ARGUMENT);
+
+  std::vector<float> x(6, 1.0f);
+  plumb_tensor ti = tensorOf(in, x.data());
+  plumb_value *out[2] = {reinterpret_cast<plumb_value *>(&x), reinterpret_cast<plumb_value *>(&x)};
+  EXPECT_EQ(plumb_session_run_alloc(s, &ti, 1, out, 1), PLUMB_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(out[0], nullptr) << "a failed call leaves no value";
+  EXPECT_EQ(plumb_session_run_alloc(nullptr, &ti, 1, out, 2), PLUMB_ERROR_INVALID_ARGUMENT);
+  std::vector<double> wrong(6);
+  plumb_tensor bad = ti;
+  bad.dtype = PLUMB_F64;
+  bad.data = wrong.data();
+  out[1] = reinterpret_cast<plumb_value *>(&x);
+  EXPECT_EQ(plumb_session_run_alloc(s, &bad, 1, out, 2), PLUMB_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(out[1], nullptr);
+  EXPECT_NE(std::string(plumb_last_error()).find("plumb_session_run_alloc: input 0 ('x')"),
+            std::string::npos)
+      << plumb_last_error();
+
+  // Storage given in advance cannot take an output whose shape the run decides.
+  plumb_tensor_info o0, o1;
+  ASSERT_EQ(plumb_session_output_info(s, 0, &o0), PLUMB_OK);
+  ASSERT_EQ(plumb_session_output_info(s, 1, &o1), PLUMB_OK);
+  std::vector<int64_t> nzBuf(8);
+  std::vector<float> reluBuf(6);
+  plumb_tensor to[2] = {tensorOf(o0, nzBuf.data()), tensorOf(o1, reluBuf.data())};
+  EXPECT_EQ(plumb_session_run(s, &ti, 1, to, 2), PLUMB_ERROR_RUNTIME);
+  EXPECT_NE(std::string(plumb_last_error()).find("output 'nz' has a shape its values decide"),
+            std::string::npos)
+      << plumb_last_error();
   plumb_session_destroy(s);
 }
 
