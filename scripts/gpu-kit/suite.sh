@@ -5,7 +5,9 @@
 #   2. the CLI's CUDA tests (tests/cli/test_cuda_backend.py),
 #   3. `plumb check --backend cuda` for every fixture in f32, f16 and bf16, and one
 #      `plumb bisect --backend cuda`,
-#   4. `plumb conformance --backend cuda --bind-steering-inputs` on the ONNX node cases CI runs
+#   4. tests/data/cpu/run_time_shapes.onnx compiled for cuda with one input set and run with
+#      another whose NonZero/Compress/NMS/Unique counts differ, against the reference,
+#   5. `plumb conformance --backend cuda --bind-steering-inputs` on the ONNX node cases CI runs
 #      on the emulator (tests/conformance/cuda_emulator_cases.txt): each must pass on the device.
 # Writes OUT_DIR/suite.log (everything) and OUT_DIR/checks.tar.gz (the JSON reports); the last
 # lines printed are one summary row per step. Exits 1 if any step failed.
@@ -42,6 +44,19 @@ step() {  # step NAME TIMEOUT_S CMD...: runs CMD, logs it, keeps one summary row
     --inputs tests/models/resnet_tiny.inputs.npz --json /tmp/plumb-checks/bisect.resnet_tiny.json
   step "compile bert_tiny --verify-each" 120 plumb compile tests/models/bert_tiny.onnx \
     --backend cuda --verify-each -o /tmp/plumb-checks/bert_tiny.plumb
+  # Shapes their values decide (NonZero, Compress, NMS, Unique): artifacts compiled with input
+  # set a run set b, whose counts differ; the values stay on the host between host steps.
+  rts=tests/data/cpu/run_time_shapes
+  mkdir -p /tmp/plumb-rts/out
+  plumb run "$rts.onnx" --inputs "$rts.b.npz" -o /tmp/plumb-rts/run_time_shapes.ref.npz
+  for dtype in f32 f16; do
+    plumb compile "$rts.onnx" --backend cuda --dtype "$dtype" --inputs "$rts.a.npz" \
+      -o "/tmp/plumb-rts/rts.$dtype.plumb" &&
+      plumb run "/tmp/plumb-rts/rts.$dtype.plumb" --inputs "$rts.b.npz" \
+        -o "/tmp/plumb-rts/out/run_time_shapes.$dtype.artifact.npz"
+  done
+  step "run-time shapes (compiled with a, run with b)" 60 python3 scripts/gpu-kit/compare.py \
+    /tmp/plumb-rts /tmp/plumb-rts/out
   # An empty expected-failures list: any case that does not pass fails the step.
   if [[ -d .gpu-dev/node ]]; then
     # CASE is an onnx 1.19.1 node case; SUITE/CASE one of Debian's suites (gpu-suite.sh).
