@@ -33,8 +33,10 @@ def PlumbShapeRefinement : Pass<"plumb-shape-refinement", "mlir::func::FuncOp"> 
     static dim the IR already had, e.g. from ONNX value_info), then Shape/Size of a static
     tensor and small ops on constants (at most `max-bytes`) are folded. With the graph inputs
     pinned, the Shape -> Gather -> Unsqueeze -> Concat -> Reshape chains exporters emit for
-    dynamic axes become constants and every later type becomes static. The function's result
-    types follow. Nothing is executed but the folded shape arithmetic.
+    dynamic axes become constants and every later type becomes static. An If whose condition
+    has become a constant (an exporter's branch on a dim) is replaced by the ops of the branch
+    it takes, refined in turn, so the backends, which take no control flow, compile it. The
+    function's result types follow. Nothing is executed but the folded shape arithmetic.
   }];
   let options = [
     Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"1 << 16",

@@ -2,9 +2,13 @@
 // its (possibly just refined) operands, folds Shape/Size as soon as their input is static and
 // folds small shape arithmetic as soon as its inputs are constant. Exporters compute reshape
 // targets from the input shape (Shape -> Gather -> Unsqueeze -> Concat -> Reshape); with the
-// graph inputs pinned, this turns the whole graph static, without running it.
+// graph inputs pinned, this turns the whole graph static, without running it. An If whose
+// condition has become a constant (exporters branch on a dim: `if x.shape[0] == 1`) is
+// replaced by the ops of the branch it takes, which the sweep then refines in turn.
 #include "passes/Passes.h"
 #include "passes/graph/Folding.h"
+#include "ir/PlumbDialect.h"
+#include "ir/TensorAttr.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 
@@ -59,20 +63,50 @@ void reinfer(Operation *op) {
   }
 }
 
+// When `op` is an If whose condition is a constant: moves the ops of the branch it takes
+// before it, gives its users what that branch yields, erases it and returns the first moved
+// op (or the op after the If when the branch only yields). Null otherwise.
+Operation *inlineConstantIf(Operation *op) {
+  auto ifOp = llvm::dyn_cast<IfOp>(op);
+  if (!ifOp)
+    return nullptr;
+  std::optional<Tensor> cond = constantTensor(ifOp.getCond());
+  if (!cond || cond->numel() != 1)
+    return nullptr;
+  mlir::Block &branch =
+      (cond->getAsDouble(0) != 0 ? ifOp.getThenBranch() : ifOp.getElseBranch()).front();
+  Operation *yield = branch.getTerminator();
+  Operation *next = op->getNextNode();
+  Operation *first = &branch.front() == yield ? next : &branch.front();
+  op->getBlock()->getOperations().splice(op->getIterator(), branch.getOperations(),
+                                         branch.begin(), yield->getIterator());
+  for (auto [r, v] : llvm::zip(op->getResults(), yield->getOperands()))
+    r.replaceAllUsesWith(v);
+  op->erase();
+  return first;
+}
+
 struct ShapeRefinement : impl::PlumbShapeRefinementBase<ShapeRefinement> {
   using PlumbShapeRefinementBase::PlumbShapeRefinementBase;
 
   void runOnOperation() override {
     mlir::func::FuncOp fn = getOperation();
     for (mlir::Block &block : fn.getBody()) {
-      for (Operation &op : llvm::make_early_inc_range(block)) {
-        // Ops with regions (fusions, control flow) keep their types: their bodies are
-        // refined where they are formed.
-        if (op.getNumRegions() != 0 || llvm::isa<ConstantOp>(op))
+      for (Operation *op = block.empty() ? nullptr : &block.front(); op;) {
+        if (llvm::isa<IfOp>(op)) {
+          Operation *inlined = inlineConstantIf(op);
+          op = inlined ? inlined : op->getNextNode();
           continue;
-        reinfer(&op);
-        if (!foldShapeOp(&op))
-          foldConstantOp(&op, maxBytes);
+        }
+        Operation *next = op->getNextNode(); // folding may replace op
+        // Other ops with regions (fusions, control flow) keep their types: their bodies are
+        // refined where they are formed.
+        if (op->getNumRegions() == 0 && !llvm::isa<ConstantOp>(op)) {
+          reinfer(op);
+          if (!foldShapeOp(op))
+            foldConstantOp(op, maxBytes);
+        }
+        op = next;
       }
     }
     // The function's declared result types follow the values it returns now.

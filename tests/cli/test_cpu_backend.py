@@ -404,3 +404,25 @@ def test_shapes_values_decide_follow_each_run(plumb, repo, tmp_path):
             np.testing.assert_allclose(got[k], ref[k], rtol=1e-5, atol=1e-6, err_msg=k)
         proc = run(plumb, "check", model, "--backend", "cpu", "--inputs", sets[tag])
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+
+
+@pytest.mark.parametrize("rows", [2, 3])
+def test_branch_on_a_dim_compiles_the_branch_taken(plumb, repo, tmp_path, rows):
+    """An If on a dim (`if x.shape[0] == 2`, tests/data/cpu/branch_on_dim.onnx): with the dim
+    pinned, plumb-shape-refinement folds the condition and keeps the branch taken, so the CPU
+    backend (and the CUDA one) compile the model; it was refused ('control flow ... not
+    supported'). The then branch (Relu) at 2 rows, the else branch (Neg) at 3, against
+    numpy."""
+    model = os.path.join(repo, "tests", "data", "cpu", "branch_on_dim.onnx")
+    x = (np.arange(rows * 3, dtype=np.float32).reshape(rows, 3) - 4) / 2
+    np.savez(tmp_path / "x.npz", x=x)
+    out = tmp_path / "z.npz"
+    proc = run(plumb, "run", model, "--backend", "cpu", "--inputs", str(tmp_path / "x.npz"), "-o",
+               str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    y = np.maximum(x, 0) if rows == 2 else -x
+    np.testing.assert_array_equal(np.load(out)["z"], y * y)
+    proc = run(plumb, "compile", model, "--backend", "cuda", "--inputs", str(tmp_path / "x.npz"),
+               "--stats")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 host fallback" in proc.stdout, proc.stdout

@@ -125,3 +125,26 @@ for tag, seed, boxes, scores in [
     np.savez(os.path.join(HERE, f"run_time_shapes.{tag}.npz"),
              x=r.standard_normal((3, 4)).astype(np.float32), boxes=boxes[None],
              scores=np.array(scores, np.float32)[None, None])
+
+# branch_on_dim.onnx (opset 17): what an exporter writes for `if x.shape[0] == 2` on x [n, 3]:
+# Shape -> Gather -> Equal -> If, then Relu, else Neg, then z = y * y. With n pinned the
+# condition is a constant and the backends compile the branch taken (they take no If).
+bthen = helper.make_graph([helper.make_node("Relu", ["x"], ["relu_out"], name="relu")], "then", [],
+                          [helper.make_tensor_value_info("relu_out", TensorProto.FLOAT, ["n", 3])])
+belse = helper.make_graph([helper.make_node("Neg", ["x"], ["neg_out"], name="neg")], "else", [],
+                          [helper.make_tensor_value_info("neg_out", TensorProto.FLOAT, ["n", 3])])
+bnodes = [helper.make_node("Shape", ["x"], ["x_shape"], name="shape"),
+          helper.make_node("Gather", ["x_shape", "zero_i"], ["rows"], name="rows", axis=0),
+          helper.make_node("Equal", ["rows", "two_i"], ["is_two"], name="is_two"),
+          helper.make_node("If", ["is_two"], ["y"], name="branch", then_branch=bthen,
+                           else_branch=belse),
+          helper.make_node("Mul", ["y", "y"], ["z"], name="square")]
+branch = helper.make_model(
+    helper.make_graph(bnodes, "branch_on_dim",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])],
+                      [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["n", 3])],
+                      [numpy_helper.from_array(np.array(0, np.int64), "zero_i"),
+                       numpy_helper.from_array(np.array(2, np.int64), "two_i")]),
+    opset_imports=[helper.make_opsetid("", 17)], producer_name="plumb-tests")
+onnx.checker.check_model(branch)
+onnx.save(branch, os.path.join(HERE, "branch_on_dim.onnx"))

@@ -92,3 +92,43 @@ func.func @col2im(%x: tensor<2x12x12xf32>) -> tensor<*xf32> {
   %y = plumb.Col2Im(%x, %img, %blk) : (tensor<2x12x12xf32>, tensor<2xi64>, tensor<2xi64>) -> tensor<*xf32>
   return %y : tensor<*xf32>
 }
+
+// -----
+
+// An exporter's branch on a dim (`if x.shape[0] == 2`): once the input is pinned, the
+// condition folds to a constant and the If becomes the ops of the branch it takes (here the
+// then branch, which reads %x from the enclosing graph), refined like the rest; a data-
+// dependent If stays.
+// CHECK-LABEL: func @branch_on_a_dim
+// CHECK-SAME: -> (tensor<2x3xf32>, tensor<2x3xf32>)
+func.func @branch_on_a_dim(%x: tensor<2x3xf32>, %c: tensor<i1>) -> (tensor<*xf32>, tensor<2x3xf32>) {
+  // CHECK-NOT: plumb.Equal
+  // CHECK: [[T:%.+]] = plumb.Relu(%arg0) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK-NOT: plumb.Neg
+  // CHECK: [[M:%.+]] = plumb.Mul([[T]], [[T]]) : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: [[K:%.+]] = plumb.If(%arg1)
+  // CHECK: plumb.Sqrt
+  // CHECK: plumb.Abs
+  // CHECK: return [[M]], [[K]]
+  %s = plumb.Shape(%x) : (tensor<2x3xf32>) -> tensor<?xi64>
+  %i = plumb.Constant() {value = dense<0> : tensor<i64>} : () -> tensor<i64>
+  %d = plumb.Gather(%s, %i) {axis = 0 : i64} : (tensor<?xi64>, tensor<i64>) -> tensor<*xi64>
+  %two = plumb.Constant() {value = dense<2> : tensor<i64>} : () -> tensor<i64>
+  %cond = plumb.Equal(%d, %two) : (tensor<*xi64>, tensor<i64>) -> tensor<*xi1>
+  %y = plumb.If(%cond) : (tensor<*xi1>) -> tensor<*xf32> {
+    %t = plumb.Relu(%x) : (tensor<2x3xf32>) -> tensor<*xf32>
+    plumb.yield %t : tensor<*xf32>
+  }, {
+    %e = plumb.Neg(%x) : (tensor<2x3xf32>) -> tensor<*xf32>
+    plumb.yield %e : tensor<*xf32>
+  }
+  %m = plumb.Mul(%y, %y) : (tensor<*xf32>, tensor<*xf32>) -> tensor<*xf32>
+  %k = plumb.If(%c) : (tensor<i1>) -> tensor<2x3xf32> {
+    %q = plumb.Sqrt(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    plumb.yield %q : tensor<2x3xf32>
+  }, {
+    %a = plumb.Abs(%x) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+    plumb.yield %a : tensor<2x3xf32>
+  }
+  return %m, %k : tensor<*xf32>, tensor<2x3xf32>
+}
