@@ -237,11 +237,10 @@ ref::Attrs readAttrs(Reader &r) {
   return attrs;
 }
 
-// The metadata of `plan`; constant bytes go to `data` (each at a 64-byte multiple).
-std::string serializeMeta(const Plan &plan, std::vector<const Buffer *> &constants,
-                          uint64_t &dataSize) {
-  Writer w;
-  dataSize = 0;
+// Writes `plan` (a control-flow step's bodies within their step); constants are listed in
+// `constants`, their offsets in the data section counted in `dataSize`.
+void writePlan(Writer &w, const Plan &plan, std::vector<const Buffer *> &constants,
+               uint64_t &dataSize) {
   w.u64(plan.buffers.size());
   for (const Buffer &b : plan.buffers) {
     w.u64(uint64_t(b.kind));
@@ -277,6 +276,9 @@ std::string serializeMeta(const Plan &plan, std::vector<const Buffer *> &constan
     w.str(s.nodeNames);
     w.i64(s.opset);
     w.i64(s.inPlaceInput);
+    w.u64(s.bodies.size());
+    for (const Plan &body : s.bodies)
+      writePlan(w, body, constants, dataSize);
   }
   w.u64(plan.inputs.size());
   for (int x : plan.inputs)
@@ -284,6 +286,14 @@ std::string serializeMeta(const Plan &plan, std::vector<const Buffer *> &constan
   w.u64(plan.outputs.size());
   for (int x : plan.outputs)
     w.i64(x);
+}
+
+// The metadata of `plan`; constant bytes go to `data` (each at a 64-byte multiple).
+std::string serializeMeta(const Plan &plan, std::vector<const Buffer *> &constants,
+                          uint64_t &dataSize) {
+  Writer w;
+  dataSize = 0;
+  writePlan(w, plan, constants, dataSize);
   return std::move(w.data());
 }
 
@@ -299,9 +309,13 @@ std::vector<int> readIds(Reader &r, size_t numBuffers, bool optional) {
   return ids;
 }
 
-// `data`/`dataSize`: the data section, which constants borrow under `keepAlive`.
-Plan deserializeMeta(Reader &r, const char *data, uint64_t dataSize,
-                     const std::shared_ptr<const void> &keepAlive) {
+// `data`/`dataSize`: the data section, which constants borrow under `keepAlive`. `depth`:
+// how deep in control-flow bodies this plan lies (bounded, so a crafted file cannot exhaust
+// the stack).
+Plan readPlan(Reader &r, const char *data, uint64_t dataSize,
+              const std::shared_ptr<const void> &keepAlive, int depth) {
+  if (depth > 64)
+    r.fail("control-flow bodies nested more than 64 deep");
   Plan plan;
   uint64_t nb = r.count(1 << 24, 48);
   for (uint64_t i = 0; i < nb; ++i) {
@@ -341,7 +355,7 @@ Plan deserializeMeta(Reader &r, const char *data, uint64_t dataSize,
     }
     plan.buffers.push_back(std::move(b));
   }
-  uint64_t ns = r.count(1 << 24, 64);
+  uint64_t ns = r.count(1 << 24, 72);
   for (uint64_t i = 0; i < ns; ++i) {
     Step s;
     s.kernel = r.str();
@@ -357,10 +371,19 @@ Plan deserializeMeta(Reader &r, const char *data, uint64_t dataSize,
     if (inPlace < -1 || inPlace >= int64_t(s.inputs.size()))
       r.fail("step " + std::to_string(i) + " has bad in-place input " + std::to_string(inPlace));
     s.inPlaceInput = int(inPlace);
+    s.bodies.resize(r.count(1 << 8));
+    for (Plan &body : s.bodies)
+      body = readPlan(r, data, dataSize, keepAlive, depth + 1);
     plan.steps.push_back(std::move(s));
   }
   plan.inputs = readIds(r, nb, false);
   plan.outputs = readIds(r, nb, false);
+  return plan;
+}
+
+Plan deserializeMeta(Reader &r, const char *data, uint64_t dataSize,
+                     const std::shared_ptr<const void> &keepAlive) {
+  Plan plan = readPlan(r, data, dataSize, keepAlive, 0);
   if (!r.done())
     r.fail("trailing metadata bytes");
   return plan;

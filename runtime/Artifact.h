@@ -22,12 +22,13 @@ namespace plumb {
 //  64  metadata: buffers (kind, dtype, layout, flags (1: runTimeShape), shape, name, packing (runtime/Packing.h; empty
 //      for plain data), and for constants the offset and size of their bytes in the data
 //      section: the plain tensor's size, or for a packed one the packed bytes), steps (kernel, attributes, inputs, outputs, output
-//      names, node names, opset), graph inputs and outputs
+//      names, node names, opset, in-place input, control-flow bodies: each a plan written the
+//      same way, its constants in the same data section), graph inputs and outputs
 //   D  constant data: each constant starts at a multiple of 64 bytes from D, so that a
 //      page-aligned mapping gives 64-byte-aligned weights
 // Older versions are refused with a version message: 1 held the whole payload inline, 2 had no
 // buffer layouts, 3 no packed constants, 4 no transformed ones (Packing.h's transform), 5 no
-// buffer flags and CUDA kernels without the index-check parameters (a generated kernel whose
+// buffer flags, no control-flow bodies, and CUDA kernels without the index-check parameters (a generated kernel whose
 // step carries `index_checks` takes `int *plumb_status, int plumb_step` last; a version-5 reader
 // would launch it without them).
 inline constexpr uint32_t kArtifactVersion = 6;

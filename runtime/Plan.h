@@ -55,6 +55,8 @@ struct Buffer {
   size_t bytes() const { return size_t(numElements(shape)) * dtypeSize(dtype); }
 };
 
+struct Plan;
+
 // One kernel call. `kernel` names a factory in the KernelFactoryRegistry ("cpu.conv",
 // "cpu.matmul", "ref.Softmax", ...). `attrs` are the ONNX attributes of the op the kernel
 // implements plus plumb extras (e.g. "post_ops"); see backends/cpu/CpuBackend.h for what each
@@ -75,6 +77,10 @@ struct Step {
   // their output (a "sum" post-op starts from the residual): no copy of the residual is made.
   int inPlaceInput = -1;
   int64_t opset = 17;    // ai.onnx opset of the model (some ops changed meaning across opsets)
+  // The plans of a control-flow step's subgraphs (cpu.if: the then and the else branch). Each
+  // takes the step's inputs after the first (the values the subgraph reads from the enclosing
+  // graph), in order, as its inputs, and gives the step's outputs.
+  std::vector<Plan> bodies;
 };
 
 struct Plan {

@@ -67,6 +67,7 @@ void registerCpuKernels(KernelFactoryRegistry &r) {
   r.add("cpu.cumsum", factory(makeCumSumKernel));
   r.add("cpu.attention", factory(makeAttentionKernel));
   r.add("cpu.chain", factory(makeChainKernel));
+  r.add("cpu.if", factory(makeIfKernel));
   r.add("ref.*", factory(makeRefKernel));
   r.setLayoutConverter(toPlainTensor);
   r.setReadsPackedConstants(true);

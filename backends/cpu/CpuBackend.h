@@ -53,6 +53,9 @@
 //                   [B0, B1, rows, cols] matrices (default dense; Q and O need unit column
 //                   stride, Kt and V one unit stride); scale_op = none | div | mul and scale;
 //                   mask = none | add | where (scores where the condition holds) | where_not.
+//   cpu.if          ONNX If of a run-time condition: inputs cond (one bool), then the values the
+//                   branches read from the enclosing graph; Step::bodies = {then, else}, plans
+//                   taking those values and giving the step's outputs, run with these kernels.
 //   ref.<OpType>    any op the reference interpreter has, with its ONNX attributes.
 //
 // cpu.conv (source, output, residual) and cpu.pool (source, output, residual) read and write

@@ -27,5 +27,6 @@ std::unique_ptr<RuntimeKernel> makeCumSumKernel(const KernelArgs &a);    // Gath
 std::unique_ptr<RuntimeKernel> makeAttentionKernel(const KernelArgs &a); // Attention.cpp
 std::unique_ptr<RuntimeKernel> makeChainKernel(const KernelArgs &a);     // Chain.cpp
 std::unique_ptr<RuntimeKernel> makeRefKernel(const KernelArgs &a);       // RefFallback.cpp
+std::unique_ptr<RuntimeKernel> makeIfKernel(const KernelArgs &a);        // ControlFlow.cpp
 
 } // namespace plumb::cpu

@@ -80,8 +80,14 @@ Operation *inlineConstantIf(Operation *op) {
   Operation *first = &branch.front() == yield ? next : &branch.front();
   op->getBlock()->getOperations().splice(op->getIterator(), branch.getOperations(),
                                          branch.begin(), yield->getIterator());
-  for (auto [r, v] : llvm::zip(op->getResults(), yield->getOperands()))
+  for (auto [r, v] : llvm::zip(op->getResults(), yield->getOperands())) {
+    // What the If's type knows (ONNX value_info, the graph's output type) and the branch's
+    // value does not: kept, on a value the branch computed (the sweep refines it further).
+    if (Type better = refine(v.getType(), r.getType()); better && v.getDefiningOp() &&
+                                                         v.getDefiningOp()->getBlock() == op->getBlock())
+      v.setType(better);
     r.replaceAllUsesWith(v);
+  }
   op->erase();
   return first;
 }

@@ -426,3 +426,33 @@ def test_branch_on_a_dim_compiles_the_branch_taken(plumb, repo, tmp_path, rows):
                "--stats")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0 host fallback" in proc.stdout, proc.stdout
+
+
+def test_branch_on_a_value_runs_the_branch_each_input_takes(plumb, repo, tmp_path):
+    """An If on a value (sum(x) > 0, tests/data/cpu/branch_on_value.onnx) is one cpu.if step
+    whose branches are plans of their own, stored in the artifact; the CPU backend refused it.
+    Compiled with an input that takes the then branch (Relu(x) * w, reading w from the
+    enclosing graph, [2, 3]), the artifact also runs an input that takes the else branch
+    (row sums, [2, 1]: the If's shape is run-time). Against numpy."""
+    model = os.path.join(repo, "tests", "data", "cpu", "branch_on_value.onnx")
+    w = np.array([[1, 2, 3], [4, 5, 6]], np.float32)
+    xs = {"then": np.array([[1, -2, 3], [0.5, 2, -1]], np.float32),
+          "else": np.array([[-1, -2, 3], [0.5, -2, -1]], np.float32)}
+    for tag, x in xs.items():
+        np.savez(tmp_path / f"{tag}.npz", x=x)
+    art = tmp_path / "branch.plumb"
+    proc = run(plumb, "compile", model, "--backend", "cpu", "--inputs",
+               str(tmp_path / "then.npz"), "-o", str(art), "--stats")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"^  cpu\.if\s+1$", proc.stdout, re.M), proc.stdout
+    proc = run(plumb, "inspect", str(art), "--steps")
+    assert re.search(r"cpu\.if\s+f32\[run-time: 2x3\]\s+branch", proc.stdout), proc.stdout
+    want = {"then": np.maximum(xs["then"], 0) * w + 1,
+            "else": xs["else"].sum(axis=1, keepdims=True) + 1}
+    for tag in ["then", "else", "then"]:
+        out = tmp_path / f"y_{tag}.npz"
+        proc = run(plumb, "run", str(art), "--inputs", str(tmp_path / f"{tag}.npz"), "-o", str(out))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        np.testing.assert_allclose(np.load(out)["y"], want[tag], rtol=1e-6, err_msg=tag)
+    proc = run(plumb, "check", model, "--backend", "cpu", "--inputs", str(tmp_path / "else.npz"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr

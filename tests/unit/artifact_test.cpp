@@ -39,6 +39,7 @@ void expectSamePlan(const Plan &a, const Plan &b) {
     EXPECT_EQ(a.steps[i].inputs, b.steps[i].inputs);
     EXPECT_EQ(a.steps[i].outputs, b.steps[i].outputs);
     EXPECT_EQ(a.steps[i].nodeNames, b.steps[i].nodeNames);
+    EXPECT_EQ(a.steps[i].bodies.size(), b.steps[i].bodies.size());
   }
   const Tensor *t = b.steps[1].attrs.getTensor("unused_tensor_attr");
   ASSERT_TRUE(t);

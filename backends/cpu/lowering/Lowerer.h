@@ -35,12 +35,16 @@ public:
   Lowerer(LoweringStats *stats, const std::map<std::string, Shape> *hints, bool releasable)
       : stats_(stats), hints_(hints), releasable_(releasable) {}
   Plan run(mlir::func::FuncOp fn);
+  Plan runBody(mlir::Block &block, llvm::ArrayRef<mlir::Value> captures,
+               const std::vector<Buffer> &from);
 
 private:
   int bufferFor(mlir::Value v, const std::string &name);
   int operand(mlir::Value v);
   void lowerOp(mlir::Operation *op);
   void lowerFusion(FusionOp fusion);
+  void lowerIf(IfOp op);
+  void finish(mlir::ValueRange values, const std::vector<std::string> &names);
   bool lowerAnchored(FusionOp fusion);
   bool lowerAttention(FusionOp fusion);
   void lowerOps(llvm::ArrayRef<mlir::Operation *> ops);

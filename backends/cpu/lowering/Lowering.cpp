@@ -117,6 +117,10 @@ bool allF32(Operation *op) {
 }
 
 llvm::DenseSet<Value> runTimeShapedValues(func::FuncOp fn) {
+  return runTimeShapedValues(fn.getBody().front());
+}
+
+llvm::DenseSet<Value> runTimeShapedValues(Block &top) {
   llvm::DenseSet<Value> found;
   std::function<void(Block &)> visit = [&](Block &block) {
     for (Operation &op : block) {
@@ -135,8 +139,10 @@ llvm::DenseSet<Value> runTimeShapedValues(func::FuncOp fn) {
       std::string t = onnxOpType(&op).str();
       bool byNature = t == "NonZero" || t == "Unique" || t == "Compress" || t == "NonMaxSuppression";
       // Operand 0 is the data, except for ops whose first operand is a shape or a size.
+      // (An If's condition picks the branch, whose results may differ in shape.)
       bool sizeFirst = t == "ConstantOfShape" || t == "Range" || t == "HannWindow" ||
-                       t == "HammingWindow" || t == "BlackmanWindow" || t == "MelWeightMatrix";
+                       t == "HammingWindow" || t == "BlackmanWindow" || t == "MelWeightMatrix" ||
+                       t == "If";
       bool steered = false;
       for (auto [i, v] : llvm::enumerate(op.getOperands()))
         steered = steered || found.count(v) ||
@@ -148,7 +154,7 @@ llvm::DenseSet<Value> runTimeShapedValues(func::FuncOp fn) {
       }
     }
   };
-  visit(fn.getBody().front());
+  visit(top);
   return found;
 }
 
@@ -282,6 +288,8 @@ void Lowerer::lowerOp(Operation *op) {
     lowerFusion(fusion);
     return;
   }
+  if (auto ifOp = dyn_cast<IfOp>(op))
+    return lowerIf(ifOp);
   requireStraightLineOp(op, opset_, "CPU");
   ref::Attrs attrs = ref::attrsOf(op);
   std::string kernel = kernelFor(op, attrs);
@@ -368,15 +376,84 @@ Plan Lowerer::run(func::FuncOp fn) {
   }
   for (Operation &op : fn.getBody().front().without_terminator())
     lowerOp(&op);
-  // Graph outputs: the step that computes a returned value writes straight into the Output
-  // buffer (no copy). A value returned twice, or one that is a graph input or a constant, is
-  // copied into its own Output buffer instead.
   auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
-  std::set<int> promoted;
+  std::vector<std::string> names;
   for (unsigned i = 0; i < ret.getNumOperands(); ++i) {
     auto name = fn.getResultAttrOfType<StringAttr>(i, kNameAttr);
-    std::string n = name ? name.str() : "output_" + std::to_string(i);
-    int src = operand(ret.getOperand(i));
+    names.push_back(name ? name.str() : "output_" + std::to_string(i));
+  }
+  finish(ret.getOperands(), names);
+  return std::move(plan_);
+}
+
+// An If body as a plan of its own: `captures` (what the body reads from the enclosing graph,
+// stored there as `from`) are its inputs, what it yields its outputs.
+Plan Lowerer::runBody(Block &block, llvm::ArrayRef<Value> captures,
+                      const std::vector<Buffer> &from) {
+  runTime_ = runTimeShapedValues(block);
+  for (auto [v, b] : llvm::zip(captures, from))
+    ids_[v] = plan_.addInput(b.dtype, b.shape, b.name);
+  for (Operation &op : block.without_terminator())
+    lowerOp(&op);
+  Operation *yield = block.getTerminator();
+  std::vector<std::string> names;
+  for (Value v : yield->getOperands())
+    names.push_back(plan_.buffers[size_t(operand(v))].name);
+  finish(yield->getOperands(), names);
+  return std::move(plan_);
+}
+
+// The ops of an If's branches read these values of the enclosing graph, in first-use order.
+static std::vector<Value> capturedBy(IfOp op) {
+  std::vector<Value> captures;
+  llvm::DenseSet<Value> seen;
+  for (Region *r : {&op.getThenBranch(), &op.getElseBranch()})
+    r->walk([&](Operation *inner) {
+      for (Value v : inner->getOperands())
+        if (!isa<NoneType>(v.getType()) && !op->isAncestor(v.getParentRegion()->getParentOp()) &&
+            seen.insert(v).second)
+          captures.push_back(v);
+    });
+  return captures;
+}
+
+// An If whose condition is known only at run time (plumb-shape-refinement inlined the others):
+// one cpu.if step, its branches lowered as plans of their own (Step::bodies) that take the
+// values they read from the enclosing graph as inputs.
+void Lowerer::lowerIf(IfOp op) {
+  std::vector<Value> captures = capturedBy(op);
+  std::vector<int> in = {operand(op.getCond())};
+  std::vector<Buffer> from;
+  for (Value v : captures) {
+    in.push_back(operand(v));
+    from.push_back(plan_.buffers[size_t(in.back())]);
+    if (from.back().runTimeShape)
+      throw Error("node '" + nodeNameOf(op) + "' (If, opset " + std::to_string(opset_) +
+                  "): its branches read '" + from.back().name +
+                  "', whose shape its values decide; the CPU backend takes such Ifs only on "
+                  "values of planned shapes (run the model with --backend reference)");
+  }
+  std::vector<Plan> bodies;
+  for (Region *r : {&op.getThenBranch(), &op.getElseBranch()}) {
+    Lowerer body(nullptr, hints_, false);
+    body.opset_ = opset_;
+    bodies.push_back(body.runBody(r->front(), captures, from));
+  }
+  std::vector<int> out;
+  for (unsigned i = 0; i < op->getNumResults(); ++i)
+    out.push_back(bufferFor(op->getResult(i), tensorNameOf(op, i)));
+  Step &s = emit("cpu.if", op, in, out);
+  s.bodies = std::move(bodies);
+}
+
+// The plan's outputs, named `names`: the step that computes a returned value writes straight
+// into the Output buffer (no copy). A value returned twice, or one that is an input or a
+// constant, is copied into its own Output buffer instead. Then layouts, and validation.
+void Lowerer::finish(ValueRange values, const std::vector<std::string> &names) {
+  std::set<int> promoted;
+  for (unsigned i = 0; i < values.size(); ++i) {
+    const std::string &n = names[i];
+    int src = operand(values[i]);
     Buffer &b = plan_.buffers[size_t(src)];
     if (b.kind == BufferKind::Intermediate && !promoted.count(src)) {
       b.kind = BufferKind::Output;
@@ -397,7 +474,6 @@ Plan Lowerer::run(func::FuncOp fn) {
       stats_->blockedBytes += b.layout == Layout::ChannelBlocked ? int64_t(b.bytes()) : 0;
   }
   validatePlan(plan_);
-  return std::move(plan_);
 }
 
 

@@ -58,6 +58,7 @@ void requireStraightLineOp(mlir::Operation *op, int64_t opset, const std::string
 // shape is a sample. (A result the IR leaves open for other reasons, e.g. an Upsample of
 // constant scales, has the one shape the compile-time run gives it.)
 llvm::DenseSet<mlir::Value> runTimeShapedValues(mlir::func::FuncOp fn);
+llvm::DenseSet<mlir::Value> runTimeShapedValues(mlir::Block &block); // an If body
 // Whether `op` (or an op in its body) reads or writes one of `values`: it then runs on its
 // reference kernel, which takes the shapes each run gives (on the CUDA backend, on the host).
 bool touchesRunTimeShape(mlir::Operation *op, const llvm::DenseSet<mlir::Value> &values);

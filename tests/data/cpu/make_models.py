@@ -148,3 +148,31 @@ branch = helper.make_model(
     opset_imports=[helper.make_opsetid("", 17)], producer_name="plumb-tests")
 onnx.checker.check_model(branch)
 onnx.save(branch, os.path.join(HERE, "branch_on_dim.onnx"))
+
+# branch_on_value.onnx (opset 17): If on a value (sum(x) > 0) for x [2, 3]; the then branch
+# gives Relu(x) * w [2, 3] and reads the weight w from the enclosing graph, the else branch
+# ReduceSum(x, axis 1, keepdims) [2, 1], so the If's shape is the branch's; y = If + 1.
+vw = numpy_helper.from_array(np.array([[1, 2, 3], [4, 5, 6]], np.float32), "w")
+vthen = helper.make_graph([helper.make_node("Relu", ["x"], ["r"], name="relu"),
+                           helper.make_node("Mul", ["r", "w"], ["rw"], name="weigh")], "then", [],
+                          [helper.make_tensor_value_info("rw", TensorProto.FLOAT, [2, 3])])
+velse = helper.make_graph([helper.make_node("ReduceSum", ["x", "axis1"], ["rows"], name="rows",
+                                            keepdims=1)], "else", [],
+                          [helper.make_tensor_value_info("rows", TensorProto.FLOAT, [2, 1])])
+vnodes = [helper.make_node("ReduceSum", ["x"], ["total"], name="total", keepdims=0),
+          helper.make_node("Greater", ["total", "zero_f"], ["positive"], name="positive"),
+          helper.make_node("If", ["positive"], ["chosen"], name="branch", then_branch=vthen,
+                           else_branch=velse),
+          helper.make_node("Add", ["chosen", "one_f"], ["y"], name="plus_one")]
+by_value = helper.make_model(
+    helper.make_graph(vnodes, "branch_on_value",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                      [vw, numpy_helper.from_array(np.array(0, np.float32), "zero_f"),
+                       numpy_helper.from_array(np.array(1, np.float32), "one_f"),
+                       numpy_helper.from_array(np.array([1], np.int64), "axis1")]),
+    opset_imports=[helper.make_opsetid("", 17)], producer_name="plumb-tests")
+by_value.graph.output[0].type.tensor_type.shape.dim.add().dim_param = "r"
+by_value.graph.output[0].type.tensor_type.shape.dim.add().dim_param = "c"
+onnx.checker.check_model(by_value)
+onnx.save(by_value, os.path.join(HERE, "branch_on_value.onnx"))
