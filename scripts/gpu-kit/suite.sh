@@ -6,7 +6,9 @@
 #   3. `plumb check --backend cuda` for every fixture in f32, f16 and bf16, and one
 #      `plumb bisect --backend cuda`,
 #   4. tests/data/cpu/run_time_shapes.onnx compiled for cuda with one input set and run with
-#      another whose NonZero/Compress/NMS/Unique counts differ, against the reference,
+#      another whose NonZero/Compress/NMS/Unique counts differ, and branch_on_value.onnx (an If
+#      on a value) compiled with one branch's input and run with the other's, against the
+#      reference,
 #   5. `plumb conformance --backend cuda --bind-steering-inputs` on the ONNX node cases CI runs
 #      on the emulator (tests/conformance/cuda_emulator_cases.txt): each must pass on the device.
 # Writes OUT_DIR/suite.log (everything) and OUT_DIR/checks.tar.gz (the JSON reports); the last
@@ -55,8 +57,19 @@ step() {  # step NAME TIMEOUT_S CMD...: runs CMD, logs it, keeps one summary row
       plumb run "/tmp/plumb-rts/rts.$dtype.plumb" --inputs "$rts.b.npz" \
         -o "/tmp/plumb-rts/out/run_time_shapes.$dtype.artifact.npz"
   done
-  step "run-time shapes (compiled with a, run with b)" 60 python3 scripts/gpu-kit/compare.py \
-    /tmp/plumb-rts /tmp/plumb-rts/out
+  # An If on a value (a host step with CPU plans for its branches): compiled with an input
+  # taking the then branch, run with one taking the else branch ([2, 1], not [2, 3]).
+  python3 -c "import numpy as np; np.savez('/tmp/plumb-rts/then.npz', x=np.array([[1, -2, 3], [0.5, 2, -1]], np.float32)); np.savez('/tmp/plumb-rts/else.npz', x=np.array([[-1, -2, 3], [0.5, -2, -1]], np.float32))"
+  bov=tests/data/cpu/branch_on_value.onnx
+  plumb run "$bov" --inputs /tmp/plumb-rts/else.npz -o /tmp/plumb-rts/branch_on_value.ref.npz
+  for dtype in f32 f16; do
+    plumb compile "$bov" --backend cuda --dtype "$dtype" --inputs /tmp/plumb-rts/then.npz \
+      -o "/tmp/plumb-rts/bov.$dtype.plumb" &&
+      plumb run "/tmp/plumb-rts/bov.$dtype.plumb" --inputs /tmp/plumb-rts/else.npz \
+        -o "/tmp/plumb-rts/out/branch_on_value.$dtype.artifact.npz"
+  done
+  step "run-time shapes and If (compiled with one input, run with another)" 60 \
+    python3 scripts/gpu-kit/compare.py /tmp/plumb-rts /tmp/plumb-rts/out
   # An empty expected-failures list: any case that does not pass fails the step.
   if [[ -d .gpu-dev/node ]]; then
     # CASE is an onnx 1.19.1 node case; SUITE/CASE one of Debian's suites (gpu-suite.sh).

@@ -358,25 +358,29 @@ def test_check_kept_half_plan_on_the_device(plumb, repo, keep_report):
 
 
 def test_control_flow_is_one_line_exit_2_at_compile_time(plumb, tmp_path):
-    # A host step runs one reference kernel; an If/Loop body has no place in a plan. Before,
-    # such a plan compiled and failed only when a device built its kernels.
+    # A host step runs one reference kernel or an If's branch plans; a Loop body has no place
+    # in a plan. Before, such a plan compiled and failed only when a device built its kernels.
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
-    branch = lambda name, value: helper.make_graph(
-        [helper.make_node("Constant", [], [name], value=helper.make_tensor(
-            name + "_v", TensorProto.FLOAT, [2], [value, value]))],
-        name, [], [helper.make_tensor_value_info(name, TensorProto.FLOAT, [2])])
-    node = helper.make_node("If", ["cond"], ["y"], name="choose",
-                            then_branch=branch("a", 1.0), else_branch=branch("b", 2.0))
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("cond", TensorProto.BOOL, [])],
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("Add", ["v_in", "v_in"], ["v_out"])], "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_in", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [2])])
+    node = helper.make_node("Loop", ["n", "", "v"], ["y"], name="repeat", body=body)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("n", TensorProto.INT64, []),
+                                            helper.make_tensor_value_info("v", TensorProto.FLOAT, [2])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
-    path = tmp_path / "if.onnx"
+    path = tmp_path / "loop.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
-    out = tmp_path / "if.plumb"
+    out = tmp_path / "loop.plumb"
     proc = run(plumb, "compile", str(path), "--backend", "cuda", "-o", str(out))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "node 'choose' (If, opset 17): control flow" in lines[0], proc.stderr
+    assert len(lines) == 1 and "node 'repeat' (Loop, opset 17): control flow" in lines[0], proc.stderr
     assert not out.exists()
 
 

@@ -22,10 +22,11 @@ using cudatest::graphs::stepsRunning;
 
 const std::string kDir = std::string(PLUMB_SOURCE_DIR) + "/tests/data/cpu/";
 
-// The reference interpreter's outputs on the inputs of `npz` (which come back in `inputs`).
-Capture truthOn(const std::string &npz, std::vector<Tensor> &inputs) {
+// The reference interpreter's outputs of `model` on the inputs of `npz` (which come back in
+// `inputs`).
+Capture truthOn(const std::string &model, const std::string &npz, std::vector<Tensor> &inputs) {
   mlir::MLIRContext ctx;
-  auto module = importWithInputs(ctx, kDir + "run_time_shapes.onnx", {}, npz, 0, inputs);
+  auto module = importWithInputs(ctx, model, {}, npz, 0, inputs);
   return captureRun(mainFunction(*module), inputs, {});
 }
 
@@ -55,7 +56,8 @@ TEST(CudaRunTimeShapes, PlanCompiledForOneCountRunsAnother) {
     for (const char *set : {"b", "a"}) {
       KeptPlan k;
       std::vector<Tensor> inputs;
-      k.truth = truthOn(kDir + "run_time_shapes." + set + ".npz", inputs);
+      k.truth = truthOn(kDir + "run_time_shapes.onnx", kDir + "run_time_shapes." + set + ".npz",
+                        inputs);
       k.got = emu.run(inputs);
       SCOPED_TRACE(std::string(dtype) + " set " + set);
       expectClose(k, dtype);
@@ -82,6 +84,38 @@ TEST(CudaRunTimeShapes, DeviceStepsNeverTouchThem) {
                                          "known only at run time, which only cuda.host steps take"),
               std::string::npos)
         << e.what();
+  }
+}
+
+// An If on a value (tests/data/cpu/branch_on_value.onnx: sum(x) > 0 picks Relu(x) * w [2, 3]
+// or the row sums [2, 1]) is one host step whose branches are CPU plans; compiled with an
+// input taking the then branch, the plan runs both, in f32 and f16 storage, matching the
+// reference's shape and values.
+TEST(CudaControlFlow, IfOnAValueRunsItsBranchOnTheHost) {
+  std::string model = kDir + "branch_on_value.onnx";
+  std::string npz[2] = {testing_util::scratchPath("branch_then.npz"),
+                        testing_util::scratchPath("branch_else.npz")};
+  writeNpz(npz[0], {{"x", Tensor::fromVector(DType::F32, {2, 3},
+                                             std::vector<float>{1, -2, 3, 0.5f, 2, -1})}});
+  writeNpz(npz[1], {{"x", Tensor::fromVector(DType::F32, {2, 3},
+                                             std::vector<float>{-1, -2, 3, 0.5f, -2, -1})}});
+  for (const char *dtype : {"f32", "f16"}) {
+    std::vector<Tensor> inputs;
+    Compiled c = compileForCuda(model, npz[0], dtype, inputs);
+    const Step *branch = graphs::stepsOf(c.plan, "branch").at(0);
+    EXPECT_EQ(branch->kernel, "cuda.host") << dtype;
+    EXPECT_EQ(branch->bodies.size(), 2u) << dtype;
+    EXPECT_EQ(stepsRunning(c.plan, "cuda.generated"), std::string(dtype) == "f32" ? 2 : 3);
+    PlanEmulator emu(c.plan, testing_util::scratchPath(std::string("emu_if_") + dtype));
+    for (int taken : {0, 1, 0}) {
+      KeptPlan k;
+      std::vector<Tensor> in;
+      k.truth = truthOn(model, npz[taken], in);
+      k.got = emu.run(in);
+      SCOPED_TRACE(std::string(dtype) + (taken ? " else" : " then"));
+      expectClose(k, dtype);
+      EXPECT_EQ(k.got.at(0).shape(), (Shape{2, taken ? 1 : 3}));
+    }
   }
 }
 

@@ -37,6 +37,7 @@ public:
   Plan run(mlir::func::FuncOp fn);
   Plan runBody(mlir::Block &block, llvm::ArrayRef<mlir::Value> captures,
                const std::vector<Buffer> &from);
+  void setOpset(int64_t opset) { opset_ = opset; }
 
 private:
   int bufferFor(mlir::Value v, const std::string &name);

@@ -403,12 +403,11 @@ Plan Lowerer::runBody(Block &block, llvm::ArrayRef<Value> captures,
   return std::move(plan_);
 }
 
-// The ops of an If's branches read these values of the enclosing graph, in first-use order.
-static std::vector<Value> capturedBy(IfOp op) {
+std::vector<Value> valuesCapturedBy(Operation *op) {
   std::vector<Value> captures;
   llvm::DenseSet<Value> seen;
-  for (Region *r : {&op.getThenBranch(), &op.getElseBranch()})
-    r->walk([&](Operation *inner) {
+  for (Region &r : op->getRegions())
+    r.walk([&](Operation *inner) {
       for (Value v : inner->getOperands())
         if (!isa<NoneType>(v.getType()) && !op->isAncestor(v.getParentRegion()->getParentOp()) &&
             seen.insert(v).second)
@@ -421,7 +420,7 @@ static std::vector<Value> capturedBy(IfOp op) {
 // one cpu.if step, its branches lowered as plans of their own (Step::bodies) that take the
 // values they read from the enclosing graph as inputs.
 void Lowerer::lowerIf(IfOp op) {
-  std::vector<Value> captures = capturedBy(op);
+  std::vector<Value> captures = valuesCapturedBy(op);
   std::vector<int> in = {operand(op.getCond())};
   std::vector<Buffer> from;
   for (Value v : captures) {
@@ -433,12 +432,7 @@ void Lowerer::lowerIf(IfOp op) {
                   "', whose shape its values decide; the CPU backend takes such Ifs only on "
                   "values of planned shapes (run the model with --backend reference)");
   }
-  std::vector<Plan> bodies;
-  for (Region *r : {&op.getThenBranch(), &op.getElseBranch()}) {
-    Lowerer body(nullptr, hints_, false);
-    body.opset_ = opset_;
-    bodies.push_back(body.runBody(r->front(), captures, from));
-  }
+  std::vector<Plan> bodies = lowerIfBranches(op, captures, from, hints_, opset_);
   std::vector<int> out;
   for (unsigned i = 0; i < op->getNumResults(); ++i)
     out.push_back(bufferFor(op->getResult(i), tensorNameOf(op, i)));
@@ -476,6 +470,18 @@ void Lowerer::finish(ValueRange values, const std::vector<std::string> &names) {
   validatePlan(plan_);
 }
 
+
+std::vector<Plan> lowerIfBranches(Operation *op, llvm::ArrayRef<Value> captures,
+                                  const std::vector<Buffer> &from,
+                                  const std::map<std::string, Shape> *shapeHints, int64_t opset) {
+  std::vector<Plan> bodies;
+  for (Region &r : op->getRegions()) {
+    Lowerer body(nullptr, shapeHints, false);
+    body.setOpset(opset);
+    bodies.push_back(body.runBody(r.front(), captures, from));
+  }
+  return bodies;
+}
 
 Plan lowerToCpuPlan(ModuleOp module, LoweringStats *stats,
                     const std::map<std::string, Shape> *shapeHints, bool releasableWeights) {

@@ -59,6 +59,16 @@ void requireStraightLineOp(mlir::Operation *op, int64_t opset, const std::string
 // constant scales, has the one shape the compile-time run gives it.)
 llvm::DenseSet<mlir::Value> runTimeShapedValues(mlir::func::FuncOp fn);
 llvm::DenseSet<mlir::Value> runTimeShapedValues(mlir::Block &block); // an If body
+
+// The values an op's regions (an If's branches) read from the enclosing graph, in first-use
+// order.
+std::vector<mlir::Value> valuesCapturedBy(mlir::Operation *op);
+// An If's branches (then, else) as CPU plans, each taking `captures` (stored as `from`: their
+// dtype, shape and name) as inputs and giving the branch's yielded values: the bodies of a
+// cpu.if step, or of the CUDA backend's host step for such an If.
+std::vector<Plan> lowerIfBranches(mlir::Operation *op, llvm::ArrayRef<mlir::Value> captures,
+                                  const std::vector<Buffer> &from,
+                                  const std::map<std::string, Shape> *shapeHints, int64_t opset);
 // Whether `op` (or an op in its body) reads or writes one of `values`: it then runs on its
 // reference kernel, which takes the shapes each run gives (on the CUDA backend, on the host).
 bool touchesRunTimeShape(mlir::Operation *op, const llvm::DenseSet<mlir::Value> &values);

@@ -470,6 +470,8 @@ void Lowerer::lowerOp(Operation *op) {
     ids_[c.getResult()] = plan_.addConstant(tensorNameOf(op, 0), v);
     return;
   }
+  if (auto ifOp = dyn_cast<IfOp>(op))
+    return lowerIf(ifOp);
   if (cpu::touchesRunTimeShape(op, runTime_)) // shapes each run's values decide: the host runs it
     return lowerRunTimeShaped(op);
   if (auto it = siblingLeader_.find(op); it != siblingLeader_.end()) {
@@ -500,6 +502,33 @@ void Lowerer::lowerOp(Operation *op) {
     return;
   }
   lowerNow(op);
+}
+
+// An If whose condition is known only at run time (plumb-shape-refinement inlined the others):
+// a host step whose bodies are the branches as CPU plans (cpu::lowerIfBranches), run on the
+// host on copies of the values they read from the enclosing graph, in the IR's types (an
+// f16 plan's values are widened for them and the results narrowed back).
+void Lowerer::lowerIf(IfOp op) {
+  std::vector<Value> captures = cpu::valuesCapturedBy(op);
+  std::vector<int> in = {operand(op.getCond())};
+  std::vector<Buffer> from;
+  for (Value v : captures) {
+    in.push_back(operand(v));
+    Buffer b = plan_.buffers[size_t(in.back())];
+    if (b.runTimeShape)
+      throw Error("node '" + nodeNameOf(op) + "' (If, opset " + std::to_string(opset_) +
+                  "): its branches read '" + b.name +
+                  "', whose shape its values decide; the CUDA backend takes such Ifs only on "
+                  "values of planned shapes (run the model with --backend reference)");
+    b.dtype = *dtypeOf(cast<TensorType>(v.getType()).getElementType());
+    from.push_back(b);
+  }
+  std::vector<Plan> bodies = cpu::lowerIfBranches(op, captures, from, hints_, opset_);
+  std::vector<Value> outs(op->getResults().begin(), op->getResults().end());
+  Step &s = emit("cuda.host", joinedNodeNames(op), in, outs);
+  s.attrs.set("plumb.op", strAttr("If"));
+  s.bodies = std::move(bodies);
+  stats_->byKernel["cuda.host:If"]++;
 }
 
 // An op, or a fusion's body op by op, as host steps: each takes the shapes its run gives.

@@ -3,6 +3,7 @@
 #include "backends/cuda/runtime/DeviceKernel.h"
 
 #include "backends/cuda/runtime/CudaBackend.h"
+#include "backends/cpu/CpuBackend.h"
 #include "backends/reference/Kernel.h"
 #include "runtime/Error.h"
 
@@ -85,7 +86,10 @@ private:
 class HostKernel : public DeviceKernel {
 public:
   HostKernel(const Step &s, const std::vector<BufferInfo> &in, const std::vector<BufferInfo> &out)
-      : step_(s), in_(in), out_(out) {}
+      : step_(s), in_(in), out_(out) {
+    if (!s.bodies.empty()) // an If: its branches prepared once
+      branches_ = std::make_unique<BranchRunner>(s);
+  }
   bool capturable() const override { return false; }
   void launch(const std::vector<const void *> &in, const std::vector<void *> &out,
               DeviceContext &ctx) override {
@@ -111,7 +115,8 @@ public:
     std::vector<DType> types;
     for (const BufferInfo &b : out_)
       types.push_back(b.dtype);
-    std::vector<Tensor> results = runHostStep(step_, args, types);
+    std::vector<Tensor> results =
+        branches_ ? branches_->run(args, types) : runHostStep(step_, args, types);
     for (size_t i = 0; i < out.size(); ++i) {
       if (out_[i].runTimeShape) {
         ctx.hostValues->at(size_t(step_.outputs[i])) = results.at(i);
@@ -129,6 +134,7 @@ public:
 private:
   Step step_;
   std::vector<BufferInfo> in_, out_;
+  std::unique_ptr<BranchRunner> branches_;
 };
 
 } // namespace
@@ -153,8 +159,36 @@ void requireHostForRunTimeShapes(const Plan &plan) {
   }
 }
 
+BranchRunner::BranchRunner(const Step &s) {
+  if (s.bodies.size() != 2)
+    throw Error("cuda.host for '" + s.nodeNames + "': an If needs two bodies, got " +
+                std::to_string(s.bodies.size()));
+  for (const Plan &body : s.bodies)
+    branches_.push_back(std::make_unique<Executor>(body, cpu::cpuKernelRegistry()));
+}
+
+BranchRunner::~BranchRunner() = default;
+
+std::vector<Tensor> BranchRunner::run(const std::vector<const Tensor *> &inputs,
+                                      const std::vector<DType> &outTypes) {
+  Executor &branch = *branches_[inputs.at(0)->getAsDouble(0) != 0 ? 0 : 1];
+  const Plan &plan = branch.plan();
+  std::vector<Tensor> args;
+  for (size_t i = 1; i < inputs.size(); ++i) {
+    DType want = plan.buffers[size_t(plan.inputs.at(i - 1))].dtype;
+    args.push_back(inputs[i]->dtype() == want ? *inputs[i] : inputs[i]->cast(want));
+  }
+  std::vector<Tensor> results = branch.run(args);
+  for (size_t i = 0; i < results.size() && i < outTypes.size(); ++i)
+    if (results[i].dtype() != outTypes[i])
+      results[i] = results[i].cast(outTypes[i]);
+  return results;
+}
+
 std::vector<Tensor> runHostStep(const Step &s, const std::vector<const Tensor *> &inputs,
                                 const std::vector<DType> &outTypes) {
+  if (!s.bodies.empty())
+    return BranchRunner(s).run(inputs, outTypes);
   ref::KernelCall call;
   call.opType = s.attrs.getString("plumb.op", "");
   call.nodeName = s.nodeNames;
@@ -202,7 +236,7 @@ std::unique_ptr<DeviceKernel> makeCopyKernel(const Step &s, const std::vector<Bu
 
 std::unique_ptr<DeviceKernel> makeHostKernel(const Step &s, const std::vector<BufferInfo> &in,
                                              const std::vector<BufferInfo> &out, DeviceContext &) {
-  if (!ref::KernelRegistry::instance().find(s.attrs.getString("plumb.op", "")))
+  if (s.bodies.empty() && !ref::KernelRegistry::instance().find(s.attrs.getString("plumb.op", "")))
     throw Error("cuda.host for '" + s.nodeNames + "': no reference kernel '" +
                 s.attrs.getString("plumb.op", "") + "'");
   return std::make_unique<HostKernel>(s, in, out);
