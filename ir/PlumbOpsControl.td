@@ -151,12 +151,14 @@ def Plumb_OptionalHasElementOp : Plumb_DocOp<"OptionalHasElement", "true when th
     "%b = plumb.OptionalHasElement(%o) : (!plumb.opt<tensor<5xf32>>) -> tensor<i1>"> {
   let arguments = (ins Plumb_OptAnyValue:$input);
   let results = (outs TensorOf<[I1]>:$output);
+  let hasCanonicalizer = 1;
 }
 def Plumb_OptionalGetElementOp : Plumb_DocOp<"OptionalGetElement", "the value an optional "
     "holds (an error when empty); a tensor or sequence input passes through",
     "%t = plumb.OptionalGetElement(%o) : (!plumb.opt<tensor<5xf32>>) -> tensor<5xf32>"> {
   let arguments = (ins Plumb_AnyValue:$input);
   let results = (outs AnyTypeOf<[Plumb_Tensor, Plumb_Seq]>:$output);
+  let hasCanonicalizer = 1;
 }
 
 //===----------------------------------------------------------------------===//

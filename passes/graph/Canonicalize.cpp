@@ -240,8 +240,42 @@ struct RemoveNoopExpand : OpRewritePattern<ExpandOp> {
   }
 };
 
+// OptionalHasElement of a plain tensor or sequence is true, of an absent input false: a
+// constant, which the backends (whose plans hold no optionals) take.
+struct FoldPlainHasElement : OpRewritePattern<OptionalHasElementOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(OptionalHasElementOp op, PatternRewriter &rewriter) const override {
+    Type in = op.getInput().getType();
+    auto result = dyn_cast<RankedTensorType>(op.getOutput().getType());
+    if (isa<OptType>(in) || !result || !result.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "an optional input, or an open result type");
+    bool present = !isa<NoneType>(in);
+    rewriter.replaceOpWithNewOp<ConstantOp>(op, result, DenseElementsAttr::get(result, present),
+                                            nullptr, nullptr, nullptr, nullptr);
+    return success();
+  }
+};
+
+// OptionalGetElement of a plain tensor or sequence is that value.
+struct FoldPlainGetElement : OpRewritePattern<OptionalGetElementOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(OptionalGetElementOp op, PatternRewriter &rewriter) const override {
+    if (isa<OptType>(op.getInput().getType()))
+      return rewriter.notifyMatchFailure(op, "an optional input");
+    return forward(rewriter, op, op.getInput());
+  }
+};
+
 } // namespace
 
+void OptionalHasElementOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                       MLIRContext *ctx) {
+  results.add<FoldPlainHasElement>(ctx);
+}
+void OptionalGetElementOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                       MLIRContext *ctx) {
+  results.add<FoldPlainGetElement>(ctx);
+}
 void IdentityOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
   results.add<RemoveIdentity>(ctx);
 }

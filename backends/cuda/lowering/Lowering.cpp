@@ -227,8 +227,15 @@ void Lowerer::lowerHost(Operation *op) {
   // produces them anyway.
   s.attrs = ref::attrsOf(op);
   recordDtype(s);
-  if (kernel == "cuda.host")
+  if (kernel == "cuda.host") {
+    // Ops the interpreter runs itself (sequences, optionals) have no kernel a step can call:
+    // refused here rather than when a device prepares the plan.
+    if (!ref::KernelRegistry::instance().find(t))
+      throw Error("node '" + joinedNodeNames(op) + "' (" + t + ", opset " +
+                  std::to_string(opset_) + "): no device kernel and no reference kernel for a "
+                  "host step; run the model with --backend reference");
     s.attrs.set("plumb.op", strAttr(t));
+  }
   // Host steps by op, so `--stats` says which ops still leave the device.
   stats_->byKernel[kernel == "cuda.host" ? kernel + ":" + t : kernel]++;
 }

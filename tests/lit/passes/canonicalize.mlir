@@ -135,3 +135,23 @@ func.func @expand(%x: tensor<3x4xf32>, %y: tensor<3x1xf32>) -> (tensor<3x4xf32>,
   // CHECK: return %arg0, [[E]]
   return %a, %b : tensor<3x4xf32>, tensor<3x4xf32>
 }
+
+// -----
+
+// OptionalHasElement of a plain tensor is true and of an absent input false; OptionalGetElement
+// of a plain tensor is the tensor: no optional reaches a backend's plan. An optional input
+// stays as it is.
+// CHECK-LABEL: func @plain_optionals
+func.func @plain_optionals(%x: tensor<4xf32>, %o: !plumb.opt<tensor<4xf32>>) -> (tensor<i1>, tensor<i1>, tensor<4xf32>, tensor<i1>) {
+  // CHECK-DAG: [[T:%.+]] = plumb.Constant() {value = dense<true> : tensor<i1>}
+  // CHECK-DAG: [[F:%.+]] = plumb.Constant() {value = dense<false> : tensor<i1>}
+  // CHECK-DAG: [[K:%.+]] = plumb.OptionalHasElement(%arg1)
+  // CHECK-NOT: plumb.OptionalGetElement
+  // CHECK: return [[T]], [[F]], %arg0, [[K]]
+  %none = plumb.none
+  %a = plumb.OptionalHasElement(%x) : (tensor<4xf32>) -> tensor<i1>
+  %b = plumb.OptionalHasElement(%none) : (none) -> tensor<i1>
+  %c = plumb.OptionalGetElement(%x) : (tensor<4xf32>) -> tensor<4xf32>
+  %d = plumb.OptionalHasElement(%o) : (!plumb.opt<tensor<4xf32>>) -> tensor<i1>
+  return %a, %b, %c, %d : tensor<i1>, tensor<i1>, tensor<4xf32>, tensor<i1>
+}
