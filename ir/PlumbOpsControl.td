@@ -9,8 +9,9 @@ include "ir/PlumbTypes.td"
 // Control flow. Bodies are ONNX subgraphs: single-block regions that may use values of the
 // enclosing graph (not isolated from above) and end in plumb.yield. The interpreter runs
 // them; fusion leaves them alone. An If of a constant condition becomes its branch
-// (plumb-shape-refinement), the CPU lowering makes any other If a cpu.if step with a plan per
-// branch, and refuses the rest naming the node.
+// (plumb-shape-refinement); the CPU lowering makes any other If a cpu.if step with a plan per
+// branch and a Loop a cpu.loop step with a plan for its body, and refuses the rest naming the
+// node.
 //===----------------------------------------------------------------------===//
 
 class Plumb_RegionOp<string mnemonic, string doc, string example, list<Trait> traits = []>

@@ -35,7 +35,8 @@ def PlumbShapeRefinement : Pass<"plumb-shape-refinement", "mlir::func::FuncOp"> 
     pinned, the Shape -> Gather -> Unsqueeze -> Concat -> Reshape chains exporters emit for
     dynamic axes become constants and every later type becomes static. An If whose condition
     has become a constant (an exporter's branch on a dim) is replaced by the ops of the branch
-    it takes, refined in turn, so the backends, which take no control flow, compile it. The
+    it takes, refined in turn, so the backends compile it as straight-line code. A Loop body
+    whose carried values keep their shapes is refined from the initial values' types. The
     function's result types follow. Nothing is executed but the folded shape arithmetic.
   }];
   let options = [

@@ -77,9 +77,8 @@ struct Step {
   // their output (a "sum" post-op starts from the residual): no copy of the residual is made.
   int inPlaceInput = -1;
   int64_t opset = 17;    // ai.onnx opset of the model (some ops changed meaning across opsets)
-  // The plans of a control-flow step's subgraphs (cpu.if: the then and the else branch). Each
-  // takes the step's inputs after the first (the values the subgraph reads from the enclosing
-  // graph), in order, as its inputs, and gives the step's outputs.
+  // The plans of a control-flow step's subgraphs: cpu.if's then and else branches, cpu.loop's
+  // body (backends/cpu/ControlFlow.h says how their inputs and outputs map to the step's).
   std::vector<Plan> bodies;
 };
 

@@ -68,6 +68,7 @@ void registerCpuKernels(KernelFactoryRegistry &r) {
   r.add("cpu.attention", factory(makeAttentionKernel));
   r.add("cpu.chain", factory(makeChainKernel));
   r.add("cpu.if", factory(makeIfKernel));
+  r.add("cpu.loop", factory(makeLoopKernel));
   r.add("ref.*", factory(makeRefKernel));
   r.setLayoutConverter(toPlainTensor);
   r.setReadsPackedConstants(true);

@@ -56,6 +56,11 @@
 //   cpu.if          ONNX If of a run-time condition: inputs cond (one bool), then the values the
 //                   branches read from the enclosing graph; Step::bodies = {then, else}, plans
 //                   taking those values and giving the step's outputs, run with these kernels.
+//   cpu.loop        ONNX Loop: inputs M, cond (either absent: -1), the initial carried values,
+//                   then the values the body reads from the enclosing graph; attrs: carried
+//                   (their count). Step::bodies = {body}: a plan taking (iteration, cond,
+//                   carried..., read values...) and giving (cond, carried..., scan slices...);
+//                   the step's outputs are the final carried values and the stacked scans.
 //   ref.<OpType>    any op the reference interpreter has, with its ONNX attributes.
 //
 // cpu.conv (source, output, residual) and cpu.pool (source, output, residual) read and write

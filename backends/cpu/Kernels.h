@@ -28,5 +28,6 @@ std::unique_ptr<RuntimeKernel> makeAttentionKernel(const KernelArgs &a); // Atte
 std::unique_ptr<RuntimeKernel> makeChainKernel(const KernelArgs &a);     // Chain.cpp
 std::unique_ptr<RuntimeKernel> makeRefKernel(const KernelArgs &a);       // RefFallback.cpp
 std::unique_ptr<RuntimeKernel> makeIfKernel(const KernelArgs &a);        // ControlFlow.cpp
+std::unique_ptr<RuntimeKernel> makeLoopKernel(const KernelArgs &a);      // ControlFlow.cpp
 
 } // namespace plumb::cpu

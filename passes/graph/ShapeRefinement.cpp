@@ -4,7 +4,8 @@
 // targets from the input shape (Shape -> Gather -> Unsqueeze -> Concat -> Reshape); with the
 // graph inputs pinned, this turns the whole graph static, without running it. An If whose
 // condition has become a constant (exporters branch on a dim: `if x.shape[0] == 1`) is
-// replaced by the ops of the branch it takes, which the sweep then refines in turn.
+// replaced by the ops of the branch it takes, which the sweep then refines in turn. A Loop body
+// whose carried values keep their shapes is refined from the initial values' types.
 #include "passes/Passes.h"
 #include "passes/graph/Folding.h"
 #include "ir/PlumbDialect.h"
@@ -92,6 +93,47 @@ Operation *inlineConstantIf(Operation *op) {
   return first;
 }
 
+// A Loop whose carried values keep their shapes: the body's carried arguments take the initial
+// values' static types and the body's ops are re-inferred from them. Kept only when what the
+// body yields for each carried value has its argument's type again (a fixed point); otherwise
+// (a value that grows from one iteration to the next) every body type is restored.
+void refineLoopBody(LoopOp loop) {
+  mlir::Block &body = loop.getBody().front();
+  auto init = loop.getVInitial();
+  if (body.getNumArguments() != 2 + init.size())
+    return;
+  std::vector<std::pair<mlir::Value, Type>> saved;
+  for (mlir::BlockArgument a : body.getArguments())
+    saved.push_back({a, a.getType()});
+  body.walk([&](Operation *o) {
+    for (mlir::Value r : o->getResults())
+      saved.push_back({r, r.getType()});
+  });
+  bool changed = false;
+  for (size_t i = 0; i < init.size(); ++i) {
+    auto t = llvm::dyn_cast<RankedTensorType>(init[i].getType());
+    mlir::BlockArgument arg = body.getArgument(unsigned(2 + i));
+    Type better = t && t.hasStaticShape() ? refine(arg.getType(), t) : Type();
+    if (better && better != arg.getType()) {
+      arg.setType(better);
+      changed = true;
+    }
+  }
+  if (!changed)
+    return;
+  for (Operation &op : body)
+    if (op.getNumRegions() == 0 && !llvm::isa<ConstantOp>(op))
+      reinfer(&op);
+  Operation *yield = body.getTerminator();
+  for (size_t i = 0; i < init.size(); ++i)
+    if (yield->getOperand(unsigned(1 + i)).getType() != body.getArgument(unsigned(2 + i)).getType()) {
+      for (auto [v, t] : saved)
+        v.setType(t);
+      return;
+    }
+  reinfer(loop);
+}
+
 struct ShapeRefinement : impl::PlumbShapeRefinementBase<ShapeRefinement> {
   using PlumbShapeRefinementBase::PlumbShapeRefinementBase;
 
@@ -104,6 +146,8 @@ struct ShapeRefinement : impl::PlumbShapeRefinementBase<ShapeRefinement> {
           op = inlined ? inlined : op->getNextNode();
           continue;
         }
+        if (auto loop = llvm::dyn_cast<LoopOp>(op))
+          refineLoopBody(loop);
         Operation *next = op->getNextNode(); // folding may replace op
         // Other ops with regions (fusions, control flow) keep their types: their bodies are
         // refined where they are formed.

@@ -456,3 +456,36 @@ def test_branch_on_a_value_runs_the_branch_each_input_takes(plumb, repo, tmp_pat
         np.testing.assert_allclose(np.load(out)["y"], want[tag], rtol=1e-6, err_msg=tag)
     proc = run(plumb, "check", model, "--backend", "cpu", "--inputs", str(tmp_path / "else.npz"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+
+
+def test_loop_runs_each_input_its_iterations(plumb, repo, tmp_path):
+    """A Loop (tests/data/cpu/doubling_loop.onnx: acc <- 2 acc + x for M iterations, stopping
+    once sum(acc) passes 100, scanning each acc) is one cpu.loop step whose body is a plan of
+    its own; the CPU backend refused it. Compiled with M = 3, the artifact runs M = 9 (the sum
+    passes 100 after 8 iterations) and M = 0 (no iteration: the initial zeros, an empty scan).
+    Against numpy's loop."""
+    model = os.path.join(repo, "tests", "data", "cpu", "doubling_loop.onnx")
+    cases = {"three": (np.array([1, 2, 3], np.float32), 3),
+             "nine": (np.array([1, 0.5, -1], np.float32), 9),
+             "none": (np.array([4, 5, 6], np.float32), 0)}
+    for tag, (x, m) in cases.items():
+        np.savez(tmp_path / f"{tag}.npz", x=x, m=np.array(m, np.int64))
+    art = tmp_path / "loop.plumb"
+    proc = run(plumb, "compile", model, "--backend", "cpu", "--inputs",
+               str(tmp_path / "three.npz"), "-o", str(art), "--stats")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"^  cpu\.loop\s+1$", proc.stdout, re.M), proc.stdout
+    for tag, (x, m) in cases.items():
+        acc, rows = np.zeros(3, np.float32), []
+        for _ in range(m):
+            acc = acc * 2 + x
+            rows.append(acc)
+            if not acc.sum() < 100:
+                break
+        out = tmp_path / f"out_{tag}.npz"
+        proc = run(plumb, "run", str(art), "--inputs", str(tmp_path / f"{tag}.npz"), "-o", str(out))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        got = np.load(out)
+        np.testing.assert_array_equal(got["acc"], acc, err_msg=tag)
+        np.testing.assert_array_equal(got["accs"], np.array(rows, np.float32).reshape(-1, 3),
+                                      err_msg=tag)

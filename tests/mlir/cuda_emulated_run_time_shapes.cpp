@@ -1,4 +1,5 @@
-// Shapes their values decide on the plan emulator (part of cuda_emulated_test):
+// Shapes their values decide, and If and Loop, on the plan emulator (part of
+// cuda_emulated_test):
 // tests/data/cpu/run_time_shapes.onnx (NonZero, Compress, NonMaxSuppression, Unique and ops of
 // static shape before and after them) compiled for cuda with one input set and run with
 // another whose counts differ. The run-time-shaped values stay on the host between cuda.host
@@ -115,6 +116,37 @@ TEST(CudaControlFlow, IfOnAValueRunsItsBranchOnTheHost) {
       SCOPED_TRACE(std::string(dtype) + (taken ? " else" : " then"));
       expectClose(k, dtype);
       EXPECT_EQ(k.got.at(0).shape(), (Shape{2, taken ? 1 : 3}));
+    }
+  }
+}
+
+// A Loop (tests/data/cpu/doubling_loop.onnx: M iterations of acc <- 2 acc + x, stopping once
+// sum(acc) passes 100, each acc scanned) is one host step whose body is a CPU plan; compiled
+// with M = 3, the plan runs M = 9 (8 iterations), 0 and 3, in f32 and f16 storage, matching
+// the reference's shapes and values.
+TEST(CudaControlFlow, LoopRunsItsBodyOnTheHost) {
+  std::string model = kDir + "doubling_loop.onnx";
+  std::vector<std::string> npz;
+  for (int64_t m : {3, 9, 0}) {
+    npz.push_back(testing_util::scratchPath("loop_" + std::to_string(m) + ".npz"));
+    writeNpz(npz.back(), {{"x", Tensor::fromVector(DType::F32, {3}, std::vector<float>{1, 0.5f, -1})},
+                          {"m", Tensor::fromVector(DType::I64, {}, std::vector<int64_t>{m})}});
+  }
+  for (const char *dtype : {"f32", "f16"}) {
+    std::vector<Tensor> inputs;
+    Compiled c = compileForCuda(model, npz[0], dtype, inputs);
+    const Step *loop = graphs::stepsOf(c.plan, "loop").at(0);
+    EXPECT_EQ(loop->kernel, "cuda.host") << dtype;
+    EXPECT_EQ(loop->attrs.getString("plumb.op", ""), "Loop") << dtype;
+    PlanEmulator emu(c.plan, testing_util::scratchPath(std::string("emu_loop_") + dtype));
+    for (size_t run : {1, 2, 0}) {
+      KeptPlan k;
+      std::vector<Tensor> in;
+      k.truth = truthOn(model, npz[run], in);
+      k.got = emu.run(in);
+      SCOPED_TRACE(std::string(dtype) + " " + npz[run]);
+      expectClose(k, dtype);
+      EXPECT_EQ(k.got.at(1).shape()[0], run == 1 ? 8 : run == 2 ? 0 : 3) << "iterations";
     }
   }
 }

@@ -36,7 +36,7 @@ public:
       : stats_(stats), hints_(hints), releasable_(releasable) {}
   Plan run(mlir::func::FuncOp fn);
   Plan runBody(mlir::Block &block, llvm::ArrayRef<mlir::Value> captures,
-               const std::vector<Buffer> &from);
+               const std::vector<Buffer> &from, const std::vector<Shape> &argShapes);
   void setOpset(int64_t opset) { opset_ = opset; }
 
 private:
@@ -45,6 +45,9 @@ private:
   void lowerOp(mlir::Operation *op);
   void lowerFusion(FusionOp fusion);
   void lowerIf(IfOp op);
+  void lowerLoop(LoopOp op);
+  Step &lowerControlFlow(mlir::Operation *op, const std::string &kernel,
+                         const std::vector<mlir::Value> &leading);
   void finish(mlir::ValueRange values, const std::vector<std::string> &names);
   bool lowerAnchored(FusionOp fusion);
   bool lowerAttention(FusionOp fusion);

@@ -21,6 +21,7 @@
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <set>
 
 using namespace mlir;
@@ -139,10 +140,10 @@ llvm::DenseSet<Value> runTimeShapedValues(Block &top) {
       std::string t = onnxOpType(&op).str();
       bool byNature = t == "NonZero" || t == "Unique" || t == "Compress" || t == "NonMaxSuppression";
       // Operand 0 is the data, except for ops whose first operand is a shape or a size.
-      // (An If's condition picks the branch, whose results may differ in shape.)
+      // (An If's condition picks the branch; a Loop's every operand may decide its count.)
       bool sizeFirst = t == "ConstantOfShape" || t == "Range" || t == "HannWindow" ||
                        t == "HammingWindow" || t == "BlackmanWindow" || t == "MelWeightMatrix" ||
-                       t == "If";
+                       t == "If" || t == "Loop";
       bool steered = false;
       for (auto [i, v] : llvm::enumerate(op.getOperands()))
         steered = steered || found.count(v) ||
@@ -183,6 +184,13 @@ int Lowerer::bufferFor(Value v, const std::string &name) {
     // it take their shapes at run time.
     shape = hints_->at(name);
     runTime = runTime_.count(v);
+  } else if (runTime_.count(v)) {
+    // Values decide it and the compile-time run has no sample (a body it did not run, or ran
+    // in another iteration): each run allocates it anyway; the plan records the known dims.
+    if (ranked)
+      for (int64_t d : ranked.getShape())
+        shape.push_back(d < 0 ? 0 : d);
+    runTime = true;
   } else {
     throw Error("value '" + name + "' has no static shape (" +
                 (ranked ? std::to_string(ranked.getRank()) + "-d, dynamic" : std::string("unranked")) +
@@ -290,6 +298,8 @@ void Lowerer::lowerOp(Operation *op) {
   }
   if (auto ifOp = dyn_cast<IfOp>(op))
     return lowerIf(ifOp);
+  if (auto loop = dyn_cast<LoopOp>(op))
+    return lowerLoop(loop);
   requireStraightLineOp(op, opset_, "CPU");
   ref::Attrs attrs = ref::attrsOf(op);
   std::string kernel = kernelFor(op, attrs);
@@ -386,11 +396,29 @@ Plan Lowerer::run(func::FuncOp fn) {
   return std::move(plan_);
 }
 
-// An If body as a plan of its own: `captures` (what the body reads from the enclosing graph,
-// stored there as `from`) are its inputs, what it yields its outputs.
+// An If branch or a Loop body as a plan of its own: the block's arguments (a Loop's iteration,
+// condition and carried values), then `captures` (what the body reads from the enclosing
+// graph, stored there as `from`) are its inputs, what it yields its outputs.
 Plan Lowerer::runBody(Block &block, llvm::ArrayRef<Value> captures,
-                      const std::vector<Buffer> &from) {
+                      const std::vector<Buffer> &from, const std::vector<Shape> &argShapes) {
   runTime_ = runTimeShapedValues(block);
+  Operation *owner = block.getParentOp();
+  for (BlockArgument a : block.getArguments()) {
+    auto t = dyn_cast<TensorType>(a.getType());
+    std::optional<DType> dt = t ? dtypeOf(t.getElementType()) : std::nullopt;
+    size_t i = a.getArgNumber();
+    // A type the IR leaves open (a Loop's carried value) takes the shape it enters with.
+    std::optional<Shape> shape;
+    if (t && t.hasStaticShape())
+      shape = Shape(t.getShape().begin(), t.getShape().end());
+    else if (t && i < argShapes.size() && (!t.hasRank() || t.getRank() == int64_t(argShapes[i].size())))
+      shape = argShapes[i];
+    if (!shape || !dt)
+      throw Error("node '" + nodeNameOf(owner) + "' (" + onnxOpType(owner).str() + ", opset " +
+                  std::to_string(opset_) + "): body input " + std::to_string(i) +
+                  " has no tensor type of a known shape; the backends take such bodies only");
+    ids_[a] = plan_.addInput(*dt, *shape, nodeNameOf(owner) + ".body_input_" + std::to_string(i));
+  }
   for (auto [v, b] : llvm::zip(captures, from))
     ids_[v] = plan_.addInput(b.dtype, b.shape, b.name);
   for (Operation &op : block.without_terminator())
@@ -419,25 +447,48 @@ std::vector<Value> valuesCapturedBy(Operation *op) {
 // An If whose condition is known only at run time (plumb-shape-refinement inlined the others):
 // one cpu.if step, its branches lowered as plans of their own (Step::bodies) that take the
 // values they read from the enclosing graph as inputs.
-void Lowerer::lowerIf(IfOp op) {
+void Lowerer::lowerIf(IfOp op) { lowerControlFlow(op, "cpu.if", {op.getCond()}); }
+
+// A Loop: one cpu.loop step whose body is a plan of its own, taking (iteration, condition,
+// carried values, what the body reads from the enclosing graph).
+void Lowerer::lowerLoop(LoopOp op) {
+  std::vector<Value> leading = {op.getM(), op.getCond()};
+  leading.insert(leading.end(), op.getVInitial().begin(), op.getVInitial().end());
+  Step &s = lowerControlFlow(op, "cpu.loop", leading);
+  ref::AttrValue carried;
+  carried.kind = ref::AttrValue::Kind::Int;
+  carried.i = int64_t(op.getVInitial().size());
+  s.attrs.set("carried", carried);
+}
+
+// `kernel`'s step for control-flow `op`: inputs `leading` then the values its bodies read
+// from the enclosing graph; bodies lowered by lowerBodies.
+Step &Lowerer::lowerControlFlow(Operation *op, const std::string &kernel,
+                                const std::vector<Value> &leading) {
+  requireTensorValues(op, opset_, "CPU");
   std::vector<Value> captures = valuesCapturedBy(op);
-  std::vector<int> in = {operand(op.getCond())};
+  std::vector<int> in;
+  for (Value v : leading)
+    in.push_back(operand(v));
   std::vector<Buffer> from;
   for (Value v : captures) {
     in.push_back(operand(v));
     from.push_back(plan_.buffers[size_t(in.back())]);
-    if (from.back().runTimeShape)
-      throw Error("node '" + nodeNameOf(op) + "' (If, opset " + std::to_string(opset_) +
-                  "): its branches read '" + from.back().name +
-                  "', whose shape its values decide; the CPU backend takes such Ifs only on "
-                  "values of planned shapes (run the model with --backend reference)");
   }
-  std::vector<Plan> bodies = lowerIfBranches(op, captures, from, hints_, opset_);
+  requirePlannedShapes(op, opset_, "CPU", from);
+  std::vector<Shape> argShapes; // a Loop's: iteration, condition, carried values as they enter
+  if (auto loop = dyn_cast<LoopOp>(op)) {
+    argShapes = {Shape{}, Shape{}};
+    for (Value v : loop.getVInitial())
+      argShapes.push_back(plan_.buffers[size_t(operand(v))].shape);
+  }
+  std::vector<Plan> bodies = lowerBodies(op, captures, from, hints_, opset_, argShapes);
   std::vector<int> out;
   for (unsigned i = 0; i < op->getNumResults(); ++i)
     out.push_back(bufferFor(op->getResult(i), tensorNameOf(op, i)));
-  Step &s = emit("cpu.if", op, in, out);
+  Step &s = emit(kernel, op, in, out);
   s.bodies = std::move(bodies);
+  return s;
 }
 
 // The plan's outputs, named `names`: the step that computes a returned value writes straight
@@ -471,15 +522,28 @@ void Lowerer::finish(ValueRange values, const std::vector<std::string> &names) {
 }
 
 
-std::vector<Plan> lowerIfBranches(Operation *op, llvm::ArrayRef<Value> captures,
-                                  const std::vector<Buffer> &from,
-                                  const std::map<std::string, Shape> *shapeHints, int64_t opset) {
+std::vector<Plan> lowerBodies(Operation *op, llvm::ArrayRef<Value> captures,
+                              const std::vector<Buffer> &from,
+                              const std::map<std::string, Shape> *shapeHints, int64_t opset,
+                              const std::vector<Shape> &argShapes) {
   std::vector<Plan> bodies;
   for (Region &r : op->getRegions()) {
     Lowerer body(nullptr, shapeHints, false);
     body.setOpset(opset);
-    bodies.push_back(body.runBody(r.front(), captures, from));
+    bodies.push_back(body.runBody(r.front(), captures, from, argShapes));
   }
+  // The lowering borrows weights from the IR; a body's constants are copied, so that the CUDA
+  // plan, which owns its constants and outlives the IR, may hold such bodies.
+  std::function<void(Plan &)> own = [&](Plan &p) {
+    for (Buffer &b : p.buffers)
+      if (b.kind == BufferKind::Constant)
+        b.constant = b.constant.clone();
+    for (Step &s : p.steps)
+      for (Plan &nested : s.bodies)
+        own(nested);
+  };
+  for (Plan &p : bodies)
+    own(p);
   return bodies;
 }
 
@@ -490,6 +554,26 @@ Plan lowerToCpuPlan(ModuleOp module, LoweringStats *stats,
     throw Error("the module has no @main function");
   Lowerer l(stats, shapeHints, releasableWeights);
   return l.run(fn);
+}
+
+void requireTensorValues(Operation *op, int64_t opset, const std::string &backend) {
+  auto isTensor = [](Type t) { return isa<TensorType, NoneType>(t); };
+  if (!llvm::all_of(op->getOperandTypes(), isTensor) ||
+      !llvm::all_of(op->getResultTypes(), isTensor))
+    throw Error("node '" + nodeNameOf(op) + "' (" + onnxOpType(op).str() + ", opset " +
+                std::to_string(opset) + "): sequence/optional values are not supported by the " +
+                backend + " backend; run the model with --backend reference");
+}
+
+void requirePlannedShapes(Operation *op, int64_t opset, const std::string &backend,
+                          const std::vector<Buffer> &read) {
+  for (const Buffer &b : read)
+    if (b.runTimeShape)
+      throw Error("node '" + nodeNameOf(op) + "' (" + onnxOpType(op).str() + ", opset " +
+                  std::to_string(opset) + "): its body reads '" + b.name +
+                  "', whose shape its values decide; the " + backend +
+                  " backend runs bodies on values of planned shapes only (run the model with "
+                  "--backend reference)");
 }
 
 void requireStraightLineOp(Operation *op, int64_t opset, const std::string &backend) {

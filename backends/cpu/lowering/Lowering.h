@@ -63,12 +63,21 @@ llvm::DenseSet<mlir::Value> runTimeShapedValues(mlir::Block &block); // an If bo
 // The values an op's regions (an If's branches) read from the enclosing graph, in first-use
 // order.
 std::vector<mlir::Value> valuesCapturedBy(mlir::Operation *op);
-// An If's branches (then, else) as CPU plans, each taking `captures` (stored as `from`: their
-// dtype, shape and name) as inputs and giving the branch's yielded values: the bodies of a
-// cpu.if step, or of the CUDA backend's host step for such an If.
-std::vector<Plan> lowerIfBranches(mlir::Operation *op, llvm::ArrayRef<mlir::Value> captures,
-                                  const std::vector<Buffer> &from,
-                                  const std::map<std::string, Shape> *shapeHints, int64_t opset);
+// A control-flow op's regions (an If's then and else branches, a Loop's body) as CPU plans,
+// each taking its block's arguments (an argument whose IR type is open takes its
+// `argShapes` entry: a Loop's carried value, the shape it enters with), then `captures`
+// (stored as `from`: their dtype, shape and name) as inputs and giving what the region yields:
+// the bodies of a cpu.if/cpu.loop step, or of the CUDA backend's host step for such an op.
+std::vector<Plan> lowerBodies(mlir::Operation *op, llvm::ArrayRef<mlir::Value> captures,
+                              const std::vector<Buffer> &from,
+                              const std::map<std::string, Shape> *shapeHints, int64_t opset,
+                              const std::vector<Shape> &argShapes = {});
+// Throws plumb::Error (one line naming node, op and opset) unless every operand and result of
+// `op` is a tensor (or absent); for If and Loop, whose bodies become plans.
+void requireTensorValues(mlir::Operation *op, int64_t opset, const std::string &backend);
+// Throws unless none of `read` (what a body reads from the enclosing graph) is runTimeShape.
+void requirePlannedShapes(mlir::Operation *op, int64_t opset, const std::string &backend,
+                          const std::vector<Buffer> &read);
 // Whether `op` (or an op in its body) reads or writes one of `values`: it then runs on its
 // reference kernel, which takes the shapes each run gives (on the CUDA backend, on the host).
 bool touchesRunTimeShape(mlir::Operation *op, const llvm::DenseSet<mlir::Value> &values);

@@ -478,7 +478,12 @@ void Lowerer::lowerOp(Operation *op) {
     return;
   }
   if (auto ifOp = dyn_cast<IfOp>(op))
-    return lowerIf(ifOp);
+    return lowerControlFlow(op, {ifOp.getCond()});
+  if (auto loop = dyn_cast<LoopOp>(op)) {
+    std::vector<Value> leading = {loop.getM(), loop.getCond()};
+    leading.insert(leading.end(), loop.getVInitial().begin(), loop.getVInitial().end());
+    return lowerControlFlow(op, leading);
+  }
   if (cpu::touchesRunTimeShape(op, runTime_)) // shapes each run's values decide: the host runs it
     return lowerRunTimeShaped(op);
   if (auto it = siblingLeader_.find(op); it != siblingLeader_.end()) {
@@ -511,31 +516,39 @@ void Lowerer::lowerOp(Operation *op) {
   lowerNow(op);
 }
 
-// An If whose condition is known only at run time (plumb-shape-refinement inlined the others):
-// a host step whose bodies are the branches as CPU plans (cpu::lowerIfBranches), run on the
-// host on copies of the values they read from the enclosing graph, in the IR's types (an
-// f16 plan's values are widened for them and the results narrowed back).
-void Lowerer::lowerIf(IfOp op) {
+// An If whose condition is known only at run time (plumb-shape-refinement inlined the others)
+// or a Loop: a host step whose bodies are the op's regions as CPU plans (cpu::lowerBodies, the
+// CPU backend's cpu.if/cpu.loop bodies), run on the host on copies of its inputs in the IR's
+// types (an f16 plan's values are widened for them and the results narrowed back).
+void Lowerer::lowerControlFlow(Operation *op, std::vector<Value> leading) {
+  std::string t = onnxOpType(op).str();
+  cpu::requireTensorValues(op, opset_, "CUDA");
   std::vector<Value> captures = cpu::valuesCapturedBy(op);
-  std::vector<int> in = {operand(op.getCond())};
+  std::vector<int> in;
+  for (Value v : leading)
+    in.push_back(operand(v));
   std::vector<Buffer> from;
   for (Value v : captures) {
     in.push_back(operand(v));
     Buffer b = plan_.buffers[size_t(in.back())];
-    if (b.runTimeShape)
-      throw Error("node '" + nodeNameOf(op) + "' (If, opset " + std::to_string(opset_) +
-                  "): its branches read '" + b.name +
-                  "', whose shape its values decide; the CUDA backend takes such Ifs only on "
-                  "values of planned shapes (run the model with --backend reference)");
     b.dtype = *dtypeOf(cast<TensorType>(v.getType()).getElementType());
     from.push_back(b);
   }
-  std::vector<Plan> bodies = cpu::lowerIfBranches(op, captures, from, hints_, opset_);
+  cpu::requirePlannedShapes(op, opset_, "CUDA", from);
+  std::vector<Shape> argShapes; // a Loop's: iteration, condition, carried values as they enter
+  if (auto loop = dyn_cast<LoopOp>(op)) {
+    argShapes = {Shape{}, Shape{}};
+    for (Value v : loop.getVInitial())
+      argShapes.push_back(plan_.buffers[size_t(operand(v))].shape);
+  }
+  std::vector<Plan> bodies = cpu::lowerBodies(op, captures, from, hints_, opset_, argShapes);
   std::vector<Value> outs(op->getResults().begin(), op->getResults().end());
   Step &s = emit("cuda.host", joinedNodeNames(op), in, outs);
-  s.attrs.set("plumb.op", strAttr("If"));
+  s.attrs.set("plumb.op", strAttr(t));
+  if (auto loop = dyn_cast<LoopOp>(op))
+    s.attrs.set("carried", intAttr(int64_t(loop.getVInitial().size())));
   s.bodies = std::move(bodies);
-  stats_->byKernel["cuda.host:If"]++;
+  stats_->byKernel["cuda.host:" + t]++;
 }
 
 // An op, or a fusion's body op by op, as host steps: each takes the shapes its run gives.

@@ -85,25 +85,11 @@ struct MatMulGeometry {
 MatMulGeometry matmulGeometry(const Shape &a, const Shape &b, bool transA, bool transB);
 
 // What a cuda.host step computes from host copies of its inputs (nullptr: absent): the
-// reference kernel of its "plumb.op" (for a step with bodies, an If: BranchRunner), each
-// result narrowed to `outTypes[i]` (the plan's storage type) where it differs.
+// reference kernel of its "plumb.op" (for a step with bodies, an If or a Loop: the CPU
+// backend's ControlFlowRunner over them), each result narrowed to `outTypes[i]` (the plan's
+// storage type) where it differs.
 std::vector<Tensor> runHostStep(const Step &s, const std::vector<const Tensor *> &inputs,
                                 const std::vector<DType> &outTypes);
-
-// A host step's If (Step::bodies: the then and else branches as CPU plans), each branch
-// prepared once with the CPU kernels: run() reads the condition (input 0) and runs one branch
-// on the other inputs, widened to the branch's input types where the plan stores them
-// narrower, its results narrowed to `outTypes`.
-class BranchRunner {
-public:
-  explicit BranchRunner(const Step &s);
-  ~BranchRunner();
-  std::vector<Tensor> run(const std::vector<const Tensor *> &inputs,
-                          const std::vector<DType> &outTypes);
-
-private:
-  std::vector<std::unique_ptr<Executor>> branches_;
-};
 
 // cuBLASLt and cuDNN steps describe every operand in the output's type: throws plumb::Error
 // (one line) when a present input of a cuda.matmul/cuda.conv step (`in`, in step order; absent

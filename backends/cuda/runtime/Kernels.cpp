@@ -3,7 +3,7 @@
 #include "backends/cuda/runtime/DeviceKernel.h"
 
 #include "backends/cuda/runtime/CudaBackend.h"
-#include "backends/cpu/CpuBackend.h"
+#include "backends/cpu/ControlFlow.h"
 #include "backends/reference/Kernel.h"
 #include "runtime/Error.h"
 
@@ -80,6 +80,14 @@ private:
   size_t bytes_;
 };
 
+// `results` narrowed to the plan's storage types where they differ.
+std::vector<Tensor> narrowed(std::vector<Tensor> results, const std::vector<DType> &outTypes) {
+  for (size_t i = 0; i < results.size() && i < outTypes.size(); ++i)
+    if (results[i].dtype() != outTypes[i])
+      results[i] = results[i].cast(outTypes[i]);
+  return results;
+}
+
 // Round trip through the host for ops with no device kernel: correct, slow, and it
 // synchronises the stream, so a plan with such a step runs without a CUDA Graph. Values whose
 // shapes each run decides (runTimeShape) stay on the host, in ctx.hostValues.
@@ -87,8 +95,8 @@ class HostKernel : public DeviceKernel {
 public:
   HostKernel(const Step &s, const std::vector<BufferInfo> &in, const std::vector<BufferInfo> &out)
       : step_(s), in_(in), out_(out) {
-    if (!s.bodies.empty()) // an If: its branches prepared once
-      branches_ = std::make_unique<BranchRunner>(s);
+    if (!s.bodies.empty()) // an If or a Loop: its bodies prepared once
+      bodies_ = std::make_unique<cpu::ControlFlowRunner>(s, s.attrs.getString("plumb.op", ""));
   }
   bool capturable() const override { return false; }
   void launch(const std::vector<const void *> &in, const std::vector<void *> &out,
@@ -116,7 +124,7 @@ public:
     for (const BufferInfo &b : out_)
       types.push_back(b.dtype);
     std::vector<Tensor> results =
-        branches_ ? branches_->run(args, types) : runHostStep(step_, args, types);
+        bodies_ ? narrowed(bodies_->run(args), types) : runHostStep(step_, args, types);
     for (size_t i = 0; i < out.size(); ++i) {
       if (out_[i].runTimeShape) {
         ctx.hostValues->at(size_t(step_.outputs[i])) = results.at(i);
@@ -134,7 +142,7 @@ public:
 private:
   Step step_;
   std::vector<BufferInfo> in_, out_;
-  std::unique_ptr<BranchRunner> branches_;
+  std::unique_ptr<cpu::ControlFlowRunner> bodies_;
 };
 
 } // namespace
@@ -159,36 +167,11 @@ void requireHostForRunTimeShapes(const Plan &plan) {
   }
 }
 
-BranchRunner::BranchRunner(const Step &s) {
-  if (s.bodies.size() != 2)
-    throw Error("cuda.host for '" + s.nodeNames + "': an If needs two bodies, got " +
-                std::to_string(s.bodies.size()));
-  for (const Plan &body : s.bodies)
-    branches_.push_back(std::make_unique<Executor>(body, cpu::cpuKernelRegistry()));
-}
-
-BranchRunner::~BranchRunner() = default;
-
-std::vector<Tensor> BranchRunner::run(const std::vector<const Tensor *> &inputs,
-                                      const std::vector<DType> &outTypes) {
-  Executor &branch = *branches_[inputs.at(0)->getAsDouble(0) != 0 ? 0 : 1];
-  const Plan &plan = branch.plan();
-  std::vector<Tensor> args;
-  for (size_t i = 1; i < inputs.size(); ++i) {
-    DType want = plan.buffers[size_t(plan.inputs.at(i - 1))].dtype;
-    args.push_back(inputs[i]->dtype() == want ? *inputs[i] : inputs[i]->cast(want));
-  }
-  std::vector<Tensor> results = branch.run(args);
-  for (size_t i = 0; i < results.size() && i < outTypes.size(); ++i)
-    if (results[i].dtype() != outTypes[i])
-      results[i] = results[i].cast(outTypes[i]);
-  return results;
-}
-
 std::vector<Tensor> runHostStep(const Step &s, const std::vector<const Tensor *> &inputs,
                                 const std::vector<DType> &outTypes) {
   if (!s.bodies.empty())
-    return BranchRunner(s).run(inputs, outTypes);
+    return narrowed(cpu::ControlFlowRunner(s, s.attrs.getString("plumb.op", "")).run(inputs),
+                    outTypes);
   ref::KernelCall call;
   call.opType = s.attrs.getString("plumb.op", "");
   call.nodeName = s.nodeNames;
@@ -196,11 +179,7 @@ std::vector<Tensor> runHostStep(const Step &s, const std::vector<const Tensor *>
   call.inputs = inputs;
   call.attrs = &s.attrs;
   call.numOutputs = outTypes.size();
-  std::vector<Tensor> results = ref::runKernel(call);
-  for (size_t i = 0; i < results.size() && i < outTypes.size(); ++i)
-    if (results[i].dtype() != outTypes[i])
-      results[i] = results[i].cast(outTypes[i]);
-  return results;
+  return narrowed(ref::runKernel(call), outTypes);
 }
 
 void requireOneType(const Step &s, const std::vector<DType> &in, DType out) {

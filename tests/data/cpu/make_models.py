@@ -176,3 +176,34 @@ by_value.graph.output[0].type.tensor_type.shape.dim.add().dim_param = "r"
 by_value.graph.output[0].type.tensor_type.shape.dim.add().dim_param = "c"
 onnx.checker.check_model(by_value)
 onnx.save(by_value, os.path.join(HERE, "branch_on_value.onnx"))
+
+# doubling_loop.onnx (opset 17): a Loop of M iterations (an input) that stops early once the
+# carried sum passes 100: acc <- 2 acc + x (x read from the enclosing graph), scanning each acc.
+# Outputs: the final acc [3] and the stacked accs [iterations, 3] (a run-time shape).
+lbody = helper.make_graph(
+    [helper.make_node("Mul", ["acc_in", "two_l"], ["doubled"], name="double"),
+     helper.make_node("Add", ["doubled", "x"], ["acc_out"], name="add_x"),
+     helper.make_node("ReduceSum", ["acc_out"], ["acc_sum"], name="acc_sum", keepdims=0),
+     helper.make_node("Less", ["acc_sum", "limit_l"], ["cond_out"], name="below_limit"),
+     helper.make_node("Identity", ["acc_out"], ["scan_out"], name="scan")],
+    "body",
+    [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+     helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+     helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, [3])],
+    [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+     helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, [3]),
+     helper.make_tensor_value_info("scan_out", TensorProto.FLOAT, [3])])
+loop = helper.make_model(
+    helper.make_graph(
+        [helper.make_node("Loop", ["m", "", "acc0"], ["acc", "accs"], name="loop", body=lbody)],
+        "doubling_loop",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3]),
+         helper.make_tensor_value_info("m", TensorProto.INT64, [])],
+        [helper.make_tensor_value_info("acc", TensorProto.FLOAT, [3]),
+         helper.make_tensor_value_info("accs", TensorProto.FLOAT, ["iterations", 3])],
+        [numpy_helper.from_array(np.zeros(3, np.float32), "acc0"),
+         numpy_helper.from_array(np.array(2, np.float32), "two_l"),
+         numpy_helper.from_array(np.array(100, np.float32), "limit_l")]),
+    opset_imports=[helper.make_opsetid("", 17)], producer_name="plumb-tests")
+onnx.checker.check_model(loop)
+onnx.save(loop, os.path.join(HERE, "doubling_loop.onnx"))

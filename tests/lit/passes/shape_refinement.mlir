@@ -132,3 +132,31 @@ func.func @branch_on_a_dim(%x: tensor<2x3xf32>, %c: tensor<i1>) -> (tensor<*xf32
   }
   return %m, %k : tensor<*xf32>, tensor<2x3xf32>
 }
+
+// -----
+
+// A Loop whose carried value keeps its shape: the body's carried argument takes the initial
+// value's type and the body's types follow (its backends' plans need static bodies). One that
+// grows each iteration (a Concat) keeps the types it had.
+// CHECK-LABEL: func @loop_bodies
+func.func @loop_bodies(%m: tensor<i64>, %x: tensor<3xf32>) -> (tensor<3xf32>, tensor<?xf32>) {
+  %none = plumb.none
+  %two = plumb.Constant() {value = dense<2.0> : tensor<f32>} : () -> tensor<f32>
+  // CHECK: plumb.Loop
+  // CHECK: ^bb0(%{{[a-z0-9]+}}: tensor<i64> {{.*}}, %{{[a-z0-9]+}}: tensor<i1> {{.*}}, %{{[a-z0-9]+}}: tensor<3xf32>
+  // CHECK: plumb.Mul(%{{[a-z0-9]+}}, %{{[a-z0-9]+}}) : (tensor<3xf32>, tensor<f32>) -> tensor<3xf32>
+  %r = plumb.Loop(%m, %none, %x) : (tensor<i64>, none, tensor<3xf32>) -> tensor<3xf32> {
+  ^bb0(%i: tensor<i64>, %c: tensor<i1>, %a: tensor<?xf32>):
+    %d = plumb.Mul(%a, %two) : (tensor<?xf32>, tensor<f32>) -> tensor<?xf32>
+    plumb.yield %c, %d : tensor<i1>, tensor<?xf32>
+  }
+  // CHECK: plumb.Loop
+  // CHECK: ^bb0(%{{[a-z0-9]+}}: tensor<i64> {{.*}}, %{{[a-z0-9]+}}: tensor<i1> {{.*}}, %{{[a-z0-9]+}}: tensor<?xf32>
+  // CHECK: plumb.Concat(%{{[a-z0-9]+}}, %{{[a-z0-9]+}}) {axis = 0 : i64} : (tensor<?xf32>, tensor<?xf32>) -> tensor<?xf32>
+  %g = plumb.Loop(%m, %none, %x) : (tensor<i64>, none, tensor<3xf32>) -> tensor<?xf32> {
+  ^bb0(%i: tensor<i64>, %c: tensor<i1>, %a: tensor<?xf32>):
+    %d = plumb.Concat(%a, %a) {axis = 0 : i64} : (tensor<?xf32>, tensor<?xf32>) -> tensor<?xf32>
+    plumb.yield %c, %d : tensor<i1>, tensor<?xf32>
+  }
+  return %r, %g : tensor<3xf32>, tensor<?xf32>
+}
