@@ -461,34 +461,44 @@ void Lowerer::lowerLoop(LoopOp op) {
   s.attrs.set("carried", carried);
 }
 
-// `kernel`'s step for control-flow `op`: inputs `leading` then the values its bodies read
-// from the enclosing graph; bodies lowered by lowerBodies.
+// `kernel`'s step for control-flow `op` (controlFlowBodies gives its inputs and bodies).
 Step &Lowerer::lowerControlFlow(Operation *op, const std::string &kernel,
                                 const std::vector<Value> &leading) {
-  requireTensorValues(op, opset_, "CPU");
-  std::vector<Value> captures = valuesCapturedBy(op);
-  std::vector<int> in;
+  ControlFlowParts parts = controlFlowBodies(
+      op, leading, plan_, [&](Value v) { return operand(v); }, "CPU", hints_, opset_);
+  std::vector<int> out;
+  for (unsigned i = 0; i < op->getNumResults(); ++i)
+    out.push_back(bufferFor(op->getResult(i), tensorNameOf(op, i)));
+  Step &s = emit(kernel, op, parts.inputs, out);
+  s.bodies = std::move(parts.bodies);
+  return s;
+}
+
+ControlFlowParts controlFlowBodies(Operation *op, const std::vector<Value> &leading,
+                                   const Plan &plan, const std::function<int(Value)> &operand,
+                                   const std::string &backend,
+                                   const std::map<std::string, Shape> *shapeHints, int64_t opset) {
+  requireTensorValues(op, opset, backend);
+  ControlFlowParts parts;
   for (Value v : leading)
-    in.push_back(operand(v));
+    parts.inputs.push_back(operand(v));
+  std::vector<Value> captures = valuesCapturedBy(op);
   std::vector<Buffer> from;
   for (Value v : captures) {
-    in.push_back(operand(v));
-    from.push_back(plan_.buffers[size_t(in.back())]);
+    parts.inputs.push_back(operand(v));
+    Buffer b = plan.buffers[size_t(parts.inputs.back())];
+    b.dtype = *dtypeOf(cast<TensorType>(v.getType()).getElementType()); // the bodies' type
+    from.push_back(b);
   }
-  requirePlannedShapes(op, opset_, "CPU", from);
+  requirePlannedShapes(op, opset, backend, from);
   std::vector<Shape> argShapes; // a Loop's: iteration, condition, carried values as they enter
   if (auto loop = dyn_cast<LoopOp>(op)) {
     argShapes = {Shape{}, Shape{}};
     for (Value v : loop.getVInitial())
-      argShapes.push_back(plan_.buffers[size_t(operand(v))].shape);
+      argShapes.push_back(plan.buffers[size_t(operand(v))].shape);
   }
-  std::vector<Plan> bodies = lowerBodies(op, captures, from, hints_, opset_, argShapes);
-  std::vector<int> out;
-  for (unsigned i = 0; i < op->getNumResults(); ++i)
-    out.push_back(bufferFor(op->getResult(i), tensorNameOf(op, i)));
-  Step &s = emit(kernel, op, in, out);
-  s.bodies = std::move(bodies);
-  return s;
+  parts.bodies = lowerBodies(op, captures, from, shapeHints, opset, argShapes);
+  return parts;
 }
 
 // The plan's outputs, named `names`: the step that computes a returned value writes straight

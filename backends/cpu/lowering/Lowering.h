@@ -8,6 +8,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/DenseSet.h"
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -72,6 +73,19 @@ std::vector<Plan> lowerBodies(mlir::Operation *op, llvm::ArrayRef<mlir::Value> c
                               const std::vector<Buffer> &from,
                               const std::map<std::string, Shape> *shapeHints, int64_t opset,
                               const std::vector<Shape> &argShapes = {});
+// A control-flow step's inputs (the ids `operand` gives `leading`, then those of the values
+// its bodies read from the enclosing graph, `plan`'s buffers) and its bodies (lowerBodies, in
+// the IR's types), after the checks below: what the CPU backend's cpu.if/cpu.loop and the CUDA
+// backend's host step for an If or a Loop are made of.
+struct ControlFlowParts {
+  std::vector<int> inputs;
+  std::vector<Plan> bodies;
+};
+ControlFlowParts controlFlowBodies(mlir::Operation *op, const std::vector<mlir::Value> &leading,
+                                   const Plan &plan,
+                                   const std::function<int(mlir::Value)> &operand,
+                                   const std::string &backend,
+                                   const std::map<std::string, Shape> *shapeHints, int64_t opset);
 // Throws plumb::Error (one line naming node, op and opset) unless every operand and result of
 // `op` is a tensor (or absent); for If and Loop, whose bodies become plans.
 void requireTensorValues(mlir::Operation *op, int64_t opset, const std::string &backend);

@@ -522,26 +522,10 @@ void Lowerer::lowerOp(Operation *op) {
 // types (an f16 plan's values are widened for them and the results narrowed back).
 void Lowerer::lowerControlFlow(Operation *op, std::vector<Value> leading) {
   std::string t = onnxOpType(op).str();
-  cpu::requireTensorValues(op, opset_, "CUDA");
-  std::vector<Value> captures = cpu::valuesCapturedBy(op);
-  std::vector<int> in;
-  for (Value v : leading)
-    in.push_back(operand(v));
-  std::vector<Buffer> from;
-  for (Value v : captures) {
-    in.push_back(operand(v));
-    Buffer b = plan_.buffers[size_t(in.back())];
-    b.dtype = *dtypeOf(cast<TensorType>(v.getType()).getElementType());
-    from.push_back(b);
-  }
-  cpu::requirePlannedShapes(op, opset_, "CUDA", from);
-  std::vector<Shape> argShapes; // a Loop's: iteration, condition, carried values as they enter
-  if (auto loop = dyn_cast<LoopOp>(op)) {
-    argShapes = {Shape{}, Shape{}};
-    for (Value v : loop.getVInitial())
-      argShapes.push_back(plan_.buffers[size_t(operand(v))].shape);
-  }
-  std::vector<Plan> bodies = cpu::lowerBodies(op, captures, from, hints_, opset_, argShapes);
+  cpu::ControlFlowParts parts = cpu::controlFlowBodies(
+      op, leading, plan_, [&](Value v) { return operand(v); }, "CUDA", hints_, opset_);
+  std::vector<int> in = parts.inputs;
+  std::vector<Plan> bodies = std::move(parts.bodies);
   std::vector<Value> outs(op->getResults().begin(), op->getResults().end());
   Step &s = emit("cuda.host", joinedNodeNames(op), in, outs);
   s.attrs.set("plumb.op", strAttr(t));
