@@ -57,8 +57,9 @@ class RuntimeKernel {
 public:
   virtual ~RuntimeKernel() = default;
   // `in[i]` is nullptr for an absent optional input; `out[i]` nullptr for an unused output.
-  // Outputs arrive allocated with the planned dtype and shape; the kernel fills them and
-  // must not keep pointers to any of these tensors past the call. Throws plumb::Error.
+  // Outputs arrive allocated with the planned dtype and shape (a runTimeShape output arrives
+  // undefined: see takesRunTimeShapes); the kernel fills them and must not keep pointers to
+  // any of these tensors past the call. Throws plumb::Error.
   virtual void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) = 0;
   // For `plumb bench --per-op`: the kernel's primitive, rebuilt to run alone (see
   // AlonePrimitive). nullptr (the default) for kernels with no such yardstick. Never changes
