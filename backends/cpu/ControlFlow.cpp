@@ -124,8 +124,10 @@ public:
     if (op == "If" && (a.input(0).dtype != DType::Bool || numElements(a.input(0).shape) != 1))
       a.fail("cpu.if: the condition is " + std::string(dtypeName(a.input(0).dtype)) + "[" +
              shapeToString(a.input(0).shape) + "], not one bool");
-    for (const BufferInfo &o : a.out)
+    for (const BufferInfo &o : a.out) {
       runTimeShape_.push_back(o.runTimeShape);
+      dtypes_.push_back(o.dtype);
+    }
   }
 
   // A branch's result, or a Loop's stacked scan, may differ in shape run to run.
@@ -133,26 +135,15 @@ public:
 
   void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) override {
     std::vector<Tensor> results = runner_.run(in);
-    for (size_t i = 0; i < out.size(); ++i) {
-      if (!out[i])
-        continue;
-      Tensor r = results.at(i).dtype() == out[i]->dtype() || runTimeShape_[i]
-                     ? results[i]
-                     : results[i].cast(out[i]->dtype());
-      if (runTimeShape_[i]) {
-        *out[i] = r;
-        continue;
-      }
-      if (r.shape() != out[i]->shape())
-        throw Error("the body gave " + r.describe() + " for output " + std::to_string(i) +
-                    ", planned " + out[i]->describe());
-      std::memcpy(out[i]->mutableRaw(), r.raw(), r.nbytes());
-    }
+    for (size_t i = 0; i < out.size(); ++i)
+      if (out[i])
+        storeOutput(out[i], results.at(i), dtypes_[i], runTimeShape_[i], i, "the body");
   }
 
 private:
   ControlFlowRunner runner_;
   std::vector<bool> runTimeShape_; // per output
+  std::vector<DType> dtypes_;      // per output
 };
 
 } // namespace

@@ -27,6 +27,11 @@ std::unique_ptr<RuntimeKernel> makeCumSumKernel(const KernelArgs &a);    // Gath
 std::unique_ptr<RuntimeKernel> makeAttentionKernel(const KernelArgs &a); // Attention.cpp
 std::unique_ptr<RuntimeKernel> makeChainKernel(const KernelArgs &a);     // Chain.cpp
 std::unique_ptr<RuntimeKernel> makeRefKernel(const KernelArgs &a);       // RefFallback.cpp
+// A step's result for output `i` into its slot `out`, in the planned `dtype`: a run-time-shaped
+// output becomes the result itself, any other is copied into the planned storage, whose shape
+// the result must have (else an error naming `who` and both types). RefFallback.cpp.
+void storeOutput(Tensor *out, const Tensor &result, DType dtype, bool runTimeShape, size_t i,
+                 const std::string &who);
 std::unique_ptr<RuntimeKernel> makeIfKernel(const KernelArgs &a);        // ControlFlow.cpp
 std::unique_ptr<RuntimeKernel> makeLoopKernel(const KernelArgs &a);      // ControlFlow.cpp
 

@@ -37,20 +37,9 @@ public:
   void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) override {
     call_.inputs = in;
     std::vector<Tensor> results = ref::runKernel(call_);
-    for (size_t i = 0; i < out.size(); ++i) {
-      if (!out[i])
-        continue;
-      if (runTimeShape_[i]) {
-        *out[i] = results[i].dtype() == dtypes_[i] ? results[i] : results[i].cast(dtypes_[i]);
-        continue;
-      }
-      Tensor r =
-          results[i].dtype() == out[i]->dtype() ? results[i] : results[i].cast(out[i]->dtype());
-      if (r.shape() != out[i]->shape())
-        throw Error("the reference kernel produced " + r.describe() + " for output " +
-                    std::to_string(i) + ", planned " + out[i]->describe());
-      std::memcpy(out[i]->mutableRaw(), r.raw(), r.nbytes());
-    }
+    for (size_t i = 0; i < out.size(); ++i)
+      if (out[i])
+        storeOutput(out[i], results[i], dtypes_[i], runTimeShape_[i], i, "the reference kernel");
   }
 
 private:
@@ -61,6 +50,19 @@ private:
 };
 
 } // namespace
+
+void storeOutput(Tensor *out, const Tensor &result, DType dtype, bool runTimeShape, size_t i,
+                 const std::string &who) {
+  Tensor r = result.dtype() == dtype ? result : result.cast(dtype);
+  if (runTimeShape) {
+    *out = r;
+    return;
+  }
+  if (r.shape() != out->shape())
+    throw Error(who + " produced " + r.describe() + " for output " + std::to_string(i) +
+                ", planned " + out->describe());
+  std::memcpy(out->mutableRaw(), r.raw(), r.nbytes());
+}
 
 std::unique_ptr<RuntimeKernel> makeRefKernel(const KernelArgs &a) {
   return std::make_unique<RefKernel>(a);
