@@ -78,7 +78,8 @@ struct Step {
   int inPlaceInput = -1;
   int64_t opset = 17;    // ai.onnx opset of the model (some ops changed meaning across opsets)
   // The plans of a control-flow step's subgraphs: cpu.if's then and else branches, cpu.loop's
-  // body (backends/cpu/ControlFlow.h says how their inputs and outputs map to the step's).
+  // or cpu.scan's body (backends/cpu/ControlFlow.h says how their inputs and outputs map to the
+  // step's).
   std::vector<Plan> bodies;
 };
 

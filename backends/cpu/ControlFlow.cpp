@@ -1,18 +1,19 @@
-// cpu.if and cpu.loop (ONNX If of a run-time condition, Loop): ControlFlowRunner over the
-// step's bodies, each prepared once with the CPU kernels.
+// cpu.if, cpu.loop and cpu.scan (ONNX If of a run-time condition, Loop, Scan):
+// ControlFlowRunner over the step's bodies, each prepared once with the CPU kernels.
 #include "backends/cpu/ControlFlow.h"
 
 #include "backends/cpu/CpuBackend.h"
 #include "backends/cpu/Kernels.h"
+#include "backends/reference/RefValue.h"
 
-#include <cstring>
+#include <algorithm>
 #include <limits>
 
 namespace plumb::cpu {
 
 ControlFlowRunner::ControlFlowRunner(const Step &s, const std::string &op)
     : op_(op), label_(s.nodeNames) {
-  size_t want = op == "If" ? 2 : op == "Loop" ? 1 : 0;
+  size_t want = op == "If" ? 2 : op == "Loop" || op == "Scan" ? 1 : 0;
   if (want == 0 || s.bodies.size() != want)
     throw Error(op + " for '" + label_ + "' needs " + std::to_string(want) + " bodies, got " +
                 std::to_string(s.bodies.size()));
@@ -26,6 +27,25 @@ ControlFlowRunner::ControlFlowRunner(const Step &s, const std::string &op)
                   std::to_string(body.outputs.size()) + " outputs, for a step of " +
                   std::to_string(s.inputs.size()) + " inputs, " + std::to_string(s.outputs.size()) +
                   " outputs and " + std::to_string(n) + " carried values");
+    carried_ = size_t(n);
+  } else if (op == "Scan") {
+    int64_t n = s.attrs.getInt("states", -1);
+    batched_ = s.attrs.getInt("batched", 0) != 0;
+    inAxes_ = s.attrs.getInts("scan_input_axes");
+    inDirs_ = s.attrs.getInts("scan_input_directions");
+    outAxes_ = s.attrs.getInts("scan_output_axes");
+    outDirs_ = s.attrs.getInts("scan_output_directions");
+    const Plan &body = s.bodies[0];
+    size_t lead = batched_ ? 1 : 0, m = inAxes_.size(), k = outAxes_.size();
+    if (n < 0 || inDirs_.size() != m || outDirs_.size() != k ||
+        s.inputs.size() < lead + size_t(n) + m || body.inputs.size() != s.inputs.size() - lead ||
+        body.outputs.size() != size_t(n) + k || s.outputs.size() != size_t(n) + k)
+      throw Error("Scan for '" + label_ + "': its body takes " +
+                  std::to_string(body.inputs.size()) + " inputs and gives " +
+                  std::to_string(body.outputs.size()) + " outputs, for a step of " +
+                  std::to_string(s.inputs.size()) + " inputs, " + std::to_string(s.outputs.size()) +
+                  " outputs, " + std::to_string(n) + " states and " + std::to_string(m) +
+                  " scan inputs");
     carried_ = size_t(n);
   } else {
     for (const Plan &body : s.bodies)
@@ -52,10 +72,40 @@ Tensor asInput(const Executor &exec, size_t i, const Tensor &t) {
   return t.dtype() == want ? t : t.cast(want);
 }
 
+// Slice `index` of `t` along `axis`, without that axis.
+Tensor take(const Tensor &t, int64_t axis, int64_t index) {
+  Shape shape = t.shape();
+  shape.erase(shape.begin() + axis);
+  return ref::sliceAlong(t, axis, index, 1).reshaped(shape);
+}
+
+// `rows` (one per iteration) stacked along a new axis `axis` (negative: from the end); with
+// no rows, an empty tensor of `slice`'s dtype whose other dims are its shape.
+Tensor stacked(const std::vector<Tensor> &rows, int64_t axis, const Buffer &slice,
+               const std::string &what) {
+  Shape shape = rows.empty() ? slice.shape : rows[0].shape();
+  int64_t rank = int64_t(shape.size()) + 1;
+  int64_t a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank)
+    throw Error(what + ": axis " + std::to_string(axis) + " is outside its " +
+                std::to_string(rank) + " dims");
+  for (const Tensor &row : rows)
+    if (row.shape() != rows[0].shape() || row.dtype() != rows[0].dtype())
+      throw Error(what + " changed from " + rows[0].describe() + " to " + row.describe() +
+                  " between iterations");
+  if (!rows.empty())
+    return ref::stackAlong(rows, a);
+  shape.insert(shape.begin() + a, 0);
+  return Tensor::empty(slice.dtype, shape);
+}
+
 } // namespace
 
 std::vector<Tensor> ControlFlowRunner::run(const std::vector<const Tensor *> &inputs) {
-  return op_ == "If" ? runIf(inputs) : runLoop(inputs);
+  for (size_t i = op_ == "Loop" ? 2 : op_ == "Scan" && batched_ ? 1 : 0; i < inputs.size(); ++i)
+    if (!inputs[i])
+      throw Error(op_ + " for '" + label_ + "': input " + std::to_string(i) + " is absent");
+  return op_ == "If" ? runIf(inputs) : op_ == "Loop" ? runLoop(inputs) : runScan(inputs);
 }
 
 std::vector<Tensor> ControlFlowRunner::runIf(const std::vector<const Tensor *> &inputs) {
@@ -96,28 +146,98 @@ std::vector<Tensor> ControlFlowRunner::runLoop(const std::vector<const Tensor *>
       rows[k].push_back(out[1 + carried_ + k]);
   }
   std::vector<Tensor> results = carried;
-  for (size_t k = 0; k < scans; ++k) {
-    const Buffer &slice = plan.buffers[size_t(plan.outputs[1 + carried_ + k])];
-    Shape shape = rows[k].empty() ? slice.shape : rows[k][0].shape();
-    shape.insert(shape.begin(), int64_t(rows[k].size()));
-    Tensor stacked = Tensor::empty(slice.dtype, shape);
-    auto *dst = static_cast<char *>(stacked.mutableRaw());
-    for (const Tensor &row : rows[k]) {
-      if (row.nbytes() * rows[k].size() != stacked.nbytes())
-        throw Error("Loop for '" + label_ + "': scan output " + std::to_string(k) +
-                    " changed shape between iterations");
-      std::memcpy(dst, row.raw(), row.nbytes());
-      dst += row.nbytes();
+  for (size_t k = 0; k < scans; ++k)
+    results.push_back(stacked(rows[k], 0, plan.buffers[size_t(plan.outputs[1 + carried_ + k])],
+                              "Loop for '" + label_ + "': scan output " + std::to_string(k)));
+  return results;
+}
+
+std::vector<Tensor> ControlFlowRunner::runScan(const std::vector<const Tensor *> &inputs) {
+  size_t lead = batched_ ? 1 : 0, n = carried_, m = inAxes_.size();
+  std::vector<const Tensor *> captures(inputs.begin() + long(lead + n + m), inputs.end());
+  if (!batched_) {
+    std::vector<Tensor> states, xs;
+    for (size_t i = 0; i < n + m; ++i)
+      (i < n ? states : xs).push_back(*inputs[i]);
+    return scanOnce(states, xs, captures);
+  }
+  // Opset 8: axis 0 of every input is a batch; each entry is scanned on its own.
+  int64_t batch = inputs[lead]->rank() > 0 ? inputs[lead]->dim(0) : -1;
+  for (size_t i = lead; i < lead + n + m; ++i)
+    if (inputs[i]->rank() < (i < lead + n ? 1 : 2) || inputs[i]->dim(0) != batch || batch < 1)
+      throw Error("Scan for '" + label_ + "': input " + std::to_string(i) + " (" +
+                  inputs[i]->describe() + ") has no batch axis 0 of the others' size");
+  if (m > 0 && inputs[0]) {
+    int64_t full = inputs[lead + n]->dim(1);
+    for (int64_t len : inputs[0]->toInts())
+      if (len != full)
+        throw Error("Scan for '" + label_ + "': a sequence_lens entry of " + std::to_string(len) +
+                    " for scan inputs of " + std::to_string(full) +
+                    " (shorter sequences are not supported)");
+  }
+  std::vector<std::vector<Tensor>> perBatch(bodies_[0]->plan().outputs.size());
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<Tensor> states, xs;
+    for (size_t i = 0; i < n + m; ++i)
+      (i < n ? states : xs).push_back(take(*inputs[lead + i], 0, b));
+    std::vector<Tensor> results = scanOnce(states, xs, captures);
+    for (size_t r = 0; r < results.size(); ++r)
+      perBatch[r].push_back(results[r]);
+  }
+  std::vector<Tensor> results;
+  for (const std::vector<Tensor> &rows : perBatch)
+    results.push_back(ref::stackAlong(rows, 0));
+  return results;
+}
+
+std::vector<Tensor> ControlFlowRunner::scanOnce(std::vector<Tensor> states,
+                                                const std::vector<Tensor> &xs,
+                                                const std::vector<const Tensor *> &captures) {
+  Executor &body = *bodies_[0];
+  const Plan &plan = body.plan();
+  size_t n = states.size(), m = xs.size(), k = outAxes_.size();
+  int64_t len = -1;
+  for (size_t j = 0; j < m; ++j) {
+    if (inAxes_[j] < 0 || inAxes_[j] >= xs[j].rank() || (len >= 0 && xs[j].dim(inAxes_[j]) != len))
+      throw Error("Scan for '" + label_ + "': scan input " + std::to_string(j) + " (" +
+                  xs[j].describe() + ") has no axis " + std::to_string(inAxes_[j]) +
+                  (len >= 0 ? " of length " + std::to_string(len) : std::string()));
+    len = xs[j].dim(inAxes_[j]);
+  }
+  std::vector<std::vector<Tensor>> rows(k);
+  for (int64_t t = 0; t < len; ++t) {
+    std::vector<Tensor> args;
+    for (size_t i = 0; i < n; ++i)
+      args.push_back(asInput(body, i, states[i]));
+    for (size_t j = 0; j < m; ++j)
+      args.push_back(asInput(body, n + j, take(xs[j], inAxes_[j], inDirs_[j] ? len - 1 - t : t)));
+    for (size_t c = 0; c < captures.size(); ++c)
+      args.push_back(asInput(body, n + m + c, *captures[c]));
+    std::vector<Tensor> out;
+    try {
+      out = body.run(args);
+    } catch (const Error &e) {
+      throw Error("Scan for '" + label_ + "', iteration " + std::to_string(t) + ": " + e.what());
     }
-    results.push_back(stacked);
+    for (size_t i = 0; i < n; ++i)
+      states[i] = out[i];
+    for (size_t j = 0; j < k; ++j)
+      rows[j].push_back(out[n + j]);
+  }
+  std::vector<Tensor> results = states;
+  for (size_t j = 0; j < k; ++j) {
+    if (outDirs_[j])
+      std::reverse(rows[j].begin(), rows[j].end());
+    results.push_back(stacked(rows[j], outAxes_[j], plan.buffers[size_t(plan.outputs[n + j])],
+                              "Scan for '" + label_ + "': scan output " + std::to_string(j)));
   }
   return results;
 }
 
 namespace {
 
-// cpu.if / cpu.loop: the runner's results into the planned outputs (a run-time-shaped one
-// becomes the result itself).
+// cpu.if / cpu.loop / cpu.scan: the runner's results into the planned outputs (a run-time-shaped
+// one becomes the result itself).
 class ControlFlowKernel final : public RuntimeKernel {
 public:
   ControlFlowKernel(const KernelArgs &a, const std::string &op) : runner_(a.step, op) {
@@ -154,6 +274,10 @@ std::unique_ptr<RuntimeKernel> makeIfKernel(const KernelArgs &a) {
 
 std::unique_ptr<RuntimeKernel> makeLoopKernel(const KernelArgs &a) {
   return std::make_unique<ControlFlowKernel>(a, "Loop");
+}
+
+std::unique_ptr<RuntimeKernel> makeScanKernel(const KernelArgs &a) {
+  return std::make_unique<ControlFlowKernel>(a, "Scan");
 }
 
 } // namespace plumb::cpu

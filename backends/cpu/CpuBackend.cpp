@@ -69,6 +69,7 @@ void registerCpuKernels(KernelFactoryRegistry &r) {
   r.add("cpu.chain", factory(makeChainKernel));
   r.add("cpu.if", factory(makeIfKernel));
   r.add("cpu.loop", factory(makeLoopKernel));
+  r.add("cpu.scan", factory(makeScanKernel));
   r.add("ref.*", factory(makeRefKernel));
   r.setLayoutConverter(toPlainTensor);
   r.setReadsPackedConstants(true);

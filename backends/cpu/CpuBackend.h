@@ -61,6 +61,15 @@
 //                   (their count). Step::bodies = {body}: a plan taking (iteration, cond,
 //                   carried..., read values...) and giving (cond, carried..., scan slices...);
 //                   the step's outputs are the final carried values and the stacked scans.
+//   cpu.scan        ONNX Scan: inputs [sequence_lens (opset 8's form, batched; absent: -1),]
+//                   the initial states, the scan inputs, then the values the body reads from
+//                   the enclosing graph; attrs: states (their count), batched (0/1),
+//                   scan_input_axes (within each input, without the batch axis; normalised),
+//                   scan_input_directions, scan_output_axes (may be negative),
+//                   scan_output_directions (one entry per scan input or output; 1 = reverse).
+//                   Step::bodies = {body}: a plan taking (states..., one slice of each scan
+//                   input..., read values...) and giving (states..., scan output slices...);
+//                   the step's outputs are the final states and the stacked scan outputs.
 //   ref.<OpType>    any op the reference interpreter has, with its ONNX attributes.
 //
 // cpu.conv (source, output, residual) and cpu.pool (source, output, residual) read and write

@@ -34,5 +34,6 @@ void storeOutput(Tensor *out, const Tensor &result, DType dtype, bool runTimeSha
                  const std::string &who);
 std::unique_ptr<RuntimeKernel> makeIfKernel(const KernelArgs &a);        // ControlFlow.cpp
 std::unique_ptr<RuntimeKernel> makeLoopKernel(const KernelArgs &a);      // ControlFlow.cpp
+std::unique_ptr<RuntimeKernel> makeScanKernel(const KernelArgs &a);      // ControlFlow.cpp
 
 } // namespace plumb::cpu

@@ -7,8 +7,8 @@
 #      `plumb bisect --backend cuda`,
 #   4. tests/data/cpu/run_time_shapes.onnx compiled for cuda with one input set and run with
 #      another whose NonZero/Compress/NMS/Unique counts differ, and branch_on_value.onnx (an If
-#      on a value) compiled with one branch's input and run with the other's, against the
-#      reference,
+#      on a value) compiled with one branch's input and run with the other's, and
+#      scan_rnn.onnx (a Scan, a host step with a CPU plan for its body), against the reference,
 #   5. `plumb conformance --backend cuda --bind-steering-inputs` on the ONNX node cases CI runs
 #      on the emulator (tests/conformance/cuda_emulator_cases.txt): each must pass on the device.
 # Writes OUT_DIR/suite.log (everything) and OUT_DIR/checks.tar.gz (the JSON reports); the last
@@ -68,7 +68,17 @@ step() {  # step NAME TIMEOUT_S CMD...: runs CMD, logs it, keeps one summary row
       plumb run "/tmp/plumb-rts/bov.$dtype.plumb" --inputs /tmp/plumb-rts/else.npz \
         -o "/tmp/plumb-rts/out/branch_on_value.$dtype.artifact.npz"
   done
-  step "run-time shapes and If (compiled with one input, run with another)" 60 \
+  # A Scan (a host step whose body is a CPU plan): compiled with one input, run with another.
+  python3 -c "import numpy as np; r = np.random.default_rng(3); [np.savez(f'/tmp/plumb-rts/scan_{t}.npz', x=r.standard_normal((2, 5, 3)).astype(np.float32), h0=r.standard_normal((2, 4)).astype(np.float32)) for t in 'ab']"
+  scan=tests/data/cpu/scan_rnn.onnx
+  plumb run "$scan" --inputs /tmp/plumb-rts/scan_b.npz -o /tmp/plumb-rts/scan_rnn.ref.npz
+  for dtype in f32 f16; do
+    plumb compile "$scan" --backend cuda --dtype "$dtype" --inputs /tmp/plumb-rts/scan_a.npz \
+      -o "/tmp/plumb-rts/scan.$dtype.plumb" &&
+      plumb run "/tmp/plumb-rts/scan.$dtype.plumb" --inputs /tmp/plumb-rts/scan_b.npz \
+        -o "/tmp/plumb-rts/out/scan_rnn.$dtype.artifact.npz"
+  done
+  step "run-time shapes, If and Scan (compiled with one input, run with another)" 60 \
     python3 scripts/gpu-kit/compare.py /tmp/plumb-rts /tmp/plumb-rts/out
   # An empty expected-failures list: any case that does not pass fails the step.
   if [[ -d .gpu-dev/node ]]; then

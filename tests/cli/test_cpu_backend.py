@@ -489,3 +489,39 @@ def test_loop_runs_each_input_its_iterations(plumb, repo, tmp_path):
         np.testing.assert_array_equal(got["acc"], acc, err_msg=tag)
         np.testing.assert_array_equal(got["accs"], np.array(rows, np.float32).reshape(-1, 3),
                                       err_msg=tag)
+
+
+def test_scan_runs_its_body_per_slice(plumb, repo, tmp_path):
+    """A Scan (tests/data/cpu/scan_rnn.onnx: an RNN step h <- tanh(x_t W + h R + b) over axis 1
+    of x, and 2 x_t over the same axis reversed, stacked on axes 1 and -1, the second in
+    reverse) is one cpu.scan step whose body is a plan of its own, reading W, R and b from the
+    enclosing graph; the CPU backend refused it. One artifact runs two inputs, against numpy's
+    loop; `plumb check` compares it with the f64 truth."""
+    data = os.path.join(repo, "tests", "data", "cpu")
+    model = os.path.join(data, "scan_rnn.onnx")
+    w = np.load(os.path.join(data, "scan_rnn.w.npz"))
+    rng = np.random.default_rng(7)
+    for tag in ["a", "b"]:
+        np.savez(tmp_path / f"{tag}.npz", x=rng.standard_normal((2, 5, 3)).astype(np.float32),
+                 h0=rng.standard_normal((2, 4)).astype(np.float32))
+    art = tmp_path / "scan.plumb"
+    proc = run(plumb, "compile", model, "--backend", "cpu", "-o", str(art), "--stats")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"^  cpu\.scan\s+1$", proc.stdout, re.M), proc.stdout
+    for tag in ["a", "b"]:
+        inputs = np.load(tmp_path / f"{tag}.npz")
+        x, h = inputs["x"], inputs["h0"]
+        ys = []
+        for t in range(x.shape[1]):
+            h = np.tanh(x[:, t] @ w["W"] + h @ w["R"] + w["b"])
+            ys.append(h)
+        out = tmp_path / f"out_{tag}.npz"
+        proc = run(plumb, "run", str(art), "--inputs", str(tmp_path / f"{tag}.npz"), "-o", str(out))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        got = np.load(out)
+        np.testing.assert_allclose(got["h"], h, rtol=1e-5, atol=1e-6, err_msg=tag)
+        np.testing.assert_allclose(got["ys"], np.stack(ys, axis=1), rtol=1e-5, atol=1e-6,
+                                   err_msg=tag)
+        np.testing.assert_array_equal(got["backs"], 2 * x.transpose(0, 2, 1), err_msg=tag)
+    proc = run(plumb, "check", model, "--backend", "cpu", "--inputs", str(tmp_path / "b.npz"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr

@@ -358,32 +358,35 @@ def test_check_kept_half_plan_on_the_device(plumb, repo, keep_report):
 
 
 def test_control_flow_is_one_line_exit_2_at_compile_time(plumb, tmp_path):
-    # A host step runs one reference kernel, or an If's or a Loop's body plans; a Scan body has
-    # no place in a plan. Before, such a plan compiled and failed only when a device built its
-    # kernels.
+    # A host step runs one reference kernel, or an If's, a Loop's or a Scan's body plans, which
+    # hold tensors only: a body making a sequence is refused while compiling, naming the node.
+    # Before, such plans compiled and failed only when a device built their kernels.
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
     body = helper.make_graph(
-        [helper.make_node("Add", ["s_in", "x_in"], ["s_out"]),
-         helper.make_node("Identity", ["s_out"], ["y_out"])], "body",
-        [helper.make_tensor_value_info("s_in", TensorProto.FLOAT, [2]),
-         helper.make_tensor_value_info("x_in", TensorProto.FLOAT, [2])],
-        [helper.make_tensor_value_info("s_out", TensorProto.FLOAT, [2]),
-         helper.make_tensor_value_info("y_out", TensorProto.FLOAT, [2])])
-    node = helper.make_node("Scan", ["s", "x"], ["s_final", "y"], name="running_sum", body=body,
-                            num_scan_inputs=1)
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("s", TensorProto.FLOAT, [2]),
-                                            helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 2])],
-                              [helper.make_tensor_value_info("s_final", TensorProto.FLOAT, [2]),
-                               helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 2])])
-    path = tmp_path / "scan.onnx"
+        [helper.make_node("SequenceConstruct", ["acc_in", "x"], ["pair"], name="pack"),
+         helper.make_node("ConcatFromSequence", ["pair"], ["both"], name="unpack", axis=0),
+         helper.make_node("ReduceSum", ["both"], ["total"], name="total", keepdims=1),
+         helper.make_node("Add", ["acc_in", "total"], ["acc_out"], name="add"),
+         helper.make_node("Identity", ["cond_in"], ["cond_out"], name="keep_going")], "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, [2])])
+    node = helper.make_node("Loop", ["m", "", "x"], ["acc"], name="accumulate", body=body)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2]),
+                                            helper.make_tensor_value_info("m", TensorProto.INT64, [])],
+                              [helper.make_tensor_value_info("acc", TensorProto.FLOAT, [2])])
+    path = tmp_path / "accumulate.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
-    out = tmp_path / "scan.plumb"
+    out = tmp_path / "accumulate.plumb"
     proc = run(plumb, "compile", str(path), "--backend", "cuda", "-o", str(out))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "node 'running_sum' (Scan, opset 17): control flow" in lines[0], \
-        proc.stderr
+    assert len(lines) == 1 and \
+        "node 'pack' (SequenceConstruct, opset 17): control flow and sequence/optional values" \
+        in lines[0], proc.stderr
     assert not out.exists()
 
 

@@ -1,4 +1,4 @@
-// Shapes their values decide, and If and Loop, on the plan emulator (part of
+// Shapes their values decide, and If, Loop and Scan, on the plan emulator (part of
 // cuda_emulated_test):
 // tests/data/cpu/run_time_shapes.onnx (NonZero, Compress, NonMaxSuppression, Unique and ops of
 // static shape before and after them) compiled for cuda with one input set and run with
@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -147,6 +148,45 @@ TEST(CudaControlFlow, LoopRunsItsBodyOnTheHost) {
       SCOPED_TRACE(std::string(dtype) + " " + npz[run]);
       expectClose(k, dtype);
       EXPECT_EQ(k.got.at(1).shape()[0], run == 1 ? 8 : run == 2 ? 0 : 3) << "iterations";
+    }
+  }
+}
+
+// A Scan (tests/data/cpu/scan_rnn.onnx: an RNN step over axis 1 of x, and 2 x over the same
+// axis reversed, stacked on axes 1 and -1, the second in reverse) is one host step whose body
+// is a CPU plan reading W, R and b from the enclosing graph. Compiled with one input set, the
+// plan runs two, in f32 and f16 storage, matching the reference's shapes and values.
+TEST(CudaControlFlow, ScanRunsItsBodyOnTheHost) {
+  std::string model = kDir + "scan_rnn.onnx";
+  std::vector<std::string> npz;
+  for (int seed : {1, 2}) {
+    std::vector<float> x(30), h(8);
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = 1.5f * std::sin(0.37f * float(size_t(seed) * 7 + i));
+    for (size_t i = 0; i < h.size(); ++i)
+      h[i] = 0.5f * std::cos(0.91f * float(size_t(seed) + i));
+    npz.push_back(testing_util::scratchPath("scan_" + std::to_string(seed) + ".npz"));
+    writeNpz(npz.back(), {{"x", Tensor::fromVector(DType::F32, {2, 5, 3}, x)},
+                          {"h0", Tensor::fromVector(DType::F32, {2, 4}, h)}});
+  }
+  for (const char *dtype : {"f32", "f16"}) {
+    std::vector<Tensor> inputs;
+    Compiled c = compileForCuda(model, npz[0], dtype, inputs);
+    const Step *scan = graphs::stepsOf(c.plan, "rnn").at(0);
+    EXPECT_EQ(scan->kernel, "cuda.host") << dtype;
+    EXPECT_EQ(scan->attrs.getString("plumb.op", ""), "Scan") << dtype;
+    ASSERT_EQ(scan->bodies.size(), 1u) << dtype;
+    EXPECT_EQ(scan->inputs.size(), 3u + 4u) << dtype; // h0, x, x, then W, R, b and 2
+    PlanEmulator emu(c.plan, testing_util::scratchPath(std::string("emu_scan_") + dtype));
+    for (size_t run : {1, 0}) {
+      KeptPlan k;
+      std::vector<Tensor> in;
+      k.truth = truthOn(model, npz[run], in);
+      k.got = emu.run(in);
+      SCOPED_TRACE(std::string(dtype) + " " + npz[run]);
+      expectClose(k, dtype);
+      EXPECT_EQ(k.got.at(1).shape(), (Shape{2, 5, 4}));
+      EXPECT_EQ(k.got.at(2).shape(), (Shape{2, 3, 5}));
     }
   }
 }

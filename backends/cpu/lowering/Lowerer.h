@@ -44,10 +44,7 @@ private:
   int operand(mlir::Value v);
   void lowerOp(mlir::Operation *op);
   void lowerFusion(FusionOp fusion);
-  void lowerIf(IfOp op);
-  void lowerLoop(LoopOp op);
-  Step &lowerControlFlow(mlir::Operation *op, const std::string &kernel,
-                         const std::vector<mlir::Value> &leading);
+  void lowerControlFlow(mlir::Operation *op);
   void finish(mlir::ValueRange values, const std::vector<std::string> &names);
   bool lowerAnchored(FusionOp fusion);
   bool lowerAttention(FusionOp fusion);

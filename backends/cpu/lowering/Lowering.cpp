@@ -43,7 +43,6 @@ const std::set<std::string> &binaryOps() {
   return s;
 }
 
-
 // The cpu.* data-movement kernel for `op` (any dtype), or "" when it has none. The operands
 // after the data that decide what moves (starts, split sizes, pads, axes) must be constants:
 // those kernels read them once, at prepare time.
@@ -115,61 +114,6 @@ bool allF32(Operation *op) {
     if (!isF32OrOther(t))
       return false;
   return true;
-}
-
-llvm::DenseSet<Value> runTimeShapedValues(func::FuncOp fn) {
-  return runTimeShapedValues(fn.getBody().front());
-}
-
-llvm::DenseSet<Value> runTimeShapedValues(Block &top) {
-  llvm::DenseSet<Value> found;
-  std::function<void(Block &)> visit = [&](Block &block) {
-    for (Operation &op : block) {
-      if (auto fusion = dyn_cast<FusionOp>(op)) {
-        Block &body = fusion.getBody().front();
-        for (auto [arg, v] : llvm::zip(body.getArguments(), fusion.getInputs()))
-          if (found.count(v))
-            found.insert(arg);
-        visit(body);
-        auto yield = cast<YieldOp>(body.getTerminator());
-        for (auto [r, v] : llvm::zip(fusion.getResults(), yield.getValues()))
-          if (found.count(v))
-            found.insert(r);
-        continue;
-      }
-      std::string t = onnxOpType(&op).str();
-      bool byNature = t == "NonZero" || t == "Unique" || t == "Compress" || t == "NonMaxSuppression";
-      // Operand 0 is the data, except for ops whose first operand is a shape or a size.
-      // (An If's condition picks the branch; a Loop's every operand may decide its count.)
-      bool sizeFirst = t == "ConstantOfShape" || t == "Range" || t == "HannWindow" ||
-                       t == "HammingWindow" || t == "BlackmanWindow" || t == "MelWeightMatrix" ||
-                       t == "If" || t == "Loop";
-      bool steered = false;
-      for (auto [i, v] : llvm::enumerate(op.getOperands()))
-        steered = steered || found.count(v) ||
-                  ((i > 0 || sizeFirst) && !isa<NoneType>(v.getType()) && !definedByConstant(v));
-      for (Value r : op.getResults()) {
-        auto type = dyn_cast<TensorType>(r.getType());
-        if (type && !type.hasStaticShape() && (byNature || steered))
-          found.insert(r);
-      }
-    }
-  };
-  visit(top);
-  return found;
-}
-
-bool touchesRunTimeShape(Operation *op, const llvm::DenseSet<Value> &values) {
-  if (values.empty())
-    return false;
-  bool touches = false;
-  op->walk([&](Operation *o) {
-    for (Value v : o->getOperands())
-      touches = touches || values.count(v);
-    for (Value v : o->getResults())
-      touches = touches || values.count(v);
-  });
-  return touches;
 }
 
 int Lowerer::bufferFor(Value v, const std::string &name) {
@@ -296,10 +240,8 @@ void Lowerer::lowerOp(Operation *op) {
     lowerFusion(fusion);
     return;
   }
-  if (auto ifOp = dyn_cast<IfOp>(op))
-    return lowerIf(ifOp);
-  if (auto loop = dyn_cast<LoopOp>(op))
-    return lowerLoop(loop);
+  if (isa<IfOp, LoopOp, ScanOp>(op))
+    return lowerControlFlow(op);
   requireStraightLineOp(op, opset_, "CPU");
   ref::Attrs attrs = ref::attrsOf(op);
   std::string kernel = kernelFor(op, attrs);
@@ -396,111 +338,6 @@ Plan Lowerer::run(func::FuncOp fn) {
   return std::move(plan_);
 }
 
-// An If branch or a Loop body as a plan of its own: the block's arguments (a Loop's iteration,
-// condition and carried values), then `captures` (what the body reads from the enclosing
-// graph, stored there as `from`) are its inputs, what it yields its outputs.
-Plan Lowerer::runBody(Block &block, llvm::ArrayRef<Value> captures,
-                      const std::vector<Buffer> &from, const std::vector<Shape> &argShapes) {
-  runTime_ = runTimeShapedValues(block);
-  Operation *owner = block.getParentOp();
-  for (BlockArgument a : block.getArguments()) {
-    auto t = dyn_cast<TensorType>(a.getType());
-    std::optional<DType> dt = t ? dtypeOf(t.getElementType()) : std::nullopt;
-    size_t i = a.getArgNumber();
-    // A type the IR leaves open (a Loop's carried value) takes the shape it enters with.
-    std::optional<Shape> shape;
-    if (t && t.hasStaticShape())
-      shape = Shape(t.getShape().begin(), t.getShape().end());
-    else if (t && i < argShapes.size() && (!t.hasRank() || t.getRank() == int64_t(argShapes[i].size())))
-      shape = argShapes[i];
-    if (!shape || !dt)
-      throw Error("node '" + nodeNameOf(owner) + "' (" + onnxOpType(owner).str() + ", opset " +
-                  std::to_string(opset_) + "): body input " + std::to_string(i) +
-                  " has no tensor type of a known shape; the backends take such bodies only");
-    ids_[a] = plan_.addInput(*dt, *shape, nodeNameOf(owner) + ".body_input_" + std::to_string(i));
-  }
-  for (auto [v, b] : llvm::zip(captures, from))
-    ids_[v] = plan_.addInput(b.dtype, b.shape, b.name);
-  for (Operation &op : block.without_terminator())
-    lowerOp(&op);
-  Operation *yield = block.getTerminator();
-  std::vector<std::string> names;
-  for (Value v : yield->getOperands())
-    names.push_back(plan_.buffers[size_t(operand(v))].name);
-  finish(yield->getOperands(), names);
-  return std::move(plan_);
-}
-
-std::vector<Value> valuesCapturedBy(Operation *op) {
-  std::vector<Value> captures;
-  llvm::DenseSet<Value> seen;
-  for (Region &r : op->getRegions())
-    r.walk([&](Operation *inner) {
-      for (Value v : inner->getOperands())
-        if (!isa<NoneType>(v.getType()) && !op->isAncestor(v.getParentRegion()->getParentOp()) &&
-            seen.insert(v).second)
-          captures.push_back(v);
-    });
-  return captures;
-}
-
-// An If whose condition is known only at run time (plumb-shape-refinement inlined the others):
-// one cpu.if step, its branches lowered as plans of their own (Step::bodies) that take the
-// values they read from the enclosing graph as inputs.
-void Lowerer::lowerIf(IfOp op) { lowerControlFlow(op, "cpu.if", {op.getCond()}); }
-
-// A Loop: one cpu.loop step whose body is a plan of its own, taking (iteration, condition,
-// carried values, what the body reads from the enclosing graph).
-void Lowerer::lowerLoop(LoopOp op) {
-  std::vector<Value> leading = {op.getM(), op.getCond()};
-  leading.insert(leading.end(), op.getVInitial().begin(), op.getVInitial().end());
-  Step &s = lowerControlFlow(op, "cpu.loop", leading);
-  ref::AttrValue carried;
-  carried.kind = ref::AttrValue::Kind::Int;
-  carried.i = int64_t(op.getVInitial().size());
-  s.attrs.set("carried", carried);
-}
-
-// `kernel`'s step for control-flow `op` (controlFlowBodies gives its inputs and bodies).
-Step &Lowerer::lowerControlFlow(Operation *op, const std::string &kernel,
-                                const std::vector<Value> &leading) {
-  ControlFlowParts parts = controlFlowBodies(
-      op, leading, plan_, [&](Value v) { return operand(v); }, "CPU", hints_, opset_);
-  std::vector<int> out;
-  for (unsigned i = 0; i < op->getNumResults(); ++i)
-    out.push_back(bufferFor(op->getResult(i), tensorNameOf(op, i)));
-  Step &s = emit(kernel, op, parts.inputs, out);
-  s.bodies = std::move(parts.bodies);
-  return s;
-}
-
-ControlFlowParts controlFlowBodies(Operation *op, const std::vector<Value> &leading,
-                                   const Plan &plan, const std::function<int(Value)> &operand,
-                                   const std::string &backend,
-                                   const std::map<std::string, Shape> *shapeHints, int64_t opset) {
-  requireTensorValues(op, opset, backend);
-  ControlFlowParts parts;
-  for (Value v : leading)
-    parts.inputs.push_back(operand(v));
-  std::vector<Value> captures = valuesCapturedBy(op);
-  std::vector<Buffer> from;
-  for (Value v : captures) {
-    parts.inputs.push_back(operand(v));
-    Buffer b = plan.buffers[size_t(parts.inputs.back())];
-    b.dtype = *dtypeOf(cast<TensorType>(v.getType()).getElementType()); // the bodies' type
-    from.push_back(b);
-  }
-  requirePlannedShapes(op, opset, backend, from);
-  std::vector<Shape> argShapes; // a Loop's: iteration, condition, carried values as they enter
-  if (auto loop = dyn_cast<LoopOp>(op)) {
-    argShapes = {Shape{}, Shape{}};
-    for (Value v : loop.getVInitial())
-      argShapes.push_back(plan.buffers[size_t(operand(v))].shape);
-  }
-  parts.bodies = lowerBodies(op, captures, from, shapeHints, opset, argShapes);
-  return parts;
-}
-
 // The plan's outputs, named `names`: the step that computes a returned value writes straight
 // into the Output buffer (no copy). A value returned twice, or one that is an input or a
 // constant, is copied into its own Output buffer instead. Then layouts, and validation.
@@ -531,32 +368,6 @@ void Lowerer::finish(ValueRange values, const std::vector<std::string> &names) {
   validatePlan(plan_);
 }
 
-
-std::vector<Plan> lowerBodies(Operation *op, llvm::ArrayRef<Value> captures,
-                              const std::vector<Buffer> &from,
-                              const std::map<std::string, Shape> *shapeHints, int64_t opset,
-                              const std::vector<Shape> &argShapes) {
-  std::vector<Plan> bodies;
-  for (Region &r : op->getRegions()) {
-    Lowerer body(nullptr, shapeHints, false);
-    body.setOpset(opset);
-    bodies.push_back(body.runBody(r.front(), captures, from, argShapes));
-  }
-  // The lowering borrows weights from the IR; a body's constants are copied, so that the CUDA
-  // plan, which owns its constants and outlives the IR, may hold such bodies.
-  std::function<void(Plan &)> own = [&](Plan &p) {
-    for (Buffer &b : p.buffers)
-      if (b.kind == BufferKind::Constant)
-        b.constant = b.constant.clone();
-    for (Step &s : p.steps)
-      for (Plan &nested : s.bodies)
-        own(nested);
-  };
-  for (Plan &p : bodies)
-    own(p);
-  return bodies;
-}
-
 Plan lowerToCpuPlan(ModuleOp module, LoweringStats *stats,
                     const std::map<std::string, Shape> *shapeHints, bool releasableWeights) {
   auto fn = module.lookupSymbol<func::FuncOp>("main");
@@ -564,26 +375,6 @@ Plan lowerToCpuPlan(ModuleOp module, LoweringStats *stats,
     throw Error("the module has no @main function");
   Lowerer l(stats, shapeHints, releasableWeights);
   return l.run(fn);
-}
-
-void requireTensorValues(Operation *op, int64_t opset, const std::string &backend) {
-  auto isTensor = [](Type t) { return isa<TensorType, NoneType>(t); };
-  if (!llvm::all_of(op->getOperandTypes(), isTensor) ||
-      !llvm::all_of(op->getResultTypes(), isTensor))
-    throw Error("node '" + nodeNameOf(op) + "' (" + onnxOpType(op).str() + ", opset " +
-                std::to_string(opset) + "): sequence/optional values are not supported by the " +
-                backend + " backend; run the model with --backend reference");
-}
-
-void requirePlannedShapes(Operation *op, int64_t opset, const std::string &backend,
-                          const std::vector<Buffer> &read) {
-  for (const Buffer &b : read)
-    if (b.runTimeShape)
-      throw Error("node '" + nodeNameOf(op) + "' (" + onnxOpType(op).str() + ", opset " +
-                  std::to_string(opset) + "): its body reads '" + b.name +
-                  "', whose shape its values decide; the " + backend +
-                  " backend runs bodies on values of planned shapes only (run the model with "
-                  "--backend reference)");
 }
 
 void requireStraightLineOp(Operation *op, int64_t opset, const std::string &backend) {

@@ -73,16 +73,19 @@ std::vector<Plan> lowerBodies(mlir::Operation *op, llvm::ArrayRef<mlir::Value> c
                               const std::vector<Buffer> &from,
                               const std::map<std::string, Shape> *shapeHints, int64_t opset,
                               const std::vector<Shape> &argShapes = {});
-// A control-flow step's inputs (the ids `operand` gives `leading`, then those of the values
-// its bodies read from the enclosing graph, `plan`'s buffers) and its bodies (lowerBodies, in
-// the IR's types), after the checks below: what the CPU backend's cpu.if/cpu.loop and the CUDA
-// backend's host step for an If or a Loop are made of.
+// A control-flow step (If, Loop or Scan): its inputs (the ids `operand` gives the op's own
+// operands: an If's condition; a Loop's M, cond and initial values; a Scan's operands; then
+// those of the values its bodies read from the enclosing graph, `plan`'s buffers), its
+// attributes (a Loop's carried count; a Scan's states count, batched (opset 8) and normalised
+// axes and directions) and its bodies (lowerBodies, in the IR's types), after the checks
+// below: what the CPU backend's cpu.if/cpu.loop/cpu.scan and the CUDA backend's host step for
+// such an op are made of. Throws plumb::Error (one line) for any other op with regions.
 struct ControlFlowParts {
   std::vector<int> inputs;
   std::vector<Plan> bodies;
+  ref::Attrs attrs;
 };
-ControlFlowParts controlFlowBodies(mlir::Operation *op, const std::vector<mlir::Value> &leading,
-                                   const Plan &plan,
+ControlFlowParts controlFlowBodies(mlir::Operation *op, const Plan &plan,
                                    const std::function<int(mlir::Value)> &operand,
                                    const std::string &backend,
                                    const std::map<std::string, Shape> *shapeHints, int64_t opset);

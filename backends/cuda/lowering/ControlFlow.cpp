@@ -1,6 +1,6 @@
 // The CUDA lowering's steps that run on the host because their shapes or their control flow
 // are decided at run time: ops touching values whose shapes their values decide
-// (cpu::runTimeShapedValues), and If/Loop steps whose bodies are CPU plans.
+// (cpu::runTimeShapedValues), and If/Loop/Scan steps whose bodies are CPU plans.
 #include "backends/cuda/lowering/Lowerer.h"
 #include "backends/cuda/lowering/StepAttrs.h"
 
@@ -11,21 +11,20 @@ using namespace mlir;
 
 namespace plumb::cuda {
 
-// An If whose condition is known only at run time (plumb-shape-refinement inlined the others)
-// or a Loop: a host step whose bodies are the op's regions as CPU plans (cpu::lowerBodies, the
-// CPU backend's cpu.if/cpu.loop bodies), run on the host on copies of its inputs in the IR's
+// An If whose condition is known only at run time (plumb-shape-refinement inlined the others),
+// a Loop or a Scan: a host step whose bodies are the op's regions as CPU plans
+// (cpu::controlFlowBodies, the CPU backend's cpu.if/cpu.loop/cpu.scan bodies), run on the host on copies of its inputs in the IR's
 // types (an f16 plan's values are widened for them and the results narrowed back).
-void Lowerer::lowerControlFlow(Operation *op, std::vector<Value> leading) {
+void Lowerer::lowerControlFlow(Operation *op) {
   std::string t = onnxOpType(op).str();
   cpu::ControlFlowParts parts = cpu::controlFlowBodies(
-      op, leading, plan_, [&](Value v) { return operand(v); }, "CUDA", hints_, opset_);
+      op, plan_, [&](Value v) { return operand(v); }, "CUDA", hints_, opset_);
   std::vector<int> in = parts.inputs;
   std::vector<Plan> bodies = std::move(parts.bodies);
   std::vector<Value> outs(op->getResults().begin(), op->getResults().end());
   Step &s = emit("cuda.host", joinedNodeNames(op), in, outs);
+  s.attrs = std::move(parts.attrs);
   s.attrs.set("plumb.op", strAttr(t));
-  if (auto loop = dyn_cast<LoopOp>(op))
-    s.attrs.set("carried", intAttr(int64_t(loop.getVInitial().size())));
   s.bodies = std::move(bodies);
   stats_->byKernel["cuda.host:" + t]++;
 }

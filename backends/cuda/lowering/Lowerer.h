@@ -158,7 +158,7 @@ private:
   void bindResults(FusionOp fusion);
   void lowerHost(mlir::Operation *op);
   void lowerRunTimeShaped(mlir::Operation *op);
-  void lowerControlFlow(mlir::Operation *op, std::vector<mlir::Value> leading);
+  void lowerControlFlow(mlir::Operation *op);
   void lowerAlone(mlir::Operation *op);
   bool lowerGenerated(mlir::ArrayRef<mlir::Operation *> ops, mlir::StringRef kind, mlir::Operation *outTranspose = nullptr);
   mlir::Operation *attentionTranspose(mlir::Operation *op) const;

@@ -477,13 +477,8 @@ void Lowerer::lowerOp(Operation *op) {
     ids_[c.getResult()] = plan_.addConstant(tensorNameOf(op, 0), v);
     return;
   }
-  if (auto ifOp = dyn_cast<IfOp>(op))
-    return lowerControlFlow(op, {ifOp.getCond()});
-  if (auto loop = dyn_cast<LoopOp>(op)) {
-    std::vector<Value> leading = {loop.getM(), loop.getCond()};
-    leading.insert(leading.end(), loop.getVInitial().begin(), loop.getVInitial().end());
-    return lowerControlFlow(op, leading);
-  }
+  if (isa<IfOp, LoopOp, ScanOp>(op))
+    return lowerControlFlow(op);
   if (cpu::touchesRunTimeShape(op, runTime_)) // shapes each run's values decide: the host runs it
     return lowerRunTimeShaped(op);
   if (auto it = siblingLeader_.find(op); it != siblingLeader_.end()) {

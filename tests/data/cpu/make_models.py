@@ -207,3 +207,44 @@ loop = helper.make_model(
     opset_imports=[helper.make_opsetid("", 17)], producer_name="plumb-tests")
 onnx.checker.check_model(loop)
 onnx.save(loop, os.path.join(HERE, "doubling_loop.onnx"))
+
+# scan_rnn.onnx (opset 17): a Scan over the sequence axis 1 of x [2, 5, 3], twice: forward
+# (an RNN step h <- tanh(x_t W + h R + b), W, R and b read from the enclosing graph) and
+# reversed (2 x_t). Outputs: the final h [2, 4], every h stacked on axis 1 [2, 5, 4], and the
+# reversed input's rows, stacked in reverse on axis -1 ([2, 3, 5]: 2 x transposed).
+sbody = helper.make_graph(
+    [helper.make_node("MatMul", ["xf", "W"], ["xw"], name="input_proj"),
+     helper.make_node("MatMul", ["h_in", "R"], ["hr"], name="recurrent_proj"),
+     helper.make_node("Add", ["xw", "hr"], ["pre"], name="add_proj"),
+     helper.make_node("Add", ["pre", "b"], ["pre_b"], name="add_bias"),
+     helper.make_node("Tanh", ["pre_b"], ["h_out"], name="tanh"),
+     helper.make_node("Identity", ["h_out"], ["y"], name="emit_h"),
+     helper.make_node("Mul", ["xb", "two_s"], ["back"], name="double_back")],
+    "rnn_step",
+    [helper.make_tensor_value_info("h_in", TensorProto.FLOAT, [2, 4]),
+     helper.make_tensor_value_info("xf", TensorProto.FLOAT, [2, 3]),
+     helper.make_tensor_value_info("xb", TensorProto.FLOAT, [2, 3])],
+    [helper.make_tensor_value_info("h_out", TensorProto.FLOAT, [2, 4]),
+     helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4]),
+     helper.make_tensor_value_info("back", TensorProto.FLOAT, [2, 3])])
+scan_weights = {"W": rng.standard_normal((3, 4)).astype(np.float32),
+                "R": (0.5 * rng.standard_normal((4, 4))).astype(np.float32),
+                "b": rng.standard_normal(4).astype(np.float32)}
+scan = helper.make_model(
+    helper.make_graph(
+        [helper.make_node("Scan", ["h0", "x", "x"], ["h", "ys", "backs"], name="rnn",
+                          body=sbody, num_scan_inputs=2, scan_input_axes=[1, 1],
+                          scan_input_directions=[0, 1], scan_output_axes=[1, -1],
+                          scan_output_directions=[0, 1])],
+        "scan_rnn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5, 3]),
+         helper.make_tensor_value_info("h0", TensorProto.FLOAT, [2, 4])],
+        [helper.make_tensor_value_info("h", TensorProto.FLOAT, [2, 4]),
+         helper.make_tensor_value_info("ys", TensorProto.FLOAT, [2, 5, 4]),
+         helper.make_tensor_value_info("backs", TensorProto.FLOAT, [2, 3, 5])],
+        [numpy_helper.from_array(v, k) for k, v in scan_weights.items()] +
+        [numpy_helper.from_array(np.array(2, np.float32), "two_s")]),
+    opset_imports=[helper.make_opsetid("", 17)], producer_name="plumb-tests")
+onnx.checker.check_model(scan)
+onnx.save(scan, os.path.join(HERE, "scan_rnn.onnx"))
+np.savez(os.path.join(HERE, "scan_rnn.w.npz"), **scan_weights)  # for tests without onnx
