@@ -188,10 +188,16 @@ void Executor::bind(const std::vector<Tensor> &inputs, const std::vector<Tensor>
     for (size_t i = 0; i < given.size(); ++i) {
       const Buffer &b = plan_.buffers[size_t(ids[i])];
       const Tensor &t = given[i];
-      if (!t.defined() || t.dtype() != b.dtype || t.shape() != b.shape)
+      // A run-time-shaped input (a body's, read from a value whose shape each run decides)
+      // takes any shape of its rank.
+      bool fits = t.defined() && t.dtype() == b.dtype &&
+                  (b.runTimeShape ? t.rank() == int64_t(b.shape.size()) : t.shape() == b.shape);
+      if (!fits)
         throw Error(std::string(what) + " '" + b.name + "' must be " +
-                    describeInfo(b.dtype, b.shape) + ", got " +
-                    (t.defined() ? t.describe() : std::string("nothing")));
+                    (b.runTimeShape ? std::string(dtypeName(b.dtype)) + " of rank " +
+                                          std::to_string(b.shape.size())
+                                    : describeInfo(b.dtype, b.shape)) +
+                    ", got " + (t.defined() ? t.describe() : std::string("nothing")));
     }
   };
   check(inputs, plan_.inputs, "input");

@@ -114,10 +114,9 @@ void validateBuffers(const Plan &plan) {
           " (intermediate f32 rank 3-5 with channels a multiple of 16 only)");
     if (!isConst && b.constant.defined())
       bad(std::string(bufferKindName(b.kind)) + " buffer '" + b.name + "' carries constant data");
-    if (b.runTimeShape && ((b.kind != BufferKind::Intermediate && b.kind != BufferKind::Output) ||
-                           b.layout != Layout::Plain))
+    if (b.runTimeShape && (b.kind == BufferKind::Constant || b.layout != Layout::Plain))
       bad(std::string(bufferKindName(b.kind)) + " buffer '" + b.name +
-          "' has a run-time shape (plain intermediates and outputs only)");
+          "' has a run-time shape (plain inputs, intermediates and outputs only)");
   }
   auto checkList = [&](const std::vector<int> &ids, BufferKind kind, const char *what) {
     std::vector<bool> seen(plan.buffers.size(), false);

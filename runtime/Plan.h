@@ -39,7 +39,9 @@ struct Buffer {
   // compile-time run (a sample): its value decides its shape (NonZero, Unique, Compress,
   // NonMaxSuppression, a Range or ConstantOfShape of computed operands, and what is computed
   // from those), so each run's writer allocates it, and only kernels that take their shapes at
-  // run time (RuntimeKernel::takesRunTimeShapes) may touch it. Not in the arena.
+  // run time (RuntimeKernel::takesRunTimeShapes) may touch it. Not in the arena. An Input
+  // marked so (a control-flow body's, fed such a value or a Loop's carried value that grows)
+  // takes any shape of its rank.
   Shape shape;
   bool runTimeShape = false;
   BufferKind kind = BufferKind::Intermediate;
@@ -105,7 +107,7 @@ struct Plan {
 // buffers that exist by then, every non-input buffer is written exactly once, graph outputs
 // are Output buffers that some step writes, only blockable intermediates are
 // ChannelBlocked, packed constants hold a layout that parsePacking accepts for their bytes,
-// and runTimeShape buffers are plain intermediates or outputs.
+// and runTimeShape buffers are plain inputs, intermediates or outputs.
 void validatePlan(const Plan &plan);
 
 } // namespace plumb

@@ -491,6 +491,39 @@ def test_loop_runs_each_input_its_iterations(plumb, repo, tmp_path):
                                       err_msg=tag)
 
 
+def test_loop_reads_run_time_shapes_and_grows(plumb, repo, tmp_path):
+    """A Loop whose carried token list grows by one each iteration (a greedy decoder's) and
+    whose body reads the positions of x's nonzeros, a value whose shape x's values decide
+    (tests/data/cpu/growing_loop.onnx): the body's plan takes both as run-time-shaped inputs.
+    Before, the lowering refused a body reading such a value. Compiled with M = 3 and two
+    nonzeros, the artifact runs M = 5 with four and M = 0 with none, against numpy's loop."""
+    model = os.path.join(repo, "tests", "data", "cpu", "growing_loop.onnx")
+    cases = {"a": (np.array([0, 1, 0, 2, 0, 0], np.float32), 3),
+             "b": (np.array([1, 1, 0, 2, 3, 0], np.float32), 5),
+             "none": (np.zeros(6, np.float32), 0)}
+    for tag, (x, m) in cases.items():
+        np.savez(tmp_path / f"{tag}.npz", x=x, m=np.array(m, np.int64))
+    art = tmp_path / "decode.plumb"
+    proc = run(plumb, "compile", model, "--backend", "cpu", "--inputs", str(tmp_path / "a.npz"),
+               "-o", str(art))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = run(plumb, "inspect", str(art), "--steps")
+    assert re.search(r"cpu\.loop\s+i64\[run-time: 4\] i64\[run-time: 3x1\]\s+decode",
+                     proc.stdout), proc.stdout
+    for tag in ["b", "none", "a"]:
+        x, m = cases[tag]
+        positions, tokens = np.nonzero(x)[0], [0]
+        for i in range(m):
+            tokens.append((sum(tokens) + positions.sum() + i) % 7)
+        out = tmp_path / f"out_{tag}.npz"
+        proc = run(plumb, "run", str(art), "--inputs", str(tmp_path / f"{tag}.npz"), "-o", str(out))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        got = np.load(out)
+        np.testing.assert_array_equal(got["tokens"], tokens, err_msg=tag)
+        np.testing.assert_array_equal(got["nexts"], np.array(tokens[1:]).reshape(-1, 1),
+                                      err_msg=tag)
+
+
 def test_scan_runs_its_body_per_slice(plumb, repo, tmp_path):
     """A Scan (tests/data/cpu/scan_rnn.onnx: an RNN step h <- tanh(x_t W + h R + b) over axis 1
     of x, and 2 x_t over the same axis reversed, stacked on axes 1 and -1, the second in

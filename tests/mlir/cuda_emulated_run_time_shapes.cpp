@@ -191,5 +191,43 @@ TEST(CudaControlFlow, ScanRunsItsBodyOnTheHost) {
   }
 }
 
+// A Loop whose body reads a value whose shape x's values decide (the positions of x's
+// nonzeros) and whose carried value grows by one each iteration
+// (tests/data/cpu/growing_loop.onnx): the body's plan takes both as run-time-shaped inputs.
+// Compiled with M = 3 and two nonzeros, the plan runs M = 5 with four and M = 0 with none,
+// matching the reference. The CUDA lowering refused such a body before.
+TEST(CudaControlFlow, LoopReadsRunTimeShapesAndGrows) {
+  std::string model = kDir + "growing_loop.onnx";
+  struct Case {
+    std::vector<float> x;
+    int64_t m;
+  };
+  std::vector<Case> cases = {{{0, 1, 0, 2, 0, 0}, 3}, {{1, 1, 0, 2, 3, 0}, 5}, {{0, 0, 0, 0, 0, 0}, 0}};
+  std::vector<std::string> npz;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    npz.push_back(testing_util::scratchPath("growing_" + std::to_string(i) + ".npz"));
+    writeNpz(npz.back(), {{"x", Tensor::fromVector(DType::F32, {6}, cases[i].x)},
+                          {"m", Tensor::fromVector(DType::I64, {}, std::vector<int64_t>{cases[i].m})}});
+  }
+  std::vector<Tensor> inputs;
+  Compiled c = compileForCuda(model, npz[0], "f32", inputs);
+  const Step *loop = graphs::stepsOf(c.plan, "decode").at(0);
+  ASSERT_EQ(loop->bodies.size(), 1u);
+  int runTimeInputs = 0;
+  for (int id : loop->bodies[0].inputs)
+    runTimeInputs += loop->bodies[0].buffers[size_t(id)].runTimeShape;
+  EXPECT_EQ(runTimeInputs, 2) << "the growing tokens and the positions";
+  PlanEmulator emu(c.plan, testing_util::scratchPath("emu_growing"));
+  for (size_t run : {1, 2, 0}) {
+    KeptPlan k;
+    std::vector<Tensor> in;
+    k.truth = truthOn(model, npz[run], in);
+    k.got = emu.run(in);
+    SCOPED_TRACE(npz[run]);
+    expectClose(k, "f32");
+    EXPECT_EQ(k.got.at(0).shape(), (Shape{cases[run].m + 1}));
+  }
+}
+
 } // namespace
 } // namespace plumb

@@ -395,8 +395,33 @@ TEST(Executor, RunTimeShapesOnlyWhereKernelsTakeThem) {
               std::string::npos)
         << e.what();
   }
-  // A plan marking an input run-time-shaped is malformed.
-  NonZeroPlan r;
-  r.plan.buffers[size_t(r.plan.inputs[0])].runTimeShape = true;
-  EXPECT_THROW(validatePlan(r.plan), Error);
+  // A run-time-shaped input (a control-flow body's) takes any shape of its rank, and only
+  // kernels that take run-time shapes may read it.
+  Plan r;
+  int rx = r.addInput(DType::F32, {2, 3}, "x");
+  r.buffers[size_t(rx)].runTimeShape = true;
+  int rnz = r.addOutput(DType::I64, {2, 4}, "nz");
+  r.buffers[size_t(rnz)].runTimeShape = true;
+  r.addStep("ref.NonZero", {rx}, {rnz}, "nonzero");
+  validatePlan(r);
+  Executor er(r, cpu::cpuKernelRegistry());
+  Tensor wide = Tensor::fromVector(DType::F32, {1, 5}, std::vector<float>{0, 2, 0, 3, 4});
+  EXPECT_EQ(er.run({wide}).at(0).toInts(), (std::vector<int64_t>{0, 0, 0, 1, 3, 4}));
+  try {
+    er.run({Tensor::fromVector(DType::F32, {5}, std::vector<float>{0, 2, 0, 3, 4})});
+    FAIL() << "a run-time-shaped input took another rank";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("input 'x' must be f32 of rank 2, got f32[5]"),
+              std::string::npos)
+        << e.what();
+  }
+  Plan relu = r;
+  int out = relu.addOutput(DType::F32, {2, 3}, "relu");
+  relu.addStep("cpu.eltwise", {rx}, {out}, "relu").attrs.set("op", stringAttr("Relu"));
+  EXPECT_THROW(Executor(relu, cpu::cpuKernelRegistry()), Error) << "cpu.eltwise read it";
+  // A constant has the one shape its data has.
+  NonZeroPlan c;
+  for (Buffer &b : c.plan.buffers)
+    b.runTimeShape = b.runTimeShape || b.kind == BufferKind::Constant;
+  EXPECT_THROW(validatePlan(c.plan), Error);
 }

@@ -19,8 +19,8 @@ llvm::DenseSet<Value> runTimeShapedValues(func::FuncOp fn) {
   return runTimeShapedValues(fn.getBody().front());
 }
 
-llvm::DenseSet<Value> runTimeShapedValues(Block &top) {
-  llvm::DenseSet<Value> found;
+llvm::DenseSet<Value> runTimeShapedValues(Block &top, const llvm::DenseSet<Value> &seeds) {
+  llvm::DenseSet<Value> found = seeds;
   std::function<void(Block &)> visit = [&](Block &block) {
     for (Operation &op : block) {
       if (auto fusion = dyn_cast<FusionOp>(op)) {
@@ -49,6 +49,11 @@ llvm::DenseSet<Value> runTimeShapedValues(Block &top) {
         steered = steered || found.count(v) ||
                   ((i > 0 || sizeFirst) && !dataOnly && !isa<NoneType>(v.getType()) &&
                    !definedByConstant(v));
+      // What a body reads from here counts as its operands: a Loop's may decide when its
+      // condition stops it.
+      if (op.getNumRegions() != 0)
+        for (Value v : valuesCapturedBy(&op))
+          steered = steered || found.count(v) || (t == "Loop" && !definedByConstant(v));
       for (Value r : op.getResults()) {
         auto type = dyn_cast<TensorType>(r.getType());
         if (type && !type.hasStaticShape() && (byNature || steered))
@@ -77,9 +82,16 @@ bool touchesRunTimeShape(Operation *op, const llvm::DenseSet<Value> &values) {
 // condition and carried values), then `captures` (what the body reads from the enclosing
 // graph, stored there as `from`) are its inputs, what it yields its outputs.
 Plan Lowerer::runBody(Block &block, llvm::ArrayRef<Value> captures,
-                      const std::vector<Buffer> &from, const std::vector<Shape> &argShapes) {
-  runTime_ = runTimeShapedValues(block);
+                      const std::vector<Buffer> &from, const BodyArgs &args) {
   Operation *owner = block.getParentOp();
+  llvm::DenseSet<Value> seeds; // arguments and captures whose shapes vary: Input runTimeShape
+  for (BlockArgument a : block.getArguments())
+    if (a.getArgNumber() < args.runTime.size() && args.runTime[a.getArgNumber()])
+      seeds.insert(a);
+  for (auto [v, b] : llvm::zip(captures, from))
+    if (b.runTimeShape)
+      seeds.insert(v);
+  runTime_ = runTimeShapedValues(block, seeds);
   for (BlockArgument a : block.getArguments()) {
     auto t = dyn_cast<TensorType>(a.getType());
     std::optional<DType> dt = t ? dtypeOf(t.getElementType()) : std::nullopt;
@@ -88,16 +100,20 @@ Plan Lowerer::runBody(Block &block, llvm::ArrayRef<Value> captures,
     std::optional<Shape> shape;
     if (t && t.hasStaticShape())
       shape = Shape(t.getShape().begin(), t.getShape().end());
-    else if (t && i < argShapes.size() && (!t.hasRank() || t.getRank() == int64_t(argShapes[i].size())))
-      shape = argShapes[i];
+    else if (t && i < args.shapes.size() &&
+             (!t.hasRank() || t.getRank() == int64_t(args.shapes[i].size())))
+      shape = args.shapes[i];
     if (!shape || !dt)
       throw Error("node '" + nodeNameOf(owner) + "' (" + onnxOpType(owner).str() + ", opset " +
                   std::to_string(opset_) + "): body input " + std::to_string(i) +
                   " has no tensor type of a known shape; the backends take such bodies only");
     ids_[a] = plan_.addInput(*dt, *shape, nodeNameOf(owner) + ".body_input_" + std::to_string(i));
+    plan_.buffers[size_t(ids_[a])].runTimeShape = seeds.count(a);
   }
-  for (auto [v, b] : llvm::zip(captures, from))
+  for (auto [v, b] : llvm::zip(captures, from)) {
     ids_[v] = plan_.addInput(b.dtype, b.shape, b.name);
+    plan_.buffers[size_t(ids_[v])].runTimeShape = b.runTimeShape;
+  }
   for (Operation &op : block.without_terminator())
     lowerOp(&op);
   Operation *yield = block.getTerminator();
@@ -165,8 +181,8 @@ std::vector<int64_t> intsOr(Operation *op, llvm::StringRef name, size_t n) {
 // A Scan's step attributes (see cpu.scan in CpuBackend.h) and the shapes its body's arguments
 // take: the states, then one slice of each scan input (`shapeOf` gives an operand's planned
 // shape). Throws for axes outside the inputs.
-ref::Attrs scanAttrs(ScanOp scan, int64_t opset, const std::function<Shape(Value)> &shapeOf,
-                     std::vector<Shape> &argShapes) {
+ref::Attrs scanAttrs(ScanOp scan, int64_t opset, const std::function<const Buffer &(Value)> &bufferOf,
+                     BodyArgs &args) {
   Operation *op = scan;
   bool batched = opset < 9; // opset 8: sequence_lens first, and every input has a batch axis
   auto operands = op->getOperands().drop_front(batched ? 1 : 0);
@@ -175,7 +191,7 @@ ref::Attrs scanAttrs(ScanOp scan, int64_t opset, const std::function<Shape(Value
   std::vector<int64_t> inAxes = intsOr(op, "scan_input_axes", m);
   std::vector<int64_t> inDirs = intsOr(op, batched ? "directions" : "scan_input_directions", m);
   for (size_t i = 0; i < n + m; ++i) {
-    Shape shape = shapeOf(operands[i]);
+    Shape shape = bufferOf(operands[i]).shape;
     if (batched && !shape.empty())
       shape.erase(shape.begin());
     if (i >= n) {
@@ -188,7 +204,8 @@ ref::Attrs scanAttrs(ScanOp scan, int64_t opset, const std::function<Shape(Value
                     " is outside its " + std::to_string(rank) + " dims");
       shape.erase(shape.begin() + axis);
     }
-    argShapes.push_back(shape);
+    args.shapes.push_back(shape);
+    args.runTime.push_back(bufferOf(operands[i]).runTimeShape);
   }
   size_t k = op->getNumResults() - n;
   ref::Attrs attrs;
@@ -210,23 +227,28 @@ ControlFlowParts controlFlowBodies(Operation *op, const Plan &plan,
                                    const std::map<std::string, Shape> *shapeHints, int64_t opset) {
   requireTensorValues(op, opset, backend);
   ControlFlowParts parts;
-  auto shapeOf = [&](Value v) { return plan.buffers[size_t(operand(v))].shape; };
+  auto bufferOf = [&](Value v) -> const Buffer & { return plan.buffers[size_t(operand(v))]; };
   std::vector<Value> leading;
-  // The shapes of the bodies' arguments where the IR may leave them open: a Loop's iteration,
-  // condition and carried values as they enter, a Scan's states and input slices.
-  std::vector<Shape> argShapes;
+  BodyArgs args;
   if (auto ifOp = dyn_cast<IfOp>(op)) {
     leading = {ifOp.getCond()};
   } else if (auto loop = dyn_cast<LoopOp>(op)) {
     leading = {loop.getM(), loop.getCond()};
     leading.insert(leading.end(), loop.getVInitial().begin(), loop.getVInitial().end());
-    argShapes = {Shape{}, Shape{}};
-    for (Value v : loop.getVInitial())
-      argShapes.push_back(shapeOf(v));
+    args.shapes = {Shape{}, Shape{}};
+    args.runTime = {false, false};
+    // A carried value whose type plumb-shape-refinement left open changes shape between
+    // iterations (it grows): its shape is the body's run-time input.
+    Block &body = loop.getBody().front();
+    for (auto [i, v] : llvm::enumerate(loop.getVInitial())) {
+      auto type = dyn_cast<TensorType>(body.getArgument(unsigned(2 + i)).getType());
+      args.shapes.push_back(bufferOf(v).shape);
+      args.runTime.push_back(bufferOf(v).runTimeShape || (type && !type.hasStaticShape()));
+    }
     parts.attrs.set("carried", intValue(int64_t(loop.getVInitial().size())));
   } else if (auto scan = dyn_cast<ScanOp>(op)) {
     leading.assign(op->getOperands().begin(), op->getOperands().end());
-    parts.attrs = scanAttrs(scan, opset, shapeOf, argShapes);
+    parts.attrs = scanAttrs(scan, opset, bufferOf, args);
   } else {
     requireStraightLineOp(op, opset, backend); // names the op it cannot lower
   }
@@ -240,20 +262,19 @@ ControlFlowParts controlFlowBodies(Operation *op, const Plan &plan,
     b.dtype = *dtypeOf(cast<TensorType>(v.getType()).getElementType()); // the bodies' type
     from.push_back(b);
   }
-  requirePlannedShapes(op, opset, backend, from);
-  parts.bodies = lowerBodies(op, captures, from, shapeHints, opset, argShapes);
+  parts.bodies = lowerBodies(op, captures, from, shapeHints, opset, args);
   return parts;
 }
 
 std::vector<Plan> lowerBodies(Operation *op, llvm::ArrayRef<Value> captures,
                               const std::vector<Buffer> &from,
                               const std::map<std::string, Shape> *shapeHints, int64_t opset,
-                              const std::vector<Shape> &argShapes) {
+                              const BodyArgs &args) {
   std::vector<Plan> bodies;
   for (Region &r : op->getRegions()) {
     Lowerer body(nullptr, shapeHints, false);
     body.setOpset(opset);
-    bodies.push_back(body.runBody(r.front(), captures, from, argShapes));
+    bodies.push_back(body.runBody(r.front(), captures, from, args));
   }
   // The lowering borrows weights from the IR; a body's constants are copied, so that the CUDA
   // plan, which owns its constants and outlives the IR, may hold such bodies.
@@ -277,17 +298,6 @@ void requireTensorValues(Operation *op, int64_t opset, const std::string &backen
     throw Error("node '" + nodeNameOf(op) + "' (" + onnxOpType(op).str() + ", opset " +
                 std::to_string(opset) + "): sequence/optional values are not supported by the " +
                 backend + " backend; run the model with --backend reference");
-}
-
-void requirePlannedShapes(Operation *op, int64_t opset, const std::string &backend,
-                          const std::vector<Buffer> &read) {
-  for (const Buffer &b : read)
-    if (b.runTimeShape)
-      throw Error("node '" + nodeNameOf(op) + "' (" + onnxOpType(op).str() + ", opset " +
-                  std::to_string(opset) + "): its body reads '" + b.name +
-                  "', whose shape its values decide; the " + backend +
-                  " backend runs bodies on values of planned shapes only (run the model with "
-                  "--backend reference)");
 }
 
 } // namespace plumb::cpu

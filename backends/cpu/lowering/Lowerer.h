@@ -36,7 +36,7 @@ public:
       : stats_(stats), hints_(hints), releasable_(releasable) {}
   Plan run(mlir::func::FuncOp fn);
   Plan runBody(mlir::Block &block, llvm::ArrayRef<mlir::Value> captures,
-               const std::vector<Buffer> &from, const std::vector<Shape> &argShapes);
+               const std::vector<Buffer> &from, const BodyArgs &args);
   void setOpset(int64_t opset) { opset_ = opset; }
 
 private:

@@ -58,21 +58,35 @@ void requireStraightLineOp(mlir::Operation *op, int64_t opset, const std::string
 // computed from such values. Their buffers are Buffer::runTimeShape: the compile-time run's
 // shape is a sample. (A result the IR leaves open for other reasons, e.g. an Upsample of
 // constant scales, has the one shape the compile-time run gives it.)
+// A Loop's result whose type is open is one too when its body reads a value that is not a
+// constant (the body's condition may stop it at any count). In a body, `seeds` (arguments or
+// values read from the enclosing graph whose shapes vary) are such values to begin with.
 llvm::DenseSet<mlir::Value> runTimeShapedValues(mlir::func::FuncOp fn);
-llvm::DenseSet<mlir::Value> runTimeShapedValues(mlir::Block &block); // an If body
+llvm::DenseSet<mlir::Value> runTimeShapedValues(mlir::Block &block,
+                                                const llvm::DenseSet<mlir::Value> &seeds = {});
 
 // The values an op's regions (an If's branches) read from the enclosing graph, in first-use
 // order.
 std::vector<mlir::Value> valuesCapturedBy(mlir::Operation *op);
-// A control-flow op's regions (an If's then and else branches, a Loop's body) as CPU plans,
-// each taking its block's arguments (an argument whose IR type is open takes its
-// `argShapes` entry: a Loop's carried value, the shape it enters with), then `captures`
-// (stored as `from`: their dtype, shape and name) as inputs and giving what the region yields:
-// the bodies of a cpu.if/cpu.loop step, or of the CUDA backend's host step for such an op.
+// What a body's arguments take, by argument number: `shapes` where the IR leaves a type open
+// (a Loop's iteration, condition and carried values as they enter, a Scan's states and input
+// slices); `runTime` where the shape may change run to run or iteration to iteration (fed a
+// run-time-shaped value, or a Loop's carried value whose type refinement left open: it
+// grows). Such an argument is a runTimeShape Input of the body's plan.
+struct BodyArgs {
+  std::vector<Shape> shapes;
+  std::vector<bool> runTime;
+};
+// A control-flow op's regions (an If's then and else branches, a Loop's or a Scan's body) as
+// CPU plans, each taking its block's arguments (`args`), then `captures` (stored as `from`:
+// their dtype, shape, name and runTimeShape) as inputs and giving what the region yields:
+// the bodies of a cpu.if/cpu.loop/cpu.scan step, or of the CUDA backend's host step for such
+// an op. Values computed in a body from run-time-shaped arguments or captures are
+// run-time-shaped in turn (their steps run on the reference kernels).
 std::vector<Plan> lowerBodies(mlir::Operation *op, llvm::ArrayRef<mlir::Value> captures,
                               const std::vector<Buffer> &from,
                               const std::map<std::string, Shape> *shapeHints, int64_t opset,
-                              const std::vector<Shape> &argShapes = {});
+                              const BodyArgs &args = {});
 // A control-flow step (If, Loop or Scan): its inputs (the ids `operand` gives the op's own
 // operands: an If's condition; a Loop's M, cond and initial values; a Scan's operands; then
 // those of the values its bodies read from the enclosing graph, `plan`'s buffers), its
@@ -92,9 +106,6 @@ ControlFlowParts controlFlowBodies(mlir::Operation *op, const Plan &plan,
 // Throws plumb::Error (one line naming node, op and opset) unless every operand and result of
 // `op` is a tensor (or absent); for If and Loop, whose bodies become plans.
 void requireTensorValues(mlir::Operation *op, int64_t opset, const std::string &backend);
-// Throws unless none of `read` (what a body reads from the enclosing graph) is runTimeShape.
-void requirePlannedShapes(mlir::Operation *op, int64_t opset, const std::string &backend,
-                          const std::vector<Buffer> &read);
 // Whether `op` (or an op in its body) reads or writes one of `values`: it then runs on its
 // reference kernel, which takes the shapes each run gives (on the CUDA backend, on the host).
 bool touchesRunTimeShape(mlir::Operation *op, const llvm::DenseSet<mlir::Value> &values);

@@ -248,3 +248,43 @@ scan = helper.make_model(
 onnx.checker.check_model(scan)
 onnx.save(scan, os.path.join(HERE, "scan_rnn.onnx"))
 np.savez(os.path.join(HERE, "scan_rnn.w.npz"), **scan_weights)  # for tests without onnx
+
+# growing_loop.onnx (opset 17): a Loop whose carried value grows by one each iteration (a
+# greedy decoder's token list) and whose body reads a value whose shape x's values decide
+# (positions: the indices of x's nonzeros). Each iteration appends
+# (sum(tokens) + sum(positions) + i) mod 7. Outputs: the tokens [M + 1] and the appended
+# values stacked [M, 1].
+gbody = helper.make_graph(
+    [helper.make_node("ReduceSum", ["tokens_in"], ["token_sum"], name="token_sum", keepdims=1),
+     helper.make_node("ReduceSum", ["positions"], ["position_sum"], name="position_sum",
+                      keepdims=1),
+     helper.make_node("Add", ["token_sum", "position_sum"], ["sums"], name="add_sums"),
+     helper.make_node("Add", ["sums", "i"], ["with_i"], name="add_i"),
+     helper.make_node("Mod", ["with_i", "seven"], ["next"], name="mod_7"),
+     helper.make_node("Concat", ["tokens_in", "next"], ["tokens_out"], name="append", axis=0),
+     helper.make_node("Identity", ["cond_in"], ["cond_out"], name="keep_going"),
+     helper.make_node("Identity", ["next"], ["next_out"], name="emit_next")],
+    "decode_step",
+    [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+     helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+     helper.make_tensor_value_info("tokens_in", TensorProto.INT64, ["n"])],
+    [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+     helper.make_tensor_value_info("tokens_out", TensorProto.INT64, ["n1"]),
+     helper.make_tensor_value_info("next_out", TensorProto.INT64, [1])])
+growing = helper.make_model(
+    helper.make_graph(
+        [helper.make_node("NonZero", ["x"], ["nz"], name="nonzero"),
+         helper.make_node("Reshape", ["nz", "flat"], ["positions"], name="flatten"),
+         helper.make_node("Loop", ["m", "", "tokens0"], ["tokens", "nexts"], name="decode",
+                          body=gbody)],
+        "growing_loop",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [6]),
+         helper.make_tensor_value_info("m", TensorProto.INT64, [])],
+        [helper.make_tensor_value_info("tokens", TensorProto.INT64, ["length"]),
+         helper.make_tensor_value_info("nexts", TensorProto.INT64, ["iterations", 1])],
+        [numpy_helper.from_array(np.zeros(1, np.int64), "tokens0"),
+         numpy_helper.from_array(np.array([-1], np.int64), "flat"),
+         numpy_helper.from_array(np.array(7, np.int64), "seven")]),
+    opset_imports=[helper.make_opsetid("", 17)], producer_name="plumb-tests")
+onnx.checker.check_model(growing)
+onnx.save(growing, os.path.join(HERE, "growing_loop.onnx"))
