@@ -50,6 +50,7 @@ def Plumb_LoopOp : Plumb_RegionOp<"Loop", "runs body while iter < M (when given)
                    Variadic<Plumb_AnyValue>:$v_initial);
   let results = (outs Variadic<Plumb_AnyValue>:$v_final_and_scan_outputs);
   let regions = (region SizedRegion<1>:$body);
+  let hasCanonicalizer = 1;
   let assemblyFormat = [{
     `(` operands `)` attr-dict `:` functional-type(operands, results) $body
   }];

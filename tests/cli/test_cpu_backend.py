@@ -524,6 +524,45 @@ def test_loop_reads_run_time_shapes_and_grows(plumb, repo, tmp_path):
                                       err_msg=tag)
 
 
+def test_loop_collecting_a_list_compiles(plumb, repo, tmp_path):
+    """Two Loops collecting a list as TorchScript exports `outs.append(t)` then torch.stack /
+    torch.cat (tests/data/cpu/collect_loop.onnx: a carried sequence from SequenceEmpty, one
+    SequenceInsert per iteration, one ConcatFromSequence after). The canonicalizer makes the
+    list a scan output of the Loop, so no sequence reaches the plan; both backends refused the
+    model. Compiled with m = 3, the CPU artifact runs m = 5 and m = 1, against numpy's loop; with
+    m = 0 the results are empty where ConcatFromSequence (and the reference) refuses an empty
+    list."""
+    model = os.path.join(repo, "tests", "data", "cpu", "collect_loop.onnx")
+    x = np.array([[1, 2, 3], [4, 5, -6]], np.float32)
+    for m in [3, 5, 1, 0]:
+        np.savez(tmp_path / f"m{m}.npz", x=x, m=np.array(m, np.int64))
+    art = tmp_path / "collect.plumb"
+    for backend in ["cuda", "cpu"]:
+        proc = run(plumb, "compile", model, "--backend", backend, "--inputs",
+                   str(tmp_path / "m3.npz"), "-o", str(art), "--stats")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"^  cpu\.loop\s+2$", proc.stdout, re.M), proc.stdout
+    for m in [5, 1, 0]:
+        acc, items, sums, parts = np.zeros((2, 3), np.float32), [], [], []
+        for i in range(m):
+            acc = acc + x
+            items.append(acc * i)
+            sums.append(acc.sum())
+            parts.append(x + i)
+        out = tmp_path / f"out{m}.npz"
+        proc = run(plumb, "run", str(art), "--inputs", str(tmp_path / f"m{m}.npz"), "-o", str(out))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        got = np.load(out)
+        np.testing.assert_array_equal(got["acc"], acc)
+        np.testing.assert_allclose(got["sums"], np.array(sums, np.float32).reshape(-1), rtol=1e-6)
+        want_stacked = np.stack(items, 1) if m else np.zeros((2, 0, 3), np.float32)
+        want_catted = np.concatenate(parts, 1) if m else np.zeros((2, 0), np.float32)
+        np.testing.assert_array_equal(got["stacked"], want_stacked, err_msg=f"m = {m}")
+        np.testing.assert_array_equal(got["catted"], want_catted, err_msg=f"m = {m}")
+    proc = run(plumb, "check", model, "--backend", "cpu", "--inputs", str(tmp_path / "m5.npz"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+
+
 def test_scan_runs_its_body_per_slice(plumb, repo, tmp_path):
     """A Scan (tests/data/cpu/scan_rnn.onnx: an RNN step h <- tanh(x_t W + h R + b) over axis 1
     of x, and 2 x_t over the same axis reversed, stacked on axes 1 and -1, the second in

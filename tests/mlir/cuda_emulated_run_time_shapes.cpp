@@ -229,5 +229,33 @@ TEST(CudaControlFlow, LoopReadsRunTimeShapesAndGrows) {
   }
 }
 
+// Two Loops collecting a list (tests/data/cpu/collect_loop.onnx: TorchScript's
+// `outs.append(t)` then torch.stack / torch.cat) reach the CUDA plan as Loops with one more
+// scan output (the canonicalizer's CollectedSequenceAsScan), a Transpose and a Reshape after:
+// no sequence is left. Compiled with m = 3, the plan runs m = 5, matching the reference.
+TEST(CudaControlFlow, CollectedListIsAScanOutput) {
+  std::string model = kDir + "collect_loop.onnx";
+  std::vector<std::string> npz;
+  for (int64_t m : {3, 5}) {
+    npz.push_back(testing_util::scratchPath("collect_" + std::to_string(m) + ".npz"));
+    writeNpz(npz.back(), {{"x", Tensor::fromVector(DType::F32, {2, 3}, std::vector<float>{1, 2, 3, 4, 5, -6})},
+                          {"m", Tensor::fromVector(DType::I64, {}, std::vector<int64_t>{m})}});
+  }
+  std::vector<Tensor> inputs;
+  Compiled c = compileForCuda(model, npz[0], "f32", inputs);
+  int loops = 0;
+  for (const Step &s : c.plan.steps)
+    loops += s.attrs.getString("plumb.op", "") == "Loop";
+  EXPECT_EQ(loops, 2);
+  PlanEmulator emu(c.plan, testing_util::scratchPath("emu_collect"));
+  KeptPlan k;
+  std::vector<Tensor> in;
+  k.truth = truthOn(model, npz[1], in);
+  k.got = emu.run(in);
+  expectClose(k, "f32");
+  EXPECT_EQ(k.got.at(2).shape(), (Shape{2, 5, 3}));
+  EXPECT_EQ(k.got.at(3).shape(), (Shape{2, 15}));
+}
+
 } // namespace
 } // namespace plumb

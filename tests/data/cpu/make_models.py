@@ -288,3 +288,62 @@ growing = helper.make_model(
     opset_imports=[helper.make_opsetid("", 17)], producer_name="plumb-tests")
 onnx.checker.check_model(growing)
 onnx.save(growing, os.path.join(HERE, "growing_loop.onnx"))
+
+# collect_loop.onnx (opset 17): two Loops collecting a list as TorchScript exports
+# `outs = []; for i in range(m): outs.append(t); torch.stack(outs, 1)` (and torch.cat(outs, 1)):
+# a carried sequence from SequenceEmpty, one SequenceInsert per iteration, one
+# ConcatFromSequence after. The first also carries acc <- acc + x and scans sum(acc); it
+# appends acc * i. The second appends x + i. Outputs: acc [2, 3], sums [m], stacked
+# [2, m, 3], catted [2, 3 m].
+def collect_body(name, carried, nodes, extra_outputs):
+    return helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, [])] + carried,
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, [])] + extra_outputs)
+
+
+cseq = helper.make_tensor_sequence_value_info
+stack_body = collect_body(
+    "stack_step",
+    [helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, [2, 3]),
+     cseq("list_in", TensorProto.FLOAT, [2, 3])],
+    [helper.make_node("Identity", ["cond_in"], ["cond_out"], name="keep_going_s"),
+     helper.make_node("Add", ["acc_in", "x"], ["acc_out"], name="accumulate"),
+     helper.make_node("Cast", ["i"], ["i_f"], name="i_as_float", to=TensorProto.FLOAT),
+     helper.make_node("Mul", ["acc_out", "i_f"], ["item"], name="scale"),
+     helper.make_node("SequenceInsert", ["list_in", "item"], ["list_out"], name="append"),
+     helper.make_node("ReduceSum", ["acc_out"], ["acc_sum"], name="acc_sum", keepdims=0)],
+    [helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, [2, 3]),
+     cseq("list_out", TensorProto.FLOAT, [2, 3]),
+     helper.make_tensor_value_info("acc_sum", TensorProto.FLOAT, [])])
+cat_body = collect_body(
+    "cat_step", [cseq("parts_in", TensorProto.FLOAT, [2, 3])],
+    [helper.make_node("Identity", ["cond_in"], ["cond_out"], name="keep_going_c"),
+     helper.make_node("Cast", ["i"], ["i_f2"], name="i_as_float_c", to=TensorProto.FLOAT),
+     helper.make_node("Add", ["x", "i_f2"], ["part"], name="shift"),
+     helper.make_node("SequenceInsert", ["parts_in", "part"], ["parts_out"], name="append_c")],
+    [cseq("parts_out", TensorProto.FLOAT, [2, 3])])
+collect = helper.make_model(
+    helper.make_graph(
+        [helper.make_node("SequenceEmpty", [], ["list0"], name="new_list", dtype=TensorProto.FLOAT),
+         helper.make_node("Loop", ["m", "", "acc0", "list0"], ["acc", "list", "sums"],
+                          name="stack_loop", body=stack_body),
+         helper.make_node("ConcatFromSequence", ["list"], ["stacked"], name="stack", axis=1,
+                          new_axis=1),
+         helper.make_node("SequenceEmpty", [], ["parts0"], name="new_parts",
+                          dtype=TensorProto.FLOAT),
+         helper.make_node("Loop", ["m", "", "parts0"], ["parts"], name="cat_loop",
+                          body=cat_body),
+         helper.make_node("ConcatFromSequence", ["parts"], ["catted"], name="cat", axis=1)],
+        "collect_loop",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]),
+         helper.make_tensor_value_info("m", TensorProto.INT64, [])],
+        [helper.make_tensor_value_info("acc", TensorProto.FLOAT, [2, 3]),
+         helper.make_tensor_value_info("sums", TensorProto.FLOAT, ["m"]),
+         helper.make_tensor_value_info("stacked", TensorProto.FLOAT, [2, "m", 3]),
+         helper.make_tensor_value_info("catted", TensorProto.FLOAT, [2, "m3"])],
+        [numpy_helper.from_array(np.zeros((2, 3), np.float32), "acc0")]),
+    opset_imports=[helper.make_opsetid("", 17)], producer_name="plumb-tests")
+onnx.checker.check_model(collect)
+onnx.save(collect, os.path.join(HERE, "collect_loop.onnx"))

@@ -155,3 +155,51 @@ func.func @plain_optionals(%x: tensor<4xf32>, %o: !plumb.opt<tensor<4xf32>>) -> 
   %d = plumb.OptionalHasElement(%o) : (!plumb.opt<tensor<4xf32>>) -> tensor<i1>
   return %a, %b, %c, %d : tensor<i1>, tensor<i1>, tensor<4xf32>, tensor<i1>
 }
+
+// -----
+
+// A Loop collecting a list (a carried sequence from SequenceEmpty, one SequenceInsert at the
+// back per iteration, one ConcatFromSequence after) gives the elements as a scan output: a
+// stack on axis 1 is a Transpose of it, a concatenation on axis 1 a Transpose and a Reshape
+// merging the new axis. The other carried value and scan output keep their places. A list
+// read by anything else (SequenceLength here) stays a sequence.
+// CHECK-LABEL: func @collected_lists
+func.func @collected_lists(%x: tensor<2x3xf32>, %m: tensor<i64>) -> (tensor<2x3xf32>, tensor<?xf32>, tensor<2x?x3xf32>, tensor<2x?xf32>, tensor<i64>) {
+  // CHECK: [[L:%.+]]:3 = plumb.Loop(%arg1, %{{.+}}, %{{.+}}) : (tensor<i64>, none, tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<?xf32>, tensor<?x2x3xf32>)
+  // CHECK: ^bb0(%{{.+}}: tensor<i64>, %{{.+}}: tensor<i1>, %{{.+}}: tensor<2x3xf32>):
+  // CHECK-NOT: plumb.SequenceInsert
+  // CHECK: plumb.yield %arg3, %{{[0-9]+}}, %{{[0-9]+}}, %{{[0-9]+}} : tensor<i1>, tensor<2x3xf32>, tensor<f32>, tensor<2x3xf32>
+  // CHECK: plumb.Transpose([[L]]#2) {perm = [1, 0, 2]} : (tensor<?x2x3xf32>) -> tensor<2x?x3xf32>
+  // CHECK: [[C:%.+]] = plumb.Loop(%arg1, %{{.+}}) : (tensor<i64>, none) -> tensor<?x2x3xf32>
+  // CHECK: [[MOVED:%.+]] = plumb.Transpose([[C]]) {perm = [1, 0, 2]} : (tensor<?x2x3xf32>) -> tensor<2x?x3xf32>
+  // CHECK: plumb.Reshape([[MOVED]], %{{.+}}) : (tensor<2x?x3xf32>, tensor<2xi64>) -> tensor<2x?xf32>
+  // CHECK: plumb.SequenceLength
+  %none = plumb.none
+  %zero = plumb.Constant() {value = dense<0.0> : tensor<2x3xf32>} : () -> tensor<2x3xf32>
+  %l0 = plumb.SequenceEmpty() {dtype = 1 : i64} : () -> !plumb.seq<tensor<*xf32>>
+  %l:3 = plumb.Loop(%m, %none, %zero, %l0) : (tensor<i64>, none, tensor<2x3xf32>, !plumb.seq<tensor<*xf32>>) -> (tensor<2x3xf32>, !plumb.seq<tensor<*xf32>>, tensor<?xf32>) {
+  ^bb0(%i: tensor<i64>, %c: tensor<i1>, %acc: tensor<2x3xf32>, %list: !plumb.seq<tensor<*xf32>>):
+    %next = plumb.Add(%acc, %x) : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+    %fi = plumb.Cast(%i) {to = 1 : i64} : (tensor<i64>) -> tensor<f32>
+    %item = plumb.Mul(%next, %fi) : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xf32>
+    %more = plumb.SequenceInsert(%list, %item, %none) : (!plumb.seq<tensor<*xf32>>, tensor<2x3xf32>, none) -> !plumb.seq<tensor<*xf32>>
+    %sum = plumb.ReduceSum(%next, %none) {keepdims = 0 : i64} : (tensor<2x3xf32>, none) -> tensor<f32>
+    plumb.yield %c, %next, %more, %sum : tensor<i1>, tensor<2x3xf32>, !plumb.seq<tensor<*xf32>>, tensor<f32>
+  }
+  %stacked = plumb.ConcatFromSequence(%l#1) {axis = 1 : i64, new_axis = 1 : i64} : (!plumb.seq<tensor<*xf32>>) -> tensor<2x?x3xf32>
+  %p0 = plumb.SequenceEmpty() {dtype = 1 : i64} : () -> !plumb.seq<tensor<*xf32>>
+  %p = plumb.Loop(%m, %none, %p0) : (tensor<i64>, none, !plumb.seq<tensor<*xf32>>) -> !plumb.seq<tensor<*xf32>> {
+  ^bb0(%i: tensor<i64>, %c: tensor<i1>, %parts: !plumb.seq<tensor<*xf32>>):
+    %more = plumb.SequenceInsert(%parts, %x, %none) : (!plumb.seq<tensor<*xf32>>, tensor<2x3xf32>, none) -> !plumb.seq<tensor<*xf32>>
+    plumb.yield %c, %more : tensor<i1>, !plumb.seq<tensor<*xf32>>
+  }
+  %catted = plumb.ConcatFromSequence(%p) {axis = 1 : i64} : (!plumb.seq<tensor<*xf32>>) -> tensor<2x?xf32>
+  %q0 = plumb.SequenceEmpty() {dtype = 1 : i64} : () -> !plumb.seq<tensor<*xf32>>
+  %q = plumb.Loop(%m, %none, %q0) : (tensor<i64>, none, !plumb.seq<tensor<*xf32>>) -> !plumb.seq<tensor<*xf32>> {
+  ^bb0(%i: tensor<i64>, %c: tensor<i1>, %parts: !plumb.seq<tensor<*xf32>>):
+    %more = plumb.SequenceInsert(%parts, %x, %none) : (!plumb.seq<tensor<*xf32>>, tensor<2x3xf32>, none) -> !plumb.seq<tensor<*xf32>>
+    plumb.yield %c, %more : tensor<i1>, !plumb.seq<tensor<*xf32>>
+  }
+  %n = plumb.SequenceLength(%q) : (!plumb.seq<tensor<*xf32>>) -> tensor<i64>
+  return %l#0, %l#2, %stacked, %catted, %n : tensor<2x3xf32>, tensor<?xf32>, tensor<2x?x3xf32>, tensor<2x?xf32>, tensor<i64>
+}
