@@ -7,8 +7,8 @@
 #      `plumb bisect --backend cuda`,
 #   4. tests/data/cpu/run_time_shapes.onnx compiled for cuda with one input set and run with
 #      another whose NonZero/Compress/NMS/Unique counts differ, and branch_on_value.onnx (an If
-#      on a value) compiled with one branch's input and run with the other's, and
-#      scan_rnn.onnx (a Scan, a host step with a CPU plan for its body), against the reference,
+#      on a value) compiled with one branch's input and run with the other's, scan_rnn.onnx (a
+#      Scan), growing_loop.onnx and collect_loop.onnx (Loops), against the reference,
 #   5. `plumb conformance --backend cuda --bind-steering-inputs` on the ONNX node cases CI runs
 #      on the emulator (tests/conformance/cuda_emulator_cases.txt): each must pass on the device.
 # Writes OUT_DIR/suite.log (everything) and OUT_DIR/checks.tar.gz (the JSON reports); the last
@@ -46,39 +46,39 @@ step() {  # step NAME TIMEOUT_S CMD...: runs CMD, logs it, keeps one summary row
     --inputs tests/models/resnet_tiny.inputs.npz --json /tmp/plumb-checks/bisect.resnet_tiny.json
   step "compile bert_tiny --verify-each" 120 plumb compile tests/models/bert_tiny.onnx \
     --backend cuda --verify-each -o /tmp/plumb-checks/bert_tiny.plumb
-  # Shapes their values decide (NonZero, Compress, NMS, Unique): artifacts compiled with input
-  # set a run set b, whose counts differ; the values stay on the host between host steps.
-  rts=tests/data/cpu/run_time_shapes
+  # Models compiled for cuda with one input set and run with another, against the reference:
+  # other_input NAME MODEL COMPILED_WITH RUN_WITH (f32 and f16 plans).
   mkdir -p /tmp/plumb-rts/out
-  plumb run "$rts.onnx" --inputs "$rts.b.npz" -o /tmp/plumb-rts/run_time_shapes.ref.npz
-  for dtype in f32 f16; do
-    plumb compile "$rts.onnx" --backend cuda --dtype "$dtype" --inputs "$rts.a.npz" \
-      -o "/tmp/plumb-rts/rts.$dtype.plumb" &&
-      plumb run "/tmp/plumb-rts/rts.$dtype.plumb" --inputs "$rts.b.npz" \
-        -o "/tmp/plumb-rts/out/run_time_shapes.$dtype.artifact.npz"
-  done
+  other_input() {
+    plumb run "$2" --inputs "$4" -o "/tmp/plumb-rts/$1.ref.npz"
+    for dtype in f32 f16; do
+      plumb compile "$2" --backend cuda --dtype "$dtype" --inputs "$3" \
+        -o "/tmp/plumb-rts/$1.$dtype.plumb" &&
+        plumb run "/tmp/plumb-rts/$1.$dtype.plumb" --inputs "$4" \
+          -o "/tmp/plumb-rts/out/$1.$dtype.artifact.npz"
+    done
+  }
+  # Shapes their values decide (NonZero, Compress, NMS, Unique): set b's counts differ from
+  # a's; the values stay on the host between host steps.
+  rts=tests/data/cpu/run_time_shapes
+  other_input run_time_shapes "$rts.onnx" "$rts.a.npz" "$rts.b.npz"
   # An If on a value (a host step with CPU plans for its branches): compiled with an input
   # taking the then branch, run with one taking the else branch ([2, 1], not [2, 3]).
   python3 -c "import numpy as np; np.savez('/tmp/plumb-rts/then.npz', x=np.array([[1, -2, 3], [0.5, 2, -1]], np.float32)); np.savez('/tmp/plumb-rts/else.npz', x=np.array([[-1, -2, 3], [0.5, -2, -1]], np.float32))"
-  bov=tests/data/cpu/branch_on_value.onnx
-  plumb run "$bov" --inputs /tmp/plumb-rts/else.npz -o /tmp/plumb-rts/branch_on_value.ref.npz
-  for dtype in f32 f16; do
-    plumb compile "$bov" --backend cuda --dtype "$dtype" --inputs /tmp/plumb-rts/then.npz \
-      -o "/tmp/plumb-rts/bov.$dtype.plumb" &&
-      plumb run "/tmp/plumb-rts/bov.$dtype.plumb" --inputs /tmp/plumb-rts/else.npz \
-        -o "/tmp/plumb-rts/out/branch_on_value.$dtype.artifact.npz"
-  done
-  # A Scan (a host step whose body is a CPU plan): compiled with one input, run with another.
+  other_input branch_on_value tests/data/cpu/branch_on_value.onnx /tmp/plumb-rts/then.npz \
+    /tmp/plumb-rts/else.npz
+  # A Scan (a host step whose body is a CPU plan).
   python3 -c "import numpy as np; r = np.random.default_rng(3); [np.savez(f'/tmp/plumb-rts/scan_{t}.npz', x=r.standard_normal((2, 5, 3)).astype(np.float32), h0=r.standard_normal((2, 4)).astype(np.float32)) for t in 'ab']"
-  scan=tests/data/cpu/scan_rnn.onnx
-  plumb run "$scan" --inputs /tmp/plumb-rts/scan_b.npz -o /tmp/plumb-rts/scan_rnn.ref.npz
-  for dtype in f32 f16; do
-    plumb compile "$scan" --backend cuda --dtype "$dtype" --inputs /tmp/plumb-rts/scan_a.npz \
-      -o "/tmp/plumb-rts/scan.$dtype.plumb" &&
-      plumb run "/tmp/plumb-rts/scan.$dtype.plumb" --inputs /tmp/plumb-rts/scan_b.npz \
-        -o "/tmp/plumb-rts/out/scan_rnn.$dtype.artifact.npz"
-  done
-  step "run-time shapes, If and Scan (compiled with one input, run with another)" 60 \
+  other_input scan_rnn tests/data/cpu/scan_rnn.onnx /tmp/plumb-rts/scan_a.npz \
+    /tmp/plumb-rts/scan_b.npz
+  # A Loop growing its carried value and reading NonZero's positions (run-time-shaped body
+  # inputs), and Loops collecting lists (scan outputs after canonicalization).
+  python3 -c "import numpy as np; np.savez('/tmp/plumb-rts/grow_a.npz', x=np.array([0, 1, 0, 2, 0, 0], np.float32), m=np.array(3)); np.savez('/tmp/plumb-rts/grow_b.npz', x=np.array([1, 1, 0, 2, 3, 0], np.float32), m=np.array(5)); np.savez('/tmp/plumb-rts/collect_a.npz', x=np.array([[1, 2, 3], [4, 5, -6]], np.float32), m=np.array(3)); np.savez('/tmp/plumb-rts/collect_b.npz', x=np.array([[1, 2, 3], [4, 5, -6]], np.float32), m=np.array(5))"
+  other_input growing_loop tests/data/cpu/growing_loop.onnx /tmp/plumb-rts/grow_a.npz \
+    /tmp/plumb-rts/grow_b.npz
+  other_input collect_loop tests/data/cpu/collect_loop.onnx /tmp/plumb-rts/collect_a.npz \
+    /tmp/plumb-rts/collect_b.npz
+  step "run-time shapes, If, Scan, Loops (compiled with one input, run with another)" 60 \
     python3 scripts/gpu-kit/compare.py /tmp/plumb-rts /tmp/plumb-rts/out
   # An empty expected-failures list: any case that does not pass fails the step.
   if [[ -d .gpu-dev/node ]]; then
