@@ -4,6 +4,7 @@ an If on a dim compiles the branch taken, an If on a value and a Loop are steps 
 are plans of their own, Loop bodies take run-time shapes (growing carried values, values whose
 shapes their values decide), a Loop collecting a list becomes a scan output, and a Scan runs
 its body per slice. The models are tests/data/cpu/*.onnx, made by make_models.py."""
+import json
 import os
 import re
 import subprocess
@@ -57,6 +58,11 @@ def test_branch_on_a_value_runs_the_branch_each_input_takes(plumb, repo, tmp_pat
     assert re.search(r"^  cpu\.if\s+1$", proc.stdout, re.M), proc.stdout
     proc = run(plumb, "inspect", str(art), "--steps")
     assert re.search(r"cpu\.if\s+f32\[run-time: 2x3\]\s+branch", proc.stdout), proc.stdout
+    # The branches' own steps follow the step, indented.
+    assert re.search(r"^ {8}then branch\n {13}0  cpu\.eltwise\s+f32\[2x3\]\s+relu$", proc.stdout,
+                     re.M), proc.stdout
+    assert re.search(r"^ {8}else branch\n {13}0  ref\.ReduceSum\s+f32\[2x1\]\s+rows$",
+                     proc.stdout, re.M), proc.stdout
     want = {"then": np.maximum(xs["then"], 0) * w + 1,
             "else": xs["else"].sum(axis=1, keepdims=True) + 1}
     for tag in ["then", "else", "then"]:
@@ -190,6 +196,11 @@ def test_scan_runs_its_body_per_slice(plumb, repo, tmp_path):
     proc = run(plumb, "compile", model, "--backend", "cpu", "-o", str(art), "--stats")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"^  cpu\.scan\s+1$", proc.stdout, re.M), proc.stdout
+    proc = run(plumb, "inspect", str(art), "--steps", "--json", str(tmp_path / "steps.json"))
+    assert re.search(r"^ {8}body\n {13}0  cpu\.matmul\s+f32\[2x4\]\s+input_proj$", proc.stdout,
+                     re.M), proc.stdout
+    body = json.load(open(tmp_path / "steps.json"))["steps_in_order"][0]["bodies"][0]
+    assert [s["nodes"] for s in body[:2]] == ["input_proj", "recurrent_proj"], body
     for tag in ["a", "b"]:
         inputs = np.load(tmp_path / f"{tag}.npz")
         x, h = inputs["x"], inputs["h0"]

@@ -245,11 +245,11 @@ std::string bufferType(const Buffer &b) {
          shapeToString(b.shape) + "]";
 }
 
-// `inspect --steps`: the plan in execution order, each step with the ONNX nodes it implements
-// and what it writes, so a user sees where the compiler fused, kept or split their nodes.
-void listSteps(const Plan &plan, nlohmann::json &j) {
-  auto typeOf = [&](int id) { return bufferType(plan.buffers[size_t(id)]); };
-  std::cout << "\nsteps in order\n";
+// The steps of `plan` in execution order, each with the ONNX nodes it implements and what it
+// writes; a control-flow step's bodies (an If's branches, a Loop's or a Scan's body) follow
+// it, indented, as plans of their own.
+nlohmann::json printSteps(const Plan &plan, size_t depth) {
+  std::string pad(2 * depth, ' ');
   nlohmann::json list = nlohmann::json::array();
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     const Step &st = plan.steps[i];
@@ -258,20 +258,38 @@ void listSteps(const Plan &plan, nlohmann::json &j) {
     for (int id : st.outputs) {
       if (id < 0)
         continue;
-      outs.push_back(typeOf(id));
+      outs.push_back(bufferType(plan.buffers[size_t(id)]));
       jo.push_back({{"name", plan.buffers[size_t(id)].name}, {"type", outs.back()}});
     }
     // Joined first: a width given to fmt::join would pad each of several outputs.
     std::string types = fmt::format("{}", fmt::join(outs, " "));
-    std::cout << fmt::format("  {:>4}  {:<28} {:<24} {}\n", i, kernelLabel(st), types,
+    std::cout << fmt::format("{}  {:>4}  {:<28} {:<24} {}\n", pad, i, kernelLabel(st), types,
                              st.nodeNames);
-    list.push_back({{"step", i},
-                    {"kernel", kernelLabel(st)},
-                    {"nodes", st.nodeNames},
-                    {"inputs", st.inputs.size()},
-                    {"outputs", jo}});
+    nlohmann::json entry = {{"step", i},
+                            {"kernel", kernelLabel(st)},
+                            {"nodes", st.nodeNames},
+                            {"inputs", st.inputs.size()},
+                            {"outputs", jo}};
+    if (!st.bodies.empty()) {
+      nlohmann::json bodies = nlohmann::json::array();
+      for (size_t b = 0; b < st.bodies.size(); ++b) {
+        std::cout << pad << "        "
+                  << (st.bodies.size() == 2 ? (b == 0 ? "then branch" : "else branch") : "body")
+                  << "\n";
+        bodies.push_back(printSteps(st.bodies[b], depth + 4));
+      }
+      entry["bodies"] = bodies;
+    }
+    list.push_back(entry);
   }
-  j["steps_in_order"] = list;
+  return list;
+}
+
+// `inspect --steps`: the plan in execution order, so a user sees where the compiler fused,
+// kept or split their nodes, and what control-flow bodies became.
+void listSteps(const Plan &plan, nlohmann::json &j) {
+  std::cout << "\nsteps in order\n";
+  j["steps_in_order"] = printSteps(plan, 0);
 }
 
 // `plumb inspect MODEL.plumb`: what a compiled artifact holds (read and checksum-verified as a
