@@ -78,14 +78,22 @@ bool usesAllIn(Value v, ArrayRef<Operation *> ops) {
 }
 
 void forEachTopLevelOp(func::FuncOp fn, llvm::function_ref<void(Operation *)> visit) {
-  for (Block &block : fn.getBody()) {
+  std::function<void(Block &)> walk = [&](Block &block) {
     SmallVector<Operation *> snapshot;
     for (Operation &op : block)
       snapshot.push_back(&op);
-    for (Operation *op : snapshot)
-      if (op->getBlock() == &block)
-        visit(op);
-  }
+    for (Operation *op : snapshot) {
+      if (op->getBlock() != &block)
+        continue;
+      visit(op);
+      if (isa<IfOp, LoopOp, ScanOp>(op) && op->getBlock() == &block)
+        for (Region &r : op->getRegions())
+          for (Block &body : r)
+            walk(body);
+    }
+  };
+  for (Block &block : fn.getBody())
+    walk(block);
 }
 
 bool applyFusion(RewriterBase &rewriter, const FusionMatch &m) {

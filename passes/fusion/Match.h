@@ -60,8 +60,10 @@ bool isLastAxis(int64_t axis, mlir::Value v);
 // Whether every use of `v` is by one of `ops`.
 bool usesAllIn(mlir::Value v, llvm::ArrayRef<mlir::Operation *> ops);
 
-// Calls `visit` on each top-level op of `fn` in block order. Works on a snapshot, so `visit`
-// may outline; ops already moved into a fusion are skipped.
+// Calls `visit` on each top-level op of `fn` in block order, and on the ops of each If branch
+// and Loop or Scan body after their op (each fusion then stays within its block, and a body's
+// plan gets the same fused steps as the graph's). Works on a snapshot, so `visit` may
+// outline; ops already moved into a fusion are skipped.
 void forEachTopLevelOp(mlir::func::FuncOp fn, llvm::function_ref<void(mlir::Operation *)> visit);
 
 // Outlines `m` (any order, duplicates allowed); false when outlining refused.

@@ -58,9 +58,9 @@ def test_branch_on_a_value_runs_the_branch_each_input_takes(plumb, repo, tmp_pat
     assert re.search(r"^  cpu\.if\s+1$", proc.stdout, re.M), proc.stdout
     proc = run(plumb, "inspect", str(art), "--steps")
     assert re.search(r"cpu\.if\s+f32\[run-time: 2x3\]\s+branch", proc.stdout), proc.stdout
-    # The branches' own steps follow the step, indented.
-    assert re.search(r"^ {8}then branch\n {13}0  cpu\.eltwise\s+f32\[2x3\]\s+relu$", proc.stdout,
-                     re.M), proc.stdout
+    # The branches' own steps follow the step, indented, fused as the graph's are.
+    assert re.search(r"^ {8}then branch\n {13}0  cpu\.chain\s+f32\[2x3\]\s+relu, weigh$",
+                     proc.stdout, re.M), proc.stdout
     assert re.search(r"^ {8}else branch\n {13}0  ref\.ReduceSum\s+f32\[2x1\]\s+rows$",
                      proc.stdout, re.M), proc.stdout
     want = {"then": np.maximum(xs["then"], 0) * w + 1,
@@ -200,7 +200,10 @@ def test_scan_runs_its_body_per_slice(plumb, repo, tmp_path):
     assert re.search(r"^ {8}body\n {13}0  cpu\.matmul\s+f32\[2x4\]\s+input_proj$", proc.stdout,
                      re.M), proc.stdout
     body = json.load(open(tmp_path / "steps.json"))["steps_in_order"][0]["bodies"][0]
-    assert [s["nodes"] for s in body[:2]] == ["input_proj", "recurrent_proj"], body
+    # Fused as the graph's ops are: the recurrent projection takes the sum as a post-op, the
+    # bias and tanh are one chain.
+    assert [s["nodes"] for s in body[:3]] == ["input_proj", "recurrent_proj, add_proj",
+                                              "add_bias, tanh"], body
     for tag in ["a", "b"]:
         inputs = np.load(tmp_path / f"{tag}.npz")
         x, h = inputs["x"], inputs["h0"]
