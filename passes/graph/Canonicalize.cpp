@@ -376,9 +376,15 @@ private:
           rewriter, fuseNodeLocs({concat.getLoc()}, {stack ? concatName : concatName + ".moved"}),
           movedType, result, rewriter.getI64ArrayAttr(perm));
     }
-    if (!stack) // the new axis merged into `axis`
+    if (!stack) { // the new axis merged into `axis`
+      // (Built here rather than by passes' intsConstantOf: this file is part of plumb_ir.)
+      auto shapeType = RankedTensorType::get({rank}, rewriter.getI64Type());
+      Value shape = ConstantOp::create(rewriter, concat.getLoc(), shapeType,
+                                       DenseElementsAttr::get(shapeType, llvm::ArrayRef(merged)),
+                                       nullptr, nullptr, nullptr, nullptr);
       result = ReshapeOp::create(rewriter, fuseNodeLocs({concat.getLoc()}, {concatName}), want,
-                                 result, intsConstantOf(rewriter, concat.getLoc(), merged), nullptr);
+                                 result, shape, nullptr);
+    }
     rewriter.replaceOp(concat, result);
     SmallVector<Value> replacements;
     for (unsigned i = 0, next = 0; i < op->getNumResults(); ++i)
