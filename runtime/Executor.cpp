@@ -179,6 +179,12 @@ void Executor::prepare(const KernelFactoryRegistry &kernels, bool releaseCopiedC
   }
 }
 
+void Executor::setObserver(Observer observer) {
+  observer_ = std::move(observer);
+  for (PreparedStep &p : steps_)
+    p.kernel->observeBodies(observer_);
+}
+
 void Executor::bind(const std::vector<Tensor> &inputs, const std::vector<Tensor> *outputs) {
   auto check = [&](const std::vector<Tensor> &given, const std::vector<int> &ids,
                    const char *what) {

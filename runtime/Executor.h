@@ -45,7 +45,8 @@ public:
   // shape, writable storage that overlaps no input, e.g. borrowed caller memory).
   void runInto(const std::vector<Tensor> &inputs, const std::vector<Tensor> &outputs);
 
-  void setObserver(Observer observer) { observer_ = std::move(observer); }
+  // Also given to the steps' kernels (RuntimeKernel::observeBodies: an If's branches).
+  void setObserver(Observer observer);
   // Called with the step's index right after each step ran, before any Observer call and
   // without touching tensors: what per-step timing needs (an Observer may convert layouts).
   using StepObserver = std::function<void(size_t step)>;

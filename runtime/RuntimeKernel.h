@@ -77,6 +77,13 @@ public:
   // refuses the plan otherwise). False by default: kernels prepared for the planned shapes.
   virtual bool takesRunTimeShapes() const { return false; }
 
+  // A control-flow kernel gives `observer` (the executor's Observer) to the plans it runs, so
+  // that a parity check sees the values inside an If's taken branch by name. Loop and Scan
+  // bodies are left out: each iteration would report its values under the same names, with
+  // no reference value per iteration to compare with. Ignored by default.
+  virtual void observeBodies(
+      const std::function<void(const std::string &name, const Tensor &value)> & /*observer*/) {}
+
   // The constant inputs this kernel keeps in a layout it chose (reordered weights), with the
   // bytes it reads at run: what an artifact may store pre-packed. Empty by default.
   virtual std::vector<PackedConstant> packedConstants() const { return {}; }

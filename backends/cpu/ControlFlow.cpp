@@ -108,6 +108,12 @@ std::vector<Tensor> ControlFlowRunner::run(const std::vector<const Tensor *> &in
   return op_ == "If" ? runIf(inputs) : op_ == "Loop" ? runLoop(inputs) : runScan(inputs);
 }
 
+void ControlFlowRunner::observe(const Executor::Observer &observer) {
+  if (op_ == "If")
+    for (std::unique_ptr<Executor> &branch : bodies_)
+      branch->setObserver(observer);
+}
+
 std::vector<Tensor> ControlFlowRunner::runIf(const std::vector<const Tensor *> &inputs) {
   Executor &branch = *bodies_[inputs.at(0)->getAsDouble(0) != 0 ? 0 : 1];
   std::vector<Tensor> args;
@@ -252,6 +258,7 @@ public:
 
   // A branch's result, or a Loop's stacked scan, may differ in shape run to run.
   bool takesRunTimeShapes() const override { return true; }
+  void observeBodies(const Executor::Observer &observer) override { runner_.observe(observer); }
 
   void run(const std::vector<const Tensor *> &in, std::vector<Tensor *> &out) override {
     std::vector<Tensor> results = runner_.run(in);

@@ -31,6 +31,8 @@ public:
   // states, and stacks each scan output along its axis; batched (opset 8), once per entry of
   // the batch axis 0 of every input, the results stacked again along axis 0.
   std::vector<Tensor> run(const std::vector<const Tensor *> &inputs);
+  // An If's branches report their values to `observer` (see RuntimeKernel::observeBodies).
+  void observe(const Executor::Observer &observer);
 
 private:
   std::vector<Tensor> runIf(const std::vector<const Tensor *> &inputs);

@@ -70,8 +70,14 @@ def test_branch_on_a_value_runs_the_branch_each_input_takes(plumb, repo, tmp_pat
         proc = run(plumb, "run", str(art), "--inputs", str(tmp_path / f"{tag}.npz"), "-o", str(out))
         assert proc.returncode == 0, proc.stdout + proc.stderr
         np.testing.assert_allclose(np.load(out)["y"], want[tag], rtol=1e-6, err_msg=tag)
-    proc = run(plumb, "check", model, "--backend", "cpu", "--inputs", str(tmp_path / "else.npz"))
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    # plumb check compares inside the branch taken too: the else branch's ReduceSum ('rows'),
+    # not the then branch's Mul ('weigh'), has a row of its own.
+    for tag, seen, unseen in [("else", "rows", "weigh"), ("then", "weigh", "rows")]:
+        proc = run(plumb, "check", model, "--backend", "cpu", "--inputs",
+                   str(tmp_path / f"{tag}.npz"))
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+        assert re.search(rf"^\s+\d+\s+{seen}\s+\S+\s+0\s", proc.stdout, re.M), proc.stdout
+        assert not re.search(rf"^\s+\d+\s+{unseen}\s", proc.stdout, re.M), proc.stdout
 
 
 def test_loop_runs_each_input_its_iterations(plumb, repo, tmp_path):
