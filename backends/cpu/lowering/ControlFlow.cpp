@@ -1,5 +1,5 @@
 // The CPU lowering's values whose shapes their values decide (runTimeShapedValues) and its
-// control flow: If and Loop steps whose branches or body are plans of their own
+// control flow: If, Loop and Scan steps whose branches or body are plans of their own
 // (Step::bodies), shared with the CUDA backend's host steps for them (controlFlowBodies).
 #include "backends/cpu/lowering/Lowerer.h"
 

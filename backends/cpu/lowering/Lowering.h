@@ -104,7 +104,7 @@ ControlFlowParts controlFlowBodies(mlir::Operation *op, const Plan &plan,
                                    const std::string &backend,
                                    const std::map<std::string, Shape> *shapeHints, int64_t opset);
 // Throws plumb::Error (one line naming node, op and opset) unless every operand and result of
-// `op` is a tensor (or absent); for If and Loop, whose bodies become plans.
+// `op` is a tensor (or absent); for If, Loop and Scan, whose bodies become plans.
 void requireTensorValues(mlir::Operation *op, int64_t opset, const std::string &backend);
 // Whether `op` (or an op in its body) reads or writes one of `values`: it then runs on its
 // reference kernel, which takes the shapes each run gives (on the CUDA backend, on the host).

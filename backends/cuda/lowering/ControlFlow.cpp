@@ -13,8 +13,9 @@ namespace plumb::cuda {
 
 // An If whose condition is known only at run time (plumb-shape-refinement inlined the others),
 // a Loop or a Scan: a host step whose bodies are the op's regions as CPU plans
-// (cpu::controlFlowBodies, the CPU backend's cpu.if/cpu.loop/cpu.scan bodies), run on the host on copies of its inputs in the IR's
-// types (an f16 plan's values are widened for them and the results narrowed back).
+// (cpu::controlFlowBodies, the CPU backend's cpu.if/cpu.loop/cpu.scan bodies), run on the host
+// on copies of its inputs in the IR's types (an f16 plan's values are widened for them and the
+// results narrowed back).
 void Lowerer::lowerControlFlow(Operation *op) {
   std::string t = onnxOpType(op).str();
   cpu::ControlFlowParts parts = cpu::controlFlowBodies(

@@ -85,7 +85,7 @@ struct MatMulGeometry {
 MatMulGeometry matmulGeometry(const Shape &a, const Shape &b, bool transA, bool transB);
 
 // What a cuda.host step computes from host copies of its inputs (nullptr: absent): the
-// reference kernel of its "plumb.op" (for a step with bodies, an If or a Loop: the CPU
+// reference kernel of its "plumb.op" (for a step with bodies, an If, a Loop or a Scan: the CPU
 // backend's ControlFlowRunner over them), each result narrowed to `outTypes[i]` (the plan's
 // storage type) where it differs.
 std::vector<Tensor> runHostStep(const Step &s, const std::vector<const Tensor *> &inputs,

@@ -95,7 +95,7 @@ class HostKernel : public DeviceKernel {
 public:
   HostKernel(const Step &s, const std::vector<BufferInfo> &in, const std::vector<BufferInfo> &out)
       : step_(s), in_(in), out_(out) {
-    if (!s.bodies.empty()) // an If or a Loop: its bodies prepared once
+    if (!s.bodies.empty()) // an If, a Loop or a Scan: its bodies prepared once
       bodies_ = std::make_unique<cpu::ControlFlowRunner>(s, s.attrs.getString("plumb.op", ""));
   }
   bool capturable() const override { return false; }
