@@ -111,6 +111,7 @@ def Plumb_SequenceAtOp : Plumb_DocOp<"SequenceAt", "the element at `position` (n
     "%t = plumb.SequenceAt(%s, %p) : (!plumb.seq<tensor<?xf32>>, tensor<i64>) -> tensor<?xf32>"> {
   let arguments = (ins Plumb_Seq:$input_sequence, Plumb_IntTensor:$position);
   let results = (outs Plumb_Tensor:$tensor);
+  let hasCanonicalizer = 1;
 }
 def Plumb_SequenceInsertOp : Plumb_DocOp<"SequenceInsert", "the sequence with `tensor` inserted at `position` (at the back when absent)",
     "%o = plumb.SequenceInsert(%s, %t, %none) : (!plumb.seq<tensor<?xf32>>, tensor<2xf32>, none) -> !plumb.seq<tensor<?xf32>>"> {

@@ -2,8 +2,8 @@
 steps for the same models are checked on the emulator, tests/mlir/cuda_emulated_run_time_shapes.cpp):
 an If on a dim compiles the branch taken, an If on a value and a Loop are steps whose bodies
 are plans of their own, Loop bodies take run-time shapes (growing carried values, values whose
-shapes their values decide), a Loop collecting a list becomes a scan output, and a Scan runs
-its body per slice. The models are tests/data/cpu/*.onnx, made by make_models.py."""
+shapes their values decide), a Loop collecting a list becomes a scan output, a Scan runs
+its body per slice, and chunks of a SplitToSequence read at constant positions are slices. The models are tests/data/cpu/*.onnx, made by make_models.py."""
 import json
 import os
 import re
@@ -226,4 +226,26 @@ def test_scan_runs_its_body_per_slice(plumb, repo, tmp_path):
                                    err_msg=tag)
         np.testing.assert_array_equal(got["backs"], 2 * x.transpose(0, 2, 1), err_msg=tag)
     proc = run(plumb, "check", model, "--backend", "cpu", "--inputs", str(tmp_path / "b.npz"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+
+
+def test_split_sequence_chunks_compile(plumb, repo, tmp_path):
+    """SequenceAt of a SplitToSequence at constant positions (tests/data/cpu/split_sequence.onnx:
+    `x.unbind(1)[-1]` and `torch.split(x, 4, 1)[1]` as TorchScript exports them) is a Slice
+    (and a Squeeze) after canonicalization: both backends refused the model for its sequences.
+    Against numpy's indexing; `plumb check` too."""
+    model = os.path.join(repo, "tests", "data", "cpu", "split_sequence.onnx")
+    x = np.arange(12, dtype=np.float32).reshape(2, 6) * 0.5 - 2
+    np.savez(tmp_path / "x.npz", x=x)
+    art = tmp_path / "split.plumb"
+    for backend in ["cuda", "cpu"]:
+        proc = run(plumb, "compile", model, "--backend", backend, "-o", str(art))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = tmp_path / "out.npz"
+    proc = run(plumb, "run", str(art), "--inputs", str(tmp_path / "x.npz"), "-o", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    got = np.load(out)
+    np.testing.assert_array_equal(got["last"], x[:, -1])
+    np.testing.assert_array_equal(got["second"], x[:, 4:6])
+    proc = run(plumb, "check", model, "--backend", "cpu", "--inputs", str(tmp_path / "x.npz"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr

@@ -29,6 +29,7 @@ ONNX_SRCS=(runtime/DType.cpp runtime/SmallFloat.cpp runtime/Tensor.cpp frontend/
            frontend/tensorio/TensorProto.cpp frontend/onnx/Importer.cpp frontend/onnx/Subgraphs.cpp
            frontend/onnx/Weights.cpp ir/PlumbDialect.cpp ir/Verifiers.cpp ir/ShapeInference.cpp
            ir/ShapeRules.cpp ir/ShapeRulesMovement.cpp ir/EinsumShape.cpp ir/ControlFlow.cpp ir/TensorAttr.cpp passes/graph/Canonicalize.cpp
+           passes/graph/CanonicalizeSequences.cpp
            tests/fuzz/fuzz_onnx.cpp)
 mkdir -p "$BUILD/obj"
 pids=() # two compiles at a time

@@ -347,3 +347,23 @@ collect = helper.make_model(
     opset_imports=[helper.make_opsetid("", 17)], producer_name="plumb-tests")
 onnx.checker.check_model(collect)
 onnx.save(collect, os.path.join(HERE, "collect_loop.onnx"))
+
+# split_sequence.onnx (opset 17): chunks of a SplitToSequence read by SequenceAt at constant
+# positions, as TorchScript exports `x.unbind(1)[-1]` and `torch.split(x, 4, 1)[1]`.
+# Outputs: last [2] (x[:, -1]) and second [2, 2] (x[:, 4:6]).
+split_seq = helper.make_model(
+    helper.make_graph(
+        [helper.make_node("SplitToSequence", ["x"], ["cols"], name="unbind", axis=1, keepdims=0),
+         helper.make_node("SequenceAt", ["cols", "minus_one"], ["last"], name="pick_last"),
+         helper.make_node("SplitToSequence", ["x", "four"], ["chunks"], name="split", axis=1),
+         helper.make_node("SequenceAt", ["chunks", "one"], ["second"], name="pick_second")],
+        "split_sequence",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 6])],
+        [helper.make_tensor_value_info("last", TensorProto.FLOAT, [2]),
+         helper.make_tensor_value_info("second", TensorProto.FLOAT, [2, 2])],
+        [numpy_helper.from_array(np.array(-1, np.int64), "minus_one"),
+         numpy_helper.from_array(np.array(4, np.int64), "four"),
+         numpy_helper.from_array(np.array(1, np.int64), "one")]),
+    opset_imports=[helper.make_opsetid("", 17)], producer_name="plumb-tests")
+onnx.checker.check_model(split_seq)
+onnx.save(split_seq, os.path.join(HERE, "split_sequence.onnx"))

@@ -203,3 +203,39 @@ func.func @collected_lists(%x: tensor<2x3xf32>, %m: tensor<i64>) -> (tensor<2x3x
   %n = plumb.SequenceLength(%q) : (!plumb.seq<tensor<*xf32>>) -> tensor<i64>
   return %l#0, %l#2, %stacked, %catted, %n : tensor<2x3xf32>, tensor<?xf32>, tensor<2x?x3xf32>, tensor<2x?xf32>, tensor<i64>
 }
+
+// -----
+
+// SequenceAt of a SplitToSequence at a constant position is that chunk: a Slice along the
+// axis, squeezed where SplitToSequence drops it (no split, keepdims 0: `x.unbind(1)[-1]`),
+// for a scalar split (chunks of 4, the last of 2: `torch.split(x, 4, 1)[1]`) and listed sizes.
+// The split itself is gone once nothing else reads it.
+// CHECK-LABEL: func @split_sequence_at
+func.func @split_sequence_at(%x: tensor<2x6xf32>) -> (tensor<2xf32>, tensor<2x?xf32>, tensor<1x6xf32>) {
+  // CHECK-NOT: plumb.SplitToSequence
+  // CHECK-DAG: [[FIVE:%.+]] = plumb.Constant() {value = dense<5> : tensor<1xi64>}
+  // CHECK-DAG: [[SIX:%.+]] = plumb.Constant() {value = dense<6> : tensor<1xi64>}
+  // CHECK-DAG: [[ONE:%.+]] = plumb.Constant() {value = dense<1> : tensor<1xi64>}
+  // CHECK-DAG: [[FOUR:%.+]] = plumb.Constant() {value = dense<4> : tensor<1xi64>}
+  // CHECK-DAG: [[ZERO:%.+]] = plumb.Constant() {value = dense<0> : tensor<1xi64>}
+  // CHECK: [[LAST:%.+]] = plumb.Slice(%arg0, [[FIVE]], [[SIX]], [[ONE]], %{{.+}}) : {{.+}} -> tensor<2x1xf32>
+  // CHECK: [[SQ:%.+]] = plumb.Squeeze([[LAST]], [[ONE]]) : (tensor<2x1xf32>, tensor<1xi64>) -> tensor<2xf32>
+  // CHECK: [[SECOND:%.+]] = plumb.Slice(%arg0, [[FOUR]], [[SIX]], [[ONE]], %{{.+}}) : {{.+}} -> tensor<2x2xf32>
+  // CHECK: [[FIRST:%.+]] = plumb.Slice(%arg0, [[ZERO]], [[ONE]], [[ZERO]], %{{.+}}) : {{.+}} -> tensor<1x6xf32>
+  // CHECK: [[ID:%.+]] = plumb.Identity([[SECOND]]) : (tensor<2x2xf32>) -> tensor<2x?xf32>
+  // CHECK: return [[SQ]], [[ID]], [[FIRST]]
+  %none = plumb.none
+  %minus1 = plumb.Constant() {value = dense<-1> : tensor<i64>} : () -> tensor<i64>
+  %one = plumb.Constant() {value = dense<1> : tensor<i64>} : () -> tensor<i64>
+  %zero = plumb.Constant() {value = dense<0> : tensor<i64>} : () -> tensor<i64>
+  %four = plumb.Constant() {value = dense<4> : tensor<i64>} : () -> tensor<i64>
+  %halves = plumb.Constant() {value = dense<[1, 1]> : tensor<2xi64>} : () -> tensor<2xi64>
+  %cols = plumb.SplitToSequence(%x, %none) {axis = 1 : i64, keepdims = 0 : i64} : (tensor<2x6xf32>, none) -> !plumb.seq<tensor<2xf32>>
+  %last = plumb.SequenceAt(%cols, %minus1) : (!plumb.seq<tensor<2xf32>>, tensor<i64>) -> tensor<2xf32>
+  %chunks = plumb.SplitToSequence(%x, %four) {axis = 1 : i64} : (tensor<2x6xf32>, tensor<i64>) -> !plumb.seq<tensor<2x?xf32>>
+  %second = plumb.SequenceAt(%chunks, %one) : (!plumb.seq<tensor<2x?xf32>>, tensor<i64>) -> tensor<2x?xf32>
+  %rows = plumb.SplitToSequence(%x, %halves) {axis = 0 : i64} : (tensor<2x6xf32>, tensor<2xi64>) -> !plumb.seq<tensor<1x6xf32>>
+  %first = plumb.SequenceAt(%rows, %zero) : (!plumb.seq<tensor<1x6xf32>>, tensor<i64>) -> tensor<1x6xf32>
+  %s2 = plumb.Identity(%second) : (tensor<2x?xf32>) -> tensor<2x?xf32>
+  return %last, %s2, %first : tensor<2xf32>, tensor<2x?xf32>, tensor<1x6xf32>
+}
