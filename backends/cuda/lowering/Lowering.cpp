@@ -49,77 +49,6 @@ Shape Lowerer::shapeOf(Value v) {
               "pin graph inputs with --input-shape");
 }
 
-DType Lowerer::storedType(Value v) const {
-  std::optional<DType> dt = dtypeOf(cast<TensorType>(v.getType()).getElementType());
-  if (!dt) {
-    std::string name;
-    if (Operation *def = v.getDefiningOp())
-      name = tensorNameOf(def, cast<OpResult>(v).getResultNumber());
-    throw Error("value '" + name + "' has an element type the CUDA backend does not support");
-  }
-  if (*dt != DType::F32 || opts_.keepF32.empty())
-    return stored(*dt);
-  Operation *def = v.getDefiningOp();
-  if (!def)
-    return stored(*dt);
-  std::string t = onnxOpType(def).str();
-  if (isCopyOp(t) || isMovement(t)) {
-    // No arithmetic: the data keeps its type, f32 if any float operand's buffer is f32 (a
-    // plan holds one half type besides f32).
-    std::optional<DType> data;
-    for (Value o : def->getOperands())
-      if (auto it = ids_.find(o); it != ids_.end() && it->second >= 0 &&
-                                  isFloat(plan_.buffers[size_t(it->second)].dtype))
-        if (!data || *data != DType::F32)
-          data = plan_.buffers[size_t(it->second)].dtype;
-    if (data)
-      return *data;
-  }
-  return kept(def) ? DType::F32 : stored(*dt);
-}
-
-bool Lowerer::kept(Operation *op) const {
-  if (opts_.keepF32.empty())
-    return false;
-  for (const std::string &n : nodeNamesOf(op))
-    if (opts_.keepF32.count(n))
-      return true;
-  return false;
-}
-
-bool Lowerer::feedsKept(Value v) const {
-  for (OpOperand &use : v.getUses()) {
-    Operation *user = use.getOwner();
-    if (auto fusion = dyn_cast<FusionOp>(user)) {
-      if (feedsKept(fusion.getBody().front().getArgument(use.getOperandNumber())))
-        return true;
-    } else if (kept(user)) {
-      return true;
-    }
-  }
-  return false;
-}
-
-int Lowerer::asType(int id, DType t) {
-  if (id < 0 || plan_.buffers[size_t(id)].dtype == t || !isFloat(plan_.buffers[size_t(id)].dtype))
-    return id;
-  if (auto it = converted_.find({id, t}); it != converted_.end())
-    return it->second;
-  Buffer b = plan_.buffers[size_t(id)]; // a copy: adding a buffer may move the vector
-  std::string name = b.name + "." + dtypeName(t);
-  int to = b.kind == BufferKind::Constant
-               ? plan_.addConstant(name, b.constant.cast(t))
-               : plan_.addBuffer(BufferKind::Intermediate, t, b.shape, name);
-  if (b.kind != BufferKind::Constant)
-    castStep(id, to, "cast " + b.name, "");
-  converted_[{id, t}] = to;
-  return to;
-}
-
-bool Lowerer::allStoredAs(const std::vector<int> &ids, DType t) const {
-  return llvm::all_of(ids, [&](int id) { return id < 0 || plan_.buffers[size_t(id)].dtype == t; });
-}
-
 int Lowerer::bufferFor(Value v) {
   Operation *def = v.getDefiningOp();
   std::string name = tensorNameOf(def, cast<OpResult>(v).getResultNumber());
@@ -186,18 +115,6 @@ void Lowerer::setKernel(Step &s, const KernelGraph &g, const GeneratedKernel &k,
   (bin.fromCache ? stats_->kernelsFromCache : stats_->kernelsCompiled)++;
   setGeneratedAttrs(s, g.kind, k, bin, opts_.nvrtc);
   stats_->byKernel["cuda.generated:" + (g.kind == "cast" ? g.kind : k.style)]++;
-}
-
-// A boundary cast (graph input to the storage type, or back to a graph output's type).
-// `outputName` empty: the step's tensor is not compared (the input is the same tensor).
-void Lowerer::castStep(int src, int dst, const std::string &nodes, const std::string &outputName) {
-  const Buffer &from = plan_.buffers[size_t(src)], &to = plan_.buffers[size_t(dst)];
-  KernelGraph g = castGraph(from.dtype, to.dtype, from.shape, nodes);
-  GeneratedKernel k = generateKernel(g);
-  CompiledKernel bin = compileKernel(k.source, "[" + nodes + "]", opts_.nvrtc);
-  Step &s = addStep("cuda.generated", {src}, {dst}, nodes);
-  s.outputNames = {outputName};
-  setKernel(s, g, k, bin);
 }
 
 void Lowerer::lowerHost(Operation *op) {
