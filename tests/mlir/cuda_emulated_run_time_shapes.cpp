@@ -32,6 +32,26 @@ Capture truthOn(const std::string &model, const std::string &npz, std::vector<Te
   return captureRun(mainFunction(*module), inputs, {});
 }
 
+// `emu`'s outputs on the inputs of `npz`, checked against the reference's on `model` (shapes
+// and values, within `dtype`'s rule).
+std::vector<Tensor> runLikeReference(PlanEmulator &emu, const std::string &model,
+                                     const std::string &npz, const std::string &dtype) {
+  SCOPED_TRACE(dtype + " " + npz);
+  KeptPlan k;
+  std::vector<Tensor> in;
+  k.truth = truthOn(model, npz, in);
+  k.got = emu.run(in);
+  expectClose(k, dtype);
+  return k.got;
+}
+
+// A scratch .npz holding x and a Loop's trip count m; its path.
+std::string loopInputs(const std::string &name, const Tensor &x, int64_t m) {
+  std::string path = testing_util::scratchPath(name + ".npz");
+  writeNpz(path, {{"x", x}, {"m", Tensor::fromVector(DType::I64, {}, std::vector<int64_t>{m})}});
+  return path;
+}
+
 // Compiled with set 'a' (NMS keeps 2 boxes, 5 positive projections, 4 levels), run with 'b'
 // (3 boxes, 6, 7) and then 'a' again: every output has the reference's shape and values on
 // that run's inputs, in f32 and f16 storage. The plan holds the run-time-shaped buffers as
@@ -56,16 +76,11 @@ TEST(CudaRunTimeShapes, PlanCompiledForOneCountRunsAnother) {
 
     PlanEmulator emu(c.plan, testing_util::scratchPath(std::string("emu_rts_") + dtype));
     for (const char *set : {"b", "a"}) {
-      KeptPlan k;
-      std::vector<Tensor> inputs;
-      k.truth = truthOn(kDir + "run_time_shapes.onnx", kDir + "run_time_shapes." + set + ".npz",
-                        inputs);
-      k.got = emu.run(inputs);
-      SCOPED_TRACE(std::string(dtype) + " set " + set);
-      expectClose(k, dtype);
-      ASSERT_EQ(k.got.size(), 5u);
-      EXPECT_EQ(k.got[0].dtype(), DType::I64);
-      EXPECT_EQ(k.got[3].shape(), (Shape{std::string(set) == "a" ? 2 : 3, 4})) << "kept boxes";
+      std::vector<Tensor> got = runLikeReference(emu, kDir + "run_time_shapes.onnx",
+                                                 kDir + "run_time_shapes." + set + ".npz", dtype);
+      ASSERT_EQ(got.size(), 5u);
+      EXPECT_EQ(got[0].dtype(), DType::I64);
+      EXPECT_EQ(got[3].shape(), (Shape{std::string(set) == "a" ? 2 : 3, 4})) << "kept boxes";
     }
   }
 }
@@ -109,15 +124,9 @@ TEST(CudaControlFlow, IfOnAValueRunsItsBranchOnTheHost) {
     EXPECT_EQ(branch->bodies.size(), 2u) << dtype;
     EXPECT_EQ(stepsRunning(c.plan, "cuda.generated"), std::string(dtype) == "f32" ? 2 : 3);
     PlanEmulator emu(c.plan, testing_util::scratchPath(std::string("emu_if_") + dtype));
-    for (int taken : {0, 1, 0}) {
-      KeptPlan k;
-      std::vector<Tensor> in;
-      k.truth = truthOn(model, npz[taken], in);
-      k.got = emu.run(in);
-      SCOPED_TRACE(std::string(dtype) + (taken ? " else" : " then"));
-      expectClose(k, dtype);
-      EXPECT_EQ(k.got.at(0).shape(), (Shape{2, taken ? 1 : 3}));
-    }
+    for (int taken : {0, 1, 0})
+      EXPECT_EQ(runLikeReference(emu, model, npz[taken], dtype).at(0).shape(),
+                (Shape{2, taken ? 1 : 3}));
   }
 }
 
@@ -128,11 +137,9 @@ TEST(CudaControlFlow, IfOnAValueRunsItsBranchOnTheHost) {
 TEST(CudaControlFlow, LoopRunsItsBodyOnTheHost) {
   std::string model = kDir + "doubling_loop.onnx";
   std::vector<std::string> npz;
-  for (int64_t m : {3, 9, 0}) {
-    npz.push_back(testing_util::scratchPath("loop_" + std::to_string(m) + ".npz"));
-    writeNpz(npz.back(), {{"x", Tensor::fromVector(DType::F32, {3}, std::vector<float>{1, 0.5f, -1})},
-                          {"m", Tensor::fromVector(DType::I64, {}, std::vector<int64_t>{m})}});
-  }
+  for (int64_t m : {3, 9, 0})
+    npz.push_back(loopInputs("loop_" + std::to_string(m),
+                             Tensor::fromVector(DType::F32, {3}, std::vector<float>{1, 0.5f, -1}), m));
   for (const char *dtype : {"f32", "f16"}) {
     std::vector<Tensor> inputs;
     Compiled c = compileForCuda(model, npz[0], dtype, inputs);
@@ -140,15 +147,10 @@ TEST(CudaControlFlow, LoopRunsItsBodyOnTheHost) {
     EXPECT_EQ(loop->kernel, "cuda.host") << dtype;
     EXPECT_EQ(loop->attrs.getString("plumb.op", ""), "Loop") << dtype;
     PlanEmulator emu(c.plan, testing_util::scratchPath(std::string("emu_loop_") + dtype));
-    for (size_t run : {1, 2, 0}) {
-      KeptPlan k;
-      std::vector<Tensor> in;
-      k.truth = truthOn(model, npz[run], in);
-      k.got = emu.run(in);
-      SCOPED_TRACE(std::string(dtype) + " " + npz[run]);
-      expectClose(k, dtype);
-      EXPECT_EQ(k.got.at(1).shape()[0], run == 1 ? 8 : run == 2 ? 0 : 3) << "iterations";
-    }
+    for (size_t run : {1, 2, 0})
+      EXPECT_EQ(runLikeReference(emu, model, npz[run], dtype).at(1).shape()[0],
+                run == 1 ? 8 : run == 2 ? 0 : 3)
+          << "iterations";
   }
 }
 
@@ -179,14 +181,9 @@ TEST(CudaControlFlow, ScanRunsItsBodyOnTheHost) {
     EXPECT_EQ(scan->inputs.size(), 3u + 4u) << dtype; // h0, x, x, then W, R, b and 2
     PlanEmulator emu(c.plan, testing_util::scratchPath(std::string("emu_scan_") + dtype));
     for (size_t run : {1, 0}) {
-      KeptPlan k;
-      std::vector<Tensor> in;
-      k.truth = truthOn(model, npz[run], in);
-      k.got = emu.run(in);
-      SCOPED_TRACE(std::string(dtype) + " " + npz[run]);
-      expectClose(k, dtype);
-      EXPECT_EQ(k.got.at(1).shape(), (Shape{2, 5, 4}));
-      EXPECT_EQ(k.got.at(2).shape(), (Shape{2, 3, 5}));
+      std::vector<Tensor> got = runLikeReference(emu, model, npz[run], dtype);
+      EXPECT_EQ(got.at(1).shape(), (Shape{2, 5, 4}));
+      EXPECT_EQ(got.at(2).shape(), (Shape{2, 3, 5}));
     }
   }
 }
@@ -204,11 +201,9 @@ TEST(CudaControlFlow, LoopReadsRunTimeShapesAndGrows) {
   };
   std::vector<Case> cases = {{{0, 1, 0, 2, 0, 0}, 3}, {{1, 1, 0, 2, 3, 0}, 5}, {{0, 0, 0, 0, 0, 0}, 0}};
   std::vector<std::string> npz;
-  for (size_t i = 0; i < cases.size(); ++i) {
-    npz.push_back(testing_util::scratchPath("growing_" + std::to_string(i) + ".npz"));
-    writeNpz(npz.back(), {{"x", Tensor::fromVector(DType::F32, {6}, cases[i].x)},
-                          {"m", Tensor::fromVector(DType::I64, {}, std::vector<int64_t>{cases[i].m})}});
-  }
+  for (size_t i = 0; i < cases.size(); ++i)
+    npz.push_back(loopInputs("growing_" + std::to_string(i),
+                             Tensor::fromVector(DType::F32, {6}, cases[i].x), cases[i].m));
   std::vector<Tensor> inputs;
   Compiled c = compileForCuda(model, npz[0], "f32", inputs);
   const Step *loop = graphs::stepsOf(c.plan, "decode").at(0);
@@ -218,15 +213,9 @@ TEST(CudaControlFlow, LoopReadsRunTimeShapesAndGrows) {
     runTimeInputs += loop->bodies[0].buffers[size_t(id)].runTimeShape;
   EXPECT_EQ(runTimeInputs, 2) << "the growing tokens and the positions";
   PlanEmulator emu(c.plan, testing_util::scratchPath("emu_growing"));
-  for (size_t run : {1, 2, 0}) {
-    KeptPlan k;
-    std::vector<Tensor> in;
-    k.truth = truthOn(model, npz[run], in);
-    k.got = emu.run(in);
-    SCOPED_TRACE(npz[run]);
-    expectClose(k, "f32");
-    EXPECT_EQ(k.got.at(0).shape(), (Shape{cases[run].m + 1}));
-  }
+  for (size_t run : {1, 2, 0})
+    EXPECT_EQ(runLikeReference(emu, model, npz[run], "f32").at(0).shape(),
+              (Shape{cases[run].m + 1}));
 }
 
 // Two Loops collecting a list (tests/data/cpu/collect_loop.onnx: TorchScript's
@@ -236,11 +225,10 @@ TEST(CudaControlFlow, LoopReadsRunTimeShapesAndGrows) {
 TEST(CudaControlFlow, CollectedListIsAScanOutput) {
   std::string model = kDir + "collect_loop.onnx";
   std::vector<std::string> npz;
-  for (int64_t m : {3, 5}) {
-    npz.push_back(testing_util::scratchPath("collect_" + std::to_string(m) + ".npz"));
-    writeNpz(npz.back(), {{"x", Tensor::fromVector(DType::F32, {2, 3}, std::vector<float>{1, 2, 3, 4, 5, -6})},
-                          {"m", Tensor::fromVector(DType::I64, {}, std::vector<int64_t>{m})}});
-  }
+  for (int64_t m : {3, 5})
+    npz.push_back(loopInputs("collect_" + std::to_string(m),
+                             Tensor::fromVector(DType::F32, {2, 3}, std::vector<float>{1, 2, 3, 4, 5, -6}),
+                             m));
   std::vector<Tensor> inputs;
   Compiled c = compileForCuda(model, npz[0], "f32", inputs);
   int loops = 0;
@@ -248,13 +236,9 @@ TEST(CudaControlFlow, CollectedListIsAScanOutput) {
     loops += s.attrs.getString("plumb.op", "") == "Loop";
   EXPECT_EQ(loops, 2);
   PlanEmulator emu(c.plan, testing_util::scratchPath("emu_collect"));
-  KeptPlan k;
-  std::vector<Tensor> in;
-  k.truth = truthOn(model, npz[1], in);
-  k.got = emu.run(in);
-  expectClose(k, "f32");
-  EXPECT_EQ(k.got.at(2).shape(), (Shape{2, 5, 3}));
-  EXPECT_EQ(k.got.at(3).shape(), (Shape{2, 15}));
+  std::vector<Tensor> got = runLikeReference(emu, model, npz[1], "f32");
+  EXPECT_EQ(got.at(2).shape(), (Shape{2, 5, 3}));
+  EXPECT_EQ(got.at(3).shape(), (Shape{2, 15}));
 }
 
 } // namespace
