@@ -80,6 +80,12 @@ step() {  # step NAME TIMEOUT_S CMD...: runs CMD, logs it, keeps one summary row
     /tmp/plumb-rts/collect_b.npz
   step "run-time shapes, If, Scan, Loops (compiled with one input, run with another)" 60 \
     python3 scripts/gpu-kit/compare.py /tmp/plumb-rts /tmp/plumb-rts/out
+  # plumb check --backend cuda compares inside the If's taken branch (the host step hands the
+  # observer to its branch plans): the then branch's 'weigh' row, not the else branch's 'rows'.
+  step "check --backend cuda inside an If's branch" 60 bash -c \
+    "plumb check tests/data/cpu/branch_on_value.onnx --backend cuda --inputs /tmp/plumb-rts/then.npz \
+       --json /tmp/plumb-checks/branch_then.json && grep -q '\"weigh\"' /tmp/plumb-checks/branch_then.json \
+       && ! grep -q '\"rows\"' /tmp/plumb-checks/branch_then.json"
   # An empty expected-failures list: any case that does not pass fails the step.
   if [[ -d .gpu-dev/node ]]; then
     # CASE is an onnx 1.19.1 node case; SUITE/CASE one of Debian's suites (gpu-suite.sh).

@@ -65,7 +65,8 @@ public:
   // alone (the graph replay), each run's inputs uploaded before its span and its outputs left
   // on the device, as PyTorch's and ONNX Runtime's (I/O-bound) device benchmarks time.
   std::vector<double> deviceTimes(const std::vector<Tensor> &inputs, int iters);
-  // With an observer every step's outputs are copied back after the step (no graph replay).
+  // With an observer every step's outputs are copied back after the step (no graph replay);
+  // an If's host step also reports its taken branch's values.
   void setObserver(Executor::Observer observer);
   const Plan &plan() const;
   size_t arenaBytes() const;

@@ -45,6 +45,10 @@ public:
                       DeviceContext &ctx) = 0;
   // False when the kernel synchronises with the host (cuda.host): no graph capture then.
   virtual bool capturable() const { return true; }
+  // A control-flow host step gives `observer` to the plans it runs (an If's taken branch), as
+  // RuntimeKernel::observeBodies does on the CPU backend.
+  virtual void observeBodies(
+      const std::function<void(const std::string &name, const Tensor &value)> & /*observer*/) {}
 };
 
 using DeviceKernelFactory = std::function<std::unique_ptr<DeviceKernel>(

@@ -222,7 +222,11 @@ CudaExecutor::CudaExecutor(Plan plan, CudaRunOptions opts) : impl_(std::make_uni
 
 CudaExecutor::~CudaExecutor() = default;
 
-void CudaExecutor::setObserver(Executor::Observer observer) { impl_->observer = std::move(observer); }
+void CudaExecutor::setObserver(Executor::Observer observer) {
+  impl_->observer = std::move(observer);
+  for (Impl::Prepared &p : impl_->steps)
+    p.kernel->observeBodies(impl_->observer);
+}
 const Plan &CudaExecutor::plan() const { return impl_->plan; }
 size_t CudaExecutor::arenaBytes() const { return impl_->arena.peakIntermediateBytes; }
 

@@ -99,6 +99,11 @@ public:
       bodies_ = std::make_unique<cpu::ControlFlowRunner>(s, s.attrs.getString("plumb.op", ""));
   }
   bool capturable() const override { return false; }
+  void observeBodies(
+      const std::function<void(const std::string &, const Tensor &)> &observer) override {
+    if (bodies_)
+      bodies_->observe(observer);
+  }
   void launch(const std::vector<const void *> &in, const std::vector<void *> &out,
               DeviceContext &ctx) override {
     std::vector<Tensor> host;
