@@ -5,6 +5,8 @@
 
 #include "llvm/ADT/StringSet.h"
 
+#include <cmath>
+#include <limits>
 #include <utility>
 
 using namespace mlir;
@@ -537,6 +539,18 @@ LogicalResult inferShapesGeneric(Operation *op) {
         delta->size() == 1 && (*delta)[0] != 0) {
       int64_t span = (*limit)[0] - (*start)[0], d = (*delta)[0];
       n = std::max<int64_t>(0, span / d + ((span % d != 0 && (span < 0) == (d < 0)) ? 1 : 0));
+    }
+    // Floating-point ones: ceil((limit - start) / delta) in double, as the reference kernel
+    // counts (an expanded window's Range over its size).
+    auto fstart = constFloats(op->getOperand(0)), flimit = constFloats(op->getOperand(1)),
+         fdelta = constFloats(op->getOperand(2));
+    if (fstart && flimit && fdelta && fstart->size() == 1 && flimit->size() == 1 &&
+        fdelta->size() == 1 && (*fdelta)[0] != 0) {
+      double c = std::ceil(((*flimit)[0] - (*fstart)[0]) / (*fdelta)[0]);
+      if (!(c >= 0))
+        n = 0;
+      else if (c <= double(std::numeric_limits<int32_t>::max()))
+        n = int64_t(c);
     }
     setResult(op, 0, Dims{n}, e0);
     return success();

@@ -34,20 +34,49 @@ bool bindSteeringInputs(onnx::ModelProto &model, std::vector<Tensor> &inputs,
   for (const Step &s : compiled.plan.steps)
     if (s.kernel == "cuda.host" || s.kernel.rfind("ref.", 0) == 0)
       wanted[s.nodeNames].insert(-1);
+  // Unnamed nodes are named as the importer names them.
+  auto nodeName = [&](int i) {
+    const onnx::NodeProto &n = g->node(i);
+    return n.name().empty() ? n.op_type() + "_" + std::to_string(i) : n.name();
+  };
   std::set<std::string> bind;
   for (int i = 0; i < g->node_size(); ++i) {
     const onnx::NodeProto &n = g->node(i);
-    // Unnamed nodes are named as the importer names them.
-    auto w = wanted.find(n.name().empty() ? n.op_type() + "_" + std::to_string(i) : n.name());
+    auto w = wanted.find(nodeName(i));
     if (w == wanted.end())
       continue;
-    for (int k = 1; k < n.input_size(); ++k) {
+    for (int k = 0; k < n.input_size(); ++k) {
       auto at = std::find(fed.begin(), fed.end(), n.input(k));
       if (at == fed.end())
         continue;
-      bool integer = isInteger(inputs[size_t(at - fed.begin())].dtype());
+      const Tensor &t = inputs[size_t(at - fed.begin())];
+      // Operand 0 is an op's data but for a size (a window generator's length):
+      // an integer of at most one element.
+      bool integer = isInteger(t.dtype()) && (k > 0 || t.numel() <= 1);
       if (w->second.count(k) || (w->second.count(-1) && integer))
         bind.insert(n.input(k));
+    }
+  }
+  // An integer input that a host step's steering operands are computed from, through device
+  // steps: an expanded window's size (a Cast, then Range's limit), an expanded CenterCropPad's
+  // target shape (a Gather, then Pad's pads and Slice's ends).
+  for (size_t f = 0; f < fed.size(); ++f) {
+    if (bind.count(fed[f]) || !isInteger(inputs[f].dtype()))
+      continue;
+    std::set<std::string> reached = {fed[f]};
+    for (int i = 0; i < g->node_size() && !bind.count(fed[f]); ++i) {
+      const onnx::NodeProto &n = g->node(i);
+      auto w = wanted.find(nodeName(i));
+      bool reads = false;
+      for (int k = 0; k < n.input_size(); ++k) {
+        if (!reached.count(n.input(k)))
+          continue;
+        reads = true;
+        if (w != wanted.end() && w->second.count(-1) && (k > 0 || inputs[f].numel() <= 1))
+          bind.insert(fed[f]);
+      }
+      if (reads)
+        reached.insert(n.output().begin(), n.output().end());
     }
   }
   if (bind.empty())

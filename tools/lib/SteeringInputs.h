@@ -16,7 +16,9 @@ namespace plumb {
 
 // Binds the graph inputs of `model` that steer an op of `compiled`'s plan: those the CUDA
 // lowering named in a fallback ("'NODE' has a non-constant operand K"), and the integer
-// operands after the first of a node left on a reference kernel. `inputs` (the data fed to
+// operands of a node left on a reference kernel: after the first, or the first when it holds
+// at most one element (a window generator's size), and an integer input that such operands
+// are computed from (an expanded window's size, through a Cast). `inputs` (the data fed to
 // the graph's non-initializer inputs, in order) loses the bound ones. False when none is bound
 // (the model and inputs are then unchanged).
 bool bindSteeringInputs(onnx::ModelProto &model, std::vector<Tensor> &inputs,

@@ -59,6 +59,28 @@ func.func @range_positions(%ids: tensor<2x7xi64>, %table: tensor<16x4xf32>) -> t
 
 // -----
 
+// Range with floating-point bounds, as ONNX's window expansions write it (a Cast of the size):
+// ceil((limit - start) / delta) elements, 0 when negative, and the Range folds. A non-integer
+// span rounds up, as the reference kernel counts.
+// CHECK-LABEL: func @range_of_floats
+func.func @range_of_floats(%n: tensor<i64>) -> (tensor<?xf32>, tensor<?xf32>, tensor<?xf32>) {
+  // CHECK: plumb.Constant() {value = dense<[0.000000e+00, 1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> : tensor<5xf32>}
+  // CHECK: plumb.Constant() {value = dense<[1.000000e+00, 1.750000e+00, 2.500000e+00]> : tensor<3xf32>}
+  // CHECK: plumb.Constant() {value = dense<> : tensor<0xf32>}
+  %five = plumb.Constant() {value = dense<5> : tensor<i64>} : () -> tensor<i64>
+  %size = plumb.Cast(%five) {to = 1 : i64} : (tensor<i64>) -> tensor<f32>
+  %zero = plumb.Constant() {value = dense<0.0> : tensor<f32>} : () -> tensor<f32>
+  %one = plumb.Constant() {value = dense<1.0> : tensor<f32>} : () -> tensor<f32>
+  %r = plumb.Range(%zero, %size, %one) : (tensor<f32>, tensor<f32>, tensor<f32>) -> tensor<?xf32>
+  %q = plumb.Constant() {value = dense<0.75> : tensor<f32>} : () -> tensor<f32>
+  %three = plumb.Constant() {value = dense<3.1> : tensor<f32>} : () -> tensor<f32>
+  %s = plumb.Range(%one, %three, %q) : (tensor<f32>, tensor<f32>, tensor<f32>) -> tensor<?xf32>
+  %e = plumb.Range(%size, %one, %one) : (tensor<f32>, tensor<f32>, tensor<f32>) -> tensor<?xf32>
+  return %r, %s, %e : tensor<?xf32>, tensor<?xf32>, tensor<?xf32>
+}
+
+// -----
+
 // Result shapes that follow from constant operands: CenterCropPad's target sizes on its axes,
 // MaxUnpool's unpooled shape from its attributes (or its constant output_shape), AffineGrid's
 // [N, H, W, 2] from its size. A MaxUnpool with a run-time output_shape keeps its declared type.
