@@ -1,8 +1,8 @@
 // Helpers shared by the runtime and CPU-backend tests: seeded random tensors and ONNX
-// attribute values for hand-built plan steps.
+// attribute values for hand-built plan steps (ref::*Attr from AttrValues.h).
 #pragma once
 
-#include "backends/reference/Kernel.h"
+#include "backends/reference/AttrValues.h"
 
 #include <cstdint>
 #include <random>
@@ -22,41 +22,11 @@ inline Tensor randomF32(Shape shape, unsigned seed, float lo = -1.f, float hi = 
   return Tensor::fromVector(DType::F32, std::move(shape), v);
 }
 
-inline ref::AttrValue intAttr(int64_t v) {
-  ref::AttrValue a;
-  a.kind = ref::AttrValue::Kind::Int;
-  a.i = v;
-  return a;
-}
-inline ref::AttrValue floatAttr(double v) {
-  ref::AttrValue a;
-  a.kind = ref::AttrValue::Kind::Float;
-  a.f = v;
-  return a;
-}
-inline ref::AttrValue stringAttr(std::string v) {
-  ref::AttrValue a;
-  a.kind = ref::AttrValue::Kind::String;
-  a.s = std::move(v);
-  return a;
-}
-inline ref::AttrValue intsAttr(std::vector<int64_t> v) {
-  ref::AttrValue a;
-  a.kind = ref::AttrValue::Kind::Ints;
-  a.ints = std::move(v);
-  return a;
-}
-inline ref::AttrValue floatsAttr(std::vector<double> v) {
-  ref::AttrValue a;
-  a.kind = ref::AttrValue::Kind::Floats;
-  a.floats = std::move(v);
-  return a;
-}
-inline ref::AttrValue stringsAttr(std::vector<std::string> v) {
-  ref::AttrValue a;
-  a.kind = ref::AttrValue::Kind::Strings;
-  a.strings = std::move(v);
-  return a;
-}
+using ref::floatAttr;
+using ref::floatsAttr;
+using ref::intAttr;
+using ref::intsAttr;
+using ref::stringAttr;
+using ref::stringsAttr;
 
 } // namespace plumb::testattrs

@@ -1,6 +1,7 @@
 // Writes small artifacts that exercise every part of the format (constants of several
 // types and sizes, a pre-packed constant, a transformed one, empty and scalar tensors, every attribute kind, absent optional inputs,
 // named step outputs) as the seed corpus of fuzz_artifact. Usage: make_artifact_seeds DIR
+#include "backends/reference/AttrValues.h"
 #include "runtime/Artifact.h"
 
 #include <cstdio>
@@ -36,26 +37,12 @@ Plan attributesAndTypes() {
   int z = p.addOutput(DType::F32, {0, 3}, "z");
   Step &add = p.addStep("ref.Add", {a, s}, {y}, "Add_0");
   add.opset = 13;
-  ref::AttrValue v;
-  v.kind = ref::AttrValue::Kind::Ints;
-  v.ints = {1, -2, 3};
-  add.attrs.set("ints", v);
-  v = {};
-  v.kind = ref::AttrValue::Kind::Floats;
-  v.floats = {0.5, -1.5};
-  add.attrs.set("floats", v);
-  v = {};
-  v.kind = ref::AttrValue::Kind::Strings;
-  v.strings = {"relu", "clip:0:6"};
-  add.attrs.set("post_ops", v);
-  v = {};
-  v.kind = ref::AttrValue::Kind::Tensor;
-  v.t = Tensor::fromVector(DType::F32, {2}, std::vector<float>{1.0f, 2.0f});
-  add.attrs.set("value", v);
-  v = {};
-  v.kind = ref::AttrValue::Kind::String;
-  v.s = "Softmax";
-  add.attrs.set("op", v);
+  add.attrs.set("ints", ref::intsAttr({1, -2, 3}));
+  add.attrs.set("floats", ref::floatsAttr({0.5, -1.5}));
+  add.attrs.set("post_ops", ref::stringsAttr({"relu", "clip:0:6"}));
+  add.attrs.set("value",
+                ref::tensorAttr(Tensor::fromVector(DType::F32, {2}, std::vector<float>{1.0f, 2.0f})));
+  add.attrs.set("op", ref::stringAttr("Softmax"));
   p.addStep("ref.Identity", {e, h, u}, {z}, "Identity_1");
   return p;
 }

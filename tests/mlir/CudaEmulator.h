@@ -25,7 +25,7 @@
 #pragma once
 
 #include "backends/cuda/runtime/CudaBackend.h"
-#include "backends/reference/Kernel.h"
+#include "backends/reference/AttrValues.h"
 #include "runtime/BufferPlanner.h"
 #include "runtime/Error.h"
 #include "runtime/Plan.h"
@@ -394,24 +394,15 @@ inline Tensor emulateConv(const Step &s, const std::vector<const Tensor *> &in, 
   Tensor x = asCudnn(*in.at(0)), w = asCudnn(*in.at(1));
   Tensor b = in.size() > 2 && in[2] ? in[2]->cast(DType::F32) : Tensor();
   ref::Attrs attrs;
-  auto ints = [](std::vector<int64_t> v) {
-    ref::AttrValue a;
-    a.kind = ref::AttrValue::Kind::Ints;
-    a.ints = std::move(v);
-    return a;
-  };
   std::vector<int64_t> beginEnd = pads;
   beginEnd.insert(beginEnd.end(), pads.begin(), pads.end());
-  attrs.set("pads", ints(beginEnd));
-  attrs.set("strides", ints(s.attrs.getInts("strides")));
-  attrs.set("dilations", ints(s.attrs.getInts("dilations")));
+  attrs.set("pads", ref::intsAttr(beginEnd));
+  attrs.set("strides", ref::intsAttr(s.attrs.getInts("strides")));
+  attrs.set("dilations", ref::intsAttr(s.attrs.getInts("dilations")));
   bool transposed = s.kernel == "cuda.convtranspose";
   if (transposed)
-    attrs.set("output_padding", ints(s.attrs.getInts("output_padding")));
-  ref::AttrValue group;
-  group.kind = ref::AttrValue::Kind::Int;
-  group.i = s.attrs.getInt("group", 1);
-  attrs.set("group", group);
+    attrs.set("output_padding", ref::intsAttr(s.attrs.getInts("output_padding")));
+  attrs.set("group", ref::intAttr(s.attrs.getInt("group", 1)));
   ref::KernelCall call;
   call.opType = transposed ? "ConvTranspose" : "Conv";
   call.nodeName = s.nodeNames;

@@ -189,13 +189,10 @@ struct PerElementPlan {
   static ref::Attrs chainAttrs(const Shape &s, std::vector<std::string> ops,
                                std::vector<int64_t> args, std::vector<int64_t> outs) {
     ref::Attrs at;
-    ref::AttrValue params;
-    params.kind = ref::AttrValue::Kind::Floats;
-    params.floats.assign(2 * ops.size(), 0.0);
     at.set("shape", intsAttr(s));
     at.set("ops", stringsAttr(ops));
     at.set("args", intsAttr(args));
-    at.set("params", params);
+    at.set("params", floatsAttr(std::vector<double>(2 * ops.size(), 0.0)));
     at.set("outs", intsAttr(outs));
     return at;
   }

@@ -1,6 +1,7 @@
 // Shared by the artifact and C API tests: a small plan with weights, and file helpers.
 #pragma once
 
+#include "backends/reference/AttrValues.h"
 #include "runtime/Plan.h"
 #include "tests/TempFiles.h"
 
@@ -31,10 +32,8 @@ inline Plan smallPlan() {
   int y = p.addOutput(DType::F32, {2, 4}, "y");
   p.addStep("cpu.matmul", {x, wid, bid}, {t}, "MatMul_0");
   Step &relu = p.addStep("ref.Relu", {t}, {y}, "Relu_1");
-  ref::AttrValue v;
-  v.kind = ref::AttrValue::Kind::Tensor;
-  v.t = Tensor::fromVector(DType::F32, {2}, std::vector<float>{1.0f, 2.0f});
-  relu.attrs.set("unused_tensor_attr", v);
+  relu.attrs.set("unused_tensor_attr",
+                 ref::tensorAttr(Tensor::fromVector(DType::F32, {2}, std::vector<float>{1.0f, 2.0f})));
   return p;
 }
 

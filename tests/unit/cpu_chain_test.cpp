@@ -38,17 +38,16 @@ ref::Attrs attrsOf(const Program &p) {
   ref::Attrs at;
   std::vector<std::string> ops;
   std::vector<int64_t> args;
-  ref::AttrValue params;
-  params.kind = ref::AttrValue::Kind::Floats;
+  std::vector<double> params;
   for (const Program::Instr &i : p.code) {
     ops.push_back(i.op);
     args.insert(args.end(), i.args.begin(), i.args.end());
-    params.floats.insert(params.floats.end(), i.params.begin(), i.params.end());
+    params.insert(params.end(), i.params.begin(), i.params.end());
   }
   at.set("shape", intsAttr(p.shape));
   at.set("ops", stringsAttr(ops));
   at.set("args", intsAttr(args));
-  at.set("params", params);
+  at.set("params", floatsAttr(params));
   at.set("outs", intsAttr(p.outs));
   return at;
 }

@@ -22,10 +22,7 @@ TEST(CpuConvSpeed, ResNetShape) {
   Tensor x = randomF32({1, 64, 56, 56}, 1, -1, 1), w = randomF32({64, 64, 3, 3}, 2, -0.1f, 0.1f);
   Tensor b = randomF32({64}, 3, -1, 1);
   ref::Attrs attrs;
-  ref::AttrValue pads;
-  pads.kind = ref::AttrValue::Kind::Ints;
-  pads.ints = {1, 1, 1, 1};
-  attrs.set("pads", pads);
+  attrs.set("pads", ref::intsAttr({1, 1, 1, 1}));
   using Clock = std::chrono::steady_clock;
   auto ms = [](Clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();

@@ -3,6 +3,7 @@
 // (Step::bodies), shared with the CUDA backend's host steps for them (controlFlowBodies).
 #include "backends/cpu/lowering/Lowerer.h"
 
+#include "backends/reference/AttrValues.h"
 #include "ir/PlumbDialect.h"
 #include "ir/TensorAttr.h"
 #include "runtime/Error.h"
@@ -154,20 +155,6 @@ void Lowerer::lowerControlFlow(Operation *op) {
 
 namespace {
 
-ref::AttrValue intValue(int64_t i) {
-  ref::AttrValue v;
-  v.kind = ref::AttrValue::Kind::Int;
-  v.i = i;
-  return v;
-}
-
-ref::AttrValue intsValue(std::vector<int64_t> ints) {
-  ref::AttrValue v;
-  v.kind = ref::AttrValue::Kind::Ints;
-  v.ints = std::move(ints);
-  return v;
-}
-
 // `name`'s entries, or `n` zeros when the op does not have it.
 std::vector<int64_t> intsOr(Operation *op, llvm::StringRef name, size_t n) {
   std::vector<int64_t> v(n, 0);
@@ -209,13 +196,13 @@ ref::Attrs scanAttrs(ScanOp scan, int64_t opset, const std::function<const Buffe
   }
   size_t k = op->getNumResults() - n;
   ref::Attrs attrs;
-  attrs.set("states", intValue(int64_t(n)));
-  attrs.set("batched", intValue(batched ? 1 : 0));
-  attrs.set("scan_input_axes", intsValue(inAxes));
-  attrs.set("scan_input_directions", intsValue(inDirs));
-  attrs.set("scan_output_axes", intsValue(batched ? std::vector<int64_t>(k, 0)
+  attrs.set("states", ref::intAttr(int64_t(n)));
+  attrs.set("batched", ref::intAttr(batched ? 1 : 0));
+  attrs.set("scan_input_axes", ref::intsAttr(inAxes));
+  attrs.set("scan_input_directions", ref::intsAttr(inDirs));
+  attrs.set("scan_output_axes", ref::intsAttr(batched ? std::vector<int64_t>(k, 0)
                                                   : intsOr(op, "scan_output_axes", k)));
-  attrs.set("scan_output_directions", intsValue(intsOr(op, "scan_output_directions", k)));
+  attrs.set("scan_output_directions", ref::intsAttr(intsOr(op, "scan_output_directions", k)));
   return attrs;
 }
 
@@ -245,7 +232,7 @@ ControlFlowParts controlFlowBodies(Operation *op, const Plan &plan,
       args.shapes.push_back(bufferOf(v).shape);
       args.runTime.push_back(bufferOf(v).runTimeShape || (type && !type.hasStaticShape()));
     }
-    parts.attrs.set("carried", intValue(int64_t(loop.getVInitial().size())));
+    parts.attrs.set("carried", ref::intAttr(int64_t(loop.getVInitial().size())));
   } else if (auto scan = dyn_cast<ScanOp>(op)) {
     leading.assign(op->getOperands().begin(), op->getOperands().end());
     parts.attrs = scanAttrs(scan, opset, bufferOf, args);

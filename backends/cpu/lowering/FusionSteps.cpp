@@ -5,6 +5,7 @@
 
 #include "backends/cpu/lowering/Chain.h"
 
+#include "backends/reference/AttrValues.h"
 #include "backends/reference/Interpreter.h"
 #include "ir/TensorAttr.h"
 #include "runtime/Error.h"
@@ -162,12 +163,8 @@ bool Lowerer::lowerAnchored(FusionOp fusion) {
   s.nodeNames = joinedNodeNames(anchor);
   for (size_t i = 1; i < next; ++i)
     s.nodeNames += ", " + joinedNodeNames(ops[i]);
-  if (!postOps.empty()) {
-    ref::AttrValue v;
-    v.kind = ref::AttrValue::Kind::Strings;
-    v.strings = postOps;
-    s.attrs.set("post_ops", v);
-  }
+  if (!postOps.empty())
+    s.attrs.set("post_ops", ref::stringsAttr(postOps));
   // The sum post-op accumulates into the output: when the residual dies here, the planner
   // lets the output take its memory and the kernel skips copying it in.
   if (residual)
@@ -208,29 +205,14 @@ bool Lowerer::lowerAttention(FusionOp fusion) {
       if (u == last)
         break;
     }
-  auto ints = [](const std::vector<int64_t> &v) {
-    ref::AttrValue a;
-    a.kind = ref::AttrValue::Kind::Ints;
-    a.ints = v;
-    return a;
-  };
-  auto str = [](const std::string &v) {
-    ref::AttrValue a;
-    a.kind = ref::AttrValue::Kind::String;
-    a.s = v;
-    return a;
-  };
-  s.attrs.set("dims", ints(l.dims));
-  s.attrs.set("q_view", ints(l.q.view));
-  s.attrs.set("kt_view", ints(l.kt.view));
-  s.attrs.set("v_view", ints(l.v.view));
-  s.attrs.set("o_view", ints(l.outView));
-  s.attrs.set("scale_op", str(l.scaleOp));
-  ref::AttrValue scale;
-  scale.kind = ref::AttrValue::Kind::Float;
-  scale.f = l.scale;
-  s.attrs.set("scale", scale);
-  s.attrs.set("mask", str(l.mask));
+  s.attrs.set("dims", ref::intsAttr(l.dims));
+  s.attrs.set("q_view", ref::intsAttr(l.q.view));
+  s.attrs.set("kt_view", ref::intsAttr(l.kt.view));
+  s.attrs.set("v_view", ref::intsAttr(l.v.view));
+  s.attrs.set("o_view", ref::intsAttr(l.outView));
+  s.attrs.set("scale_op", ref::stringAttr(l.scaleOp));
+  s.attrs.set("scale", ref::floatAttr(l.scale));
+  s.attrs.set("mask", ref::stringAttr(l.mask));
   if (l.result == fusion.getResult(0))
     ids_[fusion.getResult(0)] = out;
   return true;

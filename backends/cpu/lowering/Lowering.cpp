@@ -10,6 +10,7 @@
 
 #include "backends/cpu/CpuBackend.h"
 
+#include "backends/reference/AttrValues.h"
 #include "backends/reference/Interpreter.h"
 #include "ir/PlumbDialect.h"
 #include "ir/TensorAttr.h"
@@ -176,12 +177,7 @@ Step &Lowerer::emit(const std::string &kernel, Operation *op, std::vector<int> i
 // The cpu.* kernel for a single op (setting its extra attrs), or "ref.<Op>".
 std::string Lowerer::kernelFor(Operation *op, ref::Attrs &attrs) {
   std::string t = onnxOpType(op).str();
-  auto setOp = [&](const std::string &name) {
-    ref::AttrValue v;
-    v.kind = ref::AttrValue::Kind::String;
-    v.s = name;
-    attrs.set("op", v);
-  };
+  auto setOp = [&](const std::string &name) { attrs.set("op", ref::stringAttr(name)); };
   if (touchesRunTimeShape(op, runTime_)) // cpu.* kernels are prepared for one shape
     return "ref." + t;
   if ((t == "Reshape" || t == "Flatten" || t == "Squeeze" || t == "Unsqueeze" ||

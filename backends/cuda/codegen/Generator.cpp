@@ -4,6 +4,7 @@
 
 #include "backends/cuda/codegen/Emit.h"
 #include "backends/cuda/codegen/Writer.h"
+#include "backends/reference/AttrValues.h"
 
 #include <algorithm>
 #include <cmath>
@@ -90,11 +91,10 @@ int appendNode(KernelGraph &g, const std::string &name, const std::string &op,
   k.operands = std::move(operands);
   k.results = {result};
   if (isRowReduction(op)) {
-    ref::AttrValue axes;
-    axes.kind = ref::AttrValue::Kind::Ints;
+    std::vector<int64_t> axes;
     for (size_t i = trailing; i > 0; --i)
-      axes.ints.push_back(-int64_t(i));
-    k.attrs.set("axes", axes);
+      axes.push_back(-int64_t(i));
+    k.attrs.set("axes", ref::intsAttr(std::move(axes)));
   }
   g.nodes.push_back(std::move(k));
   return result;

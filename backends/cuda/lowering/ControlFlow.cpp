@@ -25,7 +25,7 @@ void Lowerer::lowerControlFlow(Operation *op) {
   std::vector<Value> outs(op->getResults().begin(), op->getResults().end());
   Step &s = emit("cuda.host", joinedNodeNames(op), in, outs);
   s.attrs = std::move(parts.attrs);
-  s.attrs.set("plumb.op", strAttr(t));
+  s.attrs.set("plumb.op", stringAttr(t));
   s.bodies = std::move(bodies);
   stats_->byKernel["cuda.host:" + t]++;
 }

@@ -138,7 +138,7 @@ size_t Lowerer::lowerMatMul(ArrayRef<Operation *> ops, size_t i) {
   s.attrs.set("bias", intAttr(bias));
   if (cOffset != 0)
     s.attrs.set("c_offset", intAttr(cOffset));
-  s.attrs.set("epilogue", strAttr(epilogue));
+  s.attrs.set("epilogue", stringAttr(epilogue));
   s.attrs.set("tf32", intAttr(opts_.tf32));
   stats_->byKernel["cuda.matmul"]++;
   return next;
@@ -320,7 +320,7 @@ size_t Lowerer::lowerConv(ArrayRef<Operation *> ops, size_t i) {
   s.attrs.set("strides", intsAttr(perDim("strides", 1)));
   s.attrs.set("dilations", intsAttr(perDim("dilations", 1)));
   s.attrs.set("group", intAttr(a.getInt("group", 1)));
-  s.attrs.set("activation", strAttr(activation));
+  s.attrs.set("activation", stringAttr(activation));
   s.attrs.set("tf32", intAttr(opts_.tf32));
   stats_->byKernel[s.kernel]++;
   if (extra && transposed)

@@ -106,7 +106,7 @@ private:
       v = it->second;
     return v;
   }
-  void recordDtype(Step &s) const { s.attrs.set("plumb.dtype", strAttr(dtypeName(opts_.dtype))); }
+  void recordDtype(Step &s) const { s.attrs.set("plumb.dtype", stringAttr(dtypeName(opts_.dtype))); }
   Step &addStep(const std::string &kernel, std::vector<int> in, std::vector<int> out,
                 const std::string &nodes);
   Step &emit(const std::string &kernel, const std::string &nodes, std::vector<int> in,

@@ -151,7 +151,7 @@ void Lowerer::lowerHost(Operation *op) {
       throw Error("node '" + joinedNodeNames(op) + "' (" + t + ", opset " +
                   std::to_string(opset_) + "): no device kernel and no reference kernel for a "
                   "host step; run the model with --backend reference");
-    s.attrs.set("plumb.op", strAttr(t));
+    s.attrs.set("plumb.op", stringAttr(t));
   }
   // Host steps by op, so `--stats` says which ops still leave the device.
   stats_->byKernel[kernel == "cuda.host" ? kernel + ":" + t : kernel]++;
@@ -499,7 +499,7 @@ Plan Lowerer::run(func::FuncOp fn) {
       plan_.buffers[size_t(dst)].runTimeShape = true;
       Step &s = addStep("cuda.host", {src}, {dst}, "output " + n);
       s.outputNames = {n};
-      s.attrs.set("plumb.op", strAttr("Identity"));
+      s.attrs.set("plumb.op", stringAttr("Identity"));
       stats_->byKernel["cuda.host:Identity"]++;
       continue;
     }

@@ -61,21 +61,20 @@ bool decidesShape(Value v) {
 
 void setGeneratedAttrs(Step &s, const std::string &kind, const GeneratedKernel &k,
                        const CompiledKernel &bin, const NvrtcOptions &nvrtc) {
-  s.attrs.set("style", strAttr(k.style));
-  s.attrs.set("kind", strAttr(kind));
-  s.attrs.set("source", strAttr(k.source));
-  s.attrs.set("entry", strAttr(k.entry));
+  s.attrs.set("style", stringAttr(k.style));
+  s.attrs.set("kind", stringAttr(kind));
+  s.attrs.set("source", stringAttr(k.source));
+  s.attrs.set("entry", stringAttr(k.entry));
   s.attrs.set("grid", intsAttr({k.grid[0], k.grid[1], k.grid[2]}));
   s.attrs.set("block", intsAttr({k.block[0], k.block[1], k.block[2]}));
   s.attrs.set("shared", intAttr(k.sharedBytes));
   if (k.indexChecks)
     s.attrs.set("index_checks", intAttr(1));
-  s.attrs.set("ptx", strAttr(bin.ptx));
-  s.attrs.set("ptx_arch", strAttr(nvrtc.ptxArch));
-  s.attrs.set("cubin_arch", strAttr(nvrtc.cubinArch));
-  s.attrs.set("cubin", attrWith(ref::AttrValue::Kind::Tensor, &ref::AttrValue::t,
-                                Tensor::copyOf(DType::U8, {int64_t(bin.cubin.size())},
-                                               bin.cubin.data())));
+  s.attrs.set("ptx", stringAttr(bin.ptx));
+  s.attrs.set("ptx_arch", stringAttr(nvrtc.ptxArch));
+  s.attrs.set("cubin_arch", stringAttr(nvrtc.cubinArch));
+  s.attrs.set("cubin", tensorAttr(Tensor::copyOf(DType::U8, {int64_t(bin.cubin.size())},
+                                                  bin.cubin.data())));
 }
 
 DType Lowerer::storedType(Value v) const {

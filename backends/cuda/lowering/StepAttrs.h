@@ -2,6 +2,7 @@
 #pragma once
 
 #include "backends/cuda/codegen/Generator.h"
+#include "backends/reference/AttrValues.h"
 #include "backends/cuda/codegen/Nvrtc.h"
 #include "runtime/Plan.h"
 
@@ -10,29 +11,12 @@
 
 namespace plumb::cuda {
 
-// An attr value of `kind` whose member `field` holds `value`.
-template <class T>
-ref::AttrValue attrWith(ref::AttrValue::Kind kind, T ref::AttrValue::*field, T value) {
-  ref::AttrValue v;
-  v.kind = kind;
-  v.*field = std::move(value);
-  return v;
-}
-inline ref::AttrValue strAttr(std::string s) {
-  return attrWith(ref::AttrValue::Kind::String, &ref::AttrValue::s, std::move(s));
-}
-inline ref::AttrValue intAttr(int64_t i) {
-  return attrWith(ref::AttrValue::Kind::Int, &ref::AttrValue::i, i);
-}
-inline ref::AttrValue intsAttr(std::vector<int64_t> i) {
-  return attrWith(ref::AttrValue::Kind::Ints, &ref::AttrValue::ints, std::move(i));
-}
-inline ref::AttrValue floatsAttr(std::vector<double> f) {
-  return attrWith(ref::AttrValue::Kind::Floats, &ref::AttrValue::floats, std::move(f));
-}
-inline ref::AttrValue floatAttr(double f) {
-  return attrWith(ref::AttrValue::Kind::Float, &ref::AttrValue::f, f);
-}
+using ref::floatAttr;
+using ref::floatsAttr;
+using ref::intAttr;
+using ref::intsAttr;
+using ref::stringAttr;
+using ref::tensorAttr;
 
 // The attrs of a cuda.generated step (CudaBackend.h): source, launch shape, CUBIN and PTX.
 void setGeneratedAttrs(Step &s, const std::string &kind, const GeneratedKernel &k,
