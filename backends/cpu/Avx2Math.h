@@ -1,9 +1,11 @@
-// Internal to backends/cpu: inline AVX2+FMA math on 8 floats (exp, GELU), for the .cpp files
+// Internal to backends/cpu: inline AVX2+FMA math on 8 floats (exp, log, GELU, Mish), for the .cpp files
 // that compile their hot loops with PLUMB_AVX2 and pick them at run time (vec::hasAvx2()).
 #pragma once
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
+
+#include <limits>
 #define PLUMB_X86 1
 #define PLUMB_AVX2 __attribute__((target("avx2,fma")))
 
@@ -37,6 +39,61 @@ PLUMB_AVX2 inline __m256 exp256(__m256 x) {
       _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ki, half), _mm256_set1_epi32(127)), 23));
   __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
   return _mm256_andnot_ps(underflow, y);
+}
+
+// log(x), within 1 ulp of the correctly rounded result on the whole f32 range (subnormals
+// included); 0 gives -inf, a negative x NaN, +inf and NaN themselves. x = 2^k m with m in
+// [sqrt(1/2), sqrt(2)), f = m - 1 (exact), s = f / (2 + f): log(m) = log1p(f) = 2 atanh(s)
+// = 2s + s R(s^2), R(z) = 2z/3 + 2z^2/5 + ... (|s| < 0.172: five terms leave 2e-9), written
+// f - (f^2/2 - s (f^2/2 + R)) so that the large terms cancel exactly, plus k ln2 in two parts
+// (k ln2_hi exact). oneDNN's eltwise_log was 1.4e-6 off at x = 1 (thousands of ulps near it).
+PLUMB_AVX2 inline __m256 log256(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.f);
+  // Subnormals: scaled by 2^23 into the normal range, the exponent corrected after.
+  __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(1.17549435e-38f), _CMP_LT_OQ);
+  __m256 xs = _mm256_blendv_ps(x, _mm256_mul_ps(x, _mm256_set1_ps(8388608.f)), tiny);
+  __m256i bits = _mm256_castps_si256(xs);
+  __m256 k = _mm256_cvtepi32_ps(
+      _mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(127)));
+  k = _mm256_sub_ps(k, _mm256_and_ps(tiny, _mm256_set1_ps(23.f)));
+  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(
+      _mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f800000)));
+  __m256 big = _mm256_cmp_ps(m, _mm256_set1_ps(1.41421356f), _CMP_GT_OQ);
+  m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), big);
+  k = _mm256_add_ps(k, _mm256_and_ps(big, one));
+  __m256 f = _mm256_sub_ps(m, one);
+  __m256 s = _mm256_div_ps(f, _mm256_add_ps(f, _mm256_set1_ps(2.f)));
+  __m256 z = _mm256_mul_ps(s, s);
+  __m256 r = _mm256_set1_ps(2.f / 11);
+  r = _mm256_fmadd_ps(r, z, _mm256_set1_ps(2.f / 9));
+  r = _mm256_fmadd_ps(r, z, _mm256_set1_ps(2.f / 7));
+  r = _mm256_fmadd_ps(r, z, _mm256_set1_ps(2.f / 5));
+  r = _mm256_fmadd_ps(r, z, _mm256_set1_ps(2.f / 3));
+  r = _mm256_mul_ps(r, z);
+  __m256 hfsq = _mm256_mul_ps(_mm256_set1_ps(0.5f), _mm256_mul_ps(f, f));
+  // ln 2 = ln2_hi + ln2_lo, ln2_hi with 16 significant bits (k has at most 8).
+  __m256 a = _mm256_fmadd_ps(s, _mm256_add_ps(hfsq, r),
+                             _mm256_mul_ps(k, _mm256_set1_ps(1.42860677e-06f)));
+  __m256 y = _mm256_fmsub_ps(k, _mm256_set1_ps(0.693145752f),
+                             _mm256_sub_ps(_mm256_sub_ps(hfsq, a), f));
+  // Special inputs, in order: +inf, 0 (either sign), negative, NaN.
+  const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  y = _mm256_blendv_ps(y, inf, _mm256_cmp_ps(x, inf, _CMP_EQ_OQ));
+  y = _mm256_blendv_ps(y, _mm256_sub_ps(_mm256_setzero_ps(), inf),
+                       _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_EQ_OQ));
+  y = _mm256_blendv_ps(y, _mm256_set1_ps(std::numeric_limits<float>::quiet_NaN()),
+                       _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
+  return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+// Mish: x tanh(softplus(x)) = x n / (n + 2), n = e^x (e^x + 2) (tanh(log(1 + e^x)) written
+// out): no cancellation for very negative x, where it is x e^x; x itself past 20, where
+// tanh(softplus(x)) rounds to 1.
+PLUMB_AVX2 inline __m256 mish256(__m256 x) {
+  __m256 e = exp256(_mm256_min_ps(x, _mm256_set1_ps(20.f)));
+  __m256 n = _mm256_mul_ps(e, _mm256_add_ps(e, _mm256_set1_ps(2.f)));
+  __m256 y = _mm256_div_ps(_mm256_mul_ps(x, n), _mm256_add_ps(n, _mm256_set1_ps(2.f)));
+  return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, _mm256_set1_ps(20.f), _CMP_GT_OQ));
 }
 
 // Gelu(approximate=tanh): 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), computed as

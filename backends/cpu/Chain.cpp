@@ -115,12 +115,13 @@ PLUMB_OP(HardSigmoid, 1, hardSigmoid(x[0], p.a, p.b),
 PLUMB_OP(HardSwish, 1, x[0] * hardSigmoid(x[0], 1.f / 6.f, 0.5f),
          PLUMB_LANES(_mm256_mul_ps(x[0], _mm256_max_ps(_mm256_setzero_ps(), _mm256_min_ps(one256(),
              _mm256_fmadd_ps(x[0], _mm256_set1_ps(1.f / 6.f), _mm256_set1_ps(0.5f)))))))
-PLUMB_OP(Log, 1, std::log(x[0]), PLUMB_SCALAR_ONLY)
+PLUMB_OP(Log, 1, std::log(x[0]), PLUMB_LANES(vec::log256(x[0])))
 PLUMB_OP(Sin, 1, std::sin(x[0]), PLUMB_SCALAR_ONLY)
 PLUMB_OP(Cos, 1, std::cos(x[0]), PLUMB_SCALAR_ONLY)
 PLUMB_OP(Tanh, 1, std::tanh(x[0]), PLUMB_SCALAR_ONLY)
 PLUMB_OP(Erf, 1, std::erf(x[0]), PLUMB_SCALAR_ONLY)
 PLUMB_OP(Softplus, 1, softplus(x[0]), PLUMB_SCALAR_ONLY)
+PLUMB_OP(Mish, 1, x[0] * std::tanh(softplus(x[0])), PLUMB_LANES(vec::mish256(x[0])))
 PLUMB_OP(Sign, 1, sign(x[0]), PLUMB_SCALAR_ONLY)
 PLUMB_OP(Elu, 1, x[0] < 0 ? p.a * (std::exp(x[0]) - 1.f) : x[0], PLUMB_SCALAR_ONLY)
 PLUMB_OP(Equal, 2, float(x[0] == x[1]), PLUMB_LANES(mask01(_mm256_cmp_ps(x[0], x[1], _CMP_EQ_OQ))))
@@ -202,7 +203,7 @@ const std::map<std::string, OpInfo> &opTable() {
       {"LeakyRelu", math<LeakyRelu>()}, {"HardSigmoid", math<HardSigmoid>()},
       {"HardSwish", math<HardSwish>()}, {"Log", math<Log>()}, {"Sin", math<Sin>()},
       {"Cos", math<Cos>()}, {"Tanh", math<Tanh>()}, {"Erf", math<Erf>()},
-      {"Softplus", math<Softplus>()}, {"Sign", math<Sign>()}, {"Elu", math<Elu>()},
+      {"Softplus", math<Softplus>()}, {"Mish", math<Mish>()}, {"Sign", math<Sign>()}, {"Elu", math<Elu>()},
       {"Equal", compare<Equal>()}, {"Less", compare<Less>()},
       {"LessOrEqual", compare<LessOrEqual>()}, {"Greater", compare<Greater>()},
       {"GreaterOrEqual", compare<GreaterOrEqual>()}, {"Not", logic<Not>()},

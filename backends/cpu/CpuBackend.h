@@ -24,7 +24,9 @@
 //   cpu.eltwise     attrs: op = Relu | Tanh | Sigmoid | Exp | Log | Sqrt | Abs | Gelu | Elu |
 //                   LeakyRelu | Clip | HardSigmoid | HardSwish | Softplus | Mish | Neg, plus
 //                   the op's attributes (alpha, beta, approximate; Clip's min/max as
-//                   attributes before opset 11, else as constant inputs 1 and 2).
+//                   attributes before opset 11, else as constant inputs 1 and 2). Log and
+//                   Mish run as given (artifacts compiled before), but the lowering makes
+//                   them cpu.chain steps: oneDNN's are thousands of ulps off in places.
 //   cpu.binary      attrs: op = Add | Sub | Mul | Div | Max | Min. Inputs A, B with numpy
 //                   broadcasting.
 //   cpu.copy        Reshape, Flatten, Squeeze, Unsqueeze, Identity: any dtype; the output has

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <limits>
 #include <sstream>
 
 using namespace plumb;
@@ -184,7 +186,7 @@ std::vector<OpCase> opCases() {
   std::vector<OpCase> c;
   for (const char *op : {"Identity", "Neg", "Abs", "Relu", "Reciprocal", "Floor", "Ceil", "Round",
                          "Exp", "Sigmoid", "HardSwish", "Sin", "Cos", "Tanh", "Erf", "Softplus",
-                         "Sign", "Gelu", "GeluTanh", "Square"})
+                         "Sign", "Gelu", "GeluTanh", "Square", "Mish"})
     c.push_back({op, 1});
   c.push_back({"Sqrt", 1, 0.01f, 4});
   c.push_back({"Log", 1, 0.01f, 4});
@@ -203,8 +205,9 @@ std::vector<OpCase> opCases() {
   return c;
 }
 
-// exp, sigmoid and GELU run on AVX2 polynomials (relative error below 2e-7, erf's absolute
-// 1.5e-7); the rest is the reference's own formula in f32. 1e-5 * (1 + |ref|) as for the
+// exp, log, sigmoid, GELU and Mish run on AVX2 polynomials (relative error below 2e-7, erf's
+// absolute 1.5e-7; MathWithinUlpsOfDouble holds log and Mish to ulps); the rest is the
+// reference's own formula in f32. 1e-5 * (1 + |ref|) as for the
 // other elementwise kernels (kElemTol).
 TEST(CpuChain, EveryInstructionOverEveryBroadcastPattern) {
   int cases = 0;
@@ -322,6 +325,71 @@ TEST(CpuChain, ProgramsAsTheLoweringEmitsThem) {
   }
   for (const Program &p : progs)
     check(p, 1e-4);
+}
+
+// Distance from `got` to `want` (a double rounded once to f32) in units of f32's spacing at
+// `want`; 0 when both are the same infinity or both NaN.
+double ulps(float got, double want) {
+  float w = float(want);
+  if (std::isnan(w) || std::isnan(got))
+    return std::isnan(w) && std::isnan(got) ? 0 : 1e30;
+  if (std::isinf(w) || std::isinf(got))
+    return w == got ? 0 : 1e30;
+  double spacing = double(std::nextafter(std::fabs(w), INFINITY)) - std::fabs(w);
+  return std::fabs(double(got) - want) / spacing;
+}
+
+// Log (an AVX2 polynomial, Avx2Math.h's log256) and Mish against libm in double, the result
+// rounded once to f32, in ulps: every binade from subnormals to FLT_MAX, the neighbourhood of 1
+// (where oneDNN's eltwise_log, which the CPU backend used before, was thousands of ulps off and
+// log(1) was -1.4e-6), and the special values. 8 * 1024 + 5 elements: the 8-lane path and the
+// scalar tail both run.
+TEST(CpuChain, MathWithinUlpsOfDouble) {
+  std::vector<float> logIn = {0.f, -0.f, -1.f, -1e-30f, INFINITY, -INFINITY, NAN, 1.f,
+                              std::numeric_limits<float>::min(),
+                              std::numeric_limits<float>::denorm_min(),
+                              std::numeric_limits<float>::max()};
+  for (int e = -149; e < 128 && logIn.size() < 1400; ++e)
+    for (float m : {1.f, 1.1f, 1.41421354f, 1.41421366f, 1.7f, 1.99999988f})
+      logIn.push_back(std::ldexp(m, e));
+  for (int k = 1; logIn.size() < 4000; ++k) // 1 +- k ulps
+    logIn.insert(logIn.end(), {1.f + float(k) * 1.1920929e-7f, 1.f - float(k) * 5.9604645e-8f});
+  for (int i = 0; logIn.size() < 8 * 1024 + 5; ++i)
+    logIn.push_back(0.5f + 1.5f * float(i) / 4000.f);
+  std::vector<float> mishIn;
+  for (int i = 0; mishIn.size() < 8 * 1024 + 5; ++i)
+    mishIn.push_back(-30.f + 60.f * float(i) / float(8 * 1024 + 4));
+  struct Case {
+    const char *op;
+    std::vector<float> in;
+    double (*truth)(double);
+    double maxUlps;
+  };
+  for (const Case &c :
+       {Case{"Log", logIn, [](double x) { return std::log(x); }, 1.0},
+        Case{"Mish", mishIn, [](double x) { return x * std::tanh(std::log1p(std::exp(x))); }, 4.0}}) {
+    SCOPED_TRACE(c.op);
+    Program p;
+    p.shape = {int64_t(c.in.size())};
+    p.inputs = {Tensor::fromVector(DType::F32, p.shape, c.in)};
+    p.code = {{c.op, {0}}};
+    p.outs = {1};
+    p.outShapes = {p.shape};
+    std::unique_ptr<RuntimeKernel> k = prepare(p);
+    Tensor got = Tensor::empty(DType::F32, p.shape);
+    std::vector<const Tensor *> in = {&p.inputs[0]};
+    std::vector<Tensor *> out = {&got};
+    k->run(in, out);
+    double worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < c.in.size(); ++i) {
+      double u = ulps(got.data<float>()[i], c.truth(double(c.in[i])));
+      if (u > worst)
+        worst = u, at = i;
+    }
+    EXPECT_LE(worst, c.maxUlps) << "at x = " << c.in[at] << ": " << got.data<float>()[at]
+                                << ", libm " << c.truth(double(c.in[at]));
+  }
 }
 
 TEST(CpuChain, MalformedProgramsAreRefused) {

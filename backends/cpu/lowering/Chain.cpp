@@ -38,7 +38,7 @@ const std::set<std::string> &unaryMath() {
   static const std::set<std::string> s = {
       "Identity", "Neg", "Abs", "Relu", "Sqrt", "Reciprocal", "Floor", "Ceil", "Round",
       "Exp",      "Sigmoid", "HardSwish", "Log", "Sin", "Cos", "Tanh", "Erf", "Softplus",
-      "Sign"};
+      "Mish",     "Sign"};
   return s;
 }
 

@@ -32,10 +32,13 @@ namespace {
 
 // Softplus stays on the reference kernel: oneDNN 2.6's soft_relu measured 19x the f32 noise
 // floor in relative L2 on mamba2_tiny (plumb check --backend cpu), beyond the default rule.
+// Log and Mish are cpu.chain's: oneDNN's eltwise_log is 1.4e-6 off at x = 1 (log(1) != 0,
+// thousands of ulps around it) and its mish 0.4% off at x = -12; the chain's are within an
+// ulp or two (cpu_chain_test's MathWithinUlpsOfDouble).
 const std::set<std::string> &eltwiseOps() {
-  static const std::set<std::string> s = {"Relu", "Tanh", "Sigmoid", "Exp", "Log", "Sqrt",
+  static const std::set<std::string> s = {"Relu", "Tanh", "Sigmoid", "Exp", "Sqrt",
                                           "Abs", "Gelu", "Elu", "LeakyRelu", "HardSigmoid",
-                                          "HardSwish", "Mish", "Neg"};
+                                          "HardSwish", "Neg"};
   return s;
 }
 
