@@ -13,7 +13,9 @@
 //                   2-D B runs as a 1×1 convolution over A's rows when oneDNN has its JIT
 //                   1×1 kernel for the shape (faster than its sgemm on AVX2).
 //   cpu.softmax     Softmax/LogSoftmax. attrs: axis, op = "Softmax" (default) | "LogSoftmax";
-//                   Step::opset < 13 selects the old coerce-to-2-D meaning.
+//                   Step::opset < 13 selects the old coerce-to-2-D meaning. oneDNN's
+//                   softmax_v2 for Softmax along the last axis or with post-ops; else
+//                   vec::logSoftmaxBlock / softmaxBlock (VecMath.h).
 //   cpu.layer_norm  LayerNormalization, output Y only. Inputs X, Scale, [B]. attrs: axis
 //                   (default -1), epsilon.
 //   cpu.batch_norm  BatchNormalization (inference), output Y only. Inputs X, scale, B, mean,
