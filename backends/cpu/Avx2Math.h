@@ -1,4 +1,5 @@
-// Internal to backends/cpu: inline AVX2+FMA math on 8 floats (exp, log, GELU, Mish), for the .cpp files
+// Internal to backends/cpu: inline AVX2+FMA math on 8 floats (exp, log, softplus, GELU, Mish),
+// for the .cpp files
 // that compile their hot loops with PLUMB_AVX2 and pick them at run time (vec::hasAvx2()).
 #pragma once
 
@@ -84,6 +85,20 @@ PLUMB_AVX2 inline __m256 log256(__m256 x) {
   y = _mm256_blendv_ps(y, _mm256_set1_ps(std::numeric_limits<float>::quiet_NaN()),
                        _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
   return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+// Softplus: max(x, 0) + log1p(e^-|x|), log1p(t) = log(u) t / (u - 1) with u = 1 + t rounded
+// (exact to a few ulps: the division undoes u's rounding), t itself where u rounds to 1.
+PLUMB_AVX2 inline __m256 softplus256(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.f);
+  __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.f), x);
+  __m256 t = exp256(_mm256_sub_ps(_mm256_setzero_ps(), ax));
+  __m256 u = _mm256_add_ps(one, t);
+  __m256 um1 = _mm256_sub_ps(u, one);
+  __m256 l = _mm256_div_ps(_mm256_mul_ps(log256(u), t), um1);
+  l = _mm256_blendv_ps(l, t, _mm256_cmp_ps(um1, _mm256_setzero_ps(), _CMP_EQ_OQ));
+  __m256 y = _mm256_add_ps(_mm256_max_ps(x, _mm256_setzero_ps()), l);
+  return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q)); // NaN stays NaN
 }
 
 // Mish: x tanh(softplus(x)) = x n / (n + 2), n = e^x (e^x + 2) (tanh(log(1 + e^x)) written

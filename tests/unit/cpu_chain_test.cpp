@@ -339,10 +339,10 @@ double ulps(float got, double want) {
   return std::fabs(double(got) - want) / spacing;
 }
 
-// Log (an AVX2 polynomial, Avx2Math.h's log256) and Mish against libm in double, the result
-// rounded once to f32, in ulps: every binade from subnormals to FLT_MAX, the neighbourhood of 1
-// (where oneDNN's eltwise_log, which the CPU backend used before, was thousands of ulps off and
-// log(1) was -1.4e-6), and the special values. 8 * 1024 + 5 elements: the 8-lane path and the
+// Log (an AVX2 polynomial, Avx2Math.h's log256), Mish and Softplus against libm in double,
+// the result rounded once to f32, in ulps: for log every binade from subnormals to FLT_MAX,
+// the neighbourhood of 1 (where oneDNN's eltwise_log, which the CPU backend used before, was
+// thousands of ulps off and log(1) was -1.4e-6), and the special values. 8 * 1024 + 5 elements: the 8-lane path and the
 // scalar tail both run.
 TEST(CpuChain, MathWithinUlpsOfDouble) {
   std::vector<float> logIn = {0.f, -0.f, -1.f, -1e-30f, INFINITY, -INFINITY, NAN, 1.f,
@@ -367,7 +367,9 @@ TEST(CpuChain, MathWithinUlpsOfDouble) {
   };
   for (const Case &c :
        {Case{"Log", logIn, [](double x) { return std::log(x); }, 1.0},
-        Case{"Mish", mishIn, [](double x) { return x * std::tanh(std::log1p(std::exp(x))); }, 4.0}}) {
+        Case{"Mish", mishIn, [](double x) { return x * std::tanh(std::log1p(std::exp(x))); }, 4.0},
+        Case{"Softplus", mishIn,
+             [](double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::fabs(x))); }, 3.0}}) {
     SCOPED_TRACE(c.op);
     Program p;
     p.shape = {int64_t(c.in.size())};
