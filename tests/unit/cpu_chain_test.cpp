@@ -339,7 +339,7 @@ double ulps(float got, double want) {
   return std::fabs(double(got) - want) / spacing;
 }
 
-// Log (an AVX2 polynomial, Avx2Math.h's log256), Mish and Softplus against libm in double,
+// Log (an AVX2 polynomial, Avx2Math.h's log256), Mish, Softplus and Erf against libm in double,
 // the result rounded once to f32, in ulps: for log every binade from subnormals to FLT_MAX,
 // the neighbourhood of 1 (where oneDNN's eltwise_log, which the CPU backend used before, was
 // thousands of ulps off and log(1) was -1.4e-6), and the special values. 8 * 1024 + 5 elements: the 8-lane path and the
@@ -359,6 +359,9 @@ TEST(CpuChain, MathWithinUlpsOfDouble) {
   std::vector<float> mishIn;
   for (int i = 0; mishIn.size() < 8 * 1024 + 5; ++i)
     mishIn.push_back(-30.f + 60.f * float(i) / float(8 * 1024 + 4));
+  std::vector<float> erfIn = {0.f, -0.f, 1e-30f, -1e-30f, INFINITY, -INFINITY, NAN};
+  for (int i = 0; erfIn.size() < 8 * 1024 + 5; ++i)
+    erfIn.push_back(-4.5f + 9.f * float(i) / float(8 * 1024 - 3));
   struct Case {
     const char *op;
     std::vector<float> in;
@@ -369,7 +372,8 @@ TEST(CpuChain, MathWithinUlpsOfDouble) {
        {Case{"Log", logIn, [](double x) { return std::log(x); }, 1.0},
         Case{"Mish", mishIn, [](double x) { return x * std::tanh(std::log1p(std::exp(x))); }, 4.0},
         Case{"Softplus", mishIn,
-             [](double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::fabs(x))); }, 3.0}}) {
+             [](double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::fabs(x))); }, 3.0},
+        Case{"Erf", erfIn, [](double x) { return std::erf(x); }, 2.0}}) {
     SCOPED_TRACE(c.op);
     Program p;
     p.shape = {int64_t(c.in.size())};
