@@ -1,5 +1,5 @@
-// Internal to backends/cpu: inline AVX2+FMA math on 8 floats (exp, log, erf, softplus, GELU,
-// Mish), for the .cpp files
+// Internal to backends/cpu: inline AVX2+FMA math on 8 floats (exp, log, erf, sin, cos,
+// softplus, GELU, Mish), for the .cpp files
 // that compile their hot loops with PLUMB_AVX2 and pick them at run time (vec::hasAvx2()).
 #pragma once
 
@@ -118,6 +118,47 @@ PLUMB_AVX2 inline __m256 erf256(__m256 x) {
   y = _mm256_blendv_ps(y, _mm256_set1_ps(1.f), _mm256_cmp_ps(ax, _mm256_set1_ps(4.f), _CMP_GE_OQ));
   y = _mm256_or_ps(y, _mm256_and_ps(x, sign));
   return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+// sin(x) (Cosine = false) or cos(x): k = round(x 2/pi), r = x - k pi/2 with pi/2 in three
+// parts (each FMA exact but for its one rounding: r within an ulp of the exact remainder for
+// |x| < 65536), then the Taylor polynomials of sin and cos on |r| <= pi/4 (to r^11 and r^12:
+// truncation below 2e-9) picked and signed by k mod 4. Inputs past 65536 in magnitude, infinities
+// and NaN take libm lane by lane (`scalar`).
+template <bool Cosine>
+PLUMB_AVX2 inline __m256 sinCos256(__m256 x, float (*scalar)(float)) {
+  __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.f), x);
+  if (_mm256_movemask_ps(_mm256_cmp_ps(ax, _mm256_set1_ps(65536.f), _CMP_NLT_UQ))) {
+    alignas(32) float v[8];
+    _mm256_store_ps(v, x);
+    for (float &f : v)
+      f = scalar(f);
+    return _mm256_load_ps(v);
+  }
+  __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(0.636619747f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(1.57079637f), x);
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-4.37113883e-08f), r);
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-1.71512451e-15f), r);
+  __m256 z = _mm256_mul_ps(r, r);
+  __m256 s = _mm256_set1_ps(-1.f / 39916800);
+  for (float c : {1.f / 362880, -1.f / 5040, 1.f / 120, -1.f / 6})
+    s = _mm256_fmadd_ps(s, z, _mm256_set1_ps(c));
+  s = _mm256_fmadd_ps(_mm256_mul_ps(s, z), r, r); // sin r
+  __m256 c = _mm256_set1_ps(1.f / 479001600);
+  for (float a : {-1.f / 3628800, 1.f / 40320, -1.f / 720, 1.f / 24})
+    c = _mm256_fmadd_ps(c, z, _mm256_set1_ps(a));
+  c = _mm256_fmadd_ps(_mm256_mul_ps(c, z), z, _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f),
+                                                               _mm256_set1_ps(1.f))); // cos r
+  // Quadrant q = k mod 4 (cos(x) = sin(x + pi/2): q + 1): odd q swaps sin and cos, q of 2 or
+  // 3 negates.
+  __m256i q = _mm256_cvtps_epi32(k);
+  if (Cosine)
+    q = _mm256_add_epi32(q, _mm256_set1_epi32(1));
+  __m256 swap = _mm256_castsi256_ps(_mm256_slli_epi32(q, 31));
+  __m256 neg = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_srli_epi32(q, 1), 31));
+  __m256 y = _mm256_blendv_ps(s, c, swap);
+  return _mm256_xor_ps(y, neg);
 }
 
 // Softplus: max(x, 0) + log1p(e^-|x|), log1p(t) = log(u) t / (u - 1) with u = 1 + t rounded

@@ -339,11 +339,12 @@ double ulps(float got, double want) {
   return std::fabs(double(got) - want) / spacing;
 }
 
-// Log (an AVX2 polynomial, Avx2Math.h's log256), Mish, Softplus and Erf against libm in double,
-// the result rounded once to f32, in ulps: for log every binade from subnormals to FLT_MAX,
-// the neighbourhood of 1 (where oneDNN's eltwise_log, which the CPU backend used before, was
-// thousands of ulps off and log(1) was -1.4e-6), and the special values. 8 * 1024 + 5 elements: the 8-lane path and the
-// scalar tail both run.
+// Log (an AVX2 polynomial, Avx2Math.h's log256), Mish, Softplus, Erf, Sin and Cos against
+// libm in double, the result rounded once to f32, in ulps: for log every binade from
+// subnormals to FLT_MAX, the neighbourhood of 1 (where oneDNN's eltwise_log, which the CPU
+// backend used before, was thousands of ulps off and log(1) was -1.4e-6), and the special
+// values; for sin and cos the multiples of pi/2. 8 * 1024 + 5 elements: the 8-lane path and
+// the scalar tail both run.
 TEST(CpuChain, MathWithinUlpsOfDouble) {
   std::vector<float> logIn = {0.f, -0.f, -1.f, -1e-30f, INFINITY, -INFINITY, NAN, 1.f,
                               std::numeric_limits<float>::min(),
@@ -362,6 +363,14 @@ TEST(CpuChain, MathWithinUlpsOfDouble) {
   std::vector<float> erfIn = {0.f, -0.f, 1e-30f, -1e-30f, INFINITY, -INFINITY, NAN};
   for (int i = 0; erfIn.size() < 8 * 1024 + 5; ++i)
     erfIn.push_back(-4.5f + 9.f * float(i) / float(8 * 1024 - 3));
+  // Around 0 and every multiple of pi/2 up to 1000 (where the reduction cancels), a dense grid
+  // to 200, some past 65536 (libm lane by lane), the specials.
+  std::vector<float> trigIn = {0.f, -0.f, 1e-30f, INFINITY, -INFINITY, NAN, 1e5f, -3e6f, 1e30f};
+  for (int k = 1; k <= 636; ++k)
+    for (float d : {-1e-3f, 0.f, 1e-3f})
+      trigIn.push_back(float(k * 1.5707963267948966) + d);
+  for (int i = 0; trigIn.size() < 8 * 1024 + 5; ++i)
+    trigIn.push_back(-200.f + 400.f * float(i) / 6000.f);
   struct Case {
     const char *op;
     std::vector<float> in;
@@ -373,7 +382,9 @@ TEST(CpuChain, MathWithinUlpsOfDouble) {
         Case{"Mish", mishIn, [](double x) { return x * std::tanh(std::log1p(std::exp(x))); }, 4.0},
         Case{"Softplus", mishIn,
              [](double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::fabs(x))); }, 3.0},
-        Case{"Erf", erfIn, [](double x) { return std::erf(x); }, 2.0}}) {
+        Case{"Erf", erfIn, [](double x) { return std::erf(x); }, 2.0},
+        Case{"Sin", trigIn, [](double x) { return std::sin(x); }, 2.0},
+        Case{"Cos", trigIn, [](double x) { return std::cos(x); }, 2.0}}) {
     SCOPED_TRACE(c.op);
     Program p;
     p.shape = {int64_t(c.in.size())};
