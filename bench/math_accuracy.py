@@ -94,7 +94,8 @@ LARGE = {"LogSoftmax last axis": (64, 32000), "Softmax last axis": (64, 32000),
 
 def model(path, op, attrs, shape):
     node = helper.make_node(op, ["x"], ["y"], name="op", **attrs)
-    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+    g = helper.make_graph([node], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 20)])
     m.ir_version = 9
@@ -107,8 +108,10 @@ def ulp_stats(got, exact):
     got = got.astype(np.float64)
     finite = np.isfinite(exact) & (spacing > 0)
     same = (got == exact) | (np.isnan(got) & np.isnan(exact))
-    err = np.where(finite, np.abs(got - exact) / np.where(finite, spacing, 1), np.where(same, 0, np.inf))
-    rel = np.where(finite & (exact != 0), np.abs(got - exact) / np.abs(np.where(exact != 0, exact, 1)), 0)
+    err = np.where(finite, np.abs(got - exact) / np.where(finite, spacing, 1),
+                   np.where(same, 0, np.inf))
+    nonzero = finite & (exact != 0)
+    rel = np.where(nonzero, np.abs(got - exact) / np.abs(np.where(nonzero, exact, 1)), 0)
     return {"max_ulp": float(err.max()), "p99_ulp": float(np.percentile(err, 99)),
             "max_rel": float(rel.max())}
 
@@ -177,10 +180,10 @@ def main():
         row["ort_ms"] = ort_ms(ort_session(path, args.threads), big, args.iters)
         row["shape"] = list(shape)
         rows.append(row)
-        print(f"{name:22s} ulps max/p99: cpu {row['cpu']['max_ulp']:.3g}/{row['cpu']['p99_ulp']:.3g}"
-              f"  reference {row['reference']['max_ulp']:.3g}/{row['reference']['p99_ulp']:.3g}"
-              f"  ort {row['ort']['max_ulp']:.3g}/{row['ort']['p99_ulp']:.3g};"
-              f"  ms cpu {row['cpu_ms']:.3g} ort {row['ort_ms']:.3g}", flush=True)
+        ulps = "  ".join(f"{k} {row[k]['max_ulp']:.3g}/{row[k]['p99_ulp']:.3g}"
+                         for k in ("cpu", "reference", "ort"))
+        print(f"{name:22s} ulps max/p99: {ulps};  ms cpu {row['cpu_ms']:.3g} ort {row['ort_ms']:.3g}",
+              flush=True)
     with open(os.path.join(args.out, "math_accuracy.json"), "w") as f:
         json.dump({"threads": args.threads, "iters": args.iters, "rows": rows}, f, indent=1)
     lines = ["| op | plumb cpu max / p99 ulp | reference max / p99 | ONNX Runtime max / p99 | "

@@ -74,6 +74,8 @@ float softplus(float x) { return std::max(x, 0.f) + std::log1p(std::exp(-std::ab
 float sign(float x) { return std::isnan(x) ? x : x > 0 ? 1.f : x < 0 ? -1.f : 0.f; }
 float geluErf(float x) { return 0.5f * x * (1.f + std::erf(x * 0.70710678118654752f)); }
 float hardSigmoid(float x, float a, float b) { return std::max(0.f, std::min(1.f, a * x + b)); }
+float libmSin(float x) { return std::sin(x); }
+float libmCos(float x) { return std::cos(x); }
 
 // clang-format off
 PLUMB_OP(Add, 2, x[0] + x[1], PLUMB_LANES(_mm256_add_ps(x[0], x[1])))
@@ -116,8 +118,8 @@ PLUMB_OP(HardSwish, 1, x[0] * hardSigmoid(x[0], 1.f / 6.f, 0.5f),
          PLUMB_LANES(_mm256_mul_ps(x[0], _mm256_max_ps(_mm256_setzero_ps(), _mm256_min_ps(one256(),
              _mm256_fmadd_ps(x[0], _mm256_set1_ps(1.f / 6.f), _mm256_set1_ps(0.5f)))))))
 PLUMB_OP(Log, 1, std::log(x[0]), PLUMB_LANES(vec::log256(x[0])))
-PLUMB_OP(Sin, 1, std::sin(x[0]), PLUMB_LANES(vec::sinCos256<false>(x[0], [](float v) { return std::sin(v); })))
-PLUMB_OP(Cos, 1, std::cos(x[0]), PLUMB_LANES(vec::sinCos256<true>(x[0], [](float v) { return std::cos(v); })))
+PLUMB_OP(Sin, 1, std::sin(x[0]), PLUMB_LANES(vec::sinCos256<false>(x[0], libmSin)))
+PLUMB_OP(Cos, 1, std::cos(x[0]), PLUMB_LANES(vec::sinCos256<true>(x[0], libmCos)))
 PLUMB_OP(Tanh, 1, std::tanh(x[0]), PLUMB_SCALAR_ONLY)
 PLUMB_OP(Erf, 1, std::erf(x[0]), PLUMB_LANES(vec::erf256(x[0])))
 PLUMB_OP(Softplus, 1, softplus(x[0]), PLUMB_LANES(vec::softplus256(x[0])))

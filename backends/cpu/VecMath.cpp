@@ -199,9 +199,10 @@ PLUMB_AVX2 void softmaxBlockAvx2(const float *x, float *y, int64_t len, int64_t 
       for (int k = 0; k < 8; ++k)
         inv[k] = float(1 / sum[k]);
       __m256 vinv = _mm256_load_ps(inv);
-      for (int64_t i = 0; i < len; ++i)
-        _mm256_storeu_ps(y + i * inner + j,
-                         _mm256_mul_ps(expOfDifference(_mm256_loadu_ps(x + i * inner + j), vm), vinv));
+      for (int64_t i = 0; i < len; ++i) {
+        __m256 e = expOfDifference(_mm256_loadu_ps(x + i * inner + j), vm);
+        _mm256_storeu_ps(y + i * inner + j, _mm256_mul_ps(e, vinv));
+      }
     }
   }
   for (; j < inner; ++j)
