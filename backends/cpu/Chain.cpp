@@ -120,7 +120,7 @@ PLUMB_OP(HardSwish, 1, x[0] * hardSigmoid(x[0], 1.f / 6.f, 0.5f),
 PLUMB_OP(Log, 1, std::log(x[0]), PLUMB_LANES(vec::log256(x[0])))
 PLUMB_OP(Sin, 1, std::sin(x[0]), PLUMB_LANES(vec::sinCos256<false>(x[0], libmSin)))
 PLUMB_OP(Cos, 1, std::cos(x[0]), PLUMB_LANES(vec::sinCos256<true>(x[0], libmCos)))
-PLUMB_OP(Tanh, 1, std::tanh(x[0]), PLUMB_SCALAR_ONLY)
+PLUMB_OP(Tanh, 1, std::tanh(x[0]), PLUMB_LANES(vec::tanh256(x[0])))
 PLUMB_OP(Erf, 1, std::erf(x[0]), PLUMB_LANES(vec::erf256(x[0])))
 PLUMB_OP(Softplus, 1, softplus(x[0]), PLUMB_LANES(vec::softplus256(x[0])))
 PLUMB_OP(Mish, 1, x[0] * std::tanh(softplus(x[0])), PLUMB_LANES(vec::mish256(x[0])))

@@ -339,8 +339,8 @@ double ulps(float got, double want) {
   return std::fabs(double(got) - want) / spacing;
 }
 
-// Log (an AVX2 polynomial, Avx2Math.h's log256), Mish, Softplus, Erf, Sin and Cos against
-// libm in double, the result rounded once to f32, in ulps: for log every binade from
+// Log (an AVX2 polynomial, Avx2Math.h's log256), Mish, Softplus, Erf, Sin, Cos and Tanh
+// against libm in double, the result rounded once to f32, in ulps: for log every binade from
 // subnormals to FLT_MAX, the neighbourhood of 1 (where oneDNN's eltwise_log, which the CPU
 // backend used before, was thousands of ulps off and log(1) was -1.4e-6), and the special
 // values; for sin and cos the multiples of pi/2. 8 * 1024 + 5 elements: the 8-lane path and
@@ -384,7 +384,8 @@ TEST(CpuChain, MathWithinUlpsOfDouble) {
              [](double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::fabs(x))); }, 3.0},
         Case{"Erf", erfIn, [](double x) { return std::erf(x); }, 2.0},
         Case{"Sin", trigIn, [](double x) { return std::sin(x); }, 2.0},
-        Case{"Cos", trigIn, [](double x) { return std::cos(x); }, 2.0}}) {
+        Case{"Cos", trigIn, [](double x) { return std::cos(x); }, 2.0},
+        Case{"Tanh", erfIn, [](double x) { return std::tanh(x); }, 2.0}}) {
     SCOPED_TRACE(c.op);
     Program p;
     p.shape = {int64_t(c.in.size())};
