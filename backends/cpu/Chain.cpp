@@ -125,7 +125,7 @@ PLUMB_OP(Erf, 1, std::erf(x[0]), PLUMB_LANES(vec::erf256(x[0])))
 PLUMB_OP(Softplus, 1, softplus(x[0]), PLUMB_LANES(vec::softplus256(x[0])))
 PLUMB_OP(Mish, 1, x[0] * std::tanh(softplus(x[0])), PLUMB_LANES(vec::mish256(x[0])))
 PLUMB_OP(Sign, 1, sign(x[0]), PLUMB_SCALAR_ONLY)
-PLUMB_OP(Elu, 1, x[0] < 0 ? p.a * (std::exp(x[0]) - 1.f) : x[0], PLUMB_SCALAR_ONLY)
+PLUMB_OP(Elu, 1, x[0] < 0 ? p.a * std::expm1(x[0]) : x[0], PLUMB_SCALAR_ONLY)
 PLUMB_OP(Equal, 2, float(x[0] == x[1]), PLUMB_LANES(mask01(_mm256_cmp_ps(x[0], x[1], _CMP_EQ_OQ))))
 PLUMB_OP(Less, 2, float(x[0] < x[1]), PLUMB_LANES(mask01(_mm256_cmp_ps(x[0], x[1], _CMP_LT_OQ))))
 PLUMB_OP(LessOrEqual, 2, float(x[0] <= x[1]),

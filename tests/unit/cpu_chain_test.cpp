@@ -339,7 +339,7 @@ double ulps(float got, double want) {
   return std::fabs(double(got) - want) / spacing;
 }
 
-// Log (an AVX2 polynomial, Avx2Math.h's log256), Mish, Softplus, Erf, Sin, Cos and Tanh
+// Log (an AVX2 polynomial, Avx2Math.h's log256), Mish, Softplus, Erf, Sin, Cos, Tanh and Elu
 // against libm in double, the result rounded once to f32, in ulps: for log every binade from
 // subnormals to FLT_MAX, the neighbourhood of 1 (where oneDNN's eltwise_log, which the CPU
 // backend used before, was thousands of ulps off and log(1) was -1.4e-6), and the special
@@ -376,6 +376,7 @@ TEST(CpuChain, MathWithinUlpsOfDouble) {
     std::vector<float> in;
     double (*truth)(double);
     double maxUlps;
+    std::array<float, 2> params{0, 0}; // the instruction's (Elu's alpha)
   };
   for (const Case &c :
        {Case{"Log", logIn, [](double x) { return std::log(x); }, 1.0},
@@ -385,12 +386,15 @@ TEST(CpuChain, MathWithinUlpsOfDouble) {
         Case{"Erf", erfIn, [](double x) { return std::erf(x); }, 2.0},
         Case{"Sin", trigIn, [](double x) { return std::sin(x); }, 2.0},
         Case{"Cos", trigIn, [](double x) { return std::cos(x); }, 2.0},
-        Case{"Tanh", erfIn, [](double x) { return std::tanh(x); }, 2.0}}) {
+        Case{"Tanh", erfIn, [](double x) { return std::tanh(x); }, 2.0},
+        // alpha 0.7: e^x - 1 cancelled near 0 (960 ulps), expm1 does not
+        Case{"Elu", erfIn, [](double x) { return x < 0 ? 0.7 * std::expm1(x) : x; }, 2.0,
+             {0.7f, 0.f}}}) {
     SCOPED_TRACE(c.op);
     Program p;
     p.shape = {int64_t(c.in.size())};
     p.inputs = {Tensor::fromVector(DType::F32, p.shape, c.in)};
-    p.code = {{c.op, {0}}};
+    p.code = {{c.op, {0}, c.params}};
     p.outs = {1};
     p.outShapes = {p.shape};
     std::unique_ptr<RuntimeKernel> k = prepare(p);
