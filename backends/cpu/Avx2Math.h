@@ -6,11 +6,21 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
+#include <initializer_list>
 #include <limits>
 #define PLUMB_X86 1
 #define PLUMB_AVX2 __attribute__((target("avx2,fma")))
 
 namespace plumb::cpu::vec {
+
+// The polynomial with coefficients `c` (highest degree first) at z, by Horner's rule on FMAs.
+PLUMB_AVX2 inline __m256 horner256(__m256 z, std::initializer_list<float> c) {
+  const float *k = c.begin();
+  __m256 p = _mm256_set1_ps(*k);
+  for (++k; k != c.end(); ++k)
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(*k));
+  return p;
+}
 
 // exp(x) = 2^k * p(r), k = round(x / ln2), r = x - k ln2 (Cody-Waite, two constants), p the
 // degree-7 Taylor polynomial (|r| <= ln2/2: truncation error below 6e-9 relative). Inputs
@@ -95,21 +105,20 @@ PLUMB_AVX2 inline __m256 erf256(__m256 x) {
   const __m256 sign = _mm256_set1_ps(-0.f);
   __m256 ax = _mm256_andnot_ps(sign, x);
   __m256 z = _mm256_mul_ps(ax, ax);
-  __m256 p = _mm256_set1_ps(7.898139201e-05f);
-  for (float c : {-8.024335334e-04f, 5.190051766e-03f, -2.685480777e-02f, 1.128361242e-01f,
-                  -3.761262884e-01f})
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(c));
-  // The constant term as 1.1283792f plus its rounding error: x c0 rounds once.
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.92206058e-08f));
+  // The constant term as 1.1283792f plus its rounding error (the last coefficient here): x c0
+  // rounds once.
+  __m256 p = horner256(z, {7.898139201e-05f, -8.024335334e-04f, 5.190051766e-03f,
+                           -2.685480777e-02f, 1.128361242e-01f, -3.761262884e-01f,
+                           -5.92206058e-08f});
   __m256 small = _mm256_fmadd_ps(ax, _mm256_set1_ps(1.1283792f), _mm256_mul_ps(ax, p));
   __m256 t = _mm256_mul_ps(_mm256_sub_ps(_mm256_min_ps(ax, _mm256_set1_ps(4.f)),
                                          _mm256_set1_ps(2.5f)),
                            _mm256_set1_ps(1.f / 1.5f));
-  __m256 q = _mm256_set1_ps(1.244585985e-05f);
-  for (float c : {-3.665559504e-05f, 5.902009070e-05f, -1.446925280e-04f, 4.099895470e-04f,
-                  -1.016382711e-03f, 2.404004399e-03f, -5.567649596e-03f, 1.248917577e-02f,
-                  -2.700566988e-02f, 5.611051654e-02f, -1.115210074e-01f, 2.108063637e-01f})
-    q = _mm256_fmadd_ps(q, t, _mm256_set1_ps(c));
+  __m256 q = horner256(t, {1.244585985e-05f, -3.665559504e-05f, 5.902009070e-05f,
+                           -1.446925280e-04f, 4.099895470e-04f, -1.016382711e-03f,
+                           2.404004399e-03f, -5.567649596e-03f, 1.248917577e-02f,
+                           -2.700566988e-02f, 5.611051654e-02f, -1.115210074e-01f,
+                           2.108063637e-01f});
   __m256 zerr = _mm256_fmsub_ps(ax, ax, z); // ax^2 = z + zerr exactly
   __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), z));
   e = _mm256_fnmadd_ps(e, zerr, e); // e^(-z - zerr) to first order
@@ -141,13 +150,9 @@ PLUMB_AVX2 inline __m256 sinCos256(__m256 x, float (*scalar)(float)) {
   r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-4.37113883e-08f), r);
   r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-1.71512451e-15f), r);
   __m256 z = _mm256_mul_ps(r, r);
-  __m256 s = _mm256_set1_ps(-1.f / 39916800);
-  for (float c : {1.f / 362880, -1.f / 5040, 1.f / 120, -1.f / 6})
-    s = _mm256_fmadd_ps(s, z, _mm256_set1_ps(c));
+  __m256 s = horner256(z, {-1.f / 39916800, 1.f / 362880, -1.f / 5040, 1.f / 120, -1.f / 6});
   s = _mm256_fmadd_ps(_mm256_mul_ps(s, z), r, r); // sin r
-  __m256 c = _mm256_set1_ps(1.f / 479001600);
-  for (float a : {-1.f / 3628800, 1.f / 40320, -1.f / 720, 1.f / 24})
-    c = _mm256_fmadd_ps(c, z, _mm256_set1_ps(a));
+  __m256 c = horner256(z, {1.f / 479001600, -1.f / 3628800, 1.f / 40320, -1.f / 720, 1.f / 24});
   c = _mm256_fmadd_ps(_mm256_mul_ps(c, z), z, _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f),
                                                                _mm256_set1_ps(1.f))); // cos r
   // Quadrant q = k mod 4 (cos(x) = sin(x + pi/2): q + 1): odd q swaps sin and cos, q of 2 or
@@ -162,17 +167,15 @@ PLUMB_AVX2 inline __m256 sinCos256(__m256 x, float (*scalar)(float)) {
 }
 
 // tanh: on |x| < 0.625, x + x^3 P(x^2), P of degree 5 (a least-squares fit of
-// (tanh(x) - x) / x^3, 2.6e-9 relative with f32 coefficients); from there, 1 - 2 / (e^(2|x|) + 1)
-// (at most one bit lost to the subtraction), +-1 from 9.1 on (1 - tanh(9.1) = 2.5e-8, below
-// half an ulp of 1). Odd; NaN stays NaN.
+// (tanh(x) - x) / x^3, 2.6e-9 relative with f32 coefficients); from there,
+// 1 - 2 / (e^(2|x|) + 1) (at most one bit lost to the subtraction), +-1 from 9.1 on
+// (1 - tanh(9.1) = 2.5e-8, below half an ulp of 1). Odd; NaN stays NaN.
 PLUMB_AVX2 inline __m256 tanh256(__m256 x) {
   const __m256 sign = _mm256_set1_ps(-0.f), one = _mm256_set1_ps(1.f);
   __m256 ax = _mm256_andnot_ps(sign, x);
   __m256 z = _mm256_mul_ps(ax, ax);
-  __m256 p = _mm256_set1_ps(2.148957378e-03f);
-  for (float c : {-8.184633582e-03f, 2.170398953e-02f, -5.394745229e-02f, 1.333321249e-01f,
-                  -3.333333101e-01f})
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(c));
+  __m256 p = horner256(z, {2.148957378e-03f, -8.184633582e-03f, 2.170398953e-02f,
+                           -5.394745229e-02f, 1.333321249e-01f, -3.333333101e-01f});
   __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), ax, ax);
   __m256 e = exp256(_mm256_add_ps(_mm256_min_ps(ax, _mm256_set1_ps(9.1f)),
                                   _mm256_min_ps(ax, _mm256_set1_ps(9.1f))));
