@@ -50,10 +50,13 @@ bool bindSteeringInputs(onnx::ModelProto &model, std::vector<Tensor> &inputs,
       if (at == fed.end())
         continue;
       const Tensor &t = inputs[size_t(at - fed.begin())];
-      // Operand 0 is an op's data but for a size (a window generator's length):
-      // an integer of at most one element.
-      bool integer = isInteger(t.dtype()) && (k > 0 || t.numel() <= 1);
-      if (w->second.count(k) || (w->second.count(-1) && integer))
+      // Operand 0 is an op's data but for a size (a window generator's length): an integer
+      // of at most one element, or any scalar of a Range (its start). After it, integers
+      // and scalars (Range's float bounds, Clip's min and max) steer.
+      bool scalar = t.numel() <= 1;
+      bool steering = k > 0 ? isInteger(t.dtype()) || scalar
+                            : scalar && (isInteger(t.dtype()) || n.op_type() == "Range");
+      if (w->second.count(k) || (w->second.count(-1) && steering))
         bind.insert(n.input(k));
     }
   }
