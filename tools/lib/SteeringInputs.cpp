@@ -1,6 +1,7 @@
 #include "tools/lib/SteeringInputs.h"
 
 #include "frontend/tensorio/TensorProto.h"
+#include "ir/OpRoles.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -50,12 +51,10 @@ bool bindSteeringInputs(onnx::ModelProto &model, std::vector<Tensor> &inputs,
       if (at == fed.end())
         continue;
       const Tensor &t = inputs[size_t(at - fed.begin())];
-      // Operand 0 is an op's data but for a size (a window generator's length): an integer
-      // of at most one element, or any scalar of a Range (its start). After it, integers
-      // and scalars (Range's float bounds, Clip's min and max) steer.
-      bool scalar = t.numel() <= 1;
-      bool steering = k > 0 ? isInteger(t.dtype()) || scalar
-                            : scalar && (isInteger(t.dtype()) || n.op_type() == "Range");
+      // Operand 0 is an op's data but for a shape or a size (firstOperandIsASize). After
+      // it, integers and scalars (Range's float bounds, Clip's min and max) steer.
+      bool steering = k > 0 ? isInteger(t.dtype()) || t.numel() <= 1
+                            : firstOperandIsASize(n.op_type());
       if (w->second.count(k) || (w->second.count(-1) && steering))
         bind.insert(n.input(k));
     }

@@ -4,6 +4,7 @@
 #include "backends/cpu/lowering/Lowerer.h"
 
 #include "backends/reference/AttrValues.h"
+#include "ir/OpRoles.h"
 #include "ir/PlumbDialect.h"
 #include "ir/TensorAttr.h"
 #include "runtime/Error.h"
@@ -40,9 +41,7 @@ llvm::DenseSet<Value> runTimeShapedValues(Block &top, const llvm::DenseSet<Value
       bool byNature = t == "NonZero" || t == "Unique" || t == "Compress" || t == "NonMaxSuppression";
       // Operand 0 is the data, except for ops whose first operand is a shape or a size.
       // (An If's condition picks the branch; a Loop's every operand may decide its count.)
-      bool sizeFirst = t == "ConstantOfShape" || t == "Range" || t == "HannWindow" ||
-                       t == "HammingWindow" || t == "BlackmanWindow" || t == "MelWeightMatrix" ||
-                       t == "If" || t == "Loop";
+      bool sizeFirst = firstOperandIsASize(t) || t == "If" || t == "Loop";
       // A Scan's operands are all data: its shapes follow theirs.
       bool dataOnly = t == "Scan";
       bool steered = false;
