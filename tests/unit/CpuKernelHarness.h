@@ -196,6 +196,18 @@ inline void expectClose(const Tensor &got, const Tensor &want, double tol) {
                         << ", reference " << want.data<float>()[at];
 }
 
+// Distance from `got` to `want` (an exact value, a double rounded once to f32) in units of
+// f32's spacing at `want`; 0 when both are the same infinity or both NaN.
+inline double ulpsFrom(float got, double want) {
+  float w = float(want);
+  if (std::isnan(w) || std::isnan(got))
+    return std::isnan(w) && std::isnan(got) ? 0 : 1e30;
+  if (std::isinf(w) || std::isinf(got))
+    return w == got ? 0 : 1e30;
+  double spacing = double(std::nextafter(std::fabs(w), INFINITY)) - std::fabs(w);
+  return std::fabs(double(got) - want) / spacing;
+}
+
 inline std::string join(const std::vector<std::string> &v) {
   std::string s;
   for (const std::string &x : v)

@@ -327,18 +327,6 @@ TEST(CpuChain, ProgramsAsTheLoweringEmitsThem) {
     check(p, 1e-4);
 }
 
-// Distance from `got` to `want` (a double rounded once to f32) in units of f32's spacing at
-// `want`; 0 when both are the same infinity or both NaN.
-double ulps(float got, double want) {
-  float w = float(want);
-  if (std::isnan(w) || std::isnan(got))
-    return std::isnan(w) && std::isnan(got) ? 0 : 1e30;
-  if (std::isinf(w) || std::isinf(got))
-    return w == got ? 0 : 1e30;
-  double spacing = double(std::nextafter(std::fabs(w), INFINITY)) - std::fabs(w);
-  return std::fabs(double(got) - want) / spacing;
-}
-
 // Log (an AVX2 polynomial, Avx2Math.h's log256), Mish, Softplus, Erf, Sin, Cos, Tanh and Elu
 // against libm in double, the result rounded once to f32, in ulps: for log every binade from
 // subnormals to FLT_MAX, the neighbourhood of 1 (where oneDNN's eltwise_log, which the CPU
@@ -405,7 +393,7 @@ TEST(CpuChain, MathWithinUlpsOfDouble) {
     double worst = 0;
     size_t at = 0;
     for (size_t i = 0; i < c.in.size(); ++i) {
-      double u = ulps(got.data<float>()[i], c.truth(double(c.in[i])));
+      double u = ulpsFrom(got.data<float>()[i], c.truth(double(c.in[i])));
       if (u > worst)
         worst = u, at = i;
     }
